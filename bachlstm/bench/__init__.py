@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that measure and print figures (speed ratios measured side by side in one run)."""
