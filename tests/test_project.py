@@ -1,0 +1,30 @@
+"""The project's promises to a new user: the README's two commands, CI running the test one."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```(?:bash|sh)\n(.+?)\n```", text)
+
+
+def test_readme_has_exactly_the_two_commands_first():
+    commands = _readme_commands()
+    assert commands[0].endswith("streamlit run streamlit_app.py")
+    assert commands[1].endswith("python -m pytest")
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    test_command = _readme_commands()[1]
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci_lines
+
+
+def test_torch_is_pinned_to_the_cpu_build():
+    reqs = (ROOT / "requirements.txt").read_text().splitlines()
+    assert "torch==2.13.0" in reqs
+    pinned = [r for r in reqs if r and not r.startswith("#")]
+    assert all("==" in r for r in pinned), pinned
