@@ -1,0 +1,412 @@
+"""Sampling as pure functions on logits (B, V): greedy, top-k, top-p, temperature, min-p, typical, penalties.
+
+Every function takes and returns tensors and knows no model. A token that is cut gets the logit
+`-inf`, so a softmax gives it probability 0 exactly.
+
+One documented composition order (`process_logits`), the same for every method:
+
+1. repetition penalty (CTRL-style, on tokens already in the history)
+2. no-repeat-n-gram ban (a token that would complete an n-gram already in the history)
+3. grammar mask (tokens that cannot follow in a valid melody)
+4. temperature (logits / T)
+5. top-k (method "top-k")
+6. top-p / nucleus (method "top-p")
+7. typical sampling (if `typical_p < 1`)
+8. min-p (if `min_p > 0`)
+9. sample: argmax for "greedy", else one draw from the remaining distribution
+
+Greedy skips steps 4-8: the argmax does not depend on them (temperature and cuts keep the top token).
+Temperature applies to every stochastic method ("temperature" is plain sampling at temperature T,
+"top-k"/"top-p" sample at temperature T after their cut). As T -> 0 sampling tends to greedy, but a
+temperature of 0 is rejected, never silently changed (the original turned 0 into 1).
+If a penalty or ban would remove every allowed token, it is undone for that row (the grammar wins):
+a melody that cannot continue is worse than a repeated n-gram.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+
+import torch
+
+METHODS = ("greedy", "top-k", "top-p", "temperature")
+NEG_INF = float("-inf")
+
+
+class SamplingConfigError(ValueError):
+    """A sampling parameter is out of range; the message names it and its value."""
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """One sampling method and its knobs. Off-values: min_p 0, typical_p 1, penalty 1, no_repeat_ngram 0."""
+
+    method: str = "top-p"
+    k: int = 8  # top-k: keep the k most likely tokens
+    p: float = 0.9  # top-p: keep the smallest set whose probability reaches p
+    temperature: float = 1.0  # > 0; < 1 sharpens, > 1 flattens; -> 0 tends to greedy
+    min_p: float = 0.0  # keep tokens with prob >= min_p * (top prob); 0 = off
+    typical_p: float = 1.0  # typical sampling mass; 1 = off
+    repetition_penalty: float = 1.0  # > 1 discourages tokens already generated; 1 = off
+    no_repeat_ngram: int = 0  # forbid repeating any n-gram of this size; 0 = off
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise SamplingConfigError(f"method must be one of {METHODS}, got {self.method!r}")
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise SamplingConfigError(f"k must be an integer >= 1, got {self.k!r}")
+        if not (isinstance(self.p, int | float) and 0.0 < self.p <= 1.0):
+            raise SamplingConfigError(f"p must satisfy 0 < p <= 1, got {self.p!r}")
+        if not (isinstance(self.temperature, int | float) and self.temperature > 0) or not math.isfinite(
+            self.temperature
+        ):
+            raise SamplingConfigError(
+                f"temperature must be a finite number > 0, got {self.temperature!r} "
+                "(for the limit T -> 0 use method='greedy')"
+            )
+        if not (isinstance(self.min_p, int | float) and 0.0 <= self.min_p <= 1.0):
+            raise SamplingConfigError(f"min_p must satisfy 0 <= min_p <= 1, got {self.min_p!r}")
+        if not (isinstance(self.typical_p, int | float) and 0.0 < self.typical_p <= 1.0):
+            raise SamplingConfigError(f"typical_p must satisfy 0 < typical_p <= 1, got {self.typical_p!r}")
+        rp = self.repetition_penalty
+        if not (isinstance(rp, int | float) and math.isfinite(rp) and rp > 0):
+            raise SamplingConfigError(f"repetition_penalty must be a finite number > 0, got {rp!r}")
+        n = self.no_repeat_ngram
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise SamplingConfigError(f"no_repeat_ngram must be an integer >= 0, got {n!r}")
+
+    @property
+    def label(self) -> str:
+        """Short human-readable name, e.g. "top-p (p=0.9)"."""
+        if self.method == "greedy":
+            main = "greedy"
+        elif self.method == "top-k":
+            main = f"top-k (k={self.k}" + (f", T={self.temperature:g})" if self.temperature != 1 else ")")
+        elif self.method == "top-p":
+            main = f"top-p (p={self.p:g}" + (f", T={self.temperature:g})" if self.temperature != 1 else ")")
+        else:
+            main = f"temperature (T={self.temperature:g})"
+        extras = []
+        if self.method != "greedy":
+            if self.typical_p < 1:
+                extras.append(f"typical={self.typical_p:g}")
+            if self.min_p > 0:
+                extras.append(f"min-p={self.min_p:g}")
+        if self.repetition_penalty != 1:
+            extras.append(f"rep={self.repetition_penalty:g}")
+        if self.no_repeat_ngram:
+            extras.append(f"no-repeat-{self.no_repeat_ngram}")
+        return main + (" + " + ", ".join(extras) if extras else "")
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON-safe)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SamplingConfig:
+        """Inverse of to_dict; unknown keys are an error naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise SamplingConfigError(f"unknown sampling settings: {sorted(unknown)}")
+        return cls(**d)
+
+
+def default_configs() -> list[SamplingConfig]:
+    """The four methods the workshop compares, with the dashboard's default knobs."""
+    return [
+        SamplingConfig("greedy"),
+        SamplingConfig("top-k", k=8),
+        SamplingConfig("top-p", p=0.9),
+        SamplingConfig("temperature", temperature=1.0),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Individual transforms: logits (B, V) -> logits (B, V). None of them changes its input in place.
+
+
+def greedy(logits: torch.Tensor) -> torch.Tensor:
+    """The most likely token per row (B,); ties go to the lowest id."""
+    return logits.argmax(dim=-1)
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Divide logits by T (> 0); -inf stays -inf."""
+    if not temperature > 0:
+        raise SamplingConfigError(f"temperature must be > 0, got {temperature!r}")
+    return logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep exactly the k highest logits per row (ties broken by lower id), others -> -inf.
+
+    Fewer than k survive only where the row has fewer than k finite logits (e.g. after the grammar mask).
+    """
+    if k < 1:
+        raise SamplingConfigError(f"k must be >= 1, got {k!r}")
+    k = min(k, logits.shape[-1])
+    # A stable sort makes ties deterministic (torch.topk's tie order is unspecified).
+    idx = torch.sort(logits, dim=-1, descending=True, stable=True).indices[..., :k]
+    keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, idx, True)
+    return logits.masked_fill(~keep, NEG_INF)
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Nucleus: keep the smallest set of most likely tokens whose total probability reaches p.
+
+    A token is kept when the probability of the tokens ranked above it is still below p, so the top
+    token is always kept. p = 1 keeps every token with non-zero probability.
+    """
+    if not 0.0 < p <= 1.0:
+        raise SamplingConfigError(f"p must satisfy 0 < p <= 1, got {p!r}")
+    if p >= 1.0:
+        return logits.clone()
+    probs = torch.softmax(logits, dim=-1)
+    sorted_probs, order = torch.sort(probs, dim=-1, descending=True, stable=True)
+    mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
+    keep_sorted = mass_before < p
+    keep_sorted[..., 0] = True
+    keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, NEG_INF)
+
+
+def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
+    """Keep tokens whose probability is at least min_p times the top token's; 0 keeps everything."""
+    if not 0.0 <= min_p <= 1.0:
+        raise SamplingConfigError(f"min_p must satisfy 0 <= min_p <= 1, got {min_p!r}")
+    if min_p == 0:
+        return logits.clone()
+    probs = torch.softmax(logits, dim=-1)
+    threshold = min_p * probs.max(dim=-1, keepdim=True).values
+    return logits.masked_fill(probs < threshold, NEG_INF)
+
+
+def typical_filter(logits: torch.Tensor, typical_p: float) -> torch.Tensor:
+    """Typical sampling (Meister et al. 2022): keep the tokens whose surprisal is closest to the entropy,
+    the smallest such set whose probability reaches typical_p; 1 keeps everything."""
+    if not 0.0 < typical_p <= 1.0:
+        raise SamplingConfigError(f"typical_p must satisfy 0 < typical_p <= 1, got {typical_p!r}")
+    if typical_p >= 1.0:
+        return logits.clone()
+    log_probs = torch.log_softmax(logits, dim=-1)
+    probs = log_probs.exp()
+    finite = torch.isfinite(log_probs)
+    entropy = -(probs * log_probs.masked_fill(~finite, 0.0)).sum(-1, keepdim=True)
+    distance = (-log_probs - entropy).abs().masked_fill(~finite, float("inf"))
+    order = torch.sort(distance, dim=-1, stable=True).indices
+    sorted_probs = probs.gather(-1, order)
+    mass_before = sorted_probs.cumsum(-1) - sorted_probs
+    keep_sorted = mass_before < typical_p
+    keep_sorted[..., 0] = True
+    keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, NEG_INF)
+
+
+def repetition_penalty(
+    logits: torch.Tensor, history: Sequence[Sequence[int]], penalty: float
+) -> torch.Tensor:
+    """CTRL penalty on tokens already in a row's history: positive logits / penalty, negative * penalty."""
+    if penalty == 1.0 or not history:
+        return logits.clone()
+    out = logits.clone()
+    for row, seen in enumerate(history):
+        if not seen:
+            continue
+        ids = torch.tensor(sorted(set(seen)), dtype=torch.long)
+        vals = out[row, ids]
+        out[row, ids] = torch.where(vals > 0, vals / penalty, vals * penalty)
+    return out
+
+
+def banned_ngram_tokens(history: Sequence[int], n: int) -> set[int]:
+    """Tokens that would complete an n-gram already present in `history` (empty for n < 1)."""
+    if n < 1 or len(history) < n - 1:
+        return set()
+    if n == 1:
+        return set(history)
+    prefix = tuple(history[len(history) - (n - 1) :])
+    banned = set()
+    for i in range(len(history) - n + 1):
+        if tuple(history[i : i + n - 1]) == prefix:
+            banned.add(history[i + n - 1])
+    return banned
+
+
+def no_repeat_ngram_filter(logits: torch.Tensor, history: Sequence[Sequence[int]], n: int) -> torch.Tensor:
+    """Set -inf on every token that would repeat an n-gram of its row's history."""
+    out = logits.clone()
+    if n < 1:
+        return out
+    for row, seen in enumerate(history):
+        banned = banned_ngram_tokens(seen, n)
+        if banned:
+            out[row, torch.tensor(sorted(banned), dtype=torch.long)] = NEG_INF
+    return out
+
+
+def apply_mask(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Grammar mask: tokens where mask (B, V) is False get -inf. A row with no allowed token is an error."""
+    if mask is None:
+        return logits
+    mask = torch.as_tensor(mask, dtype=torch.bool)
+    if mask.shape != logits.shape:
+        mask = mask.expand_as(logits)
+    if not bool(mask.any(dim=-1).all()):
+        raise ValueError("the grammar mask allows no token in some row")
+    return logits.masked_fill(~mask, NEG_INF)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Composition
+
+
+def _keep_some(candidate: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """Rows of `candidate` where every logit is -inf fall back to `fallback` (a penalty never kills a row)."""
+    dead = ~torch.isfinite(candidate).any(dim=-1, keepdim=True)
+    return torch.where(dead, fallback, candidate) if bool(dead.any()) else candidate
+
+
+def preprocess(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[Sequence[int]] | None = None,
+) -> torch.Tensor:
+    """Steps 1-3 of the order: penalties, n-gram ban, grammar mask."""
+    masked = apply_mask(logits, mask)
+    out = logits
+    if history is not None and config.repetition_penalty != 1.0:
+        out = repetition_penalty(out, history, config.repetition_penalty)
+    if history is not None and config.no_repeat_ngram:
+        out = no_repeat_ngram_filter(out, history, config.no_repeat_ngram)
+    out = apply_mask(out, mask)
+    return _keep_some(out, masked)
+
+
+def cut(logits: torch.Tensor, config: SamplingConfig) -> torch.Tensor:
+    """Steps 4-8 of the order: temperature and the method's cut. Greedy keeps only the argmax."""
+    if config.method == "greedy":
+        top = greedy(logits)
+        return logits.masked_fill(
+            torch.ones_like(logits, dtype=torch.bool).scatter_(-1, top[:, None], False), NEG_INF
+        )
+    out = apply_temperature(logits, config.temperature)
+    if config.method == "top-k":
+        out = top_k_filter(out, config.k)
+    elif config.method == "top-p":
+        out = top_p_filter(out, config.p)
+    if config.typical_p < 1.0:
+        out = typical_filter(out, config.typical_p)
+    if config.min_p > 0.0:
+        out = min_p_filter(out, config.min_p)
+    return out
+
+
+def process_logits(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[Sequence[int]] | None = None,
+) -> torch.Tensor:
+    """All of steps 1-8: the logits whose softmax is the distribution actually sampled from."""
+    return cut(preprocess(logits, config, mask=mask, history=history), config)
+
+
+def sample_from_probs(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+    """Inverse-CDF draw (B,) from probs (B, V) with given uniforms in [0, 1) (B,); never picks a zero.
+
+    Taking the uniforms as input lets the generator draw one row's random numbers independently of
+    which other rows share the batch (same seed, same sample, whatever else is compared).
+    """
+    cdf = probs.cumsum(dim=-1)
+    target = (uniforms.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)
+    idx = torch.searchsorted(cdf, target, right=True).squeeze(-1)
+    # Rounding can push the target past the last positive token: clamp to it.
+    positive = probs > 0
+    last = probs.shape[-1] - 1 - positive.flip(-1).int().argmax(dim=-1)
+    return torch.minimum(idx, last)
+
+
+def sample(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    generator: torch.Generator,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[Sequence[int]] | None = None,
+) -> torch.Tensor:
+    """Choose one token per row (B,) by `config`, drawing randomness only from `generator`."""
+    processed = process_logits(logits, config, mask=mask, history=history)
+    if config.method == "greedy":
+        return greedy(processed)
+    uniforms = torch.rand(logits.shape[0], generator=generator)
+    return sample_from_probs(torch.softmax(processed, dim=-1), uniforms)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Explanations for the dashboard
+
+
+@dataclass(frozen=True)
+class CutExplanation:
+    """One row's distribution before (model, grammar-masked, T=1) and after (what is sampled) a config."""
+
+    before: torch.Tensor  # (V,) probabilities
+    after: torch.Tensor  # (V,) probabilities, zero where cut
+    kept: torch.Tensor  # (V,) bool
+
+    @property
+    def n_kept(self) -> int:
+        """Number of tokens that can still be drawn."""
+        return int(self.kept.sum())
+
+    @property
+    def kept_mass(self) -> float:
+        """Share of the model's probability that survives the cut."""
+        return float(self.before[self.kept].sum())
+
+    def to_frame(self, vocab: Sequence[str] | None = None, top: int | None = None):
+        """pandas DataFrame (token_id, token, before, after, kept, rank) sorted by `before`, top rows only."""
+        import pandas as pd
+
+        order = torch.sort(self.before, descending=True, stable=True).indices
+        if top is not None:
+            order = order[:top]
+        ids = order.tolist()
+        return pd.DataFrame(
+            {
+                "token_id": ids,
+                "token": [vocab[i] if vocab is not None else str(i) for i in ids],
+                "before": self.before[order].tolist(),
+                "after": self.after[order].tolist(),
+                "kept": self.kept[order].tolist(),
+                "rank": list(range(1, len(ids) + 1)),
+            }
+        )
+
+
+def explain(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[int] | None = None,
+) -> CutExplanation:
+    """Probabilities before and after `config`'s processing for one row of logits (V,) or (1, V)."""
+    row = logits.reshape(1, -1).float()
+    m = None if mask is None else torch.as_tensor(mask, dtype=torch.bool).reshape(1, -1)
+    before = torch.softmax(apply_mask(row, m), dim=-1)[0]
+    hist = None if history is None else [list(history)]
+    after = torch.softmax(process_logits(row, config, mask=m, history=hist), dim=-1)[0]
+    return CutExplanation(before=before, after=after, kept=after > 0)
+
+
+def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy in bits of each row of probs (..., V); zeros contribute nothing."""
+    logp = torch.where(probs > 0, probs.log2(), torch.zeros_like(probs))
+    return -(probs * logp).sum(-1)

@@ -1,0 +1,235 @@
+"""Samplers on hand-built logits: exact kept sets, validation, determinism, composition order."""
+
+import math
+
+import pytest
+import torch
+
+from bachlstm.sampling import (
+    SamplingConfig,
+    SamplingConfigError,
+    apply_mask,
+    banned_ngram_tokens,
+    default_configs,
+    entropy_bits,
+    explain,
+    greedy,
+    min_p_filter,
+    no_repeat_ngram_filter,
+    process_logits,
+    repetition_penalty,
+    sample,
+    sample_from_probs,
+    top_k_filter,
+    top_p_filter,
+    typical_filter,
+)
+
+# Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 as logits.
+PROBS = torch.tensor([[0.5, 0.25, 0.125, 0.0625, 0.0625]])
+LOGITS = PROBS.log()
+
+
+def kept(logits):
+    return torch.isfinite(logits)[0].tolist()
+
+
+def test_greedy_is_argmax():
+    logits = torch.tensor([[0.1, 3.0, 2.0], [5.0, -1.0, 4.9]])
+    assert greedy(logits).tolist() == [1, 0]
+
+
+def test_greedy_ties_go_to_lowest_id():
+    assert greedy(torch.tensor([[1.0, 2.0, 2.0]])).tolist() == [1]
+
+
+@pytest.mark.parametrize("k,expected", [(1, 1), (2, 2), (3, 3), (5, 5), (50, 5)], ids=str)
+def test_top_k_keeps_exactly_k(k, expected):
+    out = top_k_filter(LOGITS, k)
+    assert sum(kept(out)) == expected
+    assert kept(out)[: min(k, 5)] == [True] * min(k, 5)
+
+
+def test_top_k_with_ties_keeps_exactly_k_lowest_ids():
+    out = top_k_filter(torch.zeros(1, 6), 3)
+    assert kept(out) == [True, True, True, False, False, False]
+
+
+def test_top_k_keeps_finite_values_unchanged():
+    out = top_k_filter(LOGITS, 2)
+    assert torch.equal(out[0, :2], LOGITS[0, :2])
+
+
+@pytest.mark.parametrize(
+    "p,expected",
+    [
+        (0.5, [True, False, False, False, False]),  # 0.5 alone reaches 0.5
+        (0.51, [True, True, False, False, False]),
+        (0.75, [True, True, False, False, False]),
+        (0.8, [True, True, True, False, False]),
+        (0.9, [True, True, True, True, False]),  # ties: lower id first
+        (0.1, [True, False, False, False, False]),  # the top token always stays
+        (1.0, [True] * 5),
+    ],
+    ids=str,
+)
+def test_top_p_keeps_the_minimal_set(p, expected):
+    assert kept(top_p_filter(LOGITS, p)) == expected
+
+
+def test_top_p_is_on_probabilities_not_log_probabilities():
+    # The original summed log-probs (always negative) so nothing was ever cut; p=0.6 must cut here.
+    out = top_p_filter(LOGITS, 0.6)
+    assert sum(kept(out)) == 2
+
+
+def test_min_p_threshold():
+    # top prob 0.5: min_p 0.25 keeps probs >= 0.125, min_p 0.26 keeps >= 0.13.
+    assert kept(min_p_filter(LOGITS, 0.25)) == [True, True, True, False, False]
+    assert kept(min_p_filter(LOGITS, 0.26)) == [True, True, False, False, False]
+    assert kept(min_p_filter(LOGITS, 0.0)) == [True] * 5
+    assert kept(min_p_filter(LOGITS, 1.0)) == [True, False, False, False, False]
+
+
+def test_typical_keeps_tokens_closest_to_entropy():
+    # Entropy = 1.875 bits; surprisals 1, 2, 3, 4, 4 bits -> distances 0.875, 0.125, 1.125, 2.125, 2.125.
+    # Order by distance: id1 (0.25), id0 (0.5) -> reaches 0.7 after two tokens.
+    assert kept(typical_filter(LOGITS, 0.2)) == [False, True, False, False, False]
+    assert kept(typical_filter(LOGITS, 0.7)) == [True, True, False, False, False]
+    assert kept(typical_filter(LOGITS, 0.8)) == [True, True, True, False, False]
+    assert kept(typical_filter(LOGITS, 1.0)) == [True] * 5
+
+
+def test_temperature_changes_entropy_monotonically():
+    cfgs = [SamplingConfig("temperature", temperature=t) for t in (0.25, 0.5, 1.0, 2.0, 8.0)]
+    ents = [float(entropy_bits(torch.softmax(process_logits(LOGITS, c), -1))[0]) for c in cfgs]
+    assert ents == sorted(ents)
+    assert ents[2] == pytest.approx(1.875)
+    assert ents[-1] < math.log2(5)
+    # T -> 0 tends to greedy: almost all mass on the top token.
+    cold = torch.softmax(process_logits(LOGITS, SamplingConfig("temperature", temperature=0.01)), -1)
+    assert float(cold[0, 0]) > 0.999
+
+
+@pytest.mark.parametrize(
+    "kwargs,name",
+    [
+        ({"method": "beam"}, "method"),
+        ({"k": 0}, "k"),
+        ({"k": 2.5}, "k"),
+        ({"p": 0.0}, "p"),
+        ({"p": 1.5}, "p"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"temperature": -1.0}, "temperature"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"min_p": -0.1}, "min_p"),
+        ({"typical_p": 0.0}, "typical_p"),
+        ({"repetition_penalty": 0.0}, "repetition_penalty"),
+        ({"no_repeat_ngram": -1}, "no_repeat_ngram"),
+    ],
+    ids=lambda x: str(x),
+)
+def test_config_validation_names_the_bad_value(kwargs, name):
+    with pytest.raises(SamplingConfigError, match=name):
+        SamplingConfig(**kwargs)
+
+
+def test_config_error_is_a_value_error_and_temperature_zero_is_not_changed():
+    with pytest.raises(ValueError, match="greedy"):
+        SamplingConfig("temperature", temperature=0)
+
+
+def test_config_round_trip_and_labels():
+    for cfg in default_configs():
+        assert SamplingConfig.from_dict(cfg.to_dict()) == cfg
+    assert [c.label for c in default_configs()] == [
+        "greedy",
+        "top-k (k=8)",
+        "top-p (p=0.9)",
+        "temperature (T=1)",
+    ]
+    with pytest.raises(SamplingConfigError, match="bogus"):
+        SamplingConfig.from_dict({"bogus": 1})
+
+
+def test_sampling_is_deterministic_under_a_seed_and_varies_across_seeds():
+    logits = torch.randn(8, 20, generator=torch.Generator().manual_seed(0))
+    cfg = SamplingConfig("temperature")
+
+    def draw(seed):
+        g = torch.Generator().manual_seed(seed)
+        return torch.stack([sample(logits, cfg, g) for _ in range(10)]).tolist()
+
+    assert draw(1) == draw(1)
+    assert draw(1) != draw(2)
+
+
+def test_sample_from_probs_frequencies_and_never_zero():
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.5, 0.0]]).repeat(4000, 1)
+    u = torch.rand(4000, generator=torch.Generator().manual_seed(3))
+    drawn = sample_from_probs(probs, u)
+    assert set(drawn.tolist()) == {1, 3}
+    assert abs(float((drawn == 1).float().mean()) - 0.5) < 0.03
+    # Edge uniforms.
+    edge = sample_from_probs(probs[:2], torch.tensor([0.0, 0.9999999]))
+    assert edge.tolist() == [1, 3]
+
+
+def test_samples_only_from_kept_set():
+    g = torch.Generator().manual_seed(0)
+    cfg = SamplingConfig("top-k", k=2)
+    draws = {int(sample(LOGITS, cfg, g)) for _ in range(200)}
+    assert draws == {0, 1}
+
+
+def test_mask_is_respected_and_a_dead_row_is_an_error():
+    mask = torch.tensor([[False, False, True, True, False]])
+    g = torch.Generator().manual_seed(0)
+    for cfg in default_configs():
+        draws = {int(sample(LOGITS, cfg, g, mask=mask)) for _ in range(50)}
+        assert draws <= {2, 3}
+    with pytest.raises(ValueError, match="no token"):
+        apply_mask(LOGITS, torch.zeros(1, 5, dtype=torch.bool))
+
+
+def test_repetition_penalty_ctrl_rule():
+    logits = torch.tensor([[2.0, -2.0, 1.0]])
+    out = repetition_penalty(logits, [[0, 1]], 2.0)
+    assert out.tolist() == [[1.0, -4.0, 1.0]]
+    assert logits.tolist() == [[2.0, -2.0, 1.0]]  # input unchanged
+
+
+def test_no_repeat_ngram():
+    hist = [5, 6, 7, 5, 6]
+    assert banned_ngram_tokens(hist, 3) == {7}
+    assert banned_ngram_tokens(hist, 2) == {7}  # last token 6 was followed by 7
+    assert banned_ngram_tokens(hist, 1) == {5, 6, 7}
+    assert banned_ngram_tokens(hist, 0) == set()
+    out = no_repeat_ngram_filter(torch.zeros(1, 9), [hist], 3)
+    assert kept(out) == [True] * 7 + [False, True]
+
+
+def test_penalty_never_removes_every_allowed_token():
+    # Grammar allows only token 2; the ban would remove it: the grammar wins.
+    mask = torch.tensor([[False, False, True]])
+    cfg = SamplingConfig("greedy", no_repeat_ngram=1)
+    out = process_logits(torch.zeros(1, 3), cfg, mask=mask, history=[[2]])
+    assert greedy(out).tolist() == [2]
+
+
+def test_explain_before_and_after():
+    ex = explain(LOGITS[0], SamplingConfig("top-p", p=0.75))
+    assert ex.n_kept == 2
+    assert ex.kept_mass == pytest.approx(0.75)
+    assert ex.after.tolist() == pytest.approx([2 / 3, 1 / 3, 0, 0, 0])
+    assert ex.before.tolist() == pytest.approx(PROBS[0].tolist())
+    frame = ex.to_frame(vocab=list("abcde"), top=3)
+    assert frame["token"].tolist() == ["a", "b", "c"]
+    assert frame["kept"].tolist() == [True, True, False]
+
+
+def test_explain_greedy_keeps_one_and_mask_shows_in_before():
+    mask = torch.tensor([False, True, True, True, True])
+    ex = explain(LOGITS[0], SamplingConfig("greedy"), mask=mask)
+    assert ex.before[0] == 0
+    assert ex.after.tolist() == [0, 1, 0, 0, 0]
