@@ -1,0 +1,337 @@
+"""Training data: split by hymn tune, transposition augmentation, and next-token windows as tensors."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch.utils.data import TensorDataset
+
+from bachlstm.events import Event, Melody
+from bachlstm.tokens import PAD, UNK, midi_of
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+# MIDI ranges (lowest, highest) a transposed voice must stay within. Measured: the extremes of each
+# voice over the 4/4 pieces of the music21 Bach corpus (see tests/test_dataset.py), so an original
+# melody is always inside and a transposition may go no further than Bach ever wrote for that voice.
+VOICE_RANGES: dict[str, tuple[int, int]] = {
+    "soprano": (60, 81),  # C4 .. A5
+    "alto": (53, 74),  # F3 .. D5
+    "tenor": (48, 69),  # C3 .. A4
+    "bass": (36, 64),  # C2 .. E4
+}
+# A voice we cannot name (e.g. the first part of an instrumental movement) gets the union.
+DEFAULT_RANGE = (min(lo for lo, _ in VOICE_RANGES.values()), max(hi for _, hi in VOICE_RANGES.values()))
+
+
+class DataConfigError(ValueError):
+    """A DataConfig value or a split request is invalid."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How melodies become training windows; saved with a checkpoint via `asdict()`."""
+
+    seq_len: int = 128  # tokens per window; a soprano chorale is ~60-250 tokens, so most fit whole
+    stride: int = 64  # half-overlapping windows: each long piece gives every position some context
+    augment_semitones: tuple[int, ...] = ()  # extra transpositions of the training set (0 = original)
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test by melody count
+    split_seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "stride", "split_seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DataConfigError(f"DataConfig.{name} must be an integer, got {value!r}")
+        if self.seq_len < 1:
+            raise DataConfigError(f"DataConfig.seq_len must be >= 1, got {self.seq_len}")
+        if not 1 <= self.stride <= self.seq_len:
+            raise DataConfigError(
+                f"DataConfig.stride must be in 1..seq_len ({self.seq_len}) so no token is skipped, "
+                f"got {self.stride}"
+            )
+        if self.split_seed < 0:
+            raise DataConfigError(f"DataConfig.split_seed must be >= 0, got {self.split_seed}")
+        shifts = tuple(self.augment_semitones)
+        for s in shifts:
+            if isinstance(s, bool) or not isinstance(s, int) or not -11 <= s <= 11:
+                raise DataConfigError(f"DataConfig.augment_semitones must be integers in -11..11, got {s!r}")
+        # Normalised (sorted, unique, no 0) so equal configs compare and save equal.
+        object.__setattr__(self, "augment_semitones", tuple(sorted(set(shifts) - {0})))
+        fractions = tuple(self.split_fractions)
+        check_fractions(fractions)
+        object.__setattr__(self, "split_fractions", tuple(float(f) for f in fractions))
+
+    def to_dict(self) -> dict:
+        """Plain-dict form (JSON-safe)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> DataConfig:
+        """Inverse of to_dict (lists from JSON are accepted)."""
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise DataConfigError(f"unknown DataConfig field(s) {sorted(unknown)}")
+        return cls(**d)
+
+
+def check_fractions(fractions: Sequence[float]) -> None:
+    """Raise DataConfigError unless `fractions` are three non-negative numbers summing to 1, train > 0."""
+    if len(fractions) != 3:
+        raise DataConfigError(f"split_fractions needs 3 values (train, val, test), got {fractions!r}")
+    for f in fractions:
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 <= f <= 1:
+            raise DataConfigError(f"split_fractions must be numbers in [0, 1], got {fractions!r}")
+    if abs(sum(fractions) - 1.0) > 1e-6:
+        raise DataConfigError(f"split_fractions must sum to 1, got {fractions!r} (sum {sum(fractions)})")
+    if fractions[0] <= 0:
+        raise DataConfigError(f"split_fractions: the training share must be > 0, got {fractions!r}")
+
+
+# ---------------------------------------------------------------- split
+
+
+def tune_groups(melodies: Iterable[Melody]) -> list[list[Melody]]:
+    """Melodies grouped so that a tune, and every voice of a piece, falls in exactly one group.
+
+    Two melodies are together when they share `tune` or `piece_id` (transitively), so a chorale
+    whose tune recurs elsewhere stays with all its tune-mates. An empty `tune` is its piece's own.
+    Groups and their members come sorted, independent of the input order.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    melodies = list(melodies)
+    for m in melodies:
+        a, b = find("piece:" + m.piece_id), find("tune:" + (m.tune or m.piece_id))
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[Melody]] = {}
+    for m in melodies:
+        groups.setdefault(find("piece:" + m.piece_id), []).append(m)
+    out = [sorted(g, key=lambda m: (m.piece_id, m.voice)) for g in groups.values()]
+    return sorted(out, key=lambda g: (g[0].piece_id, g[0].voice))
+
+
+def split_by_tune(
+    melodies: Iterable[Melody], fractions: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> dict[str, list[Melody]]:
+    """Deterministic train/val/test split in which no tune (and no piece) is in two splits.
+
+    Tune groups (see `tune_groups`) are shuffled with `seed`, then test and val take groups until
+    they hold their share of melodies (at least one group each if their share is > 0), train the rest.
+    """
+    check_fractions(tuple(fractions))
+    groups = tune_groups(melodies)
+    n = sum(len(g) for g in groups)
+    random.Random(seed).shuffle(groups)
+    targets = {
+        name: (max(1, round(f * n)) if f > 0 else 0) for name, f in zip(("val", "test"), fractions[1:])
+    }
+    out: dict[str, list[Melody]] = {name: [] for name in SPLITS}
+    for g in groups:
+        dest = next((s for s in ("test", "val") if len(out[s]) < targets[s]), "train")
+        out[dest].extend(g)
+    if n and not out["train"]:
+        raise DataConfigError(f"only {len(groups)} tune group(s): too few to fill train, val and test")
+    for name in SPLITS:
+        out[name].sort(key=lambda m: (m.piece_id, m.voice))
+    return out
+
+
+# ---------------------------------------------------------------- transposition
+
+_FIFTHS_LETTERS = "FCGDAEB"  # line of fifths: F=-1, C=0, G=1, ... B=5
+
+
+def _fifths(pitch: str) -> int:
+    return _FIFTHS_LETTERS.index(pitch[0]) - 1 + 7 * (pitch.count("#") - pitch.count("-"))
+
+
+def _name(fifths: int) -> str:
+    acc = (fifths + 1) // 7
+    return _FIFTHS_LETTERS[(fifths + 1) % 7] + ("#" * acc if acc > 0 else "-" * -acc)
+
+
+def _respell(fifths: int) -> int:
+    # 12 fifths = 7 octaves: the same pitch class; avoids triple sharps/flats in remote keys.
+    while fifths > 19:  # beyond B## (19)
+        fifths -= 12
+    while fifths < -15:  # beyond F-- (-15)
+        fifths += 12
+    return fifths
+
+
+def voice_range(voice: str, ranges: dict[str, tuple[int, int]] | None = None) -> tuple[int, int]:
+    """(lowest, highest) MIDI of a voice name ("Soprano", "bass", ...); DEFAULT_RANGE if unknown."""
+    table = VOICE_RANGES if ranges is None else ranges
+    key = voice.lower()
+    if key in table:
+        return table[key]
+    for name, rng in table.items():
+        if key.startswith(name):
+            return rng
+    return DEFAULT_RANGE
+
+
+def voice_ranges(melodies: Iterable[Melody]) -> dict[str, tuple[int, int]]:
+    """(lowest, highest) MIDI per voice name over `melodies`; voices without notes are left out."""
+    out: dict[str, tuple[int, int]] = {}
+    for m in melodies:
+        notes = [e.midi for e in m.events if not e.is_rest]
+        if notes:
+            lo, hi = out.get(m.voice, (min(notes), max(notes)))
+            out[m.voice] = (min(lo, *notes), max(hi, *notes))
+    return out
+
+
+def transpose_interval(key_sharps: int, semitones: int, pitches: Sequence[str] = ()) -> int:
+    """The spelled interval, in fifths, for a shift of `semitones` from a key with `key_sharps`.
+
+    Moving k fifths moves 7k semitones (mod 12), so k = 7 * semitones (mod 12); of the two
+    candidates the one giving the key signature with fewer sharps/flats wins (C + 1 -> D-flat major,
+    not C-sharp), ties (a tritone) going to fewer accidentals on `pitches`, then to the flat side.
+    """
+    base = (7 * semitones) % 12
+    candidates = [base - 12, base] if base else [0]
+
+    def cost(k: int) -> tuple[int, int]:
+        accidentals = sum(abs((_respell(_fifths(p) + k) + 1) // 7) for p in pitches)
+        return abs(key_sharps + k), accidentals
+
+    return min(candidates, key=cost)
+
+
+def transpose(
+    melody: Melody, semitones: int, ranges: dict[str, tuple[int, int]] | None = None
+) -> Melody | None:
+    """The melody moved by `semitones`, spelled for the new key; None if a note leaves the voice's range.
+
+    Spelling is pure interval arithmetic on the line of fifths (see `transpose_interval`), so a
+    melody in G major moved up 2 lands in A major with the same letters-per-degree as the original.
+    The range is `voice_range(melody.voice, ranges)` (default: VOICE_RANGES, measured on the corpus).
+    """
+    if semitones == 0:
+        return melody
+    lo, hi = voice_range(melody.voice, ranges)
+    notes = [e for e in melody.events if not e.is_rest]
+    if any(not lo <= e.midi + semitones <= hi for e in notes):
+        return None
+    k = transpose_interval(melody.key_sharps, semitones, [e.pitch for e in notes])
+    events = [_transpose_event(e, semitones, k) for e in melody.events]
+    meta = {**melody.meta, "transposed": melody.meta.get("transposed", 0) + semitones}
+    return dataclasses.replace(melody, events=tuple(events), key_sharps=melody.key_sharps + k, meta=meta)
+
+
+def _transpose_event(e: Event, semitones: int, fifths: int) -> Event:
+    if e.is_rest:
+        return e
+    pitch = _name(_respell(_fifths(e.pitch) + fifths))
+    midi = e.midi + semitones
+    octave = (midi - midi_of(pitch, 0)) // 12  # midi_of(name, 0): the name in octave 0
+    return dataclasses.replace(e, pitch=pitch, octave=octave, midi=midi)
+
+
+# ---------------------------------------------------------------- windows
+
+
+def make_windows(
+    sequences: Iterable[Sequence[int]], seq_len: int, stride: int, pad_id: int = PAD
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Next-token windows: inputs[i, t] predicts targets[i, t] = the following token; both (N, seq_len).
+
+    Every token after the first is a target in at least one window. A sequence of n+1 tokens gives
+    windows starting at 0, stride, 2*stride, ... until one reaches its end; windows running past
+    the end (and short sequences) are right-padded with `pad_id` in inputs and targets, so the
+    loss with `ignore_index=pad_id` skips them. Sequences shorter than 2 tokens give nothing.
+    """
+    if seq_len < 1 or stride < 1:
+        raise DataConfigError(f"seq_len and stride must be >= 1, got {seq_len}, {stride}")
+    inputs: list[list[int]] = []
+    targets: list[list[int]] = []
+    for seq in sequences:
+        seq = list(seq)
+        n = len(seq) - 1  # number of (input, target) pairs
+        start = 0
+        while n > 0:
+            x = seq[start : start + seq_len]
+            y = seq[start + 1 : start + seq_len + 1]
+            inputs.append(x + [pad_id] * (seq_len - len(x)))
+            targets.append(y + [pad_id] * (seq_len - len(y)))
+            if start + seq_len >= n:
+                break
+            start += stride
+    if not inputs:
+        empty = torch.zeros((0, seq_len), dtype=torch.long)
+        return empty, empty.clone()
+    return torch.tensor(inputs, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
+
+
+# ---------------------------------------------------------------- datasets
+
+
+@dataclass
+class Datasets:
+    """Train/val/test TensorDatasets of (inputs, targets), the piece ids of each split, and figures."""
+
+    train: TensorDataset
+    val: TensorDataset
+    test: TensorDataset
+    split: dict[str, list[str]]
+    melodies: dict[str, list[Melody]] = field(default_factory=dict)  # before augmentation
+    stats: dict = field(default_factory=dict)
+
+
+def augment(melodies: Iterable[Melody], semitones: Iterable[int], ranges=None) -> tuple[list[Melody], int]:
+    """The melodies plus each transposition that stays in range, and how many were out of range."""
+    melodies = list(melodies)
+    out, skipped = list(melodies), 0
+    for s in semitones:
+        for m in melodies:
+            t = transpose(m, s, ranges)
+            if t is None:
+                skipped += 1
+            else:
+                out.append(t)
+    return out, skipped
+
+
+def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) -> Datasets:
+    """Split by tune, augment the training split by transposition, encode and cut into windows."""
+    split = split_by_tune(melodies, config.split_fractions, config.split_seed)
+    stats: dict = {}
+    tensors = {}
+    for name in SPLITS:
+        mels = split[name]
+        skipped = 0
+        if name == "train" and config.augment_semitones:
+            mels, skipped = augment(mels, config.augment_semitones)
+        seqs = [tokenizer.encode(m) for m in mels]
+        n_unknown = sum(s.count(UNK) for s in seqs)
+        if n_unknown:
+            log.warning("%s split: %d unknown tokens (UNK) in %d melodies", name, n_unknown, len(mels))
+        x, y = make_windows(seqs, config.seq_len, config.stride, PAD)
+        tensors[name] = TensorDataset(x, y)
+        stats[name] = {
+            "melodies": len(split[name]),
+            "sequences": len(seqs),
+            "transpositions_out_of_range": skipped,
+            "tokens": sum(len(s) for s in seqs),
+            "unknown_tokens": n_unknown,
+            "windows": int(x.shape[0]),
+            "target_tokens": int((y != PAD).sum()),
+        }
+    ids = {name: sorted({m.piece_id for m in split[name]}) for name in SPLITS}
+    return Datasets(tensors["train"], tensors["val"], tensors["test"], ids, split, stats)

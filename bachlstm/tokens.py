@@ -1,0 +1,750 @@
+"""Tokenizers (factored sub-words and one-token-per-event), deterministic vocabularies and token grammars."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from bachlstm.events import Event, Melody
+
+log = logging.getLogger(__name__)
+
+# Fixed ids: models, checkpoints and the loss (`ignore_index=PAD`) rely on them.
+PAD, UNK, BOS, EOS = 0, 1, 2, 3
+SPECIALS = ("<pad>", "<unk>", "<bos>", "<eos>")
+FORMAT_VERSION = 1
+
+# Quarter lengths of the undotted duration types.
+BASE_QL = {
+    "breve": 8.0,
+    "whole": 4.0,
+    "half": 2.0,
+    "quarter": 1.0,
+    "eighth": 0.5,
+    "16th": 0.25,
+    "32nd": 0.125,
+    "64th": 0.0625,
+}
+MAX_DOTS = 3
+_LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_PITCH_RE = re.compile(r"^[A-G](#{1,3}|-{1,3})?$")
+_NOTE_TOKEN_RE = re.compile(r"^([A-G](?:#{1,3}|-{1,3})?)(\d+)_([0-9./]+)$")
+
+
+class TokenizerError(ValueError):
+    """A tokenizer description (name, options, vocabulary) is invalid."""
+
+
+class GrammarError(ValueError):
+    """A token is not allowed in the current grammar state."""
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """Decoded events plus counts: groups (note/rest candidates), invalid groups, UNK tokens seen.
+
+    A group containing UNK is invalid; so `n_invalid >= (groups holding an UNK)`.
+    """
+
+    events: tuple[Event, ...]
+    n_groups: int
+    n_invalid: int
+    n_unknown: int
+
+    @property
+    def validity(self) -> float:
+        """Share of groups that became a note or rest (1.0 when there are no groups)."""
+        return 1.0 if self.n_groups == 0 else 1.0 - self.n_invalid / self.n_groups
+
+
+# ---------------------------------------------------------------- music helpers
+
+
+def midi_of(pitch: str, octave: int) -> int:
+    """MIDI number of a spelled pitch name ("C#", "B-") in a scientific octave (C4 = 60)."""
+    alter = pitch.count("#") - pitch.count("-")
+    return 12 * (octave + 1) + _LETTER_SEMITONES[pitch[0]] + alter
+
+
+def duration_ql(duration_type: str, dots: int) -> float:
+    """Quarter length of a duration type with dots (a dotted quarter is 1.5)."""
+    return BASE_QL[duration_type] * (2.0 - 0.5**dots)
+
+
+def duration_type_of(quarter_length: float) -> tuple[str, int]:
+    """(duration type, dots) spelling a quarter length; triplets get their base type; else ("complex", 0)."""
+    for dots in range(MAX_DOTS + 1):
+        for name in BASE_QL:
+            if duration_ql(name, dots) == quarter_length:
+                return name, dots
+    for name, base in BASE_QL.items():  # a triplet value is 2/3 of its written type
+        if math.isclose(quarter_length * 1.5, base, rel_tol=1e-9):
+            return name, 0
+    return "complex", 0
+
+
+def representable_duration(event: Event) -> bool:
+    """True if the event's duration type and dots spell its quarter length exactly (no tuplet, no grace)."""
+    return (
+        event.duration_type in BASE_QL
+        and 0 <= event.dots <= MAX_DOTS
+        and duration_ql(event.duration_type, event.dots) == event.quarter_length
+    )
+
+
+def format_ql(quarter_length: float) -> str:
+    """Stable string of a quarter length: "1", "1.5", "0.25"; non-binary values as a fraction ("1/3")."""
+    frac = Fraction(quarter_length).limit_denominator(960)
+    if frac.denominator & (frac.denominator - 1) == 0:  # a power of two: an exact short decimal
+        return f"{float(frac):g}"
+    return f"{frac.numerator}/{frac.denominator}"
+
+
+def parse_ql(text: str) -> float:
+    """Inverse of format_ql."""
+    return float(Fraction(text))
+
+
+def _place(durations_and_bars: list[tuple[float, int]], bar_quarters: float, bars_known: bool):
+    """(measure, beat) for each (quarter_length, bar index) of a decoded line.
+
+    With bar tokens the first bar is a pickup when a BAR closed it short: it is measure 0 and its
+    beats count from the end of the bar, as music21 numbers them. Without bar tokens, bars are cut
+    every `bar_quarters` from the start (no pickup can be known).
+    """
+    out = []
+    if not bars_known:
+        offset = 0.0
+        for ql, _ in durations_and_bars:
+            out.append((1 + int(offset // bar_quarters), 1.0 + offset % bar_quarters))
+            offset += ql
+        return out
+    first_len = sum(ql for ql, bar in durations_and_bars if bar == 0)
+    closed = any(bar > 0 for _, bar in durations_and_bars)
+    pickup = closed and 0 < first_len < bar_quarters
+    offset, current = 0.0, 0
+    for ql, bar in durations_and_bars:
+        if bar != current:
+            offset, current = 0.0, bar
+        shift = bar_quarters - first_len if (pickup and bar == 0) else 0.0
+        out.append((bar if pickup else bar + 1, 1.0 + shift + offset))
+        offset += ql
+    return out
+
+
+def _events_of(items) -> Sequence[Event]:
+    return items.events if isinstance(items, Melody) else items
+
+
+# ---------------------------------------------------------------- tokenizers
+
+
+class Tokenizer:
+    """Common interface: `name`, `vocab`, `encode`, `decode`, `token_type`, `grammar`, `to_dict`."""
+
+    name = ""
+    OPTIONS: dict = {}
+
+    def __init__(self, vocab: Sequence[str], **options) -> None:
+        self.options = self.check_options(options)
+        vocab = list(vocab)
+        if tuple(vocab[:4]) != SPECIALS:
+            raise TokenizerError(f"vocabulary must start with {list(SPECIALS)}, got {vocab[:4]}")
+        rest = vocab[4:]
+        if rest != sorted(set(rest)):
+            raise TokenizerError("vocabulary after the special tokens must be sorted and without duplicates")
+        for tok in rest:
+            if tok in SPECIALS or self._classify(tok) is None:
+                raise TokenizerError(f"{tok!r} is not a valid {self.name!r} token")
+        self.vocab = vocab
+        self.index = {tok: i for i, tok in enumerate(vocab)}
+        self._types = [self._type_of(tok) for tok in vocab]
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(V={len(self.vocab)}, {self.options})"
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids, specials included."""
+        return len(self.vocab)
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        """The full option dict (defaults filled in); TokenizerError naming a bad option."""
+        unknown = set(options) - set(cls.OPTIONS)
+        if unknown:
+            raise TokenizerError(
+                f"unknown option(s) {sorted(unknown)} for the {cls.name!r} tokenizer; "
+                f"known: {sorted(cls.OPTIONS)}"
+            )
+        full = {**cls.OPTIONS, **options}
+        for key, default in cls.OPTIONS.items():
+            if isinstance(default, bool) and not isinstance(full[key], bool):
+                raise TokenizerError(f"option {key} must be True or False, got {full[key]!r}")
+        return full
+
+    def _type_of(self, tok: str) -> str:
+        if tok in SPECIALS:
+            return tok.strip("<>")
+        return self._classify(tok)
+
+    def token_type(self, token_id: int) -> str:
+        """Type name of a token id ("pad", "unk", "bos", "eos", or the tokenizer's content types)."""
+        return self._types[token_id]
+
+    def token_id(self, token: str) -> int:
+        """Id of a token string, UNK if it is not in the vocabulary."""
+        return self.index.get(token, UNK)
+
+    def count_unknown(self, ids: Iterable[int]) -> int:
+        """Number of UNK ids in a token sequence."""
+        return sum(1 for i in ids if i == UNK)
+
+    def to_dict(self) -> dict:
+        """JSON-safe description; `tokenizer_from_dict` rebuilds an equal tokenizer."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "name": self.name,
+            "options": dict(self.options),
+            "vocab": list(self.vocab),
+        }
+
+    # subclasses: _classify, content_tokens, encode, decode, grammar
+
+    def _classify(self, tok: str) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def content_tokens(cls, events: Sequence[Event], options: dict) -> set[str]:  # pragma: no cover
+        raise NotImplementedError
+
+
+class FactoredTokenizer(Tokenizer):
+    """The workshop's sub-words: a note is [pitch, 'o'+octave, type, 'd'+dots, sep], a rest [type, dots, sep].
+
+    `rest_marker=False` is the original exactly. `rest_marker=True` puts a "rest" token before a
+    rest's duration so every group says what it is. Ties and tuplets are not modelled (as in the
+    original): a tie is dropped, and a duration its type and dots cannot spell becomes UNK.
+    """
+
+    name = "factored"
+    OPTIONS = {"rest_marker": False}
+    SEP = " "  # the original's separator token, kept verbatim
+    REST = "rest"
+
+    def _classify(self, tok: str) -> str | None:
+        if tok == self.SEP:
+            return "separator"
+        if tok == self.REST:
+            return "rest" if self.options["rest_marker"] else None
+        if tok in BASE_QL:
+            return "duration"
+        if re.fullmatch(r"o\d+", tok):
+            return "octave"
+        if re.fullmatch(r"d\d", tok) and int(tok[1:]) <= MAX_DOTS:
+            return "dots"
+        if _PITCH_RE.match(tok):
+            return "pitch"
+        return None
+
+    @staticmethod
+    def _event_tokens(event: Event, rest_marker: bool) -> list[str | None]:
+        """Tokens of one event; None where it cannot be spelled (becomes UNK)."""
+        ok = representable_duration(event)
+        dur = [event.duration_type if ok else None, f"d{event.dots}" if ok else None]
+        if event.is_rest:
+            return ([FactoredTokenizer.REST] if rest_marker else []) + dur + [FactoredTokenizer.SEP]
+        return [event.pitch, f"o{event.octave}", *dur, FactoredTokenizer.SEP]
+
+    @classmethod
+    def content_tokens(cls, events: Sequence[Event], options: dict) -> set[str]:
+        """Vocabulary entries (no specials) needed to encode `events`."""
+        toks = {cls.SEP}
+        if options.get("rest_marker"):
+            toks.add(cls.REST)
+        for e in events:
+            toks.update(t for t in cls._event_tokens(e, options.get("rest_marker", False)) if t)
+        return toks
+
+    def encode(self, events, bos_eos: bool = True) -> list[int]:
+        """Token ids of a melody (Melody or events); unknown parts become UNK."""
+        ids = [BOS] if bos_eos else []
+        for e in _events_of(events):
+            ids.extend(
+                self.index.get(t, UNK) if t else UNK
+                for t in self._event_tokens(e, self.options["rest_marker"])
+            )
+        if bos_eos:
+            ids.append(EOS)
+        return ids
+
+    def _group_event(self, toks: list[str], types: list[str]) -> Event | None:
+        if types == ["pitch", "octave", "duration", "dots"]:
+            ql = duration_ql(toks[2], int(toks[3][1:]))
+            octave = int(toks[1][1:])
+            return Event("note", ql, toks[2], int(toks[3][1:]), toks[0], octave, midi_of(toks[0], octave))
+        rest_types = ["rest", "duration", "dots"] if self.options["rest_marker"] else ["duration", "dots"]
+        if types == rest_types:
+            return Event("rest", duration_ql(toks[-2], int(toks[-1][1:])), toks[-2], int(toks[-1][1:]))
+        return None
+
+    def decode(self, ids: Iterable[int]) -> DecodeResult:
+        """Events from ids: tokens between separators form a group; a group not a note/rest is invalid."""
+        events: list[Event] = []
+        n_groups = n_invalid = n_unknown = 0
+        group: list[int] = []
+
+        def close() -> None:
+            nonlocal n_groups, n_invalid
+            n_groups += 1
+            types = [self._types[i] for i in group]
+            event = None if "unk" in types else self._group_event([self.vocab[i] for i in group], types)
+            if event is None:
+                n_invalid += 1
+            else:
+                events.append(event)
+            group.clear()
+
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            if i in (PAD, BOS):
+                continue
+            if i == UNK:
+                n_unknown += 1
+            if self._types[i] == "separator":
+                close()
+            else:
+                group.append(i)
+        if group:  # a trailing group without its separator is unfinished
+            close()
+        placed = _place([(e.quarter_length, 0) for e in events], 4.0, bars_known=False)
+        events = [dataclasses.replace(e, measure=m, beat=b) for e, (m, b) in zip(events, placed)]
+        return DecodeResult(tuple(events), n_groups, n_invalid, n_unknown)
+
+    def grammar(self) -> FactoredGrammar:
+        """The token grammar of this tokenizer (for constrained decoding and scoring)."""
+        return FactoredGrammar(self)
+
+
+class EventTokenizer(Tokenizer):
+    """One token per note ("C#4_1.5": spelled pitch, octave, quarter length) or rest ("R_1").
+
+    `bar_tokens=True` inserts "BAR" wherever Event.measure changes and once after the last event,
+    so a pickup is simply a short first bar. `ties=True` writes "TIE" right after a note tied to the
+    next one (before a BAR the tie crosses); decoding restores music21's start/continue/stop.
+    `bar_quarters` is the bar length the grammar enforces (4 for 4/4). Durations are kept as quarter
+    lengths, so tuplets get their own tokens ("C4_1/3") and a zero-length (grace) note becomes UNK.
+    """
+
+    name = "event"
+    OPTIONS = {"bar_tokens": True, "ties": True, "bar_quarters": 4.0}
+    BAR = "BAR"
+    TIE = "TIE"
+    REST = "R"
+
+    def __init__(self, vocab: Sequence[str], **options) -> None:
+        super().__init__(vocab, **options)
+        for flag, tok in (("bar_tokens", self.BAR), ("ties", self.TIE)):
+            if self.options[flag] and tok not in self.index:
+                raise TokenizerError(f"option {flag}=True needs the token {tok!r} in the vocabulary")
+
+    @classmethod
+    def check_options(cls, options: dict) -> dict:
+        """The full option dict (defaults filled in); TokenizerError naming a bad option."""
+        full = super().check_options(options)
+        bq = full["bar_quarters"]
+        if isinstance(bq, bool) or not isinstance(bq, int | float) or not 0 < bq <= 64:
+            raise TokenizerError(f"option bar_quarters must be a number in (0, 64], got {bq!r}")
+        full["bar_quarters"] = float(bq)
+        return full
+
+    def _classify(self, tok: str) -> str | None:
+        if tok == self.BAR:
+            return "bar" if self.options["bar_tokens"] else None
+        if tok == self.TIE:
+            return "tie" if self.options["ties"] else None
+        try:
+            if tok.startswith(self.REST + "_"):
+                return "rest" if parse_ql(tok[2:]) > 0 else None
+            m = _NOTE_TOKEN_RE.match(tok)
+            if m and parse_ql(m.group(3)) > 0:
+                return "note"
+        except (ValueError, ZeroDivisionError):
+            return None
+        return None
+
+    @classmethod
+    def event_token(cls, event: Event) -> str | None:
+        """The token string of one event; None for a zero-length event."""
+        if event.quarter_length <= 0:
+            return None
+        dur = format_ql(event.quarter_length)
+        return f"{cls.REST}_{dur}" if event.is_rest else f"{event.pitch}{event.octave}_{dur}"
+
+    @classmethod
+    def content_tokens(cls, events: Sequence[Event], options: dict) -> set[str]:
+        """Vocabulary entries (no specials) needed to encode `events`."""
+        toks = {t for t in map(cls.event_token, events) if t}
+        if options.get("bar_tokens", cls.OPTIONS["bar_tokens"]):
+            toks.add(cls.BAR)
+        if options.get("ties", cls.OPTIONS["ties"]):
+            toks.add(cls.TIE)
+        return toks
+
+    def encode(self, events, bos_eos: bool = True) -> list[int]:
+        """Token ids of a melody (Melody or events); unknown events become UNK."""
+        events = _events_of(events)
+        bars, ties = self.options["bar_tokens"], self.options["ties"]
+        bar_id, tie_id = self.index.get(self.BAR), self.index.get(self.TIE)
+        ids = [BOS] if bos_eos else []
+        for k, e in enumerate(events):
+            if bars and k > 0 and e.measure != events[k - 1].measure:
+                ids.append(bar_id)
+            tok = self.event_token(e)
+            ids.append(self.index.get(tok, UNK) if tok else UNK)
+            if ties and e.tie in ("start", "continue") and not e.is_rest and ids[-1] != UNK:
+                ids.append(tie_id)
+        if bars and events:
+            ids.append(bar_id)
+        if bos_eos:
+            ids.append(EOS)
+        return ids
+
+    def _parse(self, tok: str) -> Event:
+        if tok.startswith(self.REST + "_"):
+            ql = parse_ql(tok[2:])
+            return Event("rest", ql, *duration_type_of(ql))
+        pitch, octave, dur = _NOTE_TOKEN_RE.match(tok).groups()
+        ql, octave = parse_ql(dur), int(octave)
+        dtype, dots = duration_type_of(ql)
+        return Event("note", ql, dtype, dots, pitch, octave, midi_of(pitch, octave))
+
+    def decode(self, ids: Iterable[int]) -> DecodeResult:
+        """Events from ids; an UNK or a TIE that joins nothing counts as an invalid group."""
+        items: list[list] = []  # [event, bar index]
+        n_groups = n_invalid = n_unknown = 0
+        bar, prev_type, pending = 0, "bos", None  # pending: index of the note a TIE hangs on
+        for i in ids:
+            i = int(i)
+            if i == EOS:
+                break
+            kind = self._types[i]
+            if kind in ("pad", "bos"):
+                continue
+            if kind == "bar":
+                bar += 1
+            elif kind == "tie":
+                if prev_type == "note" and pending is None:
+                    pending = len(items) - 1
+                else:
+                    n_groups, n_invalid = n_groups + 1, n_invalid + 1
+            elif kind == "unk":
+                n_unknown, n_groups, n_invalid = n_unknown + 1, n_groups + 1, n_invalid + 1
+            else:
+                n_groups += 1
+                event = self._parse(self.vocab[i])
+                if pending is not None:
+                    src = items[pending][0]
+                    if kind == "note" and (event.pitch, event.octave) == (src.pitch, src.octave):
+                        start = "continue" if src.tie == "stop" else "start"
+                        items[pending][0] = dataclasses.replace(src, tie=start)
+                        event = dataclasses.replace(event, tie="stop")
+                    else:
+                        n_groups, n_invalid = n_groups + 1, n_invalid + 1
+                    pending = None
+                items.append([event, bar])
+            if kind == "unk" and pending is not None:
+                n_groups, n_invalid, pending = n_groups + 1, n_invalid + 1, None
+            prev_type = kind
+        if pending is not None:
+            n_groups, n_invalid = n_groups + 1, n_invalid + 1
+        placed = _place(
+            [(e.quarter_length, b) for e, b in items],
+            self.options["bar_quarters"],
+            self.options["bar_tokens"],
+        )
+        events = tuple(dataclasses.replace(e, measure=m, beat=b) for (e, _), (m, b) in zip(items, placed))
+        return DecodeResult(events, n_groups, n_invalid, n_unknown)
+
+    def grammar(self) -> EventGrammar:
+        """The token grammar of this tokenizer (for constrained decoding and scoring)."""
+        return EventGrammar(self)
+
+
+TOKENIZERS: dict[str, type[Tokenizer]] = {"factored": FactoredTokenizer, "event": EventTokenizer}
+
+
+def build_tokenizer(name: str, melodies: Iterable, *, transpositions: Iterable[int] | None = None, **options):
+    """A tokenizer whose vocabulary covers `melodies` (and their transpositions, if given), sorted.
+
+    `transpositions` (semitones, e.g. range(-5, 7)) adds the tokens of every transposition that
+    `bachlstm.dataset.transpose` accepts, so augmented training data has no UNK.
+    """
+    if name not in TOKENIZERS:
+        raise TokenizerError(f"unknown tokenizer {name!r}; choose one of {sorted(TOKENIZERS)}")
+    cls = TOKENIZERS[name]
+    options = cls.check_options(options)  # fail before the work
+    shifts = sorted({0, *(int(s) for s in transpositions)}) if transpositions is not None else [0]
+    if shifts != [0]:
+        from bachlstm.dataset import transpose  # late: dataset imports this module
+
+    tokens: set[str] = set()
+    for mel in melodies:
+        for s in shifts:
+            m = mel if s == 0 else transpose(mel, s)
+            if m is not None:
+                tokens |= cls.content_tokens(_events_of(m), options)
+    if not tokens:
+        tokens = cls.content_tokens([], options)
+    return cls([*SPECIALS, *sorted(tokens)], **options)
+
+
+def tokenizer_from_dict(d: dict) -> Tokenizer:
+    """Rebuild a tokenizer from `to_dict()` output, validating it (TokenizerError on bad input)."""
+    if not isinstance(d, dict):
+        raise TokenizerError(f"a tokenizer description must be a dict, got {type(d).__name__}")
+    missing = {"name", "vocab"} - set(d)
+    if missing:
+        raise TokenizerError(f"tokenizer description lacks {sorted(missing)}")
+    if d.get("format_version", FORMAT_VERSION) != FORMAT_VERSION:
+        raise TokenizerError(f"tokenizer format_version {d['format_version']!r} is not {FORMAT_VERSION}")
+    if d["name"] not in TOKENIZERS:
+        raise TokenizerError(f"unknown tokenizer {d['name']!r}; choose one of {sorted(TOKENIZERS)}")
+    if not isinstance(d["vocab"], list) or not all(isinstance(t, str) for t in d["vocab"]):
+        raise TokenizerError("tokenizer vocab must be a list of strings")
+    return TOKENIZERS[d["name"]](d["vocab"], **dict(d.get("options") or {}))
+
+
+# ---------------------------------------------------------------- grammars
+
+
+class Grammar:
+    """Which token may come next: `initial_state()` (after BOS), `allowed`, `advance`, `is_complete`.
+
+    States are small immutable tuples. `allowed` returns a cached read-only bool mask of length V;
+    PAD, UNK and BOS are never allowed, EOS only in a complete state. After EOS the state is
+    terminal and allows only EOS, so a batch can keep stepping finished rows harmlessly.
+    """
+
+    TERMINAL: tuple = ("end",)
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.vocab_size = len(tokenizer.vocab)
+        self._masks: dict = {}
+        self._eos_only = self._mask([EOS])
+
+    def _mask(self, ids: Iterable[int]) -> np.ndarray:
+        m = np.zeros(self.vocab_size, dtype=bool)
+        m[list(ids)] = True
+        m.flags.writeable = False
+        return m
+
+    def _ids_of_type(self, *types: str) -> list[int]:
+        return [i for i, t in enumerate(self.tokenizer._types) if t in types]
+
+    def allowed(self, state) -> np.ndarray:
+        """Read-only bool array [V]: the tokens allowed next."""
+        if state == self.TERMINAL:
+            return self._eos_only
+        mask = self._masks.get(state)
+        if mask is None:
+            mask = self._masks[state] = self._compute(state)
+        return mask
+
+    def allowed_batch(self, states: Sequence) -> np.ndarray:
+        """Bool array [B, V] of `allowed` for each state of a batch."""
+        return np.stack([self.allowed(s) for s in states])
+
+    def advance(self, state, token_id: int):
+        """The state after `token_id`; GrammarError if the token is not allowed here."""
+        token_id = int(token_id)
+        if not self.allowed(state)[token_id]:
+            raise GrammarError(
+                f"token {self.tokenizer.vocab[token_id]!r} (id {token_id}) is not allowed in state {state}"
+            )
+        if token_id == EOS:
+            return self.TERMINAL
+        return self._step(state, token_id)
+
+    def is_complete(self, state) -> bool:
+        """True where the sequence may end: every note/rest (and, with bars, every bar) finished."""
+        return state == self.TERMINAL or bool(self.allowed(state)[EOS])
+
+    def first_violation(self, ids: Sequence[int]) -> int | None:
+        """Index of the first token the grammar rejects (a leading BOS is skipped); None if all pass.
+
+        A sequence that stops without EOS passes if it could still be continued.
+        """
+        state = self.initial_state()
+        for k, t in enumerate(ids):
+            if k == 0 and int(t) == BOS:
+                continue
+            if not self.allowed(state)[int(t)]:
+                return k
+            state = self.advance(state, t)
+        return None
+
+    def initial_state(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _compute(self, state) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _step(self, state, token_id: int):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FactoredGrammar(Grammar):
+    """Separator -> pitch | duration (| rest marker) | EOS; pitch -> octave -> duration -> dots -> separator.
+
+    State: (last token type, whether a group was completed). EOS needs one finished group.
+    """
+
+    NEXT = {
+        "pitch": ("octave",),
+        "octave": ("duration",),
+        "rest": ("duration",),
+        "duration": ("dots",),
+        "dots": ("separator",),
+    }
+
+    def __init__(self, tokenizer: FactoredTokenizer) -> None:
+        super().__init__(tokenizer)
+        starts = ("pitch", "rest") if tokenizer.options["rest_marker"] else ("pitch", "duration")
+        self._next = {**self.NEXT, "start": starts}
+
+    def initial_state(self) -> tuple:
+        """State right after BOS."""
+        return ("start", False)
+
+    def _compute(self, state) -> np.ndarray:
+        kind, done = state
+        ids = self._ids_of_type(*self._next[kind])
+        if kind == "start" and done:
+            ids.append(EOS)
+        return self._mask(ids)
+
+    def _step(self, state, token_id: int) -> tuple:
+        kind = self.tokenizer._types[token_id]
+        return ("start", True) if kind == "separator" else (kind, state[1])
+
+
+class EventGrammar(Grammar):
+    """Event tokens; with bar tokens every bar is exactly `bar_quarters` long, except the pickup.
+
+    The first bar may be short (a pickup: BAR allowed at any position after its first event). If it
+    was, one closing bar of (bar - pickup) may end the piece, as the chorales do; only EOS follows it.
+    Otherwise BAR comes exactly when the bar is full and EOS only right after a BAR, so a generated
+    line is whole bars. A duration is offered only if the bar can still be filled exactly with the
+    vocabulary's durations (no dead ends). With ties, TIE may follow a note that can be continued,
+    and the next note must have the same spelled pitch and octave.
+
+    State: (phase, position in ticks, pickup ticks, last note's pitch key, pending tie pitch key)
+    with phase "first" (first bar / no bars: before any event), "mid" or "closed"; -1 means none.
+    """
+
+    def __init__(self, tokenizer: EventTokenizer) -> None:
+        super().__init__(tokenizer)
+        opts = tokenizer.options
+        self.bars = opts["bar_tokens"]
+        self.ties = opts["ties"]
+        n = self.vocab_size
+        self.kind = list(tokenizer._types)
+        durations: dict[int, Fraction] = {}
+        pitch_keys: dict[str, int] = {}
+        self.pitch_key = np.full(n, -1, dtype=np.int64)
+        for i, (tok, kind) in enumerate(zip(tokenizer.vocab, self.kind)):
+            if kind in ("note", "rest"):
+                durations[i] = Fraction(format_ql(parse_ql(tok.rsplit("_", 1)[1])))
+            if kind == "note":
+                self.pitch_key[i] = pitch_keys.setdefault(tok.rsplit("_", 1)[0], len(pitch_keys))
+        bar = Fraction(opts["bar_quarters"]).limit_denominator(960)
+        res = math.lcm(bar.denominator, *(d.denominator for d in durations.values()))
+        self.bar_ticks = int(bar * res)
+        self.ticks = np.zeros(n, dtype=np.int64)
+        for i, d in durations.items():
+            self.ticks[i] = int(d * res)
+        self.event_ids = np.array(sorted(durations), dtype=np.int64)
+        self.bar_id = tokenizer.index.get(EventTokenizer.BAR, -1)
+        self.tie_id = tokenizer.index.get(EventTokenizer.TIE, -1)
+        # fillable[r]: r ticks can be filled exactly by a sequence of event durations.
+        self.fillable = np.zeros(self.bar_ticks + 1, dtype=bool)
+        self.fillable[0] = True
+        steps = sorted({int(self.ticks[i]) for i in self.event_ids})
+        for r in range(1, self.bar_ticks + 1):
+            self.fillable[r] = any(self.fillable[r - d] for d in steps if d <= r)
+
+    def initial_state(self) -> tuple:
+        """State right after BOS."""
+        return ("first", 0, 0, -1, -1)
+
+    def _fits(self, ids: np.ndarray, phase: str, pos: int) -> np.ndarray:
+        """Which of `ids` may come at `pos` (a subset of event ids)."""
+        if not self.bars:
+            return ids
+        room = self.bar_ticks - pos
+        ticks = self.ticks[ids]
+        ok = ticks <= room
+        if phase == "mid":  # the bar must still be fillable exactly afterwards
+            ok &= self.fillable[np.clip(room - ticks, 0, None)]
+        return ids[ok]
+
+    def _tie_ok(self, phase: str, pos: int, key: int) -> bool:
+        """A TIE after a note of pitch `key` can be followed by a note of that pitch."""
+        if pos == self.bar_ticks:  # the tie crosses the coming bar line
+            phase, pos = "mid", 0
+        same = self.event_ids[self.pitch_key[self.event_ids] == key]
+        return len(self._fits(same, phase, pos)) > 0
+
+    def _compute(self, state) -> np.ndarray:
+        phase, pos, pickup, last, tie = state
+        if phase == "closed":
+            return self._eos_only
+        ids: list[int] = []
+        candidates = self.event_ids
+        if tie >= 0:
+            candidates = candidates[self.pitch_key[candidates] == tie]
+        ids.extend(int(i) for i in self._fits(candidates, phase, pos))
+        if self.ties and last >= 0 and tie < 0 and self._tie_ok(phase, pos, last):
+            ids.append(self.tie_id)
+        if self.bars:
+            full = pos == self.bar_ticks
+            if (phase == "first" and pos > 0) or full:
+                ids.append(self.bar_id)
+            elif phase == "mid" and pickup > 0 and pos == self.bar_ticks - pickup and tie < 0:
+                ids.append(self.bar_id)  # the closing bar that completes the pickup
+            if phase == "mid" and pos == 0 and tie < 0:
+                ids.append(EOS)
+        elif phase == "mid" and tie < 0:
+            ids.append(EOS)
+        return self._mask(ids)
+
+    def _step(self, state, token_id: int) -> tuple:
+        phase, pos, pickup, last, tie = state
+        if token_id == self.tie_id:
+            return (phase, pos, pickup, -1, last)
+        if token_id == self.bar_id:
+            if phase == "first":
+                return ("mid", 0, pos % self.bar_ticks, -1, tie)
+            if pos < self.bar_ticks:
+                return ("closed", 0, pickup, -1, -1)
+            return ("mid", 0, pickup, -1, tie)
+        if not self.bars:
+            return ("mid", 0, 0, int(self.pitch_key[token_id]), -1)
+        return (phase, pos + int(self.ticks[token_id]), pickup, int(self.pitch_key[token_id]), -1)
