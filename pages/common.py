@@ -1,0 +1,39 @@
+"""What the pages share: cached resources (corpus, models, the job manager) and per-session state."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from bachlstm.checkpoints import load_checkpoint
+from bachlstm.corpus import load_corpus
+from bachlstm.jobs import JobManager
+
+
+@st.cache_resource(show_spinner="Loading the Bach corpus ...")
+def corpus():
+    """The corpus, loaded once per server (read-only: shared by every session)."""
+    return load_corpus()
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    """The server's one job manager: its limit on concurrent training holds for all sessions."""
+    return JobManager()
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
+def checkpoint(path: str, mtime: float):
+    """A loaded checkpoint, keyed by file and modification time (a re-saved run is loaded afresh).
+
+    Shared by sessions: generation only reads the model (eval mode, no gradients), never changes it.
+    """
+    return load_checkpoint(path)
+
+
+def session_id() -> str:
+    """A stable id for this browser session (marks which training jobs are this user's)."""
+    if "session_id" not in st.session_state:
+        import uuid
+
+        st.session_state.session_id = uuid.uuid4().hex[:12]
+    return st.session_state.session_id

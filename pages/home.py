@@ -1,0 +1,44 @@
+"""Home: what the tool does, the pipeline as a picture, links to the pages, and what is available."""
+
+import streamlit as st
+
+from bachlstm.checkpoints import list_checkpoints
+from bachlstm.corpus import CorpusCacheError
+from bachlstm.ui_helpers import PIPELINE_DOT, checkpoint_table
+from pages.common import corpus
+
+st.title("bachlstm: an LSTM writes Bach-like melodies")
+st.markdown(
+    "Explore the Bach chorales that ship with music21, train a small LSTM on their melodies while you "
+    "watch, and compare how **greedy**, **top-k**, **top-p** and **temperature** sampling change what "
+    "the model writes. Every melody can be seen as sheet music, played and downloaded as MIDI."
+)
+st.graphviz_chart(PIPELINE_DOT, width="stretch")
+
+cols = st.columns(3)
+cols[0].page_link("pages/corpus.py", label="**Corpus**: which chorales, how long, which keys", icon="📚")
+cols[1].page_link("pages/training.py", label="**Training**: train a model live", icon="🏋️")
+cols[2].page_link("pages/sampling.py", label="**Sampling**: four methods side by side", icon="🎼")
+
+st.subheader("What is available")
+try:
+    c = corpus()
+except (CorpusCacheError, OSError) as exc:
+    st.error(f"The corpus could not be loaded: {exc}")
+else:
+    four_four = sum(1 for p in c.pieces if p.time_signatures == ("4/4",))
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Score files", c.n_score_files)
+    m2.metric("Pieces in 4/4 throughout", four_four)
+    m3.metric("Parts (voices and instruments)", sum(p.n_parts for p in c.pieces))
+    if c.failed:
+        st.warning(f"music21 could not read {len(c.failed)} files: {', '.join(c.failed)}")
+
+infos = list_checkpoints()
+if not infos:
+    st.info("No trained model found yet: train one on the Training page.")
+else:
+    st.dataframe(checkpoint_table(infos), hide_index=True, width="stretch")
+    for info in infos:
+        if info.error:
+            st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
