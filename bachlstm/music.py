@@ -412,26 +412,48 @@ def read_primer(
     line = _top_line(score)
     if not line:
         raise MusicInputError(f"{filename}: the file contains no notes")
-    events: list[Event] = []
-    t = line[0][0]  # leading silence is dropped: a primer starts with its first note
-    for onset, end, midi, name, octave in line:
+    pickup = _pickup_of(score) if fmt != "midi" else 0.0
+    # Leading silence is dropped (a primer starts with its first note) but bar positions keep counting
+    # from the score's start, so notes are split and tied at the real bar lines.
+    segments: list[tuple[float, float, tuple | None]] = []
+    t = line[0][0]
+    for onset, end, *pitch in line:
         if onset > t + 1e-9:
-            events.append(make_event("rest", onset - t))
-        for i, (dtype, dots, ql) in enumerate(parts := _duration_parts(end - onset)):
-            tie = (
-                None
-                if len(parts) == 1
-                else ("start" if i == 0 else "stop" if i == len(parts) - 1 else "continue")
-            )
-            events.append(Event("note", ql, dtype, dots, name, octave, midi, tie))
+            segments.append((t, onset, None))
+        segments.append((onset, end, tuple(pitch)))
         t = end
-        if len(events) > max_events:
+        if len(segments) > max_events:
             break
+    events = _split_at_bars(segments, pickup)
     if len(events) > max_events:
         raise MusicInputError(
             f"{filename}: the melody is too long (more than {max_events} notes and rests); "
             "use the opening of the piece only"
         )
-    pickup = _pickup_of(score) if fmt != "midi" else 0.0
     log.info("primer %s: %s, %d events, pickup %.2f", filename, fmt, len(events), pickup)
-    return stamp_bars(events, pickup=pickup)
+    return stamp_bars(events, pickup=pickup, start=line[0][0])
+
+
+def _split_at_bars(segments: list[tuple[float, float, tuple | None]], pickup: float) -> list[Event]:
+    """Events for (start, end, (midi, name, octave) or None for a rest), split and tied at bar lines
+    (at pickup + 4k) and where a duration needs two written values."""
+    events: list[Event] = []
+    for a, b, pitch in segments:
+        cuts = [a]
+        k = math.floor((a - pickup) / BAR_QUARTERS) + 1
+        while (line_at := pickup + k * BAR_QUARTERS) < b - 1e-9:
+            if line_at > a + 1e-9:
+                cuts.append(line_at)
+            k += 1
+        cuts.append(b)
+        parts = [p for x, y in zip(cuts, cuts[1:]) for p in _duration_parts(y - x)]
+        for i, (dtype, dots, ql) in enumerate(parts):
+            if pitch is None:
+                events.append(Event("rest", ql, dtype, dots))
+                continue
+            tie = None
+            if len(parts) > 1:
+                tie = "start" if i == 0 else "stop" if i == len(parts) - 1 else "continue"
+            midi, name, octave = pitch
+            events.append(Event("note", ql, dtype, dots, name, octave, midi, tie))
+    return events
