@@ -59,7 +59,7 @@ class TrainingJob:
     history: list = field(default_factory=list)  # Progress records, oldest first
     error: str | None = None
     checkpoint: Path | None = None
-    result: Any = None
+    metrics: dict = field(default_factory=dict)  # the finished run's metrics (TrainResult.metrics)
     created: float = field(default_factory=time.time)
     started: float | None = None
     finished: float | None = None
@@ -260,8 +260,11 @@ class JobManager:
         timer.start()
         try:
             result = self.train_fn(job.config, callback=job._record, stop_event=job.stop_event, out=job.out)
-            job.result = result
+            # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
+            job.metrics = dict(getattr(result, "metrics", None) or {})
             job.checkpoint = _checkpoint_path(result, job.out)
+            if not job.stop_event.is_set() and getattr(result, "stop_reason", ""):
+                job.stop_reason = result.stop_reason  # e.g. early stopping
             status, error = (STOPPED if job.stop_event.is_set() else DONE), None
         except Exception as exc:  # any training error becomes a message for the page, never a crash
             log.exception("training job %s failed", job.name)

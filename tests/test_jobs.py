@@ -213,3 +213,22 @@ def test_bad_run_names(name, message):
 def test_good_run_name_is_stripped():
     assert validate_run_name("  my_run-2.b ") == "my_run-2.b"
     assert issubclass(JobError, ValueError)
+
+
+@pytest.mark.slow
+def test_real_tiny_training_run_saves_a_loadable_checkpoint(tmp_path):
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.presets import get_preset
+
+    preset = get_preset("workshop", epochs=1, max_melodies=12, max_steps=3, num_threads=1)
+    m = JobManager()  # the real train()
+    try:
+        job = m.wait(m.submit("tiny", preset, out=tmp_path / "tiny.safetensors").id, timeout=120)
+    finally:
+        m.shutdown()
+    assert job.status == DONE, job.error
+    kinds = [p.kind for p in job.progress()]
+    assert kinds.count("step") == 3 and kinds[-1] == "done"
+    assert job.checkpoint == tmp_path / "tiny.safetensors"
+    assert load_checkpoint(job.checkpoint).meta["preset"] == "workshop"
+    assert job.metrics["steps"] == 3
