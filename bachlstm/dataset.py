@@ -22,7 +22,7 @@ SPLITS = ("train", "val", "test")
 # voice over the 4/4 pieces of the music21 Bach corpus (see tests/test_dataset.py), so an original
 # melody is always inside and a transposition may go no further than Bach ever wrote for that voice.
 VOICE_RANGES: dict[str, tuple[int, int]] = {
-    "soprano": (60, 81),  # C4 .. A5
+    "soprano": (60, 81),  # C4 .. A5 (one A3 in bwv254 excepted; an original is never rejected)
     "alto": (53, 74),  # F3 .. D5
     "tenor": (48, 69),  # C3 .. A4
     "bass": (36, 64),  # C2 .. E4
@@ -41,7 +41,9 @@ class DataConfig:
 
     seq_len: int = 128  # tokens per window; a soprano chorale is ~60-250 tokens, so most fit whole
     stride: int = 64  # half-overlapping windows: each long piece gives every position some context
-    augment_semitones: tuple[int, ...] = ()  # extra transpositions of the training set (0 = original)
+    # Extra transpositions of the training split (0, the original, is always there); an int N given
+    # here means every shift in -N..N and is stored as that tuple.
+    augment_semitones: tuple[int, ...] = ()
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test by melody count
     split_seed: int = 0
 
@@ -59,7 +61,20 @@ class DataConfig:
             )
         if self.split_seed < 0:
             raise DataConfigError(f"DataConfig.split_seed must be >= 0, got {self.split_seed}")
-        shifts = tuple(self.augment_semitones)
+        shifts = self.augment_semitones
+        if isinstance(shifts, int) and not isinstance(shifts, bool):  # N is shorthand for -N..N
+            if not 0 <= shifts <= 11:
+                raise DataConfigError(
+                    f"DataConfig.augment_semitones as a number must be in 0..11, got {shifts}"
+                )
+            shifts = range(-shifts, shifts + 1)
+        try:
+            shifts = tuple(shifts)
+        except TypeError:
+            raise DataConfigError(
+                "DataConfig.augment_semitones must be a tuple of semitones or a number N (-N..N), "
+                f"got {shifts!r}"
+            ) from None
         for s in shifts:
             if isinstance(s, bool) or not isinstance(s, int) or not -11 <= s <= 11:
                 raise DataConfigError(f"DataConfig.augment_semitones must be integers in -11..11, got {s!r}")
@@ -282,13 +297,30 @@ def make_windows(
 # ---------------------------------------------------------------- datasets
 
 
+class WindowDataset(TensorDataset):
+    """A TensorDataset of (inputs, targets) windows that also names its two tensors."""
+
+    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
+        super().__init__(inputs, targets)
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        """(N, T) input token ids."""
+        return self.tensors[0]
+
+    @property
+    def targets(self) -> torch.Tensor:
+        """(N, T) target token ids (PAD where padded)."""
+        return self.tensors[1]
+
+
 @dataclass
 class Datasets:
     """Train/val/test TensorDatasets of (inputs, targets), the piece ids of each split, and figures."""
 
-    train: TensorDataset
-    val: TensorDataset
-    test: TensorDataset
+    train: WindowDataset
+    val: WindowDataset
+    test: WindowDataset
     split: dict[str, list[str]]
     melodies: dict[str, list[Melody]] = field(default_factory=dict)  # before augmentation
     stats: dict = field(default_factory=dict)
@@ -323,7 +355,7 @@ def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) ->
         if n_unknown:
             log.warning("%s split: %d unknown tokens (UNK) in %d melodies", name, n_unknown, len(mels))
         x, y = make_windows(seqs, config.seq_len, config.stride, PAD)
-        tensors[name] = TensorDataset(x, y)
+        tensors[name] = WindowDataset(x, y)
         stats[name] = {
             "melodies": len(split[name]),
             "sequences": len(seqs),

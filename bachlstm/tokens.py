@@ -344,11 +344,12 @@ class FactoredTokenizer(Tokenizer):
 class EventTokenizer(Tokenizer):
     """One token per note ("C#4_1.5": spelled pitch, octave, quarter length) or rest ("R_1").
 
-    `bar_tokens=True` inserts "BAR" wherever Event.measure changes and once after the last event,
-    so a pickup is simply a short first bar. `ties=True` writes "TIE" right after a note tied to the
-    next one (before a BAR the tie crosses); decoding restores music21's start/continue/stop.
-    `bar_quarters` is the bar length the grammar enforces (4 for 4/4). Durations are kept as quarter
-    lengths, so tuplets get their own tokens ("C4_1/3") and a zero-length (grace) note becomes UNK.
+    `bar_tokens=True` inserts "BAR" where Event.measure changes (see `bar_breaks` for split bars)
+    and once after the last event, so a pickup is simply a short first bar. `ties=True` writes "TIE"
+    right after a note tied to the next one (before a BAR the tie crosses); decoding restores
+    music21's start/continue/stop. `bar_quarters` is the bar length the grammar enforces (4 for 4/4).
+    Durations are kept as quarter lengths, so tuplets get their own tokens ("C4_1/3") and a
+    zero-length (grace) note becomes UNK.
     """
 
     name = "event"
@@ -406,14 +407,36 @@ class EventTokenizer(Tokenizer):
             toks.add(cls.TIE)
         return toks
 
+    def bar_breaks(self, events: Sequence[Event]) -> set[int]:
+        """Indices of the events a BAR goes before: where Event.measure changes, with split bars merged.
+
+        After the first measure (full or a pickup) a BAR always follows. Later, a measure shorter
+        than a bar whose successor fits into the rest of it (the 3 + 1 or 2 + 2 quarters that some
+        editions write at a fermata) is merged with it, so bars follow the meter and the grammar's
+        whole-bar rule holds; irregular bars that cannot merge (a 6-quarter bar) are kept as written.
+        """
+        bar = self.options["bar_quarters"]
+        starts = [k for k in range(1, len(events)) if events[k].measure != events[k - 1].measure]
+        bounds = [0, *starts, len(events)]
+        lengths = [sum(e.quarter_length for e in events[a:b]) for a, b in zip(bounds, bounds[1:])]
+        breaks, acc = set(), lengths[0] if lengths else 0.0
+        for j, start in enumerate(starts, 1):
+            if j > 1 and acc < bar - 1e-9 and acc + lengths[j] <= bar + 1e-9:
+                acc += lengths[j]
+            else:
+                breaks.add(start)
+                acc = lengths[j]
+        return breaks
+
     def encode(self, events, bos_eos: bool = True) -> list[int]:
         """Token ids of a melody (Melody or events); unknown events become UNK."""
         events = _events_of(events)
         bars, ties = self.options["bar_tokens"], self.options["ties"]
         bar_id, tie_id = self.index.get(self.BAR), self.index.get(self.TIE)
+        breaks = self.bar_breaks(events) if bars else set()
         ids = [BOS] if bos_eos else []
         for k, e in enumerate(events):
-            if bars and k > 0 and e.measure != events[k - 1].measure:
+            if k in breaks:
                 ids.append(bar_id)
             tok = self.event_token(e)
             ids.append(self.index.get(tok, UNK) if tok else UNK)
@@ -492,13 +515,15 @@ TOKENIZERS: dict[str, type[Tokenizer]] = {"factored": FactoredTokenizer, "event"
 def build_tokenizer(name: str, melodies: Iterable, *, transpositions: Iterable[int] | None = None, **options):
     """A tokenizer whose vocabulary covers `melodies` (and their transpositions, if given), sorted.
 
-    `transpositions` (semitones, e.g. range(-5, 7)) adds the tokens of every transposition that
-    `bachlstm.dataset.transpose` accepts, so augmented training data has no UNK.
+    `transpositions` (semitones, e.g. range(-5, 7), or N for -N..N) adds the tokens of every
+    transposition that `bachlstm.dataset.transpose` accepts, so augmented training data has no UNK.
     """
     if name not in TOKENIZERS:
         raise TokenizerError(f"unknown tokenizer {name!r}; choose one of {sorted(TOKENIZERS)}")
     cls = TOKENIZERS[name]
     options = cls.check_options(options)  # fail before the work
+    if isinstance(transpositions, int):  # N means every shift in -N..N, as DataConfig reads it
+        transpositions = range(-abs(transpositions), abs(transpositions) + 1)
     shifts = sorted({0, *(int(s) for s in transpositions)}) if transpositions is not None else [0]
     if shifts != [0]:
         from bachlstm.dataset import transpose  # late: dataset imports this module
@@ -656,7 +681,8 @@ class EventGrammar(Grammar):
     and the next note must have the same spelled pitch and octave.
 
     State: (phase, position in ticks, pickup ticks, last note's pitch key, pending tie pitch key)
-    with phase "first" (first bar / no bars: before any event), "mid" or "closed"; -1 means none.
+    with phase "first" (first bar; without bars: before any event), "second" (the bar after a
+    pickup: it must be whole), "mid" or "closed"; -1 means none.
     """
 
     def __init__(self, tokenizer: EventTokenizer) -> None:
@@ -701,16 +727,17 @@ class EventGrammar(Grammar):
         room = self.bar_ticks - pos
         ticks = self.ticks[ids]
         ok = ticks <= room
-        if phase == "mid":  # the bar must still be fillable exactly afterwards
+        if phase != "first":  # the bar must still be fillable exactly afterwards
             ok &= self.fillable[np.clip(room - ticks, 0, None)]
         return ids[ok]
 
     def _tie_ok(self, phase: str, pos: int, key: int) -> bool:
         """A TIE after a note of pitch `key` can be followed by a note of that pitch."""
-        if pos == self.bar_ticks:  # the tie crosses the coming bar line
-            phase, pos = "mid", 0
         same = self.event_ids[self.pitch_key[self.event_ids] == key]
-        return len(self._fits(same, phase, pos)) > 0
+        places = [(phase, pos)] if pos < self.bar_ticks else []
+        if pos == self.bar_ticks or (phase == "first" and pos > 0):  # across the coming bar line
+            places.append(("mid", 0))
+        return any(len(self._fits(same, ph, p)) > 0 for ph, p in places)
 
     def _compute(self, state) -> np.ndarray:
         phase, pos, pickup, last, tie = state
@@ -740,8 +767,9 @@ class EventGrammar(Grammar):
         if token_id == self.tie_id:
             return (phase, pos, pickup, -1, last)
         if token_id == self.bar_id:
-            if phase == "first":
-                return ("mid", 0, pos % self.bar_ticks, -1, tie)
+            if phase == "first":  # after a pickup one whole bar must come before the end
+                pickup = pos % self.bar_ticks
+                return ("second" if pickup else "mid", 0, pickup, -1, tie)
             if pos < self.bar_ticks:
                 return ("closed", 0, pickup, -1, -1)
             return ("mid", 0, pickup, -1, tie)
