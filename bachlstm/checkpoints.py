@@ -133,11 +133,20 @@ def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
 
 
 def save_checkpoint(
-    path: str | os.PathLike, model: LSTMModel, tokenizer: Any, meta: dict | None = None
+    path: str | os.PathLike,
+    model: LSTMModel,
+    tokenizer: Any,
+    meta: dict | None = None,
+    extra_tensors: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write model weights + config + tokenizer + `meta` into one .safetensors file, atomically."""
+    """Write model weights + config + tokenizer + `meta` into one .safetensors file, atomically.
+
+    `extra_tensors` (such as the optimizer state) are stored under the `extra.` prefix.
+    """
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    for k, v in (extra_tensors or {}).items():
+        tensors[f"{EXTRA_PREFIX}{k}"] = v.detach().cpu().contiguous().clone()
     full_meta = dict(meta or {})
     full_meta.update(
         model_config=model.config.to_dict(),

@@ -1,0 +1,131 @@
+"""Honest evaluation: perplexity, top-1 and top-5 accuracy on a tune-disjoint split, overall and per type."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from bachlstm.model import LSTMModel
+
+SPLITS = ("train", "val", "test")
+
+
+@torch.no_grad()
+def evaluate_tensors(
+    model: LSTMModel,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    pad_id: int = 0,
+    batch_size: int = 128,
+    token_type: Any = None,
+    device: torch.device | str | None = None,
+) -> dict:
+    """Metrics over every non-PAD target of (N, T) inputs/targets, each position counted once.
+
+    Returns loss (mean cross-entropy, nats), perplexity (exp(loss)), top1, top5 (shares of targets
+    among the 1 / 5 highest logits), n_tokens, and `per_type` (the same per token type) when a
+    `token_type(id) -> str` function is given. Zero targets give NaN metrics and n_tokens 0.
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    nll_sum, top1, top5, n = 0.0, 0, 0, 0
+    per = defaultdict(lambda: [0.0, 0, 0, 0])  # type -> [nll, top1, top5, n]
+    type_of = None
+    if token_type is not None:
+        vocab = model.config.vocab_size
+        names = [token_type(i) for i in range(vocab)]
+        type_index = {t: k for k, t in enumerate(sorted(set(names)))}
+        type_of = torch.tensor([type_index[t] for t in names])
+    try:
+        for start in range(0, len(inputs), batch_size):
+            x = inputs[start : start + batch_size].to(device)  # (B, T)
+            y = targets[start : start + batch_size].to(device)  # (B, T)
+            t_max = _last_target(y, pad_id)
+            if t_max == 0:
+                continue
+            x, y = x[:, :t_max], y[:, :t_max]
+            logits, _ = model(x)  # (B, T, V)
+            mask = y != pad_id
+            logits, y = logits[mask].float(), y[mask]  # (M, V), (M,)
+            nll = F.cross_entropy(logits, y, reduction="none")  # (M,)
+            k = min(5, logits.shape[-1])
+            topk = logits.topk(k, dim=-1).indices  # (M, k)
+            hit1 = topk[:, 0] == y
+            hit5 = (topk == y[:, None]).any(-1)
+            nll_sum += nll.sum().item()
+            top1 += hit1.sum().item()
+            top5 += hit5.sum().item()
+            n += y.numel()
+            if type_of is not None:
+                types = type_of[y.cpu()]
+                for k_type in types.unique().tolist():
+                    sel = (types == k_type).to(nll.device)
+                    acc = per[k_type]
+                    acc[0] += nll[sel].sum().item()
+                    acc[1] += hit1[sel].sum().item()
+                    acc[2] += hit5[sel].sum().item()
+                    acc[3] += int(sel.sum().item())
+    finally:
+        model.train(was_training)
+    result = _metrics(nll_sum, top1, top5, n)
+    if type_of is not None:
+        index_type = {k: t for t, k in type_index.items()}
+        result["per_type"] = {index_type[k]: _metrics(*v) for k, v in sorted(per.items())}
+    return result
+
+
+def _last_target(y: torch.Tensor, pad_id: int) -> int:
+    """Length up to the last non-PAD target (padding at the end is skipped, not computed)."""
+    cols = (y != pad_id).any(0).nonzero()
+    return int(cols.max().item()) + 1 if len(cols) else 0
+
+
+def _metrics(nll_sum: float, top1: int, top5: int, n: int) -> dict:
+    if n == 0:
+        nan = float("nan")
+        return {"loss": nan, "perplexity": nan, "top1": nan, "top5": nan, "n_tokens": 0}
+    loss = nll_sum / n
+    return {
+        "loss": loss,
+        "perplexity": math.exp(min(loss, 50.0)),
+        "top1": top1 / n,
+        "top5": top5 / n,
+        "n_tokens": n,
+    }
+
+
+def evaluate(
+    checkpoint: Any, split: str = "test", *, melodies: list | None = None, batch_size: int = 128
+) -> dict:
+    """Metrics of a checkpoint (name, path or loaded Checkpoint) on the split recorded inside it.
+
+    The split's melodies are re-selected from the corpus with the checkpoint's selection config and
+    picked by the ids recorded at training time, so the test set is exactly the tune-disjoint one
+    the model never saw. `melodies` replaces the corpus (tests). Keys: perplexity, top1, top5,
+    n_tokens, loss, per_type, split, checkpoint.
+    """
+    from bachlstm.checkpoints import Checkpoint, load_checkpoint
+    from bachlstm.training import sequence_tensors, split_melodies
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+    parts = split_melodies(ckpt.meta, melodies)
+    inputs, targets = sequence_tensors(parts[split], ckpt.tokenizer)
+    result = evaluate_tensors(
+        ckpt.model,
+        inputs,
+        targets,
+        pad_id=ckpt.config.pad_id,
+        batch_size=batch_size,
+        token_type=ckpt.tokenizer.token_type,
+    )
+    result.update(split=split, checkpoint=os.fspath(ckpt.path), n_melodies=len(parts[split]))
+    return result

@@ -1,0 +1,254 @@
+"""Named training recipes (`workshop`, `bach`): data selection, tokenizer, windows, model and training."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from bachlstm.dataset import DataConfig
+from bachlstm.model import ModelConfig
+from bachlstm.selection import SelectionConfig
+
+LR_SCHEDULES = ("constant", "cosine")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class PresetError(ValueError):
+    """Unknown preset, unknown override or a value out of range."""
+
+
+@dataclass(frozen=True)
+class TokenizerSpec:
+    """Which tokenizer to build (`tokens.build_tokenizer(name, melodies, **options)`)."""
+
+    name: str = "event"
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in ("event", "factored"):
+            raise PresetError(f"tokenizer must be 'event' or 'factored', got {self.name!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; every field can be overridden from the CLI or the dashboard."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3  # Adam's default step size; fine for small LSTMs
+    weight_decay: float = 0.0  # decoupled (AdamW) weight decay
+    clip_norm: float | None = 1.0  # LSTM gradients can explode on long sequences; clipping caps the step
+    lr_schedule: str = "constant"  # "cosine" decays to lr_min_ratio * lr over the run
+    lr_min_ratio: float = 0.05
+    label_smoothing: float = 0.0
+    seed: int = 0
+    early_stopping: int | None = None  # stop after this many epochs without a better val loss
+    max_steps: int | None = None  # cap on optimizer steps (quick tests / demos)
+    max_melodies: int | None = None  # train on the first N selected melodies only (quick tests)
+    num_threads: int | None = None  # CPU threads; None = chosen for the model size
+    device: str = "auto"  # "auto" = CUDA, then Apple MPS, then CPU
+    save_optimizer: bool = True  # keep Adam's state in the checkpoint so resume continues exactly
+
+    def __post_init__(self) -> None:
+        _int_in("epochs", self.epochs, 1, 10_000)
+        _int_in("batch_size", self.batch_size, 1, 65_536)
+        if not (isinstance(self.lr, int | float) and 0 < self.lr <= 1.0 and math.isfinite(self.lr)):
+            raise PresetError(f"lr must be in (0, 1], got {self.lr!r}")
+        if not 0 <= self.weight_decay < 1:
+            raise PresetError(f"weight_decay must be in [0, 1), got {self.weight_decay!r}")
+        if self.clip_norm is not None and not 0 < self.clip_norm <= 1e6:
+            raise PresetError(f"clip_norm must be positive (or None for no clipping), got {self.clip_norm!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise PresetError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if not 0 <= self.lr_min_ratio <= 1:
+            raise PresetError(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise PresetError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+        _int_in("seed", self.seed, 0, 2**63 - 1)
+        if self.early_stopping is not None:
+            _int_in("early_stopping", self.early_stopping, 1, 10_000)
+        if self.max_steps is not None:
+            _int_in("max_steps", self.max_steps, 1, 10**9)
+        if self.max_melodies is not None:
+            _int_in("max_melodies", self.max_melodies, 3, 10**7)
+        if self.num_threads is not None:
+            _int_in("num_threads", self.num_threads, 1, 1024)
+        if self.device not in DEVICES:
+            raise PresetError(f"device must be one of {DEVICES}, got {self.device!r}")
+
+
+def _int_in(name: str, value: Any, lo: int, hi: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise PresetError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A full recipe: which melodies, which tokens, which windows, which network, how to train it."""
+
+    name: str
+    selection: SelectionConfig
+    tokenizer: TokenizerSpec
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    description: str = ""
+
+    def to_dict(self) -> dict:
+        """JSON-safe dict (stored in checkpoints)."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "selection": _plain(asdict(self.selection)),
+            "tokenizer": _plain(asdict(self.tokenizer)),
+            "data": _plain(asdict(self.data)),
+            "model": self.model.to_dict(),
+            "train": _plain(asdict(self.train)),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preset:
+        """Inverse of to_dict."""
+        try:
+            return cls(
+                name=d["name"],
+                description=d.get("description", ""),
+                selection=_build(SelectionConfig, d["selection"]),
+                tokenizer=TokenizerSpec(**d["tokenizer"]),
+                data=_build(DataConfig, d["data"]),
+                model=ModelConfig.from_dict(d["model"]),
+                train=_build(TrainConfig, d["train"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise PresetError(f"invalid preset dict: {exc}") from exc
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    return obj
+
+
+def _build(cls: type, d: dict) -> Any:
+    # JSON turns tuples into lists; give tuple-typed fields their tuples back.
+    kwargs = {}
+    for f in fields(cls):
+        if f.name in d:
+            v = d[f.name]
+            kwargs[f.name] = tuple(v) if isinstance(v, list) else v
+    return cls(**kwargs)
+
+
+def _workshop() -> Preset:
+    return Preset(
+        name="workshop",
+        description=(
+            "The original workshop network: embedding 3, LSTM 6-12-6 (dropout 0.2/0.3/0.3), a 512-unit "
+            "linear layer, batch 64, stateless, factored tokens, 4/4 first part with 30-65 events."
+        ),
+        selection=SelectionConfig.preset("original"),
+        tokenizer=TokenizerSpec("factored"),
+        # Whole melodies as sequences (the longest is ~330 factored tokens): every token is predicted
+        # from the start of its piece, where the original only predicted the last ~98 of each.
+        data=DataConfig(seq_len=384, stride=384),
+        model=ModelConfig(
+            embedding_dim=3,
+            lstm_sizes=(6, 12, 6),
+            dropouts=(0.2, 0.3, 0.3),
+            hidden_linear=512,
+            # The README names no activation; without one the 512-unit layer would collapse into
+            # the output layer (two linear maps compose to one), so ReLU.
+            activation="relu",
+        ),
+        train=TrainConfig(epochs=60, batch_size=64, lr=1e-2 * 0.5, seed=0),
+    )
+
+
+def _bach() -> Preset:
+    return Preset(
+        name="bach",
+        description=(
+            "A stronger model: event tokens with bar lines, 4/4 soprano melodies, transposition "
+            "augmentation, a 2-layer LSTM."
+        ),
+        selection=SelectionConfig(time_signatures=("4/4",), voice="soprano"),
+        tokenizer=TokenizerSpec("event", {"bar_tokens": True}),
+        data=DataConfig(seq_len=128, stride=64, augment_semitones=tuple(range(-5, 7))),
+        model=ModelConfig(
+            embedding_dim=64, lstm_sizes=(256, 256), dropouts=(0.3, 0.3), embedding_dropout=0.1
+        ),
+        train=TrainConfig(epochs=30, batch_size=32, lr=3e-3, lr_schedule="cosine", seed=0),
+    )
+
+
+PRESETS = {"workshop": _workshop, "bach": _bach}
+
+
+def preset_names() -> list[str]:
+    """Names accepted by get_preset."""
+    return list(PRESETS)
+
+
+def get_preset(name: str, **overrides: Any) -> Preset:
+    """A fresh copy of the named preset, with `overrides` applied (see override())."""
+    if name not in PRESETS:
+        raise PresetError(f"unknown preset {name!r}; choose one of {preset_names()}")
+    preset = PRESETS[name]()
+    return override(preset, **overrides) if overrides else preset
+
+
+_SECTIONS = ("selection", "data", "model", "train")
+
+
+def overridable_fields() -> dict[str, str]:
+    """Flat override name -> section ('train', 'model', 'data', 'selection'); names unique across them."""
+    out: dict[str, str] = {}
+    for section, cls in zip(_SECTIONS, (SelectionConfig, DataConfig, ModelConfig, TrainConfig)):
+        for f in fields(cls):
+            if f.name == "vocab_size":  # always taken from the tokenizer
+                continue
+            # First section wins on a clash; the dotted form "section.field" always works.
+            out.setdefault(f.name, section)
+    return out
+
+
+def override(preset: Preset, **changes: Any) -> Preset:
+    """A copy of `preset` with fields replaced: `epochs=5`, `lstm_sizes=(32,)`, `model__dropouts=...`.
+
+    Flat names are looked up in train, model, data and selection configs; `section__field` picks one
+    explicitly. Values go through each config's validation, so absurd values raise a clear error.
+    """
+    flat = overridable_fields()
+    per_section: dict[str, dict[str, Any]] = {s: {} for s in _SECTIONS}
+    for key, value in changes.items():
+        section, _, fname = key.partition("__") if "__" in key else (flat.get(key), "", key)
+        if section not in per_section or fname not in {f.name for f in fields(_section_cls(section))}:
+            raise PresetError(f"unknown setting {key!r}; valid settings: {', '.join(sorted(flat))}")
+        if fname == "vocab_size":
+            raise PresetError("vocab_size comes from the tokenizer and cannot be overridden")
+        per_section[section][fname] = value
+    replaced = {}
+    for section, kw in per_section.items():
+        if not kw:
+            continue
+        current = getattr(preset, section)
+        # Changing the number of LSTM layers without giving dropouts: repeat the first dropout.
+        if section == "model" and "lstm_sizes" in kw and "dropouts" not in kw:
+            kw["dropouts"] = (current.dropouts[0],) * len(tuple(kw["lstm_sizes"]))
+        try:
+            replaced[section] = dataclasses.replace(current, **kw)
+        except PresetError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise PresetError(f"invalid {section} setting: {exc}") from exc
+    return dataclasses.replace(preset, **replaced)
+
+
+def _section_cls(section: str) -> type:
+    return {"selection": SelectionConfig, "data": DataConfig, "model": ModelConfig, "train": TrainConfig}[
+        section
+    ]
