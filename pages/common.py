@@ -37,3 +37,27 @@ def session_id() -> str:
 
         st.session_state.session_id = uuid.uuid4().hex[:12]
     return st.session_state.session_id
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def training_history(path: str, mtime: float) -> list[dict]:
+    """A checkpoint's per-epoch history from its metadata (no weights loaded); [] when it has none."""
+    from bachlstm.checkpoints import read_meta
+
+    return list(read_meta(path).get("history") or [])
+
+
+def usable_checkpoints() -> tuple[list, list]:
+    """(loadable checkpoint infos, broken ones), shipped models first."""
+    from bachlstm.checkpoints import list_checkpoints
+
+    infos = list_checkpoints()
+    return [i for i in infos if not i.error], [i for i in infos if i.error]
+
+
+def mtime(path) -> float:
+    """A file's modification time (cache key), 0 when it is gone."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,6 +1,59 @@
-"""Training page (being written)."""
+"""Training: pick a preset, edit its hyperparameters, train in the background and watch it live."""
 
 import streamlit as st
 
+from bachlstm.checkpoints import CheckpointError, run_path
+from bachlstm.jobs import JobError, validate_run_name
+from bachlstm.presets import PresetError, get_preset, preset_names
+from bachlstm.ui_helpers import TRAINING_FIELDS, FormError, form_defaults, training_overrides
+from pages.common import job_manager, session_id
+from pages.training_views import draw_compare, draw_job, draw_queue, live_job
+
 st.title("Training")
-st.info("This page is being built.")
+manager = job_manager()
+
+
+def reset_form() -> None:
+    for name in TRAINING_FIELDS:  # a new preset brings its own defaults
+        st.session_state.pop(f"train_{name}", None)
+
+
+preset_name = st.selectbox("Preset", preset_names(), key="train_preset", on_change=reset_form)
+base = get_preset(preset_name)
+st.caption(base.description)
+defaults = form_defaults(base)
+st.session_state.setdefault("train_run_name", f"my-{preset_name}-1")
+
+with st.form("train_form"):
+    cols, values = st.columns(4), {}
+    for i, (name, (label, kind)) in enumerate(TRAINING_FIELDS.items()):
+        col, key = cols[i % 4], f"train_{name}"
+        if kind in ("ints", "floats"):
+            values[name] = col.text_input(label, defaults[name], key=key)
+        elif kind == "float":
+            values[name] = col.number_input(label, 0.0, 1.0, float(defaults[name]), format="%.5f", key=key)
+        else:
+            values[name] = col.number_input(label, 0, None, int(defaults[name]), key=key)
+    run_name = st.text_input("Run name (saved as runs/NAME.safetensors)", key="train_run_name")
+    start = st.form_submit_button("Start training", type="primary")
+
+if start:
+    try:
+        preset = get_preset(preset_name, **training_overrides(values))
+        name = validate_run_name(run_name)
+        job = manager.submit(name, preset, out=run_path(name), owner=session_id())
+    except (FormError, PresetError, JobError, CheckpointError) as exc:
+        st.error(f"Training not started: {exc}")
+    else:
+        st.session_state.train_job = job.id
+
+job = manager.find(st.session_state.get("train_job"))
+if job is not None:
+    st.button("Stop training", key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,))
+    if job.is_active:
+        live_job(job.id, live=True)
+    else:
+        draw_job(job.id)
+
+draw_queue(manager)
+draw_compare()

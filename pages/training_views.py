@@ -1,0 +1,114 @@
+"""Drawing parts of the Training page (streamlit), kept apart so the page itself stays a short script."""
+
+import pandas as pd
+import streamlit as st
+
+from bachlstm.checkpoints import CheckpointError
+from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
+from bachlstm.ui_helpers import (
+    format_seconds,
+    history_chart,
+    history_frame,
+    progress_frame,
+    progress_text,
+    training_chart,
+)
+from pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
+
+
+def draw_job(job_id: str, live: bool = False) -> None:
+    """Status, progress bar, live chart and final figures of one training job."""
+    manager = job_manager()
+    job = manager.find(job_id)
+    if job is None:
+        st.info("That training job has been cleared from the server; its checkpoint (if any) stays in runs/.")
+        return
+    records = job.progress()
+    st.subheader(f"Run {job.name}: {job.status}")
+    if job.status == QUEUED:
+        st.info(
+            f"Waiting for a free training slot: number {manager.queue_position(job.id)} in the queue "
+            f"(this server trains {manager.max_running} model(s) at a time)."
+        )
+    elif job.is_active:
+        fraction, text = progress_text(records[-1] if records else None)
+        if job.status == STOPPING:
+            text += " · stopping after this batch ..."
+        st.progress(fraction, text=text)
+    elif job.status == DONE:
+        took = format_seconds((job.finished or 0) - (job.started or 0))
+        st.success(f"Finished in {took}: saved as **{job.name}**, ready on the Sampling page.")
+    elif job.status == STOPPED:
+        saved = f"saved as **{job.name}**" if job.checkpoint else "nothing was saved"
+        st.warning(f"Training {job.stop_reason or 'stopped'}: {saved}.")
+    elif job.status == FAILED:
+        st.error(job.error)
+    if records:
+        st.altair_chart(training_chart(progress_frame(records, job.name)), width="stretch")
+    if job.metrics:
+        m = job.metrics
+        cols = st.columns(4)
+        cols[0].metric("Validation perplexity", _fmt(m.get("val_perplexity")))
+        cols[1].metric("Test perplexity", _fmt(m.get("test_perplexity")))
+        cols[2].metric("Test top-1 accuracy", _fmt(m.get("test_top1"), pct=True))
+        cols[3].metric("Best epoch", m.get("best_epoch", "?"))
+    if job.status in (DONE, STOPPED) and job.checkpoint:
+        st.page_link("pages/sampling.py", label="Generate music with this model", icon="🎼")
+    if live and job.is_final:
+        st.rerun()  # the whole page: the Stop button and the run lists change
+
+
+def _fmt(value, pct: bool = False) -> str:
+    if value is None:
+        return "?"
+    return f"{value:.1%}" if pct else f"{value:.2f}"
+
+
+def draw_queue(manager) -> None:
+    """The server's training slots and queue (other users' runs too, without their details)."""
+    me = session_id()
+    jobs = [j for j in manager.jobs() if j.is_active]
+    st.caption(
+        f"Server: {len(manager.running())} of {manager.max_running} training slot(s) busy, "
+        f"{len(manager.queue())} run(s) waiting."
+    )
+    if jobs:
+        rows = [
+            {
+                "run": j.name if j.owner == me else "(another user)",
+                "status": j.status,
+                "queue position": manager.queue_position(j.id),
+                "yours": j.owner == me,
+            }
+            for j in jobs
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def draw_compare() -> None:
+    """Overlay the histories of saved runs and shipped models (from checkpoint metadata)."""
+    st.subheader("Compare runs")
+    usable, _ = usable_checkpoints()
+    if not usable:
+        st.info("No saved model yet: finished or stopped runs appear here.")
+        return
+    by_name = {info.name: info for info in usable}
+    shipped = [info.name for info in usable if info.shipped]
+    default = shipped or list(by_name)[:1]
+    chosen = st.multiselect("Runs to overlay", list(by_name), default=default, key="compare")
+    histories = {}
+    for name in chosen:
+        path = by_name[name].path
+        try:
+            histories[name] = training_history(str(path), mtime(path))
+        except CheckpointError as exc:
+            st.error(f"{name}: {exc}")
+    frame = history_frame(histories)
+    if frame.empty:
+        st.info("The chosen runs have no per-epoch history to show.")
+    else:
+        st.altair_chart(history_chart(frame))
+
+
+# Redrawn about once a second while the job is active; a finished job is drawn once with draw_job.
+live_job = st.fragment(run_every=1)(draw_job)

@@ -1,0 +1,112 @@
+"""Training page in AppTest: renders, refuses bad input with a message, trains a tiny run and stops one."""
+
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def training_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at.run()
+    return at.switch_page("pages/training.py").run()
+
+
+def fill(at: AppTest, **values) -> None:
+    for name, value in values.items():
+        widget = (
+            at.text_input(key=f"train_{name}")
+            if isinstance(value, str)
+            else at.number_input(key=f"train_{name}")
+        )
+        widget.set_value(value)
+
+
+def submit(at: AppTest) -> AppTest:
+    return at.button(key="FormSubmitter:train_form-Start training").click().run()
+
+
+def wait_for(at: AppTest, done, timeout: float = 90.0) -> AppTest:
+    """Rerun the page (as the browser's run_every fragment would) until done(at) or the timeout."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, [e.value for e in at.markdown]
+        time.sleep(0.3)
+        at.run()
+    return at
+
+
+def test_training_page_renders_the_form_and_shipped_histories():
+    at = training_page()
+    assert not at.exception
+    assert at.selectbox(key="train_preset").value == "workshop"
+    assert at.number_input(key="train_embedding_dim").value == 3  # the original network's defaults
+    assert at.text_input(key="train_lstm_sizes").value == "6, 12, 6"
+    at.selectbox(key="train_preset").set_value("bach").run()
+    assert at.text_input(key="train_lstm_sizes").value == "256, 256"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"run_name": "../evil"}, "not allowed"),
+        ({"run_name": "bach"}, "reserved"),
+        ({"lstm_sizes": "six, twelve"}, "not a comma-separated list"),
+        ({"dropouts": "0.2"}, "dropouts"),
+        ({"epochs": 0}, "epochs"),
+    ],
+    ids=["path-name", "reserved-name", "bad-sizes", "dropout-count", "zero-epochs"],
+)
+def test_bad_input_shows_an_error_and_starts_nothing(values, message):
+    at = training_page()
+    fill(at, **values)
+    submit(at)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and message in errors[0], errors
+    assert "train_job" not in at.session_state
+
+
+@pytest.mark.slow
+def test_tiny_run_reports_progress_finishes_and_is_listed(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    at = training_page()
+    fill(at, epochs=1, max_melodies=12, max_steps=3, run_name="tiny")
+    submit(at)
+    assert not at.exception and not at.error
+    wait_for(at, lambda a: a.success or a.error)
+    assert not at.error, [e.value for e in at.error]
+    assert "saved as **tiny**" in at.success[0].value
+    assert (tmp_path / "tiny.safetensors").is_file()
+    assert len(at.get("vega_lite_chart")) >= 1  # the run's loss chart
+    assert "tiny" in at.multiselect(key="compare").options
+    at.text_input(key="train_run_name").set_value("tiny")
+    submit(at)
+    assert "already exists" in at.error[0].value  # a saved run is never overwritten
+
+
+@pytest.mark.slow
+def test_stop_ends_a_run_and_keeps_its_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    at = training_page()
+    fill(at, epochs=50, max_melodies=30, run_name="stopme")
+    submit(at)
+    wait_for(at, lambda a: a.get("progress") and a.get("progress")[0].proto.value > 0)
+    at.button(key="train_stop").click().run()
+    wait_for(at, lambda a: a.warning or a.error)
+    assert not at.error, [e.value for e in at.error]
+    assert "stop requested" in at.warning[0].value or "stopped" in at.warning[0].value
+    assert (tmp_path / "stopme.safetensors").is_file()
