@@ -1,0 +1,282 @@
+"""Dataset: config validation, split by tune, transposition spelling and range, windows, datasets."""
+
+import random
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bachlstm.dataset import (
+    DEFAULT_RANGE,
+    VOICE_RANGES,
+    DataConfig,
+    DataConfigError,
+    build_datasets,
+    make_windows,
+    split_by_tune,
+    transpose,
+    transpose_interval,
+    tune_groups,
+    voice_range,
+)
+from bachlstm.events import Event, Melody
+from bachlstm.tokens import PAD, UNK, build_tokenizer, midi_of
+
+
+def note(pitch, octave, ql=1.0, measure=1):
+    return Event("note", ql, "quarter" if ql == 1.0 else "half", 0, pitch, octave, midi_of(pitch, octave),
+                 measure=measure)  # fmt: skip
+
+
+def mel(piece, tune="", voice="soprano", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1):
+    return Melody(piece, voice, tuple(note(p, o) for p, o in pitches), tune=tune, key_sharps=key_sharps)
+
+
+def pitches(m):
+    return [(e.pitch, e.octave, e.midi) for e in m.events if e.kind == "note"]
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_config_defaults_and_normalisation():
+    c = DataConfig()
+    assert (c.seq_len, c.stride, c.augment_semitones, c.split_fractions, c.split_seed) == (
+        128, 64, (), (0.8, 0.1, 0.1), 0)  # fmt: skip
+    assert DataConfig(augment_semitones=2).augment_semitones == (-2, -1, 1, 2)
+    assert DataConfig(augment_semitones=[3, 0, -1, 3]).augment_semitones == (-1, 3)
+    c = DataConfig(seq_len=8, stride=4, augment_semitones=(1,), split_fractions=[0.5, 0.25, 0.25])
+    assert DataConfig.from_dict(c.to_dict()) == c
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"seq_len": 0}, "seq_len must be >= 1, got 0"),
+        ({"seq_len": 2.5}, "seq_len must be an integer, got 2.5"),
+        ({"stride": 0}, "stride must be in 1..seq_len"),
+        ({"seq_len": 8, "stride": 9}, "stride must be in 1..seq_len \\(8\\)"),
+        ({"augment_semitones": (12,)}, "-11..11, got 12"),
+        ({"augment_semitones": 13}, "0..11, got 13"),
+        ({"augment_semitones": "up"}, "got 'u'"),
+        ({"split_fractions": (0.5, 0.5)}, "needs 3 values"),
+        ({"split_fractions": (0.5, 0.3, 0.3)}, "must sum to 1"),
+        ({"split_fractions": (0.0, 0.5, 0.5)}, "training share must be > 0"),
+        ({"split_fractions": (1.2, -0.1, -0.1)}, "numbers in \\[0, 1\\]"),
+        ({"split_seed": -1}, "split_seed must be >= 0"),
+    ],
+    ids=[
+        "seq0",
+        "seqfloat",
+        "stride0",
+        "stride>seq",
+        "shift",
+        "shiftN",
+        "shiftstr",
+        "frac2",
+        "fracsum",
+        "train0",
+        "fracrange",
+        "seed",
+    ],  # fmt: skip
+)
+def test_config_errors_name_the_bad_value(kwargs, message):
+    with pytest.raises(DataConfigError, match=message):
+        DataConfig(**kwargs)
+
+
+def test_from_dict_rejects_unknown_fields():
+    with pytest.raises(DataConfigError, match="unknown DataConfig field"):
+        DataConfig.from_dict({"seq_len": 4, "batch": 3})
+
+
+# ---------------------------------------------------------------- split
+
+# Tunes: A (3 pieces), B (2), C..H (1 each); piece p9 has two voices.
+SPLIT_MELODIES = [
+    mel("p0", "A"), mel("p1", "A"), mel("p2", "A"), mel("p3", "B"), mel("p4", "B"),
+    mel("p5", "C"), mel("p6", "D"), mel("p7", "E"), mel("p8", "F"), mel("p9", "G"),
+    mel("p9", "", voice="alto"), mel("p10", "H"),
+]  # fmt: skip
+
+
+def test_tune_groups_join_tunes_and_voices_of_a_piece():
+    groups = [[(m.piece_id, m.voice) for m in g] for g in tune_groups(SPLIT_MELODIES)]
+    assert groups[0] == [("p0", "soprano"), ("p1", "soprano"), ("p2", "soprano")]
+    assert [("p9", "alto"), ("p9", "soprano")] in groups
+    assert len(groups) == 8
+
+
+def test_split_keeps_tunes_together_and_is_deterministic():
+    split = split_by_tune(SPLIT_MELODIES, (0.6, 0.2, 0.2), seed=3)
+    assert sum(len(v) for v in split.values()) == len(SPLIT_MELODIES)
+    seen = {}
+    for name, mels in split.items():
+        for m in mels:
+            assert seen.setdefault(m.tune or m.piece_id, name) == name
+            assert seen.setdefault(m.piece_id, name) == name
+    assert all(split[name] for name in ("train", "val", "test"))
+    shuffled = SPLIT_MELODIES[:]
+    random.Random(0).shuffle(shuffled)
+    assert split_by_tune(shuffled, (0.6, 0.2, 0.2), seed=3) == split
+    others = {tuple(m.piece_id for m in split_by_tune(SPLIT_MELODIES, (0.6, 0.2, 0.2), s)["test"])
+              for s in range(10)}  # fmt: skip
+    assert len(others) > 1  # the seed matters
+
+
+def test_split_fills_val_and_test_to_their_share():
+    mels = [mel(f"p{i:02d}", f"t{i}") for i in range(20)]
+    split = split_by_tune(mels, (0.8, 0.1, 0.1), seed=0)
+    assert [len(split[n]) for n in ("train", "val", "test")] == [16, 2, 2]
+    assert [len(v) for v in split_by_tune(mels, (1.0, 0.0, 0.0), 0).values()] == [20, 0, 0]
+
+
+def test_split_with_too_few_tunes_is_a_clear_error():
+    with pytest.raises(DataConfigError, match="too few"):
+        split_by_tune([mel("p0", "A"), mel("p1", "B")], (0.8, 0.1, 0.1), 0)
+
+
+# ---------------------------------------------------------------- transposition
+
+
+def test_transpose_spells_for_the_new_key():
+    g_major = mel("p", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1)
+    up2 = transpose(g_major, 2)
+    assert pitches(up2) == [("A", 4, 69), ("G#", 4, 68), ("C#", 5, 73)] and up2.key_sharps == 3
+    up1 = transpose(g_major, 1)  # A-flat major (4 flats) rather than G-sharp major (8 sharps)
+    assert pitches(up1) == [("A-", 4, 68), ("G", 4, 67), ("C", 5, 72)] and up1.key_sharps == -4
+    down1 = transpose(g_major, -1)  # F-sharp (6 sharps) vs G-flat (6 flats): fewer accidentals wins
+    assert pitches(down1) == [("G-", 4, 66), ("F", 4, 65), ("B-", 4, 70)] and down1.key_sharps == -6
+    assert up2.meta["transposed"] == 2 and transpose(up2, -2).meta["transposed"] == 0
+    assert transpose(g_major, 0) is g_major
+
+
+def test_transpose_interval_choice():
+    assert transpose_interval(0, 1) == -5  # C -> D-flat
+    assert transpose_interval(0, -1) == 5  # C -> B
+    assert transpose_interval(-3, 2) == 2  # E-flat -> F
+    # a tritone: both keys have 6 accidentals, so the melody decides (F# -> C, not B#; B- -> E, not F-)
+    assert transpose_interval(0, 6, ["F#"]) == -6 and transpose_interval(0, 6, ["B-"]) == 6
+
+
+def test_transpose_respects_the_voice_range_and_keeps_rests():
+    line = Melody("p", "soprano", (note("C", 4), Event("rest", 1.0), note("A", 5)), key_sharps=0)
+    assert transpose(line, 1) is None and transpose(line, -1) is None  # already at C4 .. A5
+    narrow = Melody("p", "soprano", (note("E", 4), Event("rest", 1.0), note("E", 5)), key_sharps=0)
+    up = transpose(narrow, 4)
+    assert up.events[1] == Event("rest", 1.0)
+    assert pitches(up) == [("G#", 4, 68), ("G#", 5, 80)]
+    assert transpose(narrow, 4, ranges={"soprano": (60, 79)}) is None
+
+
+def test_voice_ranges():
+    assert voice_range("Soprano 1") == VOICE_RANGES["soprano"]
+    assert voice_range("bass") == (36, 64)
+    assert voice_range("Violin 1") == DEFAULT_RANGE == (36, 81)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(
+        [
+            "C",
+            "C#",
+            "D-",
+            "D",
+            "E-",
+            "E",
+            "E#",
+            "F",
+            "F#",
+            "G-",
+            "G",
+            "G#",
+            "A-",
+            "A",
+            "A#",
+            "B-",
+            "B",
+            "C-",
+            "B#",
+            "F##",
+            "B--",
+        ]
+    ),  # fmt: skip
+    st.integers(-7, 7),
+    st.integers(-11, 11),
+)
+def test_transposed_spelling_matches_midi(pitch, key_sharps, shift):
+    m = Melody("p", "x", (note(pitch, 4),), key_sharps=key_sharps)
+    t = transpose(m, shift, ranges={"x": (0, 127)})
+    (name, octave, midi), = pitches(t)  # fmt: skip
+    assert midi == midi_of(pitch, 4) + shift and midi_of(name, octave) == midi
+    assert name.count("#") <= 2 and name.count("-") <= 2
+    assert abs(t.key_sharps) <= 7 + abs(key_sharps)
+
+
+# ---------------------------------------------------------------- windows
+
+
+def test_windows_exact_with_overlap_and_padding():
+    x, y = make_windows([[2, 5, 6, 7, 8, 4, 3], [2, 9, 3], [2]], seq_len=3, stride=2, pad_id=0)
+    assert x.tolist() == [[2, 5, 6], [6, 7, 8], [8, 4, 3], [2, 9, 3]]
+    assert y.tolist() == [[5, 6, 7], [7, 8, 4], [4, 3, 0], [9, 3, 0]]
+    # a window that reaches the end stops the sequence: no extra, all-padding window
+    assert make_windows([[2, 5, 6, 7, 8, 3]], seq_len=3, stride=2)[0].tolist() == [[2, 5, 6], [6, 7, 8]]
+    assert x.dtype == y.dtype == torch.long
+
+
+def test_windows_empty_input():
+    x, y = make_windows([[2]], seq_len=4, stride=4)
+    assert x.shape == y.shape == (0, 4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(2, 40), min_size=1, max_size=4), st.integers(1, 12), st.data())
+def test_every_target_position_is_covered(lengths, seq_len, data):
+    stride = data.draw(st.integers(1, seq_len))
+    seqs = [list(range(100 * k + 10, 100 * k + 10 + n)) for k, n in enumerate(lengths)]
+    x, y = make_windows(seqs, seq_len, stride, PAD)
+    targets = set(y[y != PAD].tolist())
+    assert targets == {t for s in seqs for t in s[1:]}
+    # wherever the target is real, the input is the token right before it
+    real = y != PAD
+    assert ((y - x)[real] == 1).all()
+
+
+def test_padding_is_ignored_by_the_loss():
+    x, y = make_windows([[2, 5, 6, 3], [2, 7, 3]], seq_len=4, stride=4, pad_id=PAD)
+    logits = torch.randn(*y.shape, 10, generator=torch.Generator().manual_seed(0))
+    loss = torch.nn.CrossEntropyLoss(ignore_index=PAD)(logits.reshape(-1, 10), y.reshape(-1))
+    real = y != PAD
+    manual = torch.nn.functional.cross_entropy(logits[real], y[real])
+    assert int(real.sum()) == 5 and torch.isclose(loss, manual)
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def test_build_datasets_augments_train_only():
+    mels = [mel(f"p{i:02d}", f"t{i}", pitches=(("G", 4), ("A", 4), ("B", 4), ("C", 5))) for i in range(10)]
+    config = DataConfig(seq_len=4, stride=2, augment_semitones=(-2, 2), split_fractions=(0.6, 0.2, 0.2))
+    tok = build_tokenizer("event", mels, transpositions=config.augment_semitones, bar_tokens=False)
+    ds = build_datasets(mels, tok, config)
+    assert {k: (v["melodies"], v["sequences"]) for k, v in ds.stats.items()} == {
+        "train": (6, 18), "val": (2, 2), "test": (2, 2)}  # fmt: skip
+    # Each sequence: BOS + 4 notes + EOS = 6 tokens, 5 targets -> windows at 0 and 2 (padded).
+    assert ds.train.inputs.shape == (36, 4) and len(ds.val) == len(ds.test) == 4
+    assert ds.test.targets[1].tolist() == [tok.token_id("B4_1"), tok.token_id("C5_1"), 3, PAD]
+    assert set(ds.split["train"]).isdisjoint(ds.split["test"])
+    assert sorted(ds.split["train"] + ds.split["val"] + ds.split["test"]) == [m.piece_id for m in mels]
+    assert ds.stats["train"]["unknown_tokens"] == 0
+    assert [m.piece_id for m in ds.melodies["val"]] == ds.split["val"]
+
+
+def test_build_datasets_counts_unknown_tokens():
+    mels = [mel(f"p{i}", f"t{i}") for i in range(5)]
+    tok = build_tokenizer("event", mels[:1], bar_tokens=False)
+    odd = mel("p9", "t9", pitches=(("C", 6),))
+    ds = build_datasets([*mels, odd], tok, DataConfig(split_fractions=(1.0, 0.0, 0.0)))
+    assert ds.stats["train"]["unknown_tokens"] == 1
+    assert int((ds.train.inputs == UNK).sum()) == 1
