@@ -322,11 +322,8 @@ def _build_datasets(melodies: list, tokenizer: Any, preset: Preset) -> Any:
 
 
 def _split_keys(datasets: Any) -> dict[str, list[str]]:
-    split = datasets.split
-    return {
-        name: [m if isinstance(m, str) else melody_key(m) for m in split[name]]
-        for name in ("train", "val", "test")
-    }
+    """Melody keys ('piece:voice') of each split, in the dataset's order (before augmentation)."""
+    return {name: [melody_key(m) for m in datasets.melodies[name]] for name in ("train", "val", "test")}
 
 
 class _Loop:

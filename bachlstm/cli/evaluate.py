@@ -1,0 +1,33 @@
+"""`python -m bachlstm evaluate --checkpoint PATH|NAME --split test [--json]`: perplexity, top-1, top-5."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    """Register `evaluate`."""
+    p = sub.add_parser("evaluate", help="score a checkpoint on its tune-disjoint val or test split")
+    p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument("--split", choices=("val", "test", "train"), default="test")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Evaluate and print the metrics (overall and per token type)."""
+    from bachlstm.evaluation import evaluate
+
+    result = evaluate(args.checkpoint, split=args.split)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    where = f"{result['checkpoint']} on {args.split}"
+    print(f"{where} ({result['n_melodies']} melodies, {result['n_tokens']} tokens)")
+    print(f"  perplexity {result['perplexity']:.3f}  top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}")
+    for name, m in result.get("per_type", {}).items():
+        print(
+            f"  {name:>10}: perplexity {m['perplexity']:8.3f}  top-1 {m['top1']:.3f}  "
+            f"top-5 {m['top5']:.3f}  ({m['n_tokens']} tokens)"
+        )
+    return 0
