@@ -269,6 +269,106 @@ def _keep_some(candidate: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
     return torch.where(dead, fallback, candidate) if bool(dead.any()) else candidate
 
 
+class BatchSampler:
+    """Per-row sampling configs for one batch (rows may mix methods), processed in one vectorised pass.
+
+    Temperature, top-k, top-p and greedy share a single stable sort per call; the rarer extras
+    (penalties, typical, min-p) run on the rows that use them. `process_logits` and `sample` go
+    through this class too, so a config gives the same distribution alone or inside a mixed batch.
+    """
+
+    def __init__(self, configs: Sequence[SamplingConfig]) -> None:
+        self.configs = list(configs)
+        if not self.configs:
+            raise ValueError("BatchSampler needs at least one config")
+        greedy_rows = [c.method == "greedy" for c in self.configs]
+        self.temperature = torch.tensor(
+            [1.0 if g else float(c.temperature) for c, g in zip(self.configs, greedy_rows)]
+        )[:, None]  # (B, 1)
+        big = 2**62  # "no top-k": larger than any vocabulary
+        self.k = torch.tensor(
+            [1 if g else (c.k if c.method == "top-k" else big) for c, g in zip(self.configs, greedy_rows)]
+        )[:, None]  # (B, 1)
+        # 2.0 = "no top-p": also for p = 1, where rounding could otherwise drop a tail token.
+        self.p = torch.tensor(
+            [c.p if c.method == "top-p" and c.p < 1.0 else 2.0 for c in self.configs], dtype=torch.float64
+        )[:, None]  # (B, 1)
+        self.all_plain = all(c.temperature == 1.0 or g for c, g in zip(self.configs, greedy_rows))
+        self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
+        self._penalty_rows = self._groups(lambda c: c.repetition_penalty != 1.0 or c.no_repeat_ngram > 0)
+        self._extra_rows = self._groups(lambda c: c.method != "greedy" and (c.typical_p < 1 or c.min_p > 0))
+
+    def _groups(self, wanted) -> list[tuple[SamplingConfig, list[int]]]:
+        groups: dict[SamplingConfig, list[int]] = {}
+        for row, c in enumerate(self.configs):
+            if wanted(c):
+                groups.setdefault(c, []).append(row)
+        return list(groups.items())
+
+    def __len__(self) -> int:
+        return len(self.configs)
+
+    def preprocess(
+        self,
+        logits: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        history: Sequence[Sequence[int]] | None = None,
+    ) -> torch.Tensor:
+        """Steps 1-3: repetition penalty and n-gram ban on the rows that use them, then the grammar mask."""
+        self._check(logits)
+        masked = apply_mask(logits, mask)
+        if history is None or not self._penalty_rows:
+            return masked
+        out = logits.clone()
+        for cfg, rows in self._penalty_rows:
+            part = out[rows]
+            hist = [history[r] for r in rows]
+            if cfg.repetition_penalty != 1.0:
+                part = repetition_penalty(part, hist, cfg.repetition_penalty)
+            if cfg.no_repeat_ngram:
+                part = no_repeat_ngram_filter(part, hist, cfg.no_repeat_ngram)
+            out[rows] = part
+        return _keep_some(apply_mask(out, mask), masked)
+
+    def cut(self, logits: torch.Tensor) -> torch.Tensor:
+        """Steps 4-8: temperature, top-k / top-p (greedy = top-1), then typical and min-p where set."""
+        self._check(logits)
+        scaled = logits if self.all_plain else logits / self.temperature
+        sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
+        sorted_probs = torch.softmax(sorted_vals.double(), dim=-1)
+        mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
+        rank = torch.arange(logits.shape[-1])
+        keep_sorted = (rank < self.k) & (mass_before < self.p)
+        keep_sorted[:, 0] = True  # the top token always survives
+        keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+        out = scaled.masked_fill(~keep, NEG_INF)
+        for cfg, rows in self._extra_rows:
+            part = out[rows]
+            if cfg.typical_p < 1.0:
+                part = typical_filter(part, cfg.typical_p)
+            if cfg.min_p > 0.0:
+                part = min_p_filter(part, cfg.min_p)
+            out[rows] = part
+        return out
+
+    def process(
+        self,
+        logits: torch.Tensor,
+        mask: torch.Tensor | None = None,
+        history: Sequence[Sequence[int]] | None = None,
+    ) -> torch.Tensor:
+        """Steps 1-8: logits whose softmax is the distribution each row samples from."""
+        return self.cut(self.preprocess(logits, mask, history))
+
+    def choose(self, processed: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
+        """Step 9: one token per row (B,); greedy rows have one token left, so the draw is the argmax."""
+        return sample_from_probs(torch.softmax(processed, dim=-1), uniforms)
+
+    def _check(self, logits: torch.Tensor) -> None:
+        if logits.dim() != 2 or logits.shape[0] != len(self.configs):
+            raise ValueError(f"logits must be (B={len(self.configs)}, V), got {tuple(logits.shape)}")
+
+
 def preprocess(
     logits: torch.Tensor,
     config: SamplingConfig,
@@ -276,34 +376,13 @@ def preprocess(
     mask: torch.Tensor | None = None,
     history: Sequence[Sequence[int]] | None = None,
 ) -> torch.Tensor:
-    """Steps 1-3 of the order: penalties, n-gram ban, grammar mask."""
-    masked = apply_mask(logits, mask)
-    out = logits
-    if history is not None and config.repetition_penalty != 1.0:
-        out = repetition_penalty(out, history, config.repetition_penalty)
-    if history is not None and config.no_repeat_ngram:
-        out = no_repeat_ngram_filter(out, history, config.no_repeat_ngram)
-    out = apply_mask(out, mask)
-    return _keep_some(out, masked)
+    """Steps 1-3 of the order for one config on every row: penalties, n-gram ban, grammar mask."""
+    return BatchSampler([config] * logits.shape[0]).preprocess(logits, mask, history)
 
 
 def cut(logits: torch.Tensor, config: SamplingConfig) -> torch.Tensor:
-    """Steps 4-8 of the order: temperature and the method's cut. Greedy keeps only the argmax."""
-    if config.method == "greedy":
-        top = greedy(logits)
-        return logits.masked_fill(
-            torch.ones_like(logits, dtype=torch.bool).scatter_(-1, top[:, None], False), NEG_INF
-        )
-    out = apply_temperature(logits, config.temperature)
-    if config.method == "top-k":
-        out = top_k_filter(out, config.k)
-    elif config.method == "top-p":
-        out = top_p_filter(out, config.p)
-    if config.typical_p < 1.0:
-        out = typical_filter(out, config.typical_p)
-    if config.min_p > 0.0:
-        out = min_p_filter(out, config.min_p)
-    return out
+    """Steps 4-8 of the order for one config: temperature and the method's cut (greedy keeps the argmax)."""
+    return BatchSampler([config] * logits.shape[0]).cut(logits)
 
 
 def process_logits(
@@ -314,7 +393,7 @@ def process_logits(
     history: Sequence[Sequence[int]] | None = None,
 ) -> torch.Tensor:
     """All of steps 1-8: the logits whose softmax is the distribution actually sampled from."""
-    return cut(preprocess(logits, config, mask=mask, history=history), config)
+    return BatchSampler([config] * logits.shape[0]).process(logits, mask, history)
 
 
 def sample_from_probs(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
@@ -341,11 +420,9 @@ def sample(
     history: Sequence[Sequence[int]] | None = None,
 ) -> torch.Tensor:
     """Choose one token per row (B,) by `config`, drawing randomness only from `generator`."""
-    processed = process_logits(logits, config, mask=mask, history=history)
-    if config.method == "greedy":
-        return greedy(processed)
+    sampler = BatchSampler([config] * logits.shape[0])
     uniforms = torch.rand(logits.shape[0], generator=generator)
-    return sample_from_probs(torch.softmax(processed, dim=-1), uniforms)
+    return sampler.choose(sampler.process(logits, mask, history), uniforms)
 
 
 # ----------------------------------------------------------------------------------------------------

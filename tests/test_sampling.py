@@ -233,3 +233,33 @@ def test_explain_greedy_keeps_one_and_mask_shows_in_before():
     ex = explain(LOGITS[0], SamplingConfig("greedy"), mask=mask)
     assert ex.before[0] == 0
     assert ex.after.tolist() == [0, 1, 0, 0, 0]
+
+
+def test_batch_sampler_mixed_rows_equal_single_configs():
+    from bachlstm.sampling import BatchSampler
+
+    logits = torch.randn(6, 12, generator=torch.Generator().manual_seed(7))
+    cfgs = [
+        SamplingConfig("greedy"),
+        SamplingConfig("top-k", k=3, temperature=0.7),
+        SamplingConfig("top-p", p=0.6, temperature=1.3),
+        SamplingConfig("temperature", temperature=2.0, min_p=0.2),
+        SamplingConfig("top-p", p=0.9, typical_p=0.5),
+        SamplingConfig("top-k", k=5, repetition_penalty=1.5, no_repeat_ngram=2),
+    ]
+    history = [[1, 2, 1], [3], [], [4, 4], [0], [5, 6, 5]]
+    mixed = BatchSampler(cfgs).process(logits, history=history)
+    for row, cfg in enumerate(cfgs):
+        alone = process_logits(logits[row : row + 1], cfg, history=[history[row]])
+        assert torch.equal(torch.isfinite(mixed[row]), torch.isfinite(alone[0])), cfg.label
+        assert torch.allclose(mixed[row][torch.isfinite(mixed[row])], alone[0][torch.isfinite(alone[0])])
+
+
+def test_composition_matches_the_individual_filters_in_the_documented_order():
+    logits = torch.randn(4, 10, generator=torch.Generator().manual_seed(1))
+    cfg = SamplingConfig("top-k", k=4, temperature=0.5, min_p=0.3)
+    expected = min_p_filter(top_k_filter(logits / 0.5, 4), 0.3)
+    assert torch.equal(torch.isfinite(process_logits(logits, cfg)), torch.isfinite(expected))
+    cfg = SamplingConfig("top-p", p=0.8, temperature=2.0, typical_p=0.9)
+    expected = typical_filter(top_p_filter(logits / 2.0, 0.8), 0.9)
+    assert torch.equal(torch.isfinite(process_logits(logits, cfg)), torch.isfinite(expected))

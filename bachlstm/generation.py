@@ -1,0 +1,459 @@
+"""Generation: every method x sample in one batch, one token per step with the LSTM state carried,
+masked by the tokenizer's grammar so the output always decodes into notes, rests and whole bars.
+
+Determinism: each row draws its random numbers from its own generator, seeded from (seed, sample
+index), so the same checkpoint, primer, settings and seed give identical output. Rows with the same
+sample index share their random numbers across methods ("common random numbers"), so differences
+between methods come from the methods, not from luck.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bachlstm.events import Event, Melody
+from bachlstm.sampling import BatchSampler, SamplingConfig
+
+log = logging.getLogger(__name__)
+
+MODES = ("stateful", "window")
+DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
+
+
+class PrimerError(ValueError):
+    """A primer cannot be used with this tokenizer (unknown notes, or it breaks the token grammar)."""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One generation step of one row: the chosen token and the distributions before/after the cut.
+
+    `before` is the model's distribution (grammar-masked when constrained, temperature 1); `after` is
+    the distribution actually sampled from. `top_*` hold the N most likely (token id, probability).
+    """
+
+    token: int
+    p_before: float
+    p_after: float
+    n_allowed: int  # tokens the grammar allowed (the vocabulary size when unconstrained)
+    n_kept: int  # tokens left after the method's cut
+    top_before: tuple[tuple[int, float], ...]
+    top_after: tuple[tuple[int, float], ...]
+
+
+@dataclass
+class Generation:
+    """One generated continuation: its config, sample index, tokens (generated only) and events."""
+
+    config: SamplingConfig
+    sample: int
+    tokens: list[int]  # generated tokens (no BOS/primer); ends with EOS when `finished`
+    events: list[Event]  # the continuation's events (bars numbered from the primer's start)
+    primer_tokens: list[int] = field(default_factory=list)  # BOS + primer
+    primer_events: list[Event] = field(default_factory=list)
+    steps: list[StepRecord] = field(default_factory=list)  # empty unless record_top > 0
+    n_groups: int = 0  # note/rest candidates in the continuation
+    n_invalid: int = 0  # of which did not decode
+    finished: bool = False  # stopped at EOS (else at the length limit)
+    trimmed: int = 0  # tokens dropped at the end to finish on a complete note/bar (constrained only)
+    constrained: bool = True
+    seed: int = 0
+    mode: str = "stateful"
+
+    @property
+    def label(self) -> str:
+        """The config's label plus the sample number."""
+        return f"{self.config.label} #{self.sample + 1}"
+
+    @property
+    def validity(self) -> float:
+        """Share of the continuation's token groups that decode into a note or rest (1.0 if none)."""
+        return 1.0 if self.n_groups == 0 else 1.0 - self.n_invalid / self.n_groups
+
+    @property
+    def full_tokens(self) -> list[int]:
+        """BOS + primer + generated tokens."""
+        return self.primer_tokens + self.tokens
+
+    @property
+    def full_events(self) -> list[Event]:
+        """Primer events followed by the continuation."""
+        return self.primer_events + self.events
+
+
+def row_seed(seed: int, sample: int) -> int:
+    """The seed of one sample's random stream, derived from (seed, sample) with numpy's SeedSequence."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(sample)]).generate_state(1)[0])
+
+
+def primer_from_melody(melody: Melody | Sequence[Event], bars: int = 2) -> list[Event]:
+    """The opening of a melody: its pickup (measure 0) and first `bars` full bars."""
+    events = melody.events if isinstance(melody, Melody) else melody
+    return [e for e in events if e.measure <= bars]
+
+
+def encode_primer(
+    tokenizer, primer: Sequence[Event] | Melody | None, *, constrained: bool = True
+) -> list[int]:
+    """BOS + the primer's tokens, without the EOS and the closing BAR the tokenizer adds to whole melodies.
+
+    Raises PrimerError when an event is not in the vocabulary or (constrained) the tokens break the
+    grammar, naming the first offending event or token.
+    """
+    from bachlstm.tokens import BOS, EOS, UNK
+
+    if primer is None:
+        return [BOS]
+    events = list(primer.events if isinstance(primer, Melody) else primer)
+    if not events:
+        return [BOS]
+    if len({e.measure for e in events}) == 1 and len(events) > 1 and events[0].measure == 0:
+        from bachlstm.music import stamp_bars  # events without bar numbers: count bars from the start
+
+        events = stamp_bars(events)
+    ids = tokenizer.encode(events, bos_eos=False)
+    for k, e in enumerate(events):
+        if UNK in tokenizer.encode([e], bos_eos=False):
+            raise PrimerError(
+                f"primer event {k + 1} ({_describe(e)}) is not in this model's vocabulary; "
+                "try another primer or a model trained with transposition"
+            )
+    bar = tokenizer.index.get("BAR") if getattr(tokenizer, "options", {}).get("bar_tokens") else None
+    if bar is not None and ids and ids[-1] == bar:
+        ids = ids[:-1]
+    ids = [BOS] + [i for i in ids if i != EOS]
+    if constrained:
+        bad = tokenizer.grammar().first_violation(ids)
+        if bad is not None:
+            raise PrimerError(
+                f"the primer breaks the token grammar at token {bad} ({tokenizer.vocab[ids[bad]]!r}); "
+                "is it in 4/4 with complete bars?"
+            )
+    return ids
+
+
+def _describe(e: Event) -> str:
+    return (
+        f"rest of {e.quarter_length:g} quarters"
+        if e.is_rest
+        else f"{e.pitch}{e.octave}, {e.quarter_length:g} quarters"
+    )
+
+
+def _resolve(source, tokenizer):
+    """(model, tokenizer) from a Checkpoint, a checkpoint name/path or a model plus tokenizer."""
+    if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
+        from bachlstm.checkpoints import load_checkpoint
+
+        source = load_checkpoint(source)
+    if hasattr(source, "model") and hasattr(source, "tokenizer"):
+        return source.model, tokenizer or source.tokenizer
+    if tokenizer is None:
+        raise ValueError("generate() needs a tokenizer when given a bare model")
+    return source, tokenizer
+
+
+def generate(
+    source,
+    configs: Sequence[SamplingConfig] | SamplingConfig,
+    *,
+    tokenizer=None,
+    primer: Sequence[Event] | Melody | None = None,
+    length: int = 256,
+    seed: int = 0,
+    samples: int = 1,
+    constrained: bool = True,
+    record_top: int = 0,
+    mode: str = "stateful",
+    window: int = DEFAULT_WINDOW,
+    progress: Callable[[int, int], None] | None = None,
+    stop_event=None,
+) -> list[Generation]:
+    """Generate `samples` continuations for each config, all rows in one batch (one forward per step).
+
+    `source` is a Checkpoint, a checkpoint name or path, or an LSTMModel (then pass `tokenizer`).
+    `primer`: None starts from BOS; events (or a Melody) are encoded and fed first. At most `length`
+    tokens are generated per row; a row stops at EOS. With `constrained` the grammar mask allows only
+    tokens that keep the line decodable, and a row cut by the length limit is trimmed back to its last
+    complete note (or bar, with bar tokens). `record_top` = N > 0 keeps per step the N most likely
+    tokens before and after each method's cut. `mode="window"` re-feeds the last `window` tokens each
+    step without carrying the state (what the original did), for comparison. `progress(step, length)`
+    is called every step; a set `stop_event` ends generation early (rows are trimmed as at the limit).
+    Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
+    """
+    if isinstance(configs, SamplingConfig):
+        configs = [configs]
+    configs = list(configs)
+    if not configs:
+        raise ValueError("generate() needs at least one SamplingConfig")
+    for name, value, lo in (("length", length, 1), ("samples", samples, 1), ("window", window, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if record_top < 0:
+        raise ValueError(f"record_top must be >= 0, got {record_top!r}")
+    model, tokenizer = _resolve(source, tokenizer)
+    prefix = encode_primer(tokenizer, primer, constrained=constrained)
+    row_configs = [c for c in configs for _ in range(samples)]
+    row_samples = [s for _ in configs for s in range(samples)]
+    run = _run(
+        model,
+        tokenizer,
+        prefix,
+        row_configs,
+        row_samples,
+        length,
+        seed,
+        constrained,
+        record_top,
+        mode,
+        window,
+        progress,
+        stop_event,
+    )
+    return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode)
+
+
+@dataclass
+class _Run:
+    tokens: torch.Tensor  # (B, L) generated tokens
+    n_steps: int
+    finished: list[bool]
+    end: list[int]  # generated tokens kept per row (EOS included)
+    complete: list[list[bool]]  # per row per step: grammar complete after that token
+    records: list[tuple] = field(default_factory=list)
+
+
+def _run(
+    model,
+    tokenizer,
+    prefix,
+    row_configs,
+    row_samples,
+    length,
+    seed,
+    constrained,
+    record_top,
+    mode,
+    window,
+    progress,
+    stop_event,
+) -> _Run:
+    from bachlstm.tokens import EOS
+
+    rows = len(row_configs)
+    vocab = len(tokenizer.vocab)
+    sampler = BatchSampler(row_configs)
+    grammar = tokenizer.grammar() if constrained else None
+    # Each row's uniforms come from its own generator: independent of how many rows share the batch.
+    uniforms = torch.stack(
+        [torch.rand(length, generator=torch.Generator().manual_seed(row_seed(seed, s))) for s in row_samples]
+    )  # (B, L)
+    states = None
+    if grammar is not None:
+        state = grammar.initial_state()
+        for t in prefix[1:]:
+            state = grammar.advance(state, t)
+        states = [state] * rows
+    histories = [list(prefix[1:]) for _ in range(rows)] if sampler.uses_history else None
+    out = torch.full((rows, length), EOS, dtype=torch.long)
+    done = [False] * rows
+    end = [length] * rows
+    complete: list[list[bool]] = [[] for _ in range(rows)]
+    records = []
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            context = torch.tensor(prefix, dtype=torch.long).repeat(rows, 1)  # (B, P)
+            if mode == "window":
+                logits = model(context[:, -window:])[0][:, -1]
+            else:
+                logits, hidden = model(context)  # the whole primer in one forward pass
+                logits = logits[:, -1]  # (B, V)
+            n_steps = 0
+            for t in range(length):
+                if stop_event is not None and stop_event.is_set():
+                    break
+                mask = None
+                if grammar is not None:
+                    mask = torch.from_numpy(grammar.allowed_batch(states))
+                processed = sampler.process(logits, mask, histories)
+                chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
+                if record_top:
+                    records.append(_record(logits, mask, processed, chosen, record_top, vocab))
+                chosen_list = chosen.tolist()
+                for r, tok in enumerate(chosen_list):
+                    if done[r]:
+                        continue
+                    if grammar is not None:
+                        states[r] = grammar.advance(states[r], tok)
+                        complete[r].append(grammar.is_complete(states[r]))
+                    if histories is not None:
+                        histories[r].append(tok)
+                    if tok == EOS:
+                        done[r], end[r] = True, t + 1
+                out[:, t] = chosen
+                n_steps = t + 1
+                if progress is not None:
+                    progress(n_steps, length)
+                if all(done) or t == length - 1:
+                    break  # no forward pass whose logits nobody would use
+                if mode == "window":
+                    context = torch.cat([context, chosen[:, None]], dim=1)
+                    logits = model(context[:, -window:])[0][:, -1]
+                else:
+                    logits, hidden = model.step(chosen, hidden)
+    finally:
+        model.train(was_training)
+    end = [min(e, n_steps) for e in end]
+    return _Run(out[:, :n_steps], n_steps, done, end, complete, records)
+
+
+def _record(logits, mask, processed, chosen, n, vocab) -> tuple:
+    """Top-n (ids, probs) before and after the cut, chosen token's probs, allowed and kept counts."""
+    masked = logits if mask is None else logits.masked_fill(~mask, float("-inf"))
+    before = torch.softmax(masked.float(), dim=-1)
+    after = torch.softmax(processed.float(), dim=-1)
+    n = min(n, vocab)
+    tb, ta = torch.topk(before, n, dim=-1), torch.topk(after, n, dim=-1)
+    idx = chosen[:, None]
+    allowed = mask.sum(-1) if mask is not None else torch.full((logits.shape[0],), vocab)
+    kept = torch.isfinite(processed).sum(-1)
+    return (
+        tb.indices,
+        tb.values,
+        ta.indices,
+        ta.values,
+        before.gather(1, idx)[:, 0],
+        after.gather(1, idx)[:, 0],
+        allowed,
+        kept,
+    )
+
+
+def _finish(
+    tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode
+) -> list[Generation]:
+    from bachlstm.tokens import EOS
+
+    prefix_decoded = tokenizer.decode(prefix)
+    n_primer = len(prefix_decoded.events)
+    stacked = None
+    if run.records:
+        stacked = [torch.stack([rec[i] for rec in run.records], dim=1).tolist() for i in range(8)]
+    results = []
+    all_tokens = run.tokens.tolist()
+    for r, (cfg, s) in enumerate(zip(row_configs, row_samples)):
+        toks = all_tokens[r][: run.end[r]]
+        trimmed = 0
+        if constrained and not run.finished[r]:
+            n = len(toks)
+            toks = _complete_prefix(tokenizer, prefix, toks, run.complete[r][:n])
+            trimmed = n - len(toks)
+        decoded = tokenizer.decode(prefix + toks)
+        steps = []
+        if stacked is not None:
+            tbi, tbv, tai, tav, pb, pa, allowed, kept = (x[r] for x in stacked)
+            for k in range(len(toks)):
+                steps.append(
+                    StepRecord(
+                        token=toks[k],
+                        p_before=pb[k],
+                        p_after=pa[k],
+                        n_allowed=int(allowed[k]),
+                        n_kept=int(kept[k]),
+                        top_before=tuple(zip(tbi[k], tbv[k])),
+                        top_after=tuple((i, v) for i, v in zip(tai[k], tav[k]) if v > 0),
+                    )
+                )
+        results.append(
+            Generation(
+                config=cfg,
+                sample=s,
+                tokens=toks,
+                events=list(decoded.events[n_primer:]),
+                primer_tokens=list(prefix),
+                primer_events=list(prefix_decoded.events),
+                steps=steps,
+                n_groups=decoded.n_groups - prefix_decoded.n_groups,
+                n_invalid=max(0, decoded.n_invalid - prefix_decoded.n_invalid),
+                finished=bool(toks) and toks[-1] == EOS,
+                trimmed=trimmed,
+                constrained=constrained,
+                seed=seed,
+                mode=mode,
+            )
+        )
+    return results
+
+
+def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: list[bool]) -> list[int]:
+    """The longest prefix of `toks` that ends on a complete note (and bar), for a row cut by the limit.
+
+    A line that ends in a tie chain (an untrained model's greedy output can tie one note forever)
+    is complete except for its open tie: there the dangling TIE token is dropped, so it still ends
+    on a whole bar instead of being trimmed to nothing.
+    """
+    last = max((k + 1 for k, ok in enumerate(complete) if ok), default=0)
+    tie = tokenizer.index.get("TIE") if getattr(tokenizer, "options", {}).get("ties") else None
+    if tie is not None:
+        grammar = tokenizer.grammar()
+        for k in range(len(toks), last, -1):
+            tail = toks[max(0, k - 2) : k]
+            if tie not in tail:
+                continue
+            drop = max(0, k - 2) + len(tail) - 1 - tail[::-1].index(tie)
+            cand = toks[:drop] + toks[drop + 1 : k]
+            seq = prefix + cand
+            if grammar.first_violation(seq) is None:
+                state = grammar.initial_state()
+                for t in seq[1:]:
+                    state = grammar.advance(state, t)
+                if grammar.is_complete(state):
+                    return cand
+    return toks[:last]
+
+
+def validity_report(
+    source,
+    configs: Sequence[SamplingConfig],
+    *,
+    tokenizer=None,
+    primer=None,
+    length: int = 256,
+    seed: int = 0,
+    samples: int = 4,
+) -> list[dict]:
+    """Per config: the share of invalid token groups with and without the grammar mask (same seed)."""
+    rows = []
+    runs = {
+        c: generate(
+            source,
+            configs,
+            tokenizer=tokenizer,
+            primer=primer,
+            length=length,
+            seed=seed,
+            samples=samples,
+            constrained=c,
+        )
+        for c in (False, True)
+    }
+    for i, cfg in enumerate(configs):
+        row = {"method": cfg.label}
+        for constrained, gens in runs.items():
+            mine = gens[i * samples : (i + 1) * samples]
+            groups = sum(g.n_groups for g in mine)
+            invalid = sum(g.n_invalid for g in mine)
+            key = "invalid_masked" if constrained else "invalid_unmasked"
+            row[key] = invalid / groups if groups else 0.0
+            row[key.replace("invalid", "groups")] = groups
+        rows.append(row)
+    return rows

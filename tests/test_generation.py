@@ -1,0 +1,324 @@
+"""Generation: one batch for all rows, determinism, 100% valid decoding under the mask, primers, modes."""
+
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from bachlstm.events import Event, Melody
+from bachlstm.generation import (
+    Generation,
+    PrimerError,
+    encode_primer,
+    generate,
+    primer_from_melody,
+    row_seed,
+    validity_report,
+)
+from bachlstm.model import LSTMModel, ModelConfig
+from bachlstm.sampling import SamplingConfig, default_configs
+from bachlstm.tokens import BOS, EOS, build_tokenizer
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run several times faster on one thread than on two contended ones."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def note(pitch, octave, ql, measure, tie=None):
+    from bachlstm.tokens import duration_type_of, midi_of
+
+    dtype, dots = duration_type_of(ql)
+    return Event("note", ql, dtype, dots, pitch, octave, midi_of(pitch, octave), tie, measure)
+
+
+def rest(ql, measure):
+    from bachlstm.tokens import duration_type_of
+
+    return Event("rest", ql, *duration_type_of(ql), measure=measure)
+
+
+# Two tiny 4/4 melodies: a pickup, dotted values, a rest, a tie across a bar line.
+MELODIES = [
+    Melody(
+        "a",
+        "soprano",
+        (
+            note("G", 4, 1.0, 0),
+            note("C", 5, 1.5, 1), note("B", 4, 0.5, 1), note("A", 4, 1.0, 1), note("G", 4, 1.0, 1),
+            note("E", 4, 2.0, 2), rest(1.0, 2), note("F#", 4, 1.0, 2, "start"),
+            note("F#", 4, 1.0, 3, "stop"), note("G", 4, 2.0, 3), note("D", 5, 0.5, 3), note("C", 5, 0.5, 3),
+        ),
+    ),
+    Melody(
+        "b",
+        "soprano",
+        (
+            note("E", 4, 4.0, 1),
+            note("D", 4, 0.5, 2), note("E", 4, 0.5, 2), note("F", 4, 1.0, 2), note("G", 4, 2.0, 2),
+            note("A", 4, 1.0, 3), rest(0.5, 3), note("B-", 4, 0.5, 3), note("C", 5, 2.0, 3),
+        ),
+    ),
+]  # fmt: skip
+
+TOKENIZERS = {
+    "factored": ("factored", {}),
+    "factored-rest": ("factored", {"rest_marker": True}),
+    "event-bars-ties": ("event", {}),
+    "event-plain": ("event", {"bar_tokens": False, "ties": False}),
+}
+
+
+def tiny(name="event-bars-ties", seed=0):
+    kind, options = TOKENIZERS[name]
+    tok = build_tokenizer(kind, MELODIES, **options)
+    torch.manual_seed(seed)
+    model = LSTMModel(
+        ModelConfig(vocab_size=len(tok.vocab), embedding_dim=8, lstm_sizes=(16,), dropouts=(0.0,))
+    )
+    return model, tok
+
+
+class CountingModel(LSTMModel):
+    calls = 0
+
+    def forward(self, x, hidden=None):
+        CountingModel.calls += 1
+        return super().forward(x, hidden)
+
+
+@pytest.mark.parametrize("name", sorted(TOKENIZERS))
+def test_masked_generation_is_always_valid(name):
+    model, tok = tiny(name)
+    grammar = tok.grammar()
+    configs = [*default_configs(), SamplingConfig("temperature", temperature=3.0)]
+    gens = generate(model, configs, tokenizer=tok, length=60, samples=8, seed=5)
+    assert len(gens) == 40
+    total_groups = 0
+    for g in gens:
+        assert g.n_invalid == 0 and g.validity == 1.0, g.label
+        assert grammar.first_violation(g.full_tokens) is None
+        state = grammar.initial_state()
+        for t in g.full_tokens[1:]:
+            state = grammar.advance(state, t)
+        assert grammar.is_complete(state), g.label  # whole notes (and whole bars with bar tokens)
+        assert len(g.tokens) <= 60
+        total_groups += g.n_groups
+    assert total_groups > 100
+
+
+def test_bar_tokens_give_whole_four_four_bars():
+    model, tok = tiny("event-bars-ties")
+    for g in generate(model, default_configs(), tokenizer=tok, length=80, samples=4, seed=2):
+        bars: dict[int, float] = {}
+        for e in g.events:
+            bars[e.measure] = bars.get(e.measure, 0.0) + e.quarter_length
+        full = [m for m in bars if m >= 1]
+        # Every bar after the (optional) pickup is 4 quarters, except a closing bar completing the pickup.
+        pickup = bars.get(0, 0.0)
+        assert all(bars[m] == 4.0 or (m == max(full) and bars[m] == 4.0 - pickup) for m in full), bars
+
+
+def test_unmasked_decoding_has_invalid_groups_and_the_mask_removes_them():
+    model, tok = tiny("factored")
+    report = validity_report(model, default_configs(), tokenizer=tok, length=60, samples=4, seed=0)
+    assert [r["method"] for r in report] == [c.label for c in default_configs()]
+    assert all(r["invalid_masked"] == 0.0 for r in report)
+    assert any(r["invalid_unmasked"] > 0.2 for r in report)
+
+
+def test_same_seed_same_output_and_seeds_differ():
+    model, tok = tiny()
+    cfgs = [SamplingConfig("top-p", p=0.95), SamplingConfig("temperature", temperature=1.5)]
+    a = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=11)
+    b = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=11)
+    c = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=12)
+    assert [g.tokens for g in a] == [g.tokens for g in b]
+    assert [g.tokens for g in a] != [g.tokens for g in c]
+    # Samples of one config differ from each other.
+    assert len({tuple(g.tokens) for g in a[3:]}) > 1
+    assert [(g.config, g.sample) for g in a] == [
+        (cfgs[0], 0),
+        (cfgs[0], 1),
+        (cfgs[0], 2),
+        (cfgs[1], 0),
+        (cfgs[1], 1),
+        (cfgs[1], 2),
+    ]
+
+
+def test_row_seed_is_stable():
+    assert row_seed(0, 0) == row_seed(0, 0)
+    assert len({row_seed(s, i) for s in range(5) for i in range(5)}) == 25
+
+
+def test_rows_with_the_same_sample_share_random_numbers():
+    model, tok = tiny()
+    cfg = SamplingConfig("temperature", temperature=1.2)
+    gens = generate(model, [cfg, cfg], tokenizer=tok, length=30, samples=2, seed=3)
+    assert gens[0].tokens == gens[2].tokens and gens[1].tokens == gens[3].tokens
+    assert gens[0].tokens != gens[1].tokens
+
+
+def test_all_rows_share_one_forward_pass_per_step():
+    model, tok = tiny()
+    counting = CountingModel(model.config)
+    counting.load_state_dict(model.state_dict())
+    CountingModel.calls = 0
+    gens = generate(counting, default_configs(), tokenizer=tok, length=25, samples=5, seed=0)
+    steps = max(len(g.tokens) + g.trimmed for g in gens)
+    assert len(gens) == 20
+    assert CountingModel.calls <= steps  # one primer pass + one step per generated token (the last not fed)
+    assert CountingModel.calls >= steps - 1
+
+
+def test_greedy_takes_the_argmax_and_records_are_consistent():
+    model, tok = tiny()
+    gens = generate(
+        model,
+        [SamplingConfig("greedy"), SamplingConfig("top-k", k=3), SamplingConfig("top-p", p=0.5)],
+        tokenizer=tok,
+        length=30,
+        record_top=5,
+        seed=1,
+    )
+    greedy, topk, topp = gens
+    assert len(greedy.steps) == len(greedy.tokens)
+    for step in greedy.steps:
+        assert step.token == step.top_before[0][0]
+        assert step.p_after == pytest.approx(1.0) and step.n_kept == 1
+        assert step.n_allowed >= 1
+    for step in topk.steps:
+        assert step.n_kept <= 3 and len(step.top_after) <= 3
+        assert sum(p for _, p in step.top_after) == pytest.approx(1.0, abs=1e-5)
+        assert step.token in [i for i, _ in step.top_after]
+    for step in topp.steps:
+        kept_ids = {i for i, _ in step.top_after}
+        before = dict(step.top_before)
+        # The kept set is the minimal nucleus: dropping its least likely member falls below p.
+        kept_before = sorted((before[i] for i in kept_ids if i in before), reverse=True)
+        if step.n_kept <= 5 and len(kept_before) == len(kept_ids):
+            assert sum(kept_before) >= 0.5 - 1e-6
+            assert sum(kept_before[:-1]) < 0.5 + 1e-6
+    assert all(not g.steps for g in generate(model, default_configs(), tokenizer=tok, length=5))
+
+
+def test_primer_is_fed_and_bars_continue():
+    model, tok = tiny()
+    primer = primer_from_melody(MELODIES[0], bars=1)
+    assert [e.measure for e in primer] == [0, 1, 1, 1, 1]
+    ids = encode_primer(tok, primer)
+    assert ids[0] == BOS and EOS not in ids and tok.vocab[ids[-1]] != "BAR"
+    gens = generate(model, default_configs(), tokenizer=tok, primer=primer, length=40, seed=0, samples=2)
+    for g in gens:
+        assert g.primer_tokens == ids
+        assert [e.midi for e in g.primer_events] == [e.midi for e in primer]
+        assert g.validity == 1.0
+        if g.events:
+            assert g.events[0].measure >= 1
+    # A Melody works as a primer too, and None means BOS only.
+    assert (
+        generate(model, default_configs()[:1], tokenizer=tok, primer=MELODIES[1], length=5)[0].primer_tokens[
+            0
+        ]
+        == BOS
+    )
+    assert generate(model, default_configs()[:1], tokenizer=tok, length=5)[0].primer_tokens == [BOS]
+
+
+def test_bad_primers_are_clear_errors():
+    model, tok = tiny()
+    unknown = [note("C", 2, 1.0, 1)]
+    with pytest.raises(PrimerError, match="C2"):
+        generate(model, default_configs(), tokenizer=tok, primer=unknown, length=5)
+    overfull = [note("C", 5, 1.5, 1), note("C", 5, 1.5, 1), note("C", 5, 1.5, 1), note("C", 5, 1.5, 2)]
+    with pytest.raises(PrimerError, match="grammar"):
+        generate(model, default_configs(), tokenizer=tok, primer=overfull, length=5)
+    # Unconstrained generation accepts a primer that breaks the grammar.
+    generate(model, default_configs(), tokenizer=tok, primer=overfull, length=5, constrained=False)
+
+
+def test_window_mode_with_a_long_window_matches_stateful_greedy():
+    model, tok = tiny()
+    cfg = [SamplingConfig("greedy"), SamplingConfig("top-k", k=4)]
+    a = generate(model, cfg, tokenizer=tok, length=30, seed=4)
+    b = generate(model, cfg, tokenizer=tok, length=30, seed=4, mode="window", window=1000)
+    assert [g.tokens for g in a] == [g.tokens for g in b]
+    assert b[0].mode == "window"
+    short = generate(model, cfg, tokenizer=tok, length=30, seed=4, mode="window", window=2)
+    assert all(g.validity == 1.0 for g in short)
+
+
+def test_progress_and_stop():
+    model, tok = tiny()
+    seen = []
+    generate(model, default_configs(), tokenizer=tok, length=10, progress=lambda s, n: seen.append((s, n)))
+    assert seen[0] == (1, 10) and seen[-1][1] == 10
+    stop = threading.Event()
+    stop.set()
+    gens = generate(model, default_configs(), tokenizer=tok, length=10, stop_event=stop)
+    assert all(g.tokens == [] for g in gens)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"length": 0}, "length"),
+        ({"samples": 0}, "samples"),
+        ({"mode": "beam"}, "mode"),
+        ({"window": 0}, "window"),
+        ({"record_top": -1}, "record_top"),
+    ],
+    ids=["length", "samples", "mode", "window", "record_top"],
+)
+def test_argument_errors(kwargs, message):
+    model, tok = tiny()
+    with pytest.raises(ValueError, match=message):
+        generate(model, default_configs(), tokenizer=tok, **kwargs)
+
+
+def test_bare_model_needs_a_tokenizer_and_configs_are_needed():
+    model, tok = tiny()
+    with pytest.raises(ValueError, match="tokenizer"):
+        generate(model, default_configs())
+    with pytest.raises(ValueError, match="SamplingConfig"):
+        generate(model, [], tokenizer=tok)
+
+
+def test_generation_properties():
+    model, tok = tiny()
+    g = generate(model, SamplingConfig("top-k", k=2), tokenizer=tok, length=20, samples=2)[1]
+    assert isinstance(g, Generation)
+    assert g.label == "top-k (k=2) #2"
+    assert g.full_tokens[: len(g.primer_tokens)] == g.primer_tokens
+    assert g.full_events == g.primer_events + g.events
+
+
+def test_checkpoint_object_is_accepted():
+    from types import SimpleNamespace
+
+    model, tok = tiny()
+    ckpt = SimpleNamespace(model=model, tokenizer=tok)
+    a = generate(ckpt, default_configs(), length=10, seed=0)
+    b = generate(model, default_configs(), tokenizer=tok, length=10, seed=0)
+    assert [g.tokens for g in a] == [g.tokens for g in b]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["workshop", "bach"])
+def test_shipped_models_always_decode(name):
+    path = CHECKPOINTS / f"{name}.safetensors"
+    if not path.exists():
+        pytest.skip(f"{path.name} is not shipped yet")
+    from bachlstm.checkpoints import load_checkpoint
+
+    ckpt = load_checkpoint(name)
+    gens = generate(ckpt, default_configs(), length=128, samples=8, seed=0)
+    assert all(g.validity == 1.0 and g.n_groups > 0 for g in gens)
