@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -250,13 +251,21 @@ def transpose(
     return dataclasses.replace(melody, events=tuple(events), key_sharps=melody.key_sharps + k, meta=meta)
 
 
+@functools.lru_cache(maxsize=4096)
+def _moved_name(pitch: str, fifths: int) -> tuple[str, int]:
+    """(new name, its MIDI number in octave 0) of a pitch name moved by `fifths`."""
+    name = _name(_respell(_fifths(pitch) + fifths))
+    return name, midi_of(name, 0)
+
+
 def _transpose_event(e: Event, semitones: int, fifths: int) -> Event:
     if e.is_rest:
         return e
-    pitch = _name(_respell(_fifths(e.pitch) + fifths))
+    pitch, base = _moved_name(e.pitch, fifths)
     midi = e.midi + semitones
-    octave = (midi - midi_of(pitch, 0)) // 12  # midi_of(name, 0): the name in octave 0
-    return dataclasses.replace(e, pitch=pitch, octave=octave, midi=midi)
+    # Built directly, not with dataclasses.replace: this runs for every event of every augmented copy.
+    return Event(e.kind, e.quarter_length, e.duration_type, e.dots, pitch, (midi - base) // 12, midi,
+                 e.tie, e.measure, e.beat)  # fmt: skip
 
 
 # ---------------------------------------------------------------- windows

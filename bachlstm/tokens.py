@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import re
@@ -99,6 +100,7 @@ def representable_duration(event: Event) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # a corpus has a few dozen distinct values; encoding calls this per event
 def format_ql(quarter_length: float) -> str:
     """Stable string of a quarter length: "1", "1.5", "0.25"; non-binary values as a fraction ("1/3")."""
     frac = Fraction(quarter_length).limit_denominator(960)
