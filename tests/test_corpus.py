@@ -209,10 +209,16 @@ def _damage(kind, path):
     elif kind == "not_object":
         _gz(path, [1, 2])
     elif kind == "short_column":
-        d["events"]["midi"].pop()
+        d["events"]["midi"] = C._pack([60])
         _gz(path, d)
     elif kind == "bad_index":
-        d["events"]["pitch"][0] = 99
+        d["events"]["pitch"] = C._pack([99] * d["n_events"])
+        _gz(path, d)
+    elif kind == "bad_base64":
+        d["events"]["beat"]["data"] = "###"
+        _gz(path, d)
+    elif kind == "bad_dtype":
+        d["events"]["beat"]["dtype"] = "<f8"
         _gz(path, d)
     elif kind == "missing_key":
         del d["pieces"][0]["mode"]
@@ -229,7 +235,8 @@ def _damage(kind, path):
 
 
 DAMAGES = ["missing", "garbage", "truncated", "bad_json", "not_object", "short_column", "bad_index",
-           "missing_key", "stale_extractor", "stale_music21", "wrong_format"]  # fmt: skip
+           "bad_base64", "bad_dtype", "missing_key", "stale_extractor", "stale_music21",
+           "wrong_format"]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", DAMAGES, ids=DAMAGES)
