@@ -25,12 +25,32 @@ def add_parser(sub) -> None:
     s.set_defaults(func=stats)
 
 
-def progress_bar(done: int, total: int, message: str, width: int = 30) -> None:
-    """Draw a one-line progress bar on stderr (progress callback for long corpus work)."""
-    filled = int(width * done / total) if total else width
-    bar = "#" * filled + "-" * (width - filled)
-    end = "\n" if done >= total else ""
-    print(f"\r[{bar}] {done}/{total} {message[:30]:<30}", end=end, file=sys.stderr, flush=True)
+class ProgressBar:
+    """A one-line progress bar on stderr (a `progress(done, total, message)` callback).
+
+    Redraws in place on a terminal; elsewhere (logs, CI) writes a plain line every 10 %.
+    """
+
+    def __init__(self, width: int = 30, stream=None) -> None:
+        self.width = width
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = -1
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        percent = 100 * done // total if total else 100
+        step = percent if self.tty else percent // 10 * 10
+        if step == self.last and done < total:
+            return
+        self.last = step
+        filled = self.width * percent // 100
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"[{bar}] {done}/{total} {message[:30]}"
+        if self.tty:
+            end = "\n" if done >= total else ""
+            print(f"\r{line:<80}", end=end, file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
 
 
 def build(args) -> int:
@@ -38,7 +58,7 @@ def build(args) -> int:
     from bachlstm.corpus import DEFAULT_CACHE_PATH, build_corpus, save_corpus
 
     t0 = time.perf_counter()
-    corpus = build_corpus(progress=progress_bar)
+    corpus = build_corpus(progress=ProgressBar())
     path = save_corpus(corpus, args.path or DEFAULT_CACHE_PATH)
     size = path.stat().st_size
     print(
@@ -59,7 +79,7 @@ def corpus_figures(path=None, preset: str = "default") -> dict:
     from bachlstm.stats import flag_counts, time_signature_counts
     from bachlstm.tokens import build_tokenizer
 
-    corpus = load_corpus(path, progress=progress_bar)
+    corpus = load_corpus(path, progress=ProgressBar())
     config = SelectionConfig.preset(preset)
     selection = select(corpus, config)
     ts = time_signature_counts(corpus)
