@@ -280,3 +280,46 @@ def test_build_datasets_counts_unknown_tokens():
     ds = build_datasets([*mels, odd], tok, DataConfig(split_fractions=(1.0, 0.0, 0.0)))
     assert ds.stats["train"]["unknown_tokens"] == 1
     assert int((ds.train.inputs == UNK).sum()) == 1
+
+
+# ---------------------------------------------------------------- real corpus
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    from bachlstm.corpus import load_corpus
+
+    return load_corpus()
+
+
+def test_real_split_has_no_tune_in_two_splits(corpus):
+    from bachlstm.selection import SelectionConfig, select
+
+    melodies = select(corpus, SelectionConfig()).melodies
+    split = split_by_tune(melodies, (0.8, 0.1, 0.1), seed=0)
+    tunes = {name: {m.tune for m in mels} for name, mels in split.items()}
+    assert tunes["train"].isdisjoint(tunes["val"]) and tunes["train"].isdisjoint(tunes["test"])
+    assert tunes["val"].isdisjoint(tunes["test"])
+    assert [len(split[n]) for n in ("train", "val", "test")] == [287, 36, 36]
+    assert split_by_tune(list(reversed(melodies)), (0.8, 0.1, 0.1), seed=0) == split
+
+
+def test_voice_range_table_matches_the_corpus(corpus):
+    from bachlstm.dataset import voice_ranges
+    from bachlstm.selection import SelectionConfig, select
+
+    measured = voice_ranges(select(corpus, SelectionConfig(voice="all")).melodies)
+    # The table is the corpus' extremes, except one A3 (MIDI 57) in the soprano of bwv254.
+    assert measured == {**VOICE_RANGES, "soprano": (57, 81)}
+
+
+def test_real_datasets_with_augmentation(corpus):
+    from bachlstm.selection import SelectionConfig, select
+
+    melodies = select(corpus, SelectionConfig()).melodies
+    config = DataConfig(augment_semitones=5)
+    tok = build_tokenizer("event", melodies, transpositions=config.augment_semitones)
+    ds = build_datasets(melodies, tok, config)
+    assert all(s["unknown_tokens"] == 0 for s in ds.stats.values())
+    assert ds.stats["train"]["sequences"] == 287 + 287 * 10 - ds.stats["train"]["transpositions_out_of_range"]
+    assert ds.stats["val"]["sequences"] == 36 and ds.train.inputs.shape[1] == 128
