@@ -1,0 +1,255 @@
+"""Metrics: exact values on tiny hand-made melodies, edge cases, and the Bach reference on the real corpus."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from bachlstm.events import Event, Melody
+from bachlstm.metrics import (
+    METRIC_COLUMNS,
+    Loop,
+    NgramIndex,
+    bar_sums,
+    bar_validity,
+    best_scale,
+    build_reference,
+    distinct_n,
+    event_key,
+    find_loop,
+    kl_divergence,
+    length_quarters,
+    longest_shared_ngram,
+    mean_abs_interval,
+    mean_row,
+    melody_metrics,
+    n_events,
+    n_notes,
+    pc_transitions,
+    pitch_class_entropy,
+    pitch_class_histogram,
+    pitch_classes_used,
+    pitch_range,
+    reference_metrics,
+    scale_consistency,
+    scales,
+    self_perplexity,
+    seq_rep_n,
+    validity,
+)
+
+NAMES = {60: ("C", 4), 62: ("D", 4), 64: ("E", 4), 65: ("F", 4), 66: ("F#", 4), 67: ("G", 4), 70: ("B-", 4)}
+
+
+def n(midi, ql, measure=0):
+    pitch, octave = NAMES[midi]
+    return Event("note", ql, pitch=pitch, octave=octave, midi=midi, measure=measure)
+
+
+def r(ql, measure=0):
+    return Event("rest", ql, measure=measure)
+
+
+# Bars: [C E G(h)] [r G(e) F(e) E(h)] [D C] -> 4, 4, 2 quarters.
+FIX = [
+    n(60, 1.0, 1), n(64, 1.0, 1), n(67, 2.0, 1),
+    r(1.0, 2), n(67, 0.5, 2), n(65, 0.5, 2), n(64, 2.0, 2),
+    n(62, 1.0, 3), n(60, 1.0, 3),
+]  # fmt: skip
+
+
+def test_counts_and_range():
+    assert (n_events(FIX), n_notes(FIX), length_quarters(FIX)) == (9, 8, 10.0)
+    assert pitch_range(FIX) == 7
+    assert pitch_classes_used(FIX) == 5
+    assert (n_events([]), n_notes([]), length_quarters([]), pitch_range([]), pitch_classes_used([])) == (
+        0,
+        0,
+        0.0,
+        0,
+        0,
+    )
+    assert pitch_range([r(1.0)]) == 0
+
+
+def test_pitch_class_histogram_and_entropy_exact():
+    hist = pitch_class_histogram(FIX)
+    expected = np.zeros(12)
+    expected[[0, 2, 4, 5, 7]] = [2, 1, 3, 0.5, 2.5]
+    np.testing.assert_allclose(hist, expected / 9)
+    np.testing.assert_allclose(
+        pitch_class_histogram(FIX, weighted=False)[[0, 2, 4, 5, 7]], [2 / 8, 1 / 8, 2 / 8, 1 / 8, 2 / 8]
+    )
+    ps = np.array([2, 1, 3, 0.5, 2.5]) / 9
+    assert pitch_class_entropy(FIX) == pytest.approx(float(-(ps * np.log2(ps)).sum()))
+    assert pitch_class_entropy([n(60, 1.0)] * 3) == 0.0
+    assert pitch_class_entropy([]) == 0.0
+    assert pitch_class_histogram([]).sum() == 0.0
+    # Twelve equal pitch classes: the maximum, log2 12.
+    chromatic = [Event("note", 1.0, pitch="C", octave=4, midi=60 + k) for k in range(12)]
+    assert pitch_class_entropy(chromatic) == pytest.approx(math.log2(12))
+
+
+def test_scale_consistency():
+    assert len(scales()) == 24
+    assert best_scale(FIX) == ("C major", 1.0)
+    # F# is outside C major; G major holds all of C D E F# G but not F.
+    with_fsharp = [*FIX, n(66, 1.0)]
+    assert scale_consistency(with_fsharp) == pytest.approx(8 / 9)
+    assert best_scale([n(60, 1), n(62, 1), n(64, 1), n(66, 1), n(67, 1)]) == ("G major", 1.0)
+    # Harmonic minor: A B C D E F G#; D minor holds C# and B-.
+    assert best_scale([]) == ("", 0.0)
+
+
+def test_mean_abs_interval():
+    assert mean_abs_interval(FIX) == 2.0  # |4|+|3|+0+|2|+|1|+|2|+|2| = 14 over 7
+    assert mean_abs_interval([n(60, 1.0)]) == 0.0
+    assert mean_abs_interval([n(60, 1.0), r(1.0), n(67, 1.0)]) == 7.0
+
+
+def test_distinct_and_seq_rep():
+    items = list("ababc")
+    assert distinct_n(items, 2) == 0.75
+    assert distinct_n(items, 3) == 1.0
+    assert seq_rep_n(items, 2) == 0.25
+    assert distinct_n(list("a"), 2) == 0.0 and seq_rep_n([], 2) == 0.0
+    keys = [event_key(e) for e in FIX]
+    assert keys[3] == (None, 1.0)
+    assert distinct_n(keys, 2) == 1.0
+
+
+@pytest.mark.parametrize(
+    "items,expected",
+    [
+        ([1, 2, 3] * 3, Loop(3, 3, 0)),
+        ([9, 1, 2, 1, 2, 1, 2], Loop(2, 3, 1)),
+        ([7] + [5] * 6, Loop(1, 6, 1)),
+        ([5, 5, 5], None),  # a held final note is not a loop
+        ([1, 2, 1, 2], None),
+        ([1, 2, 3, 4, 5, 6], None),
+        ([], None),
+        ([4, 1, 2, 1, 2, 1, 2, 1, 2], Loop(2, 4, 1)),
+    ],
+    ids=["period3", "period2", "held6", "held3", "twice", "none", "empty", "maximal"],
+)
+def test_find_loop(items, expected):
+    assert find_loop(items) == expected
+
+
+def test_bar_validity():
+    assert bar_sums(FIX) == [(1, 4.0), (2, 4.0), (3, 2.0)]
+    assert bar_validity(FIX) == pytest.approx(2 / 3)
+    # A pickup of 1 and a last bar of 3 complete each other.
+    pickup = [n(67, 1.0, 0), n(60, 4.0, 1), n(62, 3.0, 2)]
+    assert bar_validity(pickup) == 1.0
+    # Without bar numbers, bars are cut every 4 quarters; the half note at offset 3 crosses a bar line.
+    assert bar_validity([n(60, 1.0), n(60, 1.0), n(60, 1.0), n(60, 2.0), n(60, 1.0), n(60, 2.0)]) == 0.0
+    assert bar_validity([n(60, 2.0), n(60, 2.0), n(60, 4.0)]) == 1.0
+    assert bar_validity([]) == 0.0
+    assert bar_validity([n(60, 1.0, 0)]) == 0.0  # a lone pickup: nothing to judge
+
+
+def test_validity():
+    assert validity(10, 3) == 0.7
+    assert validity(0, 0) == 1.0
+
+
+def test_transitions_and_kl():
+    t = pc_transitions(FIX)
+    assert t.sum() == 7
+    assert t[0, 4] == 1 and t[7, 7] == 1 and t[4, 2] == 1 and t[2, 0] == 1
+    assert kl_divergence(np.ones(12), np.ones(12)) == 0.0
+    assert kl_divergence([1, 0], [0, 1]) == pytest.approx(0.99 * math.log2(199))
+    assert kl_divergence([0, 0], [3, 1], smoothing=0.0) == pytest.approx(
+        0.5 * math.log2(0.5 / 0.75) + 0.5 * math.log2(2)
+    )
+    with pytest.raises(ValueError, match="size"):
+        kl_divergence(np.ones(12), np.ones(144))
+
+
+def test_longest_shared_ngram():
+    pieces = [("x", [2, 4, 5, 6, 7, 8, 3]), ("y", [2, 9, 5, 6, 7, 10, 3])]
+    shared = longest_shared_ngram([5, 6, 7, 10, 4], pieces)
+    assert (shared.length, shared.piece_id, shared.piece_start, shared.start) == (4, "y", 2, 0)
+    # Specials (PAD, UNK, BOS, EOS) never match; ties go to the first piece.
+    tie = NgramIndex(pieces).longest_shared([2, 5, 6, 3, 3])
+    assert (tie.length, tie.piece_id, tie.piece_start, tie.start) == (2, "x", 2, 1)
+    assert longest_shared_ngram([11, 12], pieces).length == 0
+    assert longest_shared_ngram([11, 12], pieces).piece_id is None
+    # Matches never run across the end of one piece into the next.
+    assert longest_shared_ngram([8, 9], [("x", [7, 8]), ("y", [9, 1])]).length == 1
+
+
+def test_self_perplexity_of_a_uniform_model_is_the_vocabulary_size():
+    from bachlstm.model import LSTMModel, ModelConfig
+
+    model = LSTMModel(ModelConfig(vocab_size=17, embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,)))
+    with torch.no_grad():
+        model.out.weight.zero_()
+        model.out.bias.zero_()
+    assert self_perplexity(model, [2, 5, 6, 7, 3]) == pytest.approx(17.0)
+    assert self_perplexity(model, [2, 5, 6, 7, 3], start=3) == pytest.approx(17.0)
+    assert math.isnan(self_perplexity(model, [2]))
+    assert model.training  # the model's mode is restored
+
+
+def test_melody_metrics_keys_and_reference_leave_one_out():
+    row = melody_metrics(FIX, n_groups=10, n_invalid=1)
+    assert tuple(row) == METRIC_COLUMNS
+    assert row["validity"] == 0.9 and row["pitch_range"] == 7 and row["loops"] is False
+    assert row["kl_pc"] is None and row["self_perplexity"] is None
+    other = [n(67, 2.0, 1), n(70, 2.0, 1)]
+    melodies = [Melody("a", "soprano", tuple(FIX)), Melody("b", "soprano", tuple(other))]
+    ref = build_reference(melodies)
+    bach = reference_metrics(melodies, ref)
+    weights_a = pitch_class_histogram(FIX) * 9
+    weights_b = pitch_class_histogram(other) * 4
+    expected = (kl_divergence(weights_a, weights_b) + kl_divergence(weights_b, weights_a)) / 2
+    assert bach["kl_pc"] == pytest.approx(expected)
+    assert bach["events"] == 5.5 and bach["validity"] == 1.0
+    # Primer events count for bar validity only.
+    row = melody_metrics(FIX[7:], primer=FIX[:7])
+    assert row["events"] == 2 and row["bar_validity"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError):
+        build_reference([])
+
+
+def test_melody_metrics_with_tokens_model_and_memorization():
+    from bachlstm.model import LSTMModel, ModelConfig
+    from bachlstm.tokens import build_tokenizer
+
+    melodies = [Melody("a", "soprano", tuple(FIX)), Melody("b", "soprano", (n(67, 2.0, 1), n(70, 2.0, 1)))]
+    tok = build_tokenizer("event", melodies, bar_tokens=False, ties=False)
+    model = LSTMModel(
+        ModelConfig(vocab_size=len(tok.vocab), embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,))
+    )
+    ref = build_reference(melodies[1:], training_tokens=[("a", tok.encode(FIX))])
+    tokens = tok.encode(FIX[:4])[:-1]
+    row = melody_metrics(FIX[:4], tokens=tokens, token_start=1, model=model, reference=ref)
+    assert row["memorized"] == 4 and row["memorized_piece"] == "a"
+    assert row["self_perplexity"] > 1.0
+    bach = reference_metrics(melodies[1:], ref, tokenizer=tok, model=model)
+    assert bach["memorized"] == 1 and bach["validity"] == 1.0  # shares one note with piece "a"
+
+
+def test_mean_row():
+    rows = [
+        {"a": 1, "b": True, "c": None, "d": "x"},
+        {"a": 2, "b": False, "c": None, "d": "x"},
+        {"a": 3, "b": True, "c": None, "d": "y"},
+    ]
+    assert mean_row(rows) == {"a": 2.0, "b": pytest.approx(2 / 3), "c": None, "d": "x"}
+
+
+def test_bach_reference_on_the_real_corpus():
+    from bachlstm.corpus import load_corpus
+    from bachlstm.selection import SelectionConfig, select
+
+    melodies = select(load_corpus(), SelectionConfig()).melodies[:40]
+    bach = reference_metrics(melodies, build_reference(melodies))
+    assert bach["bar_validity"] > 0.95
+    assert bach["scale_consistency"] > 0.95
+    assert 0.5 < bach["distinct_2"] < 0.9
+    assert bach["loops"] < 0.1
+    assert 1.0 < bach["mean_interval"] < 3.0
