@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
@@ -141,6 +140,13 @@ def _place(durations_and_bars: list[tuple[float, int]], bar_quarters: float, bar
     return out
 
 
+def _placed(e: Event, tie: str | None, measure: int, beat: float) -> Event:
+    # Direct construction: dataclasses.replace is several times slower and decoding does this per event.
+    return Event(
+        e.kind, e.quarter_length, e.duration_type, e.dots, e.pitch, e.octave, e.midi, tie, measure, beat
+    )
+
+
 def _events_of(items) -> Sequence[Event]:
     return items.events if isinstance(items, Melody) else items
 
@@ -167,6 +173,7 @@ class Tokenizer:
                 raise TokenizerError(f"{tok!r} is not a valid {self.name!r} token")
         self.vocab = vocab
         self.index = {tok: i for i, tok in enumerate(vocab)}
+        self._parsed: dict = {}  # token id or group -> its decoded (frozen, shareable) event
         self._types = [self._type_of(tok) for tok in vocab]
 
     def __len__(self) -> int:
@@ -312,8 +319,12 @@ class FactoredTokenizer(Tokenizer):
         def close() -> None:
             nonlocal n_groups, n_invalid
             n_groups += 1
-            types = [self._types[i] for i in group]
-            event = None if "unk" in types else self._group_event([self.vocab[i] for i in group], types)
+            key = tuple(group)
+            if key not in self._parsed:  # a melody repeats few distinct groups: parse each once
+                types = [self._types[i] for i in group]
+                unk = "unk" in types
+                self._parsed[key] = None if unk else self._group_event([self.vocab[i] for i in group], types)
+            event = self._parsed[key]
             if event is None:
                 n_invalid += 1
             else:
@@ -335,7 +346,7 @@ class FactoredTokenizer(Tokenizer):
         if group:  # a trailing group without its separator is unfinished
             close()
         placed = _place([(e.quarter_length, 0) for e in events], 4.0, bars_known=False)
-        events = [dataclasses.replace(e, measure=m, beat=b) for e, (m, b) in zip(events, placed)]
+        events = [_placed(e, e.tie, m, b) for e, (m, b) in zip(events, placed)]
         return DecodeResult(tuple(events), n_groups, n_invalid, n_unknown)
 
     def grammar(self) -> FactoredGrammar:
@@ -482,13 +493,13 @@ class EventTokenizer(Tokenizer):
                 n_unknown, n_groups, n_invalid = n_unknown + 1, n_groups + 1, n_invalid + 1
             else:
                 n_groups += 1
-                event = self._parse(self.vocab[i])
+                event = self._parsed.get(i) or self._parsed.setdefault(i, self._parse(self.vocab[i]))
                 if pending is not None:
                     src = items[pending][0]
                     if kind == "note" and (event.pitch, event.octave) == (src.pitch, src.octave):
                         start = "continue" if src.tie == "stop" else "start"
-                        items[pending][0] = dataclasses.replace(src, tie=start)
-                        event = dataclasses.replace(event, tie="stop")
+                        items[pending][0] = _placed(src, start, 0, 1.0)
+                        event = _placed(event, "stop", 0, 1.0)
                     else:
                         n_groups, n_invalid = n_groups + 1, n_invalid + 1
                     pending = None
@@ -503,7 +514,7 @@ class EventTokenizer(Tokenizer):
             self.options["bar_quarters"],
             self.options["bar_tokens"],
         )
-        events = tuple(dataclasses.replace(e, measure=m, beat=b) for (e, _), (m, b) in zip(items, placed))
+        events = tuple(_placed(e, e.tie, m, b) for (e, _), (m, b) in zip(items, placed))
         return DecodeResult(events, n_groups, n_invalid, n_unknown)
 
     def grammar(self) -> EventGrammar:
@@ -591,6 +602,8 @@ class Grammar:
             return self._eos_only
         mask = self._masks.get(state)
         if mask is None:
+            if len(self._masks) > 200_000:  # bound memory in a long-lived server; refilled on demand
+                self._masks.clear()
             mask = self._masks[state] = self._compute(state)
         return mask
 
