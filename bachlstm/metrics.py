@@ -267,6 +267,7 @@ class NgramIndex:
         self.tokens = np.concatenate(chunks) if chunks else np.array([-1], dtype=np.int64)
         self.offsets = np.array(offsets, dtype=np.int64)
         self.ignore = ignore
+        self._positions: dict[int, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.piece_ids)
@@ -274,25 +275,33 @@ class NgramIndex:
     def longest_shared(self, tokens: Sequence[int]) -> SharedNgram:
         """Longest contiguous token run of `tokens` that also occurs in a training piece (specials never
         match); SharedNgram(0, None, 0, 0) if nothing is shared. Ties go to the earliest position."""
-        train = self.tokens
-        run = np.zeros(len(train), dtype=np.int64)  # run[j]: matched length ending at train[j]
+        if self._positions is None:
+            # token -> sorted positions in the concatenation; built on first use
+            order = np.argsort(self.tokens, kind="stable")
+            values, starts = np.unique(self.tokens[order], return_index=True)
+            bounds = list(starts[1:]) + [len(order)]
+            self._positions = {int(v): order[a:b] for v, a, b in zip(values, starts, bounds) if v >= 0}
         best = SharedNgram(0, None, 0, 0)
+        empty = np.zeros(0, dtype=np.int64)
+        prev_pos, prev_run = empty, empty  # matches ending at the previous query token, and their lengths
         for i, t in enumerate(tokens):
-            if int(t) in self.ignore:
-                run[:] = 0
+            pos = self._positions.get(int(t), empty) if int(t) not in self.ignore else empty
+            if len(pos) == 0:
+                prev_pos, prev_run = empty, empty
                 continue
-            hit = train == int(t)
-            new = np.zeros_like(run)
-            new[1:] = run[:-1] + 1
-            new[0] = 1
-            run = np.where(hit, new, 0)
-            j = int(run.argmax())
-            if run[j] > best.length:
+            run = np.ones(len(pos), dtype=np.int64)
+            if len(prev_pos):
+                idx = np.minimum(np.searchsorted(prev_pos, pos - 1), len(prev_pos) - 1)
+                extend = prev_pos[idx] == pos - 1
+                run[extend] = prev_run[idx[extend]] + 1
+            k = int(run.argmax())
+            if run[k] > best.length:
+                j, length = int(pos[k]), int(run[k])
                 piece = int(np.searchsorted(self.offsets, j, side="right") - 1)
-                length = int(run[j])
                 best = SharedNgram(
-                    length, self.piece_ids[piece], int(j - length + 1 - self.offsets[piece]), i - length + 1
+                    length, self.piece_ids[piece], j - length + 1 - int(self.offsets[piece]), i - length + 1
                 )
+            prev_pos, prev_run = pos, run
         return best
 
 

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bachlstm.events import Event, Melody
 from bachlstm.metrics import (
@@ -253,3 +255,37 @@ def test_bach_reference_on_the_real_corpus():
     assert 0.5 < bach["distinct_2"] < 0.9
     assert bach["loops"] < 0.1
     assert 1.0 < bach["mean_interval"] < 3.0
+
+
+def _brute_longest(query, pieces):
+    best = 0
+    for _, toks in pieces:
+        for i in range(len(query)):
+            for j in range(len(toks)):
+                k = 0
+                while (
+                    i + k < len(query)
+                    and j + k < len(toks)
+                    and query[i + k] == toks[j + k]
+                    and query[i + k] > 3
+                ):
+                    k += 1
+                best = max(best, k)
+    return best
+
+
+SEQ = st.lists(st.integers(0, 7), max_size=15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(SEQ, st.lists(SEQ, min_size=1, max_size=3))
+def test_longest_shared_ngram_matches_brute_force(query, seqs):
+    pieces = [(f"p{i}", s) for i, s in enumerate(seqs)]
+    shared = longest_shared_ngram(query, pieces)
+    assert shared.length == _brute_longest(query, pieces)
+    if shared.length:
+        piece = dict(pieces)[shared.piece_id]
+        assert (
+            piece[shared.piece_start : shared.piece_start + shared.length]
+            == query[shared.start : shared.start + shared.length]
+        )
