@@ -323,6 +323,14 @@ def n_windows(n_tokens: int, seq_len: int, stride: int = 1) -> int:
     return 1 if pairs <= seq_len else math.ceil((pairs - seq_len) / stride) + 1
 
 
+def window_targets(n_tokens: int, seq_len: int, stride: int = 1) -> int:
+    """Real (non-padding) target slots over all windows of one sequence, overlaps counted each time."""
+    # window i covers pairs [i*stride, i*stride + seq_len) of the n-1 pairs; with stride > seq_len
+    # make_windows can emit a window starting past the end, which holds only padding
+    k = n_windows(n_tokens, seq_len, stride)
+    return sum(max(0, min(seq_len, n_tokens - 1 - i * stride)) for i in range(k))
+
+
 def window_counts(
     melodies: Iterable[Melody],
     tokenizer="event",
@@ -347,10 +355,8 @@ def window_counts(
         for seq_len in seq_lens:
             windows = targets = 0
             for n in kept:
-                k = n_windows(n, seq_len, stride)
-                windows += k
-                # window i covers pairs [i*stride, i*stride + seq_len) of the n-1 pairs
-                targets += sum(min(seq_len, n - 1 - i * stride) for i in range(k))
+                windows += n_windows(n, seq_len, stride)
+                targets += window_targets(n, seq_len, stride)
             slots = windows * seq_len
             rows.append(
                 {
