@@ -113,8 +113,8 @@ def parse_ql(text: str) -> float:
     return float(Fraction(text))
 
 
-def _place(durations_and_bars: list[tuple[float, int]], bar_quarters: float, bars_known: bool):
-    """(measure, beat) for each (quarter_length, bar index) of a decoded line.
+def _place(durations_and_bars: list[tuple[float, int]], bar_quarters: float, bars_known: bool, n_bars=0):
+    """(measure, beat) for each (quarter_length, bar index) of a decoded line with `n_bars` BARs.
 
     With bar tokens the first bar is a pickup when a BAR closed it short: it is measure 0 and its
     beats count from the end of the bar, as music21 numbers them. Without bar tokens, bars are cut
@@ -128,8 +128,7 @@ def _place(durations_and_bars: list[tuple[float, int]], bar_quarters: float, bar
             offset += ql
         return out
     first_len = sum(ql for ql, bar in durations_and_bars if bar == 0)
-    closed = any(bar > 0 for _, bar in durations_and_bars)
-    pickup = closed and 0 < first_len < bar_quarters
+    pickup = n_bars > 0 and 0 < first_len < bar_quarters  # a BAR closed the short first bar
     offset, current = 0.0, 0
     for ql, bar in durations_and_bars:
         if bar != current:
@@ -181,6 +180,9 @@ class Tokenizer:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tokenizer) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.name, tuple(self.vocab), tuple(sorted(self.options.items()))))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(V={len(self.vocab)}, {self.options})"
@@ -513,6 +515,7 @@ class EventTokenizer(Tokenizer):
             [(e.quarter_length, b) for e, b in items],
             self.options["bar_quarters"],
             self.options["bar_tokens"],
+            bar,
         )
         events = tuple(_placed(e, e.tie, m, b) for (e, _), (m, b) in zip(items, placed))
         return DecodeResult(events, n_groups, n_invalid, n_unknown)
