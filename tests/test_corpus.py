@@ -294,3 +294,54 @@ def test_unwritable_cache_still_returns_the_corpus(tmp_path, monkeypatch, caplog
 def test_corpus_get_names_missing_id():
     with pytest.raises(KeyError, match="bwv999"):
         tiny_corpus().get("bwv999")
+
+
+# ---- command line and benchmark report ------------------------------------------------------------
+
+
+def test_cli_corpus_stats_json(capsys):
+    from bachlstm.cli import main
+
+    assert main(["corpus", "stats", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert (figures["n_scores"], figures["n_pieces"], figures["n_selected"]) == (413, 413, 359)
+    assert figures["time_signatures"]["4/4"] == 362 and figures["four_four_four_parts"] == 328
+    assert set(figures["vocab_size"]) == {"factored", "event"}
+    assert all(v > 4 for v in figures["vocab_size"].values())
+
+
+def test_cli_corpus_stats_text_for_a_preset(capsys):
+    from bachlstm.cli import main
+
+    assert main(["corpus", "stats", "--preset", "original"]) == 0
+    out = capsys.readouterr().out
+    assert "selection 'original': 292 melodies" in out and "too long: 62" in out
+
+
+def test_progress_bar_off_a_terminal_prints_every_tenth():
+    import io
+
+    from bachlstm.cli.corpus import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(width=10, stream=stream)
+    for done in range(0, 101):
+        bar(done, 100, f"file{done}")
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[0] == "[----------] 0/100 file0" and lines[-1] == "[##########] 100/100 file100"
+
+
+def test_bench_report_formats_figures():
+    from bachlstm.bench.corpus import format_report
+
+    figures = {
+        "n_files": 413, "n_events": 116174, "music21_version": "10.5.1", "cache_bytes": 267415,
+        "cold_build_s": 60.0, "warm_load_s": 0.05, "warm_load_max_s": 0.07, "decode_all_events_s": 0.3,
+        "fresh_process_load_s": 0.5, "music21_cached_parse_s": 15.0, "music21_pickles_written_first": 0,
+        "speedup_vs_music21_cache": 300.0, "speedup_vs_cold_build": 1200.0, "warm_load_target_met": True,
+        "ratio_target_met": True, "cpu_count": 2,
+    }  # fmt: skip
+    report = format_report(figures)
+    assert "50 ms" in report and "300x" in report and "MISSED" not in report
+    assert "MISSED" in format_report({**figures, "ratio_target_met": False})
