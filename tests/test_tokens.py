@@ -401,6 +401,16 @@ def test_random_walks_always_decode_validly(name, options):
             assert last == 4 or (len(bars) > 1 and first < 4 and last == 4 - first), bars
 
 
+def test_triplets_count_exactly_in_the_bar():
+    triplet = Event("note", 1 / 3, "eighth", 0, "C", 5, 72)
+    tok = build_tokenizer("event", [[triplet, note("D", 5, 2.0), note("E", 5, 1.5)]])
+    assert "C5_1/3" in tok.vocab and tok.decode([tok.token_id("C5_1/3")]).events[0].quarter_length == 1 / 3
+    grammar, rng = tok.grammar(), np.random.default_rng(1)
+    for _ in range(100):
+        bars = bar_lengths(tok, walk(grammar, rng))
+        assert all(b == pytest.approx(4.0) for b in bars[1:-1])
+
+
 def test_bar_grammar_exact_masks():
     tok = build_tokenizer("event", [Melody("m", "soprano", (note("C", 5, 1.5), note("C", 5, 4.0)))])
     g = tok.grammar()
