@@ -92,7 +92,9 @@ class Part:
             other.events,
         )
 
-    __hash__ = None  # mutable-looking lazy cache; parts are compared, never used as keys
+    def __hash__(self) -> int:
+        # equal parts have equal headers; hashing must not force decoding every event
+        return hash((self.name, self.time_signatures, self.flags, self.n_events))
 
     def __repr__(self) -> str:
         return (

@@ -345,3 +345,9 @@ def test_bench_report_formats_figures():
     report = format_report(figures)
     assert "50 ms" in report and "300x" in report and "MISSED" not in report
     assert "MISSED" in format_report({**figures, "ratio_target_met": False})
+
+
+def test_pieces_are_hashable_without_decoding():
+    corpus = read_cache(C.DEFAULT_CACHE_PATH)
+    assert len(set(corpus.pieces)) == 413
+    assert all(part._events is None for piece in corpus.pieces for part in piece.parts)
