@@ -234,3 +234,290 @@ def history_chart(frame: pd.DataFrame):
         .facet(column=alt.Column("metric:N", title=None))
         .resolve_scale(y="independent")
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Corpus page
+
+# What each exclusion reason of selection.select() means, for the page's "what the filters exclude".
+EXCLUSION_EXPLANATIONS = {
+    "duplicate file": "a Humdrum (.krn) copy of a chorale that is also there as MusicXML; counted once",
+    "time signature": "some measure of some part is in a time signature you did not choose",
+    "no such voice": "the piece has no part of that voice (e.g. instrumental lines only)",
+    "empty part": "the part has no notes at all",
+    "too short": "fewer notes and rests than the minimum length",
+    "too long": "more notes and rests than the maximum length",
+}
+
+
+def exclusion_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """Selection.summary() with an `explanation` column (the selected row first)."""
+    out = summary.copy()
+    out["explanation"] = [
+        "kept" if r == "selected" else EXCLUSION_EXPLANATIONS.get(r, "") for r in out["reason"]
+    ]
+    return out
+
+
+def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
+    """Pieces per time-signature combination; combinations inside the chosen set highlighted."""
+    import altair as alt
+
+    frame = counts.copy()
+    frame["selected"] = [
+        all(ts in chosen for ts in label.split(" + ")) if chosen else True for label in frame.time_signatures
+    ]
+    return (
+        alt.Chart(frame, title="Time signatures (every measure of every part)", height=220)
+        .mark_bar()
+        .encode(
+            x=alt.X("n_pieces:Q", title="pieces"),
+            y=alt.Y("time_signatures:N", sort="-x", title=None),
+            color=alt.Color(
+                "selected:N", scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c8c8c8"])
+            ),
+            tooltip=["time_signatures", "n_pieces", "n_four_parts"],
+        )
+    )
+
+
+def length_chart(lengths: pd.DataFrame, min_events: int | None, max_events: int | None):
+    """Histogram of melody lengths (notes + rests) per voice, the chosen cut-offs drawn as red rules."""
+    import altair as alt
+
+    hist = (
+        alt.Chart(lengths, title="Melody lengths, with your cut-offs", height=240)
+        .mark_bar(opacity=0.75)
+        .encode(
+            x=alt.X("n_events:Q", bin=alt.Bin(step=5), title="notes + rests"),
+            y=alt.Y("count():Q", title="melodies", stack=None),
+            color=alt.Color("voice:N"),
+        )
+    )
+    cuts = pd.DataFrame(
+        [(v, label) for v, label in ((min_events, "min"), (max_events, "max")) if v],
+        columns=["n_events", "cut"],
+    )
+    rules = (
+        alt.Chart(cuts)
+        .mark_rule(color="#c0392b", strokeWidth=2, strokeDash=[6, 3])
+        .encode(x="n_events:Q", tooltip=["cut:N", "n_events:Q"])
+    )
+    return hist + rules
+
+
+def key_chart(keys: pd.DataFrame):
+    """Pieces per key, ordered around the circle of fifths, coloured by mode."""
+    import altair as alt
+
+    order = keys.sort_values(["key_sharps", "mode"]).key.tolist()
+    return (
+        alt.Chart(keys, title="Keys and modes", height=240)
+        .mark_bar()
+        .encode(
+            x=alt.X("key:N", sort=order, title="key (flats on the left, sharps on the right)"),
+            y=alt.Y("n_pieces:Q", title="pieces"),
+            color=alt.Color(
+                "mode:N", scale=alt.Scale(domain=["major", "minor"], range=["#e1a33b", "#4a6fa5"])
+            ),
+            tooltip=["key", "mode", "n_pieces"],
+        )
+    )
+
+
+def ambitus_chart(table: pd.DataFrame):
+    """Range per voice: the full range over all melodies (light) and the median melody's range (dark)."""
+    import altair as alt
+
+    from bachlstm.stats import midi_name
+
+    rows = []
+    for voice, g in table.dropna(subset=["lowest"]).groupby("voice", sort=True):
+        rows.append((voice, "all melodies", g.lowest.min(), g.highest.max()))
+        rows.append((voice, "median melody", g.lowest.median(), g.highest.median()))
+    frame = pd.DataFrame(rows, columns=["voice", "range", "low", "high"])
+    frame["from"] = [midi_name(int(round(v))) for v in frame.low]
+    frame["to"] = [midi_name(int(round(v))) for v in frame.high]
+    axis = alt.Axis(labelExpr="['C','C#','D','Eb','E','F','F#','G','G#','A','Bb','B'][datum.value % 12] + "
+                    "(floor(datum.value / 12) - 1)")  # fmt: skip
+    return (
+        alt.Chart(frame, title="Ambitus per voice", height=60 + 30 * frame.voice.nunique())
+        .mark_bar(height=14)
+        .encode(
+            y=alt.Y("voice:N", title=None),
+            x=alt.X("low:Q", title="pitch", scale=alt.Scale(zero=False), axis=axis),
+            x2="high:Q",
+            color=alt.Color("range:N", scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"])),
+            tooltip=["voice", "range", "from", "to"],
+        )
+    )
+
+
+def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, sort=None, x_title: str | None = None):
+    """A plain bar chart (pitch classes, durations) with tooltips."""
+    import altair as alt
+
+    return (
+        alt.Chart(frame, title=title, height=220)
+        .mark_bar(color="#4a6fa5")
+        .encode(
+            x=alt.X(f"{x}:N", sort=sort, title=x_title or x),
+            y=alt.Y(f"{y}:Q", title=y),
+            tooltip=list(frame.columns),
+        )
+    )
+
+
+def zipf_chart(freq: pd.DataFrame):
+    """Token frequency by rank on log-log axes (a straight line = Zipf's law)."""
+    import altair as alt
+
+    return (
+        alt.Chart(freq, title="Token frequency by rank (log-log)", height=240)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("rank:Q", scale=alt.Scale(type="log"), title="rank"),
+            y=alt.Y("count:Q", scale=alt.Scale(type="log"), title="count"),
+            color=alt.Color("type:N", title="token type"),
+            detail=alt.Detail("tokenizer:N") if "tokenizer" in freq else alt.Undefined,
+            tooltip=["rank", "token", "type", "count", alt.Tooltip("share:Q", format=".2%")],
+        )
+    )
+
+
+def coverage_chart(coverage: pd.DataFrame):
+    """Share of all tokens covered by the N most frequent token types, one line per tokenizer."""
+    import altair as alt
+
+    return (
+        alt.Chart(coverage, title="Vocabulary coverage", height=240)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("top_n:Q", scale=alt.Scale(type="log"), title="most frequent N token types"),
+            y=alt.Y("coverage:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="tokens"),
+            color=alt.Color("tokenizer:N"),
+            tooltip=["tokenizer", "vocab_size", "top_n", alt.Tooltip("coverage:Q", format=".1%")],
+        )
+    )
+
+
+def limits_label(lo, hi) -> str:
+    """'all lengths', '30..65 events', '30..∞ events' for a (min, max) pair where None/NaN means no limit."""
+    lo = None if lo is None or pd.isna(lo) else int(lo)
+    hi = None if hi is None or pd.isna(hi) else int(hi)
+    if lo is None and hi is None:
+        return "all lengths"
+    return f"{lo or 0}..{'∞' if hi is None else hi} events"
+
+
+def windows_chart(windows: pd.DataFrame):
+    """Training windows (stride 1) against sequence length, with and without the length limits."""
+    import altair as alt
+
+    frame = windows.copy()
+    frame["melodies"] = [limits_label(lo, hi) for lo, hi in zip(frame.min_events, frame.max_events)]
+    return (
+        alt.Chart(frame, title="Training windows vs sequence length", height=240)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("seq_len:Q", title="sequence length (tokens)"),
+            y=alt.Y("n_windows:Q", title="windows (stride 1)"),
+            color=alt.Color("melodies:N", title=None),
+            tooltip=[
+                "seq_len",
+                "melodies",
+                "n_melodies",
+                "n_windows",
+                alt.Tooltip("padding_share:Q", format=".0%"),
+            ],
+        )
+    )
+
+
+def corpus_overview(corpus, config, tokenizer: str = "event", seq_lens=(16, 32, 64, 128, 250)) -> dict:
+    """Every number and table the Corpus page shows for a SelectionConfig and a tokenizer name.
+
+    Lengths are taken from the selection *without* length limits, so the chart can show what the
+    cut-offs remove. Returns DataFrames (picklable, for st.cache_data) and plain numbers.
+    """
+    import dataclasses
+
+    from bachlstm import stats
+    from bachlstm.selection import select
+
+    selection = select(corpus, config)
+    unlimited = select(corpus, dataclasses.replace(config, min_events=None, max_events=None))
+    melodies = selection.melodies
+    chosen_ids = {m.piece_id for m in melodies}
+    sub = dataclasses.replace(corpus, pieces=tuple(p for p in corpus.pieces if p.id in chosen_ids))
+    out = {
+        "n_melodies": len(melodies),
+        "n_pieces": len(chosen_ids),
+        "n_excluded": len(selection.excluded),
+        "summary": exclusion_summary(selection.summary()),
+        "excluded": selection.report(),
+        "time_signatures": stats.time_signature_counts(corpus),
+        "lengths": stats.melody_table(unlimited.melodies)[["piece_id", "voice", "n_events"]],
+        "melodies": stats.melody_table(melodies),
+        "keys": stats.key_counts(sub) if melodies else pd.DataFrame(),
+    }
+    if not melodies:
+        return out
+    freq = stats.token_frequencies(melodies, tokenizer)
+    coverage = stats.vocabulary_coverage(melodies)
+    vocab_sizes = dict(zip(coverage.tokenizer, coverage.vocab_size))
+    limits = [(None, None)]
+    if (config.min_events, config.max_events) != (None, None):
+        limits.append((config.min_events, config.max_events))
+    out.update(
+        pitch_classes=stats.pitch_class_histogram(melodies, by_duration=True),
+        durations=stats.duration_histogram(melodies),
+        tokens=freq,
+        n_tokens=int(freq["count"].sum()),
+        vocab_size=vocab_sizes.get(tokenizer),
+        coverage=coverage,
+        windows=stats.window_counts(melodies, tokenizer, seq_lens, length_limits=limits),
+        embedding=stats.embedding_suggestions(vocab_sizes),
+    )
+    return out
+
+
+def melody_label(melody) -> str:
+    """'bwv269 soprano: Aus meines Herzens Grunde' for the piece browser."""
+    title = (melody.meta or {}).get("title") or ""
+    return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
+
+
+# --------------------------------------------------------------------------------------------------
+# Sheet music
+
+
+def sheet_svg(events: Sequence, *, page_width: int = 2100, scale: int = 40, **kwargs) -> str:
+    """First page of sheet music as SVG (verovio), safe to call from any thread.
+
+    Same output as music.to_svg, but verovio loads its fonts per thread: a toolkit created in a new
+    thread (Streamlit runs every rerun in one) fails to load any score unless its resource path is set
+    explicitly (measured with verovio 6.4.1), so this sets it on every toolkit.
+    """
+    from importlib.resources import files
+
+    import verovio
+
+    from bachlstm.music import to_musicxml
+
+    xml = to_musicxml(events, **kwargs).decode("utf-8")
+    tk = verovio.toolkit(False)
+    tk.setResourcePath(str(files("verovio") / "data"))
+    tk.setOptions(
+        {
+            "pageWidth": page_width,
+            "scale": scale,
+            "adjustPageHeight": True,
+            "header": "none",
+            "footer": "none",
+            "breaks": "auto",
+        }
+    )
+    if not tk.loadData(xml):
+        raise ValueError("the sheet music could not be engraved (verovio rejected the MusicXML)")
+    return tk.renderToSVG(1)

@@ -61,3 +61,35 @@ def mtime(path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+@st.cache_data(max_entries=32, show_spinner="Counting ...")
+def corpus_overview(time_signatures: tuple, voice: str, lo: int | None, hi: int | None, tokenizer: str):
+    """The Corpus page's tables for one choice of filters (computed once per choice, per server)."""
+    from bachlstm.selection import SelectionConfig
+    from bachlstm.ui_helpers import corpus_overview as compute
+
+    config = SelectionConfig(time_signatures=time_signatures, voice=voice, min_events=lo, max_events=hi)
+    return compute(corpus(), config, tokenizer)
+
+
+@st.cache_resource(max_entries=32)
+def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None):
+    """The selected melodies for one choice of filters (shared, read-only)."""
+    from bachlstm.selection import SelectionConfig, select
+
+    return select(corpus(), SelectionConfig(time_signatures, voice, lo, hi))
+
+
+@st.cache_data(max_entries=64, show_spinner="Engraving ...")
+def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
+    """Sheet music (SVG), audio (array or None) and MIDI bytes of one melody."""
+    from bachlstm import music
+    from bachlstm.ui_helpers import sheet_svg
+
+    kw = {"key_sharps": key_sharps, "pickup": pickup}
+    return {
+        "svg": sheet_svg(list(events), title=title, **kw),
+        "audio": music.to_audio(list(events)),
+        "midi": music.to_midi(list(events), title=title, **kw),
+    }

@@ -1,6 +1,70 @@
-"""Corpus page (being written)."""
+"""Corpus: filter the Bach chorales, see what the filters keep and why, and browse single pieces."""
 
 import streamlit as st
 
+from bachlstm import ui_helpers as ui
+from bachlstm.selection import VOICES
+from pages.common import corpus, corpus_overview, melody_media, selection
+
 st.title("Corpus")
-st.info("This page is being built.")
+c = corpus()
+signatures = sorted({ts for p in c.pieces for ts in p.time_signatures})
+with st.form("corpus_form"):
+    f = st.columns([3, 2, 2, 2, 2])
+    ts = f[0].multiselect("Time signatures (none = any)", signatures, default=["4/4"], key="corpus_ts")
+    voice = f[1].selectbox("Voice", VOICES, index=VOICES.index("soprano"), key="corpus_voice")
+    lo = f[2].number_input("Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min")
+    hi = f[3].number_input("Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max")
+    tokenizer = f[4].selectbox("Tokenizer", ("event", "factored"), key="corpus_tokenizer")
+    st.form_submit_button("Apply filters")
+filters = (tuple(ts), voice, int(lo) or None, int(hi) or None)
+try:
+    o = corpus_overview(*filters, tokenizer)
+except ValueError as exc:
+    st.error(f"These filters cannot be used: {exc}")
+    st.stop()
+
+m = st.columns(4)
+m[0].metric("Melodies selected", o["n_melodies"])
+m[1].metric("From pieces", o["n_pieces"])
+m[2].metric("Left out", o["n_excluded"])
+m[3].metric(f"Tokens ({tokenizer})", f"{o.get('n_tokens', 0):,}")
+st.dataframe(o["summary"], hide_index=True, width="stretch")
+with st.expander(f"Every exclusion ({o['n_excluded']})"):
+    st.dataframe(o["excluded"], hide_index=True, width="stretch")
+if not o["n_melodies"]:
+    st.warning("No melody passes these filters: widen them to see the charts.")
+    st.stop()
+
+left, right = st.columns(2)
+left.altair_chart(ui.time_signature_chart(o["time_signatures"], ts), width="stretch")
+right.altair_chart(ui.length_chart(o["lengths"], filters[2], filters[3]), width="stretch")
+left.altair_chart(ui.key_chart(o["keys"]), width="stretch")
+right.altair_chart(ui.ambitus_chart(o["melodies"]), width="stretch")
+left.altair_chart(ui.bar_chart(o["pitch_classes"], "name", "share", "Pitch classes (by duration)",
+                               sort=None, x_title="pitch class"), width="stretch")  # fmt: skip
+right.altair_chart(ui.bar_chart(o["durations"], "duration", "count", "Durations",
+                                sort=list(o["durations"].duration)), width="stretch")  # fmt: skip
+left.altair_chart(ui.zipf_chart(o["tokens"]), width="stretch")
+right.altair_chart(ui.coverage_chart(o["coverage"]), width="stretch")
+left.altair_chart(ui.windows_chart(o["windows"]), width="stretch")
+with right:
+    st.markdown(f"**Embedding dimension** for a vocabulary of {o['vocab_size']} {tokenizer} tokens")
+    st.dataframe(o["embedding"][o["embedding"].tokenizer == tokenizer], hide_index=True, width="stretch")
+
+st.subheader("Piece browser")
+melodies = selection(*filters).melodies
+i = st.selectbox(
+    "Chorale", range(len(melodies)), format_func=lambda k: ui.melody_label(melodies[k]), key="piece"
+)
+mel = melodies[i]
+try:
+    media = melody_media(mel.events, mel.key_sharps, mel.meta.get("pickup_quarters"), ui.melody_label(mel))
+except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read must not break the page
+    st.error(f"{mel.piece_id} cannot be shown: {exc}")
+    st.stop()
+st.image(media["svg"], width="stretch")
+if media["audio"] is not None:
+    st.audio(media["audio"], sample_rate=22050)
+st.download_button("Download MIDI", media["midi"], f"{mel.piece_id}-{mel.voice}.mid", "audio/midi",
+                   on_click="ignore", key="piece_midi")  # fmt: skip

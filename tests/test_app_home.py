@@ -19,7 +19,7 @@ def _fresh_caches():
 
 
 def run_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     return at.run()
 
 

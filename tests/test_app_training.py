@@ -20,7 +20,7 @@ def _fresh_caches():
 
 
 def training_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     at.run()
     return at.switch_page("pages/training.py").run()
 
