@@ -457,3 +457,71 @@ def validity_report(
             row[key.replace("invalid", "groups")] = groups
         rows.append(row)
     return rows
+
+
+# ----------------------------------------------------------------------------------------------------
+# Metrics of generations and the comparison table
+
+
+def generation_metrics(gen: Generation, *, model=None, reference=None) -> dict:
+    """`metrics.melody_metrics` of one Generation: its continuation, with the primer for bar validity."""
+    from bachlstm.metrics import melody_metrics
+
+    return melody_metrics(
+        gen.events,
+        n_groups=gen.n_groups,
+        n_invalid=gen.n_invalid,
+        primer=gen.primer_events,
+        tokens=gen.full_tokens,
+        token_start=len(gen.primer_tokens),
+        model=model,
+        reference=reference,
+    )
+
+
+@dataclass
+class CheckpointReference:
+    """Held-out ("test") melodies of a checkpoint's split, their Reference and the "Bach" metrics row."""
+
+    melodies: list
+    reference: object  # metrics.Reference
+    bach: dict
+
+
+def checkpoint_reference(checkpoint, *, split: str = "test", max_melodies: int | None = None, melodies=None):
+    """Reference values from the real held-out melodies recorded in a checkpoint's split.
+
+    KL divergences compare with the held-out pool, memorization searches the split's training
+    melodies (tokenized with the checkpoint's tokenizer), and the Bach row scores each held-out melody
+    the same way (leave-one-out for the KL divergences). ValueError if the checkpoint has no split.
+    """
+    from bachlstm.metrics import build_reference, reference_metrics
+    from bachlstm.training import melody_key, split_melodies
+
+    parts = split_melodies(checkpoint.meta, melodies)
+    heldout = parts[split][:max_melodies] if max_melodies else parts[split]
+    if not heldout:
+        raise ValueError(f"the checkpoint's {split!r} split is empty")
+    tok = checkpoint.tokenizer
+    training = [(melody_key(m), tok.encode(m.events)) for m in parts["train"]]
+    reference = build_reference(heldout, training_tokens=training)
+    bach = reference_metrics(heldout, reference, tokenizer=tok, model=checkpoint.model)
+    return CheckpointReference(melodies=heldout, reference=reference, bach=bach)
+
+
+def comparison_table(gens: Sequence[Generation], *, model=None, reference=None, bach: dict | None = None):
+    """pandas DataFrame: one row per sampling config (mean over its samples), then a "Bach" row if given.
+
+    Columns: method, samples, then `metrics.METRIC_COLUMNS` ("loops" is the share of samples that loop).
+    """
+    import pandas as pd
+
+    from bachlstm.metrics import METRIC_COLUMNS, mean_row
+
+    by_config: dict[SamplingConfig, list[dict]] = {}
+    for g in gens:
+        by_config.setdefault(g.config, []).append(generation_metrics(g, model=model, reference=reference))
+    rows = [{"method": cfg.label, "samples": len(ms), **mean_row(ms)} for cfg, ms in by_config.items()]
+    if bach is not None:
+        rows.append({"method": "Bach (held-out)", "samples": None, **bach})
+    return pd.DataFrame(rows, columns=["method", "samples", *METRIC_COLUMNS])

@@ -159,6 +159,9 @@ def to_score(
     for e in events:
         left = e.quarter_length
         first = True
+        # A tie from the event itself (a corpus/decoded tie) joins a split at the bar line.
+        tied_in = not e.is_rest and e.tie in ("stop", "continue")
+        tied_out = not e.is_rest and e.tie in ("start", "continue")
         while left > 1e-9:
             if room <= 1e-9:
                 number += 1
@@ -168,12 +171,11 @@ def to_score(
             ql = min(left, room)
             left -= ql
             room -= ql
-            tie = None
-            if not e.is_rest:
-                if first and left > 1e-9:
-                    tie = "start"
-                elif not first:
-                    tie = "continue" if left > 1e-9 else "stop"
+            has_in = not e.is_rest and (not first or tied_in)
+            has_out = not e.is_rest and (left > 1e-9 or tied_out)
+            tie = {(True, True): "continue", (False, True): "start", (True, False): "stop"}.get(
+                (has_in, has_out)
+            )
             measure.append(_m21_note(e, ql, tie))
             first = False
     for m in measures:

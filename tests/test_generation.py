@@ -322,3 +322,155 @@ def test_shipped_models_always_decode(name):
     ckpt = load_checkpoint(name)
     gens = generate(ckpt, default_configs(), length=128, samples=8, seed=0)
     assert all(g.validity == 1.0 and g.n_groups > 0 for g in gens)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Comparison table, reference and the command line, on a checkpoint trained for a moment on fixtures
+
+SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
+
+
+def scale_melodies(count: int = 9) -> list[Melody]:
+    """Short 4/4 melodies, each its own tune, so a tune split has something in every part."""
+    out = []
+    for i in range(count):
+        idx = [(i + k * (1 + i % 3)) % 7 for k in range(12)]
+        events = [
+            Event("note", 1.0, "quarter", 0, SCALE[j][0], 4, SCALE[j][1], measure=1 + k // 4)
+            for k, j in enumerate(idx)
+        ]
+        events.append(Event("rest", 4.0, "whole", measure=4))
+        out.append(Melody(f"p{i:02d}", "soprano", tuple(events), tune=f"t{i}"))
+    return out
+
+
+@pytest.fixture(scope="module")
+def checkpoint_path(tmp_path_factory):
+    from bachlstm.presets import get_preset
+    from bachlstm.training import train
+
+    small = dict(
+        embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,), epochs=1, batch_size=4, seq_len=16, stride=8
+    )
+    preset = get_preset("bach", **small, augment_semitones=())
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    train(preset, out=out, data=scale_melodies())
+    return out
+
+
+def test_comparison_table_with_the_bach_row(checkpoint_path):
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.generation import checkpoint_reference, comparison_table
+    from bachlstm.metrics import METRIC_COLUMNS
+
+    ckpt = load_checkpoint(checkpoint_path)
+    ref = checkpoint_reference(ckpt, melodies=scale_melodies())
+    assert ref.melodies and ref.bach["validity"] == 1.0 and ref.bach["bar_validity"] == 1.0
+    gens = generate(ckpt, default_configs(), length=30, samples=2)
+    table = comparison_table(gens, model=ckpt.model, reference=ref.reference, bach=ref.bach)
+    assert table["method"].tolist() == [c.label for c in default_configs()] + ["Bach (held-out)"]
+    assert table.columns.tolist() == ["method", "samples", *METRIC_COLUMNS]
+    assert table["samples"].tolist()[:4] == [2, 2, 2, 2]
+    assert (table["validity"][:4] == 1.0).all()
+    assert table["kl_pc"].notna().all() and table["memorized"].notna().all()
+
+
+def test_cli_generate_writes_midi_musicxml_and_json(checkpoint_path, tmp_path, capsys):
+    import json
+
+    import pretty_midi
+
+    from bachlstm.cli import main
+
+    mid, xml = tmp_path / "out.mid", tmp_path / "out.musicxml"
+    args = [
+        "generate",
+        "--checkpoint",
+        str(checkpoint_path),
+        "--method",
+        "top-k",
+        "--k",
+        "3",
+        "--length",
+        "40",
+    ]
+    assert main([*args, "--seed", "1", "--out", str(mid), "--musicxml", str(xml), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["method"] == "top-k" and out["config"]["k"] == 3
+    assert out["metrics"]["validity"] == 1.0 and len(out["tokens"]) <= 40
+    assert len(out["token_strings"]) == len(out["tokens"])
+    notes = [n for inst in pretty_midi.PrettyMIDI(str(mid)).instruments for n in inst.notes]
+    assert len(notes) == sum(1 for e in out["events"] if e["kind"] == "note" and e["tie"] in (None, "start"))
+    assert xml.read_bytes().startswith(b"<?xml")
+    # Same seed, same tokens; the plain summary names the files.
+    assert main([*args, "--seed", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == out["tokens"]
+    assert main([*args, "--out", str(mid)]) == 0
+    assert "MIDI" in capsys.readouterr().out
+
+
+def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path, capsys):
+    from bachlstm.cli import main
+    from bachlstm.music import to_midi
+
+    primer = tmp_path / "primer.mid"
+    primer.write_bytes(to_midi(list(scale_melodies()[0].events[:4])))
+    args = ["generate", "--checkpoint", str(checkpoint_path), "--length", "20", "--json"]
+    assert main([*args, "--primer", str(primer)]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["primer_events"]) == 4
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(b"not music")
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "--primer", str(junk)])
+    assert exc.value.code == 2
+    assert "not a MIDI or MusicXML" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*args, "--temperature", "0"])
+    assert "temperature" in capsys.readouterr().err
+
+
+def test_cli_compare_json(checkpoint_path, capsys):
+    import json
+
+    from bachlstm.cli import main
+
+    args = ["compare", "--checkpoint", str(checkpoint_path), "--samples", "2", "--length", "30", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    methods = [r["method"] for r in out["rows"]]
+    assert methods == [
+        c.label for c in default_configs()
+    ]  # fixture melodies are not in the corpus: no Bach row
+    assert "no Bach reference" in captured.err
+    assert all(r["validity"] == 1.0 and r["invalid_unmasked"] is not None for r in out["rows"])
+    assert main(args[:-1] + ["--no-reference"]) == 0
+    assert "greedy" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_cli_compare_with_a_shipped_model(capsys):
+    import json
+
+    from bachlstm.cli import main
+
+    if not (CHECKPOINTS / "workshop.safetensors").exists():
+        pytest.skip("workshop.safetensors is not shipped yet")
+    args = [
+        "compare",
+        "--checkpoint",
+        "workshop",
+        "--samples",
+        "2",
+        "--length",
+        "128",
+        "--max-reference",
+        "8",
+    ]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[-1]["method"] == "Bach (held-out)"
+    assert all(r["validity"] == 1.0 for r in rows)

@@ -255,3 +255,15 @@ def test_midi_primer_round_trip_property(notes):
     events = read_primer(to_midi(melody), "p.mid")
     assert key(events) == [(m, ql) for m, ql in notes]
     assert all(sum(e.quarter_length for e in events if e.measure == m) <= 4 for m in range(1, 20))
+
+
+def test_tied_events_sound_as_one_note():
+    tied = [
+        Event("note", 2.0, "half", 0, "G", 4, 67, "start", 1),
+        Event("note", 1.0, "quarter", 0, "G", 4, 67, "continue", 1),
+        Event("note", 1.0, "quarter", 0, "G", 4, 67, "stop", 1),
+        Event("note", 1.0, "quarter", 0, "G", 4, 67, None, 2),
+    ]
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(to_midi(tied, tempo_bpm=TEMPO)))
+    notes = [(nt.pitch, round(nt.start, 3), round(nt.end, 3)) for inst in pm.instruments for nt in inst.notes]
+    assert notes == [(67, 0.0, 4.0), (67, 4.0, 5.0)]

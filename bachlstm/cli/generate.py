@@ -1,0 +1,243 @@
+"""`python -m bachlstm generate ...` (one melody to MIDI/MusicXML/JSON) and `compare` (the four methods
+side by side with a metrics table and the Bach reference row)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+METHODS = ("greedy", "top-k", "top-p", "temperature")
+
+
+def _knobs(p, *, method: bool) -> None:
+    if method:
+        p.add_argument("--method", choices=METHODS, default="top-p")
+    p.add_argument("--k", type=int, default=8, help="top-k: tokens kept (default 8)")
+    p.add_argument("--p", type=float, default=0.9, help="top-p: probability mass kept (default 0.9)")
+    p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1; towards 0 = greedy)")
+    p.add_argument("--min-p", type=float, default=0.0, help="also cut tokens below MIN_P x top prob")
+    p.add_argument("--typical-p", type=float, default=1.0, help="also apply typical sampling (< 1)")
+    p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats")
+    p.add_argument("--no-repeat-ngram", type=int, default=0, help="forbid repeating n-grams of tokens")
+
+
+def _common(p) -> None:
+    p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument("--length", type=int, default=256, help="most tokens to generate (default 256)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--primer",
+        help="a MIDI/MusicXML file, or a chorale id from the corpus (e.g. bwv66.6) whose opening is used",
+    )
+    p.add_argument("--primer-bars", type=int, default=2, help="bars of a chorale used as primer (default 2)")
+    p.add_argument("--unconstrained", action="store_true", help="no grammar mask (shows invalid output)")
+
+
+def add_parser(sub) -> None:
+    """Register `generate` and `compare`."""
+    g = sub.add_parser("generate", help="generate a melody with one sampling method")
+    _common(g)
+    _knobs(g, method=True)
+    g.add_argument("--out", help="MIDI file to write")
+    g.add_argument("--musicxml", help="MusicXML file to write")
+    g.add_argument("--json", action="store_true", help="print tokens, events and metrics as JSON")
+    g.set_defaults(func=run_generate)
+
+    c = sub.add_parser("compare", help="the four sampling methods side by side, with a metrics table")
+    _common(c)
+    _knobs(c, method=False)
+    c.add_argument("--samples", type=int, default=4, help="samples per method (default 4)")
+    c.add_argument(
+        "--no-reference", action="store_true", help="skip the Bach reference row and KL/memorization"
+    )
+    c.add_argument("--max-reference", type=int, default=None, help="use at most N held-out melodies")
+    c.add_argument("--json", action="store_true", help="print the table as JSON")
+    c.set_defaults(func=run_compare)
+
+
+def _config(args, method: str):
+    from bachlstm.sampling import SamplingConfig
+
+    return SamplingConfig(
+        method=method,
+        k=args.k,
+        p=args.p,
+        temperature=args.temperature,
+        min_p=args.min_p,
+        typical_p=args.typical_p,
+        repetition_penalty=args.repetition_penalty,
+        no_repeat_ngram=args.no_repeat_ngram,
+    )
+
+
+def _primer(args, checkpoint):
+    """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
+    if not args.primer:
+        return None
+    from bachlstm.generation import primer_from_melody
+
+    path = Path(args.primer)
+    if path.is_file():
+        from bachlstm.music import read_primer
+
+        return read_primer(path.read_bytes(), path.name)
+    from bachlstm.corpus import load_corpus
+    from bachlstm.selection import SelectionConfig, select
+
+    sel = checkpoint.meta.get("selection")
+    config = SelectionConfig.from_dict(sel) if isinstance(sel, dict) else SelectionConfig()
+    melodies = select(load_corpus(), config).melodies
+    for m in melodies:
+        if m.piece_id == args.primer:
+            return primer_from_melody(m, bars=args.primer_bars)
+    raise ValueError(f"--primer {args.primer!r} is neither a file nor a chorale id of this model's selection")
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_generate(args) -> int:
+    """Generate one melody; write MIDI/MusicXML; print a summary or JSON."""
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.generation import generate, generation_metrics
+    from bachlstm.music import to_midi, to_musicxml
+
+    checkpoint = load_checkpoint(args.checkpoint)
+    config = _config(args, args.method)
+    primer = _primer(args, checkpoint)
+    gen = generate(
+        checkpoint,
+        [config],
+        primer=primer,
+        length=args.length,
+        seed=args.seed,
+        constrained=not args.unconstrained,
+    )[0]
+    metrics = generation_metrics(gen, model=checkpoint.model)
+    melody = gen.full_events
+    if args.out:
+        Path(args.out).write_bytes(to_midi(melody))
+    if args.musicxml:
+        Path(args.musicxml).write_bytes(to_musicxml(melody))
+    vocab = checkpoint.tokenizer.vocab
+    if args.json:
+        out = {
+            "checkpoint": str(checkpoint.path),
+            "config": config.to_dict(),
+            "label": config.label,
+            "seed": args.seed,
+            "constrained": gen.constrained,
+            "finished": gen.finished,
+            "trimmed": gen.trimmed,
+            "primer_tokens": gen.primer_tokens,
+            "tokens": gen.tokens,
+            "token_strings": [vocab[t] for t in gen.tokens],
+            "events": [e.to_dict() for e in gen.events],
+            "primer_events": [e.to_dict() for e in gen.primer_events],
+            "metrics": metrics,
+            "out": args.out,
+            "musicxml": args.musicxml,
+        }
+        print(json.dumps(_clean(out), indent=2))
+        return 0
+    print(
+        f"{config.label}: {len(gen.tokens)} tokens, {len(gen.events)} notes/rests, "
+        f"validity {gen.validity:.0%}"
+    )
+    shown = (
+        "pitch_range",
+        "pc_entropy",
+        "scale_consistency",
+        "distinct_2",
+        "loops",
+        "bar_validity",
+        "self_perplexity",
+    )
+    print("  " + ", ".join(f"{k}={_fmt(metrics[k])}" for k in shown))
+    for label, path in (("MIDI", args.out), ("MusicXML", args.musicxml)):
+        if path:
+            print(f"  {label}: {path}")
+    return 0
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def run_compare(args) -> int:
+    """The four methods x N samples in one batch; print a metrics table with a Bach reference row."""
+    import pandas as pd
+
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.generation import checkpoint_reference, comparison_table, generate, validity_report
+
+    if args.samples < 1:
+        raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    checkpoint = load_checkpoint(args.checkpoint)
+    configs = [_config(args, m) for m in METHODS]
+    primer = _primer(args, checkpoint)
+    gens = generate(
+        checkpoint,
+        configs,
+        primer=primer,
+        length=args.length,
+        seed=args.seed,
+        samples=args.samples,
+        constrained=not args.unconstrained,
+    )
+    ref = None
+    if not args.no_reference:
+        try:
+            ref = checkpoint_reference(checkpoint, max_melodies=args.max_reference)
+        except ValueError as exc:  # e.g. a checkpoint without a recorded split
+            print(f"no Bach reference: {exc}", file=sys.stderr)
+    table = comparison_table(
+        gens,
+        model=checkpoint.model,
+        reference=ref.reference if ref else None,
+        bach=ref.bach if ref else None,
+    )
+    validity = validity_report(
+        checkpoint, configs, primer=primer, length=args.length, seed=args.seed, samples=args.samples
+    )
+    unmasked = {r["method"]: r["invalid_unmasked"] for r in validity}
+    table.insert(2, "invalid_unmasked", [unmasked.get(m) for m in table["method"]])
+    if args.json:
+        out = {
+            "checkpoint": str(checkpoint.path),
+            "samples": args.samples,
+            "length": args.length,
+            "seed": args.seed,
+            "constrained": not args.unconstrained,
+            "reference_melodies": len(ref.melodies) if ref else 0,
+            "rows": table.astype(object).where(pd.notna(table), None).to_dict(orient="records"),
+        }
+        print(json.dumps(_clean(out), indent=2))
+        return 0
+    cols = [
+        "method", "validity", "invalid_unmasked", "events", "pitch_range", "pc_entropy", "scale_consistency",
+        "distinct_2", "loops", "bar_validity", "self_perplexity", "kl_pc", "kl_transitions", "memorized",
+    ]  # fmt: skip
+    with pd.option_context(
+        "display.width", 200, "display.max_columns", 30, "display.float_format", "{:.3g}".format
+    ):
+        print(table[cols].to_string(index=False))
+    return 0
