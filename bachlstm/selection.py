@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 from bachlstm.corpus import Corpus, Part, Piece
 from bachlstm.events import Event, Melody
@@ -73,6 +73,9 @@ class SelectionConfig:
     @classmethod
     def from_dict(cls, d: dict) -> SelectionConfig:
         """Inverse of to_dict (unknown keys are an error, not silently ignored)."""
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown SelectionConfig field(s) {sorted(unknown)}")
         return cls(**{**d, "time_signatures": tuple(d.get("time_signatures", ("4/4",)))})
 
 

@@ -79,6 +79,8 @@ def test_presets_and_dict_round_trip():
     with pytest.raises(ValueError, match="unknown selection preset 'nope'"):
         SelectionConfig.preset("nope")
     assert SelectionConfig(time_signatures=["3/4"]).time_signatures == ("3/4",)
+    with pytest.raises(ValueError, match="'colour'"):
+        SelectionConfig.from_dict({"voice": "alto", "colour": "red"})
 
 
 def test_voice_role():
