@@ -7,6 +7,8 @@ import logging
 import statistics
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bachlstm import corpus as C
 from bachlstm.corpus import (
@@ -351,3 +353,31 @@ def test_pieces_are_hashable_without_decoding():
     corpus = read_cache(C.DEFAULT_CACHE_PATH)
     assert len(set(corpus.pieces)) == 413
     assert all(part._events is None for piece in corpus.pieces for part in piece.parts)
+
+
+_events = st.builds(
+    lambda kind, ql, dtype, dots, pitch, octave, tie, measure, beat: Event(
+        kind, ql, dtype, dots,
+        pitch if kind == "note" else None, octave if kind == "note" else None,
+        12 * (octave + 1) if kind == "note" else None, tie, measure, beat,
+    ),
+    st.sampled_from(["note", "rest"]),
+    st.sampled_from([0.25, 0.5, 1 / 3, 1.0, 1.5, 4.0]),
+    st.sampled_from(["16th", "eighth", "quarter", "complex"]),
+    st.integers(0, 2),
+    st.sampled_from(["C", "F#", "B-", "E##"]),
+    st.integers(0, 8),
+    st.sampled_from([None, "start", "continue", "stop"]),
+    st.integers(0, 400),
+    st.sampled_from([1.0, 2.5, 3.333333, 4.0]),
+)  # fmt: skip
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.lists(_events, max_size=12), min_size=0, max_size=4))
+def test_cache_round_trip_property(tmp_path_factory, parts_events):
+    parts = tuple(Part(f"p{i}", ("4/4",), tuple(ev), ()) for i, ev in enumerate(parts_events))
+    piece = Piece("x", "bach/x.mxl", "", 0, "major", "C major", ("4/4",), parts, 1, 0.0, 4.0)
+    corpus = Corpus((piece,), 1, C.installed_music21_version(), EXTRACTOR_VERSION)
+    path = save_corpus(corpus, tmp_path_factory.mktemp("rt") / "c.json.gz")
+    assert read_cache(path) == corpus
