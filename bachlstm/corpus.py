@@ -296,7 +296,9 @@ def _extract_part(m21part, index: int) -> tuple[Part, dict]:
             pickup = content
             pad = pad or bar_ql - content
         elif 0 < i < len(measures) - 1 and abs(content - bar_ql) > 1e-6:
-            flags.add("irregular_bar")  # e.g. bars split at a fermata; counted, not corrected
+            flags.add(
+                "irregular_bar"
+            )  # mostly a bar split at a repeat sign (3 + 1 beats); repeats stay unexpanded
         voices = list(m.voices)
         if len(voices) > 1:
             flags.add("voices")  # several lines in one staff: keep the first, say so
