@@ -281,8 +281,9 @@ def make_windows(
     the end (and short sequences) are right-padded with `pad_id` in inputs and targets, so the
     loss with `ignore_index=pad_id` skips them. Sequences shorter than 2 tokens give nothing.
     """
-    if seq_len < 1 or stride < 1:
-        raise DataConfigError(f"seq_len and stride must be >= 1, got {seq_len}, {stride}")
+    if seq_len < 1 or not 1 <= stride <= seq_len:
+        # stride > seq_len would skip targets and emit all-padding windows
+        raise DataConfigError(f"need seq_len >= 1 and 1 <= stride <= seq_len, got {seq_len}, {stride}")
     inputs: list[list[int]] = []
     targets: list[list[int]] = []
     for seq in sequences:

@@ -323,3 +323,10 @@ def test_real_datasets_with_augmentation(corpus):
     assert all(s["unknown_tokens"] == 0 for s in ds.stats.values())
     assert ds.stats["train"]["sequences"] == 287 + 287 * 10 - ds.stats["train"]["transpositions_out_of_range"]
     assert ds.stats["val"]["sequences"] == 36 and ds.train.inputs.shape[1] == 128
+
+
+def test_make_windows_rejects_a_stride_that_would_skip_targets():
+    from bachlstm.dataset import DataConfigError, make_windows
+
+    with pytest.raises(DataConfigError, match="stride"):
+        make_windows([[2, 5, 6, 3]], seq_len=1, stride=2)
