@@ -86,6 +86,25 @@ class Generation:
         return self.primer_events + self.events
 
 
+_GRAMMARS: dict[int, object] = {}  # tokenizer hash -> its grammar (masks cached inside), a few at most
+_MAX_GRAMMARS = 8
+
+
+def grammar_of(tokenizer):
+    """The tokenizer's grammar, shared across calls so its mask cache survives (building one is slow)."""
+    try:
+        key = hash(tokenizer)
+    except TypeError:  # an unhashable tokenizer: no sharing
+        return tokenizer.grammar()
+    grammar = _GRAMMARS.get(key)
+    if grammar is None or (grammar.tokenizer is not tokenizer and grammar.tokenizer != tokenizer):
+        grammar = tokenizer.grammar()
+        if len(_GRAMMARS) >= _MAX_GRAMMARS:
+            _GRAMMARS.pop(next(iter(_GRAMMARS)))
+        _GRAMMARS[key] = grammar
+    return grammar
+
+
 def row_seed(seed: int, sample: int) -> int:
     """The seed of one sample's random stream, derived from (seed, sample) with numpy's SeedSequence."""
     return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(sample)]).generate_state(1)[0])
@@ -128,7 +147,7 @@ def encode_primer(
         ids = ids[:-1]
     ids = [BOS] + [i for i in ids if i != EOS]
     if constrained:
-        bad = tokenizer.grammar().first_violation(ids)
+        bad = grammar_of(tokenizer).first_violation(ids)
         if bad is not None:
             raise PrimerError(
                 f"the primer breaks the token grammar at token {bad} ({tokenizer.vocab[ids[bad]]!r}); "
@@ -250,7 +269,7 @@ def _run(
     rows = len(row_configs)
     vocab = len(tokenizer.vocab)
     sampler = BatchSampler(row_configs)
-    grammar = tokenizer.grammar() if constrained else None
+    grammar = grammar_of(tokenizer) if constrained else None
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
         [torch.rand(length, generator=torch.Generator().manual_seed(row_seed(seed, s))) for s in row_samples]
@@ -404,7 +423,7 @@ def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: li
     last = max((k + 1 for k, ok in enumerate(complete) if ok), default=0)
     tie = tokenizer.index.get("TIE") if getattr(tokenizer, "options", {}).get("ties") else None
     if tie is not None:
-        grammar = tokenizer.grammar()
+        grammar = grammar_of(tokenizer)
         for k in range(len(toks), last, -1):
             tail = toks[max(0, k - 2) : k]
             if tie not in tail:

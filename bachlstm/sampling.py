@@ -290,9 +290,9 @@ class BatchSampler:
             [1 if g else (c.k if c.method == "top-k" else big) for c, g in zip(self.configs, greedy_rows)]
         )[:, None]  # (B, 1)
         # 2.0 = "no top-p": also for p = 1, where rounding could otherwise drop a tail token.
-        self.p = torch.tensor(
-            [c.p if c.method == "top-p" and c.p < 1.0 else 2.0 for c in self.configs], dtype=torch.float64
-        )[:, None]  # (B, 1)
+        self.p = torch.tensor([c.p if c.method == "top-p" and c.p < 1.0 else 2.0 for c in self.configs])[
+            :, None
+        ]  # (B, 1)
         self.all_plain = all(c.temperature == 1.0 or g for c, g in zip(self.configs, greedy_rows))
         self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
         self._penalty_rows = self._groups(lambda c: c.repetition_penalty != 1.0 or c.no_repeat_ngram > 0)
@@ -335,7 +335,7 @@ class BatchSampler:
         self._check(logits)
         scaled = logits if self.all_plain else logits / self.temperature
         sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
-        sorted_probs = torch.softmax(sorted_vals.double(), dim=-1)
+        sorted_probs = torch.softmax(sorted_vals, dim=-1)
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
         rank = torch.arange(logits.shape[-1])
         keep_sorted = (rank < self.k) & (mass_before < self.p)
@@ -405,10 +405,11 @@ def sample_from_probs(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tens
     cdf = probs.cumsum(dim=-1)
     target = (uniforms.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)
     idx = torch.searchsorted(cdf, target, right=True).squeeze(-1)
-    # Rounding can push the target past the last positive token: clamp to it.
-    positive = probs > 0
-    last = probs.shape[-1] - 1 - positive.flip(-1).int().argmax(dim=-1)
-    return torch.minimum(idx, last)
+    if bool((idx >= probs.shape[-1]).any()):
+        # Rounding pushed the target past the end: take the last token with non-zero probability.
+        last = probs.shape[-1] - 1 - (probs > 0).flip(-1).int().argmax(dim=-1)
+        idx = torch.minimum(idx, last)
+    return idx
 
 
 def sample(

@@ -474,3 +474,18 @@ def test_cli_compare_with_a_shipped_model(capsys):
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert rows[-1]["method"] == "Bach (held-out)"
     assert all(r["validity"] == 1.0 for r in rows)
+
+
+def test_bench_report_formats_its_figures():
+    from bachlstm.bench.generate import format_report
+
+    figures = {
+        "model": "m", "vocab_size": 10, "n_params": 1234, "rows": 4, "length": 256, "window": 100,
+        "threads": 1,
+        "load_average_1min": 0.5, "cpu_count": 2, "stateful_ms": 40.0, "stateful_steps": 256,
+        "unconstrained_ms": 30.0, "model_only_ms": 25.0, "overhead_ms": 15.0, "window_ms": 400.0,
+        "window_steps": 256, "speedup_stateful_vs_window": 10.0, "target_ms": 50.0, "target_speedup": 5.0,
+        "meets_time_target": True, "meets_speedup_target": True,
+    }  # fmt: skip
+    report = format_report(figures)
+    assert "40.0 ms (meets the 50 ms target)" in report and "10.0x faster" in report
