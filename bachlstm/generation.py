@@ -236,7 +236,12 @@ def generate(
         progress,
         stop_event,
     )
-    return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode)
+    pickup = 0.0
+    if primer is not None:
+        from bachlstm.music import infer_pickup
+
+        pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
+    return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
 
 
 @dataclass
@@ -358,12 +363,19 @@ def _record(logits, mask, processed, chosen, n, vocab) -> tuple:
 
 
 def _finish(
-    tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode
+    tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode, pickup=0.0
 ) -> list[Generation]:
     from bachlstm.tokens import EOS
 
+    # Without bar tokens the decoder counts bars from the first event; a primer's pickup is known
+    # only from its events, so bars are renumbered from it.
+    restamp = not getattr(tokenizer, "options", {}).get("bar_tokens") and pickup > 0
+    if restamp:
+        from bachlstm.music import stamp_bars
+
     prefix_decoded = tokenizer.decode(prefix)
     n_primer = len(prefix_decoded.events)
+    primer_events = stamp_bars(prefix_decoded.events, pickup) if restamp else list(prefix_decoded.events)
     stacked = None
     if run.records:
         stacked = [torch.stack([rec[i] for rec in run.records], dim=1).tolist() for i in range(8)]
@@ -371,19 +383,20 @@ def _finish(
     all_tokens = run.tokens.tolist()
     for r, (cfg, s) in enumerate(zip(row_configs, row_samples)):
         toks = all_tokens[r][: run.end[r]]
-        trimmed = 0
+        keep = list(range(len(toks)))
         if constrained and not run.finished[r]:
-            n = len(toks)
-            toks = _complete_prefix(tokenizer, prefix, toks, run.complete[r][:n])
-            trimmed = n - len(toks)
+            keep = _complete_prefix(tokenizer, prefix, toks, run.complete[r][: len(toks)])
+        trimmed = len(toks) - len(keep)
+        toks = [toks[k] for k in keep]
         decoded = tokenizer.decode(prefix + toks)
+        events = stamp_bars(decoded.events, pickup) if restamp else list(decoded.events)
         steps = []
         if stacked is not None:
             tbi, tbv, tai, tav, pb, pa, allowed, kept = (x[r] for x in stacked)
-            for k in range(len(toks)):
+            for k in keep:
                 steps.append(
                     StepRecord(
-                        token=toks[k],
+                        token=all_tokens[r][k],
                         p_before=pb[k],
                         p_after=pa[k],
                         n_allowed=int(allowed[k]),
@@ -397,9 +410,9 @@ def _finish(
                 config=cfg,
                 sample=s,
                 tokens=toks,
-                events=list(decoded.events[n_primer:]),
+                events=events[n_primer:],
                 primer_tokens=list(prefix),
-                primer_events=list(prefix_decoded.events),
+                primer_events=primer_events,
                 steps=steps,
                 n_groups=decoded.n_groups - prefix_decoded.n_groups,
                 n_invalid=max(0, decoded.n_invalid - prefix_decoded.n_invalid),
@@ -414,11 +427,11 @@ def _finish(
 
 
 def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: list[bool]) -> list[int]:
-    """The longest prefix of `toks` that ends on a complete note (and bar), for a row cut by the limit.
+    """Indices of `toks` to keep so a row cut by the limit ends on a complete note (and bar).
 
-    A line that ends in a tie chain (an untrained model's greedy output can tie one note forever)
-    is complete except for its open tie: there the dangling TIE token is dropped, so it still ends
-    on a whole bar instead of being trimmed to nothing.
+    Normally the longest complete prefix. A line that ends in a tie chain (an untrained model's greedy
+    output can tie one note forever) is complete except for its open tie: there the dangling TIE
+    token is dropped instead, so it still ends on a whole bar rather than being trimmed to nothing.
     """
     last = max((k + 1 for k, ok in enumerate(complete) if ok), default=0)
     tie = tokenizer.index.get("TIE") if getattr(tokenizer, "options", {}).get("ties") else None
@@ -429,15 +442,15 @@ def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: li
             if tie not in tail:
                 continue
             drop = max(0, k - 2) + len(tail) - 1 - tail[::-1].index(tie)
-            cand = toks[:drop] + toks[drop + 1 : k]
-            seq = prefix + cand
+            keep = [i for i in range(k) if i != drop]
+            seq = prefix + [toks[i] for i in keep]
             if grammar.first_violation(seq) is None:
                 state = grammar.initial_state()
                 for t in seq[1:]:
                     state = grammar.advance(state, t)
                 if grammar.is_complete(state):
-                    return cand
-    return toks[:last]
+                    return keep
+    return list(range(last))
 
 
 def validity_report(
@@ -544,3 +557,39 @@ def comparison_table(gens: Sequence[Generation], *, model=None, reference=None, 
     if bach is not None:
         rows.append({"method": "Bach (held-out)", "samples": None, **bach})
     return pd.DataFrame(rows, columns=["method", "samples", *METRIC_COLUMNS])
+
+
+# ----------------------------------------------------------------------------------------------------
+# For the dashboard
+
+
+def step_frame(gen: Generation, step: int, vocab: Sequence[str]):
+    """pandas DataFrame of one recorded step: token, before/after probability, kept, chosen.
+
+    Rows are the union of the top-N before and after the cut, most likely (before) first; needs
+    `generate(..., record_top=N)`. IndexError names the range when `step` is out of it.
+    """
+    import pandas as pd
+
+    if not 0 <= step < len(gen.steps):
+        raise IndexError(f"step {step} is outside the recorded steps 0..{len(gen.steps) - 1}")
+    rec = gen.steps[step]
+    before, after = dict(rec.top_before), dict(rec.top_after)
+    ids = sorted(set(before) | set(after), key=lambda i: -before.get(i, 0.0))
+    return pd.DataFrame(
+        {
+            "token_id": ids,
+            "token": [vocab[i] for i in ids],
+            "before": [before.get(i) for i in ids],
+            "after": [after.get(i, 0.0) for i in ids],
+            "kept": [i in after for i in ids],
+            "chosen": [i == rec.token for i in ids],
+        }
+    )
+
+
+def generations_zip(gens: Sequence[Generation], **music_options) -> bytes:
+    """A zip of every generation (primer + continuation) as MIDI and MusicXML, named by method and sample."""
+    from bachlstm.music import zip_melodies
+
+    return zip_melodies([(g.label, g.full_events) for g in gens], **music_options)

@@ -489,3 +489,41 @@ def test_bench_report_formats_its_figures():
     }  # fmt: skip
     report = format_report(figures)
     assert "40.0 ms (meets the 50 ms target)" in report and "10.0x faster" in report
+
+
+def test_factored_generation_keeps_the_primers_pickup_bars():
+    model, tok = tiny("factored")
+    primer = primer_from_melody(MELODIES[0], bars=1)  # a one-beat pickup, then one bar
+    g = generate(model, SamplingConfig("top-k", k=4), tokenizer=tok, primer=primer, length=60, seed=1)[0]
+    assert [e.measure for e in g.primer_events] == [0, 1, 1, 1, 1]
+    assert g.events and g.events[0].measure == 2 and g.events[0].beat == 1.0
+
+
+def test_step_records_line_up_with_the_kept_tokens():
+    model, tok = tiny()
+    for g in generate(model, default_configs(), tokenizer=tok, length=40, samples=3, record_top=3, seed=9):
+        assert [s.token for s in g.steps] == g.tokens
+
+
+def test_step_frame_and_zip():
+    import io
+    import zipfile
+
+    from bachlstm.generation import generations_zip, step_frame
+
+    model, tok = tiny()
+    gens = generate(
+        model,
+        [SamplingConfig("top-k", k=2), SamplingConfig("greedy")],
+        tokenizer=tok,
+        length=12,
+        record_top=4,
+    )
+    frame = step_frame(gens[0], 0, tok.vocab)
+    assert frame.columns.tolist() == ["token_id", "token", "before", "after", "kept", "chosen"]
+    assert frame["kept"].sum() <= 2 and frame["chosen"].sum() == 1
+    assert frame["after"].sum() == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(IndexError, match="outside"):
+        step_frame(gens[0], 99, tok.vocab)
+    names = zipfile.ZipFile(io.BytesIO(generations_zip(gens, key_sharps=0))).namelist()
+    assert sorted(names) == ["greedy_1.mid", "greedy_1.musicxml", "top-k_k_2_1.mid", "top-k_k_2_1.musicxml"]
