@@ -268,7 +268,7 @@ def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
         all(ts in chosen for ts in label.split(" + ")) if chosen else True for label in frame.time_signatures
     ]
     return (
-        alt.Chart(frame, title="Time signatures (every measure of every part)", height=220)
+        alt.Chart(frame, title="Time signatures (every measure of every part)", height=alt.Step(22))
         .mark_bar()
         .encode(
             x=alt.X("n_pieces:Q", title="pieces"),
@@ -521,3 +521,231 @@ def sheet_svg(events: Sequence, *, page_width: int = 2100, scale: int = 40, **kw
     if not tk.loadData(xml):
         raise ValueError("the sheet music could not be engraved (verovio rejected the MusicXML)")
     return tk.renderToSVG(1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampling page
+
+METHODS = ("greedy", "top-k", "top-p", "temperature")
+# The metrics each column shows under its music, in this order: (column of the table, label, format).
+COLUMN_METRICS = (
+    ("validity", "valid groups", "{:.0%}"),
+    ("bar_validity", "full 4/4 bars", "{:.0%}"),
+    ("pitch_range", "range (semitones)", "{:.0f}"),
+    ("scale_consistency", "in one scale", "{:.0%}"),
+    ("distinct_2", "distinct 2-grams", "{:.2f}"),
+    ("self_perplexity", "self-perplexity", "{:.1f}"),
+    ("kl_pc", "KL pitch classes vs Bach", "{:.2f}"),
+    ("memorized", "longest copy (tokens)", "{:.0f}"),
+)
+# The metrics of the comparison chart: (column, title, what a good value looks like).
+CHART_METRICS = (
+    ("pitch_range", "pitch range", "Bach-like"),
+    ("pc_entropy", "pitch-class entropy (bits)", "Bach-like"),
+    ("scale_consistency", "scale consistency", "high"),
+    ("distinct_2", "distinct 2-grams", "Bach-like, not 0"),
+    ("bar_validity", "bar validity", "1"),
+    ("kl_pc", "KL pitch classes", "low"),
+    ("self_perplexity", "self-perplexity", "Bach-like"),
+    ("memorized", "longest copy (tokens)", "low"),
+)
+
+
+def sampling_configs(knobs: dict, extras: dict | None = None) -> list:
+    """The four columns' SamplingConfigs from the form: knobs k, k_t, p, p_t, t; extras for all columns.
+
+    `extras` (min_p, typical_p, repetition_penalty, no_repeat_ngram) apply to every column; greedy
+    takes only the penalties (cuts do not change an argmax). Raises SamplingConfigError (a ValueError).
+    """
+    from bachlstm.sampling import SamplingConfig
+
+    extras = dict(extras or {})
+    penalties = {k: extras.pop(k) for k in ("repetition_penalty", "no_repeat_ngram") if k in extras}
+    return [
+        SamplingConfig("greedy", **penalties),
+        SamplingConfig("top-k", k=int(knobs["k"]), temperature=float(knobs["k_t"]), **extras, **penalties),
+        SamplingConfig("top-p", p=float(knobs["p"]), temperature=float(knobs["p_t"]), **extras, **penalties),
+        SamplingConfig("temperature", temperature=float(knobs["t"]), **extras, **penalties),
+    ]
+
+
+def memorization_threshold(bach_row: dict | None) -> int:
+    """Copies at least this long (tokens) are flagged: twice what real held-out Bach shares, at least 16."""
+    bach = (bach_row or {}).get("memorized")
+    return max(16, int(2 * bach)) if bach else 16
+
+
+def generation_warnings(label: str, row: dict, threshold: int) -> list[str]:
+    """Plain-language warnings for one generated melody: loops, copies of a training piece, no notes."""
+    out = []
+    if not row.get("notes"):
+        out.append(f"{label}: no notes at all (only rests, or nothing before the end token).")
+    if row.get("loops"):
+        period = row.get("loop_period")
+        out.append(f"{label}: ends in a loop (the same {period:.0f}-note phrase 3 or more times in a row).")
+    copied = row.get("memorized")
+    if copied is not None and copied >= threshold:
+        out.append(
+            f"{label}: copies {copied:.0f} consecutive tokens of the training piece "
+            f"{row.get('memorized_piece')} (real held-out Bach shares fewer): memorised, not composed."
+        )
+    return out
+
+
+def format_metric(value, fmt: str) -> str:
+    """A metric for display; '–' for None/NaN, 'yes'/'no' for booleans."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return fmt.format(value)
+
+
+def compare_methods(
+    checkpoint, configs, *, primer=None, length=128, seed=0, constrained=True, reference=None
+):
+    """Generate one melody per config and score them: {"gens", "table", "rows", "warnings"}.
+
+    `reference` is a generation.CheckpointReference (adds KL, memorization and the Bach row) or None.
+    """
+    from bachlstm.generation import comparison_table, generate
+
+    gens = generate(
+        checkpoint, configs, primer=primer, length=length, seed=seed, samples=1, constrained=constrained
+    )
+    table = comparison_table(
+        gens,
+        model=checkpoint.model,
+        reference=reference.reference if reference else None,
+        bach=reference.bach if reference else None,
+    )
+    rows = table.to_dict("records")[: len(gens)]
+    threshold = memorization_threshold(reference.bach if reference else None)
+    warnings = [w for g, row in zip(gens, rows) for w in generation_warnings(g.config.method, row, threshold)]
+    return {"gens": gens, "table": table, "rows": rows, "warnings": warnings}
+
+
+def melody_view(events: Sequence, n_primer: int = 0, title: str = "", page_width: int = 1000) -> dict:
+    """What a column shows: sheet music SVG (narrow page), audio (None for silence), piano-roll frame."""
+    from bachlstm.music import piano_roll, to_audio
+
+    roll = piano_roll(events)
+    roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
+    return {
+        "svg": sheet_svg(events, title=title, page_width=page_width) if events else None,
+        "audio": to_audio(events) if events else None,
+        "roll": roll,
+    }
+
+
+def piano_roll_chart(roll: pd.DataFrame, title: str = ""):
+    """Notes as horizontal bars: time (quarters) on x, pitch on y; the primer greyed."""
+    import altair as alt
+
+    return (
+        alt.Chart(roll, title=title, height=160)
+        .mark_bar(cornerRadius=2)
+        .encode(
+            x=alt.X("start:Q", title="quarters"),
+            x2="end:Q",
+            y=alt.Y("midi:Q", title="MIDI pitch", scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=["primer", "generated"], range=["#b0b0b0", "#4a6fa5"]),
+                legend=None,
+            ),
+            tooltip=["pitch", "start", "duration", "part"],
+        )
+    )
+
+
+def comparison_chart(table: pd.DataFrame):
+    """One small bar chart per metric, methods side by side, the real Bach row in its own colour."""
+    import altair as alt
+
+    rows = []
+    for _, r in table.iterrows():
+        for col, title, good in CHART_METRICS:
+            value = r.get(col)
+            if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                rows.append((r["method"], f"{title} ({good})", float(value)))
+    frame = pd.DataFrame(rows, columns=["method", "metric", "value"])
+    methods = list(dict.fromkeys(frame.method))
+    palette = ["#4a6fa5", "#e1a33b", "#5aa469", "#c0392b", "#8e6bb3", "#7f8c8d"]
+    colours = [
+        ("#2c2c2c" if m.startswith("Bach") else palette[i % len(palette)]) for i, m in enumerate(methods)
+    ]
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("method:N", sort=methods, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("method:N", sort=methods, scale=alt.Scale(domain=methods, range=colours)),
+            tooltip=["method", "metric", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=130, height=130)
+        .facet(facet=alt.Facet("metric:N", title=None), columns=4)
+        .resolve_scale(y="independent")
+    )
+
+
+def next_token_frame(checkpoint, tokens: Sequence[int], configs, *, constrained: bool = True, top: int = 12):
+    """The model's next-token distribution after `tokens` (BOS first) and what each config keeps of it.
+
+    Long DataFrame: method, token, rank (by the model's probability), before (model, grammar-masked),
+    after (the distribution that config samples from), kept. Only the `top` most likely tokens.
+    """
+    import torch
+
+    from bachlstm.sampling import explain
+
+    tok = checkpoint.tokenizer
+    with torch.inference_mode():
+        logits = checkpoint.model(torch.tensor([list(tokens)], dtype=torch.long))[0][0, -1]  # (V,)
+    mask = None
+    if constrained:
+        grammar = tok.grammar()
+        state = grammar.initial_state()
+        for t in list(tokens)[1:]:
+            state = grammar.advance(state, t)
+        mask = torch.tensor(grammar.allowed(state), dtype=torch.bool)
+    frames = []
+    for cfg in configs:
+        f = explain(logits, cfg, mask=mask, history=list(tokens)[1:]).to_frame(tok.vocab, top=top)
+        f.insert(0, "method", cfg.label)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def next_token_chart(frame: pd.DataFrame):
+    """Per method: the model's probabilities (wide bars; red = cut) and what it samples from (narrow bars)."""
+    import altair as alt
+
+    order = frame.drop_duplicates("token").sort_values("rank").token.tolist()
+    tooltip = ["token", alt.Tooltip("before:Q", format=".3f"), alt.Tooltip("after:Q", format=".3f"), "kept"]
+    base = alt.Chart().encode(x=alt.X("token:N", sort=order, title=None), tooltip=tooltip)
+    before = base.mark_bar(opacity=0.35).encode(
+        y=alt.Y("before:Q", title="probability"),
+        color=alt.Color(
+            "kept:N", scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c0392b"]), title="kept"
+        ),
+    )
+    after = base.mark_bar(color="#1f3b63", width=alt.RelativeBandSize(0.4)).encode(y="after:Q")
+    return (
+        alt.layer(before, after, data=frame)
+        .properties(width=260, height=180)
+        .facet(facet=alt.Facet("method:N", title=None, sort=list(dict.fromkeys(frame.method))), columns=2)
+    )
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """A zip archive of name -> bytes (for "download all")."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()

@@ -93,3 +93,14 @@ def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, ti
         "audio": music.to_audio(list(events)),
         "midi": music.to_midi(list(events), title=title, **kw),
     }
+
+
+@st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
+def reference(path: str, mtime: float):
+    """The checkpoint's held-out melodies, reference statistics and "Bach" metrics row (None if no split)."""
+    from bachlstm.generation import checkpoint_reference
+
+    try:
+        return checkpoint_reference(checkpoint(path, mtime))
+    except ValueError:  # a checkpoint without a recorded split: no Bach row, no memorization check
+        return None

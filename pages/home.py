@@ -16,9 +16,15 @@ st.markdown(
 st.graphviz_chart(PIPELINE_DOT, width="stretch")
 
 cols = st.columns(3)
-cols[0].page_link("pages/corpus.py", label="**Corpus**: which chorales, how long, which keys", icon="📚")
-cols[1].page_link("pages/training.py", label="**Training**: train a model live", icon="🏋️")
-cols[2].page_link("pages/sampling.py", label="**Sampling**: four methods side by side", icon="🎼")
+cols[0].page_link(
+    "pages/corpus.py", label="**Corpus**: the chorales in charts", icon=":material/library_music:"
+)
+cols[1].page_link(
+    "pages/training.py", label="**Training**: train a model live", icon=":material/model_training:"
+)
+cols[2].page_link(
+    "pages/sampling.py", label="**Sampling**: four methods side by side", icon=":material/queue_music:"
+)
 
 st.subheader("What is available")
 try:

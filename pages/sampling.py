@@ -1,6 +1,76 @@
-"""Sampling page (being written)."""
+"""Sampling: one model, one primer, one seed; greedy | top-k | top-p | temperature side by side."""
 
 import streamlit as st
 
+from bachlstm import ui_helpers as ui
+from bachlstm.checkpoints import CheckpointError
+from bachlstm.generation import primer_from_melody
+from pages.common import checkpoint, mtime, reference, usable_checkpoints
+from pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
+
 st.title("Sampling")
-st.info("This page is being built.")
+usable, broken = usable_checkpoints()
+for info in broken:
+    st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
+if not usable:
+    st.info("No trained model yet: train one on the Training page.")
+    st.stop()
+names = [info.name for info in usable]
+name = st.selectbox("Model", names, index=names.index("bach") if "bach" in names else 0, key="ckpt")
+info = usable[names.index(name)]
+try:
+    ck = checkpoint(str(info.path), mtime(info.path))
+except CheckpointError as exc:
+    st.error(f"Checkpoint **{name}** cannot be loaded: {exc}")
+    st.stop()
+ref = reference(str(info.path), mtime(info.path))
+sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
+source = st.radio("Primer", sources if ref else sources[::2], horizontal=True, key="primer_source")
+
+with st.form("sample_form"):
+    top = st.columns(3)
+    primer, upload = None, None
+    if source == sources[1]:
+        i = top[0].selectbox(
+            "Held-out chorale",
+            range(len(ref.melodies)),
+            key="primer_piece",
+            format_func=lambda k: ui.melody_label(ref.melodies[k]),
+        )
+        primer = primer_from_melody(ref.melodies[i], bars=2)
+    elif source == sources[2]:
+        upload = top[0].file_uploader(
+            "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
+        )
+    length = top[1].slider("Length (tokens)", 16, 512, 128, 16, key="length")
+    seed = top[2].number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    c = st.columns(4)
+    c[0].markdown("**greedy**: always the most likely token (no knobs)")
+    knobs = {
+        "k": c[1].slider("top-k: k", 1, 64, 8, key="k"),
+        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t"),
+        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p"),
+        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t"),
+        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t"),
+    }
+    with st.expander("More samplers (added to every column)"):
+        e = st.columns(5)
+        extras = {
+            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p"),
+            "typical_p": e[1].slider("typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p"),
+            "repetition_penalty": e[2].slider("repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep"),
+            "no_repeat_ngram": e[3].number_input("no repeated n-gram (0 = off)", 0, 16, 0, key="ngram"),
+        }
+        constrained = e[4].checkbox("grammar mask (valid notes only)", True, key="constrained")
+    go = st.form_submit_button("Generate", type="primary")
+
+if go:
+    if upload is not None:
+        primer = read_upload(upload)  # shows the error and stops for a bad file
+    generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained)
+result = st.session_state.get("sampling")
+if result is None:
+    st.info("Choose the settings and press **Generate**.")
+    st.stop()
+draw_columns(result)
+draw_below(result, ck)

@@ -53,7 +53,9 @@ def draw_job(job_id: str, live: bool = False) -> None:
         cols[2].metric("Test top-1 accuracy", _fmt(m.get("test_top1"), pct=True))
         cols[3].metric("Best epoch", m.get("best_epoch", "?"))
     if job.status in (DONE, STOPPED) and job.checkpoint:
-        st.page_link("pages/sampling.py", label="Generate music with this model", icon="🎼")
+        st.page_link(
+            "pages/sampling.py", label="Generate music with this model", icon=":material/queue_music:"
+        )
     if live and job.is_final:
         st.rerun()  # the whole page: the Stop button and the run lists change
 

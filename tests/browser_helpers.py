@@ -139,3 +139,17 @@ def click_nav(page, title: str, timeout: float = 60.0) -> None:
     """Switch page through the sidebar navigation (keeps the session, unlike goto)."""
     page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
     wait_ready(page, timeout)
+
+
+def screenshot_full(page, path: str, width: int = 1400) -> None:
+    """A screenshot of the whole app: Streamlit scrolls inside its main block, so grow the viewport first."""
+    page.wait_for_timeout(500)  # charts and images draw after the script has finished
+    height = page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
+        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
+    )
+    original = page.viewport_size
+    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(500)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(original)

@@ -1,0 +1,123 @@
+"""Drawing parts of the Sampling page (streamlit), kept apart so the page itself stays a short script."""
+
+import streamlit as st
+
+from bachlstm import ui_helpers as ui
+from bachlstm.music import MusicInputError, read_primer, to_midi, to_musicxml, zip_melodies
+
+
+def read_upload(upload) -> list:
+    """The uploaded primer's events; a clear error (and nothing generated) for a bad file."""
+    try:
+        return read_primer(upload.getvalue(), upload.name)
+    except MusicInputError as exc:
+        st.error(f"The primer cannot be used: {exc}")
+        st.stop()
+
+
+def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained) -> None:
+    """Generate the four columns into session_state, unless these exact settings were just generated."""
+    try:
+        configs = ui.sampling_configs(knobs, extras)
+    except ValueError as exc:
+        st.error(f"These sampling settings cannot be used: {exc}")
+        st.stop()
+    key = (name, str(ck.path), tuple(configs), tuple(primer or ()), length, seed, constrained)
+    old = st.session_state.get("sampling")
+    if old is not None and old["key"] == key:
+        return  # same settings, same seed: the same music is already there
+    try:
+        with st.spinner("Generating ..."):
+            res = ui.compare_methods(
+                ck, configs, primer=primer, length=length, seed=seed, constrained=constrained, reference=ref
+            )
+            n_primer = len(res["gens"][0].primer_events)
+            res["views"] = [ui.melody_view(g.full_events, n_primer) for g in res["gens"]]
+    except ValueError as exc:  # e.g. a primer with notes this model has never seen
+        st.error(f"Generation failed: {exc}")
+        st.stop()
+    res.update(key=key, model=name, seed=seed, constrained=constrained, n_primer=n_primer)
+    st.session_state.sampling = res
+
+
+def draw_columns(res: dict) -> None:
+    """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
+    for i, (col, gen, row, view) in enumerate(zip(st.columns(4), res["gens"], res["rows"], res["views"])):
+        events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+        with col:
+            st.markdown(f"##### {gen.config.label}")
+            if view["svg"]:
+                st.image(view["svg"], width="stretch")
+            st.altair_chart(ui.piano_roll_chart(view["roll"]), width="stretch")
+            if view["audio"] is not None:
+                st.audio(view["audio"], sample_rate=22050)
+            else:
+                st.caption("Nothing to play: this melody has no notes.")
+            lines = [
+                f"{label}: **{ui.format_metric(row.get(k), fmt)}**" for k, label, fmt in ui.COLUMN_METRICS
+            ]
+            st.markdown("  \n".join(lines))
+            d = st.columns(2)
+            d[0].download_button(
+                "MIDI",
+                lambda ev=events: to_midi(ev),
+                f"{stem}.mid",
+                "audio/midi",
+                key=f"midi_{i}",
+                on_click="ignore",
+                disabled=not events,
+            )
+            d[1].download_button(
+                "MusicXML",
+                lambda ev=events: to_musicxml(ev),
+                f"{stem}.musicxml",
+                "application/xml",
+                key=f"xml_{i}",
+                on_click="ignore",
+                disabled=not events,
+            )
+
+
+def draw_below(res: dict, ck) -> None:
+    """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
+    st.subheader("How the methods compare")
+    for warning in res["warnings"]:
+        st.warning(warning)
+    st.dataframe(res["table"], hide_index=True, width="stretch")
+    st.altair_chart(ui.comparison_chart(res["table"]))
+    explorer(res, ck)
+    items = [(f"{res['model']}-{g.config.method}", g.full_events) for g in res["gens"] if g.full_events]
+    st.download_button(
+        "Download all (MIDI + MusicXML, zip)",
+        lambda: zip_melodies(items),
+        f"{res['model']}-seed{res['seed']}.zip",
+        "application/zip",
+        key="zip_all",
+        on_click="ignore",
+        disabled=not items,
+    )
+
+
+@st.fragment
+def explorer(res: dict, ck) -> None:
+    """The next-token distribution at a chosen step and where each method cuts it (reruns on its own)."""
+    st.subheader("Next-token explorer")
+    gens = res["gens"]
+    c = st.columns(2)
+    row = c[0].selectbox(
+        "Context from the melody of", range(4), format_func=lambda r: gens[r].config.label, key="explore_row"
+    )
+    gen = gens[row]
+    if not gen.tokens:
+        st.info("This melody has no generated tokens to explore.")
+        return
+    step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
+    context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
+    frame = ui.next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
+    st.altair_chart(ui.next_token_chart(frame))
+    chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
+    st.caption(
+        f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "
+        "probabilities (red = cut by that method); narrow bars: what the method samples from. Greedy keeps "
+        "one token; temperature below 1 sharpens the distribution, above 1 flattens it."
+    )

@@ -1,0 +1,112 @@
+"""The dashboard in a real Chromium: every page renders, a tiny training completes, generated MIDI downloads.
+
+Screenshots of each page go to a temporary folder; with BACHLSTM_SCREENSHOTS=1 they replace the ones in
+docs/screenshots/ (the README's pictures).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    ROOT,
+    assert_no_exception,
+    browser_missing_reason,
+    chromium_page,
+    click_nav,
+    open_page,
+    screenshot_full,
+    streamlit_server,
+    wait_ready,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PAGES = [("Home", ""), ("Corpus", "corpus"), ("Training", "training"), ("Sampling", "sampling")]
+
+
+@pytest.fixture(scope="module")
+def browser_ok():
+    reason = browser_missing_reason()
+    if reason:
+        if os.environ.get("BACHLSTM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser required (BACHLSTM_REQUIRE_BROWSER=1) but {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def server(browser_ok, tmp_path_factory):
+    runs = tmp_path_factory.mktemp("browser-runs")
+    with streamlit_server(env={"BACHLSTM_RUNS_DIR": str(runs)}) as url:
+        yield url, runs
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    if os.environ.get("BACHLSTM_SCREENSHOTS") == "1":
+        folder = ROOT / "docs" / "screenshots"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def page(server):
+    with chromium_page() as p:
+        yield p
+
+
+def test_every_page_renders_without_exception(server, page, shots):
+    url, _ = server
+    for title, path in PAGES:
+        open_page(page, url, path)
+        assert_no_exception(page, title)
+        assert page.locator('[data-testid="stMain"]').inner_text().strip(), f"{title} is empty"
+        screenshot_full(page, str(shots / f"{title.lower()}.png"))
+    # the sidebar navigation keeps the session and reaches every page too
+    for title, _ in PAGES:
+        click_nav(page, title)
+        assert_no_exception(page, f"{title} (via the sidebar)")
+
+
+def test_tiny_training_runs_to_completion(server, page):
+    url, runs = server
+    open_page(page, url, "training")
+    form = page.locator('[data-testid="stForm"]')
+    for label, value in (
+        ("Epochs", "1"),
+        ("Use only the first N melodies (0 = all)", "12"),
+        ("Stop after N steps (0 = no limit)", "3"),
+    ):
+        box = form.get_by_label(label, exact=True)
+        box.fill(value)
+        box.press("Tab")
+    name = form.get_by_label("Run name (saved as runs/NAME.safetensors)")
+    name.fill("browser-tiny")
+    name.press("Tab")
+    form.get_by_role("button", name="Start training").click()
+    # the fragment redraws once a second while the worker trains; wait for the final message
+    page.get_by_text("saved as browser-tiny", exact=False).wait_for(timeout=120_000)
+    wait_ready(page)
+    assert_no_exception(page, "Training after the run")
+    assert (runs / "browser-tiny.safetensors").is_file()
+
+
+def test_generate_and_download_midi(server, page):
+    import pretty_midi
+
+    url, _ = server
+    open_page(page, url, "sampling")
+    page.get_by_role("button", name="Generate").click()
+    wait_ready(page, timeout=120)
+    assert_no_exception(page, "Sampling after Generate")
+    buttons = page.get_by_role("button", name="MIDI", exact=True)
+    assert buttons.count() >= 4, "each of the four columns offers a MIDI download"
+    with page.expect_download() as info:
+        buttons.first.click()
+    data = Path(info.value.path()).read_bytes()
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
+    assert sum(len(i.notes) for i in midi.instruments) > 0
