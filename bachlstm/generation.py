@@ -295,12 +295,15 @@ def _run(
     model.eval()
     try:
         with torch.inference_mode():
-            context = torch.tensor(prefix, dtype=torch.long).repeat(rows, 1)  # (B, P)
+            # The model may sit on a GPU; sampling and the grammar work on the CPU (tiny tensors).
+            device = next(model.parameters()).device
+            context = torch.tensor(prefix, dtype=torch.long, device=device).repeat(rows, 1)  # (B, P)
             if mode == "window":
                 logits = model(context[:, -window:])[0][:, -1]
             else:
                 logits, hidden = model(context)  # the whole primer in one forward pass
                 logits = logits[:, -1]  # (B, V)
+            logits = logits.float().cpu()
             n_steps = 0
             for t in range(length):
                 if stop_event is not None and stop_event.is_set():
@@ -330,10 +333,11 @@ def _run(
                 if all(done) or t == length - 1:
                     break  # no forward pass whose logits nobody would use
                 if mode == "window":
-                    context = torch.cat([context, chosen[:, None]], dim=1)
-                    logits = model(context[:, -window:])[0][:, -1]
+                    context = torch.cat([context, chosen[:, None].to(device)], dim=1)
+                    logits = model(context[:, -window:])[0][:, -1].float().cpu()
                 else:
-                    logits, hidden = model.step(chosen, hidden)
+                    logits, hidden = model.step(chosen.to(device), hidden)
+                    logits = logits.float().cpu()
     finally:
         model.train(was_training)
     end = [min(e, n_steps) for e in end]
