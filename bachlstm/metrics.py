@@ -328,14 +328,14 @@ def self_perplexity(model, tokens: Sequence[int], start: int = 1) -> float:
     start = max(1, int(start))
     if len(tokens) <= start:
         return float("nan")
-    x = torch.tensor([list(tokens)], dtype=torch.long)
+    x = torch.tensor([list(tokens)], dtype=torch.long, device=next(model.parameters()).device)
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
             logits, _ = model(x[:, :-1])  # (1, T-1, V)
-            logp = torch.log_softmax(logits[0].float(), dim=-1)
-            targets = x[0, 1:]
+            logp = torch.log_softmax(logits[0].float(), dim=-1).cpu()
+            targets = x[0, 1:].cpu()
             nll = -logp.gather(1, targets[:, None])[:, 0][start - 1 :]
     finally:
         model.train(was_training)
