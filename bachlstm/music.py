@@ -343,23 +343,50 @@ def _parse(data: bytes, fmt: str, filename: str):
         os.unlink(path)
 
 
+def _merged_ties(score) -> list[tuple[float, float, int, str, int]]:
+    """(onset, end, midi, name, octave) of every note (a chord's top note), tie chains merged.
+
+    Done here rather than with music21's stripTies, which leaves a start tie unmerged when a
+    continue tie follows it in the same measure (music21 10.5).
+    """
+    from music21 import chord
+
+    out: list[list] = []
+    for part in score.parts if hasattr(score, "parts") and len(score.parts) else [score]:
+        open_ties: dict[int, int] = {}  # midi -> index in out of a note whose tie goes on
+        elements = sorted(part.flatten().notes, key=lambda el: float(el.offset))
+        for el in elements:
+            ql = float(el.quarterLength)
+            if ql <= 0:  # grace notes
+                continue
+            if isinstance(el, chord.Chord):
+                top = max(el.notes, key=lambda n: n.pitch.midi)
+                p, tie = top.pitch, top.tie or el.tie
+            else:
+                p, tie = el.pitch, el.tie
+            onset, midi, kind = float(el.offset), int(p.midi), tie.type if tie is not None else None
+            k = open_ties.pop(midi, None)
+            if k is not None and kind in ("stop", "continue") and abs(out[k][1] - onset) < 1e-6:
+                out[k][1] = onset + ql
+            else:
+                k = len(out)
+                out.append([onset, onset + ql, midi, p.name, p.octave])
+            if kind in ("start", "continue"):
+                open_ties[midi] = k
+    return [tuple(x) for x in out]
+
+
 def _top_line(score) -> list[tuple[float, float, int, str | None, int | None]]:
     """Skyline: (onset, end, midi, spelled name, octave) of the highest note sounding at each moment.
 
     A lower voice moving under a held top note is ignored; when the top note ends while a lower one is
     still sounding, the lower one becomes the top line for the rest of its duration.
     """
-    from music21 import chord
-
     notes = []
-    for el in score.stripTies().flatten().notes:
-        ql = float(el.quarterLength)
-        if ql <= 0:  # grace notes
-            continue
-        p = max(el.pitches, key=lambda x: x.midi) if isinstance(el, chord.Chord) else el.pitch
-        onset = round(float(el.offset) / GRID) * GRID
-        end = max(onset + GRID, round((float(el.offset) + ql) / GRID) * GRID)
-        notes.append((onset, end, int(p.midi), p.name, p.octave))
+    for raw in _merged_ties(score):
+        onset = round(raw[0] / GRID) * GRID
+        end = max(onset + GRID, round(raw[1] / GRID) * GRID)
+        notes.append((onset, end, *raw[2:]))
     notes.sort(key=lambda x: (x[0], -x[2]))
     times = sorted({t for x in notes for t in x[:2]})
     line: list[list] = []  # [onset, end, midi, name, octave, note index]
