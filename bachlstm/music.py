@@ -208,11 +208,19 @@ def to_svg(
     scale: int = 40,
     **kwargs,
 ) -> list[str]:
-    """Sheet music as SVG strings from verovio: the first page, or every page with `all_pages`."""
+    """Sheet music as SVG strings from verovio: the first page, or every page with `all_pages`.
+
+    Safe to call from any thread.
+    """
+    from importlib.resources import files
+
     import verovio
 
     xml = to_musicxml(events, **kwargs).decode("utf-8")
-    tk = verovio.toolkit()
+    # verovio loads its fonts per thread: a toolkit made in a second thread (Streamlit runs each rerun
+    # in one) finds no fonts unless the resource path is given explicitly (verovio 6.4.1).
+    tk = verovio.toolkit(False)
+    tk.setResourcePath(str(files("verovio") / "data"))
     tk.setOptions(
         {
             "pageWidth": page_width,

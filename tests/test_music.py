@@ -267,3 +267,22 @@ def test_tied_events_sound_as_one_note():
     pm = pretty_midi.PrettyMIDI(io.BytesIO(to_midi(tied, tempo_bpm=TEMPO)))
     notes = [(nt.pitch, round(nt.start, 3), round(nt.end, 3)) for inst in pm.instruments for nt in inst.notes]
     assert notes == [(67, 0.0, 4.0), (67, 4.0, 5.0)]
+
+
+def test_svg_from_another_thread_after_the_main_one():
+    import threading
+
+    to_svg(MELODY)  # the main thread's toolkit first, as in a running app
+    result = {}
+
+    def render():
+        try:
+            result["svg"] = to_svg(MELODY)[0]
+        except Exception as exc:  # reported below
+            result["error"] = exc
+
+    for _ in range(2):
+        worker = threading.Thread(target=render)
+        worker.start()
+        worker.join()
+        assert "error" not in result and "</svg>" in result["svg"]
