@@ -6,6 +6,15 @@ import torch
 from bachlstm.model import LSTMModel, ModelConfig, ModelConfigError, detach_hidden
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one thread is fastest and immune to a busy CI machine's oversubscription."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny(**kw) -> ModelConfig:
     base = dict(vocab_size=11, embedding_dim=4, lstm_sizes=(8, 6), dropouts=(0.1, 0.2), hidden_linear=16)
     return ModelConfig(**{**base, **kw})

@@ -226,6 +226,7 @@ def test_device_choice():
             choose_device("cuda")
 
 
+@pytest.mark.slow
 def test_cli_train_then_evaluate_on_the_real_corpus(tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
     args = ["train", "--preset", "workshop", "--epochs", "1", "--max-melodies", "24", "--out", str(out)]
