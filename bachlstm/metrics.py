@@ -429,7 +429,8 @@ def melody_metrics(
     prepended only for bar validity, since bars run across the primer's end. `tokens` (full sequence,
     BOS first) with `token_start` (first generated position) enable self-perplexity (with `model`) and
     memorization (with `reference.index`). KL divergences are against `reference`'s held-out pool,
-    without melody `leave_out` (its index in the reference) when a held-out melody judges itself.
+    without melody `leave_out` (its index in the reference) when a held-out melody judges itself;
+    they are None for a melody without notes (pitch classes) or without two notes (transitions).
     """
     keys = [event_key(e) for e in events]
     loop = find_loop(keys)
@@ -461,8 +462,10 @@ def melody_metrics(
         if leave_out is not None:
             own_pc, own_tr = reference.per_melody[leave_out]
             pool_pc, pool_tr = pool_pc - own_pc, pool_tr - own_tr
-        row["kl_pc"] = kl_divergence(_pc_weights(events), pool_pc)
-        row["kl_transitions"] = kl_divergence(pc_transitions(events), pool_tr)
+        # No notes (or no transition) is no distribution: None rather than a uniform stand-in.
+        own_weights, own_transitions = _pc_weights(events), pc_transitions(events)
+        row["kl_pc"] = kl_divergence(own_weights, pool_pc) if own_weights.sum() > 0 else None
+        row["kl_transitions"] = kl_divergence(own_transitions, pool_tr) if own_transitions.sum() > 0 else None
         if reference.index is not None and tokens is not None:
             shared = reference.index.longest_shared(list(tokens)[token_start:])
             row["memorized"] = shared.length

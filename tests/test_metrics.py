@@ -289,3 +289,11 @@ def test_longest_shared_ngram_matches_brute_force(query, seqs):
             piece[shared.piece_start : shared.piece_start + shared.length]
             == query[shared.start : shared.start + shared.length]
         )
+
+
+def test_kl_is_none_without_notes():
+    ref = build_reference([Melody("a", "soprano", tuple(FIX))])
+    rests = melody_metrics([r(4.0, 1)], reference=ref)
+    assert rests["kl_pc"] is None and rests["kl_transitions"] is None
+    one = melody_metrics([n(60, 4.0, 1)], reference=ref)
+    assert one["kl_pc"] is not None and one["kl_transitions"] is None
