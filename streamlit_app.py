@@ -1,13 +1,16 @@
-"""bachlstm dashboard entry point: `streamlit run streamlit_app.py` (navigation over pages/)."""
+"""bachlstm dashboard entry point: `streamlit run streamlit_app.py` (st.navigation over app_pages/)."""
 
 import streamlit as st
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
 
+# The page files live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67 still runs the old
+# folder-based navigation whenever a server's first request is for a page URL (e.g. a reloaded
+# /sampling tab), which skips this script, lists every helper module as a page and drops the layout.
 pages = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/corpus.py", title="Corpus", icon=":material/library_music:"),
-    st.Page("pages/training.py", title="Training", icon=":material/model_training:"),
-    st.Page("pages/sampling.py", title="Sampling", icon=":material/queue_music:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/corpus.py", title="Corpus", icon=":material/library_music:"),
+    st.Page("app_pages/training.py", title="Training", icon=":material/model_training:"),
+    st.Page("app_pages/sampling.py", title="Sampling", icon=":material/queue_music:"),
 ]
 st.navigation(pages).run()

@@ -736,6 +736,7 @@ def next_token_chart(frame: pd.DataFrame):
         alt.layer(before, after, data=frame)
         .properties(width=260, height=180)
         .facet(facet=alt.Facet("method:N", title=None, sort=list(dict.fromkeys(frame.method))), columns=2)
+        .resolve_scale(y="independent")  # a flat distribution stays visible beside greedy's single 1.0
     )
 
 

@@ -21,7 +21,7 @@ def _fresh_caches():
 def corpus_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     at.run()
-    return at.switch_page("pages/corpus.py").run()
+    return at.switch_page("app_pages/corpus.py").run()
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -22,7 +22,7 @@ def _fresh_caches():
 def training_page() -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
     at.run()
-    return at.switch_page("pages/training.py").run()
+    return at.switch_page("app_pages/training.py").run()
 
 
 def fill(at: AppTest, **values) -> None:

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
 from bachlstm.ui_helpers import (
@@ -13,7 +14,6 @@ from bachlstm.ui_helpers import (
     progress_text,
     training_chart,
 )
-from pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
 
 
 def draw_job(job_id: str, live: bool = False) -> None:
@@ -54,7 +54,7 @@ def draw_job(job_id: str, live: bool = False) -> None:
         cols[3].metric("Best epoch", m.get("best_epoch", "?"))
     if job.status in (DONE, STOPPED) and job.checkpoint:
         st.page_link(
-            "pages/sampling.py", label="Generate music with this model", icon=":material/queue_music:"
+            "app_pages/sampling.py", label="Generate music with this model", icon=":material/queue_music:"
         )
     if live and job.is_final:
         st.rerun()  # the whole page: the Stop button and the run lists change

@@ -2,11 +2,11 @@
 
 import streamlit as st
 
+from app_pages.common import checkpoint, mtime, reference, usable_checkpoints
+from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 from bachlstm import ui_helpers as ui
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.generation import primer_from_melody
-from pages.common import checkpoint, mtime, reference, usable_checkpoints
-from pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 
 st.title("Sampling")
 usable, broken = usable_checkpoints()

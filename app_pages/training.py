@@ -2,12 +2,12 @@
 
 import streamlit as st
 
+from app_pages.common import job_manager, session_id
+from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
 from bachlstm.checkpoints import CheckpointError, run_path
 from bachlstm.jobs import JobError, validate_run_name
 from bachlstm.presets import PresetError, get_preset, preset_names
 from bachlstm.ui_helpers import TRAINING_FIELDS, FormError, form_defaults, training_overrides
-from pages.common import job_manager, session_id
-from pages.training_views import draw_compare, draw_job, draw_queue, live_job
 
 st.title("Training")
 manager = job_manager()

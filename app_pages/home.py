@@ -2,10 +2,10 @@
 
 import streamlit as st
 
+from app_pages.common import corpus
 from bachlstm.checkpoints import list_checkpoints
 from bachlstm.corpus import CorpusCacheError
 from bachlstm.ui_helpers import PIPELINE_DOT, checkpoint_table
-from pages.common import corpus
 
 st.title("bachlstm: an LSTM writes Bach-like melodies")
 st.markdown(
@@ -17,13 +17,13 @@ st.graphviz_chart(PIPELINE_DOT, width="stretch")
 
 cols = st.columns(3)
 cols[0].page_link(
-    "pages/corpus.py", label="**Corpus**: the chorales in charts", icon=":material/library_music:"
+    "app_pages/corpus.py", label="**Corpus**: the chorales in charts", icon=":material/library_music:"
 )
 cols[1].page_link(
-    "pages/training.py", label="**Training**: train a model live", icon=":material/model_training:"
+    "app_pages/training.py", label="**Training**: train a model live", icon=":material/model_training:"
 )
 cols[2].page_link(
-    "pages/sampling.py", label="**Sampling**: four methods side by side", icon=":material/queue_music:"
+    "app_pages/sampling.py", label="**Sampling**: four methods side by side", icon=":material/queue_music:"
 )
 
 st.subheader("What is available")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
+from app_pages.common import corpus, corpus_overview, melody_media, selection
 from bachlstm import ui_helpers as ui
 from bachlstm.selection import VOICES
-from pages.common import corpus, corpus_overview, melody_media, selection
 
 st.title("Corpus")
 c = corpus()
@@ -41,10 +41,16 @@ left.altair_chart(ui.time_signature_chart(o["time_signatures"], ts), width="stre
 right.altair_chart(ui.length_chart(o["lengths"], filters[2], filters[3]), width="stretch")
 left.altair_chart(ui.key_chart(o["keys"]), width="stretch")
 right.altair_chart(ui.ambitus_chart(o["melodies"]), width="stretch")
-left.altair_chart(ui.bar_chart(o["pitch_classes"], "name", "share", "Pitch classes (by duration)",
-                               sort=None, x_title="pitch class"), width="stretch")  # fmt: skip
-right.altair_chart(ui.bar_chart(o["durations"], "duration", "count", "Durations",
-                                sort=list(o["durations"].duration)), width="stretch")  # fmt: skip
+left.altair_chart(
+    ui.bar_chart(
+        o["pitch_classes"], "name", "share", "Pitch classes (by duration)", sort=None, x_title="pitch class"
+    ),
+    width="stretch",
+)
+right.altair_chart(
+    ui.bar_chart(o["durations"], "duration", "count", "Durations", sort=list(o["durations"].duration)),
+    width="stretch",
+)
 left.altair_chart(ui.zipf_chart(o["tokens"]), width="stretch")
 right.altair_chart(ui.coverage_chart(o["coverage"]), width="stretch")
 left.altair_chart(ui.windows_chart(o["windows"]), width="stretch")
@@ -66,5 +72,11 @@ except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read mu
 st.image(media["svg"], width="stretch")
 if media["audio"] is not None:
     st.audio(media["audio"], sample_rate=22050)
-st.download_button("Download MIDI", media["midi"], f"{mel.piece_id}-{mel.voice}.mid", "audio/midi",
-                   on_click="ignore", key="piece_midi")  # fmt: skip
+st.download_button(
+    "Download MIDI",
+    media["midi"],
+    f"{mel.piece_id}-{mel.voice}.mid",
+    "audio/midi",
+    on_click="ignore",
+    key="piece_midi",
+)
