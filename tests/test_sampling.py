@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bachlstm.sampling import (
     SamplingConfig,
@@ -263,3 +265,30 @@ def test_composition_matches_the_individual_filters_in_the_documented_order():
     cfg = SamplingConfig("top-p", p=0.8, temperature=2.0, typical_p=0.9)
     expected = typical_filter(top_p_filter(logits / 2.0, 0.8), 0.9)
     assert torch.equal(torch.isfinite(process_logits(logits, cfg)), torch.isfinite(expected))
+
+
+LOGIT_ROWS = st.lists(st.floats(-8, 8, allow_nan=False, width=32), min_size=2, max_size=30)
+
+
+@settings(max_examples=80, deadline=None)
+@given(LOGIT_ROWS, st.floats(0.01, 1.0))
+def test_top_p_property_minimal_nucleus(values, p):
+    logits = torch.tensor([values])
+    probs = torch.softmax(logits, -1)[0]
+    kept = torch.isfinite(process_logits(logits, SamplingConfig("top-p", p=p)))[0]
+    kept_probs = sorted(probs[kept].tolist(), reverse=True)
+    assert sum(kept_probs) >= p - 1e-5 or kept.all()
+    assert sum(kept_probs[:-1]) < p + 1e-5  # one fewer would not reach p
+    # Every kept token is at least as likely as every cut one.
+    if (~kept).any():
+        assert probs[kept].min() >= probs[~kept].max() - 1e-7
+
+
+@settings(max_examples=80, deadline=None)
+@given(LOGIT_ROWS, st.integers(1, 40), st.floats(0.1, 5.0))
+def test_top_k_property_exact_count_and_temperature_invariance(values, k, temperature):
+    logits = torch.tensor([values])
+    kept = torch.isfinite(process_logits(logits, SamplingConfig("top-k", k=k, temperature=temperature)))[0]
+    assert int(kept.sum()) == min(k, len(values))
+    plain = torch.isfinite(process_logits(logits, SamplingConfig("top-k", k=k)))[0]
+    assert torch.equal(kept, plain)  # temperature never changes which tokens top-k keeps
