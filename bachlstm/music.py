@@ -368,10 +368,15 @@ def _merged_ties(score) -> list[tuple[float, float, int, str, int]]:
             if ql <= 0:  # grace notes
                 continue
             if isinstance(el, chord.Chord):
-                top = max(el.notes, key=lambda n: n.pitch.midi)
+                pitched = [n for n in el.notes if hasattr(n, "pitch")]
+                if not pitched:
+                    continue
+                top = max(pitched, key=lambda n: n.pitch.midi)
                 p, tie = top.pitch, top.tie or el.tie
-            else:
+            elif hasattr(el, "pitch"):
                 p, tie = el.pitch, el.tie
+            else:  # unpitched percussion (a MIDI drum track) has no melody to offer
+                continue
             onset, midi, kind = float(el.offset), int(p.midi), tie.type if tie is not None else None
             k = open_ties.pop(midi, None)
             if k is not None and kind in ("stop", "continue") and abs(out[k][1] - onset) < 1e-6:

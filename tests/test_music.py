@@ -286,3 +286,16 @@ def test_svg_from_another_thread_after_the_main_one():
         worker.start()
         worker.join()
         assert "error" not in result and "</svg>" in result["svg"]
+
+
+def test_read_primer_ignores_a_midi_drum_track():
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    melody, drums = pretty_midi.Instrument(0), pretty_midi.Instrument(0, is_drum=True)
+    for i in range(8):
+        melody.notes.append(pretty_midi.Note(90, 60 + i, i * 0.5, i * 0.5 + 0.5))
+        drums.notes.append(pretty_midi.Note(90, 80, i * 0.25, i * 0.25 + 0.1))  # higher than the melody
+    pm.instruments += [melody, drums]
+    buf = io.BytesIO()
+    pm.write(buf)
+    events = read_primer(buf.getvalue(), "drums.mid")
+    assert key(events) == [(60 + i, 1.0) for i in range(8)]
