@@ -333,6 +333,28 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def _rough_note_count(data: bytes, fmt: str) -> int:
+    """Notes in the file, counted cheaply (note-ons in MIDI, <note> elements in MusicXML); 0 if unsure."""
+    if fmt == "midi":
+        import pretty_midi
+
+        try:
+            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
+        except Exception:  # corrupt: music21 will say so with its own message
+            return 0
+        return sum(len(inst.notes) for inst in pm.instruments)
+    if fmt == "mxl":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                text = b"".join(
+                    zf.read(n)[:20_000_000] for n in zf.namelist() if not n.startswith("META-INF")
+                )
+        except (zipfile.BadZipFile, OSError, RuntimeError):
+            return 0
+        return text.count(b"<note")
+    return data.count(b"<note")
+
+
 def _parse(data: bytes, fmt: str, filename: str):
     from music21 import converter
 
@@ -450,6 +472,24 @@ def read_primer(
     fmt = sniff_format(data)
     if fmt is None:
         raise MusicInputError(f"{filename}: not a MIDI or MusicXML file (the content is not music)")
+    if fmt == "mxl":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                unpacked = sum(info.file_size for info in zf.infolist())
+        except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+            raise MusicInputError(f"{filename}: could not read it as MXL (corrupt file?): {exc}") from exc
+        if unpacked > 20 * max_bytes:  # a zip bomb, or an orchestral score
+            raise MusicInputError(
+                f"{filename}: the file is too large once unpacked "
+                f"({unpacked:,} bytes, limit {20 * max_bytes:,})"
+            )
+    # music21 needs ~2 ms per note: refuse a long piece before parsing it (the limit allows 8 voices).
+    rough = _rough_note_count(data, fmt)
+    if rough > 8 * max_events:
+        raise MusicInputError(
+            f"{filename}: the piece is too long ({rough:,} notes in all; a primer may have {max_events} "
+            "notes and rests); use the opening of the piece only"
+        )
     score = _parse(data, fmt, filename)
     line = _top_line(score)
     if not line:

@@ -299,3 +299,23 @@ def test_read_primer_ignores_a_midi_drum_track():
     pm.write(buf)
     events = read_primer(buf.getvalue(), "drums.mid")
     assert key(events) == [(60 + i, 1.0) for i in range(8)]
+
+
+def test_long_or_bloated_uploads_are_refused_before_parsing():
+    import time
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    inst = pretty_midi.Instrument(0)
+    inst.notes += [pretty_midi.Note(90, 60 + i % 12, i * 0.25, i * 0.25 + 0.25) for i in range(5000)]
+    pm.instruments.append(inst)
+    buf = io.BytesIO()
+    pm.write(buf)
+    start = time.perf_counter()
+    with pytest.raises(MusicInputError, match="too long"):
+        read_primer(buf.getvalue(), "long.mid")
+    assert time.perf_counter() - start < 5  # music21 would need ~10 s for 5,000 notes
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("score.musicxml", b"<score-partwise>" + b" " * 3_000_000)
+    with pytest.raises(MusicInputError, match="once unpacked"):
+        read_primer(bomb.getvalue(), "bomb.mxl", max_bytes=100_000)
