@@ -48,7 +48,8 @@ def draw_columns(res: dict) -> None:
             st.markdown(f"##### {gen.config.label}")
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
-            st.altair_chart(ui.piano_roll_chart(view["roll"]), width="stretch")
+            if len(view["roll"]):
+                st.altair_chart(ui.piano_roll_chart(view["roll"]), width="stretch")
             if view["audio"] is not None:
                 st.audio(view["audio"], sample_rate=22050)
             else:

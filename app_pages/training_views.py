@@ -12,7 +12,7 @@ from bachlstm.ui_helpers import (
     history_frame,
     progress_frame,
     progress_text,
-    training_chart,
+    training_charts,
 )
 
 
@@ -44,7 +44,8 @@ def draw_job(job_id: str, live: bool = False) -> None:
     elif job.status == FAILED:
         st.error(job.error)
     if records:
-        st.altair_chart(training_chart(progress_frame(records, job.name)), width="stretch")
+        for col, chart in zip(st.columns(2), training_charts(progress_frame(records, job.name))):
+            col.altair_chart(chart, width="stretch")
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)
@@ -95,8 +96,9 @@ def draw_compare() -> None:
         st.info("No saved model yet: finished or stopped runs appear here.")
         return
     by_name = {info.name: info for info in usable}
-    shipped = [info.name for info in usable if info.shipped]
-    default = shipped or list(by_name)[:1]
+    job = job_manager().find(st.session_state.get("train_job"))
+    mine = [job.name] if job is not None and job.name in by_name else []
+    default = [info.name for info in usable if info.shipped] + mine or list(by_name)[:1]
     chosen = st.multiselect("Runs to overlay", list(by_name), default=default, key="compare")
     histories = {}
     for name in chosen:

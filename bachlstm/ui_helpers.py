@@ -157,18 +157,20 @@ def progress_frame(records: Sequence, run: str = "", max_points: int = 400) -> p
     return frame
 
 
-def training_chart(frame: pd.DataFrame):
-    """Loss and validation accuracy against optimizer steps, side by side (altair)."""
+def training_charts(frame: pd.DataFrame) -> tuple:
+    """(loss chart, validation-accuracy chart) against optimizer steps, for two columns side by side."""
     import altair as alt
+
+    steps = alt.X("step:Q", title="optimizer step", axis=alt.Axis(format="d", tickMinStep=1))
 
     def panel(data: pd.DataFrame, title: str, y):
         return (
             alt.Chart(data, title=title, height=260)
             .mark_line(point=alt.OverlayMarkDef(size=20, filled=True))
             .encode(
-                x=alt.X("step:Q", title="optimizer step"),
+                x=steps,
                 y=y,
-                color=alt.Color("metric:N", title=None),
+                color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="bottom")),
                 tooltip=["run", "metric", "epoch", "step", alt.Tooltip("value:Q", format=".4f")],
             )
         )
@@ -183,7 +185,7 @@ def training_chart(frame: pd.DataFrame):
         "Validation accuracy",
         alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
     )
-    return alt.hconcat(loss, acc).resolve_scale(color="independent")
+    return loss, acc
 
 
 def progress_text(record) -> tuple[float, str]:
@@ -224,13 +226,13 @@ def history_chart(frame: pd.DataFrame):
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="epoch"),
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color=alt.Color("run:N", title="run"),
             strokeDash=alt.StrokeDash("run:N", legend=None),
             tooltip=["run", "metric", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(width=260, height=220)
+        .properties(width=210, height=200)
         .facet(column=alt.Column("metric:N", title=None))
         .resolve_scale(y="independent")
     )
@@ -341,13 +343,15 @@ def ambitus_chart(table: pd.DataFrame):
     axis = alt.Axis(labelExpr="['C','C#','D','Eb','E','F','F#','G','G#','A','Bb','B'][datum.value % 12] + "
                     "(floor(datum.value / 12) - 1)")  # fmt: skip
     return (
-        alt.Chart(frame, title="Ambitus per voice", height=60 + 30 * frame.voice.nunique())
+        alt.Chart(frame, title="Ambitus per voice", height=max(120, 36 * frame.voice.nunique()))
         .mark_bar(height=14)
         .encode(
             y=alt.Y("voice:N", title=None),
             x=alt.X("low:Q", title="pitch", scale=alt.Scale(zero=False), axis=axis),
             x2="high:Q",
-            color=alt.Color("range:N", scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"])),
+            color=alt.Color(
+                "range:N", scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"]), legend=alt.Legend(orient="bottom")
+            ),
             tooltip=["voice", "range", "from", "to"],
         )
     )
