@@ -86,12 +86,22 @@ def tiny(name="event-bars-ties", seed=0):
     return model, tok
 
 
-class CountingModel(LSTMModel):
+class CountingModel(torch.nn.Module):
+    """Wraps a model and counts forward passes (not an LSTMModel, so generation uses its `step`)."""
+
     calls = 0
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
 
     def forward(self, x, hidden=None):
         CountingModel.calls += 1
-        return super().forward(x, hidden)
+        return self.inner(x, hidden)
+
+    def step(self, tokens, hidden):
+        logits, hidden = self.forward(tokens[:, None], hidden)
+        return logits[:, 0], hidden
 
 
 @pytest.mark.parametrize("name", sorted(TOKENIZERS))
@@ -169,8 +179,7 @@ def test_rows_with_the_same_sample_share_random_numbers():
 
 def test_all_rows_share_one_forward_pass_per_step():
     model, tok = tiny()
-    counting = CountingModel(model.config)
-    counting.load_state_dict(model.state_dict())
+    counting = CountingModel(model)
     CountingModel.calls = 0
     gens = generate(counting, default_configs(), tokenizer=tok, length=25, samples=5, seed=0)
     steps = max(len(g.tokens) + g.trimmed for g in gens)
@@ -483,7 +492,8 @@ def test_bench_report_formats_its_figures():
         "model": "m", "vocab_size": 10, "n_params": 1234, "rows": 4, "length": 256, "window": 100,
         "threads": 1,
         "load_average_1min": 0.5, "cpu_count": 2, "stateful_ms": 40.0, "stateful_steps": 256,
-        "unconstrained_ms": 30.0, "model_only_ms": 25.0, "overhead_ms": 15.0, "window_ms": 400.0,
+        "unconstrained_ms": 30.0, "model_only_ms": 25.0, "module_step_ms": 60.0, "overhead_ms": 15.0,
+        "window_ms": 400.0,
         "window_steps": 256, "speedup_stateful_vs_window": 10.0, "target_ms": 50.0, "target_speedup": 5.0,
         "meets_time_target": True, "meets_speedup_target": True,
     }  # fmt: skip
@@ -555,3 +565,21 @@ def test_generated_melodies_survive_export_and_reimport(fmt):
             continue
         back = read_primer(export(melody), f"g.{fmt}")
         assert _sounding(back) == _sounding(melody), g.label
+
+
+def test_fast_lstm_step_gives_the_same_melodies_as_model_step():
+    from bachlstm.generation import _FastStepper
+
+    model, tok = tiny()
+    model.eval()
+    configs = [*default_configs(), SamplingConfig("temperature", temperature=1.5)]
+    fast = generate(model, configs, tokenizer=tok, length=60, samples=3, seed=2)
+    slow = generate(CountingModel(model), configs, tokenizer=tok, length=60, samples=3, seed=2)
+    assert [g.tokens for g in fast] == [g.tokens for g in slow]
+    hidden = model.init_hidden(2)
+    tokens = torch.tensor([BOS, BOS])
+    model.eval()  # the wrapper's generate() restored its own (training) mode on the inner model
+    assert _FastStepper.make(model, hidden, tokens) is not None
+    model.train()
+    assert _FastStepper.make(model, hidden, tokens) is None  # dropout on: only the model's own step
+    assert _FastStepper.make(CountingModel(model), hidden, tokens) is None
