@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bachlstm.checkpoints import load_checkpoint
 from bachlstm.corpus import load_corpus
 from bachlstm.jobs import JobManager
 
@@ -27,6 +26,8 @@ def checkpoint(path: str, mtime: float):
 
     Shared by sessions: generation only reads the model (eval mode, no gradients), never changes it.
     """
+    from bachlstm.checkpoints import load_checkpoint  # late: torch takes ~2 s to import
+
     return load_checkpoint(path)
 
 
@@ -85,11 +86,10 @@ def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None
 def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
     """Sheet music (SVG), audio (array or None) and MIDI bytes of one melody."""
     from bachlstm import music
-    from bachlstm.ui_helpers import sheet_svg
 
     kw = {"key_sharps": key_sharps, "pickup": pickup}
     return {
-        "svg": sheet_svg(list(events), title=title, **kw),
+        "svg": music.to_svg(list(events), title=title, **kw)[0],
         "audio": music.to_audio(list(events)),
         "midi": music.to_midi(list(events), title=title, **kw),
     }

@@ -33,7 +33,7 @@ def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constraine
             )
             n_primer = len(res["gens"][0].primer_events)
             res["views"] = [ui.melody_view(g.full_events, n_primer) for g in res["gens"]]
-    except ValueError as exc:  # e.g. a primer with notes this model has never seen
+    except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
     res.update(key=key, model=name, seed=seed, constrained=constrained, n_primer=n_primer)
@@ -58,6 +58,7 @@ def draw_columns(res: dict) -> None:
                 f"{label}: **{ui.format_metric(row.get(k), fmt)}**" for k, label, fmt in ui.COLUMN_METRICS
             ]
             st.markdown("  \n".join(lines))
+            st.caption(stem)  # the downloads' file name (seed included), also a marker for the benchmark
             d = st.columns(2)
             d[0].download_button(
                 "MIDI",

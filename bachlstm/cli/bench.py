@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 
-BENCHES = ("corpus", "train", "generate")
+BENCHES = ("corpus", "train", "generate", "app")
 
 
 def add_parser(sub) -> None:
