@@ -67,8 +67,12 @@ def page(server):
 
 def test_every_page_renders_without_exception(server, page, shots):
     url, _ = server
-    for title, path in PAGES:
+    # A page URL as the server's very first request (a reloaded tab after a restart) must still get the
+    # app's navigation: four pages, no helper modules listed as pages.
+    for title, path in reversed(PAGES):
         open_page(page, url, path)
+        nav = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
+        assert [t.split("\n")[-1].strip() for t in nav] == [t for t, _ in PAGES], nav  # icon name first
         assert_no_exception(page, title)
         assert page.locator('[data-testid="stMain"]').inner_text().strip(), f"{title} is empty"
         screenshot_full(page, str(shots / f"{title.lower()}.png"))
