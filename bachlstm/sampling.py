@@ -26,6 +26,7 @@ a melody that cannot continue is worse than a repeated n-gram.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
@@ -55,27 +56,34 @@ class SamplingConfig:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise SamplingConfigError(f"method must be one of {METHODS}, got {self.method!r}")
-        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+        # numpy numbers (from sliders, arrays) are accepted and stored as plain Python numbers.
+        k = _integer("k", self.k, "an integer >= 1")
+        if k < 1:
             raise SamplingConfigError(f"k must be an integer >= 1, got {self.k!r}")
-        if not (isinstance(self.p, int | float) and 0.0 < self.p <= 1.0):
+        p = _real("p", self.p, "0 < p <= 1")
+        if not 0.0 < p <= 1.0:
             raise SamplingConfigError(f"p must satisfy 0 < p <= 1, got {self.p!r}")
-        if not (isinstance(self.temperature, int | float) and self.temperature > 0) or not math.isfinite(
-            self.temperature
-        ):
+        t = _real("temperature", self.temperature, "a finite number > 0")
+        if not (t > 0 and math.isfinite(t)):
             raise SamplingConfigError(
                 f"temperature must be a finite number > 0, got {self.temperature!r} "
                 "(for the limit T -> 0 use method='greedy')"
             )
-        if not (isinstance(self.min_p, int | float) and 0.0 <= self.min_p <= 1.0):
+        min_p = _real("min_p", self.min_p, "0 <= min_p <= 1")
+        if not 0.0 <= min_p <= 1.0:
             raise SamplingConfigError(f"min_p must satisfy 0 <= min_p <= 1, got {self.min_p!r}")
-        if not (isinstance(self.typical_p, int | float) and 0.0 < self.typical_p <= 1.0):
+        typical = _real("typical_p", self.typical_p, "0 < typical_p <= 1")
+        if not 0.0 < typical <= 1.0:
             raise SamplingConfigError(f"typical_p must satisfy 0 < typical_p <= 1, got {self.typical_p!r}")
-        rp = self.repetition_penalty
-        if not (isinstance(rp, int | float) and math.isfinite(rp) and rp > 0):
+        rp = _real("repetition_penalty", self.repetition_penalty, "a finite number > 0")
+        if not (math.isfinite(rp) and rp > 0):
             raise SamplingConfigError(f"repetition_penalty must be a finite number > 0, got {rp!r}")
-        n = self.no_repeat_ngram
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        n = _integer("no_repeat_ngram", self.no_repeat_ngram, "an integer >= 0")
+        if n < 0:
             raise SamplingConfigError(f"no_repeat_ngram must be an integer >= 0, got {n!r}")
+        for name, value in (("k", k), ("p", p), ("temperature", t), ("min_p", min_p), ("typical_p", typical),
+                            ("repetition_penalty", rp), ("no_repeat_ngram", n)):  # fmt: skip
+            object.__setattr__(self, name, value)
 
     @property
     def label(self) -> str:
@@ -112,6 +120,18 @@ class SamplingConfig:
         if unknown:
             raise SamplingConfigError(f"unknown sampling settings: {sorted(unknown)}")
         return cls(**d)
+
+
+def _integer(name: str, value, wanted: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SamplingConfigError(f"{name} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def _real(name: str, value, wanted: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SamplingConfigError(f"{name} must be {wanted}, got {value!r}")
+    return float(value)
 
 
 def default_configs() -> list[SamplingConfig]:

@@ -292,3 +292,19 @@ def test_top_k_property_exact_count_and_temperature_invariance(values, k, temper
     assert int(kept.sum()) == min(k, len(values))
     plain = torch.isfinite(process_logits(logits, SamplingConfig("top-k", k=k)))[0]
     assert torch.equal(kept, plain)  # temperature never changes which tokens top-k keeps
+
+
+def test_config_accepts_numpy_numbers_and_stores_python_ones():
+    import json
+
+    import numpy as np
+
+    cfg = SamplingConfig("top-k", k=np.int64(5), p=np.float32(0.5), temperature=np.float64(0.7))
+    assert type(cfg.k) is int and type(cfg.p) is float and cfg.k == 5
+    json.dumps(cfg.to_dict())  # JSON-safe
+    with pytest.raises(SamplingConfigError, match="p must"):
+        SamplingConfig(p=True)
+    with pytest.raises(SamplingConfigError, match="p must"):
+        SamplingConfig(p=float("nan"))
+    with pytest.raises(SamplingConfigError, match="k must"):
+        SamplingConfig(k="3")
