@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app_pages.common import job_manager
+
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
 
 # The page files live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67 still runs the old
@@ -13,4 +15,12 @@ pages = [
     st.Page("app_pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("app_pages/sampling.py", title="Sampling", icon=":material/queue_music:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+
+# Training runs on while the user is on other pages: say so in the sidebar of every page.
+job = job_manager().find(st.session_state.get("train_job"))
+if job is not None and job.is_active:
+    latest = job.latest()
+    done = f" · step {latest.step}/{latest.total_steps}" if latest is not None else ""
+    st.sidebar.caption(f"Training **{job.name}**: {job.status}{done}")
+page.run()

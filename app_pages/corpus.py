@@ -57,6 +57,12 @@ left.altair_chart(ui.windows_chart(o["windows"]), width="stretch")
 with right:
     st.markdown(f"**Embedding dimension** for a vocabulary of {o['vocab_size']} {tokenizer} tokens")
     st.dataframe(o["embedding"][o["embedding"].tokenizer == tokenizer], hide_index=True, width="stretch")
+    eq = o["equidistant"]
+    st.caption(
+        f"The original's argument, recomputed on this selection: the largest set of tokens with one exact "
+        f"co-occurrence similarity has {eq['max_clique']} tokens, so at least {eq['dimension']} dimensions "
+        "(a lower bound, not the best size)."
+    )
 
 st.subheader("Piece browser")
 melodies = selection(*filters).melodies

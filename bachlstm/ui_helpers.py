@@ -482,6 +482,7 @@ def corpus_overview(corpus, config, tokenizer: str = "event", seq_lens=(16, 32, 
         coverage=coverage,
         windows=stats.window_counts(melodies, tokenizer, seq_lens, length_limits=limits),
         embedding=stats.embedding_suggestions(vocab_sizes),
+        equidistant=stats.equidistant_bound(melodies, tokenizer),
     )
     return out
 
@@ -490,41 +491,6 @@ def melody_label(melody) -> str:
     """'bwv269 soprano: Aus meines Herzens Grunde' for the piece browser."""
     title = (melody.meta or {}).get("title") or ""
     return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
-
-
-# --------------------------------------------------------------------------------------------------
-# Sheet music
-
-
-def sheet_svg(events: Sequence, *, page_width: int = 2100, scale: int = 40, **kwargs) -> str:
-    """First page of sheet music as SVG (verovio), safe to call from any thread.
-
-    Same output as music.to_svg, but verovio loads its fonts per thread: a toolkit created in a new
-    thread (Streamlit runs every rerun in one) fails to load any score unless its resource path is set
-    explicitly (measured with verovio 6.4.1), so this sets it on every toolkit.
-    """
-    from importlib.resources import files
-
-    import verovio
-
-    from bachlstm.music import to_musicxml
-
-    xml = to_musicxml(events, **kwargs).decode("utf-8")
-    tk = verovio.toolkit(False)
-    tk.setResourcePath(str(files("verovio") / "data"))
-    tk.setOptions(
-        {
-            "pageWidth": page_width,
-            "scale": scale,
-            "adjustPageHeight": True,
-            "header": "none",
-            "footer": "none",
-            "breaks": "auto",
-        }
-    )
-    if not tk.loadData(xml):
-        raise ValueError("the sheet music could not be engraved (verovio rejected the MusicXML)")
-    return tk.renderToSVG(1)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -631,12 +597,12 @@ def compare_methods(
 
 def melody_view(events: Sequence, n_primer: int = 0, title: str = "", page_width: int = 1000) -> dict:
     """What a column shows: sheet music SVG (narrow page), audio (None for silence), piano-roll frame."""
-    from bachlstm.music import piano_roll, to_audio
+    from bachlstm.music import piano_roll, to_audio, to_svg
 
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
     return {
-        "svg": sheet_svg(events, title=title, page_width=page_width) if events else None,
+        "svg": to_svg(events, title=title, page_width=page_width)[0] if events else None,
         "audio": to_audio(events) if events else None,
         "roll": roll,
     }

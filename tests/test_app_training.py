@@ -7,6 +7,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from bachlstm.presets import get_preset
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -56,7 +58,9 @@ def test_training_page_renders_the_form_and_shipped_histories():
     assert at.number_input(key="train_embedding_dim").value == 3  # the original network's defaults
     assert at.text_input(key="train_lstm_sizes").value == "6, 12, 6"
     at.selectbox(key="train_preset").set_value("bach").run()
-    assert at.text_input(key="train_lstm_sizes").value == "256, 256"
+    bach = get_preset("bach").model
+    assert at.text_input(key="train_lstm_sizes").value == ", ".join(map(str, bach.lstm_sizes))
+    assert at.number_input(key="train_embedding_dim").value == bach.embedding_dim
 
 
 @pytest.mark.parametrize(
@@ -105,6 +109,10 @@ def test_stop_ends_a_run_and_keeps_its_checkpoint(tmp_path, monkeypatch):
     fill(at, epochs=50, max_melodies=30, run_name="stopme")
     submit(at)
     wait_for(at, lambda a: a.get("progress") and a.get("progress")[0].proto.value > 0)
+    at.switch_page("app_pages/home.py").run()  # the run goes on while the user looks elsewhere
+    assert any("Training **stopme**: running" in c.value for c in at.sidebar.caption)
+    at.switch_page("app_pages/training.py").run()
+    assert at.get("progress"), "still running when the user comes back"
     at.button(key="train_stop").click().run()
     wait_for(at, lambda a: a.warning or a.error)
     assert not at.error, [e.value for e in at.error]
