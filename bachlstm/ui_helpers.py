@@ -171,7 +171,7 @@ def training_charts(frame: pd.DataFrame) -> tuple:
                 x=steps,
                 y=y,
                 color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="bottom")),
-                tooltip=["run", "metric", "epoch", "step", alt.Tooltip("value:Q", format=".4f")],
+                tooltip=["run:N", "metric:N", "epoch:Q", "step:Q", alt.Tooltip("value:Q", format=".4f")],
             )
         )
 

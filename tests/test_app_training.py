@@ -118,3 +118,37 @@ def test_stop_ends_a_run_and_keeps_its_checkpoint(tmp_path, monkeypatch):
     assert not at.error, [e.value for e in at.error]
     assert "stop requested" in at.warning[0].value or "stopped" in at.warning[0].value
     assert (tmp_path / "stopme.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_training_error_is_shown_and_the_page_keeps_working(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    at = training_page()
+    fill(at, epochs=1, max_melodies=3, run_name="too-small")  # 3 melodies cannot fill train/val/test
+    submit(at)
+    wait_for(at, lambda a: a.error)
+    assert not at.exception
+    assert at.error[0].value.startswith("training failed: only 2 tune group(s)")
+    assert not (tmp_path / "too-small.safetensors").exists()
+    fill(at, max_melodies=12, max_steps=2, run_name="after-error")
+    submit(at)
+    wait_for(at, lambda a: a.success)
+    assert (tmp_path / "after-error.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_second_session_waits_in_the_server_queue(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    first, second = training_page(), training_page()  # two browser sessions, one server-wide manager
+    fill(first, epochs=50, max_melodies=30, run_name="first")
+    submit(first)
+    fill(second, epochs=1, max_melodies=12, max_steps=2, run_name="second")
+    submit(second)
+    assert "number 1 in the queue" in second.info[0].value
+    table = second.dataframe[0].value
+    assert table.run.tolist() == ["(another user)", "second"]  # others' run names stay private
+    assert table["queue position"].tolist()[1] == 1
+    first.button(key="train_stop").click().run()
+    wait_for(second, lambda a: a.success)  # the queued run starts when the slot frees, and finishes
+    wait_for(first, lambda a: a.warning)
+    assert (tmp_path / "second.safetensors").is_file()
