@@ -220,7 +220,8 @@ def test_real_tiny_training_run_saves_a_loadable_checkpoint(tmp_path):
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.presets import get_preset
 
-    preset = get_preset("workshop", epochs=1, max_melodies=12, max_steps=3, num_threads=1)
+    # 12 melodies fit in one batch of 64: one step per epoch, so 3 epochs make 3 steps
+    preset = get_preset("workshop", epochs=3, max_melodies=12, num_threads=1)
     m = JobManager()  # the real train()
     try:
         job = m.wait(m.submit("tiny", preset, out=tmp_path / "tiny.safetensors").id, timeout=120)
@@ -228,7 +229,7 @@ def test_real_tiny_training_run_saves_a_loadable_checkpoint(tmp_path):
         m.shutdown()
     assert job.status == DONE, job.error
     kinds = [p.kind for p in job.progress()]
-    assert kinds.count("step") == 3 and kinds[-1] == "done"
+    assert kinds.count("step") == 3 and kinds.count("epoch") == 3 and kinds[-1] == "done"
     assert job.checkpoint == tmp_path / "tiny.safetensors"
     assert load_checkpoint(job.checkpoint).meta["preset"] == "workshop"
     assert job.metrics["steps"] == 3
