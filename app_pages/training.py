@@ -4,10 +4,10 @@ import streamlit as st
 
 from app_pages.common import job_manager, session_id
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
-from bachlstm.checkpoints import CheckpointError, run_path
+from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
 from bachlstm.jobs import JobError, validate_run_name
 from bachlstm.presets import PresetError, get_preset, preset_names
-from bachlstm.ui_helpers import TRAINING_FIELDS, FormError, form_defaults, training_overrides
+from bachlstm.ui_helpers import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
 
 st.title("Training")
 manager = job_manager()
@@ -23,6 +23,9 @@ base = get_preset(preset_name)
 st.caption(base.description)
 defaults = form_defaults(base)
 st.session_state.setdefault("train_run_name", f"my-{preset_name}-1")
+if st.session_state.pop("train_bump_name", False):  # after a start, offer the next free name
+    taken = {info.name for info in list_checkpoints()}
+    st.session_state.train_run_name = next_run_name(st.session_state.train_run_name, taken)
 
 with st.form("train_form"):
     cols, values = st.columns(4), {}
@@ -31,7 +34,9 @@ with st.form("train_form"):
         if kind in ("ints", "floats"):
             values[name] = col.text_input(label, defaults[name], key=key)
         elif kind == "float":
-            values[name] = col.number_input(label, 0.0, 1.0, float(defaults[name]), format="%.5f", key=key)
+            values[name] = col.number_input(
+                label, 0.0, 1.0, float(defaults[name]), step=0.0005, format="%.5f", key=key
+            )
         else:
             values[name] = col.number_input(label, 0, None, int(defaults[name]), key=key)
     run_name = st.text_input("Run name (saved as runs/NAME.safetensors)", key="train_run_name")
@@ -46,6 +51,7 @@ if start:
         st.error(f"Training not started: {exc}")
     else:
         st.session_state.train_job = job.id
+        st.session_state.train_bump_name = True
 
 job = manager.find(st.session_state.get("train_job"))
 if job is not None:

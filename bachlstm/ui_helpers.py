@@ -133,6 +133,17 @@ def training_overrides(values: dict) -> dict:
     return out
 
 
+def next_run_name(name: str, taken) -> str:
+    """The next free run name: 'my-run-1' -> 'my-run-2' (or 'x' -> 'x-2'), skipping names in `taken`."""
+    import re
+
+    m = re.match(r"^(.*?)-?(\d+)$", name)
+    base, n = (m.group(1), int(m.group(2)) + 1) if m and m.group(1) else (name, 2)
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
 def progress_frame(records: Sequence, run: str = "", max_points: int = 400) -> pd.DataFrame:
     """Long DataFrame (run, step, epoch, metric, value, panel) of Progress records for the live chart.
 

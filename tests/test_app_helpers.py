@@ -204,3 +204,11 @@ def test_every_chart_builds_valid_vega_lite():
     for chart in charts:
         spec = chart.to_dict()  # raises on an invalid specification
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+
+
+def test_next_run_name():
+    assert ui.next_run_name("my-run-1", set()) == "my-run-2"
+    assert ui.next_run_name("my-run-1", {"my-run-2", "my-run-3"}) == "my-run-4"
+    assert ui.next_run_name("tiny", set()) == "tiny-2"
+    assert ui.next_run_name("run9", set()) == "run-10"
+    assert ui.next_run_name("42", set()) == "42-2"

@@ -97,6 +97,7 @@ def test_tiny_run_reports_progress_finishes_and_is_listed(tmp_path, monkeypatch)
     assert (tmp_path / "tiny.safetensors").is_file()
     assert len(at.get("vega_lite_chart")) >= 1  # the run's loss chart
     assert "tiny" in at.multiselect(key="compare").options
+    assert at.text_input(key="train_run_name").value == "tiny-2"  # the next free name is offered
     at.text_input(key="train_run_name").set_value("tiny")
     submit(at)
     assert "already exists" in at.error[0].value  # a saved run is never overwritten
