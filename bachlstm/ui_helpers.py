@@ -176,7 +176,7 @@ def training_charts(frame: pd.DataFrame) -> tuple:
 
     def panel(data: pd.DataFrame, title: str, y):
         return (
-            alt.Chart(data, title=title, height=260)
+            alt.Chart(data, title=title, height=300)
             .mark_line(point=alt.OverlayMarkDef(size=20, filled=True))
             .encode(
                 x=steps,
