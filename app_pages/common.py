@@ -104,3 +104,19 @@ def reference(path: str, mtime: float):
         return checkpoint_reference(checkpoint(path, mtime))
     except ValueError:  # a checkpoint without a recorded split: no Bach row, no memorization check
         return None
+
+
+@st.cache_resource(show_spinner=False)
+def music_tools_ready() -> bool:
+    """Import and initialise music21, verovio and the synthesizer once per server, before the first click.
+
+    The first engraving in a process costs about a second of imports and font loading; paying it while
+    the Sampling page opens keeps "Generate" quick.
+    """
+    from bachlstm import music
+    from bachlstm.events import Event
+
+    note = [Event("note", 4.0, pitch="C", octave=4, midi=60, measure=1)]
+    music.to_svg(note)
+    music.to_audio(note)
+    return True
