@@ -1,14 +1,17 @@
 """Generation: every method x sample in one batch, one token per step with the LSTM state carried,
 masked by the tokenizer's grammar so the output always decodes into notes, rests and whole bars.
 
-Determinism: each row draws its random numbers from its own generator, seeded from (seed, sample
-index), so the same checkpoint, primer, settings and seed give identical output. Rows with the same
-sample index share their random numbers across methods ("common random numbers"), so differences
-between methods come from the methods, not from luck.
+Determinism: each row draws its random numbers from its own generator, seeded from (seed, the
+config's settings, sample index), so the same checkpoint, primer, settings and seed give identical
+output, and a method's melodies do not depend on which other methods share the batch. Methods do not
+share random numbers: with shared ones, inverse-CDF draws made top-p and plain sampling stop at the
+very same steps (a small uniform picks the low-id EOS under both), which looked like a bug.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,9 +108,16 @@ def grammar_of(tokenizer):
     return grammar
 
 
-def row_seed(seed: int, sample: int) -> int:
-    """The seed of one sample's random stream, derived from (seed, sample) with numpy's SeedSequence."""
-    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(sample)]).generate_state(1)[0])
+def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> int:
+    """The seed of one row's random stream, from (seed, config settings, sample) via numpy's SeedSequence.
+
+    Stable across processes and platforms (no Python hash).
+    """
+    words = [int(seed) & 0xFFFFFFFF, int(sample)]
+    if config is not None:
+        digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).digest()
+        words += list(np.frombuffer(digest[:16], dtype=np.uint32))
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
 
 
 def primer_from_melody(melody: Melody | Sequence[Event], bars: int = 2) -> list[Event]:
@@ -277,7 +287,10 @@ def _run(
     grammar = grammar_of(tokenizer) if constrained else None
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
-        [torch.rand(length, generator=torch.Generator().manual_seed(row_seed(seed, s))) for s in row_samples]
+        [
+            torch.rand(length, generator=torch.Generator().manual_seed(row_seed(seed, s, c)))
+            for c, s in zip(row_configs, row_samples)
+        ]
     )  # (B, L)
     states = None
     if grammar is not None:

@@ -164,17 +164,23 @@ def test_same_seed_same_output_and_seeds_differ():
     ]
 
 
-def test_row_seed_is_stable():
-    assert row_seed(0, 0) == row_seed(0, 0)
+def test_row_seed_is_stable_and_differs_by_config():
+    assert row_seed(0, 0) == row_seed(0, 0) == 2968811710
+    assert row_seed(0, 0, SamplingConfig("top-p")) == row_seed(0, 0, SamplingConfig("top-p"))
+    assert row_seed(0, 0, SamplingConfig("top-p")) != row_seed(0, 0, SamplingConfig("temperature"))
     assert len({row_seed(s, i) for s in range(5) for i in range(5)}) == 25
 
 
-def test_rows_with_the_same_sample_share_random_numbers():
+def test_a_configs_melodies_do_not_depend_on_the_other_rows():
     model, tok = tiny()
     cfg = SamplingConfig("temperature", temperature=1.2)
-    gens = generate(model, [cfg, cfg], tokenizer=tok, length=30, samples=2, seed=3)
-    assert gens[0].tokens == gens[2].tokens and gens[1].tokens == gens[3].tokens
-    assert gens[0].tokens != gens[1].tokens
+    together = generate(
+        model, [SamplingConfig("top-k", k=3), cfg], tokenizer=tok, length=30, samples=2, seed=3
+    )
+    alone = generate(model, [cfg, cfg], tokenizer=tok, length=30, samples=2, seed=3)
+    assert together[2].tokens == alone[0].tokens == alone[2].tokens
+    assert together[3].tokens == alone[1].tokens
+    assert alone[0].tokens != alone[1].tokens
 
 
 def test_all_rows_share_one_forward_pass_per_step():
