@@ -74,4 +74,4 @@ if result is None:
     st.info("Choose the settings and press **Generate**.")
     st.stop()
 draw_columns(result)
-draw_below(result, ck)
+draw_below(result)

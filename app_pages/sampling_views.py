@@ -36,7 +36,8 @@ def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constraine
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
-    res.update(key=key, model=name, seed=seed, constrained=constrained, n_primer=n_primer)
+    # the model travels with its result: the explorer must use the tokens' own vocabulary
+    res.update(key=key, model=name, checkpoint=ck, seed=seed, constrained=constrained, n_primer=n_primer)
     st.session_state.sampling = res
 
 
@@ -80,14 +81,14 @@ def draw_columns(res: dict) -> None:
             )
 
 
-def draw_below(res: dict, ck) -> None:
+def draw_below(res: dict) -> None:
     """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
     st.subheader("How the methods compare")
     for warning in res["warnings"]:
         st.warning(warning)
     st.dataframe(res["table"], hide_index=True, width="stretch")
     st.altair_chart(ui.comparison_chart(res["table"]))
-    explorer(res, ck)
+    explorer(res)
     items = [(f"{res['model']}-{g.config.method}", g.full_events) for g in res["gens"] if g.full_events]
     st.download_button(
         "Download all (MIDI + MusicXML, zip)",
@@ -101,10 +102,10 @@ def draw_below(res: dict, ck) -> None:
 
 
 @st.fragment
-def explorer(res: dict, ck) -> None:
+def explorer(res: dict) -> None:
     """The next-token distribution at a chosen step and where each method cuts it (reruns on its own)."""
     st.subheader("Next-token explorer")
-    gens = res["gens"]
+    gens, ck = res["gens"], res["checkpoint"]
     c = st.columns(2)
     row = c[0].selectbox(
         "Context from the melody of", range(4), format_func=lambda r: gens[r].config.label, key="explore_row"

@@ -12,13 +12,22 @@ GENERATE = "FormSubmitter:sample_form-Generate"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Path:
-    """A runs folder with one tiny model (trained once for the module) and nothing shipped."""
+    """A runs folder with two tiny models (trained once for the module), "tiny" the newest; none shipped."""
+    import os
+
     from bachlstm.presets import get_preset
     from bachlstm.training import train
 
     folder = tmp_path_factory.mktemp("sampling-runs")
-    preset = get_preset("bach", epochs=1, max_melodies=24, max_steps=4, num_threads=1)
-    train(preset, out=folder / "tiny.safetensors")
+    train(
+        get_preset("workshop", epochs=1, max_melodies=24, num_threads=1),
+        out=folder / "tiny-workshop.safetensors",
+    )
+    os.utime(folder / "tiny-workshop.safetensors", (1, 1))  # older: runs are listed newest first
+    train(
+        get_preset("bach", epochs=1, max_melodies=24, max_steps=4, num_threads=1),
+        out=folder / "tiny.safetensors",
+    )
     return folder
 
 
@@ -125,7 +134,7 @@ def test_broken_checkpoint_is_listed_and_the_page_still_works(runs):
         at = sampling_page()
         assert not at.exception
         assert any("zz-broken" in e.value for e in at.error)
-        assert at.selectbox(key="ckpt").options == ["tiny"]
+        assert at.selectbox(key="ckpt").options == ["tiny", "tiny-workshop"]
     finally:
         broken.unlink()
 
@@ -135,3 +144,16 @@ def test_no_model_at_all_says_where_to_get_one(tmp_path, monkeypatch):
     at = sampling_page()
     assert not at.exception
     assert "Training page" in at.info[0].value
+
+
+@pytest.mark.slow
+def test_switching_model_keeps_the_result_and_its_explorer_working():
+    at = sampling_page()
+    at.slider(key="length").set_value(32)
+    at.button(key=GENERATE).click().run()
+    at.selectbox(key="ckpt").set_value("tiny-workshop").run()  # another vocabulary
+    at.slider(key="explore_step").set_value(3).run()
+    assert not at.exception
+    assert at.session_state["sampling"]["model"] == "tiny"  # the shown result still says whose it is
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and at.session_state["sampling"]["model"] == "tiny-workshop"
