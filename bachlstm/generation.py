@@ -25,6 +25,7 @@ from bachlstm.sampling import BatchSampler, SamplingConfig
 log = logging.getLogger(__name__)
 
 MODES = ("stateful", "window")
+GROUP_ENDS = ("separator", "note", "rest", "bar")  # token types after which a note/rest is complete
 DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
 
 
@@ -465,6 +466,13 @@ def _finish(
         keep = list(range(len(toks)))
         if constrained and not run.finished[r]:
             keep = _complete_prefix(tokenizer, prefix, toks, run.complete[r][: len(toks)])
+        elif not run.finished[r]:
+            # Cut by the length limit mid-group: that unfinished group is the limit's doing, not the
+            # model's, so it is dropped rather than counted as invalid.
+            last = max(
+                (k + 1 for k, t in enumerate(toks) if tokenizer.token_type(t) in GROUP_ENDS), default=0
+            )
+            keep = list(range(last))
         trimmed = len(toks) - len(keep)
         toks = [toks[k] for k in keep]
         decoded = tokenizer.decode(prefix + toks)
