@@ -317,6 +317,7 @@ class BatchSampler:
         self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
         self._penalty_rows = self._groups(lambda c: c.repetition_penalty != 1.0 or c.no_repeat_ngram > 0)
         self._extra_rows = self._groups(lambda c: c.method != "greedy" and (c.typical_p < 1 or c.min_p > 0))
+        self._rank: torch.Tensor | None = None
 
     def _groups(self, wanted) -> list[tuple[SamplingConfig, list[int]]]:
         groups: dict[SamplingConfig, list[int]] = {}
@@ -357,7 +358,9 @@ class BatchSampler:
         sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
         sorted_probs = torch.softmax(sorted_vals, dim=-1)
         mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-        rank = torch.arange(logits.shape[-1])
+        if self._rank is None or self._rank.shape[0] != logits.shape[-1]:
+            self._rank = torch.arange(logits.shape[-1])  # cached: this is called once per generated token
+        rank = self._rank
         keep_sorted = (rank < self.k) & (mass_before < self.p)
         keep_sorted[:, 0] = True  # the top token always survives
         keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
