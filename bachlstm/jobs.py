@@ -116,8 +116,9 @@ class JobManager:
     """Runs training jobs in worker threads, at most `max_running` at once, the rest in a FIFO queue.
 
     Thread-safe; one instance is shared by every session of the server. Jobs are bounded: each is
-    asked to stop after `max_wall_s` seconds (threads outlive closed browser tabs), and finished jobs
-    are forgotten `keep_finished_s` seconds after they end (their checkpoints stay on disk).
+    asked to stop after `max_wall_s` seconds (env BACHLSTM_MAX_JOB_SECONDS, default 3600; threads
+    outlive closed browser tabs), and finished jobs are forgotten `keep_finished_s` seconds after they
+    end (their checkpoints stay on disk). `max_running` defaults to env BACHLSTM_MAX_JOBS or 1.
     """
 
     def __init__(
@@ -126,11 +127,14 @@ class JobManager:
         *,
         max_running: int | None = None,
         max_queued: int = 20,
-        max_wall_s: float = 3600.0,
+        max_wall_s: float | None = None,
         keep_finished_s: float = 6 * 3600.0,
     ) -> None:
         self.train_fn = train_fn or default_train
         self.max_running = max_running if max_running is not None else _env_int("BACHLSTM_MAX_JOBS", 1)
+        # A workshop server must not train forever for a tab closed long ago: one hour by default.
+        if max_wall_s is None:
+            max_wall_s = _env_int("BACHLSTM_MAX_JOB_SECONDS", 3600)
         if self.max_running < 1:
             raise JobError(f"max_running must be at least 1, got {self.max_running}")
         if max_wall_s <= 0:

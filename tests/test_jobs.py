@@ -157,6 +157,12 @@ def test_wall_time_bound_stops_a_job(manager, tmp_path):
     assert "time limit" in job.stop_reason
 
 
+def test_env_sets_the_wall_time_bound(monkeypatch):
+    monkeypatch.setenv("BACHLSTM_MAX_JOB_SECONDS", "90")
+    assert JobManager(FakeTrain()).max_wall_s == 90
+    assert JobManager(FakeTrain(), max_wall_s=5).max_wall_s == 5
+
+
 def test_finished_jobs_are_pruned(manager, tmp_path):
     m = manager(FakeTrain(), keep_finished_s=60)
     job = m.wait(m.submit("old", "O", out=tmp_path / "old").id, timeout=5)
