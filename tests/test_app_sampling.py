@@ -157,3 +157,20 @@ def test_switching_model_keeps_the_result_and_its_explorer_working():
     assert at.session_state["sampling"]["model"] == "tiny"  # the shown result still says whose it is
     at.button(key=GENERATE).click().run()
     assert not at.exception and at.session_state["sampling"]["model"] == "tiny-workshop"
+
+
+@pytest.mark.slow
+def test_uploaded_midi_primer_opens_every_melody():
+    from bachlstm.events import Event
+    from bachlstm.music import to_midi
+
+    steps = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71), ("C", 72)]
+    scale = [Event("note", 1.0, pitch=p, octave=m // 12 - 1, midi=m) for p, m in steps]
+    at = sampling_page()
+    at.radio(key="primer_source").set_value("upload MIDI/MusicXML").run()
+    at.file_uploader(key="upload").set_value(("scale.mid", to_midi(scale), "audio/midi"))
+    at.slider(key="length").set_value(32)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    primer = at.session_state["sampling"]["gens"][0].primer_events
+    assert [e.midi for e in primer] == [m for _, m in steps]
