@@ -326,17 +326,26 @@ def test_checkpoint_object_is_accepted():
     assert [g.tokens for g in a] == [g.tokens for g in b]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["workshop", "bach"])
 def test_shipped_models_always_decode(name):
     path = CHECKPOINTS / f"{name}.safetensors"
     if not path.exists():
         pytest.skip(f"{path.name} is not shipped yet")
     from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.metrics import bar_validity
 
     ckpt = load_checkpoint(name)
     gens = generate(ckpt, default_configs(), length=128, samples=8, seed=0)
     assert all(g.validity == 1.0 and g.n_groups > 0 for g in gens)
+    if ckpt.tokenizer.options.get("bar_tokens"):
+        assert all(bar_validity(g.full_events) == 1.0 for g in gens if g.events)
+    # A held-out chorale's opening as primer works too.
+    from bachlstm.training import split_melodies
+
+    primer = primer_from_melody(split_melodies(ckpt.meta)["test"][0], bars=2)
+    assert all(
+        g.validity == 1.0 for g in generate(ckpt, default_configs(), primer=primer, length=64, samples=2)
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -466,7 +475,6 @@ def test_cli_compare_json(checkpoint_path, capsys):
     assert "greedy" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_cli_compare_with_a_shipped_model(capsys):
     import json
 
