@@ -84,12 +84,12 @@ def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None
 
 @st.cache_data(max_entries=64, show_spinner="Engraving ...")
 def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
-    """Sheet music (SVG), audio (array or None) and MIDI bytes of one melody."""
+    """Sheet music (SVG pages), audio (array or None) and MIDI bytes of one melody."""
     from bachlstm import music
 
     kw = {"key_sharps": key_sharps, "pickup": pickup}
     return {
-        "svg": music.to_svg(list(events), title=title, **kw)[0],
+        "svg": music.to_svg(list(events), title=title, all_pages=True, **kw),
         "audio": music.to_audio(list(events)),
         "midi": music.to_midi(list(events), title=title, **kw),
     }

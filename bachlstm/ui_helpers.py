@@ -607,13 +607,13 @@ def compare_methods(
 
 
 def melody_view(events: Sequence, n_primer: int = 0, title: str = "", page_width: int = 1000) -> dict:
-    """What a column shows: sheet music SVG (narrow page), audio (None for silence), piano-roll frame."""
+    """What a column shows: sheet music (SVG pages, narrow), audio (None for silence), piano-roll frame."""
     from bachlstm.music import piano_roll, to_audio, to_svg
 
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
     return {
-        "svg": to_svg(events, title=title, page_width=page_width)[0] if events else None,
+        "svg": to_svg(events, title=title, page_width=page_width, all_pages=True) if events else None,
         "audio": to_audio(events) if events else None,
         "roll": roll,
     }

@@ -181,7 +181,7 @@ def _notes(*midis):
 def test_melody_view_marks_the_primer_and_draws_sheet_music():
     view = ui.melody_view(_notes(60, 62, 64, 60), n_primer=2)
     assert view["roll"].part.tolist() == ["primer", "primer", "generated", "generated"]
-    assert view["svg"].startswith("<svg") and view["audio"] is not None
+    assert len(view["svg"]) == 1 and view["svg"][0].startswith("<svg") and view["audio"] is not None
     silent = ui.melody_view([Event("rest", 4.0, measure=1)])
     assert silent["audio"] is None and silent["roll"].empty
 
