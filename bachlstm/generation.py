@@ -167,6 +167,50 @@ def encode_primer(
     return ids
 
 
+def spelled_key_sharps(events: Sequence[Event]) -> int:
+    """The key signature (-7..7) that leaves the fewest of the notes' spelled names off its scale.
+
+    Read from the spelling, not from sounding pitch (an analysis may call D-flat major C-sharp), so a
+    transposition re-spells the melody consistently. Ties go to fewer sharps/flats; 0 if no note.
+    """
+    positions = []
+    for e in events:
+        if not e.is_rest and e.pitch:
+            positions.append("FCGDAEB".index(e.pitch[0]) - 1 + 7 * (e.pitch.count("#") - e.pitch.count("-")))
+    if not positions:
+        return 0
+    # A key with k sharps holds the line-of-fifths positions k-1 .. k+5.
+    return min(range(-7, 8), key=lambda k: (sum(not k - 1 <= x <= k + 5 for x in positions), abs(k)))
+
+
+def fit_primer(tokenizer, primer: Sequence[Event] | Melody, max_shift: int = 6) -> tuple[list[Event], int]:
+    """The primer transposed by the smallest shift (0, +-1, ... +-max_shift semitones) whose every event
+    is in the tokenizer's vocabulary, and that shift; an uploaded melody in a far key still fits.
+
+    Raises PrimerError when no shift works (e.g. a duration the model never saw), naming the event.
+    """
+    from bachlstm.dataset import transpose
+    from bachlstm.tokens import UNK
+
+    events = list(primer.events if isinstance(primer, Melody) else primer)
+
+    def unknown(evs) -> Event | None:
+        return next((e for e in evs if UNK in tokenizer.encode([e], bos_eos=False)), None)
+
+    if unknown(events) is None:
+        return events, 0
+    melody = Melody("primer", "primer", tuple(events), key_sharps=spelled_key_sharps(events))
+    for shift in sorted(range(-max_shift, max_shift + 1), key=lambda s: (abs(s), s)):
+        moved = transpose(melody, shift, ranges={"primer": (0, 127)}) if shift else None
+        if moved is not None and unknown(moved.events) is None:
+            return list(moved.events), shift
+    bad = unknown(events)
+    raise PrimerError(
+        f"the primer does not fit this model's vocabulary in any transposition up to {max_shift} "
+        f"semitones (first unknown event: {_describe(bad)})"
+    )
+
+
 def _describe(e: Event) -> str:
     return (
         f"rest of {e.quarter_length:g} quarters"

@@ -597,3 +597,42 @@ def test_fast_lstm_step_gives_the_same_melodies_as_model_step():
     model.train()
     assert _FastStepper.make(model, hidden, tokens) is None  # dropout on: only the model's own step
     assert _FastStepper.make(CountingModel(model), hidden, tokens) is None
+
+
+def test_fit_primer_transposes_into_the_vocabulary():
+    from bachlstm.generation import fit_primer
+
+    model, tok = tiny()
+    # Melody "b" a semitone higher (D-flat major): its notes are unknown, a shift of -1 brings it home.
+    from bachlstm.dataset import transpose
+
+    melody = MELODIES[1]
+    high = transpose(melody, 1, ranges={"soprano": (0, 127)}).events
+    assert fit_primer(tok, high[:1])[1] == -1
+    fitted, shift = fit_primer(tok, high)
+    assert shift == -1
+    assert [(e.pitch, e.octave, e.quarter_length) for e in fitted] == [
+        (e.pitch, e.octave, e.quarter_length) for e in melody.events
+    ]
+    assert generate(model, default_configs(), tokenizer=tok, primer=fitted, length=10)[0].validity == 1.0
+    same, zero = fit_primer(tok, MELODIES[0].events)
+    assert zero == 0 and same == list(MELODIES[0].events)
+    with pytest.raises(PrimerError, match="any transposition"):
+        fit_primer(tok, [note("C", 5, 0.25, 1)])  # a sixteenth: no shift can help
+
+
+@pytest.mark.parametrize(
+    "names,expected",
+    [
+        (["C", "D", "E"], 0),
+        (["F#", "G", "A"], 1),
+        (["B-", "E-", "A-", "D-"], -4),
+        (["C#", "G#", "D#"], 4),
+        ([], 0),
+    ],
+    ids=["C", "G", "A-flat", "E", "none"],
+)
+def test_spelled_key_sharps(names, expected):
+    from bachlstm.generation import spelled_key_sharps
+
+    assert spelled_key_sharps([note(n, 4, 1.0, 1) for n in names]) == expected

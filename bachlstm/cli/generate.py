@@ -80,9 +80,13 @@ def _primer(args, checkpoint):
 
     path = Path(args.primer)
     if path.is_file():
+        from bachlstm.generation import fit_primer
         from bachlstm.music import read_primer
 
-        return read_primer(path.read_bytes(), path.name)
+        events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name))
+        if shift:
+            print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
+        return events
     from bachlstm.corpus import load_corpus
     from bachlstm.selection import SelectionConfig, select
 
