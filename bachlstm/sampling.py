@@ -30,6 +30,7 @@ import numbers
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import torch
 
 METHODS = ("greedy", "top-k", "top-p", "temperature")
@@ -267,11 +268,18 @@ def no_repeat_ngram_filter(logits: torch.Tensor, history: Sequence[Sequence[int]
     return out
 
 
+def _bool_tensor(mask) -> torch.Tensor:
+    """A bool tensor from a tensor or array; a read-only numpy mask (Grammar.allowed) is copied."""
+    if isinstance(mask, torch.Tensor):
+        return mask.bool()
+    return torch.from_numpy(np.array(mask, dtype=bool))
+
+
 def apply_mask(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Grammar mask: tokens where mask (B, V) is False get -inf. A row with no allowed token is an error."""
     if mask is None:
         return logits
-    mask = torch.as_tensor(mask, dtype=torch.bool)
+    mask = _bool_tensor(mask)
     if mask.shape != logits.shape:
         mask = mask.expand_as(logits)
     if not bool(mask.any(dim=-1).all()):
@@ -500,7 +508,7 @@ def explain(
 ) -> CutExplanation:
     """Probabilities before and after `config`'s processing for one row of logits (V,) or (1, V)."""
     row = logits.reshape(1, -1).float()
-    m = None if mask is None else torch.as_tensor(mask, dtype=torch.bool).reshape(1, -1)
+    m = None if mask is None else _bool_tensor(mask).reshape(1, -1)
     before = torch.softmax(apply_mask(row, m), dim=-1)[0]
     hist = None if history is None else [list(history)]
     after = torch.softmax(process_logits(row, config, mask=m, history=hist), dim=-1)[0]

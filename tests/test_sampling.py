@@ -308,3 +308,16 @@ def test_config_accepts_numpy_numbers_and_stores_python_ones():
         SamplingConfig(p=float("nan"))
     with pytest.raises(SamplingConfigError, match="k must"):
         SamplingConfig(k="3")
+
+
+def test_a_read_only_numpy_mask_is_accepted_without_warning():
+    import warnings
+
+    import numpy as np
+
+    mask = np.array([True, False, True, True, False])
+    mask.flags.writeable = False  # as Grammar.allowed returns it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ex = explain(LOGITS[0], SamplingConfig("greedy"), mask=mask)
+    assert ex.after.tolist() == [1, 0, 0, 0, 0]
