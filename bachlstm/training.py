@@ -296,12 +296,6 @@ def train(
             return loop.finish(val_x, val_y, test_x, test_y, n_threads)
 
 
-def melodies_by_key(melodies: list, keys: list[str]) -> list:
-    """The melodies whose melody_key is in `keys`, in `keys` order."""
-    index = {melody_key(m): m for m in melodies}
-    return [index[k] for k in keys]
-
-
 def _build_tokenizer(preset: Preset, melodies: list) -> Any:
     from bachlstm.tokens import build_tokenizer
 
