@@ -344,7 +344,7 @@ def _run(
             state = grammar.advance(state, t)
         states = [state] * rows
     histories = [list(prefix[1:]) for _ in range(rows)] if sampler.uses_history else None
-    out = torch.full((rows, length), EOS, dtype=torch.long)
+    chosen_steps: list[torch.Tensor] = []  # (B,) per step, stacked at the end
     done = [False] * rows
     end = [length] * rows
     complete: list[list[bool]] = [[] for _ in range(rows)]
@@ -385,7 +385,7 @@ def _run(
                         histories[r].append(tok)
                     if tok == EOS:
                         done[r], end[r] = True, t + 1
-                out[:, t] = chosen
+                chosen_steps.append(chosen)
                 n_steps = t + 1
                 if progress is not None:
                     progress(n_steps, length)
@@ -404,7 +404,8 @@ def _run(
     finally:
         model.train(was_training)
     end = [min(e, n_steps) for e in end]
-    return _Run(out[:, :n_steps], n_steps, done, end, complete, records)
+    out = torch.stack(chosen_steps[:n_steps], dim=1) if n_steps else torch.zeros((rows, 0), dtype=torch.long)
+    return _Run(out, n_steps, done, end, complete, records)
 
 
 class _FastStepper:
@@ -451,7 +452,8 @@ class _FastStepper:
     def step(self, tokens: torch.Tensor, hidden):
         """tokens (B,) and the model-format state -> (logits (B, V), new state)."""
         m = self.model
-        x = m.embedding(tokens)  # (B, E); dropout is off in eval mode
+        # Functional calls skip nn.Module's per-call machinery; dropout is off in eval mode.
+        x = torch.nn.functional.embedding(tokens, m.embedding.weight)  # (B, E)
         new = []
         for lstm, (h, c) in zip(m.lstms, hidden):
             h1, c1 = torch.lstm_cell(
@@ -461,7 +463,7 @@ class _FastStepper:
             x = h1  # (B, H)
         if m.hidden is not None:
             x = m.act(m.hidden(x))
-        return m.out(x), tuple(new)
+        return torch.nn.functional.linear(x, m.out.weight, m.out.bias), tuple(new)
 
 
 def _record(logits, mask, processed, chosen, n, vocab) -> tuple:
