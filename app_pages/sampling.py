@@ -66,9 +66,10 @@ with st.form("sample_form"):
     go = st.form_submit_button("Generate", type="primary")
 
 if go:
+    note = ""
     if upload is not None:
-        primer = read_upload(upload)  # shows the error and stops for a bad file
-    generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained)
+        primer, note = read_upload(upload, ck.tokenizer)  # shows the error and stops for a bad file
+    generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained, note)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")

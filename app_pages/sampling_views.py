@@ -3,19 +3,26 @@
 import streamlit as st
 
 from bachlstm import ui_helpers as ui
+from bachlstm.generation import PrimerError, fit_primer
 from bachlstm.music import MusicInputError, read_primer, to_midi, to_musicxml, zip_melodies
 
 
-def read_upload(upload) -> list:
-    """The uploaded primer's events; a clear error (and nothing generated) for a bad file."""
+def read_upload(upload, tokenizer) -> tuple[list, str]:
+    """(primer events moved into the model's vocabulary, a note saying so); a clear error for a bad file."""
     try:
-        return read_primer(upload.getvalue(), upload.name)
-    except MusicInputError as exc:
+        events, shift = fit_primer(tokenizer, read_primer(upload.getvalue(), upload.name))
+    except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
         st.stop()
+    note = (
+        f"The uploaded primer was transposed by {shift:+d} semitones to notes this model knows."
+        if shift
+        else ""
+    )
+    return events, note
 
 
-def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained) -> None:
+def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained, note="") -> None:
     """Generate the four columns into session_state, unless these exact settings were just generated."""
     try:
         configs = ui.sampling_configs(knobs, extras)
@@ -38,11 +45,14 @@ def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constraine
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
     res.update(key=key, model=name, checkpoint=ck, seed=seed, constrained=constrained, n_primer=n_primer)
+    res["note"] = note
     st.session_state.sampling = res
 
 
 def draw_columns(res: dict) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
+    if res.get("note"):
+        st.info(res["note"])
     for i, (col, gen, row, view) in enumerate(zip(st.columns(4), res["gens"], res["rows"], res["views"])):
         events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
         with col:

@@ -174,3 +174,26 @@ def test_uploaded_midi_primer_opens_every_melody():
     assert not at.exception and not at.error, [e.value for e in at.error]
     primer = at.session_state["sampling"]["gens"][0].primer_events
     assert [e.midi for e in primer] == [m for _, m in steps]
+    assert not at.info  # in the vocabulary as it is: no transposition note
+
+
+@pytest.mark.slow
+def test_uploaded_primer_out_of_range_is_transposed_with_a_note():
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.events import Event
+    from bachlstm.music import midi_to_name, to_midi
+
+    tok = load_checkpoint("tiny").tokenizer
+    known = [e.midi for i in range(4, len(tok.vocab)) for e in tok.decode([i]).events if not e.is_rest]
+
+    def note(midi):
+        name = midi_to_name(midi)
+        return Event("note", 2.0, duration_type="half", pitch=name[:-1], octave=int(name[-1]), midi=midi)
+
+    line = [note(max(known) - 2), note(max(known) + 2)]  # the second note is above all the model knows
+    at = sampling_page()
+    at.radio(key="primer_source").set_value("upload MIDI/MusicXML").run()
+    at.file_uploader(key="upload").set_value(("high.mid", to_midi(line), "audio/midi"))
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "transposed by -" in at.info[0].value
