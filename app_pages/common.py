@@ -106,6 +106,16 @@ def reference(path: str, mtime: float):
         return None
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def model_ready(path: str, mtime: float) -> bool:
+    """Run the model once for a few tokens (first-call costs: thread pools, lazy inits) before a click."""
+    from bachlstm.generation import generate
+    from bachlstm.sampling import default_configs
+
+    generate(checkpoint(path, mtime), default_configs(), length=8, seed=0)
+    return True
+
+
 @st.cache_resource(show_spinner=False)
 def music_tools_ready() -> bool:
     """Import and initialise music21, verovio and the synthesizer once per server, before the first click.

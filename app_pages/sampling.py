@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import checkpoint, mtime, music_tools_ready, reference, usable_checkpoints
+from app_pages.common import checkpoint, model_ready, mtime, music_tools_ready, reference, usable_checkpoints
 from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 from bachlstm import ui_helpers as ui
 from bachlstm.checkpoints import CheckpointError
@@ -25,6 +25,7 @@ except CheckpointError as exc:
     st.stop()
 ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()
+model_ready(str(info.path), mtime(info.path))
 sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
 source = st.radio("Primer", sources if ref else sources[::2], horizontal=True, key="primer_source")
 
