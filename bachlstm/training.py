@@ -345,6 +345,7 @@ class _Loop:
         return self.stop_event is not None and self.stop_event.is_set()
 
     def run(self, train_x, train_y, val_x, val_y) -> None:
+        """Epochs of shuffled batches until done, stopped, out of steps or early-stopped."""
         cfg, pad = self.cfg, self.preset.model.pad_id
         n, bs = len(train_x), cfg.batch_size
         if n == 0:
@@ -503,6 +504,7 @@ class _Loop:
         save_checkpoint(self.out, model, self.tokenizer, self._meta(metrics, final), extra_tensors=extra)
 
     def finish(self, val_x, val_y, test_x, test_y, n_threads) -> TrainResult:
+        """Restore the best weights, score val and test once, save the final checkpoint, report done."""
         if self.best_state is None:  # stopped before the first batch: validate what we have
             self.best_state = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_state)

@@ -35,6 +35,7 @@ class BareLSTM(nn.Module):
         self.out = nn.Linear(hidden_linear or top, vocab)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) for tokens (B, T)."""
         h = self.emb(x)
         for rnn in self.rnns:
             h, _ = rnn(h)
