@@ -239,7 +239,7 @@ def history_chart(frame: pd.DataFrame):
         .encode(
             x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run"),
+            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="top")),
             strokeDash=alt.StrokeDash("run:N", legend=None),
             tooltip=["run", "metric", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
