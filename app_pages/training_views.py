@@ -112,6 +112,10 @@ def draw_compare() -> None:
         st.info("The chosen runs have no per-epoch history to show.")
     else:
         st.altair_chart(history_chart(frame))
+        st.caption(
+            "Loss and accuracy are per token: compare runs that use the same tokenizer (a factored "
+            "note is five easy tokens, an event token is a whole note)."
+        )
 
 
 # Redrawn about once a second while the job is active; a finished job is drawn once with draw_job.
