@@ -18,27 +18,25 @@ ROUNDS = 5  # side-by-side rounds, alternating which side goes first
 
 
 class BareLSTM(nn.Module):
-    """The same layers as LSTMModel, written the plain way (no config, no per-layer loop logic)."""
+    """The same layers as LSTMModel (dropouts included), written the plain way: the loop is what we time."""
 
-    def __init__(self, vocab: int, emb: int, sizes: tuple[int, ...], hidden_linear: int | None) -> None:
+    def __init__(self, vocab: int, m) -> None:
         super().__init__()
-        self.emb = nn.Embedding(vocab, emb)
-        if len(set(sizes)) == 1:  # equal widths: one cuDNN-style multi-layer nn.LSTM
-            self.rnns = nn.ModuleList([nn.LSTM(emb, sizes[0], num_layers=len(sizes), batch_first=True)])
-        else:
-            ins = (emb, *sizes[:-1])
-            self.rnns = nn.ModuleList(nn.LSTM(i, o, batch_first=True) for i, o in zip(ins, sizes))
-        top = sizes[-1]
+        self.emb = nn.Sequential(nn.Embedding(vocab, m.embedding_dim), nn.Dropout(m.embedding_dropout))
+        ins = (m.embedding_dim, *m.lstm_sizes[:-1])
+        self.rnns = nn.ModuleList(nn.LSTM(i, o, batch_first=True) for i, o in zip(ins, m.lstm_sizes))
+        self.drops = nn.ModuleList(nn.Dropout(p) for p in m.dropouts)
+        top = m.lstm_sizes[-1]
         self.head = (
-            nn.Sequential(nn.Linear(top, hidden_linear), nn.ReLU()) if hidden_linear else nn.Identity()
+            nn.Sequential(nn.Linear(top, m.hidden_linear), nn.ReLU()) if m.hidden_linear else nn.Identity()
         )
-        self.out = nn.Linear(hidden_linear or top, vocab)
+        self.out = nn.Linear(m.hidden_linear or top, vocab)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits (B, T, V) for tokens (B, T)."""
         h = self.emb(x)
-        for rnn in self.rnns:
-            h, _ = rnn(h)
+        for rnn, drop in zip(self.rnns, self.drops):
+            h = drop(rnn(h)[0])
         return self.out(self.head(h))
 
 
@@ -65,7 +63,7 @@ def _batches(preset, n_steps: int) -> tuple[list[tuple[torch.Tensor, torch.Tenso
 def _bare_tokens_per_s(preset, batches, vocab: int) -> float:
     m = preset.model
     torch.manual_seed(0)
-    model = BareLSTM(vocab, m.embedding_dim, m.lstm_sizes, m.hidden_linear)
+    model = BareLSTM(vocab, m)
     opt = torch.optim.Adam(model.parameters(), lr=preset.train.lr)
     stamps, tokens = [], []
     for x, y in batches:
@@ -124,9 +122,9 @@ def compare_loops(name: str = "bach", steps: int = STEPS, rounds: int = ROUNDS, 
     }
 
 
-def epoch_time(name: str) -> dict:
+def epoch_time(name: str, threads: int | None = None) -> dict:
     """Setup time and the time of one full epoch (training + validation) of a preset."""
-    preset = get_preset(name, epochs=2)
+    preset = get_preset(name, epochs=2, num_threads=threads)
     marks: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -161,7 +159,8 @@ def run() -> dict:
             "cuda": torch.cuda.is_available(),
         },
         "loop": [compare_loops("workshop"), compare_loops("bach")],
-        "epochs": [epoch_time("workshop"), epoch_time("bach")],
+        # bach twice: with train()'s automatic thread count and with the 1 thread of the shipped run.
+        "epochs": [epoch_time("workshop"), epoch_time("bach"), epoch_time("bach", threads=1)],
     }
 
 
