@@ -182,9 +182,10 @@ def _bach() -> Preset:
         # Transposition multiplies the 287 training melodies by ~9 (those leaving the soprano range are
         # skipped): the network must learn intervals, not memorise keys. 128 tokens hold most chorales.
         data=DataConfig(seq_len=128, stride=64, augment_semitones=tuple(range(-5, 7))),
-        # Measured on the tune-disjoint split, 12 epochs each (test perplexity / top-1 / top-5): one
-        # 256-unit layer at lr 3e-3 6.06/0.48/0.83, 5e-3 5.56/0.50/0.84, 8e-3 5.26/0.52/0.85; two
-        # 128-unit layers 9.29/0.36/0.74. Two 256-unit layers cost ~2x per token and ~4 MB of weights.
+        # Chosen by validation perplexity, 12 epochs each (val ppl; test ppl / top-1 / top-5): one
+        # 256-unit layer at lr 3e-3 5.65 (6.06/0.48/0.83), 5e-3 4.95 (5.56/0.50/0.84), 8e-3 4.69
+        # (5.26/0.52/0.85); two 128-unit layers 9.24 (9.29/0.36/0.74). Two 256-unit layers cost ~2x
+        # per token for the 10-minute budget and ~4 MB of weights. See checkpoints/README.md.
         model=ModelConfig(embedding_dim=64, lstm_sizes=(256,), dropouts=(0.3,), embedding_dropout=0.1),
         train=TrainConfig(epochs=12, batch_size=64, lr=8e-3, lr_schedule="cosine", seed=0),
     )
