@@ -238,3 +238,22 @@ def test_cli_train_then_evaluate_on_the_real_corpus(tmp_path, capsys):
     assert {"perplexity", "top1", "top5", "n_tokens"} <= set(scored)
     assert scored["perplexity"] == pytest.approx(trained["test_perplexity"])
     assert set(scored["per_type"]) >= {"pitch", "octave"}
+
+
+def test_early_stopping_after_patience_epochs_without_improvement(monkeypatch):
+    import bachlstm.training as training
+
+    real = training.evaluate_tensors
+    calls = []
+
+    def worse_every_epoch(model, x, y, **kw):
+        result = real(model, x, y, **kw)
+        calls.append(1)
+        loss = float(len(calls))  # validation loss 1, 2, 3, ...: never better than epoch 1
+        return {**result, "loss": loss, "perplexity": math.exp(loss)}
+
+    monkeypatch.setattr(training, "evaluate_tensors", worse_every_epoch)
+    result = train(tiny(epochs=20, early_stopping=2), data=melodies())
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    assert result.metrics["best_epoch"] == 1 and "early stopping" in result.stop_reason
+    assert not result.stopped  # early stopping is not a user stop
