@@ -679,6 +679,7 @@ def next_token_frame(checkpoint, tokens: Sequence[int], configs, *, constrained:
     """
     import torch
 
+    from bachlstm.generation import grammar_of
     from bachlstm.sampling import explain
 
     tok = checkpoint.tokenizer
@@ -686,7 +687,7 @@ def next_token_frame(checkpoint, tokens: Sequence[int], configs, *, constrained:
         logits = checkpoint.model(torch.tensor([list(tokens)], dtype=torch.long))[0][0, -1]  # (V,)
     mask = None
     if constrained:
-        grammar = tok.grammar()
+        grammar = grammar_of(tok)  # cached: building a grammar's masks is the slow part
         state = grammar.initial_state()
         for t in list(tokens)[1:]:
             state = grammar.advance(state, t)
