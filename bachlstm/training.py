@@ -284,6 +284,9 @@ def train(
         if resumed:
             _load_optimizer(opt, resumed.extra)
         n_threads = choose_threads(model, cfg.num_threads)
+        if cfg.num_threads is None:
+            # The host process's own setting is a cap (the dashboard runs with one OpenMP thread).
+            n_threads = min(n_threads, torch.get_num_threads())
         with _torch_threads(n_threads):
             loop = _Loop(preset, model, opt, tokenizer, device, emit, stop_event, out, split, t_start)
             loop.history = list(resumed.meta.get("history", [])) if resumed else []
