@@ -234,3 +234,23 @@ def test_names_resolve_to_shipped_models_and_user_runs(tmp_path, monkeypatch, to
     assert infos["my-run.2"].n_params == model.n_params()
     assert "broken.safetensors" in infos["broken"].error
     assert os.path.exists(shipped / "bach.safetensors")
+
+
+def test_shipped_models_load_by_name_and_are_listed():
+    infos = {i.name: i for i in list_checkpoints() if i.shipped}
+    assert set(infos) == {"workshop", "bach"}
+    for name in ("workshop", "bach"):
+        assert infos[name].error is None and infos[name].preset == name
+        ckpt = load_checkpoint(name)
+        assert ckpt.meta["preset"] == name and ckpt.meta["complete"]
+        assert ckpt.path.stat().st_size < 3_000_000  # small enough to ship in the repository
+
+
+@pytest.mark.slow
+def test_shipped_models_reach_the_quality_targets_on_the_real_test_split():
+    from bachlstm.evaluation import evaluate
+
+    bach = evaluate("bach", "test")
+    assert bach["perplexity"] <= 7.0 and bach["top1"] >= 0.45 and bach["top5"] >= 0.80
+    assert bach["perplexity"] == pytest.approx(load_checkpoint("bach").meta["metrics"]["test_perplexity"])
+    assert evaluate("workshop", "test")["top1"] >= 0.72
