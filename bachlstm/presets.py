@@ -208,6 +208,8 @@ def get_preset(name: str, **overrides: Any) -> Preset:
 
 
 _SECTIONS = ("selection", "data", "model", "train")
+# Not overridable: the vocabulary size comes from the tokenizer, PAD's id is fixed by tokens.PAD.
+_FIXED = ("vocab_size", "pad_id")
 
 
 def overridable_fields() -> dict[str, str]:
@@ -215,7 +217,7 @@ def overridable_fields() -> dict[str, str]:
     out: dict[str, str] = {}
     for section, cls in zip(_SECTIONS, (SelectionConfig, DataConfig, ModelConfig, TrainConfig)):
         for f in fields(cls):
-            if f.name == "vocab_size":  # always taken from the tokenizer
+            if f.name in _FIXED:
                 continue
             # First section wins on a clash; the dotted form "section.field" always works.
             out.setdefault(f.name, section)
@@ -230,12 +232,15 @@ def override(preset: Preset, **changes: Any) -> Preset:
     """
     flat = overridable_fields()
     per_section: dict[str, dict[str, Any]] = {s: {} for s in _SECTIONS}
+    changes = dict(changes)
+    preset = _override_tokenizer(preset, changes)  # consumes "tokenizer" and tokenizer option keys
     for key, value in changes.items():
         section, _, fname = key.partition("__") if "__" in key else (flat.get(key), "", key)
+        if fname in _FIXED:
+            raise PresetError(f"{fname} is fixed (vocab_size comes from the tokenizer, pad_id is tokens.PAD)")
         if section not in per_section or fname not in {f.name for f in fields(_section_cls(section))}:
-            raise PresetError(f"unknown setting {key!r}; valid settings: {', '.join(sorted(flat))}")
-        if fname == "vocab_size":
-            raise PresetError("vocab_size comes from the tokenizer and cannot be overridden")
+            names = sorted([*flat, "tokenizer", *_tokenizer_options(preset.tokenizer.name)])
+            raise PresetError(f"unknown setting {key!r}; valid settings: {', '.join(names)}")
         per_section[section][fname] = value
     replaced = {}
     for section, kw in per_section.items():
@@ -252,6 +257,30 @@ def override(preset: Preset, **changes: Any) -> Preset:
         except (TypeError, ValueError) as exc:
             raise PresetError(f"invalid {section} setting: {exc}") from exc
     return dataclasses.replace(preset, **replaced)
+
+
+def _tokenizer_options(name: str) -> dict:
+    from bachlstm.tokens import TOKENIZERS
+
+    return dict(TOKENIZERS[name].OPTIONS)
+
+
+def _override_tokenizer(preset: Preset, changes: dict) -> Preset:
+    """Apply `tokenizer=...` and tokenizer options (`bar_tokens=False`...) and remove them from changes."""
+    from bachlstm.tokens import TOKENIZERS
+
+    name = changes.pop("tokenizer", preset.tokenizer.name)
+    if name not in TOKENIZERS:
+        raise PresetError(f"tokenizer must be one of {sorted(TOKENIZERS)}, got {name!r}")
+    options = dict(preset.tokenizer.options) if name == preset.tokenizer.name else {}
+    for key in list(changes):
+        if key in TOKENIZERS[name].OPTIONS:
+            options[key] = changes.pop(key)
+    try:
+        TOKENIZERS[name].check_options(options)
+    except ValueError as exc:
+        raise PresetError(f"invalid tokenizer setting: {exc}") from exc
+    return dataclasses.replace(preset, tokenizer=TokenizerSpec(name, options))
 
 
 def _section_cls(section: str) -> type:

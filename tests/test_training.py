@@ -180,6 +180,8 @@ def test_overrides_apply_and_validate():
     assert (p.train.epochs, p.model.lstm_sizes, p.model.dropouts) == (3, (32, 32), (0.2, 0.2))
     assert (p.data.seq_len, p.model.embedding_dim) == (64, 8)
     assert override(p, lr=0.01).train.lr == 0.01
+    assert get_preset("bach", bar_tokens=False).tokenizer.options == {"bar_tokens": False, "ties": True}
+    assert get_preset("workshop", tokenizer="event").tokenizer.name == "event"
     with pytest.raises(PresetError, match="unknown preset"):
         get_preset("mozart")
 
@@ -198,6 +200,9 @@ def test_overrides_apply_and_validate():
         ({"vocab_size": 10}, "vocab_size"),
         ({"device": "tpu"}, "device"),
         ({"max_melodies": 1}, "max_melodies"),
+        ({"pad_id": 3}, "pad_id is fixed"),
+        ({"tokenizer": "event", "bar_tokens": "no"}, "bar_tokens must be True or False"),
+        ({"tokenizer": "midi"}, "tokenizer must be one of"),
     ],
     ids=[
         "no-epochs",
@@ -211,6 +216,9 @@ def test_overrides_apply_and_validate():
         "vocab",
         "device",
         "melodies",
+        "pad",
+        "bar-option",
+        "tokenizer",
     ],
 )
 def test_absurd_overrides_give_clear_errors(kw, message):
