@@ -250,6 +250,9 @@ def override(preset: Preset, **changes: Any) -> Preset:
         # Changing the number of LSTM layers without giving dropouts: repeat the first dropout.
         if section == "model" and "lstm_sizes" in kw and "dropouts" not in kw:
             kw["dropouts"] = (current.dropouts[0],) * len(tuple(kw["lstm_sizes"]))
+        # Changing seq_len alone keeps the preset's window overlap (stride / seq_len).
+        if section == "data" and "seq_len" in kw and "stride" not in kw and isinstance(kw["seq_len"], int):
+            kw["stride"] = max(1, round(kw["seq_len"] * current.stride / current.seq_len))
         try:
             replaced[section] = dataclasses.replace(current, **kw)
         except PresetError:

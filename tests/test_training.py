@@ -182,6 +182,10 @@ def test_overrides_apply_and_validate():
     assert override(p, lr=0.01).train.lr == 0.01
     assert get_preset("bach", bar_tokens=False).tokenizer.options == {"bar_tokens": False, "ties": True}
     assert get_preset("workshop", tokenizer="event").tokenizer.name == "event"
+    assert (get_preset("bach", seq_len=32).data.stride, get_preset("workshop", seq_len=32).data.stride) == (
+        16,
+        32,
+    )
     with pytest.raises(PresetError, match="unknown preset"):
         get_preset("mozart")
 
