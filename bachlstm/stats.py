@@ -315,8 +315,9 @@ def vocabulary_coverage(
 
 def n_windows(n_tokens: int, seq_len: int, stride: int = 1) -> int:
     """Windows `bachlstm.dataset.make_windows` cuts from one sequence of n_tokens (0 below 2 tokens)."""
-    if seq_len < 1 or stride < 1:
-        raise ValueError(f"seq_len and stride must be >= 1, got {seq_len}, {stride}")
+    if seq_len < 1 or not 1 <= stride <= seq_len:
+        # the same rule as make_windows: a larger stride would skip targets
+        raise ValueError(f"need seq_len >= 1 and 1 <= stride <= seq_len, got {seq_len}, {stride}")
     pairs = n_tokens - 1
     if pairs <= 0:
         return 0
@@ -325,8 +326,7 @@ def n_windows(n_tokens: int, seq_len: int, stride: int = 1) -> int:
 
 def window_targets(n_tokens: int, seq_len: int, stride: int = 1) -> int:
     """Real (non-padding) target slots over all windows of one sequence, overlaps counted each time."""
-    # window i covers pairs [i*stride, i*stride + seq_len) of the n-1 pairs; with stride > seq_len
-    # make_windows can emit a window starting past the end, which holds only padding
+    # window i covers pairs [i*stride, i*stride + seq_len) of the n-1 pairs
     k = n_windows(n_tokens, seq_len, stride)
     return sum(max(0, min(seq_len, n_tokens - 1 - i * stride)) for i in range(k))
 

@@ -155,6 +155,10 @@ def test_n_windows_matches_make_windows():
     for length in range(0, 12):
         for seq_len in (1, 3, 5):
             for stride in (1, 2, 4):
+                if stride > seq_len:
+                    with pytest.raises(ValueError, match="stride"):
+                        S.n_windows(length, seq_len, stride)
+                    continue
                 inputs, targets = make_windows([list(range(4, 4 + length))], seq_len, stride, pad_id=0)
                 case = (length, seq_len, stride)
                 assert len(inputs) == S.n_windows(length, seq_len, stride), case
