@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from bachlstm.events import Event, Melody
+from bachlstm.grouping import DisjointSets
 from bachlstm.tokens import PAD, UNK, midi_of
 
 log = logging.getLogger(__name__)
@@ -121,22 +122,13 @@ def tune_groups(melodies: Iterable[Melody]) -> list[list[Melody]]:
     whose tune recurs elsewhere stays with all its tune-mates. An empty `tune` is its piece's own.
     Groups and their members come sorted, independent of the input order.
     """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    sets = DisjointSets()
     melodies = list(melodies)
     for m in melodies:
-        a, b = find("piece:" + m.piece_id), find("tune:" + (m.tune or m.piece_id))
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+        sets.union("piece:" + m.piece_id, "tune:" + (m.tune or m.piece_id))
     groups: dict[str, list[Melody]] = {}
     for m in melodies:
-        groups.setdefault(find("piece:" + m.piece_id), []).append(m)
+        groups.setdefault(sets.find("piece:" + m.piece_id), []).append(m)
     out = [sorted(g, key=lambda m: (m.piece_id, m.voice)) for g in groups.values()]
     return sorted(out, key=lambda g: (g[0].piece_id, g[0].voice))
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from bachlstm.corpus import Corpus, Part, Piece
 from bachlstm.events import Event, Melody
+from bachlstm.grouping import DisjointSets
 
 VOICES = ("first", "soprano", "alto", "tenor", "bass", "all")
 SATB = ("soprano", "alto", "tenor", "bass")
@@ -184,19 +185,8 @@ def tune_groups(corpus: Corpus) -> dict[str, str]:
     Each group is named by its smallest tune_key, so the result is deterministic. Pieces without a
     soprano use their first part.
     """
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(a: str, b: str) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
+    sets = DisjointSets()
+    find = sets.find
     piece_key = {}
     for piece in corpus.pieces:
         part = find_voice(piece, "soprano") or find_voice(piece, "first")
@@ -205,7 +195,7 @@ def tune_groups(corpus: Corpus) -> dict[str, str]:
         piece_key[piece.id] = key if key != "empty" else f"empty:{piece.id}"
         find(piece_key[piece.id])
         if piece.title:
-            union(piece_key[piece.id], "title:" + _title_key(piece.title))
+            sets.union(piece_key[piece.id], "title:" + _title_key(piece.title))
     # name each group by its smallest real tune key (titles only glue groups together)
     members: dict[str, list[str]] = {}
     for key in piece_key.values():
