@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from bachlstm.events import Event, Melody
-from bachlstm.sampling import BatchSampler, SamplingConfig
+from bachlstm.sampling import NEG_INF, BatchSampler, SamplingConfig
 
 log = logging.getLogger(__name__)
 
@@ -276,27 +276,26 @@ def generate(
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
-    run = _run(
-        model,
-        tokenizer,
-        prefix,
-        row_configs,
-        row_samples,
-        length,
-        seed,
-        constrained,
-        record_top,
-        mode,
-        window,
-        progress,
-        stop_event,
-    )
+    settings = _Settings(length, seed, constrained, record_top, mode, window)
+    run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
         from bachlstm.music import infer_pickup
 
         pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
     return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """generate()'s per-call options that the stepping loop needs."""
+
+    length: int
+    seed: int
+    constrained: bool
+    record_top: int
+    mode: str
+    window: int
 
 
 @dataclass
@@ -309,103 +308,175 @@ class _Run:
     records: list[tuple] = field(default_factory=list)
 
 
-def _run(
-    model,
-    tokenizer,
-    prefix,
-    row_configs,
-    row_samples,
-    length,
-    seed,
-    constrained,
-    record_top,
-    mode,
-    window,
-    progress,
-    stop_event,
-) -> _Run:
-    from bachlstm.tokens import EOS
+class _Transitions:
+    """A grammar's steps memoised: (state, token) -> (next state, complete?) and state -> blocked mask.
 
-    rows = len(row_configs)
-    vocab = len(tokenizer.vocab)
+    Generation advances every row every step; a melody revisits the same few hundred states, so
+    after warm-up a step is two dict look-ups instead of the grammar's checks. Only allowed tokens
+    are ever stored (the grammar raises on the others), so nothing is skipped that could fail.
+    """
+
+    _LIMIT = 200_000  # entries before a refill, to bound memory in a long-lived server
+
+    def __init__(self, grammar) -> None:
+        self.grammar = grammar
+        self._next: dict = {}
+        self._blocked: dict = {}
+
+    def step(self, state, token: int) -> tuple:
+        """(state after `token`, whether that state is complete)."""
+        key = (state, token)
+        hit = self._next.get(key)
+        if hit is None:
+            if len(self._next) > self._LIMIT:
+                self._next.clear()
+            nxt = self.grammar.advance(state, token)
+            hit = self._next[key] = (nxt, self.grammar.is_complete(nxt))
+        return hit
+
+    def blocked(self, state) -> np.ndarray:
+        """Bool [V]: the tokens the grammar forbids after `state` (checked once to allow some token)."""
+        row = self._blocked.get(state)
+        if row is None:
+            if len(self._blocked) > self._LIMIT:
+                self._blocked.clear()
+            allowed = self.grammar.allowed(state)
+            if not allowed.any():
+                raise ValueError(f"the grammar allows no token in state {state}")
+            row = self._blocked[state] = ~allowed
+        return row
+
+
+_TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars in _GRAMMARS
+
+
+def _transitions(grammar) -> _Transitions:
+    memo = _TRANSITIONS.get(id(grammar))
+    if memo is None or memo.grammar is not grammar:
+        if len(_TRANSITIONS) >= _MAX_GRAMMARS:
+            _TRANSITIONS.pop(next(iter(_TRANSITIONS)))
+        memo = _TRANSITIONS[id(grammar)] = _Transitions(grammar)
+    return memo
+
+
+class _Rows:
+    """Per-row bookkeeping of a batch: grammar states, the blocked mask, histories, EOS and ends."""
+
+    def __init__(self, prefix, n_rows: int, length: int, grammar, uses_history: bool) -> None:
+        self.memo = _transitions(grammar) if grammar is not None else None
+        self.done = [False] * n_rows
+        self.end = [length] * n_rows
+        self.complete: list[list[bool]] = [[] for _ in range(n_rows)]
+        self.histories = [list(prefix[1:]) for _ in range(n_rows)] if uses_history else None
+        self.blocked = None  # (B, V) bool tensor, rows rewritten in place as states change
+        if self.memo is not None:
+            state = grammar.initial_state()
+            for t in prefix[1:]:
+                state = grammar.advance(state, t)
+            self.states = [state] * n_rows
+            # One numpy buffer shared with the tensor: a step rewrites rows, no new (B, V) tensor.
+            self._blocked_np = np.stack([self.memo.blocked(state)] * n_rows)
+            self.blocked = torch.from_numpy(self._blocked_np)
+
+    def advance(self, t: int, chosen: list[int]) -> None:
+        """Take step t's tokens: grammar states and masks, histories, and rows that reached EOS."""
+        from bachlstm.tokens import EOS
+
+        memo = self.memo
+        for r, tok in enumerate(chosen):
+            if self.done[r]:
+                continue
+            if memo is not None:
+                state, complete = memo.step(self.states[r], tok)
+                if state != self.states[r]:
+                    self.states[r] = state
+                    self._blocked_np[r] = memo.blocked(state)
+                self.complete[r].append(complete)
+            if self.histories is not None:
+                self.histories[r].append(tok)
+            if tok == EOS:
+                self.done[r], self.end[r] = True, t + 1
+
+
+def _run(
+    model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event
+) -> _Run:
+    """The stepping loop: one forward pass and one vectorised sampling pass per generated token."""
+    n_rows, length = len(row_configs), settings.length
     sampler = BatchSampler(row_configs)
-    grammar = grammar_of(tokenizer) if constrained else None
+    grammar = grammar_of(tokenizer) if settings.constrained else None
+    rows = _Rows(prefix, n_rows, length, grammar, sampler.uses_history)
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
         [
-            torch.rand(length, generator=torch.Generator().manual_seed(row_seed(seed, s, c)))
+            torch.rand(length, generator=torch.Generator().manual_seed(row_seed(settings.seed, s, c)))
             for c, s in zip(row_configs, row_samples)
         ]
     )  # (B, L)
-    states = None
-    if grammar is not None:
-        state = grammar.initial_state()
-        for t in prefix[1:]:
-            state = grammar.advance(state, t)
-        states = [state] * rows
-    histories = [list(prefix[1:]) for _ in range(rows)] if sampler.uses_history else None
     chosen_steps: list[torch.Tensor] = []  # (B,) per step, stacked at the end
-    done = [False] * rows
-    end = [length] * rows
-    complete: list[list[bool]] = [[] for _ in range(rows)]
     records = []
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            # The model may sit on a GPU; sampling and the grammar work on the CPU (tiny tensors).
-            device = next(model.parameters()).device
-            context = torch.tensor(prefix, dtype=torch.long, device=device).repeat(rows, 1)  # (B, P)
-            if mode == "window":
-                logits = model(context[:, -window:])[0][:, -1]
-            else:
-                logits, hidden = model(context)  # the whole primer in one forward pass
-                logits = logits[:, -1]  # (B, V)
-                stepper = _FastStepper.make(model, hidden, context[:, -1])
-            logits = logits.float().cpu()
-            n_steps = 0
+            forward = _Forward(model, prefix, n_rows, settings)
+            logits = forward.first()
             for t in range(length):
                 if stop_event is not None and stop_event.is_set():
                     break
-                mask = None
-                if grammar is not None:
-                    mask = torch.from_numpy(grammar.allowed_batch(states))
-                processed = sampler.process(logits, mask, histories)
+                # The blocked rows are masked here once, so the sampler's own mask checks are skipped.
+                masked = logits if rows.blocked is None else logits.masked_fill(rows.blocked, NEG_INF)
+                processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
-                if record_top:
-                    records.append(_record(logits, mask, processed, chosen, record_top, vocab))
-                chosen_list = chosen.tolist()
-                for r, tok in enumerate(chosen_list):
-                    if done[r]:
-                        continue
-                    if grammar is not None:
-                        states[r] = grammar.advance(states[r], tok)
-                        complete[r].append(grammar.is_complete(states[r]))
-                    if histories is not None:
-                        histories[r].append(tok)
-                    if tok == EOS:
-                        done[r], end[r] = True, t + 1
+                if settings.record_top:  # only on request: it costs more than the sampling itself
+                    allowed = None if rows.blocked is None else ~rows.blocked
+                    records.append(_record(logits, allowed, processed, chosen, settings.record_top))
+                rows.advance(t, chosen.tolist())
                 chosen_steps.append(chosen)
-                n_steps = t + 1
                 if progress is not None:
-                    progress(n_steps, length)
-                if all(done) or t == length - 1:
+                    progress(t + 1, length)
+                if all(rows.done) or t == length - 1:
                     break  # no forward pass whose logits nobody would use
-                if mode == "window":
-                    context = torch.cat([context, chosen[:, None].to(device)], dim=1)
-                    logits = model(context[:, -window:])[0][:, -1].float().cpu()
-                else:
-                    logits, hidden = (
-                        stepper.step(chosen.to(device), hidden)
-                        if stepper
-                        else model.step(chosen.to(device), hidden)
-                    )
-                    logits = logits.float().cpu()
+                logits = forward.next(chosen)
     finally:
         model.train(was_training)
-    end = [min(e, n_steps) for e in end]
-    out = torch.stack(chosen_steps[:n_steps], dim=1) if n_steps else torch.zeros((rows, 0), dtype=torch.long)
-    return _Run(out, n_steps, done, end, complete, records)
+    n_steps = len(chosen_steps)
+    end = [min(e, n_steps) for e in rows.end]
+    out = torch.stack(chosen_steps, dim=1) if n_steps else torch.zeros((n_rows, 0), dtype=torch.long)
+    return _Run(out, n_steps, rows.done, end, rows.complete, records)
+
+
+class _Forward:
+    """The model's side of the loop: the primer in one pass, then one token per row per step.
+
+    The model may sit on a GPU; sampling and the grammar work on the CPU (tiny tensors).
+    """
+
+    def __init__(self, model, prefix, n_rows: int, settings: _Settings) -> None:
+        self.model, self.mode, self.window = model, settings.mode, settings.window
+        self.device = next(model.parameters()).device
+        self.context = torch.tensor(prefix, dtype=torch.long, device=self.device).repeat(n_rows, 1)  # (B, P)
+        self.hidden = self.stepper = None
+
+    def first(self) -> torch.Tensor:
+        """Logits (B, V) after BOS + primer."""
+        if self.mode == "window":
+            logits = self.model(self.context[:, -self.window :])[0][:, -1]
+        else:
+            logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
+            logits = logits[:, -1]
+            self.stepper = _FastStepper.make(self.model, self.hidden, self.context[:, -1])
+        return logits.float().cpu()
+
+    def next(self, chosen: torch.Tensor) -> torch.Tensor:
+        """Logits (B, V) after feeding the chosen tokens (B,)."""
+        chosen = chosen.to(self.device)
+        if self.mode == "window":
+            self.context = torch.cat([self.context, chosen[:, None]], dim=1)
+            return self.model(self.context[:, -self.window :])[0][:, -1].float().cpu()
+        step = self.stepper.step if self.stepper else self.model.step
+        logits, self.hidden = step(chosen, self.hidden)
+        return logits.float().cpu()
 
 
 class _FastStepper:
@@ -466,8 +537,9 @@ class _FastStepper:
         return torch.nn.functional.linear(x, m.out.weight, m.out.bias), tuple(new)
 
 
-def _record(logits, mask, processed, chosen, n, vocab) -> tuple:
+def _record(logits, mask, processed, chosen, n) -> tuple:
     """Top-n (ids, probs) before and after the cut, chosen token's probs, allowed and kept counts."""
+    vocab = logits.shape[-1]
     masked = logits if mask is None else logits.masked_fill(~mask, float("-inf"))
     before = torch.softmax(masked.float(), dim=-1)
     after = torch.softmax(processed.float(), dim=-1)

@@ -325,7 +325,11 @@ class BatchSampler:
         self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
         self._penalty_rows = self._groups(lambda c: c.repetition_penalty != 1.0 or c.no_repeat_ngram > 0)
         self._extra_rows = self._groups(lambda c: c.method != "greedy" and (c.typical_p < 1 or c.min_p > 0))
-        self._rank: torch.Tensor | None = None
+        # Which parts of the cut any row needs: the sort (greedy, top-k, top-p) is the dearest step,
+        # and plain sampling rows need neither it nor the cumulative mass (top-p only).
+        self._needs_sort = bool((self.k < big).any() or (self.p < 2.0).any())
+        self._needs_mass = bool((self.p < 2.0).any())
+        self._in_top_k: torch.Tensor | None = None  # (B, V) bool: rank < k, cached per vocabulary size
 
     def _groups(self, wanted) -> list[tuple[SamplingConfig, list[int]]]:
         groups: dict[SamplingConfig, list[int]] = {}
@@ -363,16 +367,9 @@ class BatchSampler:
         """Steps 4-8: temperature, top-k / top-p (greedy = top-1), then typical and min-p where set."""
         self._check(logits)
         scaled = logits if self.all_plain else logits / self.temperature
-        sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
-        sorted_probs = torch.softmax(sorted_vals, dim=-1)
-        mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-        if self._rank is None or self._rank.shape[0] != logits.shape[-1]:
-            self._rank = torch.arange(logits.shape[-1])  # cached: this is called once per generated token
-        rank = self._rank
-        keep_sorted = (rank < self.k) & (mass_before < self.p)
-        keep_sorted[:, 0] = True  # the top token always survives
-        keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
-        out = scaled.masked_fill(~keep, NEG_INF)
+        # Called once per generated token: every tensor op costs microseconds, so parts no row needs
+        # are skipped (the kept sets, and so the draws, are the same as with the full computation).
+        out = self._top_k_top_p(scaled) if self._needs_sort else scaled.clone()
         for cfg, rows in self._extra_rows:
             part = out[rows]
             if cfg.typical_p < 1.0:
@@ -381,6 +378,20 @@ class BatchSampler:
                 part = min_p_filter(part, cfg.min_p)
             out[rows] = part
         return out
+
+    def _top_k_top_p(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Steps 5-6 for every row with one stable sort: keep rank < k and mass ranked above < p."""
+        sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
+        if self._in_top_k is None or self._in_top_k.shape != scaled.shape:
+            self._in_top_k = torch.arange(scaled.shape[-1]) < self.k  # (B, V); the top token: rank 0 < k
+        keep_sorted = self._in_top_k
+        if self._needs_mass:
+            sorted_probs = torch.softmax(sorted_vals, dim=-1)
+            mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
+            keep_sorted = (mass_before < self.p) & keep_sorted
+            keep_sorted[:, 0] = True  # the top token always survives (even in a row of -inf)
+        keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+        return torch.where(keep, scaled, NEG_INF)
 
     def process(
         self,
