@@ -329,7 +329,7 @@ class BatchSampler:
         # and plain sampling rows need neither it nor the cumulative mass (top-p only).
         self._needs_sort = bool((self.k < big).any() or (self.p < 2.0).any())
         self._needs_mass = bool((self.p < 2.0).any())
-        self._in_top_k: torch.Tensor | None = None  # (B, V) bool: rank < k, cached per vocabulary size
+        self._in_top_k = self._limit = self._keep = None  # (B, V) tensors of `_prepare`
 
     def _groups(self, wanted) -> list[tuple[SamplingConfig, list[int]]]:
         groups: dict[SamplingConfig, list[int]] = {}
@@ -382,16 +382,26 @@ class BatchSampler:
     def _top_k_top_p(self, scaled: torch.Tensor) -> torch.Tensor:
         """Steps 5-6 for every row with one stable sort: keep rank < k and mass ranked above < p."""
         sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
-        if self._in_top_k is None or self._in_top_k.shape != scaled.shape:
-            self._in_top_k = torch.arange(scaled.shape[-1]) < self.k  # (B, V); the top token: rank 0 < k
-        keep_sorted = self._in_top_k
+        if self._limit is None or self._limit.shape != scaled.shape:
+            self._prepare(scaled.shape[-1])
         if self._needs_mass:
             sorted_probs = torch.softmax(sorted_vals, dim=-1)
             mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-            keep_sorted = (mass_before < self.p) & keep_sorted
+            # One comparison does both cuts: the limit is p below rank k and -inf from rank k on.
+            keep_sorted = mass_before < self._limit
             keep_sorted[:, 0] = True  # the top token always survives (even in a row of -inf)
-        keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
+        else:
+            keep_sorted = self._in_top_k
+        # The scatter writes every position (order is a permutation), so the buffer is reused as is.
+        keep = self._keep.scatter_(-1, order, keep_sorted)
         return torch.where(keep, scaled, NEG_INF)
+
+    def _prepare(self, vocab: int) -> None:
+        """Per-rank tensors (B, V) that stay the same for every step of a generation."""
+        in_top_k = torch.arange(vocab) < self.k  # rank 0 is always < k
+        self._in_top_k = in_top_k
+        self._limit = torch.where(in_top_k, self.p, NEG_INF)
+        self._keep = torch.empty_like(in_top_k)
 
     def process(
         self,
@@ -445,9 +455,10 @@ def sample_from_probs(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tens
     which other rows share the batch (same seed, same sample, whatever else is compared).
     """
     cdf = probs.cumsum(dim=-1)
-    target = (uniforms.to(cdf.dtype) * cdf[:, -1]).unsqueeze(-1)
-    idx = torch.searchsorted(cdf, target, right=True).squeeze(-1)
-    if bool((idx >= probs.shape[-1]).any()):
+    u = uniforms if uniforms.dtype == cdf.dtype else uniforms.to(cdf.dtype)
+    target = cdf[:, -1:] * u.view(-1, 1)  # (B, 1)
+    idx = torch.searchsorted(cdf, target, right=True).view(-1)
+    if int(idx.max()) >= probs.shape[-1]:
         # Rounding pushed the target past the end: take the last token with non-zero probability.
         last = probs.shape[-1] - 1 - (probs > 0).flip(-1).int().argmax(dim=-1)
         idx = torch.minimum(idx, last)
