@@ -351,21 +351,12 @@ def test_shipped_models_always_decode(name):
 # ----------------------------------------------------------------------------------------------------
 # Comparison table, reference and the command line, on a checkpoint trained for a moment on fixtures
 
-SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
 
+def scale_melodies() -> list[Melody]:
+    """Nine short 4/4 melodies, each its own tune (the training tests' fixture, not a copy of it)."""
+    from tests.test_training import melodies
 
-def scale_melodies(count: int = 9) -> list[Melody]:
-    """Short 4/4 melodies, each its own tune, so a tune split has something in every part."""
-    out = []
-    for i in range(count):
-        idx = [(i + k * (1 + i % 3)) % 7 for k in range(12)]
-        events = [
-            Event("note", 1.0, "quarter", 0, SCALE[j][0], 4, SCALE[j][1], measure=1 + k // 4)
-            for k, j in enumerate(idx)
-        ]
-        events.append(Event("rest", 4.0, "whole", measure=4))
-        out.append(Melody(f"p{i:02d}", "soprano", tuple(events), tune=f"t{i}"))
-    return out
+    return melodies(9)
 
 
 @pytest.fixture(scope="module")
@@ -636,3 +627,50 @@ def test_spelled_key_sharps(names, expected):
     from bachlstm.generation import spelled_key_sharps
 
     assert spelled_key_sharps([note(n, 4, 1.0, 1) for n in names]) == expected
+
+
+# generate(tiny(), default_configs(), length=12, seed=5) before the loop was optimised (commit e2483f8).
+PINNED = [
+    [4, 4, 19, 7, 19, 21, 21, 7, 19, 21, 21, 7],
+    [19, 4, 21, 7, 15, 7],
+    [16, 9, 17, 13, 7],
+    [21, 13, 19, 6, 7, 3],
+]
+
+
+def test_pinned_tokens_for_a_seed():
+    """The exact tokens of a seed: speed work on the loop must not change what a seed generates."""
+    model, tok = tiny()
+    gens = generate(model, default_configs(), tokenizer=tok, length=12, seed=5)
+    assert [g.tokens[:12] for g in gens] == PINNED
+
+
+def test_memoised_grammar_steps_match_the_grammar():
+    from bachlstm.generation import _transitions, grammar_of
+
+    model, tok = tiny()
+    grammar = grammar_of(tok)
+    memo = _transitions(grammar)
+    assert _transitions(grammar) is memo
+    gens = generate(model, default_configs(), tokenizer=tok, length=40, seed=1)
+    for g in gens:
+        state = grammar.initial_state()
+        for t in g.tokens:
+            assert (memo.blocked(state) == ~grammar.allowed(state)).all()
+            nxt, complete = memo.step(state, t)
+            state = grammar.advance(state, t)
+            assert nxt == state and complete == grammar.is_complete(state)
+
+
+def test_fast_step_input_table_gives_the_models_logits():
+    from bachlstm.generation import _FastStepper
+
+    model, tok = tiny()
+    model.eval()
+    hidden = model.init_hidden(3)
+    tokens = torch.tensor([BOS, 5, 7])
+    stepper = _FastStepper.make(model, hidden, tokens)
+    with torch.inference_mode():
+        fast, (state,) = stepper.step(tokens, hidden)
+        slow, (slow_state,) = model.step(tokens, hidden)
+    assert torch.allclose(fast, slow, atol=1e-6) and torch.allclose(state[0], slow_state[0], atol=1e-6)

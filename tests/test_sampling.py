@@ -321,3 +321,22 @@ def test_a_read_only_numpy_mask_is_accepted_without_warning():
         warnings.simplefilter("error")
         ex = explain(LOGITS[0], SamplingConfig("greedy"), mask=mask)
     assert ex.after.tolist() == [1, 0, 0, 0, 0]
+
+
+def test_batch_sampler_skips_only_what_no_row_needs():
+    from bachlstm.sampling import BatchSampler, top_k_filter, top_p_filter
+
+    torch.manual_seed(0)
+    logits = torch.randn(3, 40) * 3
+    logits[0, :5] = float("-inf")
+    plain = [SamplingConfig("temperature", temperature=t) for t in (1.0, 0.7, 1.3)]
+    out = BatchSampler(plain).cut(logits)  # no sort at all
+    assert torch.equal(out, logits / torch.tensor([[1.0], [0.7], [1.3]])) and out is not logits
+    ranked = [SamplingConfig("top-k", k=k) for k in (1, 3, 40)]
+    out = BatchSampler(ranked).cut(logits)  # sorted, but no cumulative mass
+    for r, k in enumerate((1, 3, 40)):
+        assert torch.equal(out[r], top_k_filter(logits[r : r + 1], k)[0])
+    nucleus = [SamplingConfig("top-p", p=p) for p in (0.3, 0.9, 1.0)]
+    out = BatchSampler(nucleus).cut(logits)
+    for r, p in enumerate((0.3, 0.9, 1.0)):
+        assert torch.equal(out[r], top_p_filter(logits[r : r + 1], p)[0])
