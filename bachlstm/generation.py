@@ -429,8 +429,7 @@ def _run(
                 processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
                 if settings.record_top:  # only on request: it costs more than the sampling itself
-                    allowed = None if rows.blocked is None else ~rows.blocked
-                    records.append(_record(logits, allowed, processed, chosen, settings.record_top))
+                    records.append(_record(masked, rows.blocked, processed, chosen, settings.record_top))
                 rows.advance(t, chosen.tolist())
                 chosen_steps.append(chosen)
                 if progress is not None:
@@ -558,16 +557,18 @@ class _FastStepper:
         return torch.nn.functional.linear(x, *self.out), tuple(new)
 
 
-def _record(logits, mask, processed, chosen, n) -> tuple:
-    """Top-n (ids, probs) before and after the cut, chosen token's probs, allowed and kept counts."""
-    vocab = logits.shape[-1]
-    masked = logits if mask is None else logits.masked_fill(~mask, float("-inf"))
+def _record(masked, blocked, processed, chosen, n) -> tuple:
+    """Top-n (ids, probs) before and after the cut, chosen token's probs, allowed and kept counts.
+
+    `masked` are the grammar-masked logits (B, V), `blocked` the tokens the grammar forbade (or None).
+    """
+    vocab = masked.shape[-1]
     before = torch.softmax(masked.float(), dim=-1)
     after = torch.softmax(processed.float(), dim=-1)
     n = min(n, vocab)
     tb, ta = torch.topk(before, n, dim=-1), torch.topk(after, n, dim=-1)
     idx = chosen[:, None]
-    allowed = mask.sum(-1) if mask is not None else torch.full((logits.shape[0],), vocab)
+    allowed = vocab - blocked.sum(-1) if blocked is not None else torch.full((masked.shape[0],), vocab)
     kept = torch.isfinite(processed).sum(-1)
     return (
         tb.indices,
