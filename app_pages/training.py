@@ -22,10 +22,13 @@ preset_name = st.selectbox("Preset", preset_names(), key="train_preset", on_chan
 base = get_preset(preset_name)
 st.caption(base.description)
 defaults = form_defaults(base)
-st.session_state.setdefault("train_run_name", f"my-{preset_name}-1")
-if st.session_state.pop("train_bump_name", False):  # after a start, offer the next free name
-    taken = {info.name for info in list_checkpoints()}
-    st.session_state.train_run_name = next_run_name(st.session_state.train_run_name, taken)
+bump = st.session_state.pop("train_bump_name", False)  # after a start, offer the next free name
+if bump or "train_run_name" not in st.session_state:
+    # A new session (another student, a reloaded tab) must not be offered a name that is already saved
+    # or training: every session used to start at "my-workshop-1" and be refused.
+    taken = {info.name for info in list_checkpoints()} | {j.name for j in manager.jobs() if j.is_active}
+    name = st.session_state.get("train_run_name", f"my-{preset_name}-1")
+    st.session_state.train_run_name = next_run_name(name, taken) if bump or name in taken else name
 
 with st.form("train_form"):
     cols, values = st.columns(4), {}

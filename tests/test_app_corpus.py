@@ -1,27 +1,11 @@
 """Corpus page in AppTest: renders every chart, filters change the numbers, bad filters give a message."""
 
-from pathlib import Path
-
-import pytest
-import streamlit as st
+from app_helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def corpus_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    return at.switch_page("app_pages/corpus.py").run()
+    return open_app("app_pages/corpus.py")
 
 
 def metrics(at: AppTest) -> dict[str, str]:

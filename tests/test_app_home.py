@@ -1,26 +1,11 @@
 """Home page in AppTest: renders, shows the corpus counts, lists checkpoints and broken ones."""
 
-from pathlib import Path
-
-import pytest
-import streamlit as st
+from app_helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def run_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    return at.run()
+    return open_app()
 
 
 def test_home_renders_with_pipeline_links_and_counts():

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from app_helpers import clear_caches, open_app
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
 GENERATE = "FormSubmitter:sample_form-Generate"
 
 
@@ -35,17 +34,13 @@ def runs(tmp_path_factory) -> Path:
 def _isolated(runs, tmp_path, monkeypatch):
     monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(runs))
     monkeypatch.setenv("BACHLSTM_CHECKPOINTS_DIR", str(tmp_path / "no-shipped-models"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_caches()
     yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    clear_caches()
 
 
 def sampling_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
-    at.run()
-    return at.switch_page("app_pages/sampling.py").run()
+    return open_app("app_pages/sampling.py", timeout=180)
 
 
 def column_titles(at: AppTest) -> list[str]:

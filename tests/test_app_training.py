@@ -4,27 +4,14 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
+from app_helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
 from bachlstm.presets import get_preset
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
 
 def training_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    return at.switch_page("app_pages/training.py").run()
+    return open_app("app_pages/training.py")
 
 
 def fill(at: AppTest, **values) -> None:
@@ -63,6 +50,24 @@ def test_training_page_renders_the_form_and_shipped_histories():
     assert at.number_input(key="train_embedding_dim").value == bach.embedding_dim
 
 
+def test_a_new_session_is_offered_a_free_run_name():
+    """Regression: every new session was offered "my-workshop-1" and refused once that run existed."""
+    import os
+    import shutil
+
+    runs = Path(os.environ["BACHLSTM_RUNS_DIR"])
+    shutil.copy(ROOT / "checkpoints" / "workshop.safetensors", runs / "my-workshop-1.safetensors")
+    at = training_page()
+    assert at.text_input(key="train_run_name").value == "my-workshop-2"
+    saved = (runs / "my-workshop-1.safetensors").read_bytes()
+    fill(at, max_steps=1, max_melodies=24, epochs=1)
+    submit(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "train_job" in at.session_state  # started under the offered name, nothing overwritten
+    wait_for(at, lambda a: (runs / "my-workshop-2.safetensors").exists(), timeout=60)
+    assert (runs / "my-workshop-1.safetensors").read_bytes() == saved
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -71,8 +76,32 @@ def test_training_page_renders_the_form_and_shipped_histories():
         ({"lstm_sizes": "six, twelve"}, "not a comma-separated list"),
         ({"dropouts": "0.2"}, "dropouts"),
         ({"epochs": 0}, "epochs"),
+        ({"run_name": ""}, "empty"),
+        ({"run_name": "x" * 200}, "not allowed"),
+        ({"run_name": "my run"}, "not allowed"),
+        ({"run_name": "naïve-ß"}, "not allowed"),
+        ({"lr": 0.0}, "lr must be in (0, 1]"),
+        ({"embedding_dim": 10**7}, "embedding_dim"),
+        ({"lstm_sizes": "100000"}, "lstm_sizes"),
+        ({"batch_size": 10**9}, "batch_size"),
+        ({"max_melodies": 1}, "max_melodies"),
     ],
-    ids=["path-name", "reserved-name", "bad-sizes", "dropout-count", "zero-epochs"],
+    ids=[
+        "path-name",
+        "reserved-name",
+        "bad-sizes",
+        "dropout-count",
+        "zero-epochs",
+        "empty-name",
+        "long-name",
+        "space-name",
+        "unicode-name",
+        "zero-lr",
+        "huge-embedding",
+        "huge-lstm",
+        "huge-batch",
+        "one-melody",
+    ],
 )
 def test_bad_input_shows_an_error_and_starts_nothing(values, message):
     at = training_page()
