@@ -23,13 +23,7 @@ from bachlstm.tokens import BOS, EOS, build_tokenizer
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run several times faster on one thread than on two contended ones."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
 
 def note(pitch, octave, ql, measure, tie=None):

@@ -5,14 +5,7 @@ import torch
 
 from bachlstm.model import LSTMModel, ModelConfig, ModelConfigError, detach_hidden
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is fastest and immune to a busy CI machine's oversubscription."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
 
 def tiny(**kw) -> ModelConfig:
