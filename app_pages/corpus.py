@@ -11,11 +11,31 @@ c = corpus()
 signatures = sorted({ts for p in c.pieces for ts in p.time_signatures})
 with st.form("corpus_form"):
     f = st.columns([3, 2, 2, 2, 2])
-    ts = f[0].multiselect("Time signatures (none = any)", signatures, default=["4/4"], key="corpus_ts")
-    voice = f[1].selectbox("Voice", VOICES, index=VOICES.index("soprano"), key="corpus_voice")
-    lo = f[2].number_input("Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min")
-    hi = f[3].number_input("Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max")
-    tokenizer = f[4].selectbox("Tokenizer", ("event", "factored"), key="corpus_tokenizer")
+    ts = f[0].multiselect(
+        "Time signatures (none = any)",
+        signatures,
+        default=["4/4"],
+        key="corpus_ts",
+        help="A piece is kept only when every measure of every part is in a chosen time signature.",
+    )
+    voice = f[1].selectbox(
+        "Voice",
+        VOICES,
+        index=VOICES.index("soprano"),
+        key="corpus_voice",
+        help="Which part becomes the melody: one choir voice, the first part of each score, or all parts "
+        "(each part its own melody).",
+    )
+    lengths = "Melodies with fewer (min) or more (max) notes and rests than this are left out."
+    lo = f[2].number_input("Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min", help=lengths)
+    hi = f[3].number_input("Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max", help=lengths)
+    tokenizer = f[4].selectbox(
+        "Tokenizer",
+        ("event", "factored"),
+        key="corpus_tokenizer",
+        help="event: one token per note or rest (a big vocabulary). factored: each note split into "
+        "several small tokens such as pitch and duration (a small vocabulary, longer sequences).",
+    )
     st.form_submit_button("Apply filters")
 filters = (tuple(ts), voice, int(lo) or None, int(hi) or None)
 try:

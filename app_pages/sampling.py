@@ -27,7 +27,14 @@ ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()
 model_ready(str(info.path), mtime(info.path))
 sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
-source = st.radio("Primer", sources if ref else sources[::2], horizontal=True, key="primer_source")
+source = st.radio(
+    "Primer",
+    sources if ref else sources[::2],
+    horizontal=True,
+    key="primer_source",
+    help="The notes the model continues: none, the first two bars of a chorale it never trained on, "
+    "or your own MIDI/MusicXML file.",
+)
 
 with st.form("sample_form"):
     top = st.columns(3)
@@ -44,26 +51,49 @@ with st.form("sample_form"):
         upload = top[0].file_uploader(
             "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
         )
-    length = top[1].slider("Length (tokens)", 16, 512, 128, 16, key="length")
-    seed = top[2].number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    length = top[1].slider(
+        "Length (tokens)",
+        16,
+        512,
+        128,
+        16,
+        key="length",
+        help="How many tokens the model writes after the primer (a factored note takes several tokens).",
+    )
+    seed = top[2].number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        0,
+        key="seed",
+        help="Same seed and settings, same music; change it for another draw.",
+    )
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
-        "k": c[1].slider("top-k: k", 1, 64, 8, key="k"),
-        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t"),
-        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p"),
-        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t"),
-        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t"),
+        "k": c[1].slider("top-k: k", 1, 64, 8, key="k", help=ui.KNOB_HELP["k"]),
+        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=ui.KNOB_HELP["t"]),
+        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p", help=ui.KNOB_HELP["p"]),
+        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=ui.KNOB_HELP["t"]),
+        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=ui.KNOB_HELP["t"]),
     }
     with st.expander("More samplers (added to every column)"):
         e = st.columns(5)
         extras = {
-            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p"),
-            "typical_p": e[1].slider("typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p"),
-            "repetition_penalty": e[2].slider("repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep"),
-            "no_repeat_ngram": e[3].number_input("no repeated n-gram (0 = off)", 0, 16, 0, key="ngram"),
+            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p", help=ui.KNOB_HELP["min_p"]),
+            "typical_p": e[1].slider(
+                "typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p", help=ui.KNOB_HELP["typical_p"]
+            ),
+            "repetition_penalty": e[2].slider(
+                "repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep", help=ui.KNOB_HELP["repetition_penalty"]
+            ),
+            "no_repeat_ngram": e[3].number_input(
+                "no repeated n-gram (0 = off)", 0, 16, 0, key="ngram", help=ui.KNOB_HELP["no_repeat_ngram"]
+            ),
         }
-        constrained = e[4].checkbox("grammar mask (valid notes only)", True, key="constrained")
+        constrained = e[4].checkbox(
+            "grammar mask (valid notes only)", True, key="constrained", help=ui.KNOB_HELP["constrained"]
+        )
     go = st.form_submit_button("Generate", type="primary")
 
 if go:

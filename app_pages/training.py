@@ -7,7 +7,14 @@ from app_pages.training_views import draw_compare, draw_job, draw_queue, live_jo
 from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
 from bachlstm.jobs import JobError, validate_run_name
 from bachlstm.presets import PresetError, get_preset, preset_names
-from bachlstm.ui_helpers import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
+from bachlstm.ui_helpers import (
+    TRAINING_FIELDS,
+    TRAINING_HELP,
+    FormError,
+    form_defaults,
+    next_run_name,
+    training_overrides,
+)
 
 st.title("Training")
 manager = job_manager()
@@ -33,16 +40,20 @@ if bump or "train_run_name" not in st.session_state:
 with st.form("train_form"):
     cols, values = st.columns(4), {}
     for i, (name, (label, kind)) in enumerate(TRAINING_FIELDS.items()):
-        col, key = cols[i % 4], f"train_{name}"
+        col, key, tip = cols[i % 4], f"train_{name}", TRAINING_HELP[name]
         if kind in ("ints", "floats"):
-            values[name] = col.text_input(label, defaults[name], key=key)
+            values[name] = col.text_input(label, defaults[name], key=key, help=tip)
         elif kind == "float":
             values[name] = col.number_input(
-                label, 0.0, 1.0, float(defaults[name]), step=0.0005, format="%.5f", key=key
+                label, 0.0, 1.0, float(defaults[name]), step=0.0005, format="%.5f", key=key, help=tip
             )
         else:
-            values[name] = col.number_input(label, 0, None, int(defaults[name]), key=key)
-    run_name = st.text_input("Run name (saved as runs/NAME.safetensors)", key="train_run_name")
+            values[name] = col.number_input(label, 0, None, int(defaults[name]), key=key, help=tip)
+    run_name = st.text_input(
+        "Run name (saved as runs/NAME.safetensors)",
+        key="train_run_name",
+        help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
+    )
     start = st.form_submit_button("Start training", type="primary")
 
 if start:

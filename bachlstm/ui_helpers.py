@@ -86,6 +86,42 @@ TRAINING_FIELDS = {
     "seed": ("Seed", "int"),
 }
 
+# A teacher's one-line explanation of each field, shown as the field's help tooltip.
+TRAINING_HELP = {
+    "epochs": "Passes over all training windows. More epochs fit the melodies better but take longer.",
+    "batch_size": "Windows per optimizer step. Larger batches give fewer, smoother steps per epoch.",
+    "lr": "Learning rate: how big each AdamW step is. Too large and the loss jumps about; too small and "
+    "it learns slowly.",
+    "embedding_dim": "Length of the vector each token becomes before the LSTM (see the Corpus page's "
+    "embedding panel).",
+    "lstm_sizes": "Memory units per LSTM layer, one number per layer: '6, 12, 6' is three layers.",
+    "dropouts": "Share of units switched off at random while training, one value per LSTM layer (0 = none); "
+    "it fights memorizing the training melodies.",
+    "hidden_linear": "Size of an extra dense layer between the LSTMs and the output (0 = none).",
+    "seq_len": "How many tokens the model sees in one training window: its context while it learns.",
+    "max_melodies": "Train on only the first N melodies for a quicker demo (0 = all of them).",
+    "max_steps": "End training after this many optimizer steps, whatever the epochs say (0 = no limit).",
+    "seed": "The same seed and settings train the same model again.",
+}
+
+
+# What each Sampling-page knob does, in a teacher's words (the knobs' help tooltips).
+KNOB_HELP = {
+    "k": "top-k: draw the next token from the k most likely ones only. k = 1 is greedy; a larger k "
+    "allows more variety (and more mistakes).",
+    "p": "top-p (nucleus): draw from the fewest most-likely tokens whose probabilities add up to p. "
+    "A small p plays safe; p = 1 keeps every token.",
+    "t": "Temperature reshapes the probabilities before drawing: below 1 the likely tokens get likelier "
+    "(safer, more repetitive), above 1 the distribution flattens (more surprising, more random).",
+    "min_p": "Drop every token less likely than min-p times the most likely one (0 = off).",
+    "typical_p": "Keep the tokens whose surprise is closest to the usual surprise, up to this total "
+    "probability (1 = off).",
+    "repetition_penalty": "Make tokens the melody has already used less likely (1 = off).",
+    "no_repeat_ngram": "Never write the same n tokens in a row twice: breaks greedy loops (0 = off).",
+    "constrained": "Allow only tokens that can come next in a well-formed melody (e.g. no duration "
+    "without a pitch), so every sample can be turned into notes.",
+}
+
 
 def form_defaults(preset) -> dict:
     """The training form's starting values for a Preset (lists as text, None as 0)."""

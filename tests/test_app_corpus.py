@@ -73,3 +73,11 @@ def test_piece_browser_switches_piece():
     at.selectbox(key="piece").set_value(5).run()
     assert not at.exception
     assert at.get("download_button")[0].proto.url != first_midi
+
+
+def test_filters_explain_themselves():
+    at = corpus_page()
+    assert "every measure" in at.multiselect(key="corpus_ts").help
+    assert "part" in at.selectbox(key="corpus_voice").help
+    assert "left out" in at.number_input(key="corpus_min").help
+    assert "factored" in at.selectbox(key="corpus_tokenizer").help

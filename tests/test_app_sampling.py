@@ -6,6 +6,8 @@ import pytest
 from app_helpers import clear_caches, open_app
 from streamlit.testing.v1 import AppTest
 
+from bachlstm import ui_helpers as ui
+
 GENERATE = "FormSubmitter:sample_form-Generate"
 
 
@@ -130,8 +132,33 @@ def test_broken_checkpoint_is_listed_and_the_page_still_works(runs):
         assert not at.exception
         assert any("zz-broken" in e.value for e in at.error)
         assert at.selectbox(key="ckpt").options == ["tiny", "tiny-workshop"]
+        knobs = [("k", "k"), ("p", "p"), ("t", "t"), ("k_t", "t"), ("min_p", "min_p")]
+        for key, tip in knobs + [("rep", "repetition_penalty")]:
+            assert at.slider(key=key).help == ui.KNOB_HELP[tip], key  # every knob explains itself
+        assert at.checkbox(key="constrained").help == ui.KNOB_HELP["constrained"]
     finally:
         broken.unlink()
+
+
+def test_checkpoint_with_corrupted_weights_is_an_error_not_a_crash(runs):
+    """Its header reads fine (so it is listed) but its weights fail their checksum when loaded."""
+    import struct
+
+    data = bytearray((runs / "tiny-workshop.safetensors").read_bytes())
+    start = 8 + struct.unpack("<Q", data[:8])[0]
+    data[start + 16 : start + 400] = b"\xff" * 384
+    bad = runs / "zz-corrupt.safetensors"
+    bad.write_bytes(bytes(data))
+    try:
+        at = sampling_page()
+        assert "zz-corrupt" in at.selectbox(key="ckpt").options
+        at.selectbox(key="ckpt").set_value("zz-corrupt").run()
+        assert not at.exception
+        assert any("zz-corrupt" in e.value and "cannot be loaded" in e.value for e in at.error)
+        at.selectbox(key="ckpt").set_value("tiny").run()  # the page keeps working
+        assert not at.exception and not [e for e in at.error if "zz-corrupt" in e.value]
+    finally:
+        bad.unlink()
 
 
 def test_no_model_at_all_says_where_to_get_one(tmp_path, monkeypatch):

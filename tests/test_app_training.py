@@ -7,6 +7,7 @@ import pytest
 from app_helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
+from bachlstm import ui_helpers as ui
 from bachlstm.presets import get_preset
 
 
@@ -48,6 +49,15 @@ def test_training_page_renders_the_form_and_shipped_histories():
     bach = get_preset("bach").model
     assert at.text_input(key="train_lstm_sizes").value == ", ".join(map(str, bach.lstm_sizes))
     assert at.number_input(key="train_embedding_dim").value == bach.embedding_dim
+
+
+def test_every_field_explains_itself_to_a_teacher():
+    at = training_page()
+    for name in ui.TRAINING_FIELDS:
+        widget = at.text_input(key=f"train_{name}") if name in ("lstm_sizes", "dropouts") else None
+        widget = widget or at.number_input(key=f"train_{name}")
+        assert widget.help == ui.TRAINING_HELP[name], name
+    assert "never overwritten" in at.text_input(key="train_run_name").help
 
 
 def test_a_new_session_is_offered_a_free_run_name():
