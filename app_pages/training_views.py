@@ -98,8 +98,16 @@ def draw_compare() -> None:
     by_name = {info.name: info for info in usable}
     job = job_manager().find(st.session_state.get("train_job"))
     mine = [job.name] if job is not None and job.name in by_name else []
-    default = [info.name for info in usable if info.shipped] + mine or list(by_name)[:1]
-    chosen = st.multiselect("Runs to overlay", list(by_name), default=default, key="compare")
+    if "compare" not in st.session_state:
+        st.session_state.compare = [info.name for info in usable if info.shipped] + mine or list(by_name)[:1]
+    elif mine and st.session_state.get("compare_added") != job.id:
+        # The user's own run joins the overlay once, when it is saved. (A `default` that changes is not
+        # enough: a run that finished by itself, redrawn through the live fragment, was left out.)
+        st.session_state.compare_added = job.id
+        st.session_state.compare = [*st.session_state.compare, *mine]
+    # runs deleted from disk since the last rerun would otherwise be invalid choices
+    st.session_state.compare = list(dict.fromkeys(n for n in st.session_state.compare if n in by_name))
+    chosen = st.multiselect("Runs to overlay", list(by_name), key="compare")
     histories = {}
     for name in chosen:
         path = by_name[name].path

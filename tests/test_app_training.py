@@ -136,6 +136,7 @@ def test_tiny_run_reports_progress_finishes_and_is_listed(tmp_path, monkeypatch)
     assert (tmp_path / "tiny.safetensors").is_file()
     assert len(at.get("vega_lite_chart")) >= 1  # the run's loss chart
     assert "tiny" in at.multiselect(key="compare").options
+    assert "tiny" in at.multiselect(key="compare").value  # regression: a finished run was not overlaid
     assert at.text_input(key="train_run_name").value == "tiny-2"  # the next free name is offered
     at.text_input(key="train_run_name").set_value("tiny")
     submit(at)

@@ -94,7 +94,7 @@ def test_tiny_training_runs_to_completion(server, page, shots):
         box = form.get_by_label(label, exact=True)
         box.fill(value)
         box.press("Tab")
-    name = form.get_by_label("Run name (saved as runs/NAME.safetensors)")
+    name = form.get_by_label("Run name (saved as runs/NAME.safetensors)", exact=True)
     name.fill("browser-tiny")
     name.press("Tab")
     form.get_by_role("button", name="Start training").click()
