@@ -598,8 +598,11 @@ def generation_warnings(label: str, row: dict, threshold: int) -> list[str]:
     if not row.get("notes"):
         out.append(f"{label}: no notes at all (only rests, or nothing before the end token).")
     if row.get("loops"):
-        period = row.get("loop_period")
-        out.append(f"{label}: ends in a loop (the same {period:.0f}-note phrase 3 or more times in a row).")
+        period = int(row.get("loop_period") or 1)
+        # metrics.find_loop's rule: at least 3 repeats covering at least 6 notes (so one note, 6 times)
+        times = max(3, -(-6 // period))
+        what = "note" if period == 1 else f"{period}-note phrase"
+        out.append(f"{label}: ends in a loop (the same {what} {times} or more times in a row).")
     copied = row.get("memorized")
     if copied is not None and copied >= threshold:
         out.append(

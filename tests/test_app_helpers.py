@@ -127,6 +127,10 @@ def test_memorization_threshold_and_warnings():
     }
     warnings = ui.generation_warnings("greedy", row, threshold=16)
     assert warnings[0] == "greedy: ends in a loop (the same 2-note phrase 3 or more times in a row)."
+    one = ui.generation_warnings("greedy", {"notes": 9, "loops": True, "loop_period": 1}, 16)
+    assert one == [
+        "greedy: ends in a loop (the same note 6 or more times in a row)."
+    ]  # was "1-note phrase 3"
     assert "copies 40 consecutive tokens of the training piece bwv1.6:soprano" in warnings[1]
     assert ui.generation_warnings("top-p", {"notes": 3, "loops": False, "memorized": 15}, 16) == []
     assert "no notes at all" in ui.generation_warnings("x", {"notes": 0}, 16)[0]
