@@ -6,11 +6,17 @@ from bachlstm import ui_helpers as ui
 from bachlstm.generation import PrimerError, fit_primer
 from bachlstm.music import MusicInputError, read_primer, to_midi, to_musicxml, zip_melodies
 
+# The largest primer file read. The biggest Bach chorale in music21 is 226 KB as MusicXML; a 1.2 MB
+# MIDI of 200,000 notes kept music21's MIDI reader busy for over 10 minutes (measured), a whole core
+# of a 2-core workshop server, while 480 KB took 1.3 s.
+MAX_UPLOAD_BYTES = 512_000
+
 
 def read_upload(upload, tokenizer) -> tuple[list, str]:
     """(primer events moved into the model's vocabulary, a note saying so); a clear error for a bad file."""
     try:
-        events, shift = fit_primer(tokenizer, read_primer(upload.getvalue(), upload.name))
+        primer = read_primer(upload.getvalue(), upload.name, max_bytes=MAX_UPLOAD_BYTES)
+        events, shift = fit_primer(tokenizer, primer)
     except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
         st.stop()

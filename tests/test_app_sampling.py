@@ -110,8 +110,10 @@ def test_held_out_primer_opens_every_melody():
         ("notes.mid", b"these are not notes, just text" * 10, "not a MIDI or MusicXML"),
         ("broken.mid", b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\xff\xff", "primer cannot be used"),
         ("huge.mid", b"MThd" + b"\x00" * 3_000_000, "too large"),
+        # regression: under the library's 2 MB limit, a MIDI this size can take music21 minutes to read
+        ("big.mid", b"MThd" + b"\x00" * 600_000, "too large"),
     ],
-    ids=["empty", "not-music", "corrupt", "huge"],
+    ids=["empty", "not-music", "corrupt", "huge", "big"],
 )
 def test_bad_uploads_show_their_error(name, data, message):
     at = sampling_page()
