@@ -319,3 +319,10 @@ def test_long_or_bloated_uploads_are_refused_before_parsing():
         zf.writestr("score.musicxml", b"<score-partwise>" + b" " * 3_000_000)
     with pytest.raises(MusicInputError, match="once unpacked"):
         read_primer(bomb.getvalue(), "bomb.mxl", max_bytes=100_000)
+
+
+def test_default_upload_limit_refuses_a_huge_midi_before_parsing():
+    # music21's MIDI reader spent over 10 minutes on a 1.2 MB file: the default limit must stop it first
+    big = b"MThd" + b"\0" * 600_000
+    with pytest.raises(MusicInputError, match="too large"):
+        read_primer(big, "big.mid")

@@ -138,7 +138,7 @@ def cpu_seconds(pid: int | None) -> float:
 
 def _generate_s(page, seed: int) -> tuple[float, float]:
     """(seconds until the 4th column is drawn, seconds until the whole page has finished) for one click."""
-    seed_box = page.get_by_label("Seed")
+    seed_box = page.get_by_label("Seed", exact=True)
     seed_box.fill(str(seed))
     seed_box.press("Tab")
     t0 = time.perf_counter()
