@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages.common import corpus
+from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
 from bachlstm.ui_helpers import PIPELINE_DOT, checkpoint_table
 
@@ -38,8 +39,6 @@ else:
     m3.metric("Parts (voices and instruments)", sum(p.n_parts for p in c.pieces))
     if c.failed:
         st.warning(f"music21 could not read {len(c.failed)} files: {', '.join(c.failed)}")
-
-from bachlstm.checkpoints import list_checkpoints  # noqa: E402 (late: torch loads while the page shows)
 
 infos = list_checkpoints()
 if not infos:

@@ -10,14 +10,17 @@ import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load as st_load
-from safetensors.torch import save as st_save
+from typing import TYPE_CHECKING, Any
 
 from bachlstm import __version__
-from bachlstm.model import LSTMModel, ModelConfig
+
+# torch (and the model, which needs it) load only when weights are read or written: listing
+# checkpoints and reading their metadata is header-only, so the dashboard's Home page skips ~1 s of
+# torch import.
+if TYPE_CHECKING:
+    import torch
+
+    from bachlstm.model import LSTMModel, ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,8 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over the tensors' names, dtypes, shapes and bytes in name order (detects bit rot)."""
+    import torch
+
     h = hashlib.sha256()
     for key in sorted(tensors):
         t = tensors[key].detach().cpu().contiguous()
@@ -159,6 +164,8 @@ def save_checkpoint(
         "format_version": str(FORMAT_VERSION),
         "bachlstm": json.dumps(full_meta, sort_keys=True, allow_nan=False, default=_json_default),
     }
+    from safetensors.torch import save as st_save
+
     data = st_save(tensors, metadata=header)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Temp file in the same directory + os.replace: readers see the old file or the new one, never half.
@@ -256,6 +263,9 @@ def read_meta(name_or_path: str | os.PathLike) -> dict:
 
 def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Load and validate a checkpoint by shipped name, run name or path; never unpickles anything."""
+    from safetensors.torch import load as st_load
+
+    from bachlstm.model import LSTMModel, ModelConfig
     from bachlstm.tokens import tokenizer_from_dict  # late import: tokens is another module's concern
 
     path = resolve_checkpoint(name_or_path)
@@ -295,6 +305,8 @@ def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device 
 
 
 def _check_tensors(path: Path, expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
+    import torch
+
     missing = sorted(set(expected) - set(got))
     unexpected = sorted(set(got) - set(expected))
     if missing or unexpected:

@@ -254,3 +254,17 @@ def test_shipped_models_reach_the_quality_targets_on_the_real_test_split():
     assert bach["perplexity"] <= 7.0 and bach["top1"] >= 0.45 and bach["top5"] >= 0.80
     assert bach["perplexity"] == pytest.approx(load_checkpoint("bach").meta["metrics"]["test_perplexity"])
     assert evaluate("workshop", "test")["top1"] >= 0.72
+
+
+def test_listing_and_metadata_do_not_import_torch():
+    """Home lists checkpoints without paying for torch's import (~1 s on a laptop)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from bachlstm.checkpoints import list_checkpoints, read_meta; "
+        "infos = list_checkpoints(); read_meta('bach'); "
+        "assert infos and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
+    )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
