@@ -413,6 +413,15 @@ def _merged_ties(score) -> list[tuple[float, float, int, str, int]]:
     return [tuple(x) for x in out]
 
 
+def _no_melody_reason(score) -> str:
+    """Why a parsed file gave no melody, in words a student can act on."""
+    from music21 import note, percussion
+
+    if any(isinstance(el, note.Unpitched | percussion.PercussionChord) for el in score.recurse().notes):
+        return "it holds only drum (unpitched percussion) notes: there is no melody to continue"
+    return "the file contains no notes (an empty track, or a damaged or truncated file)"
+
+
 def _top_line(score) -> list[tuple[float, float, int, str | None, int | None]]:
     """Skyline: (onset, end, midi, spelled name, octave) of the highest note sounding at each moment.
 
@@ -495,7 +504,7 @@ def read_primer(
     score = _parse(data, fmt, filename)
     line = _top_line(score)
     if not line:
-        raise MusicInputError(f"{filename}: the file contains no notes")
+        raise MusicInputError(f"{filename}: {_no_melody_reason(score)}")
     pickup = _pickup_of(score) if fmt != "midi" else 0.0
     # Leading silence is dropped (a primer starts with its first note) but bar positions keep counting
     # from the score's start, so notes are split and tied at the real bar lines.

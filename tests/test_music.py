@@ -326,3 +326,15 @@ def test_default_upload_limit_refuses_a_huge_midi_before_parsing():
     big = b"MThd" + b"\0" * 600_000
     with pytest.raises(MusicInputError, match="too large"):
         read_primer(big, "big.mid")
+
+
+def test_read_primer_says_when_a_midi_holds_only_drums():
+    pm = pretty_midi.PrettyMIDI()
+    drums = pretty_midi.Instrument(0, is_drum=True)
+    for i in range(8):
+        drums.notes.append(pretty_midi.Note(90, 38, i * 0.5, i * 0.5 + 0.1))
+    pm.instruments.append(drums)
+    buf = io.BytesIO()
+    pm.write(buf)
+    with pytest.raises(MusicInputError, match="only drum"):
+        read_primer(buf.getvalue(), "drums.mid")
