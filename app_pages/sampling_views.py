@@ -105,7 +105,12 @@ def draw_below(res: dict) -> None:
     st.dataframe(res["table"], hide_index=True, width="stretch")
     st.altair_chart(ui.comparison_chart(res["table"]))
     explorer(res)
-    items = [(f"{res['model']}-{g.config.method}", g.full_events) for g in res["gens"] if g.full_events]
+    # the same names as the single downloads, so a student's files from both routes match
+    items = [
+        (f"{res['model']}-{g.config.method}-seed{res['seed']}", g.full_events)
+        for g in res["gens"]
+        if g.full_events
+    ]
     st.download_button(
         "Download all (MIDI + MusicXML, zip)",
         lambda: zip_melodies(items),
