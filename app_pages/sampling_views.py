@@ -76,25 +76,18 @@ def draw_columns(res: dict) -> None:
             ]
             st.markdown("  \n".join(lines))
             st.caption(stem)  # the downloads' file name (seed included), also a marker for the benchmark
-            d = st.columns(2)
-            d[0].download_button(
-                "MIDI",
-                lambda ev=events: to_midi(ev),
-                f"{stem}.mid",
-                "audio/midi",
-                key=f"midi_{i}",
-                on_click="ignore",
-                disabled=not events,
-            )
-            d[1].download_button(
-                "MusicXML",
-                lambda ev=events: to_musicxml(ev),
-                f"{stem}.musicxml",
-                "application/xml",
-                key=f"xml_{i}",
-                on_click="ignore",
-                disabled=not events,
-            )
+            formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
+                       "application/xml", "xml"))  # fmt: skip
+            for slot, (label, export, ext, mime, key) in zip(st.columns(2), formats):
+                slot.download_button(
+                    label,
+                    lambda ev=events, export=export: export(ev),  # built only when clicked
+                    f"{stem}.{ext}",
+                    mime,
+                    key=f"{key}_{i}",
+                    on_click="ignore",
+                    disabled=not events,
+                )
 
 
 def draw_below(res: dict) -> None:
