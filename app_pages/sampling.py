@@ -6,7 +6,7 @@ from app_pages.common import checkpoint, model_ready, mtime, music_tools_ready, 
 from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 from bachlstm import ui_helpers as ui
 from bachlstm.checkpoints import CheckpointError
-from bachlstm.generation import primer_from_melody
+from bachlstm.primer import primer_from_melody
 
 st.title("Sampling")
 usable, broken = usable_checkpoints()

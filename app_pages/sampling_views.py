@@ -3,8 +3,8 @@
 import streamlit as st
 
 from bachlstm import ui_helpers as ui
-from bachlstm.generation import PrimerError, fit_primer
-from bachlstm.music import MusicInputError, read_primer, to_midi, to_musicxml, zip_melodies
+from bachlstm.music import to_midi, to_musicxml, zip_melodies
+from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
 
 # The largest primer file read. The biggest Bach chorale in music21 is 226 KB as MusicXML; a 1.2 MB
 # MIDI of 200,000 notes kept music21's MIDI reader busy for over 10 minutes (measured), a whole core

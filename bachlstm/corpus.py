@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bachlstm.events import DURATION_TYPES, Event
+from bachlstm.durations import DURATION_TYPES
+from bachlstm.events import Event
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import random
 from collections.abc import Iterable, Sequence
@@ -12,25 +11,14 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import TensorDataset
 
-from bachlstm.events import Event, Melody
+from bachlstm.events import Melody
 from bachlstm.grouping import DisjointSets
-from bachlstm.tokens import PAD, UNK, midi_of
+from bachlstm.pitches import transpose
+from bachlstm.tokens import PAD, UNK
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "val", "test")
-
-# MIDI ranges (lowest, highest) a transposed voice must stay within. Measured: the extremes of each
-# voice over the 4/4 pieces of the music21 Bach corpus (see tests/test_dataset.py), so an original
-# melody is always inside and a transposition may go no further than Bach ever wrote for that voice.
-VOICE_RANGES: dict[str, tuple[int, int]] = {
-    "soprano": (60, 81),  # C4 .. A5 (one A3 in bwv254 excepted; an original is never rejected)
-    "alto": (53, 74),  # F3 .. D5
-    "tenor": (48, 69),  # C3 .. A4
-    "bass": (36, 64),  # C2 .. E4
-}
-# A voice we cannot name (e.g. the first part of an instrumental movement) gets the union.
-DEFAULT_RANGE = (min(lo for lo, _ in VOICE_RANGES.values()), max(hi for _, hi in VOICE_RANGES.values()))
 
 
 class DataConfigError(ValueError):
@@ -157,107 +145,6 @@ def split_by_tune(
     for name in SPLITS:
         out[name].sort(key=lambda m: (m.piece_id, m.voice))
     return out
-
-
-# ---------------------------------------------------------------- transposition
-
-_FIFTHS_LETTERS = "FCGDAEB"  # line of fifths: F=-1, C=0, G=1, ... B=5
-
-
-def _fifths(pitch: str) -> int:
-    return _FIFTHS_LETTERS.index(pitch[0]) - 1 + 7 * (pitch.count("#") - pitch.count("-"))
-
-
-def _name(fifths: int) -> str:
-    acc = (fifths + 1) // 7
-    return _FIFTHS_LETTERS[(fifths + 1) % 7] + ("#" * acc if acc > 0 else "-" * -acc)
-
-
-def _respell(fifths: int) -> int:
-    # 12 fifths = 7 octaves: the same pitch class; avoids triple sharps/flats in remote keys.
-    while fifths > 19:  # beyond B## (19)
-        fifths -= 12
-    while fifths < -15:  # beyond F-- (-15)
-        fifths += 12
-    return fifths
-
-
-def voice_range(voice: str, ranges: dict[str, tuple[int, int]] | None = None) -> tuple[int, int]:
-    """(lowest, highest) MIDI of a voice name ("Soprano", "bass", ...); DEFAULT_RANGE if unknown."""
-    table = VOICE_RANGES if ranges is None else ranges
-    key = voice.lower()
-    if key in table:
-        return table[key]
-    for name, rng in table.items():
-        if key.startswith(name):
-            return rng
-    return DEFAULT_RANGE
-
-
-def voice_ranges(melodies: Iterable[Melody]) -> dict[str, tuple[int, int]]:
-    """(lowest, highest) MIDI per voice name over `melodies`; voices without notes are left out."""
-    out: dict[str, tuple[int, int]] = {}
-    for m in melodies:
-        notes = [e.midi for e in m.events if not e.is_rest]
-        if notes:
-            lo, hi = out.get(m.voice, (min(notes), max(notes)))
-            out[m.voice] = (min(lo, *notes), max(hi, *notes))
-    return out
-
-
-def transpose_interval(key_sharps: int, semitones: int, pitches: Sequence[str] = ()) -> int:
-    """The spelled interval, in fifths, for a shift of `semitones` from a key with `key_sharps`.
-
-    Moving k fifths moves 7k semitones (mod 12), so k = 7 * semitones (mod 12); of the two
-    candidates the one giving the key signature with fewer sharps/flats wins (C + 1 -> D-flat major,
-    not C-sharp), ties (a tritone) going to fewer accidentals on `pitches`, then to the flat side.
-    """
-    base = (7 * semitones) % 12
-    candidates = [base - 12, base] if base else [0]
-
-    def cost(k: int) -> tuple[int, int]:
-        accidentals = sum(abs((_respell(_fifths(p) + k) + 1) // 7) for p in pitches)
-        return abs(key_sharps + k), accidentals
-
-    return min(candidates, key=cost)
-
-
-def transpose(
-    melody: Melody, semitones: int, ranges: dict[str, tuple[int, int]] | None = None
-) -> Melody | None:
-    """The melody moved by `semitones`, spelled for the new key; None if a note leaves the voice's range.
-
-    Spelling is pure interval arithmetic on the line of fifths (see `transpose_interval`), so a
-    melody in G major moved up 2 lands in A major with the same letters-per-degree as the original.
-    The range is `voice_range(melody.voice, ranges)` (default: VOICE_RANGES, measured on the corpus).
-    """
-    if semitones == 0:
-        return melody
-    lo, hi = voice_range(melody.voice, ranges)
-    notes = [e for e in melody.events if not e.is_rest]
-    if any(not lo <= e.midi + semitones <= hi for e in notes):
-        return None
-    k = transpose_interval(melody.key_sharps, semitones, [e.pitch for e in notes])
-    events = [_transpose_event(e, semitones, k) for e in melody.events]
-    meta = {**melody.meta, "transposed": melody.meta.get("transposed", 0) + semitones}
-    return dataclasses.replace(melody, events=tuple(events), key_sharps=melody.key_sharps + k, meta=meta)
-
-
-@functools.lru_cache(maxsize=4096)
-def _moved_name(pitch: str, fifths: int) -> tuple[str, int]:
-    """(new name, its MIDI number in octave 0) of a pitch name moved by `fifths`."""
-    name = _name(_respell(_fifths(pitch) + fifths))
-    return name, midi_of(name, 0)
-
-
-def _transpose_event(e: Event, semitones: int, fifths: int) -> Event:
-    if e.is_rest:
-        return e
-    pitch, base = _moved_name(e.pitch, fifths)
-    midi = e.midi + semitones
-    # Built directly, not with dataclasses.replace: this runs for every event of every augmented copy.
-    return Event(e.kind, e.quarter_length, e.duration_type, e.dots, pitch, (midi - base) // 12, midi,
-                 e.tie, e.measure, e.beat)  # fmt: skip
 
 
 # ---------------------------------------------------------------- windows

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-# music21 names of the duration types we can spell without tuplets, longest first.
-DURATION_TYPES = ("breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th")
-
 
 @dataclass(frozen=True)
 class Event:
@@ -21,7 +18,7 @@ class Event:
 
     kind: str  # "note" | "rest"
     quarter_length: float
-    duration_type: str = "quarter"  # a DURATION_TYPES name, or "complex"/"zero" for odd values
+    duration_type: str = "quarter"  # a durations.DURATION_TYPES name, or "complex"/"zero" for odd values
     dots: int = 0
     pitch: str | None = None
     octave: int | None = None

@@ -20,17 +20,18 @@ import numpy as np
 import torch
 
 from bachlstm.events import Event, Melody
+from bachlstm.grammar import grammar_of
+from bachlstm.model import FastStep
+from bachlstm.music import infer_pickup, stamp_bars
+from bachlstm.primer import encode_primer
 from bachlstm.sampling import NEG_INF, BatchSampler, SamplingConfig
+from bachlstm.tokens import EOS, EventTokenizer
 
 log = logging.getLogger(__name__)
 
 MODES = ("stateful", "window")
 GROUP_ENDS = ("separator", "note", "rest", "bar")  # token types after which a note/rest is complete
 DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
-
-
-class PrimerError(ValueError):
-    """A primer cannot be used with this tokenizer (unknown notes, or it breaks the token grammar)."""
 
 
 @dataclass(frozen=True)
@@ -90,25 +91,6 @@ class Generation:
         return self.primer_events + self.events
 
 
-_GRAMMARS: dict[int, object] = {}  # tokenizer hash -> its grammar (masks cached inside), a few at most
-_MAX_GRAMMARS = 8
-
-
-def grammar_of(tokenizer):
-    """The tokenizer's grammar, shared across calls so its mask cache survives (building one is slow)."""
-    try:
-        key = hash(tokenizer)
-    except TypeError:  # an unhashable tokenizer: no sharing
-        return tokenizer.grammar()
-    grammar = _GRAMMARS.get(key)
-    if grammar is None or (grammar.tokenizer is not tokenizer and grammar.tokenizer != tokenizer):
-        grammar = tokenizer.grammar()
-        if len(_GRAMMARS) >= _MAX_GRAMMARS:
-            _GRAMMARS.pop(next(iter(_GRAMMARS)))
-        _GRAMMARS[key] = grammar
-    return grammar
-
-
 def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> int:
     """The seed of one row's random stream, from (seed, config settings, sample) via numpy's SeedSequence.
 
@@ -119,104 +101,6 @@ def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> in
         digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).digest()
         words += list(np.frombuffer(digest[:16], dtype=np.uint32))
     return int(np.random.SeedSequence(words).generate_state(1)[0])
-
-
-def primer_from_melody(melody: Melody | Sequence[Event], bars: int = 2) -> list[Event]:
-    """The opening of a melody: its pickup (measure 0) and first `bars` full bars."""
-    events = melody.events if isinstance(melody, Melody) else melody
-    return [e for e in events if e.measure <= bars]
-
-
-def encode_primer(
-    tokenizer, primer: Sequence[Event] | Melody | None, *, constrained: bool = True
-) -> list[int]:
-    """BOS + the primer's tokens, without the EOS and the closing BAR the tokenizer adds to whole melodies.
-
-    Raises PrimerError when an event is not in the vocabulary or (constrained) the tokens break the
-    grammar, naming the first offending event or token.
-    """
-    from bachlstm.tokens import BOS, EOS, UNK
-
-    if primer is None:
-        return [BOS]
-    events = list(primer.events if isinstance(primer, Melody) else primer)
-    if not events:
-        return [BOS]
-    if len({e.measure for e in events}) == 1 and len(events) > 1 and events[0].measure == 0:
-        from bachlstm.music import stamp_bars  # events without bar numbers: count bars from the start
-
-        events = stamp_bars(events)
-    ids = tokenizer.encode(events, bos_eos=False)
-    for k, e in enumerate(events):
-        if UNK in tokenizer.encode([e], bos_eos=False):
-            raise PrimerError(
-                f"primer event {k + 1} ({_describe(e)}) is not in this model's vocabulary; "
-                "try another primer or a model trained with transposition"
-            )
-    bar = tokenizer.index.get("BAR") if getattr(tokenizer, "options", {}).get("bar_tokens") else None
-    if bar is not None and ids and ids[-1] == bar:
-        ids = ids[:-1]
-    ids = [BOS] + [i for i in ids if i != EOS]
-    if constrained:
-        bad = grammar_of(tokenizer).first_violation(ids)
-        if bad is not None:
-            raise PrimerError(
-                f"the primer breaks the token grammar at token {bad} ({tokenizer.vocab[ids[bad]]!r}); "
-                "is it in 4/4 with complete bars?"
-            )
-    return ids
-
-
-def spelled_key_sharps(events: Sequence[Event]) -> int:
-    """The key signature (-7..7) that leaves the fewest of the notes' spelled names off its scale.
-
-    Read from the spelling, not from sounding pitch (an analysis may call D-flat major C-sharp), so a
-    transposition re-spells the melody consistently. Ties go to fewer sharps/flats; 0 if no note.
-    """
-    positions = []
-    for e in events:
-        if not e.is_rest and e.pitch:
-            positions.append("FCGDAEB".index(e.pitch[0]) - 1 + 7 * (e.pitch.count("#") - e.pitch.count("-")))
-    if not positions:
-        return 0
-    # A key with k sharps holds the line-of-fifths positions k-1 .. k+5.
-    return min(range(-7, 8), key=lambda k: (sum(not k - 1 <= x <= k + 5 for x in positions), abs(k)))
-
-
-def fit_primer(tokenizer, primer: Sequence[Event] | Melody, max_shift: int = 6) -> tuple[list[Event], int]:
-    """The primer transposed by the smallest shift (0, +-1, ... +-max_shift semitones) whose every event
-    is in the tokenizer's vocabulary, and that shift; an uploaded melody in a far key still fits.
-
-    Raises PrimerError when no shift works (e.g. a duration the model never saw), naming the event.
-    """
-    from bachlstm.dataset import transpose
-    from bachlstm.tokens import UNK
-
-    events = list(primer.events if isinstance(primer, Melody) else primer)
-
-    def unknown(evs) -> Event | None:
-        return next((e for e in evs if UNK in tokenizer.encode([e], bos_eos=False)), None)
-
-    if unknown(events) is None:
-        return events, 0
-    melody = Melody("primer", "primer", tuple(events), key_sharps=spelled_key_sharps(events))
-    for shift in sorted(range(-max_shift, max_shift + 1), key=lambda s: (abs(s), s)):
-        moved = transpose(melody, shift, ranges={"primer": (0, 127)}) if shift else None
-        if moved is not None and unknown(moved.events) is None:
-            return list(moved.events), shift
-    bad = unknown(events)
-    raise PrimerError(
-        f"the primer does not fit this model's vocabulary in any transposition up to {max_shift} "
-        f"semitones (first unknown event: {_describe(bad)})"
-    )
-
-
-def _describe(e: Event) -> str:
-    return (
-        f"rest of {e.quarter_length:g} quarters"
-        if e.is_rest
-        else f"{e.pitch}{e.octave}, {e.quarter_length:g} quarters"
-    )
 
 
 def _resolve(source, tokenizer):
@@ -280,8 +164,6 @@ def generate(
     run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
-        from bachlstm.music import infer_pickup
-
         pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
     return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
 
@@ -347,13 +229,14 @@ class _Transitions:
         return row
 
 
-_TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars in _GRAMMARS
+_TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars grammar_of shares
+_MAX_MEMOS = 8  # as many as grammar_of keeps
 
 
 def _transitions(grammar) -> _Transitions:
     memo = _TRANSITIONS.get(id(grammar))
     if memo is None or memo.grammar is not grammar:
-        if len(_TRANSITIONS) >= _MAX_GRAMMARS:
+        if len(_TRANSITIONS) >= _MAX_MEMOS:
             _TRANSITIONS.pop(next(iter(_TRANSITIONS)))
         memo = _TRANSITIONS[id(grammar)] = _Transitions(grammar)
     return memo
@@ -370,9 +253,7 @@ class _Rows:
         self.histories = [list(prefix[1:]) for _ in range(n_rows)] if uses_history else None
         self.blocked = None  # (B, V) bool tensor, rows rewritten in place as states change
         if self.memo is not None:
-            state = grammar.initial_state()
-            for t in prefix[1:]:
-                state = grammar.advance(state, t)
+            state = grammar.state_after(prefix)
             self.states = [state] * n_rows
             # One numpy buffer shared with the tensor: a step rewrites rows, no new (B, V) tensor.
             self._blocked_np = np.stack([self.memo.blocked(state)] * n_rows)
@@ -380,8 +261,6 @@ class _Rows:
 
     def advance(self, t: int, chosen: list[int]) -> None:
         """Take step t's tokens: grammar states and masks, histories, and rows that reached EOS."""
-        from bachlstm.tokens import EOS
-
         memo = self.memo
         for r, tok in enumerate(chosen):
             if self.done[r]:
@@ -464,7 +343,7 @@ class _Forward:
         else:
             logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
             logits = logits[:, -1]
-            self.stepper = _FastStepper.make(self.model, self.hidden, self.context[:, -1])
+            self.stepper = FastStep.make(self.model, self.hidden, self.context[:, -1])
         return logits.float().cpu()
 
     def next(self, chosen: torch.Tensor) -> torch.Tensor:
@@ -476,85 +355,6 @@ class _Forward:
         step = self.stepper.step if self.stepper else self.model.step
         logits, self.hidden = step(chosen, self.hidden)
         return logits.float().cpu()
-
-
-class _FastStepper:
-    """LSTMModel.step through torch.lstm_cell: the same arithmetic without nn.LSTM's per-call overhead
-    for a one-token input (measured 3.7x faster for the bach network at batch 4 on one thread).
-
-    The first layer's input projection is looked up, not multiplied: embedding @ W_ih + b_ih is
-    computed once for the whole vocabulary, and lstm_cell gets an empty input whose bias is the
-    looked-up rows (lstm_cell adds the bias to input @ W_ih, here nothing). That skips a matrix
-    product per step and gave bit-identical logits here; `make` still compares with `model.step`.
-
-    Used only for an eval-mode LSTMModel of single-layer nn.LSTMs, and only after one step has given
-    the same logits as `model.step`; otherwise generation uses `model.step` unchanged. The state
-    stays in the model's format ((h, c) of shape (1, B, H) per layer).
-    """
-
-    def __init__(self, model) -> None:
-        self.model = model
-        # Plain tensor references: nn.Module attribute look-ups cost microseconds, 10 per step.
-        lstms = list(model.lstms)
-        first = lstms[0]
-        emb = model.embedding.weight
-        self.input_table = torch.nn.functional.linear(emb, first.weight_ih_l0, first.bias_ih_l0)  # (V, 4H)
-        self.no_input = emb.new_empty((0,)), first.weight_ih_l0.new_empty((first.weight_ih_l0.shape[0], 0))
-        self.layers = [(m.weight_ih_l0, m.weight_hh_l0, m.bias_ih_l0, m.bias_hh_l0) for m in lstms]
-        self.head = None if model.hidden is None else (model.hidden, model.act)
-        self.out = (model.out.weight, model.out.bias)
-
-    @classmethod
-    def make(cls, model, hidden, last_tokens: torch.Tensor) -> _FastStepper | None:
-        """A checked stepper for `model`, or None where the fast path does not apply."""
-        from bachlstm.model import LSTMModel
-
-        if not isinstance(model, LSTMModel) or model.training or not hasattr(torch, "lstm_cell"):
-            return None
-        lstms = getattr(model, "lstms", None)
-        if lstms is None or not all(
-            isinstance(m, torch.nn.LSTM)
-            and m.num_layers == 1
-            and not m.bidirectional
-            and m.bias
-            and getattr(m, "proj_size", 0) == 0
-            for m in lstms
-        ):
-            return None
-        try:
-            stepper = cls(model)
-            fast, _ = stepper.step(last_tokens, hidden)
-            slow, _ = model.step(last_tokens, hidden)
-        except Exception as exc:  # a model whose insides changed: use its own step
-            log.debug("fast LSTM step not used: %s", exc)
-            return None
-        if fast.shape != slow.shape or not torch.allclose(fast, slow, atol=1e-4, rtol=1e-4):
-            log.debug("fast LSTM step not used: its logits differ from model.step")
-            return None
-        return stepper
-
-    def _input_rows(self, tokens: torch.Tensor) -> torch.Tensor:
-        # embedding() gathers the rows; plain tensor indexing took twice as long per step.
-        return torch.nn.functional.embedding(tokens, self.input_table)
-
-    def step(self, tokens: torch.Tensor, hidden):
-        """tokens (B,) and the model-format state -> (logits (B, V), new state)."""
-        # Functional calls skip nn.Module's per-call machinery; dropout is off in eval mode.
-        new = []
-        x = None
-        for k, ((w_ih, w_hh, b_ih, b_hh), (h, c)) in enumerate(zip(self.layers, hidden)):
-            if k == 0:  # input projection by look-up (see the class docstring)
-                no_x = self.no_input[0].expand(tokens.shape[0], 0)  # (B, 0): a view, no data
-                h1, c1 = torch.lstm_cell(
-                    no_x, (h[0], c[0]), self.no_input[1], w_hh, self._input_rows(tokens), b_hh
-                )
-            else:
-                h1, c1 = torch.lstm_cell(x, (h[0], c[0]), w_ih, w_hh, b_ih, b_hh)
-            new.append((h1[None], c1[None]))
-            x = h1  # (B, H)
-        if self.head is not None:
-            x = self.head[1](self.head[0](x))
-        return torch.nn.functional.linear(x, *self.out), tuple(new)
 
 
 def _record(masked, blocked, processed, chosen, n) -> tuple:
@@ -585,14 +385,9 @@ def _record(masked, blocked, processed, chosen, n) -> tuple:
 def _finish(
     tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode, pickup=0.0
 ) -> list[Generation]:
-    from bachlstm.tokens import EOS
-
     # Without bar tokens the decoder counts bars from the first event; a primer's pickup is known
     # only from its events, so bars are renumbered from it.
-    restamp = not getattr(tokenizer, "options", {}).get("bar_tokens") and pickup > 0
-    if restamp:
-        from bachlstm.music import stamp_bars
-
+    restamp = not tokenizer.options.get("bar_tokens") and pickup > 0
     prefix_decoded = tokenizer.decode(prefix)
     n_primer = len(prefix_decoded.events)
     primer_events = stamp_bars(prefix_decoded.events, pickup) if restamp else list(prefix_decoded.events)
@@ -661,7 +456,7 @@ def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: li
     token is dropped instead, so it still ends on a whole bar rather than being trimmed to nothing.
     """
     last = max((k + 1 for k, ok in enumerate(complete) if ok), default=0)
-    tie = tokenizer.index.get("TIE") if getattr(tokenizer, "options", {}).get("ties") else None
+    tie = tokenizer.index.get(EventTokenizer.TIE) if tokenizer.options.get("ties") else None
     if tie is not None:
         grammar = grammar_of(tokenizer)
         for k in range(len(toks), last, -1):
@@ -671,12 +466,8 @@ def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: li
             drop = max(0, k - 2) + len(tail) - 1 - tail[::-1].index(tie)
             keep = [i for i in range(k) if i != drop]
             seq = prefix + [toks[i] for i in keep]
-            if grammar.first_violation(seq) is None:
-                state = grammar.initial_state()
-                for t in seq[1:]:
-                    state = grammar.advance(state, t)
-                if grammar.is_complete(state):
-                    return keep
+            if grammar.first_violation(seq) is None and grammar.is_complete(grammar.state_after(seq)):
+                return keep
     return list(range(last))
 
 

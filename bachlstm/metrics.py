@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bachlstm.events import Event, Melody
+from bachlstm.pitches import key_for_tonic, key_name
 
 BAR_QUARTERS = 4.0
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 # Harmonic minor: Bach's minor-mode chorales raise the leading tone, and the natural minor would only
 # repeat the relative major's pitch-class set.
 MINOR = (0, 2, 3, 5, 7, 8, 11)
-PC_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 SMOOTHING = 0.01  # weight of the uniform distribution mixed into histograms before a KL divergence
 
 
@@ -80,10 +80,15 @@ def pitch_class_entropy(events: Sequence[Event]) -> float:
 
 
 def scales() -> list[tuple[str, frozenset[int]]]:
-    """The 24 scales: 12 major and 12 harmonic minor, as (name, pitch-class set), C major first."""
-    out = [(f"{PC_NAMES[t]} major", frozenset((t + s) % 12 for s in MAJOR)) for t in range(12)]
-    out += [(f"{PC_NAMES[t]} minor", frozenset((t + s) % 12 for s in MINOR)) for t in range(12)]
-    return out
+    """The 24 scales: 12 major and 12 harmonic minor, as (name, pitch-class set), C major first.
+
+    Named as keys are (`pitches.key_for_tonic`): "A- major", "G# minor".
+    """
+    return [
+        (key_name(key_for_tonic(t, mode), mode), frozenset((t + s) % 12 for s in steps))
+        for mode, steps in (("major", MAJOR), ("minor", MINOR))
+        for t in range(12)
+    ]
 
 
 def best_scale(events: Sequence[Event]) -> tuple[str, float]:
@@ -323,7 +328,7 @@ def self_perplexity(model, tokens: Sequence[int], start: int = 1) -> float:
     `start` >= 1 (the first token, usually BOS, is never predicted); pass the primer's length to score
     only the generated part. NaN if there is nothing to predict.
     """
-    import torch
+    import torch  # here for start-up cost only: the other metrics need no torch (about a second)
 
     start = max(1, int(start))
     if len(tokens) <= start:

@@ -11,12 +11,9 @@ import pandas as pd
 
 from bachlstm.corpus import Corpus
 from bachlstm.events import Event, Melody
+from bachlstm.pitches import PITCH_CLASS_NAMES, key_name, midi_name
+from bachlstm.tokens import build_tokenizer
 
-PITCH_CLASS_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "G#", "A", "B-", "B")
-_SHARP_MAJOR = ("C", "G", "D", "A", "E", "B", "F#", "C#")
-_FLAT_MAJOR = ("C", "F", "B-", "E-", "A-", "D-", "G-", "C-")
-_SHARP_MINOR = ("A", "E", "B", "F#", "C#", "G#", "D#", "A#")
-_FLAT_MINOR = ("A", "D", "G", "C", "F", "B-", "E-", "A-")
 # Patel & Bhattacharyya (2017), table 3: dimension -> most pairwise-equidistant points it can hold
 # (as the original notebook used it). Reverse lookup gives the smallest dimension for E points.
 EQUIDISTANT_TABLE = ((3, 6), (4, 6), (5, 10), (6, 16), (7, 28), (13, 28), (14, 30))
@@ -26,22 +23,6 @@ DEFAULT_COVERAGE_TOP = (1, 2, 5, 10, 20, 50, 100, 200)
 
 def _ts_label(signatures: Sequence[str]) -> str:
     return " + ".join(signatures) if signatures else "none"
-
-
-def key_name(key_sharps: int, mode: str) -> str:
-    """The key a signature names in a mode: (-1, "major") -> "F major", (2, "minor") -> "B minor"."""
-    if not -7 <= key_sharps <= 7:
-        raise ValueError(f"key_sharps must be in -7..7, got {key_sharps}")
-    if mode == "minor":
-        tonic = _SHARP_MINOR[key_sharps] if key_sharps >= 0 else _FLAT_MINOR[-key_sharps]
-    else:
-        tonic = _SHARP_MAJOR[key_sharps] if key_sharps >= 0 else _FLAT_MAJOR[-key_sharps]
-    return f"{tonic} {mode}"
-
-
-def midi_name(midi: int) -> str:
-    """A MIDI number as a sharp-spelled name with octave (60 -> "C4")."""
-    return f"{PITCH_CLASS_NAMES[midi % 12]}{midi // 12 - 1}"
 
 
 # ---- pieces ----------------------------------------------------------------------------------------
@@ -257,8 +238,6 @@ def duration_histogram(melodies: Iterable[Melody]) -> pd.DataFrame:
 def _tokenizer(tokenizer, melodies: Sequence[Melody]):
     """A Tokenizer instance, or one built on `melodies` from a name."""
     if isinstance(tokenizer, str):
-        from bachlstm.tokens import build_tokenizer
-
         return build_tokenizer(tokenizer, melodies)
     return tokenizer
 

@@ -205,13 +205,14 @@ def test_uploaded_midi_primer_opens_every_melody():
 def test_uploaded_primer_out_of_range_is_transposed_with_a_note():
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.events import Event
-    from bachlstm.music import midi_to_name, to_midi
+    from bachlstm.music import to_midi
+    from bachlstm.pitches import midi_name
 
     tok = load_checkpoint("tiny").tokenizer
     known = [e.midi for i in range(4, len(tok.vocab)) for e in tok.decode([i]).events if not e.is_rest]
 
     def note(midi):
-        name = midi_to_name(midi)
+        name = midi_name(midi)
         return Event("note", 2.0, duration_type="half", pitch=name[:-1], octave=int(name[-1]), midi=midi)
 
     line = [note(max(known) - 2), note(max(known) + 2)]  # the second note is above all the model knows

@@ -1,4 +1,4 @@
-"""Dataset: config validation, split by tune, transposition spelling and range, windows, datasets."""
+"""Dataset: config validation, split by tune, windows, datasets (transposition: test_pitches.py)."""
 
 import random
 
@@ -8,20 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bachlstm.dataset import (
-    DEFAULT_RANGE,
-    VOICE_RANGES,
     DataConfig,
     DataConfigError,
     build_datasets,
     make_windows,
     split_by_tune,
-    transpose,
-    transpose_interval,
     tune_groups,
-    voice_range,
 )
 from bachlstm.events import Event, Melody
-from bachlstm.tokens import PAD, UNK, build_tokenizer, midi_of
+from bachlstm.pitches import midi_of
+from bachlstm.tokens import PAD, UNK, build_tokenizer
 
 
 def note(pitch, octave, ql=1.0, measure=1):
@@ -137,84 +133,6 @@ def test_split_with_too_few_tunes_is_a_clear_error():
         split_by_tune([mel("p0", "A"), mel("p1", "B")], (0.8, 0.1, 0.1), 0)
 
 
-# ---------------------------------------------------------------- transposition
-
-
-def test_transpose_spells_for_the_new_key():
-    g_major = mel("p", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1)
-    up2 = transpose(g_major, 2)
-    assert pitches(up2) == [("A", 4, 69), ("G#", 4, 68), ("C#", 5, 73)] and up2.key_sharps == 3
-    up1 = transpose(g_major, 1)  # A-flat major (4 flats) rather than G-sharp major (8 sharps)
-    assert pitches(up1) == [("A-", 4, 68), ("G", 4, 67), ("C", 5, 72)] and up1.key_sharps == -4
-    down1 = transpose(g_major, -1)  # F-sharp (6 sharps) vs G-flat (6 flats): fewer accidentals wins
-    assert pitches(down1) == [("G-", 4, 66), ("F", 4, 65), ("B-", 4, 70)] and down1.key_sharps == -6
-    assert up2.meta["transposed"] == 2 and transpose(up2, -2).meta["transposed"] == 0
-    assert transpose(g_major, 0) is g_major
-
-
-def test_transpose_interval_choice():
-    assert transpose_interval(0, 1) == -5  # C -> D-flat
-    assert transpose_interval(0, -1) == 5  # C -> B
-    assert transpose_interval(-3, 2) == 2  # E-flat -> F
-    # a tritone: both keys have 6 accidentals, so the melody decides (F# -> C, not B#; B- -> E, not F-)
-    assert transpose_interval(0, 6, ["F#"]) == -6 and transpose_interval(0, 6, ["B-"]) == 6
-
-
-def test_transpose_respects_the_voice_range_and_keeps_rests():
-    line = Melody("p", "soprano", (note("C", 4), Event("rest", 1.0), note("A", 5)), key_sharps=0)
-    assert transpose(line, 1) is None and transpose(line, -1) is None  # already at C4 .. A5
-    narrow = Melody("p", "soprano", (note("E", 4), Event("rest", 1.0), note("E", 5)), key_sharps=0)
-    up = transpose(narrow, 4)
-    assert up.events[1] == Event("rest", 1.0)
-    assert pitches(up) == [("G#", 4, 68), ("G#", 5, 80)]
-    assert transpose(narrow, 4, ranges={"soprano": (60, 79)}) is None
-
-
-def test_voice_ranges():
-    assert voice_range("Soprano 1") == VOICE_RANGES["soprano"]
-    assert voice_range("bass") == (36, 64)
-    assert voice_range("Violin 1") == DEFAULT_RANGE == (36, 81)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.sampled_from(
-        [
-            "C",
-            "C#",
-            "D-",
-            "D",
-            "E-",
-            "E",
-            "E#",
-            "F",
-            "F#",
-            "G-",
-            "G",
-            "G#",
-            "A-",
-            "A",
-            "A#",
-            "B-",
-            "B",
-            "C-",
-            "B#",
-            "F##",
-            "B--",
-        ]
-    ),  # fmt: skip
-    st.integers(-7, 7),
-    st.integers(-11, 11),
-)
-def test_transposed_spelling_matches_midi(pitch, key_sharps, shift):
-    m = Melody("p", "x", (note(pitch, 4),), key_sharps=key_sharps)
-    t = transpose(m, shift, ranges={"x": (0, 127)})
-    (name, octave, midi), = pitches(t)  # fmt: skip
-    assert midi == midi_of(pitch, 4) + shift and midi_of(name, octave) == midi
-    assert name.count("#") <= 2 and name.count("-") <= 2
-    assert abs(t.key_sharps) <= 7 + abs(key_sharps)
-
-
 # ---------------------------------------------------------------- windows
 
 
@@ -302,15 +220,6 @@ def test_real_split_has_no_tune_in_two_splits(corpus):
     assert tunes["val"].isdisjoint(tunes["test"])
     assert [len(split[n]) for n in ("train", "val", "test")] == [287, 36, 36]
     assert split_by_tune(list(reversed(melodies)), (0.8, 0.1, 0.1), seed=0) == split
-
-
-def test_voice_range_table_matches_the_corpus(corpus):
-    from bachlstm.dataset import voice_ranges
-    from bachlstm.selection import SelectionConfig, select
-
-    measured = voice_ranges(select(corpus, SelectionConfig(voice="all")).melodies)
-    # The table is the corpus' extremes, except one A3 (MIDI 57) in the soprano of bwv254.
-    assert measured == {**VOICE_RANGES, "soprano": (57, 81)}
 
 
 def test_real_datasets_with_augmentation(corpus):

@@ -6,17 +6,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from bachlstm.durations import duration_type_of
 from bachlstm.events import Event, Melody
 from bachlstm.generation import (
     Generation,
-    PrimerError,
-    encode_primer,
     generate,
-    primer_from_melody,
     row_seed,
     validity_report,
 )
-from bachlstm.model import LSTMModel, ModelConfig
+from bachlstm.grammar import build_grammar, grammar_of
+from bachlstm.model import FastStep, LSTMModel, ModelConfig
+from bachlstm.pitches import midi_of, transpose
+from bachlstm.primer import PrimerError, encode_primer, fit_primer, primer_from_melody, read_primer
 from bachlstm.sampling import SamplingConfig, default_configs
 from bachlstm.tokens import BOS, EOS, build_tokenizer
 
@@ -27,15 +28,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is
 
 
 def note(pitch, octave, ql, measure, tie=None):
-    from bachlstm.tokens import duration_type_of, midi_of
-
     dtype, dots = duration_type_of(ql)
     return Event("note", ql, dtype, dots, pitch, octave, midi_of(pitch, octave), tie, measure)
 
 
 def rest(ql, measure):
-    from bachlstm.tokens import duration_type_of
-
     return Event("rest", ql, *duration_type_of(ql), measure=measure)
 
 
@@ -101,7 +98,7 @@ class CountingModel(torch.nn.Module):
 @pytest.mark.parametrize("name", sorted(TOKENIZERS))
 def test_masked_generation_is_always_valid(name):
     model, tok = tiny(name)
-    grammar = tok.grammar()
+    grammar = build_grammar(tok)
     configs = [*default_configs(), SamplingConfig("temperature", temperature=3.0)]
     gens = generate(model, configs, tokenizer=tok, length=60, samples=8, seed=5)
     assert len(gens) == 40
@@ -554,7 +551,7 @@ def _sounding(events):
 
 @pytest.mark.parametrize("fmt", ["musicxml", "midi"])
 def test_generated_melodies_survive_export_and_reimport(fmt):
-    from bachlstm.music import read_primer, to_midi, to_musicxml
+    from bachlstm.music import to_midi, to_musicxml
 
     model, tok = tiny("event-bars-ties")
     export = to_musicxml if fmt == "musicxml" else to_midi
@@ -567,8 +564,6 @@ def test_generated_melodies_survive_export_and_reimport(fmt):
 
 
 def test_fast_lstm_step_gives_the_same_melodies_as_model_step():
-    from bachlstm.generation import _FastStepper
-
     model, tok = tiny()
     model.eval()
     configs = [*default_configs(), SamplingConfig("temperature", temperature=1.5)]
@@ -578,19 +573,15 @@ def test_fast_lstm_step_gives_the_same_melodies_as_model_step():
     hidden = model.init_hidden(2)
     tokens = torch.tensor([BOS, BOS])
     model.eval()  # the wrapper's generate() restored its own (training) mode on the inner model
-    assert _FastStepper.make(model, hidden, tokens) is not None
+    assert FastStep.make(model, hidden, tokens) is not None
     model.train()
-    assert _FastStepper.make(model, hidden, tokens) is None  # dropout on: only the model's own step
-    assert _FastStepper.make(CountingModel(model), hidden, tokens) is None
+    assert FastStep.make(model, hidden, tokens) is None  # dropout on: only the model's own step
+    assert FastStep.make(CountingModel(model), hidden, tokens) is None
 
 
 def test_fit_primer_transposes_into_the_vocabulary():
-    from bachlstm.generation import fit_primer
-
     model, tok = tiny()
     # Melody "b" a semitone higher (D-flat major): its notes are unknown, a shift of -1 brings it home.
-    from bachlstm.dataset import transpose
-
     melody = MELODIES[1]
     high = transpose(melody, 1, ranges={"soprano": (0, 127)}).events
     assert fit_primer(tok, high[:1])[1] == -1
@@ -604,23 +595,6 @@ def test_fit_primer_transposes_into_the_vocabulary():
     assert zero == 0 and same == list(MELODIES[0].events)
     with pytest.raises(PrimerError, match="any transposition"):
         fit_primer(tok, [note("C", 5, 0.25, 1)])  # a sixteenth: no shift can help
-
-
-@pytest.mark.parametrize(
-    "names,expected",
-    [
-        (["C", "D", "E"], 0),
-        (["F#", "G", "A"], 1),
-        (["B-", "E-", "A-", "D-"], -4),
-        (["C#", "G#", "D#"], 4),
-        ([], 0),
-    ],
-    ids=["C", "G", "A-flat", "E", "none"],
-)
-def test_spelled_key_sharps(names, expected):
-    from bachlstm.generation import spelled_key_sharps
-
-    assert spelled_key_sharps([note(n, 4, 1.0, 1) for n in names]) == expected
 
 
 # generate(tiny(), default_configs(), length=12, seed=5) before the loop was optimised (commit e2483f8).
@@ -640,7 +614,7 @@ def test_pinned_tokens_for_a_seed():
 
 
 def test_memoised_grammar_steps_match_the_grammar():
-    from bachlstm.generation import _transitions, grammar_of
+    from bachlstm.generation import _transitions
 
     model, tok = tiny()
     grammar = grammar_of(tok)
@@ -654,17 +628,3 @@ def test_memoised_grammar_steps_match_the_grammar():
             nxt, complete = memo.step(state, t)
             state = grammar.advance(state, t)
             assert nxt == state and complete == grammar.is_complete(state)
-
-
-def test_fast_step_input_table_gives_the_models_logits():
-    from bachlstm.generation import _FastStepper
-
-    model, tok = tiny()
-    model.eval()
-    hidden = model.init_hidden(3)
-    tokens = torch.tensor([BOS, 5, 7])
-    stepper = _FastStepper.make(model, hidden, tokens)
-    with torch.inference_mode():
-        fast, (state,) = stepper.step(tokens, hidden)
-        slow, (slow_state,) = model.step(tokens, hidden)
-    assert torch.allclose(fast, slow, atol=1e-6) and torch.allclose(state[0], slow_state[0], atol=1e-6)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bachlstm.model import LSTMModel, ModelConfig, ModelConfigError, detach_hidden
+from bachlstm.model import FastStep, LSTMModel, ModelConfig, ModelConfigError, detach_hidden
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
@@ -128,3 +128,59 @@ def test_config_round_trip_and_unset_vocab():
         ModelConfig.from_dict({**config.to_dict(), "bogus": 1})
     with pytest.raises(ModelConfigError, match="vocab_size must be set"):
         LSTMModel(tiny(vocab_size=None))
+
+
+# ---------------------------------------------------------------- FastStep
+
+
+def test_fast_step_input_table_gives_the_models_logits():
+    torch.manual_seed(0)
+    model = LSTMModel(ModelConfig(vocab_size=25, embedding_dim=8, lstm_sizes=(16,), dropouts=(0.0,)))
+    model.eval()
+    hidden = model.init_hidden(3)
+    tokens = torch.tensor([2, 5, 7])  # BOS and two content tokens
+    stepper = FastStep.make(model, hidden, tokens)
+    with torch.inference_mode():
+        fast, (state,) = stepper.step(tokens, hidden)
+        slow, (slow_state,) = model.step(tokens, hidden)
+    assert torch.allclose(fast, slow, atol=1e-6) and torch.allclose(state[0], slow_state[0], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(lstm_sizes=(16,), dropouts=(0.0,), hidden_linear=None),
+        dict(lstm_sizes=(8, 6), dropouts=(0.1, 0.2), hidden_linear=16, activation="tanh"),
+        dict(lstm_sizes=(12, 12, 4), dropouts=(0.0, 0.0, 0.3), hidden_linear=None, embedding_dropout=0.2),
+    ],
+    ids=["one-layer", "two-layers-hidden-linear", "three-layers"],
+)
+def test_fast_step_equals_step_over_a_greedy_run(config):
+    """Same logits and states as LSTMModel.step at float tolerance, and so the same greedy tokens."""
+    torch.manual_seed(1)
+    model = LSTMModel(tiny(**config)).eval()  # dropout configured but off in eval mode
+    tokens = torch.tensor([2, 3, 7, 10])
+    fast_hidden = slow_hidden = model(torch.tensor([[2, 4], [2, 5], [2, 6], [2, 9]]))[1]
+    stepper = FastStep.make(model, fast_hidden, tokens)
+    assert stepper is not None
+    fast_tokens, slow_tokens = tokens, tokens
+    with torch.inference_mode():
+        for _ in range(30):
+            fast, fast_hidden = stepper.step(fast_tokens, fast_hidden)
+            slow, slow_hidden = model.step(slow_tokens, slow_hidden)
+            assert torch.allclose(fast, slow, atol=1e-6, rtol=1e-5)
+            for (fh, fc), (sh, sc) in zip(fast_hidden, slow_hidden):
+                assert fh.shape == sh.shape and torch.allclose(fh, sh, atol=1e-6)
+                assert torch.allclose(fc, sc, atol=1e-6)
+            fast_tokens, slow_tokens = fast.argmax(-1), slow.argmax(-1)
+            assert torch.equal(fast_tokens, slow_tokens)
+
+
+def test_fast_step_only_for_an_eval_mode_lstm_model():
+    torch.manual_seed(0)
+    model = LSTMModel(tiny())
+    hidden, tokens = model.init_hidden(2), torch.tensor([2, 2])
+    assert FastStep.make(model, hidden, tokens) is None  # training mode: dropout would differ
+    model.eval()
+    assert FastStep.make(model, hidden, tokens) is not None
+    assert FastStep.make(torch.nn.Sequential(model), hidden, tokens) is None  # not an LSTMModel

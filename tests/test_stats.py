@@ -44,16 +44,6 @@ CORPUS = Corpus(
 )
 
 
-def test_key_and_midi_names():
-    assert S.key_name(-1, "major") == "F major"
-    assert S.key_name(2, "minor") == "B minor"
-    assert S.key_name(-3, "minor") == "C minor"
-    assert S.key_name(0, "major") == "C major"
-    with pytest.raises(ValueError, match="key_sharps"):
-        S.key_name(8, "major")
-    assert S.midi_name(60) == "C4" and S.midi_name(70) == "B-4" and S.midi_name(43) == "G2"
-
-
 def test_time_signature_counts():
     df = S.time_signature_counts(CORPUS)
     assert df.to_dict("list") == {

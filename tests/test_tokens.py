@@ -12,7 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bachlstm.durations import duration_type_of, format_ql
 from bachlstm.events import Event, Melody
+from bachlstm.grammar import GrammarError, build_grammar
+from bachlstm.pitches import midi_of
 from bachlstm.tokens import (
     BOS,
     EOS,
@@ -20,12 +23,8 @@ from bachlstm.tokens import (
     UNK,
     EventTokenizer,
     FactoredTokenizer,
-    GrammarError,
     TokenizerError,
     build_tokenizer,
-    duration_type_of,
-    format_ql,
-    midi_of,
     tokenizer_from_dict,
 )
 
@@ -112,7 +111,7 @@ def test_split_bar_at_a_fermata_is_merged_but_irregular_bars_kept():
     odd = [note("C", 5, 4.0, 1), note("D", 5, 3.0, 2), note("F", 5, 4.0, 3)]
     ids = tok.encode(odd, bos_eos=False)
     assert strings(tok, ids) == ["C5_4", "BAR", "D5_3", "BAR", "F5_4", "BAR"]
-    assert tok.grammar().first_violation(ids) == 3
+    assert build_grammar(tok).first_violation(ids) == 3
 
 
 @pytest.mark.parametrize(
@@ -192,7 +191,7 @@ def test_round_trip_property_all_tokenizers(events):
         res = tok.decode(ids)
         assert res.n_invalid == 0 and res.n_unknown == 0 and res.n_groups == len(events)
         assert musical(res.events) == musical(events)
-        assert tok.grammar().first_violation(ids) is None, strings(tok, ids)
+        assert build_grammar(tok).first_violation(ids) is None, strings(tok, ids)
         if name == "event" and options == {}:
             assert res.events == events  # ties, measures and beats too
 
@@ -211,7 +210,8 @@ def test_vocabulary_is_identical_for_shuffled_input():
 
 def test_vocabulary_is_identical_across_processes_with_different_hash_seeds():
     code = (
-        "from bachlstm.events import Event; from bachlstm.tokens import build_tokenizer, midi_of\n"
+        "from bachlstm.events import Event; from bachlstm.pitches import midi_of\n"
+        "from bachlstm.tokens import build_tokenizer\n"
         "ev = [Event('note', 1.0, 'quarter', 0, p, 4, midi_of(p, 4)) for p in 'C D E F G A B'.split()]\n"
         "ev += [Event('rest', 0.5, 'eighth')]\n"
         "print(build_tokenizer('factored', [ev]).vocab + build_tokenizer('event', [ev]).vocab)\n"
@@ -387,7 +387,7 @@ VOCAB_MELODIES = [MEL, Melody("x", "soprano", (note("D", 5, 0.25), note("E", 5, 
 )  # fmt: skip
 def test_random_walks_always_decode_validly(name, options):
     tok = build_tokenizer(name, VOCAB_MELODIES, **options)
-    grammar = tok.grammar()
+    grammar = build_grammar(tok)
     rng = np.random.default_rng(0)
     for _ in range(200):
         ids = walk(grammar, rng)
@@ -405,7 +405,7 @@ def test_triplets_count_exactly_in_the_bar():
     triplet = Event("note", 1 / 3, "eighth", 0, "C", 5, 72)
     tok = build_tokenizer("event", [[triplet, note("D", 5, 2.0), note("E", 5, 1.5)]])
     assert "C5_1/3" in tok.vocab and tok.decode([tok.token_id("C5_1/3")]).events[0].quarter_length == 1 / 3
-    grammar, rng = tok.grammar(), np.random.default_rng(1)
+    grammar, rng = build_grammar(tok), np.random.default_rng(1)
     for _ in range(100):
         bars = bar_lengths(tok, walk(grammar, rng))
         assert all(b == pytest.approx(4.0) for b in bars[1:-1])
@@ -413,7 +413,7 @@ def test_triplets_count_exactly_in_the_bar():
 
 def test_bar_grammar_exact_masks():
     tok = build_tokenizer("event", [Melody("m", "soprano", (note("C", 5, 1.5), note("C", 5, 4.0)))])
-    g = tok.grammar()
+    g = build_grammar(tok)
     c15, c4, bar, tie = (tok.token_id(t) for t in ("C5_1.5", "C5_4", "BAR", "TIE"))
     allowed = lambda s: [tok.vocab[i] for i in np.flatnonzero(g.allowed(s))]  # noqa: E731
     s = g.initial_state()
@@ -435,7 +435,7 @@ def test_bar_grammar_exact_masks():
 
 def test_tie_must_continue_with_the_same_pitch_across_the_bar():
     tok = build_tokenizer("event", [MEL])
-    g = tok.grammar()
+    g = build_grammar(tok)
     s = g.initial_state()
     for t in ("G4_1", "BAR", "A4_2", "A4_2", "TIE"):
         s = g.advance(s, tok.token_id(t))
@@ -446,7 +446,7 @@ def test_tie_must_continue_with_the_same_pitch_across_the_bar():
 
 def test_closing_bar_completes_the_pickup():
     tok = build_tokenizer("event", [MEL])
-    g = tok.grammar()
+    g = build_grammar(tok)
     ok = [tok.token_id(t) for t in ("G4_1", "BAR", "A4_2", "A4_2", "BAR", "A4_2", "A4_1", "BAR")]
     assert g.first_violation([BOS, *ok, EOS]) is None
     too_short = [tok.token_id(t) for t in ("G4_1", "BAR", "A4_2", "A4_2", "BAR", "A4_2", "BAR")]
@@ -456,20 +456,20 @@ def test_closing_bar_completes_the_pickup():
 
 def test_factored_grammar_order_and_eos():
     tok = build_tokenizer("factored", [MEL])
-    g = tok.grammar()
+    g = build_grammar(tok)
     ids = tok.encode(MEL)
     assert g.first_violation(ids) is None
     assert g.first_violation([BOS, EOS]) == 1  # an empty melody is not complete
     assert g.first_violation([tok.token_id(t) for t in ("C", "quarter")]) == 1  # octave missing
     kinds = {tok.token_type(i) for i in np.flatnonzero(g.allowed(g.initial_state()))}
     assert kinds == {"pitch", "duration"}
-    marker = build_tokenizer("factored", [MEL], rest_marker=True).grammar()
+    marker = build_grammar(build_tokenizer("factored", [MEL], rest_marker=True))
     assert {marker.tokenizer.token_type(i) for i in np.flatnonzero(marker.allowed(("start", True)))} == {
         "pitch", "rest", "eos"}  # fmt: skip
 
 
 def test_allowed_batch_stacks_rows():
-    g = build_tokenizer("event", [MEL]).grammar()
+    g = build_grammar(build_tokenizer("event", [MEL]))
     s0 = g.initial_state()
     s1 = g.advance(s0, g.tokenizer.token_id("G4_1"))
     batch = g.allowed_batch([s0, s1])
@@ -513,7 +513,7 @@ def test_every_selected_melody_round_trips(soprano, name, options):
 
 def test_real_bars_measures_and_grammar(soprano):
     tok = build_tokenizer("event", soprano)
-    grammar = tok.grammar()
+    grammar = build_grammar(tok)
     same_bars = sum(tok.decode(tok.encode(m)).events == m.events for m in soprano)
     rejected = sorted(m.piece_id for m in soprano if grammar.first_violation(tok.encode(m)) is not None)
     # Measured: 359 melodies. The 22 whose measure/beat differ have a pickup numbered 1, a bar split

@@ -62,7 +62,9 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 
 def run(repeats: int = 5, threads: int = 1) -> dict:
     """Figures (milliseconds, best of `repeats`): batched generation, model-only floor, window mode."""
-    from bachlstm.generation import _FastStepper, generate, grammar_of
+    from bachlstm.generation import generate
+    from bachlstm.grammar import grammar_of
+    from bachlstm.model import FastStep
     from bachlstm.sampling import default_configs
 
     before = torch.get_num_threads()
@@ -97,7 +99,7 @@ def run(repeats: int = 5, threads: int = 1) -> dict:
             with torch.inference_mode():
                 x = torch.full((len(configs),), 2, dtype=torch.long)
                 hidden = model.init_hidden(len(configs))
-                stepper = _FastStepper.make(model, hidden, x) if fast else None
+                stepper = FastStep.make(model, hidden, x) if fast else None
                 for _ in range(LENGTH):
                     logits, hidden = stepper.step(x, hidden) if stepper else model.step(x, hidden)
                     x = logits.argmax(-1)

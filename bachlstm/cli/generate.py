@@ -76,13 +76,10 @@ def _primer(args, checkpoint):
     """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
     if not args.primer:
         return None
-    from bachlstm.generation import primer_from_melody
+    from bachlstm.primer import fit_primer, primer_from_melody, read_primer
 
     path = Path(args.primer)
     if path.is_file():
-        from bachlstm.generation import fit_primer
-        from bachlstm.music import read_primer
-
         events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name))
         if shift:
             print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
