@@ -9,7 +9,8 @@ import pytest
 
 from bachlstm import ui_helpers as ui
 from bachlstm.checkpoints import load_checkpoint
-from bachlstm.generation import checkpoint_reference, primer_from_melody
+from bachlstm.generation import checkpoint_reference
+from bachlstm.primer import primer_from_melody
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 KNOBS = {"k": 8, "k_t": 1.0, "p": 0.9, "p_t": 1.0, "t": 1.0}  # the Sampling page's defaults
