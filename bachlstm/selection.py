@@ -6,8 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 
-from bachlstm.corpus import Corpus, Part, Piece
-from bachlstm.events import Event, Melody
+from bachlstm.events import Corpus, Event, Melody, Part, Piece
 from bachlstm.grouping import DisjointSets
 
 VOICES = ("first", "soprano", "alto", "tenor", "bass", "all")

@@ -9,8 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from bachlstm.corpus import Corpus
-from bachlstm.events import Event, Melody
+from bachlstm.events import Corpus, Event, Melody
 from bachlstm.pitches import PITCH_CLASS_NAMES, key_name, midi_name
 from bachlstm.tokens import build_tokenizer
 

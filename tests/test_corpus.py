@@ -11,17 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bachlstm import corpus as C
-from bachlstm.corpus import (
-    EXTRACTOR_VERSION,
-    Corpus,
-    CorpusCacheError,
-    Part,
-    Piece,
-    load_corpus,
-    read_cache,
-    save_corpus,
-)
-from bachlstm.events import Event
+from bachlstm import extraction as X
+from bachlstm.corpus import CorpusCacheError, load_corpus, read_cache, save_corpus
+from bachlstm.events import Corpus, Event, Part, Piece
+from bachlstm.extraction import EXTRACTOR_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +70,10 @@ def test_shipped_cache_is_current(real):
 
 
 def test_score_files_are_all_413_non_analysis_files():
-    paths = C.score_paths()
+    paths = X.score_paths()
     assert len(paths) == 413
     assert collections.Counter(p.suffix for p in paths) == {".mxl": 408, ".krn": 3, ".xml": 2}
-    ids = C._piece_ids(paths)
+    ids = X._piece_ids(paths)
     assert len(set(ids)) == 413
     assert sorted(i for i in ids if i.endswith("-krn")) == ["bwv277-krn", "bwv281-krn", "bwv366-krn"]
 
@@ -132,8 +125,8 @@ def test_real_piece_metadata(real):
 
 def test_cached_piece_equals_fresh_extraction(real):
     """The shipped file matches what the current extractor makes from the source (one file re-parsed)."""
-    path = next(p for p in C.score_paths() if p.name == "bwv277.krn")
-    assert C.extract_piece(path, "bwv277-krn") == real.get("bwv277-krn")
+    path = next(p for p in X.score_paths() if p.name == "bwv277.krn")
+    assert X.extract_piece(path, "bwv277-krn") == real.get("bwv277-krn")
 
 
 def test_parts_decode_events_lazily():
@@ -168,7 +161,7 @@ def test_extract_part_flags_chords_graces_tuplets_and_keeps_ties():
     m2.append([end, note.Rest(quarterLength=3)])
     p = stream.Part([m0, m1, m2])
     p.partName = "Soprano"
-    part, facts = C._extract_part(p, 0)
+    part, facts = X._extract_part(p, 0)
     assert part.flags == ("chord", "grace", "tuplet")
     assert facts == {"n_measures": 3, "pickup": 1.0}
     ev = part.events

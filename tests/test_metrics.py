@@ -5,14 +5,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bachlstm.events import Event, Melody
 from bachlstm.metrics import (
     METRIC_COLUMNS,
     Loop,
-    NgramIndex,
     bar_sums,
     bar_validity,
     best_scale,
@@ -22,7 +19,6 @@ from bachlstm.metrics import (
     find_loop,
     kl_divergence,
     length_quarters,
-    longest_shared_ngram,
     mean_abs_interval,
     mean_row,
     melody_metrics,
@@ -170,19 +166,6 @@ def test_transitions_and_kl():
         kl_divergence(np.ones(12), np.ones(144))
 
 
-def test_longest_shared_ngram():
-    pieces = [("x", [2, 4, 5, 6, 7, 8, 3]), ("y", [2, 9, 5, 6, 7, 10, 3])]
-    shared = longest_shared_ngram([5, 6, 7, 10, 4], pieces)
-    assert (shared.length, shared.piece_id, shared.piece_start, shared.start) == (4, "y", 2, 0)
-    # Specials (PAD, UNK, BOS, EOS) never match; ties go to the first piece.
-    tie = NgramIndex(pieces).longest_shared([2, 5, 6, 3, 3])
-    assert (tie.length, tie.piece_id, tie.piece_start, tie.start) == (2, "x", 2, 1)
-    assert longest_shared_ngram([11, 12], pieces).length == 0
-    assert longest_shared_ngram([11, 12], pieces).piece_id is None
-    # Matches never run across the end of one piece into the next.
-    assert longest_shared_ngram([8, 9], [("x", [7, 8]), ("y", [9, 1])]).length == 1
-
-
 def test_self_perplexity_of_a_uniform_model_is_the_vocabulary_size():
     from bachlstm.model import LSTMModel, ModelConfig
 
@@ -255,40 +238,6 @@ def test_bach_reference_on_the_real_corpus():
     assert 0.5 < bach["distinct_2"] < 0.9
     assert bach["loops"] < 0.1
     assert 1.0 < bach["mean_interval"] < 3.0
-
-
-def _brute_longest(query, pieces):
-    best = 0
-    for _, toks in pieces:
-        for i in range(len(query)):
-            for j in range(len(toks)):
-                k = 0
-                while (
-                    i + k < len(query)
-                    and j + k < len(toks)
-                    and query[i + k] == toks[j + k]
-                    and query[i + k] > 3
-                ):
-                    k += 1
-                best = max(best, k)
-    return best
-
-
-SEQ = st.lists(st.integers(0, 7), max_size=15)
-
-
-@settings(max_examples=60, deadline=None)
-@given(SEQ, st.lists(SEQ, min_size=1, max_size=3))
-def test_longest_shared_ngram_matches_brute_force(query, seqs):
-    pieces = [(f"p{i}", s) for i, s in enumerate(seqs)]
-    shared = longest_shared_ngram(query, pieces)
-    assert shared.length == _brute_longest(query, pieces)
-    if shared.length:
-        piece = dict(pieces)[shared.piece_id]
-        assert (
-            piece[shared.piece_start : shared.piece_start + shared.length]
-            == query[shared.start : shared.start + shared.length]
-        )
 
 
 def test_kl_is_none_without_notes():

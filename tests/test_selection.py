@@ -4,8 +4,8 @@ import collections
 
 import pytest
 
-from bachlstm.corpus import DEFAULT_CACHE_PATH, Corpus, Part, Piece, read_cache
-from bachlstm.events import Event
+from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.events import Corpus, Event, Part, Piece
 from bachlstm.selection import (
     Exclusion,
     SelectionConfig,

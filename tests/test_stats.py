@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from bachlstm import stats as S
-from bachlstm.corpus import DEFAULT_CACHE_PATH, Corpus, Part, Piece, read_cache
-from bachlstm.events import Event, Melody
+from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.events import Corpus, Event, Melody, Part, Piece
 
 
 def n(pitch, octave, midi, ql=1.0, measure=1, dtype="quarter", dots=0):

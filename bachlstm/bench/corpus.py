@@ -47,7 +47,8 @@ def run(n_files: int | None = None, repeats: int = 7) -> dict:
     """
     import music21
 
-    from bachlstm.corpus import DEFAULT_CACHE_PATH, build_corpus, read_cache, save_corpus, score_paths
+    from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache, save_corpus
+    from bachlstm.extraction import build_corpus, score_paths
 
     paths = score_paths()[:n_files] if n_files else score_paths()
     t0, c0 = time.perf_counter(), time.process_time()

@@ -55,7 +55,8 @@ class ProgressBar:
 
 def build(args) -> int:
     """Extract the corpus from music21 and write the cache atomically."""
-    from bachlstm.corpus import DEFAULT_CACHE_PATH, build_corpus, save_corpus
+    from bachlstm.corpus import DEFAULT_CACHE_PATH, save_corpus
+    from bachlstm.extraction import build_corpus
 
     t0 = time.perf_counter()
     corpus = build_corpus(progress=ProgressBar())
