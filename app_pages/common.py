@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from bachlstm import overview
 from bachlstm.corpus import load_corpus
 from bachlstm.jobs import JobManager
+from bachlstm.selection import SelectionConfig, select
 
 
 @st.cache_resource(show_spinner="Loading the Bach corpus ...")
@@ -65,20 +67,17 @@ def mtime(path) -> float:
 
 
 @st.cache_data(max_entries=32, show_spinner="Counting ...")
-def corpus_overview(time_signatures: tuple, voice: str, lo: int | None, hi: int | None, tokenizer: str):
-    """The Corpus page's tables for one choice of filters (computed once per choice, per server)."""
-    from bachlstm.selection import SelectionConfig
-    from bachlstm.ui_helpers import corpus_overview as compute
-
+def corpus_overview(
+    time_signatures: tuple, voice: str, lo: int | None, hi: int | None, tokenizer: str
+) -> overview.CorpusOverview:
+    """The Corpus page's figures for one choice of filters (computed once per choice, per server)."""
     config = SelectionConfig(time_signatures=time_signatures, voice=voice, min_events=lo, max_events=hi)
-    return compute(corpus(), config, tokenizer)
+    return overview.corpus_overview(corpus(), config, tokenizer)
 
 
 @st.cache_resource(max_entries=32)
 def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None):
     """The selected melodies for one choice of filters (shared, read-only)."""
-    from bachlstm.selection import SelectionConfig, select
-
     return select(corpus(), SelectionConfig(time_signatures, voice, lo, hi))
 
 

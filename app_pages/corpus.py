@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from app_pages import charts
 from app_pages.common import corpus, corpus_overview, melody_media, selection
-from bachlstm import ui_helpers as ui
+from app_pages.texts import exclusion_summary, melody_label
 from bachlstm.selection import VOICES
 
 st.title("Corpus")
@@ -45,39 +46,39 @@ except ValueError as exc:
     st.stop()
 
 m = st.columns(4)
-m[0].metric("Melodies selected", o["n_melodies"])
-m[1].metric("From pieces", o["n_pieces"])
-m[2].metric("Left out", o["n_excluded"])
-m[3].metric(f"Tokens ({tokenizer})", f"{o.get('n_tokens', 0):,}")
-st.dataframe(o["summary"], hide_index=True, width="stretch")
-with st.expander(f"Every exclusion ({o['n_excluded']})"):
-    st.dataframe(o["excluded"], hide_index=True, width="stretch")
-if not o["n_melodies"]:
+m[0].metric("Melodies selected", o.n_melodies)
+m[1].metric("From pieces", o.n_pieces)
+m[2].metric("Left out", o.n_excluded)
+m[3].metric(f"Tokens ({tokenizer})", f"{o.n_tokens:,}")
+st.dataframe(exclusion_summary(o.summary), hide_index=True, width="stretch")
+with st.expander(f"Every exclusion ({o.n_excluded})"):
+    st.dataframe(o.excluded, hide_index=True, width="stretch")
+if not o.n_melodies:
     st.warning("No melody passes these filters: widen them to see the charts.")
     st.stop()
 
 left, right = st.columns(2)
-left.altair_chart(ui.time_signature_chart(o["time_signatures"], ts), width="stretch")
-right.altair_chart(ui.length_chart(o["lengths"], filters[2], filters[3]), width="stretch")
-left.altair_chart(ui.key_chart(o["keys"]), width="stretch")
-right.altair_chart(ui.ambitus_chart(o["melodies"]), width="stretch")
+left.altair_chart(charts.time_signature_chart(o.time_signatures, ts), width="stretch")
+right.altair_chart(charts.length_chart(o.lengths, filters[2], filters[3]), width="stretch")
+left.altair_chart(charts.key_chart(o.keys), width="stretch")
+right.altair_chart(charts.ambitus_chart(o.melodies), width="stretch")
 left.altair_chart(
-    ui.bar_chart(
-        o["pitch_classes"], "name", "share", "Pitch classes (by duration)", sort=None, x_title="pitch class"
+    charts.bar_chart(
+        o.pitch_classes, "name", "share", "Pitch classes (by duration)", sort=None, x_title="pitch class"
     ),
     width="stretch",
 )
 right.altair_chart(
-    ui.bar_chart(o["durations"], "duration", "count", "Durations", sort=list(o["durations"].duration)),
+    charts.bar_chart(o.durations, "duration", "count", "Durations", sort=list(o.durations.duration)),
     width="stretch",
 )
-left.altair_chart(ui.zipf_chart(o["tokens"]), width="stretch")
-right.altair_chart(ui.coverage_chart(o["coverage"]), width="stretch")
-left.altair_chart(ui.windows_chart(o["windows"]), width="stretch")
+left.altair_chart(charts.zipf_chart(o.tokens), width="stretch")
+right.altair_chart(charts.coverage_chart(o.coverage), width="stretch")
+left.altair_chart(charts.windows_chart(o.windows), width="stretch")
 with right:
-    st.markdown(f"**Embedding dimension** for a vocabulary of {o['vocab_size']} {tokenizer} tokens")
-    st.dataframe(o["embedding"][o["embedding"].tokenizer == tokenizer], hide_index=True, width="stretch")
-    eq = o["equidistant"]
+    st.markdown(f"**Embedding dimension** for a vocabulary of {o.vocab_size} {tokenizer} tokens")
+    st.dataframe(o.embedding[o.embedding.tokenizer == tokenizer], hide_index=True, width="stretch")
+    eq = o.equidistant
     st.caption(
         f"The original's argument, recomputed on this selection: the largest set of tokens with one exact "
         f"co-occurrence similarity has {eq['max_clique']} tokens, so at least {eq['dimension']} dimensions "
@@ -87,11 +88,11 @@ with right:
 st.subheader("Piece browser")
 melodies = selection(*filters).melodies
 i = st.selectbox(
-    "Chorale", range(len(melodies)), format_func=lambda k: ui.melody_label(melodies[k]), key="piece"
+    "Chorale", range(len(melodies)), format_func=lambda k: melody_label(melodies[k]), key="piece"
 )
 mel = melodies[i]
 try:
-    media = melody_media(mel.events, mel.key_sharps, mel.meta.get("pickup_quarters"), ui.melody_label(mel))
+    media = melody_media(mel.events, mel.key_sharps, mel.meta.get("pickup_quarters"), melody_label(mel))
 except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read must not break the page
     st.error(f"{mel.piece_id} cannot be shown: {exc}")
     st.stop()

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from app_pages.common import corpus
+from app_pages.texts import PIPELINE_DOT, checkpoint_table
 from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
-from bachlstm.ui_helpers import PIPELINE_DOT, checkpoint_table
 
 st.title("bachlstm: an LSTM writes Bach-like melodies")
 st.markdown(

@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages.common import checkpoint, model_ready, mtime, music_tools_ready, reference, usable_checkpoints
 from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
-from bachlstm import ui_helpers as ui
+from app_pages.texts import KNOB_HELP, melody_label
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.primer import primer_from_melody
 
@@ -44,7 +44,7 @@ with st.form("sample_form"):
             "Held-out chorale",
             range(len(ref.melodies)),
             key="primer_piece",
-            format_func=lambda k: ui.melody_label(ref.melodies[k]),
+            format_func=lambda k: melody_label(ref.melodies[k]),
         )
         primer = primer_from_melody(ref.melodies[i], bars=2)
     elif source == sources[2]:
@@ -60,35 +60,41 @@ with st.form("sample_form"):
         key="length",
         help="How many tokens the model writes after the primer (a factored note takes several tokens).",
     )
-    # No help tooltip here: its "Help for Seed" button would also match the benchmark's get_by_label("Seed").
-    seed = top[2].number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    seed = top[2].number_input(
+        "Seed",
+        0,
+        2**31 - 1,
+        0,
+        key="seed",
+        help="Same seed and settings, same music; change it for another draw.",
+    )
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
-        "k": c[1].slider("top-k: k", 1, 64, 8, key="k", help=ui.KNOB_HELP["k"]),
-        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=ui.KNOB_HELP["t"]),
-        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p", help=ui.KNOB_HELP["p"]),
-        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=ui.KNOB_HELP["t"]),
-        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=ui.KNOB_HELP["t"]),
+        "k": c[1].slider("top-k: k", 1, 64, 8, key="k", help=KNOB_HELP["k"]),
+        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=KNOB_HELP["t"]),
+        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p", help=KNOB_HELP["p"]),
+        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=KNOB_HELP["t"]),
+        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=KNOB_HELP["t"]),
     }
     with st.expander("More samplers (added to every column)"):
         e = st.columns(5)
         extras = {
-            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p", help=ui.KNOB_HELP["min_p"]),
+            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p", help=KNOB_HELP["min_p"]),
             "typical_p": e[1].slider(
-                "typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p", help=ui.KNOB_HELP["typical_p"]
+                "typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p", help=KNOB_HELP["typical_p"]
             ),
             "repetition_penalty": e[2].slider(
-                "repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep", help=ui.KNOB_HELP["repetition_penalty"]
+                "repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep", help=KNOB_HELP["repetition_penalty"]
             ),
             "no_repeat_ngram": e[3].number_input(
-                "no repeated n-gram (0 = off)", 0, 16, 0, key="ngram", help=ui.KNOB_HELP["no_repeat_ngram"]
+                "no repeated n-gram (0 = off)", 0, 16, 0, key="ngram", help=KNOB_HELP["no_repeat_ngram"]
             ),
         }
         constrained = e[4].checkbox(
-            "grammar mask (valid notes only)", True, key="constrained", help=ui.KNOB_HELP["constrained"]
+            "grammar mask (valid notes only)", True, key="constrained", help=KNOB_HELP["constrained"]
         )
-    go = st.form_submit_button("Generate", type="primary")
+    go = st.form_submit_button("Generate", type="primary", key="generate")
 
 if go:
     note = ""

@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from app_pages import charts
+from app_pages.texts import COLUMN_METRICS, format_metric
 from bachlstm import ui_helpers as ui
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
@@ -45,7 +47,7 @@ def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constraine
                 ck, configs, primer=primer, length=length, seed=seed, constrained=constrained, reference=ref
             )
             n_primer = len(res["gens"][0].primer_events)
-            res["views"] = [ui.melody_view(g.full_events, n_primer) for g in res["gens"]]
+            res["views"] = [charts.melody_view(g.full_events, n_primer) for g in res["gens"]]
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
@@ -66,16 +68,13 @@ def draw_columns(res: dict) -> None:
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
             if len(view["roll"]):
-                st.altair_chart(ui.piano_roll_chart(view["roll"]), width="stretch")
+                st.altair_chart(charts.piano_roll_chart(view["roll"]), width="stretch")
             if view["audio"] is not None:
                 st.audio(view["audio"], sample_rate=22050)
             else:
                 st.caption("Nothing to play: this melody has no notes.")
-            lines = [
-                f"{label}: **{ui.format_metric(row.get(k), fmt)}**" for k, label, fmt in ui.COLUMN_METRICS
-            ]
+            lines = [f"{label}: **{format_metric(row.get(k), fmt)}**" for k, label, fmt in COLUMN_METRICS]
             st.markdown("  \n".join(lines))
-            st.caption(stem)  # the downloads' file name (seed included), also a marker for the benchmark
             formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
                        "application/xml", "xml"))  # fmt: skip
             for slot, (label, export, ext, mime, key) in zip(st.columns(2), formats):
@@ -96,7 +95,7 @@ def draw_below(res: dict) -> None:
     for warning in res["warnings"]:
         st.warning(warning)
     st.dataframe(res["table"], hide_index=True, width="stretch")
-    st.altair_chart(ui.comparison_chart(res["table"]))
+    st.altair_chart(charts.comparison_chart(res["table"]))
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
     items = [
@@ -131,7 +130,7 @@ def explorer(res: dict) -> None:
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
     frame = ui.next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
-    st.altair_chart(ui.next_token_chart(frame))
+    st.altair_chart(charts.next_token_chart(frame))
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
         f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "

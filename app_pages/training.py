@@ -3,18 +3,12 @@
 import streamlit as st
 
 from app_pages.common import job_manager, session_id
+from app_pages.forms import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
+from app_pages.texts import TRAINING_HELP
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
 from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
 from bachlstm.jobs import JobError, validate_run_name
 from bachlstm.presets import PresetError, get_preset, preset_names
-from bachlstm.ui_helpers import (
-    TRAINING_FIELDS,
-    TRAINING_HELP,
-    FormError,
-    form_defaults,
-    next_run_name,
-    training_overrides,
-)
 
 st.title("Training")
 manager = job_manager()
@@ -54,7 +48,7 @@ with st.form("train_form"):
         key="train_run_name",
         help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
     )
-    start = st.form_submit_button("Start training", type="primary")
+    start = st.form_submit_button("Start training", type="primary", key="train_start")
 
 if start:
     try:

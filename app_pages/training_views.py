@@ -3,17 +3,11 @@
 import pandas as pd
 import streamlit as st
 
+from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
 from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
+from app_pages.texts import format_seconds, progress_text
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
-from bachlstm.ui_helpers import (
-    format_seconds,
-    history_chart,
-    history_frame,
-    progress_frame,
-    progress_text,
-    training_charts,
-)
 
 
 def draw_job(job_id: str, live: bool = False) -> None:

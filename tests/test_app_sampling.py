@@ -6,9 +6,9 @@ import pytest
 from app_helpers import clear_caches, open_app
 from streamlit.testing.v1 import AppTest
 
-from bachlstm import ui_helpers as ui
+from app_pages.texts import KNOB_HELP
 
-GENERATE = "FormSubmitter:sample_form-Generate"
+GENERATE = "generate"
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +136,8 @@ def test_broken_checkpoint_is_listed_and_the_page_still_works(runs):
         assert at.selectbox(key="ckpt").options == ["tiny", "tiny-workshop"]
         knobs = [("k", "k"), ("p", "p"), ("t", "t"), ("k_t", "t"), ("min_p", "min_p")]
         for key, tip in knobs + [("rep", "repetition_penalty")]:
-            assert at.slider(key=key).help == ui.KNOB_HELP[tip], key  # every knob explains itself
-        assert at.checkbox(key="constrained").help == ui.KNOB_HELP["constrained"]
+            assert at.slider(key=key).help == KNOB_HELP[tip], key  # every knob explains itself
+        assert at.checkbox(key="constrained").help == KNOB_HELP["constrained"]
     finally:
         broken.unlink()
 

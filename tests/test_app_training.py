@@ -7,7 +7,8 @@ import pytest
 from app_helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
-from bachlstm import ui_helpers as ui
+from app_pages.forms import TRAINING_FIELDS
+from app_pages.texts import TRAINING_HELP
 from bachlstm.presets import get_preset
 
 
@@ -26,7 +27,7 @@ def fill(at: AppTest, **values) -> None:
 
 
 def submit(at: AppTest) -> AppTest:
-    return at.button(key="FormSubmitter:train_form-Start training").click().run()
+    return at.button(key="train_start").click().run()
 
 
 def wait_for(at: AppTest, done, timeout: float = 90.0) -> AppTest:
@@ -53,10 +54,10 @@ def test_training_page_renders_the_form_and_shipped_histories():
 
 def test_every_field_explains_itself_to_a_teacher():
     at = training_page()
-    for name in ui.TRAINING_FIELDS:
+    for name in TRAINING_FIELDS:
         widget = at.text_input(key=f"train_{name}") if name in ("lstm_sizes", "dropouts") else None
         widget = widget or at.number_input(key=f"train_{name}")
-        assert widget.help == ui.TRAINING_HELP[name], name
+        assert widget.help == TRAINING_HELP[name], name
     assert "never overwritten" in at.text_input(key="train_run_name").help
 
 

@@ -1,0 +1,81 @@
+"""The Training form: its fields, their starting values from a preset, and parsing them back (FormError)."""
+
+from __future__ import annotations
+
+import re
+
+
+class FormError(ValueError):
+    """A dashboard form value cannot be used; the message names the field and the value."""
+
+
+# The hyperparameters the training form edits: field name -> (label, kind). Kinds: int, float, ints,
+# floats (comma-separated lists), int0 (0 means "none").
+TRAINING_FIELDS = {
+    "epochs": ("Epochs", "int"),
+    "batch_size": ("Batch size", "int"),
+    "lr": ("Learning rate", "float"),
+    "embedding_dim": ("Embedding dimension", "int"),
+    "lstm_sizes": ("LSTM layer sizes (comma-separated)", "ints"),
+    "dropouts": ("Dropout per LSTM layer (comma-separated)", "floats"),
+    "hidden_linear": ("Hidden linear layer (0 = none)", "int0"),
+    "seq_len": ("Sequence length (tokens)", "int"),
+    "max_melodies": ("Use only the first N melodies (0 = all)", "int0"),
+    "max_steps": ("Stop after N steps (0 = no limit)", "int0"),
+    "seed": ("Seed", "int"),
+}
+
+
+def form_defaults(preset) -> dict:
+    """The training form's starting values for a Preset (lists as text, None as 0)."""
+    sections = (preset.train, preset.model, preset.data)
+    values = {}
+    for name, (_, kind) in TRAINING_FIELDS.items():
+        value = next(getattr(s, name) for s in sections if hasattr(s, name))
+        if kind in ("ints", "floats"):
+            value = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        elif kind == "int0":
+            value = value or 0
+        values[name] = value
+    return values
+
+
+def parse_number_list(text: str, kind: type, field: str) -> tuple:
+    """'6, 12, 6' -> (6, 12, 6); FormError naming `field` for anything that is not such a list."""
+    parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
+    if not parts:
+        raise FormError(f"{field}: give at least one number, e.g. '64, 64'")
+    try:
+        return tuple(kind(p) for p in parts)
+    except ValueError:
+        raise FormError(f"{field}: {text!r} is not a comma-separated list of numbers") from None
+
+
+def training_overrides(values: dict) -> dict:
+    """Form values -> get_preset(name, **overrides) keyword arguments (text lists parsed, 0 -> None)."""
+    out = {}
+    for name, (label, kind) in TRAINING_FIELDS.items():
+        if name not in values:
+            continue
+        value = values[name]
+        if kind == "ints":
+            value = parse_number_list(value, int, label)
+        elif kind == "floats":
+            value = parse_number_list(value, float, label)
+        elif kind == "int0":
+            value = int(value) or None
+        elif kind == "int":
+            value = int(value)
+        else:
+            value = float(value)
+        out[name] = value
+    return out
+
+
+def next_run_name(name: str, taken) -> str:
+    """The next free run name: 'my-run-1' -> 'my-run-2' (or 'x' -> 'x-2'), skipping names in `taken`."""
+    m = re.match(r"^(.*?)-?(\d+)$", name)
+    base, n = (m.group(1), int(m.group(2)) + 1) if m and m.group(1) else (name, 2)
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"

@@ -1,0 +1,164 @@
+"""What the pages say: teaching and help texts, explanations, and values written out for a reader.
+
+Plain text and tables beside the pages (no streamlit here).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import pandas as pd
+
+# The pipeline picture on the home page (Graphviz DOT, drawn by the browser).
+PIPELINE_DOT = """
+digraph pipeline {
+  rankdir=LR; bgcolor="transparent";
+  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5", fontname="Helvetica"];
+  edge [color="#4a6fa5", fontname="Helvetica", fontsize=10];
+  corpus [label="music21\\nBach corpus"]; select [label="selection\\n4/4, voice, length"];
+  tokens [label="tokens\\nnotes + rests"]; lstm [label="LSTM\\nembedding -> LSTM stack"];
+  sampling [label="sampling\\ngreedy | top-k | top-p | T"]; midi [label="MIDI, sheet music,\\naudio"];
+  corpus -> select -> tokens -> lstm -> sampling -> midi;
+  lstm -> tokens [label=" next token", style=dashed, constraint=false];
+}
+"""
+
+
+# A teacher's one-line explanation of each Training form field (forms.TRAINING_FIELDS), its help tooltip.
+TRAINING_HELP = {
+    "epochs": "Passes over all training windows. More epochs fit the melodies better but take longer.",
+    "batch_size": "Windows per optimizer step. Larger batches give fewer, smoother steps per epoch.",
+    "lr": "Learning rate: how big each AdamW step is. Too large and the loss jumps about; too small and "
+    "it learns slowly.",
+    "embedding_dim": "Length of the vector each token becomes before the LSTM (see the Corpus page's "
+    "embedding panel).",
+    "lstm_sizes": "Memory units per LSTM layer, one number per layer: '6, 12, 6' is three layers.",
+    "dropouts": "Share of units switched off at random while training, one value per LSTM layer (0 = none); "
+    "it fights memorizing the training melodies.",
+    "hidden_linear": "Size of an extra dense layer between the LSTMs and the output (0 = none).",
+    "seq_len": "How many tokens the model sees in one training window: its context while it learns.",
+    "max_melodies": "Train on only the first N melodies for a quicker demo (0 = all of them).",
+    "max_steps": "End training after this many optimizer steps, whatever the epochs say (0 = no limit).",
+    "seed": "The same seed and settings train the same model again.",
+}
+
+
+# What each Sampling-page knob does, in a teacher's words (the knobs' help tooltips).
+KNOB_HELP = {
+    "k": "top-k: draw the next token from the k most likely ones only. k = 1 is greedy; a larger k "
+    "allows more variety (and more mistakes).",
+    "p": "top-p (nucleus): draw from the fewest most-likely tokens whose probabilities add up to p. "
+    "A small p plays safe; p = 1 keeps every token.",
+    "t": "Temperature reshapes the probabilities before drawing: below 1 the likely tokens get likelier "
+    "(safer, more repetitive), above 1 the distribution flattens (more surprising, more random).",
+    "min_p": "Drop every token less likely than min-p times the most likely one (0 = off).",
+    "typical_p": "Keep the tokens whose surprise is closest to the usual surprise, up to this total "
+    "probability (1 = off).",
+    "repetition_penalty": "Make tokens the melody has already used less likely (1 = off).",
+    "no_repeat_ngram": "Never write the same n tokens in a row twice: breaks greedy loops (0 = off).",
+    "constrained": "Allow only tokens that can come next in a well-formed melody (e.g. no duration "
+    "without a pitch), so every sample can be turned into notes.",
+}
+
+
+# What each exclusion reason of selection.select() means, for the Corpus page's "what the filters exclude".
+EXCLUSION_EXPLANATIONS = {
+    "duplicate file": "a Humdrum (.krn) copy of a chorale that is also there as MusicXML; counted once",
+    "time signature": "some measure of some part is in a time signature you did not choose",
+    "no such voice": "the piece has no part of that voice (e.g. instrumental lines only)",
+    "empty part": "the part has no notes at all",
+    "too short": "fewer notes and rests than the minimum length",
+    "too long": "more notes and rests than the maximum length",
+}
+
+
+def exclusion_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """Selection.summary() with an `explanation` column (the selected row first)."""
+    out = summary.copy()
+    out["explanation"] = [
+        "kept" if r == "selected" else EXCLUSION_EXPLANATIONS.get(r, "") for r in out["reason"]
+    ]
+    return out
+
+
+# The metrics each Sampling column shows under its music, in this order: (column of the table, label, format).
+COLUMN_METRICS = (
+    ("validity", "valid groups", "{:.0%}"),
+    ("bar_validity", "full 4/4 bars", "{:.0%}"),
+    ("pitch_range", "range (semitones)", "{:.0f}"),
+    ("scale_consistency", "in one scale", "{:.0%}"),
+    ("distinct_2", "distinct 2-grams", "{:.2f}"),
+    ("self_perplexity", "self-perplexity", "{:.1f}"),
+    ("kl_pc", "KL pitch classes vs Bach", "{:.2f}"),
+    ("memorized", "longest copy (tokens)", "{:.0f}"),
+)
+
+
+def format_metric(value, fmt: str) -> str:
+    """A metric for display; '–' for None/NaN, 'yes'/'no' for booleans."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return fmt.format(value)
+
+
+def format_seconds(seconds: float | None) -> str:
+    """'1 h 02 min', '3 min 05 s', '42 s'; '?' when unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return "?"
+    s = round(seconds)
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s} s"
+
+
+def progress_text(record) -> tuple[float, str]:
+    """(fraction done, one-line status) for the progress bar from the newest Progress record."""
+    if record is None:
+        return 0.0, "preparing the data ..."
+    total = max(int(record.total_steps or 0), 1)
+    fraction = min(max(record.step / total, 0.0), 1.0)
+    text = f"epoch {record.epoch} · step {record.step:,}/{total:,}"
+    if record.eta_s is not None and record.kind != "done":
+        text += f" · ETA {format_seconds(record.eta_s)}"
+    if record.tokens_per_s:
+        text += f" · {record.tokens_per_s:,.0f} tokens/s"
+    return fraction, text
+
+
+def melody_label(melody) -> str:
+    """'bwv269 soprano: Aus meines Herzens Grunde' for the piece browser."""
+    title = (melody.meta or {}).get("title") or ""
+    return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
+
+
+def checkpoint_table(infos: Sequence) -> pd.DataFrame:
+    """One row per CheckpointInfo: name, kind, preset, tokenizer, parameters, test metrics, status."""
+    rows = []
+    for info in infos:
+        metrics = info.metrics or {}
+        rows.append(
+            {
+                "name": info.name,
+                "kind": "shipped" if info.shipped else "user run",
+                "preset": info.preset or "",
+                "tokenizer": info.tokenizer or "",
+                "parameters": info.n_params,
+                "test perplexity": _num(metrics.get("test_perplexity", metrics.get("perplexity"))),
+                "test top-1": _num(metrics.get("test_top1", metrics.get("top1"))),
+                "status": "broken" if info.error else "ok",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _num(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None

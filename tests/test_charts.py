@@ -1,0 +1,73 @@
+"""app_pages/charts.py: the frames the charts draw, a melody's pictures, every chart valid Vega-Lite."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app_pages import charts
+from bachlstm.events import Event
+from bachlstm.training import Progress
+
+
+def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
+    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
+
+
+def test_progress_frame_thins_steps_but_keeps_the_newest_and_all_epochs():
+    records = [_step(i, 10.0 - i / 100) for i in range(1, 1001)]
+    records.append(Progress("epoch", 1, 1000, 1000, train_loss=2.0, val_loss=2.5, val_top1=0.4, val_top5=0.8))
+    frame = charts.progress_frame(records, run="r", max_points=100)
+    train = frame[frame.metric == "train loss"]
+    assert len(train) == 101 and train.step.iloc[-1] == 1000  # every 10th step + the newest
+    val = frame[frame.metric == "val loss"]
+    assert val.value.tolist() == [2.5] and set(frame.run) == {"r"}
+    assert set(frame[frame.panel == "accuracy"].metric) == {"val top-1", "val top-5"}
+
+
+def test_history_frame_skips_missing_values():
+    frame = charts.history_frame(
+        {"a": [{"epoch": 1, "train_loss": 3.0, "val_loss": None, "val_top1": 0.1}], "b": []}
+    )
+    assert frame.values.tolist() == [["a", 1, "train loss", 3.0], ["a", 1, "val top-1", 0.1]]
+
+
+def test_limits_label():
+    assert charts.limits_label(None, float("nan")) == "all lengths"
+    assert charts.limits_label(30, 65) == "30..65 events"
+    assert charts.limits_label(30.0, None) == "30..∞ events"
+    assert charts.limits_label(None, 65) == "0..65 events"
+
+
+def _notes(*midis):
+    names = {60: ("C", 4), 62: ("D", 4), 64: ("E", 4)}
+    return [Event("note", 1.0, pitch=names[m][0], octave=names[m][1], midi=m, measure=1) for m in midis]
+
+
+def test_melody_view_marks_the_primer_and_draws_sheet_music():
+    view = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)
+    assert view["roll"].part.tolist() == ["primer", "primer", "generated", "generated"]
+    assert len(view["svg"]) == 1 and view["svg"][0].startswith("<svg") and view["audio"] is not None
+    silent = charts.melody_view([Event("rest", 4.0, measure=1)])
+    assert silent["audio"] is None and silent["roll"].empty
+
+
+def test_every_chart_builds_valid_vega_lite():
+    frame = charts.progress_frame([_step(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)], "r")
+    roll = charts.melody_view(_notes(60, 62))["roll"]
+    table = pd.DataFrame([{"method": "greedy", "pitch_range": 2.0, "kl_pc": None},
+                          {"method": "Bach (held-out)", "pitch_range": 9.0, "kl_pc": 0.1}])  # fmt: skip
+    tokens = pd.DataFrame({"method": ["greedy", "greedy"], "token": ["a", "b"], "rank": [1, 2],
+                           "before": [0.6, 0.4], "after": [1.0, 0.0], "kept": [True, False]})  # fmt: skip
+    built = [
+        *charts.training_charts(frame),
+        charts.history_chart(charts.history_frame({"a": [{"epoch": 1, "val_loss": 2.0}]})),
+        charts.length_chart(
+            pd.DataFrame({"piece_id": ["x"], "voice": ["soprano"], "n_events": [40]}), 30, None
+        ),
+        charts.piano_roll_chart(roll),
+        charts.comparison_chart(table),
+        charts.next_token_chart(tokens),
+    ]
+    for chart in built:
+        spec = chart.to_dict()  # raises on an invalid specification
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")

@@ -1,0 +1,81 @@
+"""app_pages/texts.py: values written out for a reader, explanations and the Home page's model table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from app_pages import texts
+from bachlstm.events import Melody
+from bachlstm.training import Progress
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "?"), (-1, "?"), (float("nan"), "?"), (0, "0 s"), (42.4, "42 s"), (185, "3 min 05 s"),
+     (3720, "1 h 02 min")],
+    ids=["none", "negative", "nan", "zero", "seconds", "minutes", "hours"],
+)  # fmt: skip
+def test_format_seconds(seconds, text):
+    assert texts.format_seconds(seconds) == text
+
+
+def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
+    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
+
+
+def test_progress_text():
+    assert texts.progress_text(None) == (0.0, "preparing the data ...")
+    fraction, text = texts.progress_text(_step(25, 1.0, total=100, eta=125, tps=1234.5))
+    assert fraction == 0.25
+    assert text == "epoch 1 · step 25/100 · ETA 2 min 05 s · 1,234 tokens/s"
+
+
+def test_exclusion_summary_explains_every_reason():
+    summary = pd.DataFrame({"reason": ["selected", "too short", "odd"], "count": [5, 2, 1]})
+    out = texts.exclusion_summary(summary)
+    assert out.explanation.tolist()[0] == "kept"
+    assert out.explanation.tolist()[1].startswith("fewer notes and rests")
+    assert out.explanation.tolist()[2] == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "fmt", "text"),
+    [(None, "{:.2f}", "–"), (float("nan"), "{:.2f}", "–"), (True, "{}", "yes"), (0.5, "{:.0%}", "50%")],
+    ids=["none", "nan", "bool", "percent"],
+)
+def test_format_metric(value, fmt, text):
+    assert texts.format_metric(value, fmt) == text
+
+
+@dataclass
+class Info:
+    name: str
+    shipped: bool
+    preset: str | None = None
+    tokenizer: str | None = None
+    n_params: int | None = None
+    metrics: dict | None = None
+    error: str | None = None
+    path: Path = Path("x")
+
+
+def test_checkpoint_table_marks_broken_files():
+    table = texts.checkpoint_table(
+        [Info("bach", True, "bach", "event", 1000, {"test_perplexity": 7.5, "test_top1": 0.45}),
+         Info("bad", False, error="corrupt")]
+    )  # fmt: skip
+    assert table.to_dict("records")[0] == {
+        "name": "bach", "kind": "shipped", "preset": "bach", "tokenizer": "event", "parameters": 1000,
+        "test perplexity": 7.5, "test top-1": 0.45, "status": "ok",
+    }  # fmt: skip
+    assert table.status.tolist() == ["ok", "broken"] and table.kind.tolist()[1] == "user run"
+
+
+def test_melody_label():
+    melody = Melody("bwv1.6", "soprano", (), meta={"title": "Wie schön"})
+    assert texts.melody_label(melody) == "bwv1.6 soprano: Wie schön"
+    assert texts.melody_label(Melody("bwv2", "alto", ())) == "bwv2 alto"
