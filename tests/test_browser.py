@@ -15,6 +15,7 @@ from browser_helpers import (
     ROOT,
     assert_no_exception,
     browser_missing_reason,
+    by_key,
     chromium_page,
     click_nav,
     open_page,
@@ -85,19 +86,16 @@ def test_every_page_renders_without_exception(server, page, shots):
 def test_tiny_training_runs_to_completion(server, page, shots):
     url, runs = server
     open_page(page, url, "training")
-    form = page.locator('[data-testid="stForm"]')
-    for label, value in (
-        ("Epochs", "1"),
-        ("Use only the first N melodies (0 = all)", "12"),
-        ("Stop after N steps (0 = no limit)", "3"),
+    for key, value in (
+        ("train_epochs", "1"),
+        ("train_max_melodies", "12"),
+        ("train_max_steps", "3"),
+        ("train_run_name", "browser-tiny"),
     ):
-        box = form.get_by_label(label, exact=True)
+        box = by_key(page, key, "input")
         box.fill(value)
         box.press("Tab")
-    name = form.get_by_label("Run name (saved as runs/NAME.safetensors)", exact=True)
-    name.fill("browser-tiny")
-    name.press("Tab")
-    form.get_by_role("button", name="Start training").click()
+    by_key(page, "train_start", "button").click()
     # the fragment redraws once a second while the worker trains; wait for the final message
     page.get_by_text("saved as browser-tiny", exact=False).wait_for(timeout=120_000)
     wait_ready(page)
@@ -111,9 +109,9 @@ def test_generate_and_download_midi(server, page, shots):
 
     url, _ = server
     open_page(page, url, "sampling")
-    page.get_by_role("button", name="Generate").click()
-    buttons = page.get_by_role("button", name="MIDI", exact=True)
-    buttons.nth(3).wait_for(timeout=120_000)  # each of the four columns offers a MIDI download
+    by_key(page, "generate", "button").click()
+    buttons = [by_key(page, f"midi_{i}", "button") for i in range(4)]
+    buttons[3].wait_for(timeout=120_000)  # each of the four columns offers a MIDI download
     wait_ready(page, timeout=120)
     assert_no_exception(page, "Sampling after Generate")
     assert page.locator('[data-testid="stAudio"]').count() >= 1
@@ -121,7 +119,7 @@ def test_generate_and_download_midi(server, page, shots):
     notes = []
     for i in range(4):  # an untrained model may write only rests in one column, not in all four
         with page.expect_download() as info:
-            buttons.nth(i).click()
+            buttons[i].click()
         data = Path(info.value.path()).read_bytes()
         midi = pretty_midi.PrettyMIDI(io.BytesIO(data))  # raises on a file that is not MIDI
         notes.append(sum(len(inst.notes) for inst in midi.instruments))

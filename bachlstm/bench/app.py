@@ -1,8 +1,9 @@
 """Dashboard benchmark in a real browser: server start to first page, and Generate to four columns.
 
 Starts `streamlit run streamlit_app.py` on a free local port, drives Debian's Chromium with Playwright
-(python package from requirements-dev.txt) and times what a workshop user waits for. Also holds the
-server/browser helpers that tests/browser_helpers.py re-uses.
+(python package from requirements-dev.txt) and times what a workshop user waits for. It finds the
+page's elements by their widget keys (Streamlit draws `key="seed"` as the class `st-key-seed`), so
+labels, tooltips and captions can change without breaking it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,19 @@ READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 FIRST_PAGE_TARGET_S = 5.0
 GENERATE_TARGET_S = 2.0
 PAGE_LENGTH = 128  # tokens per melody: the Sampling page's default, which the benchmark keeps
+# Before a click: note in the page when the app's script starts its next run.
+WATCH_NEXT_RUN = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  window.__benchRunStarted = false;
+  if (window.__benchWatch) window.__benchWatch.disconnect();
+  window.__benchWatch = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') window.__benchRunStarted = true;
+  });
+  window.__benchWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+# The 4th column is drawn by that run: its MIDI button (key midi_3) is there and not left from the last run.
+FOURTH_COLUMN_DRAWN = """() => window.__benchRunStarted
+  && document.querySelector('.st-key-midi_3[data-stale="false"]') !== null"""
 
 
 def free_port() -> int:
@@ -138,13 +152,13 @@ def cpu_seconds(pid: int | None) -> float:
 
 def _generate_s(page, seed: int) -> tuple[float, float]:
     """(seconds until the 4th column is drawn, seconds until the whole page has finished) for one click."""
-    seed_box = page.get_by_label("Seed", exact=True)
+    seed_box = page.locator(".st-key-seed input")
     seed_box.fill(str(seed))
-    seed_box.press("Tab")
+    seed_box.press("Tab")  # inside the form: no rerun until Generate
+    page.evaluate(WATCH_NEXT_RUN)
     t0 = time.perf_counter()
-    page.get_by_role("button", name="Generate").click()
-    # Each column ends with its file name; the 4th column's name with this seed = all four drawn.
-    page.get_by_text(f"-temperature-seed{seed}", exact=False).wait_for(state="visible", timeout=120_000)
+    page.locator(".st-key-generate button").click()
+    page.wait_for_function(FOURTH_COLUMN_DRAWN, timeout=120_000)
     columns_s = time.perf_counter() - t0
     wait_ready(page, 120)
     return columns_s, time.perf_counter() - t0
@@ -173,9 +187,9 @@ def run(model: str = "bach", repeats: int = 5) -> dict:
         t1 = time.perf_counter()
         page.goto(f"{url}/sampling")
         wait_ready(page, 120)
-        page.get_by_role("button", name="Generate").wait_for()
+        page.locator(".st-key-generate button").wait_for()
         figures["sampling_page_s"] = round(time.perf_counter() - t1, 2)
-        page.get_by_test_id("stSelectbox").first.click()  # the Model select
+        page.locator(".st-key-ckpt [data-testid='stSelectbox']").click()  # the Model select
         page.get_by_role("option", name=used, exact=True).click()
         wait_ready(page, 120)
         columns, finished, cpu = [], [], []
