@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 
 from bachlstm.music import piano_roll, to_audio, to_svg
-from bachlstm.stats import midi_name
+from bachlstm.pitches import PITCH_CLASS_NAMES, midi_name
 
 # The metrics of the Sampling page's comparison chart: (column, title, what a good value looks like).
 CHART_METRICS = (
@@ -191,8 +191,8 @@ def ambitus_chart(table: pd.DataFrame):
     frame = pd.DataFrame(rows, columns=["voice", "range", "low", "high"])
     frame["from"] = [midi_name(int(round(v))) for v in frame.low]
     frame["to"] = [midi_name(int(round(v))) for v in frame.high]
-    axis = alt.Axis(labelExpr="['C','C#','D','Eb','E','F','F#','G','G#','A','Bb','B'][datum.value % 12] + "
-                    "(floor(datum.value / 12) - 1)")  # fmt: skip
+    names = ",".join(f"'{name}'" for name in PITCH_CLASS_NAMES)  # the tooltips' spelling, on the axis too
+    axis = alt.Axis(labelExpr=f"[{names}][datum.value % 12] + (floor(datum.value / 12) - 1)")
     return (
         alt.Chart(frame, title="Ambitus per voice", height=max(120, 36 * frame.voice.nunique()))
         .mark_bar(height=14)

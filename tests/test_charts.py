@@ -71,3 +71,15 @@ def test_every_chart_builds_valid_vega_lite():
     for chart in built:
         spec = chart.to_dict()  # raises on an invalid specification
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+
+
+def test_ambitus_chart_spells_pitches_one_way():
+    table = pd.DataFrame({"voice": ["soprano", "soprano"], "lowest": [63.0, 61.0], "highest": [70.0, 70.0]})
+    spec = charts.ambitus_chart(table).to_dict()
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert [(r["range"], r["from"], r["to"]) for r in rows] == [
+        ("all melodies", "C#4", "B-4"),
+        ("median melody", "D4", "B-4"),
+    ]
+    expr = spec["encoding"]["x"]["axis"]["labelExpr"]
+    assert expr.startswith("['C','C#','D','E-','E','F','F#','G','G#','A','B-','B'][datum.value % 12]")
