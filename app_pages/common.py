@@ -97,7 +97,7 @@ def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, ti
 @st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
 def reference(path: str, mtime: float):
     """The checkpoint's held-out melodies, reference statistics and "Bach" metrics row (None if no split)."""
-    from bachlstm.generation import checkpoint_reference
+    from bachlstm.compare import checkpoint_reference
 
     try:
         return checkpoint_reference(checkpoint(path, mtime))

@@ -6,6 +6,7 @@ from app_pages.common import checkpoint, model_ready, mtime, music_tools_ready, 
 from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 from app_pages.texts import KNOB_HELP, melody_label
 from bachlstm.checkpoints import CheckpointError
+from bachlstm.compare import Knobs
 from bachlstm.primer import primer_from_melody
 
 st.title("Sampling")
@@ -72,10 +73,14 @@ with st.form("sample_form"):
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
         "k": c[1].slider("top-k: k", 1, 64, 8, key="k", help=KNOB_HELP["k"]),
-        "k_t": c[1].slider("top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=KNOB_HELP["t"]),
+        "k_temperature": c[1].slider(
+            "top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=KNOB_HELP["t"]
+        ),
         "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p", help=KNOB_HELP["p"]),
-        "p_t": c[2].slider("top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=KNOB_HELP["t"]),
-        "t": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=KNOB_HELP["t"]),
+        "p_temperature": c[2].slider(
+            "top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=KNOB_HELP["t"]
+        ),
+        "temperature": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=KNOB_HELP["t"]),
     }
     with st.expander("More samplers (added to every column)"):
         e = st.columns(5)
@@ -100,7 +105,7 @@ if go:
     note = ""
     if upload is not None:
         primer, note = read_upload(upload, ck.tokenizer)  # shows the error and stops for a bad file
-    generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained, note)
+    generate_once(ck, name, ref, Knobs(**knobs, **extras), primer, length, seed, constrained, note)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")

@@ -4,20 +4,15 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.texts import COLUMN_METRICS, format_metric
-from bachlstm import ui_helpers as ui
+from bachlstm.compare import Knobs, compare_methods, next_token_frame, sampling_configs
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
-
-# The largest primer file read. The biggest Bach chorale in music21 is 226 KB as MusicXML; a 1.2 MB
-# MIDI of 200,000 notes kept music21's MIDI reader busy for over 10 minutes (measured), a whole core
-# of a 2-core workshop server, while 480 KB took 1.3 s.
-MAX_UPLOAD_BYTES = 512_000
 
 
 def read_upload(upload, tokenizer) -> tuple[list, str]:
     """(primer events moved into the model's vocabulary, a note saying so); a clear error for a bad file."""
     try:
-        primer = read_primer(upload.getvalue(), upload.name, max_bytes=MAX_UPLOAD_BYTES)
+        primer = read_primer(upload.getvalue(), upload.name)  # primer.MAX_PRIMER_BYTES at most
         events, shift = fit_primer(tokenizer, primer)
     except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
@@ -30,10 +25,10 @@ def read_upload(upload, tokenizer) -> tuple[list, str]:
     return events, note
 
 
-def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constrained, note="") -> None:
+def generate_once(ck, name, ref, knobs: Knobs, primer, length, seed, constrained, note="") -> None:
     """Generate the four columns into session_state, unless these exact settings were just generated."""
     try:
-        configs = ui.sampling_configs(knobs, extras)
+        configs = sampling_configs(knobs)
     except ValueError as exc:
         st.error(f"These sampling settings cannot be used: {exc}")
         st.stop()
@@ -43,25 +38,29 @@ def generate_once(ck, name, ref, knobs, extras, primer, length, seed, constraine
         return  # same settings, same seed: the same music is already there
     try:
         with st.spinner("Generating ..."):
-            res = ui.compare_methods(
+            comparison = compare_methods(
                 ck, configs, primer=primer, length=length, seed=seed, constrained=constrained, reference=ref
             )
-            n_primer = len(res["gens"][0].primer_events)
-            res["views"] = [charts.melody_view(g.full_events, n_primer) for g in res["gens"]]
+            gens = comparison.generations
+            n_primer = len(gens[0].primer_events)
+            views = [charts.melody_view(g.full_events, n_primer) for g in gens]
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
-    res.update(key=key, model=name, checkpoint=ck, seed=seed, constrained=constrained, n_primer=n_primer)
-    res["note"] = note
-    st.session_state.sampling = res
+    st.session_state.sampling = dict(
+        comparison=comparison, gens=gens, views=views, key=key, model=name, checkpoint=ck, seed=seed,
+        constrained=constrained, n_primer=n_primer, note=note,
+    )  # fmt: skip
 
 
 def draw_columns(res: dict) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
     if res.get("note"):
         st.info(res["note"])
-    for i, (col, gen, row, view) in enumerate(zip(st.columns(4), res["gens"], res["rows"], res["views"])):
+    for i, (col, gen, row, view) in enumerate(
+        zip(st.columns(4), res["gens"], res["comparison"].rows, res["views"])
+    ):
         events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
         with col:
             st.markdown(f"##### {gen.config.label}")
@@ -92,10 +91,11 @@ def draw_columns(res: dict) -> None:
 def draw_below(res: dict) -> None:
     """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
     st.subheader("How the methods compare")
-    for warning in res["warnings"]:
-        st.warning(warning)
-    st.dataframe(res["table"], hide_index=True, width="stretch")
-    st.altair_chart(charts.comparison_chart(res["table"]))
+    comparison = res["comparison"]
+    for warning in comparison.warnings:
+        st.warning(warning.text)
+    st.dataframe(comparison.table, hide_index=True, width="stretch")
+    st.altair_chart(charts.comparison_chart(comparison.table))
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
     items = [
@@ -129,7 +129,7 @@ def explorer(res: dict) -> None:
         return
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
-    frame = ui.next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
+    frame = next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
     st.altair_chart(charts.next_token_chart(frame))
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(

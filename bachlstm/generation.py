@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from bachlstm.checkpoints import Checkpoint
 from bachlstm.events import Event, Melody
 from bachlstm.grammar import grammar_of
+from bachlstm.metrics import validity
 from bachlstm.model import FastStep
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
@@ -34,23 +36,6 @@ GROUP_ENDS = ("separator", "note", "rest", "bar")  # token types after which a n
 DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
 
 
-@dataclass(frozen=True)
-class StepRecord:
-    """One generation step of one row: the chosen token and the distributions before/after the cut.
-
-    `before` is the model's distribution (grammar-masked when constrained, temperature 1); `after` is
-    the distribution actually sampled from. `top_*` hold the N most likely (token id, probability).
-    """
-
-    token: int
-    p_before: float
-    p_after: float
-    n_allowed: int  # tokens the grammar allowed (the vocabulary size when unconstrained)
-    n_kept: int  # tokens left after the method's cut
-    top_before: tuple[tuple[int, float], ...]
-    top_after: tuple[tuple[int, float], ...]
-
-
 @dataclass
 class Generation:
     """One generated continuation: its config, sample index, tokens (generated only) and events."""
@@ -61,7 +46,6 @@ class Generation:
     events: list[Event]  # the continuation's events (bars numbered from the primer's start)
     primer_tokens: list[int] = field(default_factory=list)  # BOS + primer
     primer_events: list[Event] = field(default_factory=list)
-    steps: list[StepRecord] = field(default_factory=list)  # empty unless record_top > 0
     n_groups: int = 0  # note/rest candidates in the continuation
     n_invalid: int = 0  # of which did not decode
     finished: bool = False  # stopped at EOS (else at the length limit)
@@ -78,7 +62,7 @@ class Generation:
     @property
     def validity(self) -> float:
         """Share of the continuation's token groups that decode into a note or rest (1.0 if none)."""
-        return 1.0 if self.n_groups == 0 else 1.0 - self.n_invalid / self.n_groups
+        return validity(self.n_groups, self.n_invalid)
 
     @property
     def full_tokens(self) -> list[int]:
@@ -103,30 +87,15 @@ def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> in
     return int(np.random.SeedSequence(words).generate_state(1)[0])
 
 
-def _resolve(source, tokenizer):
-    """(model, tokenizer) from a Checkpoint, a checkpoint name/path or a model plus tokenizer."""
-    if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
-        from bachlstm.checkpoints import load_checkpoint
-
-        source = load_checkpoint(source)
-    if hasattr(source, "model") and hasattr(source, "tokenizer"):
-        return source.model, tokenizer or source.tokenizer
-    if tokenizer is None:
-        raise ValueError("generate() needs a tokenizer when given a bare model")
-    return source, tokenizer
-
-
 def generate(
-    source,
+    checkpoint: Checkpoint,
     configs: Sequence[SamplingConfig] | SamplingConfig,
     *,
-    tokenizer=None,
     primer: Sequence[Event] | Melody | None = None,
     length: int = 256,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
-    record_top: int = 0,
     mode: str = "stateful",
     window: int = DEFAULT_WINDOW,
     progress: Callable[[int, int], None] | None = None,
@@ -134,16 +103,21 @@ def generate(
 ) -> list[Generation]:
     """Generate `samples` continuations for each config, all rows in one batch (one forward per step).
 
-    `source` is a Checkpoint, a checkpoint name or path, or an LSTMModel (then pass `tokenizer`).
+    `checkpoint` is a loaded Checkpoint (`checkpoints.load_checkpoint`): its model and tokenizer are used.
     `primer`: None starts from BOS; events (or a Melody) are encoded and fed first. At most `length`
     tokens are generated per row; a row stops at EOS. With `constrained` the grammar mask allows only
     tokens that keep the line decodable, and a row cut by the length limit is trimmed back to its last
-    complete note (or bar, with bar tokens). `record_top` = N > 0 keeps per step the N most likely
-    tokens before and after each method's cut. `mode="window"` re-feeds the last `window` tokens each
+    complete note (or bar, with bar tokens). `mode="window"` re-feeds the last `window` tokens each
     step without carrying the state (what the original did), for comparison. `progress(step, length)`
     is called every step; a set `stop_event` ends generation early (rows are trimmed as at the limit).
     Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
+    TypeError when `checkpoint` is not a Checkpoint; ValueError names a bad argument.
     """
+    if not isinstance(checkpoint, Checkpoint):
+        raise TypeError(
+            "generate() takes a loaded Checkpoint (checkpoints.load_checkpoint(name)), "
+            f"got {type(checkpoint).__name__}"
+        )
     if isinstance(configs, SamplingConfig):
         configs = [configs]
     configs = list(configs)
@@ -154,13 +128,11 @@ def generate(
             raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if record_top < 0:
-        raise ValueError(f"record_top must be >= 0, got {record_top!r}")
-    model, tokenizer = _resolve(source, tokenizer)
+    model, tokenizer = checkpoint.model, checkpoint.tokenizer
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
-    settings = _Settings(length, seed, constrained, record_top, mode, window)
+    settings = _Settings(length, seed, constrained, mode, window)
     run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
@@ -175,7 +147,6 @@ class _Settings:
     length: int
     seed: int
     constrained: bool
-    record_top: int
     mode: str
     window: int
 
@@ -187,7 +158,6 @@ class _Run:
     finished: list[bool]
     end: list[int]  # generated tokens kept per row (EOS included)
     complete: list[list[bool]]  # per row per step: grammar complete after that token
-    records: list[tuple] = field(default_factory=list)
 
 
 class _Transitions:
@@ -293,7 +263,6 @@ def _run(
         ]
     )  # (B, L)
     chosen_steps: list[torch.Tensor] = []  # (B,) per step, stacked at the end
-    records = []
     was_training = model.training
     model.eval()
     try:
@@ -307,8 +276,6 @@ def _run(
                 masked = logits if rows.blocked is None else logits.masked_fill(rows.blocked, NEG_INF)
                 processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
-                if settings.record_top:  # only on request: it costs more than the sampling itself
-                    records.append(_record(masked, rows.blocked, processed, chosen, settings.record_top))
                 rows.advance(t, chosen.tolist())
                 chosen_steps.append(chosen)
                 if progress is not None:
@@ -321,7 +288,7 @@ def _run(
     n_steps = len(chosen_steps)
     end = [min(e, n_steps) for e in rows.end]
     out = torch.stack(chosen_steps, dim=1) if n_steps else torch.zeros((n_rows, 0), dtype=torch.long)
-    return _Run(out, n_steps, rows.done, end, rows.complete, records)
+    return _Run(out, n_steps, rows.done, end, rows.complete)
 
 
 class _Forward:
@@ -357,31 +324,6 @@ class _Forward:
         return logits.float().cpu()
 
 
-def _record(masked, blocked, processed, chosen, n) -> tuple:
-    """Top-n (ids, probs) before and after the cut, chosen token's probs, allowed and kept counts.
-
-    `masked` are the grammar-masked logits (B, V), `blocked` the tokens the grammar forbade (or None).
-    """
-    vocab = masked.shape[-1]
-    before = torch.softmax(masked.float(), dim=-1)
-    after = torch.softmax(processed.float(), dim=-1)
-    n = min(n, vocab)
-    tb, ta = torch.topk(before, n, dim=-1), torch.topk(after, n, dim=-1)
-    idx = chosen[:, None]
-    allowed = vocab - blocked.sum(-1) if blocked is not None else torch.full((masked.shape[0],), vocab)
-    kept = torch.isfinite(processed).sum(-1)
-    return (
-        tb.indices,
-        tb.values,
-        ta.indices,
-        ta.values,
-        before.gather(1, idx)[:, 0],
-        after.gather(1, idx)[:, 0],
-        allowed,
-        kept,
-    )
-
-
 def _finish(
     tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode, pickup=0.0
 ) -> list[Generation]:
@@ -391,9 +333,6 @@ def _finish(
     prefix_decoded = tokenizer.decode(prefix)
     n_primer = len(prefix_decoded.events)
     primer_events = stamp_bars(prefix_decoded.events, pickup) if restamp else list(prefix_decoded.events)
-    stacked = None
-    if run.records:
-        stacked = [torch.stack([rec[i] for rec in run.records], dim=1).tolist() for i in range(8)]
     results = []
     all_tokens = run.tokens.tolist()
     for r, (cfg, s) in enumerate(zip(row_configs, row_samples)):
@@ -412,21 +351,6 @@ def _finish(
         toks = [toks[k] for k in keep]
         decoded = tokenizer.decode(prefix + toks)
         events = stamp_bars(decoded.events, pickup) if restamp else list(decoded.events)
-        steps = []
-        if stacked is not None:
-            tbi, tbv, tai, tav, pb, pa, allowed, kept = (x[r] for x in stacked)
-            for k in keep:
-                steps.append(
-                    StepRecord(
-                        token=all_tokens[r][k],
-                        p_before=pb[k],
-                        p_after=pa[k],
-                        n_allowed=int(allowed[k]),
-                        n_kept=int(kept[k]),
-                        top_before=tuple(zip(tbi[k], tbv[k])),
-                        top_after=tuple((i, v) for i, v in zip(tai[k], tav[k]) if v > 0),
-                    )
-                )
         results.append(
             Generation(
                 config=cfg,
@@ -435,7 +359,6 @@ def _finish(
                 events=events[n_primer:],
                 primer_tokens=list(prefix),
                 primer_events=primer_events,
-                steps=steps,
                 n_groups=decoded.n_groups - prefix_decoded.n_groups,
                 n_invalid=max(0, decoded.n_invalid - prefix_decoded.n_invalid),
                 finished=bool(toks) and toks[-1] == EOS,
@@ -469,145 +392,3 @@ def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: li
             if grammar.first_violation(seq) is None and grammar.is_complete(grammar.state_after(seq)):
                 return keep
     return list(range(last))
-
-
-def validity_report(
-    source,
-    configs: Sequence[SamplingConfig],
-    *,
-    tokenizer=None,
-    primer=None,
-    length: int = 256,
-    seed: int = 0,
-    samples: int = 4,
-) -> list[dict]:
-    """Per config: the share of invalid token groups with and without the grammar mask (same seed)."""
-    rows = []
-    runs = {
-        c: generate(
-            source,
-            configs,
-            tokenizer=tokenizer,
-            primer=primer,
-            length=length,
-            seed=seed,
-            samples=samples,
-            constrained=c,
-        )
-        for c in (False, True)
-    }
-    for i, cfg in enumerate(configs):
-        row = {"method": cfg.label}
-        for constrained, gens in runs.items():
-            mine = gens[i * samples : (i + 1) * samples]
-            groups = sum(g.n_groups for g in mine)
-            invalid = sum(g.n_invalid for g in mine)
-            key = "invalid_masked" if constrained else "invalid_unmasked"
-            row[key] = invalid / groups if groups else 0.0
-            row[key.replace("invalid", "groups")] = groups
-        rows.append(row)
-    return rows
-
-
-# ----------------------------------------------------------------------------------------------------
-# Metrics of generations and the comparison table
-
-
-def generation_metrics(gen: Generation, *, model=None, reference=None) -> dict:
-    """`metrics.melody_metrics` of one Generation: its continuation, with the primer for bar validity."""
-    from bachlstm.metrics import melody_metrics
-
-    return melody_metrics(
-        gen.events,
-        n_groups=gen.n_groups,
-        n_invalid=gen.n_invalid,
-        primer=gen.primer_events,
-        tokens=gen.full_tokens,
-        token_start=len(gen.primer_tokens),
-        model=model,
-        reference=reference,
-    )
-
-
-@dataclass
-class CheckpointReference:
-    """Held-out ("test") melodies of a checkpoint's split, their Reference and the "Bach" metrics row."""
-
-    melodies: list
-    reference: object  # metrics.Reference
-    bach: dict
-
-
-def checkpoint_reference(checkpoint, *, split: str = "test", max_melodies: int | None = None, melodies=None):
-    """Reference values from the real held-out melodies recorded in a checkpoint's split.
-
-    KL divergences compare with the held-out pool, memorization searches the split's training
-    melodies (tokenized with the checkpoint's tokenizer), and the Bach row scores each held-out melody
-    the same way (leave-one-out for the KL divergences). ValueError if the checkpoint has no split.
-    """
-    from bachlstm.metrics import build_reference, reference_metrics
-    from bachlstm.training import melody_key, split_melodies
-
-    parts = split_melodies(checkpoint.meta, melodies)
-    heldout = parts[split][:max_melodies] if max_melodies else parts[split]
-    if not heldout:
-        raise ValueError(f"the checkpoint's {split!r} split is empty")
-    tok = checkpoint.tokenizer
-    training = [(melody_key(m), tok.encode(m.events)) for m in parts["train"]]
-    reference = build_reference(heldout, training_tokens=training)
-    bach = reference_metrics(heldout, reference, tokenizer=tok, model=checkpoint.model)
-    return CheckpointReference(melodies=heldout, reference=reference, bach=bach)
-
-
-def comparison_table(gens: Sequence[Generation], *, model=None, reference=None, bach: dict | None = None):
-    """pandas DataFrame: one row per sampling config (mean over its samples), then a "Bach" row if given.
-
-    Columns: method, samples, then `metrics.METRIC_COLUMNS` ("loops" is the share of samples that loop).
-    """
-    import pandas as pd
-
-    from bachlstm.metrics import METRIC_COLUMNS, mean_row
-
-    by_config: dict[SamplingConfig, list[dict]] = {}
-    for g in gens:
-        by_config.setdefault(g.config, []).append(generation_metrics(g, model=model, reference=reference))
-    rows = [{"method": cfg.label, "samples": len(ms), **mean_row(ms)} for cfg, ms in by_config.items()]
-    if bach is not None:
-        rows.append({"method": "Bach (held-out)", "samples": None, **bach})
-    return pd.DataFrame(rows, columns=["method", "samples", *METRIC_COLUMNS])
-
-
-# ----------------------------------------------------------------------------------------------------
-# For the dashboard
-
-
-def step_frame(gen: Generation, step: int, vocab: Sequence[str]):
-    """pandas DataFrame of one recorded step: token, before/after probability, kept, chosen.
-
-    Rows are the union of the top-N before and after the cut, most likely (before) first; needs
-    `generate(..., record_top=N)`. IndexError names the range when `step` is out of it.
-    """
-    import pandas as pd
-
-    if not 0 <= step < len(gen.steps):
-        raise IndexError(f"step {step} is outside the recorded steps 0..{len(gen.steps) - 1}")
-    rec = gen.steps[step]
-    before, after = dict(rec.top_before), dict(rec.top_after)
-    ids = sorted(set(before) | set(after), key=lambda i: -before.get(i, 0.0))
-    return pd.DataFrame(
-        {
-            "token_id": ids,
-            "token": [vocab[i] for i in ids],
-            "before": [before.get(i) for i in ids],
-            "after": [after.get(i, 0.0) for i in ids],
-            "kept": [i in after for i in ids],
-            "chosen": [i == rec.token for i in ids],
-        }
-    )
-
-
-def generations_zip(gens: Sequence[Generation], **music_options) -> bytes:
-    """A zip of every generation (primer + continuation) as MIDI and MusicXML, named by method and sample."""
-    from bachlstm.music import zip_melodies
-
-    return zip_melodies([(g.label, g.full_events) for g in gens], **music_options)

@@ -20,6 +20,7 @@ from bachlstm.durations import (
     representable_duration,
 )
 from bachlstm.events import Event, Melody
+from bachlstm.metrics import validity
 from bachlstm.pitches import PITCH_NAME_PATTERN, midi_of, transpose
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class DecodeResult:
     @property
     def validity(self) -> float:
         """Share of groups that became a note or rest (1.0 when there are no groups)."""
-        return 1.0 if self.n_groups == 0 else 1.0 - self.n_invalid / self.n_groups
+        return validity(self.n_groups, self.n_invalid)
 
 
 # ---------------------------------------------------------------- music helpers

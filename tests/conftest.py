@@ -18,3 +18,25 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def scale_melodies():
+    """Nine short 4/4 melodies, each its own tune (the training tests' fixture, not a copy of it)."""
+    from tests.test_training import melodies
+
+    return melodies(9)
+
+
+@pytest.fixture(scope="session")
+def checkpoint_path(tmp_path_factory):
+    """A checkpoint trained for a moment on `scale_melodies` (generation, comparison and CLI tests)."""
+    from bachlstm.presets import get_preset
+    from bachlstm.training import train
+
+    small = dict(
+        embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,), epochs=1, batch_size=4, seq_len=16, stride=8
+    )
+    preset = get_preset("bach", **small, augment_semitones=())
+    out = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    train(preset, out=out, data=scale_melodies())
+    return out

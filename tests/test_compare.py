@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import pytest
 
-from bachlstm import ui_helpers as ui
 from bachlstm.checkpoints import load_checkpoint
-from bachlstm.generation import checkpoint_reference
+from bachlstm.cli import main
+from bachlstm.compare import (
+    BACH_ROW,
+    Knobs,
+    checkpoint_reference,
+    compare_methods,
+    comparison_table,
+    generation_warnings,
+    memorization_threshold,
+    method_config,
+    next_token,
+    sampling_configs,
+    validity_report,
+)
+from bachlstm.generation import generate
+from bachlstm.metrics import METRIC_COLUMNS
 from bachlstm.primer import primer_from_melody
+from bachlstm.sampling import METHODS, SamplingConfig, default_configs
+from tests.test_generation import as_checkpoint, tiny
+from tests.test_training import melodies
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-KNOBS = {"k": 8, "k_t": 1.0, "p": 0.9, "p_t": 1.0, "t": 1.0}  # the Sampling page's defaults
 
-# compare_methods(checkpoint, the four default methods, the opening (2 bars) of the first held-out
-# chorale, length=128, seed=0, the held-out reference) as produced before the comparison layer moved
-# out of ui_helpers (main at 137e724). Rows are the table's, in COLUMNS order; None is a missing value.
+# compare_methods(checkpoint, the four methods with the Sampling page's default knobs, the opening
+# (2 bars) of the first held-out chorale, length=128, seed=0, the held-out reference) as produced
+# before the comparison layer moved out of ui_helpers (main at 137e724).
+# Rows are the table's, in COLUMNS order; None is a missing value.
 # fmt: off
 COLUMNS = ('method', 'samples', 'validity', 'events', 'notes', 'quarters', 'pitch_range', 'pitch_classes',
            'pc_entropy', 'scale_consistency', 'mean_interval', 'distinct_2', 'distinct_3', 'loops',
@@ -112,18 +130,20 @@ def _compare(name: str):
     ref = checkpoint_reference(ckpt)
     piece, voice = PINNED[name]["primer"]
     melody = next(m for m in ref.melodies if (m.piece_id, m.voice) == (piece, voice))
-    res = ui.compare_methods(
-        ckpt, ui.sampling_configs(KNOBS), primer=primer_from_melody(melody, bars=2), length=128, seed=0,
+    res = compare_methods(
+        ckpt, sampling_configs(Knobs()), primer=primer_from_melody(melody, bars=2), length=128, seed=0,
         reference=ref,
     )  # fmt: skip
-    table = res["table"]
+    table = res.table
     assert tuple(table.columns) == COLUMNS
     rows = [tuple(r) for r in table.astype(object).itertuples(index=False)]
-    return res["gens"][0].primer_tokens, [g.tokens for g in res["gens"]], rows, res["warnings"]
+    gens = res.generations
+    return gens[0].primer_tokens, [g.tokens for g in gens], rows, [w.text for w in res.warnings]
 
 
 def _same(value, pinned) -> bool:
-    if pinned is None:
+    """`value` equals `pinned` (floats to 1e-6 relative); None and NaN both mean a missing value."""
+    if pinned is None or (isinstance(pinned, float) and math.isnan(pinned)):
         return value is None or (isinstance(value, float) and math.isnan(value))
     if isinstance(pinned, float):
         return value == pytest.approx(pinned, rel=1e-6, abs=1e-9)
@@ -144,3 +164,219 @@ def test_pinned_comparison_table_and_tokens(name, one_thread):
         bad = [(c, v, w) for c, v, w in zip(COLUMNS, row, want) if not _same(v, w)]
         assert not bad, f"{row[0]}: {bad}"
     assert warnings == pinned["warnings"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The four methods from their knobs; warnings
+
+
+KNOBS = Knobs(k=5, k_temperature=0.8, p=0.95, p_temperature=1.2, temperature=1.5)
+
+
+def test_sampling_configs_give_greedy_only_the_penalties():
+    extras = {"min_p": 0.05, "typical_p": 1.0, "repetition_penalty": 1.2, "no_repeat_ngram": 4}
+    greedy, top_k, top_p, temp = sampling_configs(Knobs(**{**KNOBS.__dict__, **extras}))
+    assert (greedy.method, greedy.min_p, greedy.repetition_penalty, greedy.no_repeat_ngram) == (
+        "greedy",
+        0,
+        1.2,
+        4,
+    )
+    assert (top_k.k, top_k.temperature, top_k.min_p) == (5, 0.8, 0.05)
+    assert (top_p.p, top_p.temperature) == (0.95, 1.2)
+    assert (temp.method, temp.temperature, temp.no_repeat_ngram) == ("temperature", 1.5, 4)
+    assert [c.method for c in sampling_configs(KNOBS)] == list(METHODS)
+    assert sampling_configs(Knobs()) == default_configs()  # the page's and the CLI's defaults
+
+
+def test_bad_sampling_knob_is_a_value_error():
+    with pytest.raises(ValueError, match="temperature"):
+        sampling_configs(Knobs(temperature=0.0))
+
+
+def test_method_config_is_the_same_config_as_in_the_comparison():
+    assert [method_config(KNOBS, m) for m in METHODS] == sampling_configs(KNOBS)
+    with pytest.raises(ValueError, match="method must be one of"):
+        method_config(KNOBS, "beam")
+
+
+def test_memorization_threshold_and_warnings():
+    assert memorization_threshold(None) == 16
+    assert memorization_threshold({"memorized": 6.75}) == 16
+    assert memorization_threshold({"memorized": 20.0}) == 40
+    row = {
+        "notes": 10,
+        "loops": True,
+        "loop_period": 2.0,
+        "memorized": 40,
+        "memorized_piece": "bwv1.6:soprano",
+    }
+    warnings = [w.text for w in generation_warnings("greedy", row, threshold=16)]
+    assert warnings[0] == "greedy: ends in a loop (the same 2-note phrase 3 or more times in a row)."
+    one = [w.text for w in generation_warnings("greedy", {"notes": 9, "loops": True, "loop_period": 1}, 16)]
+    assert one == [
+        "greedy: ends in a loop (the same note 6 or more times in a row)."
+    ]  # was "1-note phrase 3"
+    assert "copies 40 consecutive tokens of the training piece bwv1.6:soprano" in warnings[1]
+    assert generation_warnings("top-p", {"notes": 3, "loops": False, "memorized": 15}, 16) == []
+    assert "no notes at all" in generation_warnings("x", {"notes": 0}, 16)[0].text
+    assert [w.kind for w in generation_warnings("x", {"notes": 0, "loops": True, **row}, 16)] == [
+        "loop",
+        "copy",
+    ]
+    assert [w.kind for w in generation_warnings("x", {"notes": 0}, 16)] == ["no notes"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tables and the reference, on a checkpoint trained for a moment (conftest.checkpoint_path)
+
+
+def test_comparison_table_with_the_bach_row(checkpoint_path):
+    ckpt = load_checkpoint(checkpoint_path)
+    ref = checkpoint_reference(ckpt, melodies=melodies(9))
+    assert ref.melodies and ref.bach["validity"] == 1.0 and ref.bach["bar_validity"] == 1.0
+    gens = generate(ckpt, default_configs(), length=30, samples=2)
+    table = comparison_table(gens, ckpt, ref)
+    assert table["method"].tolist() == [c.label for c in default_configs()] + [BACH_ROW]
+    assert table.columns.tolist() == ["method", "samples", *METRIC_COLUMNS]
+    assert table["samples"].tolist()[:4] == [2, 2, 2, 2]
+    assert (table["validity"][:4] == 1.0).all()
+    assert table["kl_pc"].notna().all() and table["memorized"].notna().all()
+    # compare_methods makes the same table from the same settings, and labels warnings by sample.
+    res = compare_methods(ckpt, default_configs(), length=30, samples=2, reference=ref)
+    assert res.table.equals(table)
+    assert len(res.rows) == 4 and [r["method"] for r in res.rows] == table["method"].tolist()[:4]
+    assert all(w.label.split(" #")[1] in ("1", "2") for w in res.warnings)
+
+
+def test_unmasked_decoding_has_invalid_groups_and_the_mask_removes_them():
+    model, tok = tiny("factored")
+    report = validity_report(as_checkpoint(model, tok), default_configs(), length=60, samples=4, seed=0)
+    assert [r.method for r in report] == [c.label for c in default_configs()]
+    assert all(r.invalid_masked == 0.0 for r in report)
+    assert any(r.invalid_unmasked > 0.2 for r in report)
+    # compare_methods(unmasked=True) puts the same shares into its table, third column.
+    res = compare_methods(as_checkpoint(model, tok), default_configs(), length=60, samples=4, unmasked=True)
+    assert res.table.columns[2] == "invalid_unmasked"
+    assert res.table["invalid_unmasked"].tolist() == [r.invalid_unmasked for r in report]
+
+
+def test_next_token_explains_what_each_method_chose(one_thread):
+    """At every step the explorer's distributions agree with generation: greedy took their argmax, top-k
+    kept at most k, top-p kept the minimal nucleus, and every chosen token was kept."""
+    model, tok = tiny()
+    ckpt = as_checkpoint(model, tok)
+    configs = [SamplingConfig("greedy"), SamplingConfig("top-k", k=3), SamplingConfig("top-p", p=0.5)]
+    greedy, topk, topp = generate(ckpt, configs, length=30, seed=1)
+    for gen, index in ((greedy, 0), (topk, 1), (topp, 2)):
+        for step, token in enumerate(gen.tokens):
+            cut = next_token(ckpt, gen.full_tokens[: len(gen.primer_tokens) + step], configs).cuts[index]
+            assert bool(cut.kept[token]), (gen.label, step)
+            if index == 0:
+                assert token == int(cut.before.argmax())
+                assert float(cut.after[token]) == pytest.approx(1.0) and cut.n_kept == 1
+            elif index == 1:
+                assert cut.n_kept <= 3 and float(cut.after.sum()) == pytest.approx(1.0, abs=1e-5)
+            else:
+                # The kept set is the minimal nucleus: dropping its least likely member falls below p.
+                kept = sorted(cut.before[cut.kept].tolist(), reverse=True)
+                assert sum(kept) >= 0.5 - 1e-6 and sum(kept[:-1]) < 0.5 + 1e-6
+    frame = next_token(ckpt, greedy.full_tokens[:3], configs).frame(top=4)
+    assert frame.columns.tolist() == ["method", "token_id", "token", "before", "after", "kept", "rank"]
+    assert frame["method"].tolist() == [c.label for c in configs for _ in range(4)]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The command line shows what the library (and so the Sampling page) computes
+
+
+def test_cli_compare_gives_the_librarys_table_and_warnings(capsys, one_thread):
+    if not (CHECKPOINTS / "workshop.safetensors").exists():
+        pytest.skip("workshop.safetensors is not shipped")
+    knobs = Knobs(k=4, k_temperature=1.3, p=0.8, p_temperature=1.3, temperature=1.3, repetition_penalty=1.1)
+    args = ["compare", "--checkpoint", "workshop", "--samples", "1", "--length", "96", "--seed", "3",
+            "--k", "4", "--p", "0.8", "--temperature", "1.3", "--repetition-penalty", "1.1",
+            "--primer", "bwv139.6", "--max-reference", "8", "--json"]  # fmt: skip
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    ckpt = load_checkpoint("workshop")
+    chorale = next(m for m in checkpoint_reference(ckpt).melodies if m.piece_id == "bwv139.6")
+    res = compare_methods(
+        ckpt, sampling_configs(knobs), primer=primer_from_melody(chorale, bars=2), length=96, seed=3,
+        reference=checkpoint_reference(ckpt, max_melodies=8), unmasked=True,
+    )  # fmt: skip
+    assert [r["method"] for r in out["rows"]] == res.table["method"].tolist()
+    assert list(out["rows"][0]) == res.table.columns.tolist()
+    for row, want in zip(out["rows"], res.table.astype(object).to_dict("records")):
+        assert all(_same(row[c], want[c]) for c in want), row["method"]
+    assert [w["text"] for w in out["warnings"]] == [w.text for w in res.warnings]
+    assert res.warnings  # the settings were chosen so that there is something to warn about
+    assert main(args[:-1]) == 0  # the plain table prints the same warnings
+    printed = capsys.readouterr().out
+    assert all(f"warning: {w.text}" in printed for w in res.warnings)
+
+
+def test_cli_generate_gives_the_librarys_melody_and_warnings(checkpoint_path, capsys, one_thread):
+    args = ["generate", "--checkpoint", str(checkpoint_path), "--method", "temperature",
+            "--temperature", "0.7", "--length", "40", "--seed", "2", "--json"]  # fmt: skip
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    ckpt = load_checkpoint(checkpoint_path)
+    config = method_config(Knobs(k_temperature=0.7, p_temperature=0.7, temperature=0.7), "temperature")
+    res = compare_methods(ckpt, [config], length=40, seed=2)
+    assert out["config"] == config.to_dict() and out["tokens"] == res.generations[0].tokens
+    assert all(_same(out["metrics"][k], v) for k, v in res.metrics[0].items())
+    assert [w["text"] for w in out["warnings"]] == [w.text for w in res.warnings]
+
+
+def test_cli_names_every_method_and_rejects_others(checkpoint_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    out = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # undo argparse's line wrapping
+    assert all(m in out for m in METHODS)
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--checkpoint", str(checkpoint_path), "--method", "beam"])
+    assert exc.value.code == 2 and "method must be one of" in capsys.readouterr().err
+
+
+def test_cli_compare_json(checkpoint_path, capsys):
+    import json
+
+    from bachlstm.cli import main
+
+    args = ["compare", "--checkpoint", str(checkpoint_path), "--samples", "2", "--length", "30", "--json"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    methods = [r["method"] for r in out["rows"]]
+    assert methods == [
+        c.label for c in default_configs()
+    ]  # fixture melodies are not in the corpus: no Bach row
+    assert "no Bach reference" in captured.err
+    assert all(r["validity"] == 1.0 and r["invalid_unmasked"] is not None for r in out["rows"])
+    assert main(args[:-1] + ["--no-reference"]) == 0
+    assert "greedy" in capsys.readouterr().out
+
+
+def test_cli_compare_with_a_shipped_model(capsys):
+    import json
+
+    from bachlstm.cli import main
+
+    if not (CHECKPOINTS / "workshop.safetensors").exists():
+        pytest.skip("workshop.safetensors is not shipped yet")
+    args = [
+        "compare",
+        "--checkpoint",
+        "workshop",
+        "--samples",
+        "2",
+        "--length",
+        "128",
+        "--max-reference",
+        "8",
+    ]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert rows[-1]["method"] == "Bach (held-out)"
+    assert all(r["validity"] == 1.0 for r in rows)

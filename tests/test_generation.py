@@ -6,13 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from bachlstm.checkpoints import Checkpoint
 from bachlstm.durations import duration_type_of
 from bachlstm.events import Event, Melody
 from bachlstm.generation import (
     Generation,
     generate,
     row_seed,
-    validity_report,
 )
 from bachlstm.grammar import build_grammar, grammar_of
 from bachlstm.model import FastStep, LSTMModel, ModelConfig
@@ -77,6 +77,11 @@ def tiny(name="event-bars-ties", seed=0):
     return model, tok
 
 
+def as_checkpoint(model, tok) -> Checkpoint:
+    """An in-memory Checkpoint of a test model (generate() takes only a Checkpoint)."""
+    return Checkpoint(model, tok, {}, Path("tiny.safetensors"))
+
+
 class CountingModel(torch.nn.Module):
     """Wraps a model and counts forward passes (not an LSTMModel, so generation uses its `step`)."""
 
@@ -100,7 +105,7 @@ def test_masked_generation_is_always_valid(name):
     model, tok = tiny(name)
     grammar = build_grammar(tok)
     configs = [*default_configs(), SamplingConfig("temperature", temperature=3.0)]
-    gens = generate(model, configs, tokenizer=tok, length=60, samples=8, seed=5)
+    gens = generate(as_checkpoint(model, tok), configs, length=60, samples=8, seed=5)
     assert len(gens) == 40
     total_groups = 0
     for g in gens:
@@ -117,7 +122,7 @@ def test_masked_generation_is_always_valid(name):
 
 def test_bar_tokens_give_whole_four_four_bars():
     model, tok = tiny("event-bars-ties")
-    for g in generate(model, default_configs(), tokenizer=tok, length=80, samples=4, seed=2):
+    for g in generate(as_checkpoint(model, tok), default_configs(), length=80, samples=4, seed=2):
         bars: dict[int, float] = {}
         for e in g.events:
             bars[e.measure] = bars.get(e.measure, 0.0) + e.quarter_length
@@ -127,20 +132,12 @@ def test_bar_tokens_give_whole_four_four_bars():
         assert all(bars[m] == 4.0 or (m == max(full) and bars[m] == 4.0 - pickup) for m in full), bars
 
 
-def test_unmasked_decoding_has_invalid_groups_and_the_mask_removes_them():
-    model, tok = tiny("factored")
-    report = validity_report(model, default_configs(), tokenizer=tok, length=60, samples=4, seed=0)
-    assert [r["method"] for r in report] == [c.label for c in default_configs()]
-    assert all(r["invalid_masked"] == 0.0 for r in report)
-    assert any(r["invalid_unmasked"] > 0.2 for r in report)
-
-
 def test_same_seed_same_output_and_seeds_differ():
     model, tok = tiny()
     cfgs = [SamplingConfig("top-p", p=0.95), SamplingConfig("temperature", temperature=1.5)]
-    a = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=11)
-    b = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=11)
-    c = generate(model, cfgs, tokenizer=tok, length=40, samples=3, seed=12)
+    a = generate(as_checkpoint(model, tok), cfgs, length=40, samples=3, seed=11)
+    b = generate(as_checkpoint(model, tok), cfgs, length=40, samples=3, seed=11)
+    c = generate(as_checkpoint(model, tok), cfgs, length=40, samples=3, seed=12)
     assert [g.tokens for g in a] == [g.tokens for g in b]
     assert [g.tokens for g in a] != [g.tokens for g in c]
     # Samples of one config differ from each other.
@@ -166,9 +163,9 @@ def test_a_configs_melodies_do_not_depend_on_the_other_rows():
     model, tok = tiny()
     cfg = SamplingConfig("temperature", temperature=1.2)
     together = generate(
-        model, [SamplingConfig("top-k", k=3), cfg], tokenizer=tok, length=30, samples=2, seed=3
+        as_checkpoint(model, tok), [SamplingConfig("top-k", k=3), cfg], length=30, samples=2, seed=3
     )
-    alone = generate(model, [cfg, cfg], tokenizer=tok, length=30, samples=2, seed=3)
+    alone = generate(as_checkpoint(model, tok), [cfg, cfg], length=30, samples=2, seed=3)
     assert together[2].tokens == alone[0].tokens == alone[2].tokens
     assert together[3].tokens == alone[1].tokens
     assert alone[0].tokens != alone[1].tokens
@@ -178,42 +175,11 @@ def test_all_rows_share_one_forward_pass_per_step():
     model, tok = tiny()
     counting = CountingModel(model)
     CountingModel.calls = 0
-    gens = generate(counting, default_configs(), tokenizer=tok, length=25, samples=5, seed=0)
+    gens = generate(as_checkpoint(counting, tok), default_configs(), length=25, samples=5, seed=0)
     steps = max(len(g.tokens) + g.trimmed for g in gens)
     assert len(gens) == 20
     assert CountingModel.calls <= steps  # one primer pass + one step per generated token (the last not fed)
     assert CountingModel.calls >= steps - 1
-
-
-def test_greedy_takes_the_argmax_and_records_are_consistent():
-    model, tok = tiny()
-    gens = generate(
-        model,
-        [SamplingConfig("greedy"), SamplingConfig("top-k", k=3), SamplingConfig("top-p", p=0.5)],
-        tokenizer=tok,
-        length=30,
-        record_top=5,
-        seed=1,
-    )
-    greedy, topk, topp = gens
-    assert len(greedy.steps) == len(greedy.tokens)
-    for step in greedy.steps:
-        assert step.token == step.top_before[0][0]
-        assert step.p_after == pytest.approx(1.0) and step.n_kept == 1
-        assert step.n_allowed >= 1
-    for step in topk.steps:
-        assert step.n_kept <= 3 and len(step.top_after) <= 3
-        assert sum(p for _, p in step.top_after) == pytest.approx(1.0, abs=1e-5)
-        assert step.token in [i for i, _ in step.top_after]
-    for step in topp.steps:
-        kept_ids = {i for i, _ in step.top_after}
-        before = dict(step.top_before)
-        # The kept set is the minimal nucleus: dropping its least likely member falls below p.
-        kept_before = sorted((before[i] for i in kept_ids if i in before), reverse=True)
-        if step.n_kept <= 5 and len(kept_before) == len(kept_ids):
-            assert sum(kept_before) >= 0.5 - 1e-6
-            assert sum(kept_before[:-1]) < 0.5 + 1e-6
-    assert all(not g.steps for g in generate(model, default_configs(), tokenizer=tok, length=5))
 
 
 def test_primer_is_fed_and_bars_continue():
@@ -222,7 +188,7 @@ def test_primer_is_fed_and_bars_continue():
     assert [e.measure for e in primer] == [0, 1, 1, 1, 1]
     ids = encode_primer(tok, primer)
     assert ids[0] == BOS and EOS not in ids and tok.vocab[ids[-1]] != "BAR"
-    gens = generate(model, default_configs(), tokenizer=tok, primer=primer, length=40, seed=0, samples=2)
+    gens = generate(as_checkpoint(model, tok), default_configs(), primer=primer, length=40, seed=0, samples=2)
     for g in gens:
         assert g.primer_tokens == ids
         assert [e.midi for e in g.primer_events] == [e.midi for e in primer]
@@ -231,45 +197,47 @@ def test_primer_is_fed_and_bars_continue():
             assert g.events[0].measure >= 1
     # A Melody works as a primer too, and None means BOS only.
     assert (
-        generate(model, default_configs()[:1], tokenizer=tok, primer=MELODIES[1], length=5)[0].primer_tokens[
+        generate(as_checkpoint(model, tok), default_configs()[:1], primer=MELODIES[1], length=5)[
             0
-        ]
+        ].primer_tokens[0]
         == BOS
     )
-    assert generate(model, default_configs()[:1], tokenizer=tok, length=5)[0].primer_tokens == [BOS]
+    assert generate(as_checkpoint(model, tok), default_configs()[:1], length=5)[0].primer_tokens == [BOS]
 
 
 def test_bad_primers_are_clear_errors():
     model, tok = tiny()
     unknown = [note("C", 2, 1.0, 1)]
     with pytest.raises(PrimerError, match="C2"):
-        generate(model, default_configs(), tokenizer=tok, primer=unknown, length=5)
+        generate(as_checkpoint(model, tok), default_configs(), primer=unknown, length=5)
     overfull = [note("C", 5, 1.5, 1), note("C", 5, 1.5, 1), note("C", 5, 1.5, 1), note("C", 5, 1.5, 2)]
     with pytest.raises(PrimerError, match="grammar"):
-        generate(model, default_configs(), tokenizer=tok, primer=overfull, length=5)
+        generate(as_checkpoint(model, tok), default_configs(), primer=overfull, length=5)
     # Unconstrained generation accepts a primer that breaks the grammar.
-    generate(model, default_configs(), tokenizer=tok, primer=overfull, length=5, constrained=False)
+    generate(as_checkpoint(model, tok), default_configs(), primer=overfull, length=5, constrained=False)
 
 
 def test_window_mode_with_a_long_window_matches_stateful_greedy():
     model, tok = tiny()
     cfg = [SamplingConfig("greedy"), SamplingConfig("top-k", k=4)]
-    a = generate(model, cfg, tokenizer=tok, length=30, seed=4)
-    b = generate(model, cfg, tokenizer=tok, length=30, seed=4, mode="window", window=1000)
+    a = generate(as_checkpoint(model, tok), cfg, length=30, seed=4)
+    b = generate(as_checkpoint(model, tok), cfg, length=30, seed=4, mode="window", window=1000)
     assert [g.tokens for g in a] == [g.tokens for g in b]
     assert b[0].mode == "window"
-    short = generate(model, cfg, tokenizer=tok, length=30, seed=4, mode="window", window=2)
+    short = generate(as_checkpoint(model, tok), cfg, length=30, seed=4, mode="window", window=2)
     assert all(g.validity == 1.0 for g in short)
 
 
 def test_progress_and_stop():
     model, tok = tiny()
     seen = []
-    generate(model, default_configs(), tokenizer=tok, length=10, progress=lambda s, n: seen.append((s, n)))
+    generate(
+        as_checkpoint(model, tok), default_configs(), length=10, progress=lambda s, n: seen.append((s, n))
+    )
     assert seen[0] == (1, 10) and seen[-1][1] == 10
     stop = threading.Event()
     stop.set()
-    gens = generate(model, default_configs(), tokenizer=tok, length=10, stop_event=stop)
+    gens = generate(as_checkpoint(model, tok), default_configs(), length=10, stop_event=stop)
     assert all(g.tokens == [] for g in gens)
 
 
@@ -280,41 +248,31 @@ def test_progress_and_stop():
         ({"samples": 0}, "samples"),
         ({"mode": "beam"}, "mode"),
         ({"window": 0}, "window"),
-        ({"record_top": -1}, "record_top"),
     ],
-    ids=["length", "samples", "mode", "window", "record_top"],
+    ids=["length", "samples", "mode", "window"],
 )
 def test_argument_errors(kwargs, message):
     model, tok = tiny()
     with pytest.raises(ValueError, match=message):
-        generate(model, default_configs(), tokenizer=tok, **kwargs)
+        generate(as_checkpoint(model, tok), default_configs(), **kwargs)
 
 
-def test_bare_model_needs_a_tokenizer_and_configs_are_needed():
+def test_only_a_checkpoint_is_accepted_and_configs_are_needed():
     model, tok = tiny()
-    with pytest.raises(ValueError, match="tokenizer"):
-        generate(model, default_configs())
+    for wrong in (model, "workshop", CHECKPOINTS / "workshop.safetensors"):
+        with pytest.raises(TypeError, match="loaded Checkpoint"):
+            generate(wrong, default_configs())
     with pytest.raises(ValueError, match="SamplingConfig"):
-        generate(model, [], tokenizer=tok)
+        generate(as_checkpoint(model, tok), [])
 
 
 def test_generation_properties():
     model, tok = tiny()
-    g = generate(model, SamplingConfig("top-k", k=2), tokenizer=tok, length=20, samples=2)[1]
+    g = generate(as_checkpoint(model, tok), SamplingConfig("top-k", k=2), length=20, samples=2)[1]
     assert isinstance(g, Generation)
     assert g.label == "top-k (k=2) #2"
     assert g.full_tokens[: len(g.primer_tokens)] == g.primer_tokens
     assert g.full_events == g.primer_events + g.events
-
-
-def test_checkpoint_object_is_accepted():
-    from types import SimpleNamespace
-
-    model, tok = tiny()
-    ckpt = SimpleNamespace(model=model, tokenizer=tok)
-    a = generate(ckpt, default_configs(), length=10, seed=0)
-    b = generate(model, default_configs(), tokenizer=tok, length=10, seed=0)
-    assert [g.tokens for g in a] == [g.tokens for g in b]
 
 
 @pytest.mark.parametrize("name", ["workshop", "bach"])
@@ -340,45 +298,7 @@ def test_shipped_models_always_decode(name):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Comparison table, reference and the command line, on a checkpoint trained for a moment on fixtures
-
-
-def scale_melodies() -> list[Melody]:
-    """Nine short 4/4 melodies, each its own tune (the training tests' fixture, not a copy of it)."""
-    from tests.test_training import melodies
-
-    return melodies(9)
-
-
-@pytest.fixture(scope="module")
-def checkpoint_path(tmp_path_factory):
-    from bachlstm.presets import get_preset
-    from bachlstm.training import train
-
-    small = dict(
-        embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,), epochs=1, batch_size=4, seq_len=16, stride=8
-    )
-    preset = get_preset("bach", **small, augment_semitones=())
-    out = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    train(preset, out=out, data=scale_melodies())
-    return out
-
-
-def test_comparison_table_with_the_bach_row(checkpoint_path):
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.generation import checkpoint_reference, comparison_table
-    from bachlstm.metrics import METRIC_COLUMNS
-
-    ckpt = load_checkpoint(checkpoint_path)
-    ref = checkpoint_reference(ckpt, melodies=scale_melodies())
-    assert ref.melodies and ref.bach["validity"] == 1.0 and ref.bach["bar_validity"] == 1.0
-    gens = generate(ckpt, default_configs(), length=30, samples=2)
-    table = comparison_table(gens, model=ckpt.model, reference=ref.reference, bach=ref.bach)
-    assert table["method"].tolist() == [c.label for c in default_configs()] + ["Bach (held-out)"]
-    assert table.columns.tolist() == ["method", "samples", *METRIC_COLUMNS]
-    assert table["samples"].tolist()[:4] == [2, 2, 2, 2]
-    assert (table["validity"][:4] == 1.0).all()
-    assert table["kl_pc"].notna().all() and table["memorized"].notna().all()
+# The command line, on a checkpoint trained for a moment on fixtures (conftest.checkpoint_path)
 
 
 def test_cli_generate_writes_midi_musicxml_and_json(checkpoint_path, tmp_path, capsys):
@@ -418,9 +338,10 @@ def test_cli_generate_writes_midi_musicxml_and_json(checkpoint_path, tmp_path, c
 def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path, capsys):
     from bachlstm.cli import main
     from bachlstm.music import to_midi
+    from tests.test_training import melodies
 
     primer = tmp_path / "primer.mid"
-    primer.write_bytes(to_midi(list(scale_melodies()[0].events[:4])))
+    primer.write_bytes(to_midi(list(melodies(9)[0].events[:4])))
     args = ["generate", "--checkpoint", str(checkpoint_path), "--length", "20", "--json"]
     assert main([*args, "--primer", str(primer)]) == 0
     import json
@@ -438,49 +359,6 @@ def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path
     assert "temperature" in capsys.readouterr().err
 
 
-def test_cli_compare_json(checkpoint_path, capsys):
-    import json
-
-    from bachlstm.cli import main
-
-    args = ["compare", "--checkpoint", str(checkpoint_path), "--samples", "2", "--length", "30", "--json"]
-    assert main(args) == 0
-    captured = capsys.readouterr()
-    out = json.loads(captured.out)
-    methods = [r["method"] for r in out["rows"]]
-    assert methods == [
-        c.label for c in default_configs()
-    ]  # fixture melodies are not in the corpus: no Bach row
-    assert "no Bach reference" in captured.err
-    assert all(r["validity"] == 1.0 and r["invalid_unmasked"] is not None for r in out["rows"])
-    assert main(args[:-1] + ["--no-reference"]) == 0
-    assert "greedy" in capsys.readouterr().out
-
-
-def test_cli_compare_with_a_shipped_model(capsys):
-    import json
-
-    from bachlstm.cli import main
-
-    if not (CHECKPOINTS / "workshop.safetensors").exists():
-        pytest.skip("workshop.safetensors is not shipped yet")
-    args = [
-        "compare",
-        "--checkpoint",
-        "workshop",
-        "--samples",
-        "2",
-        "--length",
-        "128",
-        "--max-reference",
-        "8",
-    ]
-    assert main([*args, "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
-    assert rows[-1]["method"] == "Bach (held-out)"
-    assert all(r["validity"] == 1.0 for r in rows)
-
-
 def test_bench_report_formats_its_figures():
     from bachlstm.bench.generate import format_report
 
@@ -491,48 +369,20 @@ def test_bench_report_formats_its_figures():
         "unconstrained_ms": 30.0, "model_only_ms": 25.0, "module_step_ms": 60.0, "overhead_ms": 15.0,
         "window_ms": 400.0,
         "window_steps": 256, "speedup_stateful_vs_window": 10.0, "target_ms": 50.0, "target_speedup": 5.0,
-        "meets_time_target": True, "meets_speedup_target": True,
+        "meets_time_target": True, "meets_speedup_target": True, "page_length": 128, "reference_ms": 400.0,
+        "reference_melodies": 36, "page_compare_ms": 90.0, "explorer_step_ms": 3.0,
     }  # fmt: skip
     report = format_report(figures)
     assert "40.0 ms (meets the 50 ms target)" in report and "10.0x faster" in report
+    assert "36 held-out melodies: 90.0 ms" in report and "explorer step: 3.0 ms" in report
 
 
 def test_factored_generation_keeps_the_primers_pickup_bars():
     model, tok = tiny("factored")
     primer = primer_from_melody(MELODIES[0], bars=1)  # a one-beat pickup, then one bar
-    g = generate(model, SamplingConfig("top-k", k=4), tokenizer=tok, primer=primer, length=60, seed=1)[0]
+    g = generate(as_checkpoint(model, tok), SamplingConfig("top-k", k=4), primer=primer, length=60, seed=1)[0]
     assert [e.measure for e in g.primer_events] == [0, 1, 1, 1, 1]
     assert g.events and g.events[0].measure == 2 and g.events[0].beat == 1.0
-
-
-def test_step_records_line_up_with_the_kept_tokens():
-    model, tok = tiny()
-    for g in generate(model, default_configs(), tokenizer=tok, length=40, samples=3, record_top=3, seed=9):
-        assert [s.token for s in g.steps] == g.tokens
-
-
-def test_step_frame_and_zip():
-    import io
-    import zipfile
-
-    from bachlstm.generation import generations_zip, step_frame
-
-    model, tok = tiny()
-    gens = generate(
-        model,
-        [SamplingConfig("top-k", k=2), SamplingConfig("greedy")],
-        tokenizer=tok,
-        length=12,
-        record_top=4,
-    )
-    frame = step_frame(gens[0], 0, tok.vocab)
-    assert frame.columns.tolist() == ["token_id", "token", "before", "after", "kept", "chosen"]
-    assert frame["kept"].sum() <= 2 and frame["chosen"].sum() == 1
-    assert frame["after"].sum() == pytest.approx(1.0, abs=1e-5)
-    with pytest.raises(IndexError, match="outside"):
-        step_frame(gens[0], 99, tok.vocab)
-    names = zipfile.ZipFile(io.BytesIO(generations_zip(gens, key_sharps=0))).namelist()
-    assert sorted(names) == ["greedy_1.mid", "greedy_1.musicxml", "top-k_k_2_1.mid", "top-k_k_2_1.musicxml"]
 
 
 def _sounding(events):
@@ -555,7 +405,7 @@ def test_generated_melodies_survive_export_and_reimport(fmt):
 
     model, tok = tiny("event-bars-ties")
     export = to_musicxml if fmt == "musicxml" else to_midi
-    for g in generate(model, default_configs(), tokenizer=tok, length=50, samples=2, seed=3):
+    for g in generate(as_checkpoint(model, tok), default_configs(), length=50, samples=2, seed=3):
         melody = g.full_events
         if not any(not e.is_rest for e in melody):
             continue
@@ -567,8 +417,8 @@ def test_fast_lstm_step_gives_the_same_melodies_as_model_step():
     model, tok = tiny()
     model.eval()
     configs = [*default_configs(), SamplingConfig("temperature", temperature=1.5)]
-    fast = generate(model, configs, tokenizer=tok, length=60, samples=3, seed=2)
-    slow = generate(CountingModel(model), configs, tokenizer=tok, length=60, samples=3, seed=2)
+    fast = generate(as_checkpoint(model, tok), configs, length=60, samples=3, seed=2)
+    slow = generate(as_checkpoint(CountingModel(model), tok), configs, length=60, samples=3, seed=2)
     assert [g.tokens for g in fast] == [g.tokens for g in slow]
     hidden = model.init_hidden(2)
     tokens = torch.tensor([BOS, BOS])
@@ -590,7 +440,7 @@ def test_fit_primer_transposes_into_the_vocabulary():
     assert [(e.pitch, e.octave, e.quarter_length) for e in fitted] == [
         (e.pitch, e.octave, e.quarter_length) for e in melody.events
     ]
-    assert generate(model, default_configs(), tokenizer=tok, primer=fitted, length=10)[0].validity == 1.0
+    assert generate(as_checkpoint(model, tok), default_configs(), primer=fitted, length=10)[0].validity == 1.0
     same, zero = fit_primer(tok, MELODIES[0].events)
     assert zero == 0 and same == list(MELODIES[0].events)
     with pytest.raises(PrimerError, match="any transposition"):
@@ -609,7 +459,7 @@ PINNED = [
 def test_pinned_tokens_for_a_seed():
     """The exact tokens of a seed: speed work on the loop must not change what a seed generates."""
     model, tok = tiny()
-    gens = generate(model, default_configs(), tokenizer=tok, length=12, seed=5)
+    gens = generate(as_checkpoint(model, tok), default_configs(), length=12, seed=5)
     assert [g.tokens[:12] for g in gens] == PINNED
 
 
@@ -620,7 +470,7 @@ def test_memoised_grammar_steps_match_the_grammar():
     grammar = grammar_of(tok)
     memo = _transitions(grammar)
     assert _transitions(grammar) is memo
-    gens = generate(model, default_configs(), tokenizer=tok, length=40, seed=1)
+    gens = generate(as_checkpoint(model, tok), default_configs(), length=40, seed=1)
     for g in gens:
         state = grammar.initial_state()
         for t in g.tokens:

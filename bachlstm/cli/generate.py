@@ -1,22 +1,27 @@
 """`python -m bachlstm generate ...` (one melody to MIDI/MusicXML/JSON) and `compare` (the four methods
-side by side with a metrics table and the Bach reference row)."""
+side by side with a metrics table, the Bach reference row and the Sampling page's warnings), both
+through `bachlstm.compare`. Library imports sit inside the command functions: torch takes seconds to
+import and `--help` stays instant."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
+from dataclasses import asdict
 from pathlib import Path
-
-METHODS = ("greedy", "top-k", "top-p", "temperature")
 
 
 def _knobs(p, *, method: bool) -> None:
-    if method:
-        p.add_argument("--method", choices=METHODS, default="top-p")
+    if method:  # checked by compare.method_config, which names the methods (sampling.METHODS)
+        p.add_argument(
+            "--method", default="top-p", help="greedy, top-k, top-p or temperature (default top-p)"
+        )
     p.add_argument("--k", type=int, default=8, help="top-k: tokens kept (default 8)")
     p.add_argument("--p", type=float, default=0.9, help="top-p: probability mass kept (default 0.9)")
-    p.add_argument("--temperature", type=float, default=1.0, help="> 0 (default 1; towards 0 = greedy)")
+    p.add_argument(
+        "--temperature", type=float, default=1.0, help="> 0, for every stochastic method (default 1)"
+    )
     p.add_argument("--min-p", type=float, default=0.0, help="also cut tokens below MIN_P x top prob")
     p.add_argument("--typical-p", type=float, default=1.0, help="also apply typical sampling (< 1)")
     p.add_argument("--repetition-penalty", type=float, default=1.0, help="> 1 discourages repeats")
@@ -57,13 +62,15 @@ def add_parser(sub) -> None:
     c.set_defaults(func=run_compare)
 
 
-def _config(args, method: str):
-    from bachlstm.sampling import SamplingConfig
+def _knob_values(args):
+    """compare.Knobs from the flags: one --temperature for top-k, top-p and plain sampling."""
+    from bachlstm.compare import Knobs
 
-    return SamplingConfig(
-        method=method,
+    return Knobs(
         k=args.k,
+        k_temperature=args.temperature,
         p=args.p,
+        p_temperature=args.temperature,
         temperature=args.temperature,
         min_p=args.min_p,
         typical_p=args.typical_p,
@@ -118,24 +125,24 @@ def _one_thread() -> None:
 
 
 def run_generate(args) -> int:
-    """Generate one melody; write MIDI/MusicXML; print a summary or JSON."""
+    """Generate one melody; write MIDI/MusicXML; print a summary with warnings, or JSON."""
     _one_thread()
     from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.generation import generate, generation_metrics
+    from bachlstm.compare import compare_methods, method_config
     from bachlstm.music import to_midi, to_musicxml
 
+    config = method_config(_knob_values(args), args.method)
     checkpoint = load_checkpoint(args.checkpoint)
-    config = _config(args, args.method)
     primer = _primer(args, checkpoint)
-    gen = generate(
+    result = compare_methods(
         checkpoint,
         [config],
         primer=primer,
         length=args.length,
         seed=args.seed,
         constrained=not args.unconstrained,
-    )[0]
-    metrics = generation_metrics(gen, model=checkpoint.model)
+    )
+    gen, metrics = result.generations[0], result.metrics[0]
     melody = gen.full_events
     if args.out:
         Path(args.out).write_bytes(to_midi(melody))
@@ -157,6 +164,7 @@ def run_generate(args) -> int:
             "events": [e.to_dict() for e in gen.events],
             "primer_events": [e.to_dict() for e in gen.primer_events],
             "metrics": metrics,
+            "warnings": [asdict(w) for w in result.warnings],
             "out": args.out,
             "musicxml": args.musicxml,
         }
@@ -179,6 +187,8 @@ def run_generate(args) -> int:
     for label, path in (("MIDI", args.out), ("MusicXML", args.musicxml)):
         if path:
             print(f"  {label}: {path}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     return 0
 
 
@@ -197,15 +207,21 @@ def run_compare(args) -> int:
     import pandas as pd
 
     from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.generation import checkpoint_reference, comparison_table, generate, validity_report
+    from bachlstm.compare import checkpoint_reference, compare_methods, sampling_configs
 
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")
     _one_thread()
+    configs = sampling_configs(_knob_values(args))
     checkpoint = load_checkpoint(args.checkpoint)
-    configs = [_config(args, m) for m in METHODS]
     primer = _primer(args, checkpoint)
-    gens = generate(
+    ref = None
+    if not args.no_reference:
+        try:
+            ref = checkpoint_reference(checkpoint, max_melodies=args.max_reference)
+        except ValueError as exc:  # e.g. a checkpoint without a recorded split
+            print(f"no Bach reference: {exc}", file=sys.stderr)
+    result = compare_methods(
         checkpoint,
         configs,
         primer=primer,
@@ -213,24 +229,10 @@ def run_compare(args) -> int:
         seed=args.seed,
         samples=args.samples,
         constrained=not args.unconstrained,
+        reference=ref,
+        unmasked=True,
     )
-    ref = None
-    if not args.no_reference:
-        try:
-            ref = checkpoint_reference(checkpoint, max_melodies=args.max_reference)
-        except ValueError as exc:  # e.g. a checkpoint without a recorded split
-            print(f"no Bach reference: {exc}", file=sys.stderr)
-    table = comparison_table(
-        gens,
-        model=checkpoint.model,
-        reference=ref.reference if ref else None,
-        bach=ref.bach if ref else None,
-    )
-    validity = validity_report(
-        checkpoint, configs, primer=primer, length=args.length, seed=args.seed, samples=args.samples
-    )
-    unmasked = {r["method"]: r["invalid_unmasked"] for r in validity}
-    table.insert(2, "invalid_unmasked", [unmasked.get(m) for m in table["method"]])
+    table = result.table
     if args.json:
         out = {
             "checkpoint": str(checkpoint.path),
@@ -240,6 +242,7 @@ def run_compare(args) -> int:
             "constrained": not args.unconstrained,
             "reference_melodies": len(ref.melodies) if ref else 0,
             "rows": table.astype(object).where(pd.notna(table), None).to_dict(orient="records"),
+            "warnings": [asdict(w) for w in result.warnings],
         }
         print(json.dumps(_clean(out), indent=2))
         return 0
@@ -251,4 +254,6 @@ def run_compare(args) -> int:
         "display.width", 200, "display.max_columns", 30, "display.float_format", "{:.3g}".format
     ):
         print(table[cols].to_string(index=False))
+    for warning in result.warnings:
+        print(f"warning: {warning}")
     return 0
