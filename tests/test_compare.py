@@ -32,6 +32,8 @@ from tests.test_training import melodies
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small batches: one torch thread is fastest
+
 # compare_methods(checkpoint, the four methods with the Sampling page's default knobs, the opening
 # (2 bars) of the first held-out chorale, length=128, seed=0, the held-out reference) as produced
 # before the comparison layer moved out of ui_helpers (main at 137e724).
@@ -151,7 +153,7 @@ def _same(value, pinned) -> bool:
 
 
 @pytest.mark.parametrize("name", ["workshop", "bach"])
-def test_pinned_comparison_table_and_tokens(name, one_thread):
+def test_pinned_comparison_table_and_tokens(name):
     """One seed and chorale primer give these tokens, table and warnings, before and after any move."""
     if not (CHECKPOINTS / f"{name}.safetensors").exists():
         pytest.skip(f"{name}.safetensors is not shipped")
@@ -261,7 +263,7 @@ def test_unmasked_decoding_has_invalid_groups_and_the_mask_removes_them():
     assert res.table["invalid_unmasked"].tolist() == [r.invalid_unmasked for r in report]
 
 
-def test_next_token_explains_what_each_method_chose(one_thread):
+def test_next_token_explains_what_each_method_chose():
     """At every step the explorer's distributions agree with generation: greedy took their argmax, top-k
     kept at most k, top-p kept the minimal nucleus, and every chosen token was kept."""
     model, tok = tiny()
@@ -290,7 +292,7 @@ def test_next_token_explains_what_each_method_chose(one_thread):
 # The command line shows what the library (and so the Sampling page) computes
 
 
-def test_cli_compare_gives_the_librarys_table_and_warnings(capsys, one_thread):
+def test_cli_compare_gives_the_librarys_table_and_warnings(capsys):
     if not (CHECKPOINTS / "workshop.safetensors").exists():
         pytest.skip("workshop.safetensors is not shipped")
     knobs = Knobs(k=4, k_temperature=1.3, p=0.8, p_temperature=1.3, temperature=1.3, repetition_penalty=1.1)
@@ -300,10 +302,11 @@ def test_cli_compare_gives_the_librarys_table_and_warnings(capsys, one_thread):
     assert main(args) == 0
     out = json.loads(capsys.readouterr().out)
     ckpt = load_checkpoint("workshop")
-    chorale = next(m for m in checkpoint_reference(ckpt).melodies if m.piece_id == "bwv139.6")
+    ref = checkpoint_reference(ckpt, max_melodies=8)
+    chorale = next(m for m in ref.melodies if m.piece_id == "bwv139.6")  # the CLI's --primer bwv139.6
     res = compare_methods(
         ckpt, sampling_configs(knobs), primer=primer_from_melody(chorale, bars=2), length=96, seed=3,
-        reference=checkpoint_reference(ckpt, max_melodies=8), unmasked=True,
+        reference=ref, unmasked=True,
     )  # fmt: skip
     assert [r["method"] for r in out["rows"]] == res.table["method"].tolist()
     assert list(out["rows"][0]) == res.table.columns.tolist()
@@ -316,7 +319,7 @@ def test_cli_compare_gives_the_librarys_table_and_warnings(capsys, one_thread):
     assert all(f"warning: {w.text}" in printed for w in res.warnings)
 
 
-def test_cli_generate_gives_the_librarys_melody_and_warnings(checkpoint_path, capsys, one_thread):
+def test_cli_generate_gives_the_librarys_melody_and_warnings(checkpoint_path, capsys):
     args = ["generate", "--checkpoint", str(checkpoint_path), "--method", "temperature",
             "--temperature", "0.7", "--length", "40", "--seed", "2", "--json"]  # fmt: skip
     assert main(args) == 0
