@@ -223,10 +223,5 @@ class FastStep:
         return torch.nn.functional.linear(x, *self.out), tuple(new)
 
 
-def detach_hidden(hidden: Hidden) -> Hidden:
-    """The same state cut from the autograd graph (for stateful/truncated training)."""
-    return tuple((h.detach(), c.detach()) for h, c in hidden)
-
-
 def _activation(name: str) -> nn.Module:
     return {"relu": nn.ReLU(), "tanh": nn.Tanh(), "gelu": nn.GELU(), "none": nn.Identity()}[name]

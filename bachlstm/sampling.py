@@ -154,13 +154,6 @@ def greedy(logits: torch.Tensor) -> torch.Tensor:
     return logits.argmax(dim=-1)
 
 
-def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Divide logits by T (> 0); -inf stays -inf."""
-    if not temperature > 0:
-        raise SamplingConfigError(f"temperature must be > 0, got {temperature!r}")
-    return logits / temperature
-
-
 def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
     """Keep exactly the k highest logits per row (ties broken by lower id), others -> -inf.
 
