@@ -6,8 +6,8 @@ from app_pages.common import job_manager, session_id
 from app_pages.forms import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
-from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
-from bachlstm.jobs import JobError, validate_run_name
+from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
+from bachlstm.jobs import JobError
 from bachlstm.presets import PresetError, get_preset, preset_names
 
 st.title("Training")

@@ -28,11 +28,12 @@ FORMAT_NAME = "bachlstm-checkpoint"
 FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
 EXTRA_PREFIX = "extra."  # tensors that are not model weights (optimizer state for resuming)
-SHIPPED_NAMES = ("workshop", "bach")
-# A run name becomes a file name: it starts with a letter or digit (no hidden files), has no path
-# separators and no '..' (no traversal). Same charset as jobs.validate_run_name, so any run the
-# dashboard accepts can be loaded by name.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SHIPPED_NAMES = ("workshop", "bach")  # reserved: these names resolve to the shipped models first
+# A run name becomes a file name in runs/ and a label in charts: short, starting with a letter or
+# digit (no hidden files), no path separators and no '..' (no traversal). The one rule for names,
+# used by the CLI, the job queue and the Training page alike.
+MAX_NAME_LENGTH = 48
+NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME_LENGTH - 1}}}$")
 REQUIRED_META = ("model_config", "tokenizer", "weights_sha256")
 # The safetensors header of a model this size is a few hundred KB at most (mostly the split ids and
 # the history); a larger declared size means a corrupt length field, not a real header.
@@ -87,21 +88,28 @@ def runs_dir() -> Path:
 
 
 def validate_name(name: str) -> str:
-    """Return `name` if it is a valid run name, else raise CheckpointError saying what is allowed."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or ".." in name or name.endswith("."):
+    """Return `name` if it is a valid checkpoint or run name, else raise CheckpointError saying why."""
+    if not isinstance(name, str) or not name:
+        raise CheckpointError("the run name is empty: give the run a name such as 'my-run-1'")
+    if not NAME_RE.match(name) or ".." in name or name.endswith("."):
         raise CheckpointError(
-            f"invalid checkpoint name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            f"run name {name!r} is not allowed: use 1-{MAX_NAME_LENGTH} letters, digits, '-', '_' or '.', "
             "starting with a letter or digit (no '..', slashes or spaces)"
         )
     return name
 
 
-def run_path(name: str) -> Path:
-    """Where a user run called `name` is saved (runs dir); shipped names are reserved."""
-    validate_name(name)
+def validate_run_name(name: str) -> str:
+    """A name typed for a new run, stripped and checked; CheckpointError if invalid or a shipped name."""
+    name = validate_name(name.strip() if isinstance(name, str) else name)
     if name.lower() in SHIPPED_NAMES:
-        raise CheckpointError(f"{name!r} is the name of a shipped model; choose another run name")
-    return runs_dir() / f"{name}{SUFFIX}"
+        raise CheckpointError(f"run name {name!r} is reserved for a shipped model: choose another name")
+    return name
+
+
+def run_path(name: str) -> Path:
+    """Where a user run called `name` is saved (runs dir); see validate_run_name for the rule."""
+    return runs_dir() / f"{validate_run_name(name)}{SUFFIX}"
 
 
 def _looks_like_path(name_or_path: str | os.PathLike) -> bool:

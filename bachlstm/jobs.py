@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from bachlstm.checkpoints import validate_run_name
+
+# Types only: importing training pulls in torch (~1-2 s), and every page imports jobs.py at start-up.
+if TYPE_CHECKING:
+    from bachlstm.presets import Preset
+    from bachlstm.training import Progress, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +26,9 @@ QUEUED, RUNNING, STOPPING = "queued", "running", "stopping"
 DONE, FAILED, STOPPED = "done", "failed", "stopped"
 FINAL = (DONE, FAILED, STOPPED)
 
-# Run names become file names in runs/ and labels in charts: keep them short and path-safe.
-RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
-RESERVED_NAMES = ("workshop", "bach")  # the shipped checkpoints' names resolve first
-
 
 class JobError(ValueError):
-    """A job request that cannot be accepted (bad run name, full queue, unknown job)."""
-
-
-def validate_run_name(name: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
-    """Return the stripped run name, or raise JobError saying what is wrong with it."""
-    name = (name or "").strip()
-    if not name:
-        raise JobError("the run name is empty: give the run a name such as 'my-run-1'")
-    if not RUN_NAME_RE.match(name) or name.endswith("."):
-        raise JobError(
-            f"run name {name!r} is not allowed: use 1-48 letters, digits, '-', '_' or '.', "
-            "starting with a letter or digit"
-        )
-    if name.lower() in RESERVED_NAMES:
-        raise JobError(f"run name {name!r} is reserved for a shipped model: choose another name")
-    if name in taken:
-        raise JobError(f"a run named {name!r} already exists: choose another name (nothing is overwritten)")
-    return name
+    """A job request that cannot be accepted (name taken, full queue, unknown job)."""
 
 
 @dataclass
@@ -51,7 +36,7 @@ class TrainingJob:
     """One training run: its request, status and progress, written by its worker, read by pages."""
 
     name: str
-    config: Any  # what train() takes (a Preset); opaque here so jobs.py needs no torch
+    config: Preset  # what train() takes
     out: Path | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     owner: str = ""  # the session that started it (pages show other sessions' jobs only as queue entries)
@@ -82,19 +67,19 @@ class TrainingJob:
         with self._lock:
             return list(self.history)
 
-    def latest(self) -> Any:
+    def latest(self) -> Progress | None:
         """The most recent Progress record, or None before the first one."""
         with self._lock:
             return self.history[-1] if self.history else None
 
-    def _record(self, progress: Any) -> None:
+    def _record(self, progress: Progress) -> None:
         with self._lock:
             self.history.append(progress)
 
 
-def default_train(config: Any, *, callback, stop_event, out):
-    """Call bachlstm.training.train (imported late so that importing jobs.py stays cheap)."""
-    from bachlstm.training import train
+def default_train(config: Preset, *, callback, stop_event, out) -> TrainResult:
+    """Call bachlstm.training.train."""
+    from bachlstm.training import train  # late: torch loads with the first job, not with every page
 
     return train(config, callback=callback, stop_event=stop_event, out=out)
 
@@ -148,12 +133,19 @@ class JobManager:
         self._threads: dict[str, threading.Thread] = {}
 
     # --- requests -------------------------------------------------------------------------------
-    def submit(self, name: str, config: Any, *, out: Path | None = None, owner: str = "") -> TrainingJob:
-        """Queue a job (started at once when a slot is free); raises JobError for a bad request."""
+    def submit(self, name: str, config: Preset, *, out: Path | None = None, owner: str = "") -> TrainingJob:
+        """Queue a job (started at once when a slot is free).
+
+        CheckpointError for an invalid run name (checkpoints.validate_run_name), JobError when the
+        name is taken or the queue is full.
+        """
         with self._lock:
             self.prune()
-            taken = {j.name for j in self._jobs.values() if j.is_active}
-            name = validate_run_name(name, taken)
+            name = validate_run_name(name)
+            if name in {j.name for j in self._jobs.values() if j.is_active}:
+                raise JobError(
+                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
+                )
             if out is not None and Path(out).exists():
                 raise JobError(f"a run named {name!r} already exists at {out}: choose another name")
             if len(self._queue) >= self.max_queued:
@@ -265,9 +257,9 @@ class JobManager:
         try:
             result = self.train_fn(job.config, callback=job._record, stop_event=job.stop_event, out=job.out)
             # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
-            job.metrics = dict(getattr(result, "metrics", None) or {})
-            job.checkpoint = _checkpoint_path(result, job.out)
-            if not job.stop_event.is_set() and getattr(result, "stop_reason", ""):
+            job.metrics = dict(result.metrics)
+            job.checkpoint = result.checkpoint_path
+            if not job.stop_event.is_set() and result.stop_reason:
                 job.stop_reason = result.stop_reason  # e.g. early stopping
             status, error = (STOPPED if job.stop_event.is_set() else DONE), None
         except Exception as exc:  # any training error becomes a message for the page, never a crash
@@ -284,17 +276,6 @@ class JobManager:
             if job.status == RUNNING:
                 minutes = self.max_wall_s / 60
                 self.stop(job.id, f"stopped after the server's time limit of {minutes:g} min")
-
-
-def _checkpoint_path(result: Any, out: Path | None) -> Path | None:
-    """Where train() saved the checkpoint: its result's `checkpoint`/`path` field, else `out` if written."""
-    for attr in ("checkpoint_path", "checkpoint", "path"):
-        value = getattr(result, attr, None)
-        if isinstance(value, str | os.PathLike):
-            return Path(value)
-        if value is not None and isinstance(getattr(value, "path", None), str | os.PathLike):
-            return Path(value.path)
-    return Path(out) if out is not None and Path(out).exists() else None
 
 
 def _describe(exc: Exception) -> str:
