@@ -26,7 +26,7 @@ from bachlstm.metrics import (
     reference_metrics,
 )
 from bachlstm.sampling import METHODS, CutExplanation, SamplingConfig, explain
-from bachlstm.training import melody_key, split_melodies
+from bachlstm.splits import melody_key, split_melodies
 
 BACH_ROW = "Bach (held-out)"  # the method name of the reference row
 MIN_COPY = 16  # tokens: a shorter run shared with a training melody is a common phrase, not a copy

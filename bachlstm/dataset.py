@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torch.utils.data import TensorDataset
 
 from bachlstm.events import Melody
 from bachlstm.grouping import DisjointSets
@@ -186,30 +185,48 @@ def make_windows(
 # ---------------------------------------------------------------- datasets
 
 
-class WindowDataset(TensorDataset):
-    """A TensorDataset of (inputs, targets) windows that also names its two tensors."""
+def sequence_tensors(
+    sequences: Iterable[Sequence[int]], pad_id: int = PAD
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Whole sequences as right-padded (N, T) inputs and next-token targets (`pad_id` where padded).
 
-    def __init__(self, inputs: torch.Tensor, targets: torch.Tensor) -> None:
-        super().__init__(inputs, targets)
+    One row per sequence, T = the longest sequence minus one (at least 1). Used for validation and
+    test so each token is scored once, with its whole piece as context.
+    """
+    seqs = [list(s) for s in sequences]
+    t = max((len(s) - 1 for s in seqs), default=1)
+    inputs = torch.full((len(seqs), max(t, 1)), pad_id, dtype=torch.long)
+    targets = torch.full_like(inputs, pad_id)
+    for i, s in enumerate(seqs):
+        n = len(s) - 1
+        if n > 0:
+            inputs[i, :n] = torch.tensor(s[:-1])
+            targets[i, :n] = torch.tensor(s[1:])
+    return inputs, targets
 
-    @property
-    def inputs(self) -> torch.Tensor:
-        """(N, T) input token ids."""
-        return self.tensors[0]
 
-    @property
-    def targets(self) -> torch.Tensor:
-        """(N, T) target token ids (PAD where padded)."""
-        return self.tensors[1]
+@dataclass(frozen=True)
+class TokenTensors:
+    """Next-token pairs: inputs[i, t] predicts targets[i, t]; both (N, T) token ids, PAD where padded."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.inputs)
 
 
 @dataclass
 class Datasets:
-    """Train/val/test TensorDatasets of (inputs, targets), the piece ids of each split, and figures."""
+    """Training windows, whole val/test melodies, the piece ids of each split, and figures.
 
-    train: WindowDataset
-    val: WindowDataset
-    test: WindowDataset
+    `train` holds `make_windows` windows of the augmented training split; `val` and `test` hold one row
+    per melody (`sequence_tensors`), which is how the training loop scores them.
+    """
+
+    train: TokenTensors
+    val: TokenTensors
+    test: TokenTensors
     split: dict[str, list[str]]
     melodies: dict[str, list[Melody]] = field(default_factory=dict)  # before augmentation
     stats: dict = field(default_factory=dict)
@@ -230,7 +247,7 @@ def augment(melodies: Iterable[Melody], semitones: Iterable[int], ranges=None) -
 
 
 def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) -> Datasets:
-    """Split by tune, augment the training split by transposition, encode and cut into windows."""
+    """Split by tune, augment the training split, encode; train in windows, val/test whole."""
     split = split_by_tune(melodies, config.split_fractions, config.split_seed)
     stats: dict = {}
     tensors = {}
@@ -243,15 +260,18 @@ def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) ->
         n_unknown = sum(s.count(UNK) for s in seqs)
         if n_unknown:
             log.warning("%s split: %d unknown tokens (UNK) in %d melodies", name, n_unknown, len(mels))
-        x, y = make_windows(seqs, config.seq_len, config.stride, PAD)
-        tensors[name] = WindowDataset(x, y)
+        if name == "train":
+            x, y = make_windows(seqs, config.seq_len, config.stride, PAD)
+        else:
+            x, y = sequence_tensors(seqs, PAD)
+        tensors[name] = TokenTensors(x, y)
         stats[name] = {
             "melodies": len(split[name]),
             "sequences": len(seqs),
             "transpositions_out_of_range": skipped,
             "tokens": sum(len(s) for s in seqs),
             "unknown_tokens": n_unknown,
-            "windows": int(x.shape[0]),
+            "rows": int(x.shape[0]),  # train: windows; val/test: one per melody
             "target_tokens": int((y != PAD).sum()),
         }
     ids = {name: sorted({m.piece_id for m in split[name]}) for name in SPLITS}

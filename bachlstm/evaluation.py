@@ -10,9 +10,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from bachlstm.checkpoints import Checkpoint
+from bachlstm.dataset import sequence_tensors
 from bachlstm.model import LSTMModel
-
-SPLITS = ("train", "val", "test")
+from bachlstm.splits import SPLITS, split_melodies
 
 
 @torch.no_grad()
@@ -102,30 +103,27 @@ def _metrics(nll_sum: float, top1: int, top5: int, n: int) -> dict:
 
 
 def evaluate(
-    checkpoint: Any, split: str = "test", *, melodies: list | None = None, batch_size: int = 128
+    checkpoint: Checkpoint, split: str = "test", *, melodies: list | None = None, batch_size: int = 128
 ) -> dict:
-    """Metrics of a checkpoint (name, path or loaded Checkpoint) on the split recorded inside it.
+    """Metrics of a loaded checkpoint on the split recorded inside it.
 
     The split's melodies are re-selected from the corpus with the checkpoint's selection config and
     picked by the ids recorded at training time, so the test set is exactly the tune-disjoint one
     the model never saw. `melodies` replaces the corpus (tests). Keys: perplexity, top1, top5,
-    n_tokens, loss, per_type, split, checkpoint.
+    n_tokens, loss, per_type, split, checkpoint, n_melodies.
     """
-    from bachlstm.checkpoints import Checkpoint, load_checkpoint
-    from bachlstm.training import sequence_tensors, split_melodies
-
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
-    parts = split_melodies(ckpt.meta, melodies)
-    inputs, targets = sequence_tensors(parts[split], ckpt.tokenizer)
+    parts = split_melodies(checkpoint.meta, melodies)
+    tokenizer = checkpoint.tokenizer
+    inputs, targets = sequence_tensors((tokenizer.encode(m) for m in parts[split]), checkpoint.config.pad_id)
     result = evaluate_tensors(
-        ckpt.model,
+        checkpoint.model,
         inputs,
         targets,
-        pad_id=ckpt.config.pad_id,
+        pad_id=checkpoint.config.pad_id,
         batch_size=batch_size,
-        token_type=ckpt.tokenizer.token_type,
+        token_type=tokenizer.token_type,
     )
-    result.update(split=split, checkpoint=os.fspath(ckpt.path), n_melodies=len(parts[split]))
+    result.update(split=split, checkpoint=os.fspath(checkpoint.path), n_melodies=len(parts[split]))
     return result

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,17 @@ import torch
 import torch.nn.functional as F
 
 from bachlstm import __version__
-from bachlstm.evaluation import evaluate, evaluate_tensors
+from bachlstm.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
+from bachlstm.dataset import TokenTensors, build_datasets
+from bachlstm.evaluation import evaluate_tensors
 from bachlstm.model import LSTMModel
-from bachlstm.presets import Preset, PresetError, get_preset
+from bachlstm.presets import Preset, PresetError
+from bachlstm.splits import load_melodies, split_keys
+from bachlstm.tokens import build_tokenizer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Progress", "TrainResult", "train", "evaluate", "choose_device", "split_melodies"]
+__all__ = ["Progress", "TrainResult", "train", "choose_device"]
 
 
 @dataclass(frozen=True)
@@ -110,79 +114,6 @@ def _torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-# --- data ---------------------------------------------------------------------------------------
-
-
-def melody_key(melody: Any) -> str:
-    """The id a split records for a melody: 'piece_id:voice'."""
-    return f"{melody.piece_id}:{melody.voice}"
-
-
-def load_melodies(preset: Preset, melodies: list | None = None) -> list:
-    """The preset's selected melodies from the corpus cache (or `melodies`), capped by max_melodies."""
-    if melodies is None:
-        from bachlstm.corpus import load_corpus
-        from bachlstm.selection import select
-
-        melodies = list(select(load_corpus(), preset.selection).melodies)
-    if preset.train.max_melodies is not None:
-        melodies = melodies[: preset.train.max_melodies]
-    if len(melodies) < 3:
-        raise PresetError(f"need at least 3 melodies to split into train/val/test, got {len(melodies)}")
-    return melodies
-
-
-def split_melodies(meta: dict, melodies: list | None = None) -> dict[str, list]:
-    """Re-create a checkpoint's train/val/test melodies from the split ids recorded in its metadata."""
-    from bachlstm.selection import SelectionConfig
-
-    split = meta.get("split")
-    if not isinstance(split, dict) or not all(k in split for k in ("train", "val", "test")):
-        raise ValueError("the checkpoint records no train/val/test split, so it cannot be evaluated")
-    if melodies is None:
-        from bachlstm.corpus import load_corpus
-        from bachlstm.selection import select
-
-        sel = meta.get("preset_config", {}).get("selection", {})
-        config = SelectionConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in sel.items()})
-        melodies = list(select(load_corpus(), config).melodies)
-    by_key = {melody_key(m): m for m in melodies}
-    out = {}
-    for name in ("train", "val", "test"):
-        missing = [k for k in split[name] if k not in by_key]
-        if missing:
-            raise ValueError(
-                f"{len(missing)} {name} melodies recorded in the checkpoint are not in the corpus "
-                f"selection (first: {missing[0]}); was the corpus cache rebuilt differently?"
-            )
-        out[name] = [by_key[k] for k in split[name]]
-    return out
-
-
-def sequence_tensors(melodies: list, tokenizer: Any, pad_id: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Whole melodies as right-padded (N, T) inputs and next-token targets (PAD where padded).
-
-    Used for validation and test so each token is scored once, with its whole piece as context.
-    """
-    seqs = [tokenizer.encode(m.events) for m in melodies]
-    t = max((len(s) - 1 for s in seqs), default=1)
-    inputs = torch.full((len(seqs), max(t, 1)), pad_id, dtype=torch.long)
-    targets = torch.full_like(inputs, pad_id)
-    for i, s in enumerate(seqs):
-        n = len(s) - 1
-        if n > 0:
-            inputs[i, :n] = torch.tensor(s[:-1])
-            targets[i, :n] = torch.tensor(s[1:])
-    return inputs, targets
-
-
-def _pair(ds: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, targets) from whatever dataset.py returns for one split (a pair or an object)."""
-    if isinstance(ds, tuple | list) and len(ds) == 2:
-        return ds[0], ds[1]
-    return ds.tensors[0], ds.tensors[1]  # torch TensorDataset
-
-
 # --- training -----------------------------------------------------------------------------------
 
 
@@ -228,7 +159,7 @@ def _resume_preset(meta: dict, preset: Preset) -> Preset:
 
 
 def train(
-    preset: Preset | str,
+    preset: Preset,
     *,
     callback: Callable[[Progress], None] | None = None,
     stop_event: threading.Event | None = None,
@@ -241,16 +172,12 @@ def train(
     `callback` gets a Progress record per step, per epoch and a final "done". `stop_event` is checked
     before every batch: training stops within one batch and the best weights so far are kept (saved to
     `out` when given; the file then always holds a loadable checkpoint). `resume` continues a
-    checkpoint (same tokenizer, split and network; epochs counted on from where it stopped). `data`
-    replaces the corpus selection with a list of melodies (tests, quick demos).
+    checkpoint, given by name or path (same tokenizer, split and network; epochs counted on from where
+    it stopped). `data` replaces the corpus selection with a list of melodies (tests, quick demos).
     """
     t_start = time.perf_counter()
-    preset = get_preset(preset) if isinstance(preset, str) else preset
-    resumed = None
-    if resume is not None:
-        from bachlstm.checkpoints import load_checkpoint
-
-        resumed = load_checkpoint(resume)
+    resumed = load_checkpoint(resume) if resume is not None else None
+    if resumed:
         preset = _resume_preset(resumed.meta, preset)
     cfg = preset.train
     device = choose_device(cfg.device)
@@ -261,50 +188,31 @@ def train(
         torch.manual_seed(cfg.seed)
         melodies = load_melodies(preset, data)
         tokenizer = resumed.tokenizer if resumed else _build_tokenizer(preset, melodies)
-        datasets = _build_datasets(melodies, tokenizer, preset)
-        split = _split_keys(datasets)
+        datasets = build_datasets(melodies, tokenizer, preset.data)
+        split = split_keys(datasets.melodies)
         if resumed and resumed.meta.get("split") and split != resumed.meta["split"]:
             raise ValueError(
                 f"cannot resume {resumed.path}: the data split rebuilt from the corpus differs from the "
                 "one recorded in the checkpoint"
             )
-        train_x, train_y = _pair(datasets.train)
-        by_name = datasets.melodies
-        pad_id = preset.model.pad_id
-        val_x, val_y = sequence_tensors(by_name["val"], tokenizer, pad_id)
-        model_config = replace(preset.model, vocab_size=len(tokenizer.vocab))
-        preset = replace(preset, model=model_config)
-        model = LSTMModel(model_config)
-        if resumed:
-            model.load_state_dict(resumed.model.state_dict())
-        model.to(device)
-        # AdamW == Adam when weight_decay is 0; decoupled decay regularises better than L2 in Adam.
-        # foreach: one fused update over all parameters instead of a Python loop per tensor.
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
-        if resumed:
-            _load_optimizer(opt, resumed.extra)
+        preset = replace(preset, model=replace(preset.model, vocab_size=len(tokenizer.vocab)))
+        model, opt = _model_and_optimizer(preset, device, resumed)
         n_threads = choose_threads(model, cfg.num_threads)
         if cfg.num_threads is None:
             # The host process's own setting is a cap (the dashboard runs with one OpenMP thread).
             n_threads = min(n_threads, torch.get_num_threads())
         with _torch_threads(n_threads):
             loop = _Loop(preset, model, opt, tokenizer, device, emit, stop_event, out, split, t_start)
-            loop.history = list(resumed.meta.get("history", [])) if resumed else []
-            loop.start_epoch = int(resumed.meta.get("epoch", 0)) if resumed else 0
-            loop.step = int(resumed.meta.get("step", 0)) if resumed else 0
-            if resumed and resumed.meta.get("metrics", {}).get("val_loss") is not None:
-                loop.best_loss = resumed.meta["metrics"]["val_loss"]
-                loop.best_state = copy.deepcopy(model.state_dict())
-            loop.run(train_x, train_y, val_x, val_y)
-            test_x, test_y = sequence_tensors(by_name["test"], tokenizer, pad_id)
-            return loop.finish(val_x, val_y, test_x, test_y, n_threads)
+            if resumed:
+                loop.resume_from(resumed.meta)
+            loop.run(datasets.train, datasets.val)
+            return loop.finish(datasets.val, datasets.test, n_threads)
 
 
 def _build_tokenizer(preset: Preset, melodies: list) -> Any:
-    from bachlstm.tokens import build_tokenizer
-
-    # Vocabulary from every selected melody and its augmented transpositions: test pieces may use a
-    # note no training piece has, and an UNK there would be an unscorable target.
+    """The preset's tokenizer, its vocabulary built from `melodies` and their augmented transpositions."""
+    # Every selected melody, not only the training split: test pieces may use a note no training piece
+    # has, and an UNK there would be an unscorable target.
     return build_tokenizer(
         preset.tokenizer.name,
         melodies,
@@ -313,15 +221,21 @@ def _build_tokenizer(preset: Preset, melodies: list) -> Any:
     )
 
 
-def _build_datasets(melodies: list, tokenizer: Any, preset: Preset) -> Any:
-    from bachlstm.dataset import build_datasets
-
-    return build_datasets(melodies, tokenizer, preset.data)
-
-
-def _split_keys(datasets: Any) -> dict[str, list[str]]:
-    """Melody keys ('piece:voice') of each split, in the dataset's order (before augmentation)."""
-    return {name: [melody_key(m) for m in datasets.melodies[name]] for name in ("train", "val", "test")}
+def _model_and_optimizer(
+    preset: Preset, device: torch.device, resumed: Checkpoint | None
+) -> tuple[LSTMModel, torch.optim.Optimizer]:
+    """A fresh model (or the resumed weights) on `device` and its AdamW optimizer (resumed state too)."""
+    cfg = preset.train
+    model = LSTMModel(preset.model)
+    if resumed:
+        model.load_state_dict(resumed.model.state_dict())
+    model.to(device)
+    # AdamW == Adam when weight_decay is 0; decoupled decay regularises better than L2 in Adam.
+    # foreach: one fused update over all parameters instead of a Python loop per tensor.
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+    if resumed:
+        _load_optimizer(opt, resumed.extra)
+    return model, opt
 
 
 class _Loop:
@@ -342,87 +256,107 @@ class _Loop:
         self.train_time = 0.0
         self.train_tokens = 0
         self.epoch = 0
+        self.total_steps = self.run_start_step = 0  # set by run()
         self.gen = torch.Generator().manual_seed(self.cfg.seed)
+
+    def resume_from(self, meta: dict) -> None:
+        """Carry on a checkpoint's history, epoch and step count; its val loss is the one to beat."""
+        self.history = list(meta.get("history", []))
+        self.start_epoch = int(meta.get("epoch", 0))
+        self.step = int(meta.get("step", 0))
+        if meta.get("metrics", {}).get("val_loss") is not None:
+            self.best_loss = meta["metrics"]["val_loss"]
+            self.best_state = copy.deepcopy(self.model.state_dict())
 
     def _stop_requested(self) -> bool:
         return self.stop_event is not None and self.stop_event.is_set()
 
-    def run(self, train_x, train_y, val_x, val_y) -> None:
-        """Epochs of shuffled batches until done, stopped, out of steps or early-stopped."""
-        cfg, pad = self.cfg, self.preset.model.pad_id
-        n, bs = len(train_x), cfg.batch_size
+    def run(self, windows: TokenTensors, val: TokenTensors) -> None:
+        """Epochs of shuffled batches of `windows` until done, stopped, out of steps or early-stopped."""
+        cfg = self.cfg
+        n = len(windows)
         if n == 0:
             raise ValueError("the training split has no windows: select more melodies or shorten seq_len")
-        per_epoch = math.ceil(n / bs)
+        per_epoch = math.ceil(n / cfg.batch_size)
         remaining_epochs = max(cfg.epochs - self.start_epoch, 0)
         self.total_steps = self.step + per_epoch * remaining_epochs
         if cfg.max_steps is not None:
             self.total_steps = min(self.total_steps, self.step + cfg.max_steps)
-        run_start_step = self.step
+        self.run_start_step = self.step
         # Per-window target counts and lengths, computed once: per batch they become two cheap lookups
         # instead of mask reductions (measurable for the workshop's tiny network).
-        mask = train_y != pad  # (N, T)
+        mask = windows.targets != self.preset.model.pad_id  # (N, T)
         counts = mask.sum(1)  # (N,)
         lengths = torch.where(mask.any(1), mask.shape[1] - mask.flip(1).int().argmax(1), 1)  # (N,)
         # Re-seed per resumed epoch so a resumed run shuffles like an uninterrupted one would.
         self.gen.manual_seed(cfg.seed + self.start_epoch)
         for epoch in range(self.start_epoch + 1, cfg.epochs + 1):
             self.epoch = epoch
-            self.model.train()
-            perm = torch.randperm(n, generator=self.gen)
-            loss_sum, tok_sum = 0.0, 0
-            for b in range(per_epoch):
-                if self._stop_requested():
-                    self.stopped, self.stop_reason = True, "stop requested"
-                    break
-                if self.step >= self.total_steps:
-                    break
-                t0 = time.perf_counter()
-                idx = perm[b * bs : (b + 1) * bs]
-                t_max = int(lengths[idx].max())
-                n_tok = int(counts[idx].sum())
-                # Skip the all-PAD tail of the batch: no target there, so no work needed.
-                x = train_x[idx, :t_max].to(self.device)  # (B, T')
-                y = train_y[idx, :t_max].to(self.device)  # (B, T')
-                lr = _lr_at(cfg, self.step, self.total_steps)
-                for group in self.opt.param_groups:
-                    group["lr"] = lr
-                # Stateless: every batch starts from a zero state (hidden=None), as in the original.
-                logits, _ = self.model(x)  # (B, T, V)
-                # ignore_index=PAD: padded positions add nothing to the loss or the gradient.
-                loss = F.cross_entropy(
-                    logits.reshape(-1, logits.shape[-1]),
-                    y.reshape(-1),
-                    ignore_index=pad,
-                    label_smoothing=cfg.label_smoothing,
-                )
-                self.opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.clip_norm is not None:
-                    # LSTMs are prone to rare exploding gradients; one bad batch must not wreck the weights.
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_norm, foreach=True)
-                self.opt.step()
-                loss_sum += loss.item() * n_tok
-                tok_sum += n_tok
-                self.step += 1
-                self.train_tokens += n_tok
-                self.train_time += time.perf_counter() - t0
-                self.emit(
-                    self._progress(
-                        "step",
-                        train_loss=loss_sum / max(tok_sum, 1),
-                        lr=lr,
-                        run_steps=self.step - run_start_step,
-                    )
-                )
+            loss_sum, tok_sum = self._epoch(windows, counts, lengths)
             if tok_sum == 0 and (self.stopped or self.step >= self.total_steps):
                 break  # nothing trained in this epoch: no new validation needed
-            self._end_epoch(loss_sum / max(tok_sum, 1), val_x, val_y, run_start_step)
+            self._end_epoch(loss_sum / max(tok_sum, 1), val)
             if self.stopped or self.step >= self.total_steps or self._early_stop():
                 break
 
-    def _end_epoch(self, train_loss, val_x, val_y, run_start_step) -> None:
-        val = evaluate_tensors(self.model, val_x, val_y, pad_id=self.preset.model.pad_id, device=self.device)
+    def _epoch(self, windows: TokenTensors, counts: torch.Tensor, lengths: torch.Tensor) -> tuple[float, int]:
+        """One shuffled pass over the windows (or until stopped); returns (summed loss, target tokens)."""
+        bs = self.cfg.batch_size
+        self.model.train()
+        perm = torch.randperm(len(windows), generator=self.gen)
+        loss_sum, tok_sum = 0.0, 0
+        for b in range(math.ceil(len(windows) / bs)):
+            if self._stop_requested():
+                self.stopped, self.stop_reason = True, "stop requested"
+                break
+            if self.step >= self.total_steps:
+                break
+            t0 = time.perf_counter()
+            idx = perm[b * bs : (b + 1) * bs]
+            t_max = int(lengths[idx].max())
+            n_tok = int(counts[idx].sum())
+            # Skip the all-PAD tail of the batch: no target there, so no work needed.
+            x = windows.inputs[idx, :t_max].to(self.device)  # (B, T')
+            y = windows.targets[idx, :t_max].to(self.device)  # (B, T')
+            lr = _lr_at(self.cfg, self.step, self.total_steps)
+            loss = self._train_batch(x, y, lr)
+            loss_sum += loss * n_tok
+            tok_sum += n_tok
+            self.step += 1
+            self.train_tokens += n_tok
+            self.train_time += time.perf_counter() - t0
+            self.emit(self._progress("step", train_loss=loss_sum / max(tok_sum, 1), lr=lr))
+        return loss_sum, tok_sum
+
+    def _train_batch(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> float:
+        """One optimizer step on inputs/targets (B, T) at learning rate `lr`; returns the mean loss."""
+        cfg = self.cfg
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        # Stateless: every batch starts from a zero state (hidden=None), as in the original.
+        logits, _ = self.model(x)  # (B, T, V)
+        # ignore_index=PAD: padded positions add nothing to the loss or the gradient.
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            y.reshape(-1),
+            ignore_index=self.preset.model.pad_id,
+            label_smoothing=cfg.label_smoothing,
+        )
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_norm is not None:
+            # LSTMs are prone to rare exploding gradients; one bad batch must not wreck the weights.
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_norm, foreach=True)
+        self.opt.step()
+        return loss.item()
+
+    def _evaluate(self, data: TokenTensors) -> dict:
+        return evaluate_tensors(
+            self.model, data.inputs, data.targets, pad_id=self.preset.model.pad_id, device=self.device
+        )
+
+    def _end_epoch(self, train_loss: float, val_data: TokenTensors) -> None:
+        val = self._evaluate(val_data)
         record = {
             "epoch": self.epoch,
             "step": self.step,
@@ -440,15 +374,8 @@ class _Loop:
             self.best_state = copy.deepcopy(self.model.state_dict())
             if self.out is not None:
                 self._save(self.model, metrics=_val_metrics(val), final=False)
-        self.emit(
-            self._progress(
-                "epoch",
-                train_loss=train_loss,
-                val=val,
-                run_steps=self.step - run_start_step,
-                message=f"epoch {self.epoch} val loss {val['loss']:.4f}",
-            )
-        )
+        message = f"epoch {self.epoch} val loss {val['loss']:.4f}"
+        self.emit(self._progress("epoch", train_loss=train_loss, val=val, message=message))
 
     def _early_stop(self) -> bool:
         patience = self.cfg.early_stopping
@@ -458,8 +385,9 @@ class _Loop:
         log.info(self.stop_reason)
         return True
 
-    def _progress(self, kind, *, train_loss=None, val=None, lr=None, run_steps=0, message="") -> Progress:
+    def _progress(self, kind, *, train_loss=None, val=None, lr=None, message="") -> Progress:
         elapsed = time.perf_counter() - self.t_start
+        run_steps = self.step - self.run_start_step
         left = self.total_steps - self.step
         per_step = self.train_time / run_steps if run_steps else None
         return Progress(
@@ -474,7 +402,7 @@ class _Loop:
             val_perplexity=_finite_or_none(val["perplexity"]) if val else None,
             tokens_per_s=self.train_tokens / self.train_time if self.train_time > 0 else 0.0,
             elapsed_s=elapsed,
-            eta_s=per_step * left if per_step is not None else None,
+            eta_s=per_step * left if per_step is not None and kind != "done" else None,  # done: no ETA
             lr=lr,
             message=message,
         )
@@ -482,11 +410,8 @@ class _Loop:
     def _meta(self, metrics: dict, final: bool) -> dict:
         return {
             "preset": self.preset.name,
+            # The one copy of the data selection, data, model and training settings (seed included).
             "preset_config": self.preset.to_dict(),
-            "selection": asdict(self.preset.selection),
-            "data": asdict(self.preset.data),
-            "train": asdict(self.cfg),
-            "seed": self.cfg.seed,
             "split": self.split,
             "history": self.history,
             "metrics": metrics,
@@ -501,21 +426,12 @@ class _Loop:
         }
 
     def _save(self, model, metrics: dict, final: bool) -> None:
-        from bachlstm.checkpoints import save_checkpoint
-
         extra = _optimizer_tensors(self.opt) if self.cfg.save_optimizer else None
         save_checkpoint(self.out, model, self.tokenizer, self._meta(metrics, final), extra_tensors=extra)
 
-    def finish(self, val_x, val_y, test_x, test_y, n_threads) -> TrainResult:
-        """Restore the best weights, score val and test once, save the final checkpoint, report done."""
-        if self.best_state is None:  # stopped before the first batch: validate what we have
-            self.best_state = copy.deepcopy(self.model.state_dict())
-        self.model.load_state_dict(self.best_state)
-        pad = self.preset.model.pad_id
-        val = evaluate_tensors(self.model, val_x, val_y, pad_id=pad, device=self.device)
-        test = evaluate_tensors(self.model, test_x, test_y, pad_id=pad, device=self.device)
-        elapsed = time.perf_counter() - self.t_start
-        metrics = {
+    def _final_metrics(self, val: dict, test: dict, elapsed: float, n_threads: int) -> dict:
+        """The metrics saved with the final checkpoint: val and test scores, run figures."""
+        return {
             **_val_metrics(val),
             "test_loss": _finite_or_none(test["loss"]),
             "test_perplexity": _finite_or_none(test["perplexity"]),
@@ -531,6 +447,15 @@ class _Loop:
             "threads": n_threads,
             "n_params": self.model.n_params(),
         }
+
+    def finish(self, val_data: TokenTensors, test_data: TokenTensors, n_threads: int) -> TrainResult:
+        """Restore the best weights, score val and test once, save the final checkpoint, report done."""
+        if self.best_state is None:  # stopped before the first batch: validate what we have
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        self.model.load_state_dict(self.best_state)
+        val, test = self._evaluate(val_data), self._evaluate(test_data)
+        elapsed = time.perf_counter() - self.t_start
+        metrics = self._final_metrics(val, test, elapsed, n_threads)
         path = None
         if self.out is not None:
             self._save(self.model, metrics, final=True)

@@ -19,10 +19,12 @@ from bachlstm.checkpoints import (
     run_path,
     save_checkpoint,
     validate_name,
+    validate_run_name,
     weights_digest,
 )
 from bachlstm.events import Event, Melody
 from bachlstm.model import LSTMModel, ModelConfig
+from bachlstm.splits import checkpoint_selection
 from bachlstm.tokens import build_tokenizer
 
 
@@ -207,6 +209,32 @@ def test_bad_names_are_rejected(name):
         resolve_checkpoint(name) if "/" not in name else resolve_checkpoint(name + "-missing")
 
 
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("../etc", "not allowed"),
+        ("a b", "not allowed"),
+        ("-x", "not allowed"),
+        ("x" * 49, "not allowed"),
+        ("name.", "not allowed"),
+        ("bach", "reserved"),
+        ("Workshop", "reserved"),
+    ],
+    ids=["empty", "blank", "path", "space", "dash-first", "too-long", "dot-last", "bach", "workshop"],
+)
+def test_bad_run_names(name, message):
+    with pytest.raises(CheckpointError, match=message):
+        validate_run_name(name)
+
+
+def test_good_run_name_is_stripped():
+    assert validate_run_name("  my_run-2.b ") == "my_run-2.b"
+    assert validate_run_name("x" * 48) == "x" * 48
+    assert issubclass(CheckpointError, ValueError)
+
+
 def test_names_resolve_to_shipped_models_and_user_runs(tmp_path, monkeypatch, tokenizer):
     shipped, runs = tmp_path / "shipped", tmp_path / "runs"
     monkeypatch.setenv("BACHLSTM_CHECKPOINTS_DIR", str(shipped))
@@ -243,6 +271,9 @@ def test_shipped_models_load_by_name_and_are_listed():
         assert infos[name].error is None and infos[name].preset == name
         ckpt = load_checkpoint(name)
         assert ckpt.meta["preset"] == name and ckpt.meta["complete"]
+        # Re-saved without the duplicated selection/data/train/seed keys (weights unchanged).
+        assert not {"selection", "data", "train", "seed"} & set(ckpt.meta)
+        assert checkpoint_selection(ckpt.meta).voice == ("first" if name == "workshop" else "soprano")
         assert ckpt.path.stat().st_size < 3_000_000  # small enough to ship in the repository
 
 
@@ -250,10 +281,10 @@ def test_shipped_models_load_by_name_and_are_listed():
 def test_shipped_models_reach_the_quality_targets_on_the_real_test_split():
     from bachlstm.evaluation import evaluate
 
-    bach = evaluate("bach", "test")
+    bach = evaluate(load_checkpoint("bach"), "test")
     assert bach["perplexity"] <= 7.0 and bach["top1"] >= 0.45 and bach["top5"] >= 0.80
     assert bach["perplexity"] == pytest.approx(load_checkpoint("bach").meta["metrics"]["test_perplexity"])
-    assert evaluate("workshop", "test")["top1"] >= 0.72
+    assert evaluate(load_checkpoint("workshop"), "test")["top1"] >= 0.72
 
 
 def test_listing_and_metadata_do_not_import_torch():

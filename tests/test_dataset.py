@@ -12,12 +12,13 @@ from bachlstm.dataset import (
     DataConfigError,
     build_datasets,
     make_windows,
+    sequence_tensors,
     split_by_tune,
     tune_groups,
 )
 from bachlstm.events import Event, Melody
 from bachlstm.pitches import midi_of
-from bachlstm.tokens import PAD, UNK, build_tokenizer
+from bachlstm.tokens import BOS, EOS, PAD, UNK, build_tokenizer
 
 
 def note(pitch, octave, ql=1.0, measure=1):
@@ -183,8 +184,11 @@ def test_build_datasets_augments_train_only():
     assert {k: (v["melodies"], v["sequences"]) for k, v in ds.stats.items()} == {
         "train": (6, 18), "val": (2, 2), "test": (2, 2)}  # fmt: skip
     # Each sequence: BOS + 4 notes + EOS = 6 tokens, 5 targets -> windows at 0 and 2 (padded).
-    assert ds.train.inputs.shape == (36, 4) and len(ds.val) == len(ds.test) == 4
-    assert ds.test.targets[1].tolist() == [tok.token_id("B4_1"), tok.token_id("C5_1"), 3, PAD]
+    assert ds.train.inputs.shape == (36, 4)
+    # Val and test are whole melodies, one row each: every target scored once with its whole piece.
+    assert ds.val.inputs.shape == ds.test.targets.shape == (2, 5)
+    notes = [tok.token_id(t) for t in ("G4_1", "A4_1", "B4_1", "C5_1")]
+    assert ds.test.targets[1].tolist() == [*notes, EOS] and ds.test.inputs[1].tolist() == [BOS, *notes]
     assert set(ds.split["train"]).isdisjoint(ds.split["test"])
     assert sorted(ds.split["train"] + ds.split["val"] + ds.split["test"]) == [m.piece_id for m in mels]
     assert ds.stats["train"]["unknown_tokens"] == 0
@@ -232,6 +236,14 @@ def test_real_datasets_with_augmentation(corpus):
     assert all(s["unknown_tokens"] == 0 for s in ds.stats.values())
     assert ds.stats["train"]["sequences"] == 287 + 287 * 10 - ds.stats["train"]["transpositions_out_of_range"]
     assert ds.stats["val"]["sequences"] == 36 and ds.train.inputs.shape[1] == 128
+
+
+def test_sequence_tensors_pad_each_melody_to_the_longest():
+    inputs, targets = sequence_tensors([[1, 5, 6, 2], [1, 7, 2], [1]], pad_id=PAD)
+    assert inputs.tolist() == [[1, 5, 6], [1, 7, PAD], [PAD, PAD, PAD]]  # one token: no target, all PAD
+    assert targets.tolist() == [[5, 6, 2], [7, 2, PAD], [PAD, PAD, PAD]]
+    empty_inputs, _ = sequence_tensors([], pad_id=PAD)
+    assert empty_inputs.shape == (0, 1)
 
 
 def test_make_windows_rejects_a_stride_that_would_skip_targets():

@@ -289,7 +289,7 @@ def test_shipped_models_always_decode(name):
     if ckpt.tokenizer.options.get("bar_tokens"):
         assert all(bar_validity(g.full_events) == 1.0 for g in gens if g.events)
     # A held-out chorale's opening as primer works too.
-    from bachlstm.training import split_melodies
+    from bachlstm.splits import split_melodies
 
     primer = primer_from_melody(split_melodies(ckpt.meta)["test"][0], bars=2)
     assert all(

@@ -12,7 +12,8 @@ from bachlstm.cli import main
 from bachlstm.evaluation import evaluate, evaluate_tensors
 from bachlstm.events import Event, Melody
 from bachlstm.model import ModelConfig
-from bachlstm.presets import PresetError, get_preset, override
+from bachlstm.presets import Preset, PresetError, get_preset, override
+from bachlstm.splits import checkpoint_selection, split_melodies
 from bachlstm.training import Progress, choose_device, train
 
 SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
@@ -66,6 +67,10 @@ def test_train_reports_progress_and_saves_the_best(tmp_path):
     keys = [k for name in ("train", "val", "test") for k in split[name]]
     assert sorted(keys) == sorted(f"p{i:02d}:soprano" for i in range(12))  # disjoint and complete
     assert ckpt.meta["metrics"]["test_top1"] == result.metrics["test_top1"]
+    # One copy of the settings: the preset, from which the selection is read back.
+    assert not {"selection", "data", "train", "seed"} & set(ckpt.meta)
+    assert Preset.from_dict(ckpt.meta["preset_config"]) == result.preset
+    assert checkpoint_selection(ckpt.meta) == result.preset.selection
     for a, b in zip(ckpt.model.state_dict().values(), result.model.state_dict().values()):
         assert torch.equal(a, b)
 
@@ -124,13 +129,20 @@ def test_resume_continues_the_epochs_and_history(tmp_path):
 def test_evaluate_checkpoint_matches_the_training_metrics(tmp_path):
     out = tmp_path / "e.safetensors"
     result = train(tiny(), out=out, data=melodies())
-    metrics = evaluate(out, "test", melodies=melodies())
+    metrics = evaluate(load_checkpoint(out), "test", melodies=melodies())
     assert metrics["perplexity"] == pytest.approx(result.metrics["test_perplexity"])
     assert metrics["top1"] == pytest.approx(result.metrics["test_top1"])
     assert metrics["n_tokens"] == result.metrics["test_tokens"]
     assert sum(m["n_tokens"] for m in metrics["per_type"].values()) == metrics["n_tokens"]
     with pytest.raises(ValueError, match="split must be one of"):
-        evaluate(out, "dev", melodies=melodies())
+        evaluate(load_checkpoint(out), "dev", melodies=melodies())
+
+
+def test_a_checkpoint_without_split_or_selection_says_so():
+    with pytest.raises(ValueError, match="records no train/val/test split"):
+        split_melodies({"preset_config": {}})
+    with pytest.raises(ValueError, match="records no data selection"):
+        checkpoint_selection({"split": {"train": [], "val": [], "test": []}})
 
 
 class FixedLogits(torch.nn.Module):

@@ -43,12 +43,13 @@ class BareLSTM(nn.Module):
 def _batches(preset, n_steps: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], int]:
     """The first n_steps training batches exactly as train() draws and trims them, and the vocab size."""
     from bachlstm.dataset import build_datasets
-    from bachlstm.training import _build_tokenizer, load_melodies
+    from bachlstm.splits import load_melodies
+    from bachlstm.training import _build_tokenizer
 
     melodies = load_melodies(preset)
     tokenizer = _build_tokenizer(preset, melodies)
     ds = build_datasets(melodies, tokenizer, preset.data)
-    x_all, y_all = ds.train.tensors
+    x_all, y_all = ds.train.inputs, ds.train.targets
     perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(preset.train.seed))
     bs, pad = preset.train.batch_size, preset.model.pad_id
     out = []

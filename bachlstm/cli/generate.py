@@ -92,11 +92,10 @@ def _primer(args, checkpoint):
             print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
         return events
     from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.selection import select
+    from bachlstm.splits import checkpoint_selection
 
-    sel = checkpoint.meta.get("selection")
-    config = SelectionConfig.from_dict(sel) if isinstance(sel, dict) else SelectionConfig()
-    melodies = select(load_corpus(), config).melodies
+    melodies = select(load_corpus(), checkpoint_selection(checkpoint.meta)).melodies
     for m in melodies:
         if m.piece_id == args.primer:
             return primer_from_melody(m, bars=args.primer_bars)
