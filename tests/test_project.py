@@ -1,6 +1,8 @@
 """The project's promises to a new user: the README's two commands, CI running the test one."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,3 +30,16 @@ def test_torch_is_pinned_to_the_cpu_build():
     assert "torch==2.13.0" in reqs
     pinned = [r for r in reqs if r and not r.startswith("#")]
     assert all("==" in r for r in pinned), pinned
+
+
+def test_import_layers_hold():
+    """The import contracts in pyproject.toml (import-linter): layers, no UI libraries in bachlstm."""
+    # The console script installed next to this interpreter, so the test uses the project's venv.
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    assert lint_imports.exists(), (
+        f"lint-imports not found at {lint_imports}: pip install -r requirements-dev.txt"
+    )
+    done = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"import contracts broken:\n{done.stdout}{done.stderr}"
