@@ -35,6 +35,10 @@ class MusicInputError(ValueError):
     """An uploaded primer cannot be used; the message says why (not music, corrupt, empty, too long...)."""
 
 
+class PrimerError(ValueError):
+    """A primer cannot be used with this tokenizer (unknown notes, or it breaks the token grammar)."""
+
+
 # ----------------------------------------------------------------------------------------------------
 # Reading an upload
 
@@ -184,18 +188,11 @@ def _pickup_of(score) -> float:
     return BAR_QUARTERS - pad if 0 < pad < BAR_QUARTERS else 0.0
 
 
-def read_primer(
-    data: bytes,
-    filename: str = "upload",
-    *,
-    max_bytes: int = MAX_PRIMER_BYTES,
-    max_events: int = MAX_PRIMER_EVENTS,
-) -> list[Event]:
-    """One-voice primer events (top line, sixteenth grid, bars stamped) from MIDI or MusicXML bytes.
+def _checked_format(data: bytes, filename: str, max_bytes: int, max_events: int) -> str:
+    """The upload's format ("midi", "mxl", "musicxml"), after every check that needs no parsing.
 
-    Raises MusicInputError for: an empty file, a file over `max_bytes`, content that is neither MIDI
-    nor MusicXML (whatever the file name says), a corrupt file, one without notes, and one whose melody
-    has more than `max_events` notes and rests.
+    MusicInputError for an empty file, one over `max_bytes` (or 20x that unpacked), content that is
+    not music, and a piece too long to be worth parsing.
     """
     if not data:
         raise MusicInputError(f"{filename}: the file is empty")
@@ -222,6 +219,23 @@ def read_primer(
             f"{filename}: the piece is too long ({rough:,} notes in all; a primer may have {max_events} "
             "notes and rests); use the opening of the piece only"
         )
+    return fmt
+
+
+def read_primer(
+    data: bytes,
+    filename: str = "upload",
+    *,
+    max_bytes: int = MAX_PRIMER_BYTES,
+    max_events: int = MAX_PRIMER_EVENTS,
+) -> list[Event]:
+    """One-voice primer events (top line, sixteenth grid, bars stamped) from MIDI or MusicXML bytes.
+
+    Raises MusicInputError for: an empty file, a file over `max_bytes`, content that is neither MIDI
+    nor MusicXML (whatever the file name says), a corrupt file, one without notes, and one whose melody
+    has more than `max_events` notes and rests.
+    """
+    fmt = _checked_format(data, filename, max_bytes, max_events)
     score = _parse(data, fmt, filename)
     line = _top_line(score)
     if not line:
@@ -275,10 +289,6 @@ def _split_at_bars(segments: list[tuple[float, float, tuple | None]], pickup: fl
 
 # ----------------------------------------------------------------------------------------------------
 # Fitting a primer to a model
-
-
-class PrimerError(ValueError):
-    """A primer cannot be used with this tokenizer (unknown notes, or it breaks the token grammar)."""
 
 
 def primer_from_melody(melody: Melody | Sequence[Event], bars: int = 2) -> list[Event]:
