@@ -20,6 +20,7 @@ import numpy as np
 
 from bachlstm.durations import duration_parts
 from bachlstm.events import Event
+from bachlstm.midi import write_midi
 from bachlstm.pitches import midi_name
 
 log = logging.getLogger(__name__)
@@ -171,11 +172,29 @@ def to_score(
     return score
 
 
-def to_midi(events: Sequence[Event], **kwargs) -> bytes:
-    """Standard MIDI file bytes (via music21's streamToMidiFile)."""
-    from music21 import midi
+def to_midi(
+    events: Sequence[Event],
+    *,
+    key_sharps: int | None = None,
+    pickup: float | None = None,
+    tempo_bpm: float = DEFAULT_TEMPO,
+    title: str | None = None,
+) -> bytes:
+    """Standard MIDI file bytes that keep the written meter (`bachlstm.midi.write_midi`).
 
-    return midi.translate.streamToMidiFile(to_score(events, **kwargs)).writestr()
+    Same arguments and defaults as `to_score`: the key is estimated when None, the pickup inferred from
+    the events' measure numbers when None. A pickup is written as a short first bar, so bar lines in a
+    DAW or notation program fall where the MusicXML has them.
+    """
+    events = [e for e in events if e.quarter_length > 0]
+    return write_midi(
+        events,
+        pickup=infer_pickup(events) if pickup is None else pickup,
+        key_sharps=estimate_key_sharps(events) if key_sharps is None else key_sharps,
+        tempo_bpm=tempo_bpm,
+        title=title or "",
+        bar_quarters=BAR_QUARTERS,
+    )
 
 
 def to_musicxml(events: Sequence[Event], **kwargs) -> bytes:
