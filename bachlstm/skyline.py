@@ -81,3 +81,29 @@ def fit_to_grid(line: Sequence[LineNote], grid: float) -> list[LineNote]:
         end = min(max(snap(n.end, grid), q + grid), q_next)
         out.append(replace(n, start=q, end=end))
     return out
+
+
+def primer_segments(
+    line: Sequence[LineNote], bar_origin: float = 0.0, bar_quarters: float = 4.0
+) -> tuple[list[tuple[float, float, LineNote | None]], float]:
+    """(segments, pickup): a grid-fitted line as (start, end, note or None for a rest) from its first note.
+
+    Leading silence is dropped, so the segments start at 0; inner gaps become rests. `bar_origin` is the
+    time of any bar line in the source (bar lines at bar_origin + k * bar_quarters): the first note's
+    distance to the next bar line is the pickup (anacrusis) in quarters, 0 when it falls on a bar line.
+    So a file that opens with three beats of silence and a note on beat 4 gives a one-quarter pickup.
+    Returns ([], 0.0) for an empty line.
+    """
+    if not line:
+        return [], 0.0
+    first = line[0].start
+    pickup = (bar_origin - first) % bar_quarters
+    pickup = 0.0 if pickup < EPS or bar_quarters - pickup < EPS else pickup
+    segments: list[tuple[float, float, LineNote | None]] = []
+    t = first
+    for n in line:
+        if n.start > t + EPS:
+            segments.append((t - first, n.start - first, None))
+        segments.append((n.start - first, n.end - first, n))
+        t = n.end
+    return segments, pickup
