@@ -198,7 +198,9 @@ def _read_lenient(data: bytes) -> tuple[int, list[mido.MidiTrack], list[str]]:
     if len(data) < 14 or data[:4] != b"MThd":
         raise MidiReadError("it starts like a MIDI file but its header is incomplete")
     header_size = struct.unpack(">I", data[4:8])[0]
-    _, n_tracks, division = struct.unpack(">hhh", data[8:14])
+    fmt, n_tracks, division = struct.unpack(">hhh", data[8:14])
+    if header_size < 6 or fmt not in (0, 1, 2):
+        raise MidiReadError("it starts like a MIDI file, but its header is invalid (a corrupt file)")
     pos, tracks, warnings = 8 + header_size, [], []
     while pos + 8 <= len(data) and len(tracks) < max(n_tracks, 1):
         name, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
@@ -211,6 +213,8 @@ def _read_lenient(data: bytes) -> tuple[int, list[mido.MidiTrack], list[str]]:
         track, lost = _read_track_lenient(body, len(tracks) + 1, division)
         tracks.append(track)
         warnings.extend(w for w in lost if "cut short" not in w or len(body) == size)
+    if not tracks:
+        raise MidiReadError("it starts like a MIDI file, but holds no track (a corrupt or truncated file)")
     if len(tracks) < n_tracks:
         warnings.append(
             f"the file was cut short: {n_tracks - len(tracks)} of its {n_tracks} tracks are missing"
@@ -231,13 +235,16 @@ def _tracks(data: bytes) -> tuple[int, list[mido.MidiTrack], list[str]]:
 # Tracks -> notes in quarters
 
 
-def _pair_notes(tracks: Sequence[mido.MidiTrack]) -> tuple[list[tuple[int, int, int, int]], int, int, int]:
+def _pair_notes(
+    tracks: Sequence[mido.MidiTrack], quarter: float
+) -> tuple[list[tuple[float, float, int, int]], int, int, int]:
     """(start tick, end tick, pitch, channel) of every note, drums, zero-length and never-released counts.
 
     Note-ons and note-offs (or note-ons with velocity 0) are matched first in, first out per channel and
     pitch: the first release ends the earliest sounding strike, which is how a synthesizer that re-strikes
     a held key sounds it. So "on, on, off, off" is two notes, and "on(next) before off(previous)" at the
-    same tick keeps both repeated notes.
+    same tick keeps both repeated notes. A note never released ends with its track, or lasts one quarter
+    (`quarter` ticks) when the track ends at its strike (a file cut short).
     """
     notes, drums, zero, open_at_end = [], 0, 0, 0
     for track in tracks:
@@ -262,8 +269,7 @@ def _pair_notes(tracks: Sequence[mido.MidiTrack]) -> tuple[list[tuple[int, int, 
         for (channel, pitch), starts in sounding.items():
             for start in starts:
                 open_at_end += 1
-                if tick > start:
-                    notes.append((start, tick, pitch, channel))
+                notes.append((start, tick if tick > start else start + quarter, pitch, channel))
     return notes, drums, zero, open_at_end
 
 
@@ -321,9 +327,11 @@ def read_midi(data: bytes) -> MidiReading:
     def to_quarters(tick: int) -> float:
         return tick / per_quarter
 
-    raw, drums, zero, unreleased = _pair_notes(tracks)
+    raw, drums, zero, unreleased = _pair_notes(tracks, per_quarter)
     if unreleased:
-        warnings.append(f"{unreleased} note(s) were never released; they were ended with their track")
+        warnings.append(
+            f"{unreleased} note(s) were never released; they end with their track (or last one quarter)"
+        )
     notes = sorted(
         (MidiNote(to_quarters(a), to_quarters(b), p, c) for a, b, p, c in raw),
         key=lambda n: (n.start, -n.pitch),

@@ -75,10 +75,18 @@ def pitch_class_name(pitch_class: int, key_sharps: int = 0) -> str:
 PITCH_CLASS_NAMES = tuple(pitch_class_name(pc) for pc in range(12))
 
 
+def spelled_pitch(midi: int, key_sharps: int = 0) -> tuple[str, int]:
+    """(name, scientific octave) of a MIDI number spelled by `pitch_class_name`: (70, 0) -> ("B-", 4).
+
+    The octave is the letter's: B#3 and C-5 keep theirs, so midi_of(*spelled_pitch(m, k)) == m.
+    """
+    name = pitch_class_name(midi % 12, key_sharps)
+    return name, (midi - midi_of(name, 0)) // 12
+
+
 def midi_name(midi: int, key_sharps: int = 0) -> str:
     """A MIDI number as a name with octave, spelled by `pitch_class_name` (60 -> "C4", 70 -> "B-4")."""
-    name = pitch_class_name(midi % 12, key_sharps)
-    octave = (midi - midi_of(name, 0)) // 12  # B#3 and C-5 keep their letter's octave
+    name, octave = spelled_pitch(midi, key_sharps)
     return f"{name}{octave}"
 
 

@@ -14,12 +14,15 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bachlstm.durations import duration_parts
 from bachlstm.events import Event, Melody
 from bachlstm.grammar import grammar_of
-from bachlstm.music import BAR_QUARTERS, stamp_bars
-from bachlstm.pitches import spelled_key_sharps, transpose
+from bachlstm.midi import MidiReadError, read_midi
+from bachlstm.music import BAR_QUARTERS, estimate_key_sharps, stamp_bars
+from bachlstm.pitches import spelled_key_sharps, spelled_pitch, transpose
+from bachlstm.skyline import LineNote, fit_to_grid, primer_segments, top_line
 from bachlstm.tokens import BOS, EOS, UNK, EventTokenizer
 
 log = logging.getLogger(__name__)
@@ -61,15 +64,7 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def _rough_note_count(data: bytes, fmt: str) -> int:
-    """Notes in the file, counted cheaply (note-ons in MIDI, <note> elements in MusicXML); 0 if unsure."""
-    if fmt == "midi":
-        import pretty_midi
-
-        try:
-            pm = pretty_midi.PrettyMIDI(io.BytesIO(data))
-        except Exception:  # corrupt: music21 will say so with its own message
-            return 0
-        return sum(len(inst.notes) for inst in pm.instruments)
+    """<note> elements in MusicXML or MXL bytes, counted without parsing; 0 if unsure."""
     if fmt == "mxl":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -147,39 +142,9 @@ def _no_melody_reason(score) -> str:
     return "the file contains no notes (an empty track, or a damaged or truncated file)"
 
 
-def _top_line(score) -> list[tuple[float, float, int, str | None, int | None]]:
-    """Skyline: (onset, end, midi, spelled name, octave) of the highest note sounding at each moment.
-
-    A lower voice moving under a held top note is ignored; when the top note ends while a lower one is
-    still sounding, the lower one becomes the top line for the rest of its duration.
-    """
-    notes = []
-    for raw in _merged_ties(score):
-        onset = round(raw[0] / GRID) * GRID
-        end = max(onset + GRID, round(raw[1] / GRID) * GRID)
-        notes.append((onset, end, *raw[2:]))
-    notes.sort(key=lambda x: (x[0], -x[2]))
-    times = sorted({t for x in notes for t in x[:2]})
-    line: list[list] = []  # [onset, end, midi, name, octave, note index]
-    active: list[int] = []
-    nxt = 0
-    for t0, t1 in zip(times, times[1:]):
-        while nxt < len(notes) and notes[nxt][0] <= t0:
-            active.append(nxt)
-            nxt += 1
-        active = [i for i in active if notes[i][1] > t0]
-        if not active:
-            continue
-        top = max(active, key=lambda i: (notes[i][2], -notes[i][0]))
-        if line and line[-1][5] == top and line[-1][1] == t0:
-            line[-1][1] = t1
-        else:
-            line.append([t0, t1, *notes[top][2:], top])
-    return [tuple(x[:5]) for x in line]
-
-
-def _pickup_of(score) -> float:
-    """Anacrusis length (quarters) from the first measure's left padding, 0 if none."""
+def _bar_origin(score) -> float:
+    """Time (quarters) of the first full bar's downbeat: the pickup's length from the first measure's left
+    padding, 0 if the score opens with a full bar."""
     try:
         first = score.parts[0].getElementsByClass("Measure")[0]
         pad = float(first.paddingLeft or 0.0)
@@ -188,17 +153,74 @@ def _pickup_of(score) -> float:
     return BAR_QUARTERS - pad if 0 < pad < BAR_QUARTERS else 0.0
 
 
-def _checked_format(data: bytes, filename: str, max_bytes: int, max_events: int) -> str:
-    """The upload's format ("midi", "mxl", "musicxml"), after every check that needs no parsing.
+def _meter_of(score) -> str:
+    """The first time signature of a music21 score ("3/4"), "4/4" when it has none."""
+    found = next(iter(score.recurse().getElementsByClass("TimeSignature")), None)
+    return found.ratioString if found is not None else "4/4"
 
-    MusicInputError for an empty file, one over `max_bytes` (or 20x that unpacked), content that is
-    not music, and a piece too long to be worth parsing.
-    """
+
+@dataclass(frozen=True)
+class PrimerFile:
+    """An uploaded file read as a primer: one-voice events (bars stamped, the pickup as measure 0), the
+    pickup in quarters, and warnings in plain words (damaged bytes, dropped ghost notes, another meter)."""
+
+    events: list[Event]
+    pickup: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+
+def _midi_line(data: bytes, filename: str, max_events: int) -> tuple[list[LineNote], float, str, list[str]]:
+    """(notes, bar origin, meter, warnings) of MIDI bytes, by `bachlstm.midi.read_midi` (mido)."""
+    try:
+        reading = read_midi(data)
+    except MidiReadError as exc:
+        raise MusicInputError(f"{filename}: could not read it as MIDI: {exc}") from exc
+    if len(reading.notes) > 8 * max_events:  # the same bound as for MusicXML (8 voices)
+        raise MusicInputError(
+            f"{filename}: the piece is too long ({len(reading.notes):,} notes in all; a primer may have "
+            f"{max_events} notes and rests); use the opening of the piece only"
+        )
+    if not reading.notes:
+        reason = (
+            "it holds only drum (unpitched percussion) notes: there is no melody to continue"
+            if reading.drum_notes
+            else "the file contains no notes (an empty track, or a damaged or truncated file)"
+        )
+        raise MusicInputError(f"{filename}: {reason}")
+    warnings = list(reading.warnings)
+    if reading.zero_length:
+        warnings.append(
+            f"{reading.zero_length} note(s) of zero length (released as soon as struck) were left out"
+        )
+    sharps = reading.key_sharps
+    if sharps is None:  # no key signature in the file: spell by the key music21 hears in the notes
+        plain = [Event("note", n.end - n.start, pitch="C", octave=4, midi=n.pitch) for n in reading.notes]
+        sharps = estimate_key_sharps(plain)
+    notes = [LineNote(n.start, n.end, n.pitch, *spelled_pitch(n.pitch, sharps)) for n in reading.notes]
+    return notes, reading.downbeat, reading.meter, warnings
+
+
+def _score_line(data: bytes, fmt: str, filename: str, max_events: int) -> tuple[list[LineNote], float, str]:
+    """(notes with their spelling, bar origin, meter) of MusicXML/MXL bytes, by music21."""
+    rough = _rough_note_count(data, fmt)  # music21 needs ~2 ms per note: refuse a long piece first
+    if rough > 8 * max_events:
+        raise MusicInputError(
+            f"{filename}: the piece is too long ({rough:,} notes in all; a primer may have {max_events} "
+            "notes and rests); use the opening of the piece only"
+        )
+    score = _parse(data, fmt, filename)
+    notes = [LineNote(*raw) for raw in _merged_ties(score)]
+    if not notes:
+        raise MusicInputError(f"{filename}: {_no_melody_reason(score)}")
+    return notes, _bar_origin(score), _meter_of(score)
+
+
+def _check_container(data: bytes, fmt: str | None, filename: str, max_bytes: int) -> None:
+    """Refuse, before any parsing, what is empty, too large, not music, or a zip bomb."""
     if not data:
         raise MusicInputError(f"{filename}: the file is empty")
     if len(data) > max_bytes:
         raise MusicInputError(f"{filename}: the file is too large ({len(data):,} bytes, limit {max_bytes:,})")
-    fmt = sniff_format(data)
     if fmt is None:
         raise MusicInputError(f"{filename}: not a MIDI or MusicXML file (the content is not music)")
     if fmt == "mxl":
@@ -212,14 +234,6 @@ def _checked_format(data: bytes, filename: str, max_bytes: int, max_events: int)
                 f"{filename}: the file is too large once unpacked "
                 f"({unpacked:,} bytes, limit {20 * max_bytes:,})"
             )
-    # music21 needs ~2 ms per note: refuse a long piece before parsing it (the limit allows 8 voices).
-    rough = _rough_note_count(data, fmt)
-    if rough > 8 * max_events:
-        raise MusicInputError(
-            f"{filename}: the piece is too long ({rough:,} notes in all; a primer may have {max_events} "
-            "notes and rests); use the opening of the piece only"
-        )
-    return fmt
 
 
 def read_primer(
@@ -228,43 +242,41 @@ def read_primer(
     *,
     max_bytes: int = MAX_PRIMER_BYTES,
     max_events: int = MAX_PRIMER_EVENTS,
-) -> list[Event]:
-    """One-voice primer events (top line, sixteenth grid, bars stamped) from MIDI or MusicXML bytes.
+) -> PrimerFile:
+    """One-voice primer from MIDI (mido) or MusicXML (music21) bytes: top line, sixteenth grid, bars.
 
+    MIDI notes are paired first in, first out per channel and pitch (re-struck notes kept), RMID is
+    unwrapped, SMPTE time converted, ghost notes dropped and counted; a damaged file is read as far as it
+    goes, with a warning naming what was lost. The top line is fitted to the grid keeping the notes that
+    sound on it (`bachlstm.skyline`). Leading silence becomes a pickup: the first note keeps its beat.
     Raises MusicInputError for: an empty file, a file over `max_bytes`, content that is neither MIDI
-    nor MusicXML (whatever the file name says), a corrupt file, one without notes, and one whose melody
-    has more than `max_events` notes and rests.
+    nor MusicXML (whatever the file name says), an unreadable file, one without notes, and one whose
+    melody has more than `max_events` notes and rests.
     """
-    fmt = _checked_format(data, filename, max_bytes, max_events)
-    score = _parse(data, fmt, filename)
-    line = _top_line(score)
-    if not line:
-        raise MusicInputError(f"{filename}: {_no_melody_reason(score)}")
-    pickup = _pickup_of(score) if fmt != "midi" else 0.0
-    # Leading silence is dropped (a primer starts with its first note) but bar positions keep counting
-    # from the score's start, so notes are split and tied at the real bar lines.
-    segments: list[tuple[float, float, tuple | None]] = []
-    t = line[0][0]
-    for onset, end, *pitch in line:
-        if onset > t + 1e-9:
-            segments.append((t, onset, None))
-        segments.append((onset, end, tuple(pitch)))
-        t = end
-        if len(segments) > max_events:
-            break
+    fmt = sniff_format(data) if data else None
+    _check_container(data, fmt, filename, max_bytes)
+    if fmt == "midi":
+        notes, origin, meter, warnings = _midi_line(data, filename, max_events)
+    else:
+        notes, origin, meter = _score_line(data, fmt, filename, max_events)
+        warnings = []
+    if meter != "4/4":
+        warnings.append(f"the file is in {meter}; the model writes 4/4, so bar lines are counted in 4/4")
+    line = fit_to_grid(top_line(notes), GRID)
+    segments, pickup = primer_segments(line[: max_events + 1], origin, BAR_QUARTERS)
     events = _split_at_bars(segments, pickup)
-    if len(events) > max_events:
+    if len(events) > max_events or len(line) > max_events:
         raise MusicInputError(
             f"{filename}: the melody is too long (more than {max_events} notes and rests); "
             "use the opening of the piece only"
         )
     log.info("primer %s: %s, %d events, pickup %.2f", filename, fmt, len(events), pickup)
-    return stamp_bars(events, pickup=pickup, start=line[0][0])
+    return PrimerFile(stamp_bars(events, pickup=pickup, start=0.0), pickup, tuple(warnings))
 
 
-def _split_at_bars(segments: list[tuple[float, float, tuple | None]], pickup: float) -> list[Event]:
-    """Events for (start, end, (midi, name, octave) or None for a rest), split and tied at bar lines
-    (at pickup + 4k) and where a duration needs two written values."""
+def _split_at_bars(segments: list[tuple[float, float, LineNote | None]], pickup: float) -> list[Event]:
+    """Events for (start, end, note or None for a rest), split and tied at bar lines (at pickup + 4k)
+    and where a duration needs two written values."""
     events: list[Event] = []
     for a, b, pitch in segments:
         cuts = [a]
@@ -282,8 +294,7 @@ def _split_at_bars(segments: list[tuple[float, float, tuple | None]], pickup: fl
             tie = None
             if len(parts) > 1:
                 tie = "start" if i == 0 else "stop" if i == len(parts) - 1 else "continue"
-            midi, name, octave = pitch
-            events.append(Event("note", ql, dtype, dots, name, octave, midi, tie))
+            events.append(Event("note", ql, dtype, dots, pitch.name, pitch.octave, pitch.midi, tie))
     return events
 
 

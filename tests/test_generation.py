@@ -409,7 +409,7 @@ def test_generated_melodies_survive_export_and_reimport(fmt):
         melody = g.full_events
         if not any(not e.is_rest for e in melody):
             continue
-        back = read_primer(export(melody), f"g.{fmt}")
+        back = read_primer(export(melody), f"g.{fmt}").events
         assert _sounding(back) == _sounding(melody), g.label
 
 

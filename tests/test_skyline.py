@@ -22,7 +22,13 @@ def test_run_of_32nds_keeps_the_notes_on_the_sixteenth_grid():
     run = [ln(i * 0.125, (i + 1) * 0.125, p) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])]
     line = fit_to_grid(top_line([*run, ln(1.0, 2.0, 74)]), 0.25)
     # on-beat C, then the notes that sound at 0.25, 0.5, 0.75 (E, G, B): never an off-grid neighbour
-    assert triples(line) == [(0.0, 0.25, 60), (0.25, 0.5, 64), (0.5, 0.75, 67), (0.75, 1.0, 71), (1.0, 2.0, 74)]
+    assert triples(line) == [
+        (0.0, 0.25, 60),
+        (0.25, 0.5, 64),
+        (0.5, 0.75, 67),
+        (0.75, 1.0, 71),
+        (1.0, 2.0, 74),
+    ]
 
 
 def test_triplets_land_on_the_nearest_sixteenths_and_keep_every_note():
@@ -70,9 +76,7 @@ def test_snap_rounds_halves_up_and_grid_must_be_positive():
 
 
 @given(
-    st.lists(
-        st.tuples(st.integers(0, 64), st.integers(1, 16), st.integers(40, 90)), min_size=1, max_size=30
-    )
+    st.lists(st.tuples(st.integers(0, 64), st.integers(1, 16), st.integers(40, 90)), min_size=1, max_size=30)
 )
 def test_fitted_line_is_monophonic_on_the_grid_and_keeps_on_grid_onsets(raw):
     notes = [ln(s / 8, (s + d) / 8, p) for s, d, p in raw]  # 32nd-note positions

@@ -87,7 +87,7 @@ def _primer(args, checkpoint):
 
     path = Path(args.primer)
     if path.is_file():
-        events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name))
+        events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name).events)
         if shift:
             print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
         return events
