@@ -10,19 +10,18 @@ from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_prime
 
 
 def read_upload(upload, tokenizer) -> tuple[list, str]:
-    """(primer events moved into the model's vocabulary, a note saying so); a clear error for a bad file."""
+    """(primer events moved into the model's vocabulary, a note on what was changed or lost);
+    a clear error for a bad file."""
     try:
         primer = read_primer(upload.getvalue(), upload.name)  # primer.MAX_PRIMER_BYTES at most
-        events, shift = fit_primer(tokenizer, primer)
+        events, shift = fit_primer(tokenizer, primer.events)
     except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
         st.stop()
-    note = (
-        f"The uploaded primer was transposed by {shift:+d} semitones to notes this model knows."
-        if shift
-        else ""
-    )
-    return events, note
+    notes = [f"{upload.name}: {w}." for w in primer.warnings]
+    if shift:
+        notes.append(f"The primer was transposed by {shift:+d} semitones to notes this model knows.")
+    return events, " ".join(notes)
 
 
 def generate_once(ck, name, ref, knobs: Knobs, primer, length, seed, constrained, note="") -> None:

@@ -87,7 +87,10 @@ def _primer(args, checkpoint):
 
     path = Path(args.primer)
     if path.is_file():
-        events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name).events)
+        primer = read_primer(path.read_bytes(), path.name)
+        for warning in primer.warnings:  # the same words the Sampling page shows
+            print(f"{path.name}: {warning}", file=sys.stderr)
+        events, shift = fit_primer(checkpoint.tokenizer, primer.events)
         if shift:
             print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
         return events
