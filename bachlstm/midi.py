@@ -355,6 +355,17 @@ def read_midi(data: bytes) -> MidiReading:
 # Events -> MIDI bytes
 
 
+_TYPOGRAPHY = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
+
+
+def midi_text(text: str) -> str:
+    """`text` as a MIDI meta text can hold it: Latin-1 (what mido and most programs read), typographic
+    quotes and dashes made plain, anything else beyond Latin-1 replaced by "?"."""
+    return text.translate(_TYPOGRAPHY).encode("latin-1", errors="replace").decode("latin-1")
+
+
 def pickup_signature(pickup: float) -> tuple[int, int]:
     """(numerator, denominator) of a bar `pickup` quarters long: 1 -> 1/4, 1.5 -> 3/8, 0.25 -> 1/16.
 
@@ -386,7 +397,8 @@ def write_midi(
     Ticks: 480 per quarter.
     """
     tempo_track = mido.MidiTrack()
-    tempo_track.append(mido.MetaMessage("track_name", name=title or "melody", time=0))
+    title = midi_text(title or "melody")
+    tempo_track.append(mido.MetaMessage("track_name", name=title, time=0))
     tempo_track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0))
     key = _SHARPS_TO_KEY.get((max(-7, min(7, int(key_sharps))), mode == "minor"), "C")
     tempo_track.append(mido.MetaMessage("key_signature", key=key, time=0))
@@ -430,7 +442,7 @@ def write_midi(
             sound(start, end, e.midi)
     if held is not None:
         sound(held[0], t, held[1])
-    melody = mido.MidiTrack([mido.MetaMessage("track_name", name=title or "melody", time=0)])
+    melody = mido.MidiTrack([mido.MetaMessage("track_name", name=title, time=0)])
     melody.append(mido.Message("program_change", program=0, channel=0, time=0))
     last = 0
     for tick, _, kind, pitch in sorted(timed):

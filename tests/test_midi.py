@@ -7,9 +7,11 @@ import struct
 
 import mido
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bachlstm.events import Event
-from bachlstm.midi import MidiReadError, pickup_signature, read_midi, unwrap_riff, write_midi
+from bachlstm.midi import MidiReadError, midi_text, pickup_signature, read_midi, unwrap_riff, write_midi
 
 Q = 480  # ticks per quarter in the fixtures
 
@@ -151,3 +153,11 @@ def test_no_pickup_writes_one_four_four():
     data = write_midi([_note("C", 5, 72, 1.0)], pickup=0.0)
     reading = read_midi(data)
     assert (reading.downbeat, reading.meter) == (0.0, "4/4")
+
+
+@given(st.text(max_size=40))
+def test_any_title_can_be_written_and_read_back(title):
+    data = write_midi([_note("C", 5, 72, 1.0)], title=title)
+    names = [m.name for m in mido.MidiFile(file=io.BytesIO(data)).tracks[1] if m.type == "track_name"]
+    assert names == [midi_text(title or "melody")]
+    assert midi_text("Jesu, meine Freude \u2019s \u2014 \u00e4") == "Jesu, meine Freude 's - \u00e4"
