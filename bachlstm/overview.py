@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bachlstm import stats
-from bachlstm.corpus import Corpus
+from bachlstm.events import Corpus
 from bachlstm.selection import SelectionConfig, select
 
 # Sequence lengths (tokens) for the windows table: the presets' 16..128 and the original's 250.

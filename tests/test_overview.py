@@ -2,8 +2,7 @@
 
 import pickle
 
-from bachlstm.corpus import Corpus, Part, Piece
-from bachlstm.events import Event
+from bachlstm.events import Corpus, Event, Part, Piece
 from bachlstm.overview import CorpusOverview, corpus_overview
 from bachlstm.selection import SelectionConfig
 
