@@ -378,6 +378,67 @@ def pickup_signature(pickup: float) -> tuple[int, int]:
     return int(frac * denominator), denominator
 
 
+def sounding_notes(events: Sequence[Event]) -> list[tuple[float, float, int]]:
+    """(start, end, MIDI pitch) in quarters of each sounding note: events laid end to end, a tie chain
+    merged into one note, rests and zero-length events skipped. A tie into another pitch or a rest ends
+    the held note there; a tie that never stops sounds to the end."""
+    notes: list[tuple[float, float, int]] = []
+    t, held = 0.0, None  # held: (start, midi) of a note whose tie goes on
+    for e in events:
+        start, end = t, t + e.quarter_length
+        t = end
+        joins = held is not None and not e.is_rest and held[1] == e.midi and e.tie in ("stop", "continue")
+        if held is not None and not joins:
+            notes.append((held[0], start, held[1]))
+            held = None
+        if e.is_rest or e.quarter_length <= 0:
+            continue
+        if joins:
+            start, held = held[0], None
+        if e.tie in ("start", "continue"):
+            held = (start, e.midi)
+        else:
+            notes.append((start, end, e.midi))
+    if held is not None:
+        notes.append((held[0], t, held[1]))
+    return notes
+
+
+def _conductor_track(title: str, tempo_bpm: float, key: str, pickup: float, bar_quarters: float):
+    """Track 0: name, tempo, key signature and meter (a short first bar for a pickup, then the full bar)."""
+    meta = [
+        mido.MetaMessage("track_name", name=title, time=0),
+        mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0),
+        mido.MetaMessage("key_signature", key=key, time=0),
+    ]
+    full = {"numerator": int(bar_quarters), "denominator": 4}
+    if 0 < pickup < bar_quarters:
+        num, den = pickup_signature(pickup)
+        meta.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
+        meta.append(mido.MetaMessage("time_signature", **full, time=round(pickup * TICKS_PER_QUARTER)))
+    else:
+        meta.append(mido.MetaMessage("time_signature", **full, time=0))
+    return mido.MidiTrack([*meta, mido.MetaMessage("end_of_track", time=0)])
+
+
+def _melody_track(title: str, notes: Sequence[tuple[float, float, int]]):
+    """Track 1: the notes on channel 1 (piano); at a shared tick releases come before strikes."""
+    timed = sorted(
+        (round(t * TICKS_PER_QUARTER), order, kind, pitch)
+        for start, end, pitch in notes
+        for t, order, kind in ((start, 1, "note_on"), (end, 0, "note_off"))
+    )
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=title, time=0)])
+    track.append(mido.Message("program_change", program=0, channel=0, time=0))
+    last = 0
+    for tick, _, kind, pitch in timed:
+        velocity = 80 if kind == "note_on" else 0
+        track.append(mido.Message(kind, note=pitch, velocity=velocity, time=tick - last))
+        last = tick
+    track.append(mido.MetaMessage("end_of_track", time=0))
+    return track
+
+
 def write_midi(
     events: Sequence[Event],
     *,
@@ -393,64 +454,15 @@ def write_midi(
     A pickup (anacrusis) of `pickup` quarters is written as a short first bar: a time signature of that
     length at tick 0 (`pickup_signature`) and the full 4/4 from the first downbeat, so every notation
     program and DAW puts the bar lines where the score has them and playback starts with the first note.
-    Tied events sound as one note. Key signature, tempo and the track name (`title`) are written too.
-    Ticks: 480 per quarter.
+    Tied events sound as one note (`sounding_notes`). Key signature, tempo and the track name (`title`,
+    made Latin-1 by `midi_text`) are written too. Ticks: 480 per quarter.
     """
-    tempo_track = mido.MidiTrack()
     title = midi_text(title or "melody")
-    tempo_track.append(mido.MetaMessage("track_name", name=title, time=0))
-    tempo_track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0))
     key = _SHARPS_TO_KEY.get((max(-7, min(7, int(key_sharps))), mode == "minor"), "C")
-    tempo_track.append(mido.MetaMessage("key_signature", key=key, time=0))
-    full = (int(bar_quarters), 4)
-    if 0 < pickup < bar_quarters:
-        num, den = pickup_signature(pickup)
-        tempo_track.append(mido.MetaMessage("time_signature", numerator=num, denominator=den, time=0))
-        tempo_track.append(
-            mido.MetaMessage(
-                "time_signature",
-                numerator=full[0],
-                denominator=full[1],
-                time=round(pickup * TICKS_PER_QUARTER),
-            )
-        )
-    else:
-        tempo_track.append(mido.MetaMessage("time_signature", numerator=full[0], denominator=full[1], time=0))
-    tempo_track.append(mido.MetaMessage("end_of_track", time=0))
-
-    timed = []  # (tick, order, kind, pitch): releases sort before strikes at the same tick
-
-    def sound(start: float, end: float, pitch: int) -> None:
-        timed.append((round(start * TICKS_PER_QUARTER), 1, "note_on", pitch))
-        timed.append((round(end * TICKS_PER_QUARTER), 0, "note_off", pitch))
-
-    t, held = 0.0, None  # held: (start, midi) of a note whose tie goes on
-    for e in events:
-        start, end = t, t + e.quarter_length
-        t = end
-        joins = held is not None and not e.is_rest and held[1] == e.midi and e.tie in ("stop", "continue")
-        if held is not None and not joins:  # a tie into something else: the held note ends here
-            sound(held[0], start, held[1])
-            held = None
-        if e.is_rest or e.quarter_length <= 0:
-            continue
-        if joins:
-            start, held = held[0], None
-        if e.tie in ("start", "continue"):
-            held = (start, e.midi)
-        else:
-            sound(start, end, e.midi)
-    if held is not None:
-        sound(held[0], t, held[1])
-    melody = mido.MidiTrack([mido.MetaMessage("track_name", name=title, time=0)])
-    melody.append(mido.Message("program_change", program=0, channel=0, time=0))
-    last = 0
-    for tick, _, kind, pitch in sorted(timed):
-        melody.append(
-            mido.Message(kind, note=pitch, velocity=80 if kind == "note_on" else 0, time=tick - last)
-        )
-        last = tick
-    melody.append(mido.MetaMessage("end_of_track", time=0))
+    tracks = [
+        _conductor_track(title, tempo_bpm, key, pickup, bar_quarters),
+        _melody_track(title, sounding_notes(events)),
+    ]
     out = io.BytesIO()
-    mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER, tracks=[tempo_track, melody]).save(file=out)
+    mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER, tracks=tracks).save(file=out)
     return out.getvalue()
