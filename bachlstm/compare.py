@@ -25,7 +25,7 @@ from bachlstm.metrics import (
     melody_metrics,
     reference_metrics,
 )
-from bachlstm.sampling import METHODS, CutExplanation, SamplingConfig, explain
+from bachlstm.sampling import METHODS, SamplingConfig, apply_mask, bool_mask, process_logits
 from bachlstm.splits import melody_key, split_melodies
 
 BACH_ROW = "Bach (held-out)"  # the method name of the reference row
@@ -367,3 +367,65 @@ def next_token_frame(
 ) -> pd.DataFrame:
     """`next_token(...).frame(top)`: the explorer's long DataFrame of the `top` tokens per config."""
     return next_token(checkpoint, tokens, configs, constrained=constrained).frame(top)
+
+
+# ----------------------------------------------------------------------------------------------------
+# What a method keeps of one distribution (the next-token explorer)
+
+
+@dataclass(frozen=True)
+class CutExplanation:
+    """One row's distribution before (model, grammar-masked, T=1) and after (what is sampled) a config."""
+
+    before: torch.Tensor  # (V,) probabilities
+    after: torch.Tensor  # (V,) probabilities, zero where cut
+    kept: torch.Tensor  # (V,) bool
+
+    @property
+    def n_kept(self) -> int:
+        """Number of tokens that can still be drawn."""
+        return int(self.kept.sum())
+
+    @property
+    def kept_mass(self) -> float:
+        """Share of the model's probability that survives the cut."""
+        return float(self.before[self.kept].sum())
+
+    def to_frame(self, vocab: Sequence[str] | None = None, top: int | None = None):
+        """pandas DataFrame (token_id, token, before, after, kept, rank) sorted by `before`, top rows only."""
+        order = torch.sort(self.before, descending=True, stable=True).indices
+        if top is not None:
+            order = order[:top]
+        ids = order.tolist()
+        return pd.DataFrame(
+            {
+                "token_id": ids,
+                "token": [vocab[i] if vocab is not None else str(i) for i in ids],
+                "before": self.before[order].tolist(),
+                "after": self.after[order].tolist(),
+                "kept": self.kept[order].tolist(),
+                "rank": list(range(1, len(ids) + 1)),
+            }
+        )
+
+
+def explain(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[int] | None = None,
+) -> CutExplanation:
+    """Probabilities before and after `config`'s processing for one row of logits (V,) or (1, V)."""
+    row = logits.reshape(1, -1).float()
+    m = None if mask is None else bool_mask(mask).reshape(1, -1)
+    before = torch.softmax(apply_mask(row, m), dim=-1)[0]
+    hist = None if history is None else [list(history)]
+    after = torch.softmax(process_logits(row, config, mask=m, history=hist), dim=-1)[0]
+    return CutExplanation(before=before, after=after, kept=after > 0)
+
+
+def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy in bits of each row of probs (..., V); zeros contribute nothing."""
+    logp = torch.where(probs > 0, probs.log2(), torch.zeros_like(probs))
+    return -(probs * logp).sum(-1)

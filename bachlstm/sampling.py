@@ -261,7 +261,7 @@ def no_repeat_ngram_filter(logits: torch.Tensor, history: Sequence[Sequence[int]
     return out
 
 
-def _bool_tensor(mask) -> torch.Tensor:
+def bool_mask(mask) -> torch.Tensor:
     """A bool tensor from a tensor or array; a read-only numpy mask (Grammar.allowed) is copied."""
     if isinstance(mask, torch.Tensor):
         return mask.bool()
@@ -272,7 +272,7 @@ def apply_mask(logits: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """Grammar mask: tokens where mask (B, V) is False get -inf. A row with no allowed token is an error."""
     if mask is None:
         return logits
-    mask = _bool_tensor(mask)
+    mask = bool_mask(mask)
     if mask.shape != logits.shape:
         mask = mask.expand_as(logits)
     if not bool(mask.any(dim=-1).all()):
@@ -470,67 +470,3 @@ def sample(
     sampler = BatchSampler([config] * logits.shape[0])
     uniforms = torch.rand(logits.shape[0], generator=generator)
     return sampler.choose(sampler.process(logits, mask, history), uniforms)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Explanations for the dashboard
-
-
-@dataclass(frozen=True)
-class CutExplanation:
-    """One row's distribution before (model, grammar-masked, T=1) and after (what is sampled) a config."""
-
-    before: torch.Tensor  # (V,) probabilities
-    after: torch.Tensor  # (V,) probabilities, zero where cut
-    kept: torch.Tensor  # (V,) bool
-
-    @property
-    def n_kept(self) -> int:
-        """Number of tokens that can still be drawn."""
-        return int(self.kept.sum())
-
-    @property
-    def kept_mass(self) -> float:
-        """Share of the model's probability that survives the cut."""
-        return float(self.before[self.kept].sum())
-
-    def to_frame(self, vocab: Sequence[str] | None = None, top: int | None = None):
-        """pandas DataFrame (token_id, token, before, after, kept, rank) sorted by `before`, top rows only."""
-        import pandas as pd
-
-        order = torch.sort(self.before, descending=True, stable=True).indices
-        if top is not None:
-            order = order[:top]
-        ids = order.tolist()
-        return pd.DataFrame(
-            {
-                "token_id": ids,
-                "token": [vocab[i] if vocab is not None else str(i) for i in ids],
-                "before": self.before[order].tolist(),
-                "after": self.after[order].tolist(),
-                "kept": self.kept[order].tolist(),
-                "rank": list(range(1, len(ids) + 1)),
-            }
-        )
-
-
-def explain(
-    logits: torch.Tensor,
-    config: SamplingConfig,
-    *,
-    mask: torch.Tensor | None = None,
-    history: Sequence[int] | None = None,
-) -> CutExplanation:
-    """Probabilities before and after `config`'s processing for one row of logits (V,) or (1, V)."""
-    row = logits.reshape(1, -1).float()
-    m = None if mask is None else _bool_tensor(mask).reshape(1, -1)
-    before = torch.softmax(apply_mask(row, m), dim=-1)[0]
-    hist = None if history is None else [list(history)]
-    after = torch.softmax(process_logits(row, config, mask=m, history=hist), dim=-1)[0]
-    return CutExplanation(before=before, after=after, kept=after > 0)
-
-
-def entropy_bits(probs: torch.Tensor) -> torch.Tensor:
-    """Shannon entropy in bits of each row of probs (..., V); zeros contribute nothing."""
-    logp = torch.where(probs > 0, probs.log2(), torch.zeros_like(probs))
-    return -(probs * logp).sum(-1)

@@ -7,14 +7,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bachlstm.compare import entropy_bits, explain
 from bachlstm.sampling import (
     SamplingConfig,
     SamplingConfigError,
     apply_mask,
     banned_ngram_tokens,
     default_configs,
-    entropy_bits,
-    explain,
     greedy,
     min_p_filter,
     no_repeat_ngram_filter,
