@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bachlstm import __version__
+from bachlstm.tokens import tokenizer_from_dict
 
 # torch (and the model, which needs it) load only when weights are read or written: listing
 # checkpoints and reading their metadata is header-only, so the dashboard's Home page skips ~1 s of
@@ -135,7 +136,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
     """SHA-256 over the tensors' names, dtypes, shapes and bytes in name order (detects bit rot)."""
-    import torch
+    import torch  # late: see the note at the imports
 
     h = hashlib.sha256()
     for key in sorted(tensors):
@@ -172,7 +173,7 @@ def save_checkpoint(
         "format_version": str(FORMAT_VERSION),
         "bachlstm": json.dumps(full_meta, sort_keys=True, allow_nan=False, default=_json_default),
     }
-    from safetensors.torch import save as st_save
+    from safetensors.torch import save as st_save  # late, like torch: see the note at the imports
 
     data = st_save(tensors, metadata=header)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,6 +236,11 @@ def _read_header(path: Path, data: bytes | None = None) -> tuple[dict, dict]:
         raise CheckpointError(
             f"{path}: truncated or padded file: tensors need {8 + n + end} bytes, file has {size}"
         )
+    return header, _bachlstm_meta(path, st_meta)
+
+
+def _bachlstm_meta(path: Path, st_meta: dict) -> dict:
+    """Our metadata dict from the safetensors `__metadata__` strings, after checking format and version."""
     fmt = st_meta.get("format")
     if fmt != FORMAT_NAME:
         raise CheckpointError(f"{path}: unknown format {fmt!r} (expected a {FORMAT_NAME!r} file)")
@@ -260,7 +266,7 @@ def _read_header(path: Path, data: bytes | None = None) -> tuple[dict, dict]:
     missing = [k for k in REQUIRED_META if k not in meta]
     if missing:
         raise CheckpointError(f"{path}: metadata lacks {missing}")
-    return header, meta
+    return meta
 
 
 def read_meta(name_or_path: str | os.PathLike) -> dict:
@@ -271,10 +277,9 @@ def read_meta(name_or_path: str | os.PathLike) -> dict:
 
 def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
     """Load and validate a checkpoint by shipped name, run name or path; never unpickles anything."""
-    from safetensors.torch import load as st_load
+    from safetensors.torch import load as st_load  # late, like torch: see the note at the imports
 
     from bachlstm.model import LSTMModel, ModelConfig
-    from bachlstm.tokens import tokenizer_from_dict  # late import: tokens is another module's concern
 
     path = resolve_checkpoint(name_or_path)
     try:
@@ -313,7 +318,7 @@ def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device 
 
 
 def _check_tensors(path: Path, expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
-    import torch
+    import torch  # late: see the note at the imports
 
     missing = sorted(set(expected) - set(got))
     unexpected = sorted(set(got) - set(expected))

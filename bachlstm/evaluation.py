@@ -37,13 +37,8 @@ def evaluate_tensors(
     was_training = model.training
     model.eval()
     nll_sum, top1, top5, n = 0.0, 0, 0, 0
-    per = defaultdict(lambda: [0.0, 0, 0, 0])  # type -> [nll, top1, top5, n]
-    type_of = None
-    if token_type is not None:
-        vocab = model.config.vocab_size
-        names = [token_type(i) for i in range(vocab)]
-        type_index = {t: k for k, t in enumerate(sorted(set(names)))}
-        type_of = torch.tensor([type_index[t] for t in names])
+    per = defaultdict(lambda: [0.0, 0, 0, 0])  # type index -> [nll, top1, top5, n]
+    type_names, type_of = _token_types(model.config.vocab_size, token_type)
     try:
         for start in range(0, len(inputs), batch_size):
             x = inputs[start : start + batch_size].to(device)  # (B, T)
@@ -56,8 +51,7 @@ def evaluate_tensors(
             mask = y != pad_id
             logits, y = logits[mask].float(), y[mask]  # (M, V), (M,)
             nll = F.cross_entropy(logits, y, reduction="none")  # (M,)
-            k = min(5, logits.shape[-1])
-            topk = logits.topk(k, dim=-1).indices  # (M, k)
+            topk = logits.topk(min(5, logits.shape[-1]), dim=-1).indices  # (M, k)
             hit1 = topk[:, 0] == y
             hit5 = (topk == y[:, None]).any(-1)
             nll_sum += nll.sum().item()
@@ -65,21 +59,34 @@ def evaluate_tensors(
             top5 += hit5.sum().item()
             n += y.numel()
             if type_of is not None:
-                types = type_of[y.cpu()]
-                for k_type in types.unique().tolist():
-                    sel = (types == k_type).to(nll.device)
-                    acc = per[k_type]
-                    acc[0] += nll[sel].sum().item()
-                    acc[1] += hit1[sel].sum().item()
-                    acc[2] += hit5[sel].sum().item()
-                    acc[3] += int(sel.sum().item())
+                _add_per_type(per, type_of[y.cpu()], nll, hit1, hit5)
     finally:
         model.train(was_training)
     result = _metrics(nll_sum, top1, top5, n)
     if type_of is not None:
-        index_type = {k: t for t, k in type_index.items()}
-        result["per_type"] = {index_type[k]: _metrics(*v) for k, v in sorted(per.items())}
+        result["per_type"] = {type_names[k]: _metrics(*v) for k, v in sorted(per.items())}
     return result
+
+
+def _token_types(vocab_size: int, token_type: Any) -> tuple[list[str], torch.Tensor | None]:
+    """(sorted type names, (V,) type index of each token id), or ([], None) without `token_type`."""
+    if token_type is None:
+        return [], None
+    names = [token_type(i) for i in range(vocab_size)]
+    type_names = sorted(set(names))
+    index = {t: k for k, t in enumerate(type_names)}
+    return type_names, torch.tensor([index[t] for t in names])
+
+
+def _add_per_type(per: dict, types: torch.Tensor, nll, hit1, hit5) -> None:
+    """Add one batch's (M,) losses and hits to `per`, grouped by the (M,) type index of each target."""
+    for k_type in types.unique().tolist():
+        sel = (types == k_type).to(nll.device)
+        acc = per[k_type]
+        acc[0] += nll[sel].sum().item()
+        acc[1] += hit1[sel].sum().item()
+        acc[2] += hit5[sel].sum().item()
+        acc[3] += int(sel.sum().item())
 
 
 def _last_target(y: torch.Tensor, pad_id: int) -> int:

@@ -10,8 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bachlstm.dataset import build_datasets
 from bachlstm.presets import get_preset
-from bachlstm.training import train
+from bachlstm.splits import load_melodies
+from bachlstm.training import _build_tokenizer, train
 
 STEPS = 40  # timed steps per side and round
 ROUNDS = 5  # side-by-side rounds, alternating which side goes first
@@ -42,10 +44,6 @@ class BareLSTM(nn.Module):
 
 def _batches(preset, n_steps: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], int]:
     """The first n_steps training batches exactly as train() draws and trims them, and the vocab size."""
-    from bachlstm.dataset import build_datasets
-    from bachlstm.splits import load_melodies
-    from bachlstm.training import _build_tokenizer
-
     melodies = load_melodies(preset)
     tokenizer = _build_tokenizer(preset, melodies)
     ds = build_datasets(melodies, tokenizer, preset.data)
