@@ -97,6 +97,7 @@ def _unpack(d: dict) -> np.ndarray:
 
 def corpus_to_dict(corpus: Corpus) -> dict:
     """The JSON-safe columnar form written to the cache file."""
+    # Long but flat: one block per column of the file format, kept together so the format reads in one place.
     tables: dict[str, list] = {"pitch": [], "ql": [], "dtype": [], "tie": [None], "beat": []}
     indexes: dict[str, dict] = {name: {} for name in tables}
     indexes["tie"][None] = 0
@@ -155,6 +156,7 @@ def corpus_to_dict(corpus: Corpus) -> dict:
 
 def corpus_from_dict(d: dict) -> Corpus:
     """Inverse of corpus_to_dict; raises CorpusCacheError when the data is inconsistent."""
+    # Long but flat: the mirror of corpus_to_dict, column by column, every read checked in one try block.
     try:
         if d.get("format") != CACHE_FORMAT:
             raise CorpusCacheError(f"not a bachlstm corpus cache (format {d.get('format')!r})")

@@ -119,6 +119,7 @@ def _to_event(el, measure_number: int, beat: float, flags: set[str]) -> Event | 
 
 def _extract_part(m21part, index: int) -> tuple[Part, dict]:
     """Events and facts of one part, read measure by measure so the real time signatures are seen."""
+    # One pass over the measures that gathers events, meters and flags together; split, it would walk twice.
     from music21 import stream
 
     flags: set[str] = set()

@@ -45,6 +45,7 @@ def run(n_files: int | None = None, repeats: int = 7) -> dict:
     `n_files` limits the cold build and the music21 parse to the first n score files (quick runs); the
     warm load always reads the whole shipped cache, so a limited run understates the ratio.
     """
+    # Long but linear: the three measurements must run in this order in one process, side by side.
     import music21
 
     from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache, save_corpus
