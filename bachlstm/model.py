@@ -140,9 +140,13 @@ class LSTMModel(nn.Module):
             h, state = lstm(h, None if hidden is None else hidden[i])  # (B, T, H_i)
             h = drop(h)
             new_hidden.append(state)
+        return self.head(h), tuple(new_hidden)  # (B, T, V)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """The layers after the LSTM stack: top LSTM output (..., H_last) -> logits (..., V)."""
         if self.hidden is not None:
-            h = self.act(self.hidden(h))  # (B, T, hidden_linear)
-        return self.out(h), tuple(new_hidden)  # (B, T, V)
+            h = self.act(self.hidden(h))  # (..., hidden_linear)
+        return self.out(h)
 
     def step(self, tokens: torch.Tensor, hidden: Hidden | None) -> tuple[torch.Tensor, Hidden]:
         """One generation step: tokens (B,) and the carried state -> (logits (B, V), new state)."""
