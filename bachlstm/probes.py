@@ -81,3 +81,18 @@ def melody_correlations(
     """unit_correlations for one melody, over the hidden and cell states of every layer."""
     states = {s: note_states(activations, timeline, s) for s in signals}
     return unit_correlations(states, timeline.notes)
+
+
+def pooled_correlations(
+    pairs: Sequence[tuple[Activations, Timeline]], signals: Sequence[str] = PROBE_SIGNALS
+) -> pd.DataFrame:
+    """unit_correlations over several melodies at once (their notes stacked), one (activations, timeline)
+    pair per melody. Pooling separates features one melody confounds: within one melody the distance
+    to the end is the time since the start reversed, so any unit that drifts with time tracks it."""
+    if not pairs:
+        raise ValueError("no melodies to pool")
+    states = {
+        s: [np.vstack(layers) for layers in zip(*(note_states(a, t, s) for a, t in pairs))] for s in signals
+    }
+    notes = pd.concat([t.notes for _, t in pairs], ignore_index=True)
+    return unit_correlations(states, notes)

@@ -17,7 +17,7 @@ def test_top_level_help_lists_all_commands(capsys):
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("corpus", "train", "evaluate", "generate", "compare", "bench"):
+    for command in ("corpus", "train", "evaluate", "generate", "compare", "inspect", "bench"):
         assert command in out
 
 

@@ -1,11 +1,11 @@
-"""`python -m bachlstm bench corpus|train|generate [--json]`: benchmark scripts that print figures."""
+"""`python -m bachlstm bench corpus|train|generate|inspect|app [--json]`: benchmarks that print figures."""
 
 from __future__ import annotations
 
 import importlib
 import json
 
-BENCHES = ("corpus", "train", "generate", "app")
+BENCHES = ("corpus", "train", "generate", "inspect", "app")
 
 
 def add_parser(sub) -> None:
