@@ -21,6 +21,7 @@ pages = [
     st.Page("app_pages/corpus.py", title="Corpus", icon=":material/library_music:"),
     st.Page("app_pages/training.py", title="Training", icon=":material/model_training:"),
     st.Page("app_pages/sampling.py", title="Sampling", icon=":material/queue_music:"),
+    st.Page("app_pages/inside.py", title="Inside the model", icon=":material/neurology:"),
 ]
 page = st.navigation(pages)
 

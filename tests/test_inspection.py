@@ -287,4 +287,4 @@ def test_cli_inspect_a_held_out_chorale(capsys):
     assert main(["inspect", "--checkpoint", "bach", "--melody", piece]) == 0
     out = capsys.readouterr().out
     assert f"{piece} (soprano, test split)" in out and "bits per note" in out
-    assert "position_in_bar: layer 0" in out and "projected by PCA" in out
+    assert "position_in_bar: layer 1" in out and "projected by PCA" in out

@@ -57,7 +57,7 @@ def format_report(out: dict) -> str:
         "  units that track:",
     ]
     for r in out["units"]:
-        unit = f"layer {r['layer']} unit {r['unit']:>3} ({r['signal']})"
+        unit = f"layer {r['layer'] + 1} unit {r['unit']:>3} ({r['signal']})"  # counted from 1 for people
         lines.append(f"    {r['feature']:>16}: {unit} r = {r['r']:+.2f}")
     emb = out["embedding"]
     shares = ", ".join(f"{e:.0%}" for e in emb["explained"])

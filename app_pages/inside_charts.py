@@ -1,0 +1,169 @@
+"""Altair charts of the "Inside the model" page: surprise on the piano roll, unit heatmaps, traces, embedding.
+
+Every time-based chart uses quarters on x from 0 to the melody's end, the same room for its y axis and
+no legend at the side, so charts drawn one under another line up: a unit's trace sits exactly under the
+notes it responds to.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+Y_AXIS = alt.Axis(minExtent=55)  # the same room for every y axis, so stacked plots line up
+# Heights are the whole chart's (Streamlit fits title, legend and axes inside them), in pixels.
+BITS_SCHEME = "yelloworangered"  # the surprise colour scale: pale = expected, dark red = surprising
+
+
+def _x(total: float, title: str | None = "quarters") -> alt.X:
+    return alt.X("start:Q", title=title, scale=alt.Scale(domain=[0, total], nice=False))
+
+
+def bar_rules(bar_lines, total: float) -> alt.Chart:
+    """Thin vertical rules at the bar lines (quarters)."""
+    frame = pd.DataFrame({"start": list(bar_lines)})
+    return alt.Chart(frame).mark_rule(color="#888", strokeDash=[3, 3]).encode(x=_x(total))
+
+
+def roll_frame(notes: pd.DataFrame) -> pd.DataFrame:
+    """Piano-roll rows of a note table (timeline/surprise notes): rests sit one row under the lowest note."""
+    frame = notes.copy()
+    low = frame.midi.min() if frame.midi.notna().any() else 60.0
+    frame["pitch"] = frame.midi.fillna(low - 2)
+    frame["low"], frame["high"] = frame.pitch - 0.45, frame.pitch + 0.45  # one row per semitone
+    frame["start"], frame["end"] = frame.onset, frame.onset + frame.duration
+    return frame
+
+
+def surprise_roll(
+    notes: pd.DataFrame, bar_lines, total: float, title: str = "", max_bits: float | None = None
+):
+    """Notes as bars coloured by their surprise in bits (rests under the lowest note)."""
+    frame = roll_frame(notes)
+    top = max_bits if max_bits is not None else float(np.nanmax(frame.bits)) if len(frame) else 1.0
+    bars = (
+        alt.Chart(frame, title=title)
+        .mark_rect(cornerRadius=2, stroke="#555", strokeWidth=0.3)
+        .encode(
+            x=_x(total),
+            x2="end:Q",
+            y=alt.Y("low:Q", title="MIDI pitch", scale=alt.Scale(zero=False), axis=Y_AXIS),
+            y2="high:Q",
+            color=alt.Color(
+                "bits:Q", title="bits", scale=alt.Scale(scheme=BITS_SCHEME, domain=[0, max(top, 1e-6)])
+            ),
+            tooltip=["name", "measure", "beat", "duration", alt.Tooltip("bits:Q", format=".2f")],
+        )
+    )
+    return (bars + bar_rules(bar_lines, total)).properties(height=260)  # all in: axes and title
+
+
+def plain_roll(notes: pd.DataFrame, bar_lines, total: float, height: int = 170):
+    """The melody's piano roll without colour coding (for stacking above heatmaps and traces)."""
+    frame = roll_frame(notes)
+    bars = (
+        alt.Chart(frame)
+        .mark_rect(cornerRadius=2, color="#4a6fa5")
+        .encode(
+            x=_x(total, title=None),
+            x2="end:Q",
+            y=alt.Y("low:Q", title="pitch", scale=alt.Scale(zero=False), axis=Y_AXIS),
+            y2="high:Q",
+            tooltip=["name", "measure", "beat", "duration"],
+        )
+    )
+    return (bars + bar_rules(bar_lines, total)).properties(height=height)
+
+
+def heatmap_frame(steps: pd.DataFrame, values: np.ndarray, units) -> pd.DataFrame:
+    """Long rows (start, end, token, unit, value) of values (T, H) for the chosen units."""
+    units = list(units)
+    chosen = values[:, units]  # (T, U)
+    return pd.DataFrame(
+        {
+            "start": np.repeat(steps.start.to_numpy(), len(units)),
+            "end": np.repeat(steps.end.to_numpy(), len(units)),
+            "token": np.repeat(steps.token.to_numpy(), len(units)),
+            "unit": np.tile(units, len(steps)),
+            "value": chosen.reshape(-1),
+        }
+    )
+
+
+def unit_heatmap(frame: pd.DataFrame, label: str, value_range, bar_lines, total: float):
+    """Units (rows) x time (quarters): one cell per token step, coloured by the signal's value."""
+    lo, hi = value_range
+    if lo is None:  # unbounded (cell state): symmetric around 0 so the sign stays readable
+        m = float(np.abs(frame.value).max()) if len(frame) else 1.0
+        lo, hi = -max(m, 1e-6), max(m, 1e-6)
+    scheme = "viridis" if lo == 0 else "redblue"
+    rows = frame.unit.nunique()
+    cells = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=_x(total),
+            x2="end:Q",
+            y=alt.Y("unit:O", title="unit", axis=Y_AXIS),
+            color=alt.Color(
+                "value:Q",
+                title=label,
+                scale=alt.Scale(scheme=scheme, domain=[lo, hi], reverse=scheme == "redblue"),
+                legend=alt.Legend(orient="top"),
+            ),
+            tooltip=["unit", "token", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    height = 150 + min(22 * rows, 660)  # legend and axis, then the rows
+    return (cells + bar_rules(bar_lines, total)).properties(height=height)
+
+
+def unit_trace(steps: pd.DataFrame, values: np.ndarray, label: str, bar_lines, total: float):
+    """One unit's value (T,) over the token steps, as a step line."""
+    frame = pd.DataFrame({"start": steps.start, "token": steps.token, "value": values})
+    line = (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after", point=alt.OverlayMarkDef(size=12))
+        .encode(
+            x=_x(total),
+            y=alt.Y("value:Q", title=label, axis=Y_AXIS),
+            tooltip=["token", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    return (line + bar_rules(bar_lines, total)).properties(height=190)
+
+
+def feature_traces(frame: pd.DataFrame, bar_lines, total: float):
+    """z-scored feature and unit values per note (columns start, series, z, value): do they move together?"""
+    line = (
+        alt.Chart(frame)
+        .mark_line(interpolate="step-after", point=alt.OverlayMarkDef(size=14))
+        .encode(
+            x=_x(total),
+            y=alt.Y("z:Q", title="standardised value", axis=Y_AXIS),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+            strokeDash=alt.condition(
+                alt.datum.series_kind == "feature", alt.value([1, 0]), alt.value([4, 2])
+            ),
+            tooltip=["series", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+    return (line + bar_rules(bar_lines, total)).properties(height=320)
+
+
+def embedding_scatter(frame: pd.DataFrame, x: str, y: str, colour: str, colour_title: str, titles=("", "")):
+    """Tokens as points in two embedding axes, coloured by a token attribute (tokens without it in grey)."""
+    data = frame.assign(colour=frame[colour].astype("string").fillna("-"))
+    return (
+        alt.Chart(data, height=420)
+        .mark_circle(size=60, opacity=0.8)
+        .encode(
+            x=alt.X(f"{x}:Q", title=titles[0] or x, scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{y}:Q", title=titles[1] or y, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "colour:N", title=colour_title, sort="ascending", legend=alt.Legend(orient="bottom")
+            ),
+            tooltip=["token", "type", "pitch_class", "octave", "duration"],
+        )
+    )

@@ -1,0 +1,150 @@
+"""Drawing parts of the "Inside the model" page (streamlit): one function per tab, plus the cached work."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_pages import inside_charts as charts
+from app_pages.common import checkpoint
+from bachlstm.activations import SIGNALS
+from bachlstm.embeddings import COLOUR_KEYS, nearest_tokens
+from bachlstm.inspection import Inspection, checkpoint_embedding, inspect_melody
+from bachlstm.probes import best_units, pooled_correlations
+from bachlstm.surprise import extremes
+from bachlstm.timeline import FEATURES
+
+MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
+
+
+@st.cache_resource(max_entries=16, show_spinner="Running the model over the melody ...")
+def inspection(path: str, mtime: float, events: tuple, label: str) -> Inspection:
+    """inspect_melody for one model file and melody (shared, read-only)."""
+    return inspect_melody(checkpoint(path, mtime), events, label)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def embedding(path: str, mtime: float):
+    """The model's embedding view (shared, read-only)."""
+    return checkpoint_embedding(checkpoint(path, mtime))
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running the model over every held-out melody ...")
+def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
+    """Unit correlations pooled over all the given melodies (their notes stacked)."""
+    ck = checkpoint(path, mtime)
+    pairs = []
+    for m in melodies:
+        ins = inspect_melody(ck, m.events)
+        pairs.append((ins.activations, ins.timeline))
+    return pooled_correlations(pairs)
+
+
+def _total(ins: Inspection) -> float:
+    notes = ins.timeline.notes
+    return float(notes.onset.iat[-1] + notes.duration.iat[-1])
+
+
+def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | None) -> None:
+    """The surprise roll, the mean bits, the most and least surprising notes; a second model beside it."""
+    shown = [(name, ins)] + ([other] if other else [])
+    top = max(float(i.surprise.notes.bits.max()) for _, i in shown)
+    for col, (model, one) in zip(st.columns(len(shown)), shown):
+        s = one.surprise
+        col.metric(f"{model}: mean surprise", f"{s.mean_bits:.2f} bits per note")
+        if one.n_unknown:
+            col.warning(f"{one.n_unknown} tokens of this melody are not in {model}'s vocabulary.")
+        chart = charts.surprise_roll(s.notes, one.timeline.bar_lines, _total(one), model, max_bits=top)
+        col.altair_chart(chart, width="stretch")
+        most, least = extremes(s, 5)
+        col.markdown("**Most surprising notes**")
+        col.dataframe(most, hide_index=True, width="stretch")
+        col.markdown("**Least surprising notes**")
+        col.dataframe(least, hide_index=True, width="stretch")
+
+
+def _shown_units(values: np.ndarray, limit: int) -> list[int]:
+    """All units if they fit, else the `limit` with the largest spread over the melody (in unit order)."""
+    if values.shape[1] <= limit:
+        return list(range(values.shape[1]))
+    return sorted(np.argsort(-values.std(axis=0), kind="stable")[:limit].tolist())
+
+
+def draw_states(ins: Inspection) -> None:
+    """A heatmap of one signal of one layer under the piano roll, and one unit's trace."""
+    layers = ins.activations.layers
+    c = st.columns(3)
+    layer = c[0].selectbox(
+        "Layer",
+        range(len(layers)),
+        key="inside_layer",
+        format_func=lambda i: f"{i + 1} ({layers[i].size} units)",
+    )
+    signal = c[1].selectbox("Signal", list(SIGNALS), key="inside_signal", format_func=lambda s: SIGNALS[s][0])
+    trace = layers[layer]
+    unit = c[2].selectbox("Unit to trace", range(trace.size), key="inside_unit")
+    values = trace.signal(signal)
+    units = _shown_units(values, MAX_UNITS)
+    label, value_range = SIGNALS[signal]
+    if len(units) < trace.size:
+        st.caption(f"The {len(units)} of {trace.size} units whose {label} varies most over this melody.")
+    steps, bars, total = ins.timeline.steps, ins.timeline.bar_lines, _total(ins)
+    heat = charts.unit_heatmap(charts.heatmap_frame(steps, values, units), label, value_range, bars, total)
+    roll = charts.plain_roll(ins.timeline.notes, bars, total)
+    line = charts.unit_trace(steps, values[:, unit], f"unit {unit}: {label}", bars, total)
+    for chart in (roll, heat, line):  # one under another on the same time axis
+        st.altair_chart(chart, width="stretch")
+
+
+def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """z-scored feature and the best units' states per note, for feature_traces."""
+    notes = ins.timeline.notes
+    steps = ins.timeline.note_steps()
+    series = [("feature", feature, notes[feature].to_numpy(dtype=float))]
+    for r in rows.itertuples():
+        values = ins.activations.layers[r.layer].signal(r.signal)[steps, r.unit]
+        series.append(("unit", f"layer {r.layer + 1} unit {r.unit} ({r.signal}, r={r.r:+.2f})", values))
+    frames = []
+    for kind, name, v in series:
+        sd = np.nanstd(v)
+        z = (v - np.nanmean(v)) / sd if sd > 0 else v * 0.0
+        frames.append(
+            pd.DataFrame({"start": notes.onset, "series": name, "series_kind": kind, "z": z, "value": v})
+        )
+    return pd.concat(frames, ignore_index=True).dropna(subset=["z"])
+
+
+def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
+    """The ranked table of the best units per feature; the chosen feature and its units over the melody."""
+    best = best_units(table, 3).assign(layer=lambda f: f.layer + 1)
+    st.dataframe(best[["feature", "layer", "unit", "signal", "r", "n"]], hide_index=True, width="stretch")
+    feature = st.selectbox("Feature", list(FEATURES), key="inside_feature", format_func=FEATURES.get)
+    rows = best_units(table[table.feature == feature], 3)
+    if rows.empty:
+        st.info("This feature does not vary in this melody, so no unit can track it.")
+        return
+    frame = _feature_frame(ins, feature, rows)
+    st.altair_chart(charts.feature_traces(frame, ins.timeline.bar_lines, _total(ins)), width="stretch")
+
+
+def draw_embedding(ck, path: str, mtime: float) -> None:
+    """The token embedding as points (three projections for 3 dims, PCA for more) and nearest neighbours."""
+    view = embedding(path, mtime)
+    key = st.selectbox("Colour by", list(COLOUR_KEYS), key="inside_colour", format_func=COLOUR_KEYS.get)
+    frame, title = view.frame, COLOUR_KEYS[key]
+    share = [f"{e:.0%}" for e in view.explained]
+    if view.method == "direct" and view.dims == 3:
+        pairs = [("x", "y"), ("x", "z"), ("y", "z")]
+        for col, (a, b) in zip(st.columns(3), pairs):
+            i, j = "xyz".index(a), "xyz".index(b)
+            titles = (f"dimension {i + 1} ({share[i]})", f"dimension {j + 1} ({share[j]})")
+            col.altair_chart(charts.embedding_scatter(frame, a, b, key, title, titles), width="stretch")
+    else:
+        y = "y" if "y" in frame else "x"
+        titles = (f"main direction 1 ({share[0]} of the variance)", f"direction 2 ({share[-1]})")
+        st.altair_chart(charts.embedding_scatter(frame, "x", y, key, title, titles), width="stretch")
+    tokens = frame.token.tolist()
+    first = next((k for k, t in enumerate(frame.type) if t in ("note", "pitch")), 0)
+    token = st.selectbox("Nearest neighbours of", tokens, index=first, key="inside_token")
+    st.dataframe(nearest_tokens(ck.model, ck.tokenizer, token, 8), hide_index=True)
