@@ -1,0 +1,89 @@
+"""Inside-the-model page in AppTest: the shipped models on a held-out chorale, two models side by side, every
+view's choices, a melody generated on the Sampling page, and a model without a recorded split."""
+
+import pytest
+from app_helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from streamlit.testing.v1 import AppTest
+
+from bachlstm.checkpoints import load_checkpoint
+from bachlstm.inspection import inspect_melody
+from bachlstm.training import split_melodies
+
+GENERATE = "FormSubmitter:sample_form-Generate"
+
+
+def inside_page() -> AppTest:
+    return open_app("app_pages/inside.py", timeout=180)
+
+
+def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
+    at = inside_page()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_ckpt").value == "workshop"
+    assert [t.label for t in at.tabs] == ["Surprise", "Gates and states", "What units track", "Embedding"]
+    # The number shown is the library's: the mean bits per note of the first held-out chorale.
+    ckpt = load_checkpoint("workshop")
+    first = split_melodies(ckpt.meta)["test"][0]
+    expected = inspect_melody(ckpt, first.events).surprise.mean_bits
+    assert at.metric[0].label == "workshop: mean surprise"
+    assert at.metric[0].value == f"{expected:.2f} bits per note"
+    assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 5
+    assert "3 numbers per token" in " ".join(m.value for m in at.markdown)
+
+
+def test_every_choice_redraws_without_errors():
+    at = inside_page()
+    for key, value in [
+        ("inside_layer", 1),
+        ("inside_signal", "forget_gate"),
+        ("inside_signal", "cell"),
+        ("inside_unit", 5),
+        ("inside_feature", "beat_strength"),
+        ("inside_colour", "octave"),
+        ("inside_token", "o4"),
+        ("inside_piece", 3),
+    ]:
+        at.selectbox(key=key).set_value(value).run()
+        assert not at.exception, (key, value, at.exception)
+    assert at.dataframe, "the unit table and the neighbours are shown"
+
+
+def test_two_models_side_by_side_on_the_bach_model():
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    at.selectbox(key="inside_other").set_value("workshop").run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["bach: mean surprise", "workshop: mean surprise"]
+    # bach's 256-unit layer shows its 32 most active units, and says so.
+    assert any("32 of 256 units" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
+    at = open_app("app_pages/sampling.py", timeout=180)
+    at.selectbox(key="ckpt").set_value("workshop").run()
+    at.button(key=GENERATE).click().run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/inside.py").run()
+    at.radio(key="inside_source").set_value("a melody from the Sampling page").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_gen").value == 0
+    at.toggle(key="inside_pool").set_value(True).run()
+    assert not at.exception, at.exception
+    units = next(d.value for d in at.dataframe if "signal" in d.value.columns)
+    assert (units["n"] > 200).all()  # the notes of all 29 held-out melodies, not one melody's
+
+
+def test_a_model_without_held_out_melodies_asks_for_a_generated_one(tmp_path, monkeypatch):
+    from bachlstm.checkpoints import read_meta, save_checkpoint
+
+    ckpt = load_checkpoint("workshop")
+    meta = {k: v for k, v in read_meta("workshop").items() if k != "split"}
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    save_checkpoint(runs / "nosplit.safetensors", ckpt.model, ckpt.tokenizer, meta)
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(runs))
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("nosplit").run()
+    assert not at.exception, at.exception
+    assert any("records no held-out melodies" in i.value for i in at.info)
