@@ -26,7 +26,13 @@ from browser_helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PAGES = [("Home", ""), ("Corpus", "corpus"), ("Training", "training"), ("Sampling", "sampling")]
+PAGES = [
+    ("Home", ""),
+    ("Corpus", "corpus"),
+    ("Training", "training"),
+    ("Sampling", "sampling"),
+    ("Inside the model", "inside"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,7 @@ def test_every_page_renders_without_exception(server, page, shots):
         assert [t.split("\n")[-1].strip() for t in nav] == [t for t, _ in PAGES], nav  # icon name first
         assert_no_exception(page, title)
         assert page.locator('[data-testid="stMain"]').inner_text().strip(), f"{title} is empty"
-        screenshot_full(page, str(shots / f"{title.lower()}.png"))
+        screenshot_full(page, str(shots / f"{title.lower().replace(' ', '-')}.png"))
     # the sidebar navigation keeps the session and reaches every page too
     for title, _ in PAGES:
         click_nav(page, title)
@@ -124,3 +130,16 @@ def test_generate_and_download_midi(server, page, shots):
         midi = pretty_midi.PrettyMIDI(io.BytesIO(data))  # raises on a file that is not MIDI
         notes.append(sum(len(inst.notes) for inst in midi.instruments))
     assert max(notes) > 0, notes
+
+
+def test_inside_the_model_draws_every_tab(server, page, shots):
+    url, _ = server
+    open_page(page, url, "inside")  # the shipped workshop model on a held-out chorale
+    for tab in ("Gates and states", "What units track", "Embedding", "Surprise"):
+        page.get_by_role("tab", name=tab).click()
+        wait_ready(page)
+        assert_no_exception(page, f"Inside the model, tab {tab}")
+    charts = page.locator('[data-testid="stVegaLiteChart"]')
+    charts.nth(5).wait_for(state="attached", timeout=30_000)  # roll, heatmap, trace, features, embedding
+    assert page.get_by_text("bits per note").first.is_visible()
+    screenshot_full(page, str(shots / "inside-the-model.png"))
