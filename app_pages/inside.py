@@ -3,10 +3,9 @@
 import streamlit as st
 
 from app_pages.common import checkpoint, mtime, reference, usable_checkpoints
-from app_pages.inside_texts import INSIDE_HELP
 from app_pages.inside_views import draw_embedding, draw_states, draw_surprise, draw_units, inspection, pooled
+from app_pages.texts import INSIDE_HELP, melody_label
 from bachlstm.checkpoints import CheckpointError
-from bachlstm.ui_helpers import melody_label
 
 st.title("Inside the model")
 st.caption(INSIDE_HELP["intro"])

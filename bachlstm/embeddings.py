@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bachlstm.metrics import PC_NAMES
+from bachlstm.durations import BASE_QL
 from bachlstm.model import LSTMModel
-from bachlstm.tokens import BASE_QL, PAD, midi_of
+from bachlstm.pitches import PITCH_CLASS_NAMES, midi_of
+from bachlstm.tokens import PAD
 
 # What the points can be coloured by: column -> legend title.
 COLOUR_KEYS = {"type": "token type", "pitch_class": "pitch class", "octave": "octave", "duration": "duration"}
@@ -22,7 +23,7 @@ COLOUR_KEYS = {"type": "token type", "pitch_class": "pitch class", "octave": "oc
 
 def _factored_attributes(token: str, kind: str) -> tuple[str | None, int | None, float | None]:
     if kind == "pitch":
-        return PC_NAMES[midi_of(token, 4) % 12], None, None
+        return PITCH_CLASS_NAMES[midi_of(token, 4) % 12], None, None
     if kind == "octave":
         return None, int(token[1:]), None
     if kind == "duration":
@@ -37,7 +38,7 @@ def _event_attributes(tokenizer, ids: list[int]) -> dict[int, tuple[str | None, 
         raise ValueError(f"{len(ids)} note/rest tokens decoded into {len(events)} events")
     out = {}
     for i, e in zip(ids, events):
-        pitch_class = None if e.is_rest else PC_NAMES[e.midi % 12]
+        pitch_class = None if e.is_rest else PITCH_CLASS_NAMES[e.midi % 12]
         out[i] = (pitch_class, e.octave, e.quarter_length)
     return out
 

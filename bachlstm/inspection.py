@@ -17,10 +17,12 @@ import pandas as pd
 from bachlstm.activations import Activations, record_activations
 from bachlstm.embeddings import EmbeddingView, embedding_view
 from bachlstm.events import Event, Melody
+from bachlstm.primer import fit_primer, read_primer
 from bachlstm.probes import best_units, melody_correlations
 from bachlstm.surprise import Surprise, melody_surprise
 from bachlstm.timeline import Timeline, melody_timeline
 from bachlstm.tokens import UNK
+from bachlstm.training import split_melodies
 
 SPLIT_NAMES = ("test", "val", "train")  # where a chorale id is looked up, held-out melodies first
 MAX_EVENTS = 512  # read_primer's limit for a file; the longest chorale melody has ~150
@@ -66,15 +68,9 @@ def find_melody(checkpoint: Any, melody: str, *, melodies: list | None = None) -
     """
     path = Path(melody)
     if path.is_file():
-        # late: music21 and the primer helpers cost ~1 s to import and a chorale id needs neither
-        from bachlstm.generation import fit_primer
-        from bachlstm.music import read_primer
-
         events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name))
         moved = f", transposed {shift:+d} semitones to fit the vocabulary" if shift else ""
         return events, f"{path.name}{moved}"
-    from bachlstm.training import split_melodies  # late: loads the corpus only for a chorale id
-
     parts = split_melodies(checkpoint.meta, melodies)
     for split in SPLIT_NAMES:
         for m in parts[split]:

@@ -9,7 +9,7 @@ from bachlstm.checkpoints import load_checkpoint
 from bachlstm.inspection import inspect_melody
 from bachlstm.training import split_melodies
 
-GENERATE = "FormSubmitter:sample_form-Generate"
+GENERATE = "generate"
 
 
 def inside_page() -> AppTest:
