@@ -7,15 +7,31 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import inside_charts as charts
-from app_pages.common import checkpoint
+from app_pages.common import checkpoint, mtime
+from app_pages.texts import INSIDE_HELP, melody_label
 from bachlstm.activations import SIGNALS
+from bachlstm.checkpoints import CheckpointError
 from bachlstm.embeddings import COLOUR_KEYS, nearest_tokens
 from bachlstm.inspection import Inspection, checkpoint_embedding, inspect_melody
 from bachlstm.probes import best_units, pooled_correlations
 from bachlstm.surprise import extremes
 from bachlstm.timeline import FEATURES
+from bachlstm.training import split_melodies
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the held-out melodies ...")
+def held_out(path: str, mtime: float) -> tuple | None:
+    """The checkpoint's test-split melodies (never trained on), None when it records no split.
+
+    Only the melodies: the Sampling page's reference (Bach metrics row, memorization index) is not
+    needed here and costs far more.
+    """
+    try:
+        return tuple(split_melodies(checkpoint(path, mtime).meta)["test"])
+    except ValueError:
+        return None
 
 
 @st.cache_resource(max_entries=16, show_spinner="Running the model over the melody ...")
@@ -39,6 +55,50 @@ def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
         ins = inspect_melody(ck, m.events)
         pairs.append((ins.activations, ins.timeline))
     return pooled_correlations(pairs)
+
+
+def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> tuple[tuple, str]:
+    """The melody to look at: a held-out chorale, or one generated on the Sampling page; stops the page
+    with a message when there is neither."""
+    sources = (["a held-out chorale"] if melodies else []) + (
+        ["a melody from the Sampling page"] if generated else []
+    )
+    if not sources:
+        st.info(
+            "This model records no held-out melodies: generate one on the Sampling page to look at it here."
+        )
+        st.stop()
+    source = source_col.radio("Melody", sources, key="inside_source", help=INSIDE_HELP["source"])
+    if source == "a held-out chorale":
+        labels = [melody_label(m) for m in melodies]
+        i = melody_col.selectbox(
+            "Chorale", range(len(melodies)), key="inside_piece", format_func=labels.__getitem__
+        )
+        events, label = tuple(melodies[i].events), melodies[i].piece_id
+    else:
+        gens = generated["gens"]
+        j = melody_col.selectbox(
+            "Generated melody", range(len(gens)), key="inside_gen", format_func=lambda k: gens[k].label
+        )
+        events, label = tuple(gens[j].full_events), f"{gens[j].label} ({generated['model']})"
+    if not events:
+        st.info("That melody has no notes: choose another.")
+        st.stop()
+    return events, label
+
+
+def second_model(usable: list, name: str, events: tuple, label: str) -> tuple[str, Inspection] | None:
+    """The model chosen to compare with (its inspection of the same melody), or None."""
+    names = [info.name for info in usable]
+    other = st.selectbox("Compare with", ["none", *(n for n in names if n != name)], key="inside_other")
+    if other == "none":
+        return None
+    info = usable[names.index(other)]
+    try:
+        return other, inspection(str(info.path), mtime(info.path), events, label)
+    except (ValueError, CheckpointError) as exc:
+        st.error(f"{other} cannot read this melody: {exc}")
+        return None
 
 
 def _total(ins: Inspection) -> float:
