@@ -82,11 +82,11 @@ def heatmap_frame(steps: pd.DataFrame, values: np.ndarray, units) -> pd.DataFram
     chosen = values[:, units]  # (T, U)
     return pd.DataFrame(
         {
-            "start": np.repeat(steps.start.to_numpy(), len(units)),
-            "end": np.repeat(steps.end.to_numpy(), len(units)),
+            "start": np.repeat(steps.start.to_numpy().round(4), len(units)),
+            "end": np.repeat(steps.end.to_numpy().round(4), len(units)),
             "token": np.repeat(steps.token.to_numpy(), len(units)),
             "unit": np.tile(units, len(steps)),
-            "value": chosen.reshape(-1),
+            "value": chosen.reshape(-1).round(3),  # the chart's data is JSON: 3 decimals are plenty
         }
     )
 

@@ -16,6 +16,11 @@ def inside_page() -> AppTest:
     return open_app("app_pages/inside.py", timeout=180)
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["inside_tab"] = label  # what a click on the tab does: only the open tab is drawn
+    return at.run()
+
+
 def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
     at = inside_page()
     assert not at.exception, at.exception
@@ -27,25 +32,30 @@ def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
     expected = inspect_melody(ckpt, first.events).surprise.mean_bits
     assert at.metric[0].label == "workshop: mean surprise"
     assert at.metric[0].value == f"{expected:.2f} bits per note"
-    assert len(at.get("arrow_vega_lite_chart")) + len(at.get("vega_lite_chart")) >= 5
+    assert len(at.get("vega_lite_chart")) == 1  # only the open tab is drawn: the surprise roll
+    open_tab(at, "Gates and states")
+    assert len(at.get("vega_lite_chart")) == 3  # piano roll, heatmap, one unit's trace
+    open_tab(at, "Embedding")
+    assert len(at.get("vega_lite_chart")) == 3  # the three 2-D views of the 3-D embedding
     assert "3 numbers per token" in " ".join(m.value for m in at.markdown)
 
 
 def test_every_choice_redraws_without_errors():
     at = inside_page()
-    for key, value in [
-        ("inside_layer", 1),
-        ("inside_signal", "forget_gate"),
-        ("inside_signal", "cell"),
-        ("inside_unit", 5),
-        ("inside_feature", "beat_strength"),
-        ("inside_colour", "octave"),
-        ("inside_token", "o4"),
-        ("inside_piece", 3),
+    for tab, key, value in [
+        ("Gates and states", "inside_layer", 1),
+        ("Gates and states", "inside_signal", "forget_gate"),
+        ("Gates and states", "inside_signal", "cell"),
+        ("Gates and states", "inside_unit", 5),
+        ("What units track", "inside_feature", "beat_strength"),
+        ("Embedding", "inside_colour", "octave"),
+        ("Embedding", "inside_token", "o4"),
+        ("Embedding", "inside_piece", 3),
     ]:
-        at.selectbox(key=key).set_value(value).run()
+        open_tab(at, tab).selectbox(key=key).set_value(value).run()
         assert not at.exception, (key, value, at.exception)
-    assert at.dataframe, "the unit table and the neighbours are shown"
+    assert at.dataframe, "the neighbours are shown"
+    assert "inside_signal" not in [w.key for w in at.selectbox], "a closed tab is not drawn"
 
 
 def test_two_models_side_by_side_on_the_bach_model():
@@ -55,6 +65,7 @@ def test_two_models_side_by_side_on_the_bach_model():
     assert not at.exception, at.exception
     assert [m.label for m in at.metric] == ["bach: mean surprise", "workshop: mean surprise"]
     # bach's 256-unit layer shows its 32 most active units, and says so.
+    open_tab(at, "Gates and states")
     assert any("32 of 256 units" in c.value for c in at.caption)
 
 
@@ -68,7 +79,7 @@ def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
     at.radio(key="inside_source").set_value("a melody from the Sampling page").run()
     assert not at.exception, at.exception
     assert at.selectbox(key="inside_gen").value == 0
-    at.toggle(key="inside_pool").set_value(True).run()
+    open_tab(at, "What units track").toggle(key="inside_pool").set_value(True).run()
     assert not at.exception, at.exception
     units = next(d.value for d in at.dataframe if "signal" in d.value.columns)
     assert (units["n"] > 200).all()  # the notes of all 29 held-out melodies, not one melody's
