@@ -118,6 +118,25 @@ def history_chart(frame: pd.DataFrame):
     )
 
 
+def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool = False):
+    """Best validation loss against the swept value (columns value, label, best_val_loss): one point per
+    finished run, joined by a line when the values are numbers (on a log axis for learning rates)."""
+    if numeric:
+        scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
+        x = alt.X("value:Q", title=field_label, scale=scale)
+    else:
+        x = alt.X("label:N", title=field_label, sort=list(table["label"]))
+    return (
+        alt.Chart(table, height=260)
+        .mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
+        .encode(
+            x=x,
+            y=alt.Y("best_val_loss:Q", title="best validation loss", scale=alt.Scale(zero=False)),
+            tooltip=["run", "label", alt.Tooltip("best_val_loss:Q", format=".4f")],
+        )
+    )
+
+
 # --------------------------------------------------------------------------------------------------
 # Corpus page
 

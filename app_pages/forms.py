@@ -79,3 +79,58 @@ def next_run_name(name: str, taken) -> str:
     while f"{base}-{n}" in taken:
         n += 1
     return f"{base}-{n}"
+
+
+# --- hyperparameter sweep: one field of the training form at 2-5 values -------------------------------
+
+SWEEP_SIZES = (2, 5)  # fewest and most values: a sweep of one is a run, more than 5 fills the queue
+LIST_KINDS = ("ints", "floats")
+
+
+def parse_sweep_values(field: str, text: str) -> list:
+    """The values to try for `field`: '3, 8, 16' for a number field; list fields (LSTM sizes, dropouts)
+    separate their values with ';' ('6, 12, 6; 32, 32'). FormError for a bad or repeated value, or for
+    fewer than 2 or more than 5 values."""
+    if field not in TRAINING_FIELDS:
+        raise FormError(f"{field!r} is not a field of the training form")
+    label, kind = TRAINING_FIELDS[field]
+    parts = [p.strip() for p in re.split(";" if kind in LIST_KINDS else "[,;]", str(text)) if p.strip()]
+    values = []
+    for part in parts:
+        if kind in LIST_KINDS:
+            values.append(parse_number_list(part, int if kind == "ints" else float, label))
+            continue
+        try:
+            values.append(float(part) if kind == "float" else int(part))
+        except ValueError:
+            what = "a number" if kind == "float" else "a whole number"
+            raise FormError(f"sweep over {label}: {part!r} is not {what}") from None
+    lo, hi = SWEEP_SIZES
+    example = "6, 12, 6; 32, 32" if kind in LIST_KINDS else "3, 8, 16"
+    if not lo <= len(values) <= hi:
+        raise FormError(f"sweep over {label}: give {lo} to {hi} values (e.g. '{example}'), got {len(values)}")
+    if len(set(values)) != len(values):
+        raise FormError(f"sweep over {label}: each value once, got {text!r}")
+    return values
+
+
+def sweep_label(value) -> str:
+    """A value as it appears in a run name and a chart: 16, 0.001, 6x12x6."""
+    if isinstance(value, tuple):
+        return "x".join(sweep_label(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def sweep_runs(values: dict, field: str, sweep: list, prefix: str) -> list[tuple[str, dict]]:
+    """(run name, get_preset overrides) per swept value: the form's settings with `field` replaced.
+
+    Run names are '<prefix>-<value>' ('sweep-lr-0.003'); 0 means "none" for the 0-able fields, as in
+    the form.
+    """
+    base = training_overrides(values)
+    kind = TRAINING_FIELDS[field][1]
+    runs = []
+    for value in sweep:
+        swept = training_overrides({**values, field: value})[field] if kind not in LIST_KINDS else value
+        runs.append((f"{prefix}-{sweep_label(value)}", {**base, field: swept}))
+    return runs

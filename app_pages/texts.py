@@ -41,6 +41,9 @@ TRAINING_HELP = {
     "max_melodies": "Train on only the first N melodies for a quicker demo (0 = all of them).",
     "max_steps": "End training after this many optimizer steps, whatever the epochs say (0 = no limit).",
     "seed": "The same seed and settings train the same model again.",
+    "sweep": "The values to try, e.g. '3, 8, 16' (LSTM sizes and dropouts: ';' between values, "
+    "'6, 12, 6; 32, 32'). Each value becomes an ordinary saved run named after it, queued one after another "
+    "with all the other settings from the form above.",
 }
 
 

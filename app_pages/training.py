@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.common import job_manager, session_id
 from app_pages.forms import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
+from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
 from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
@@ -49,6 +50,17 @@ with st.form("train_form"):
         help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
     )
     start = st.form_submit_button("Start training", type="primary", key="train_start")
+    with st.expander("Hyperparameter sweep: these settings, with one field at 2 to 5 values"):
+        c = st.columns([2, 3, 2])
+        sweep_field = c[0].selectbox(
+            "Field to vary",
+            list(TRAINING_FIELDS),
+            format_func=lambda f: TRAINING_FIELDS[f][0],
+            key="sweep_field",
+        )
+        sweep_text = c[1].text_input("Values", key="sweep_values", help=TRAINING_HELP["sweep"])
+        sweep_prefix = c[2].text_input("Run names start with", "sweep", key="sweep_prefix")
+        sweep = st.form_submit_button("Start sweep", key="sweep_start")
 
 if start:
     try:
@@ -60,6 +72,13 @@ if start:
     else:
         st.session_state.train_job = job.id
         st.session_state.train_bump_name = True
+
+if sweep:
+    start_sweep(preset_name, values, sweep_field, sweep_text, f"{sweep_prefix.strip()}-{sweep_field}")
+if sweep_active():
+    live_sweep(live=True)
+else:
+    draw_sweep()
 
 job = manager.find(st.session_state.get("train_job"))
 if job is not None:

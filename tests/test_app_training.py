@@ -1,4 +1,5 @@
-"""Training page in AppTest: renders, refuses bad input with a message, trains a tiny run and stops one."""
+"""Training page in AppTest: renders, refuses bad input with a message, trains a tiny run and stops one,
+sweeps one field over two values."""
 
 import time
 from pathlib import Path
@@ -9,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.forms import TRAINING_FIELDS
 from app_pages.texts import TRAINING_HELP
+from bachlstm.checkpoints import read_meta
 from bachlstm.presets import get_preset
 
 
@@ -194,3 +196,52 @@ def test_second_session_waits_in_the_server_queue(tmp_path, monkeypatch):
     wait_for(second, lambda a: a.success)  # the queued run starts when the slot frees, and finishes
     wait_for(first, lambda a: a.warning)
     assert (tmp_path / "second.safetensors").is_file()
+
+
+def sweep(at: AppTest, field: str, values: str) -> AppTest:
+    at.selectbox(key="sweep_field").set_value(field)
+    at.text_input(key="sweep_values").set_value(values)
+    return at.button(key="sweep_start").click().run()
+
+
+@pytest.mark.slow
+def test_a_sweep_queues_one_ordinary_run_per_value_and_charts_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    at = training_page()
+    fill(at, epochs=2, max_melodies=12, max_steps=2)
+    sweep(at, "embedding_dim", "2, 5")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["sweep"]["labels"] == ["2", "5"]
+    names = ["sweep-embedding_dim-2", "sweep-embedding_dim-5"]
+    wait_for(
+        at, lambda a: any(c.value.startswith("Best: Embedding dimension") for c in a.caption), timeout=180
+    )
+    assert not at.exception
+    for name in names:  # ordinary saved runs, with the swept value and the form's other settings
+        meta = read_meta(tmp_path / f"{name}.safetensors")
+        assert meta["model_config"]["embedding_dim"] == int(name[-1])
+        assert meta["model_config"]["lstm_sizes"] == [6, 12, 6]
+    table = next(d.value for d in at.dataframe if "best_val_loss" in d.value.columns)
+    assert table.run.tolist() == names and (table.status == "done").all()
+    assert table.best_val_loss.notna().all()
+    assert len(at.get("vega_lite_chart")) >= 2  # curves overlaid, best validation loss against the value
+    assert set(names) <= set(at.multiselect(key="compare").options)
+
+
+@pytest.mark.parametrize(
+    ("field", "values", "message"),
+    [
+        ("embedding_dim", "8", "give 2 to 5 values"),
+        ("lstm_sizes", "6, 12, 6; 32", "dropouts needs one value per LSTM layer"),
+        ("lr", "0.01, 5", "lr must be in (0, 1]"),
+    ],
+    ids=["one-value", "layers-without-dropouts", "bad-value"],
+)
+def test_a_bad_sweep_queues_nothing(field, values, message):
+    at = training_page()
+    sweep(at, field, values)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Sweep not started") and message in errors[0], errors
+    assert "sweep" not in at.session_state
+    assert any("0 of 1 training slot(s) busy, 0 run(s) waiting" in c.value for c in at.caption)

@@ -1,0 +1,119 @@
+"""The Training page's hyperparameter sweep (streamlit): queue one run per value, draw them as they train."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages import charts
+from app_pages.common import job_manager, session_id
+from app_pages.forms import (
+    LIST_KINDS,
+    TRAINING_FIELDS,
+    FormError,
+    parse_sweep_values,
+    sweep_label,
+    sweep_runs,
+)
+from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
+from bachlstm.jobs import JobError, validate_run_name
+from bachlstm.presets import PresetError, get_preset
+
+
+def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: str) -> None:
+    """Queue one ordinary training run per value (all checked first, so a bad value queues nothing)."""
+    manager = job_manager()
+    try:
+        parsed = parse_sweep_values(field, text)
+        runs = sweep_runs(values, field, parsed, prefix.strip())
+        taken = {info.name for info in list_checkpoints()} | {j.name for j in manager.jobs() if j.is_active}
+        if manager.max_queued - len(manager.queue()) < len(runs):
+            raise JobError(f"the training queue has no room for {len(runs)} more runs: try again later")
+        planned = []
+        for name, overrides in runs:
+            planned.append((validate_run_name(name, taken), get_preset(preset_name, **overrides)))
+        jobs = [manager.submit(name, p, out=run_path(name), owner=session_id()) for name, p in planned]
+    except (FormError, PresetError, JobError, CheckpointError) as exc:
+        st.error(f"Sweep not started: {exc}")
+        return
+    swept = [overrides[field] for _, overrides in runs]
+    st.session_state.sweep = {
+        "field": field,
+        "labels": [sweep_label(v) for v in parsed],
+        "values": swept,
+        "jobs": [j.id for j in jobs],
+    }
+
+
+def _history(records) -> list[dict]:
+    """A job's epoch records as checkpoint-history dicts (what charts.history_frame reads)."""
+    keys = ("epoch", "train_loss", "val_loss", "val_top1")
+    return [{k: getattr(r, k) for k in keys} for r in records if r.kind == "epoch"]
+
+
+def sweep_table(sweep: dict) -> pd.DataFrame:
+    """One row per swept value: run, value, label, status, best validation loss so far, test perplexity."""
+    manager = job_manager()
+    rows = []
+    for job_id, value, label in zip(sweep["jobs"], sweep["values"], sweep["labels"]):
+        job = manager.find(job_id)
+        if job is None:
+            continue
+        losses = [r.val_loss for r in job.progress() if r.kind == "epoch" and r.val_loss is not None]
+        best = job.metrics.get("val_loss") if job.metrics else (min(losses) if losses else None)
+        test = (job.metrics or {}).get("test_perplexity")
+        rows.append((job.name, value, label, job.status, best, test))
+    columns = ["run", "value", "label", "status", "best_val_loss", "test_perplexity"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def draw_sweep(live: bool = False) -> None:
+    """The sweep's runs: status table, validation curves overlaid, best validation loss against the value."""
+    sweep = st.session_state.get("sweep")
+    if not sweep:
+        return
+    manager = job_manager()
+    label, kind = TRAINING_FIELDS[sweep["field"]]
+    st.subheader(f"Sweep: {label}")
+    table = sweep_table(sweep)
+    st.dataframe(table.drop(columns="value"), hide_index=True)
+    histories = {}
+    for job_id, value in zip(sweep["jobs"], sweep["labels"]):
+        job = manager.find(job_id)
+        if job is not None:
+            histories[f"{sweep['field']}={value}"] = _history(job.progress())
+    frame = charts.history_frame(histories)
+    if not frame.empty:
+        st.altair_chart(charts.history_chart(frame))
+    done = table.dropna(subset=["best_val_loss"])
+    done = done[done.status.isin(("done", "stopped"))]
+    if len(done) >= 2:
+        numeric = kind not in LIST_KINDS
+        chart = charts.sweep_chart(done, label, numeric=numeric, log=sweep["field"] == "lr")
+        st.altair_chart(chart, width="stretch")
+        best = done.loc[done.best_val_loss.idxmin()]
+        st.caption(
+            f"Best: {label} = {best.label} (validation loss {best.best_val_loss:.4f} per token). The runs "
+            "are saved like any other: compare them below or generate music with them on the Sampling page."
+        )
+    active = [j for j in (manager.find(i) for i in sweep["jobs"]) if j is not None and j.is_active]
+    if active:
+        st.button("Stop the sweep", key="sweep_stop", on_click=_stop_all, args=([j.id for j in active],))
+    elif live:
+        st.rerun()  # the whole page once more: the live redraw stops and the run lists change
+
+
+def _stop_all(job_ids: list[str]) -> None:
+    for job_id in job_ids:
+        job_manager().stop(job_id, "the sweep was stopped")
+
+
+def sweep_active() -> bool:
+    """True while a run of this session's sweep is queued or running."""
+    sweep = st.session_state.get("sweep") or {}
+    jobs = (job_manager().find(i) for i in sweep.get("jobs", ()))
+    return any(j is not None and j.is_active for j in jobs)
+
+
+# Redrawn every two seconds while the sweep trains; a finished sweep is drawn once with draw_sweep.
+live_sweep = st.fragment(run_every=2)(draw_sweep)
