@@ -14,9 +14,9 @@ from bachlstm.checkpoints import CheckpointError
 from bachlstm.embeddings import COLOUR_KEYS, nearest_tokens
 from bachlstm.inspection import Inspection, checkpoint_embedding, inspect_melody
 from bachlstm.probes import best_units, pooled_correlations
+from bachlstm.splits import split_melodies
 from bachlstm.surprise import extremes
 from bachlstm.timeline import FEATURES
-from bachlstm.training import split_melodies
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
 

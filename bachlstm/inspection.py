@@ -6,6 +6,7 @@ The one entry point the "Inside the model" page and `python -m bachlstm inspect`
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,10 +20,12 @@ from bachlstm.embeddings import EmbeddingView, embedding_view
 from bachlstm.events import Event, Melody
 from bachlstm.primer import fit_primer, read_primer
 from bachlstm.probes import best_units, melody_correlations
+from bachlstm.splits import split_melodies
 from bachlstm.surprise import Surprise, melody_surprise
 from bachlstm.timeline import Timeline, melody_timeline
 from bachlstm.tokens import UNK
-from bachlstm.training import split_melodies
+
+log = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("test", "val", "train")  # where a chorale id is looked up, held-out melodies first
 MAX_EVENTS = 512  # read_primer's limit for a file; the longest chorale melody has ~150
@@ -68,7 +71,10 @@ def find_melody(checkpoint: Any, melody: str, *, melodies: list | None = None) -
     """
     path = Path(melody)
     if path.is_file():
-        events, shift = fit_primer(checkpoint.tokenizer, read_primer(path.read_bytes(), path.name))
+        primer = read_primer(path.read_bytes(), path.name)
+        for warning in primer.warnings:  # damaged bytes, dropped ghost notes, another meter
+            log.warning("%s: %s", path.name, warning)
+        events, shift = fit_primer(checkpoint.tokenizer, primer.events)
         moved = f", transposed {shift:+d} semitones to fit the vocabulary" if shift else ""
         return events, f"{path.name}{moved}"
     parts = split_melodies(checkpoint.meta, melodies)
