@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from bachlstm.checkpoints import load_checkpoint
 from bachlstm.inspection import inspect_melody
-from bachlstm.training import split_melodies
+from bachlstm.splits import split_melodies
 
 GENERATE = "generate"
 

@@ -281,7 +281,7 @@ def test_cli_inspect_refuses_bad_input(tmp_path):
 def test_cli_inspect_a_held_out_chorale(capsys):
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.cli import main
-    from bachlstm.training import split_melodies
+    from bachlstm.splits import split_melodies
 
     piece = split_melodies(load_checkpoint("bach").meta)["test"][0].piece_id
     assert main(["inspect", "--checkpoint", "bach", "--melody", piece]) == 0

@@ -38,7 +38,7 @@ def run(repeats: int = 5, threads: int = 1, browser: bool = True) -> dict:
     and, with `browser` and Chromium installed, the page's answer times in seconds (page_figures)."""
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.inspection import checkpoint_embedding, inspect_melody, inspection_json
-    from bachlstm.training import split_melodies
+    from bachlstm.splits import split_melodies
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
