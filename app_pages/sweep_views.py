@@ -15,8 +15,8 @@ from app_pages.forms import (
     sweep_label,
     sweep_runs,
 )
-from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path
-from bachlstm.jobs import JobError, validate_run_name
+from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
+from bachlstm.jobs import JobError
 from bachlstm.presets import PresetError, get_preset
 
 
@@ -31,7 +31,9 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
             raise JobError(f"the training queue has no room for {len(runs)} more runs: try again later")
         planned = []
         for name, overrides in runs:
-            planned.append((validate_run_name(name, taken), get_preset(preset_name, **overrides)))
+            if validate_run_name(name) in taken:
+                raise JobError(f"a run named {name!r} already exists: choose another start for the names")
+            planned.append((name, get_preset(preset_name, **overrides)))
         jobs = [manager.submit(name, p, out=run_path(name), owner=session_id()) for name, p in planned]
     except (FormError, PresetError, JobError, CheckpointError) as exc:
         st.error(f"Sweep not started: {exc}")

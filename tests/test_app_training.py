@@ -245,3 +245,16 @@ def test_a_bad_sweep_queues_nothing(field, values, message):
     assert len(errors) == 1 and errors[0].startswith("Sweep not started") and message in errors[0], errors
     assert "sweep" not in at.session_state
     assert any("0 of 1 training slot(s) busy, 0 run(s) waiting" in c.value for c in at.caption)
+
+
+def test_a_sweep_never_overwrites_a_saved_run():
+    import os
+    import shutil
+
+    runs = Path(os.environ["BACHLSTM_RUNS_DIR"])
+    shutil.copy(ROOT / "checkpoints" / "workshop.safetensors", runs / "sweep-embedding_dim-5.safetensors")
+    at = training_page()
+    sweep(at, "embedding_dim", "2, 5")
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "'sweep-embedding_dim-5' already exists" in errors[0], errors
+    assert "sweep" not in at.session_state  # the free name 'sweep-embedding_dim-2' was not queued either
