@@ -7,6 +7,7 @@ from app_pages.sampling_views import draw_below, draw_columns, generate_once, re
 from app_pages.texts import KNOB_HELP, melody_label
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.compare import Knobs
+from bachlstm.generation import DEFAULT_MIN_LENGTH
 from bachlstm.primer import primer_from_melody
 
 st.title("Sampling")
@@ -38,7 +39,7 @@ source = st.radio(
 )
 
 with st.form("sample_form"):
-    top = st.columns(3)
+    top = st.columns([3, 3, 2, 2])
     primer, upload = None, None
     if source == sources[1]:
         i = top[0].selectbox(
@@ -61,7 +62,10 @@ with st.form("sample_form"):
         key="length",
         help="How many tokens the model writes after the primer (a factored note takes several tokens).",
     )
-    seed = top[2].number_input(
+    min_length = top[2].number_input(
+        "Minimum notes", 0, 512, DEFAULT_MIN_LENGTH, key="min_length", help=KNOB_HELP["min_length"]
+    )
+    seed = top[3].number_input(
         "Seed",
         0,
         2**31 - 1,
@@ -105,7 +109,8 @@ if go:
     note = ""
     if upload is not None:
         primer, note = read_upload(upload, ck.tokenizer)  # shows the error and stops for a bad file
-    generate_once(ck, name, ref, Knobs(**knobs, **extras), primer, length, seed, constrained, note)
+    lengths = (length, min_length)
+    generate_once(ck, name, ref, Knobs(**knobs, **extras), primer, lengths, seed, constrained, note)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")

@@ -24,22 +24,26 @@ def read_upload(upload, tokenizer) -> tuple[list, str]:
     return events, " ".join(notes)
 
 
-def generate_once(ck, name, ref, knobs: Knobs, primer, length, seed, constrained, note="") -> None:
-    """Generate the four columns into session_state, unless these exact settings were just generated."""
+def generate_once(ck, name, ref, knobs: Knobs, primer, lengths, seed, constrained, note="") -> None:
+    """Generate the four columns into session_state, unless these exact settings were just generated.
+
+    `lengths` is (length in tokens, minimum notes)."""
     try:
         configs = sampling_configs(knobs)
     except ValueError as exc:
         st.error(f"These sampling settings cannot be used: {exc}")
         st.stop()
-    key = (name, str(ck.path), tuple(configs), tuple(primer or ()), length, seed, constrained)
+    length, min_length = lengths
+    key = (name, str(ck.path), tuple(configs), tuple(primer or ()), length, min_length, seed, constrained)
     old = st.session_state.get("sampling")
     if old is not None and old["key"] == key:
         return  # same settings, same seed: the same music is already there
     try:
         with st.spinner("Generating ..."):
             comparison = compare_methods(
-                ck, configs, primer=primer, length=length, seed=seed, constrained=constrained, reference=ref
-            )
+                ck, configs, primer=primer, length=length, min_length=min_length, seed=seed,
+                constrained=constrained, reference=ref,
+            )  # fmt: skip
             gens = comparison.generations
             n_primer = len(gens[0].primer_events)
             views = [charts.melody_view(g.full_events, n_primer) for g in gens]

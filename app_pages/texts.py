@@ -60,6 +60,9 @@ KNOB_HELP = {
     "probability (1 = off).",
     "repetition_penalty": "Make tokens the melody has already used less likely (1 = off).",
     "no_repeat_ngram": "Never write the same n tokens in a row twice: breaks greedy loops (0 = off).",
+    "min_length": "The fewest notes each melody writes after the primer before it may end, like "
+    "min_new_tokens in text generators but counted in notes (0 = off). Until then the end token is "
+    "left out, and a rest may not follow a rest, so a model that would stop at once keeps writing.",
     "constrained": "Allow only tokens that can come next in a well-formed melody (e.g. no duration "
     "without a pitch), so every sample can be turned into notes.",
 }

@@ -15,7 +15,7 @@ import torch
 
 from bachlstm.checkpoints import Checkpoint
 from bachlstm.events import Event, Melody
-from bachlstm.generation import Generation, generate
+from bachlstm.generation import DEFAULT_MIN_LENGTH, Generation, generate
 from bachlstm.grammar import grammar_of
 from bachlstm.metrics import (
     METRIC_COLUMNS,
@@ -231,6 +231,7 @@ def compare_methods(
     *,
     primer: Sequence[Event] | None = None,
     length: int = 128,
+    min_length: int | None = None,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -239,22 +240,24 @@ def compare_methods(
 ) -> Comparison:
     """Generate `samples` melodies per config in one batch, score them, table them and warn.
 
+    `min_length`: notes each melody must have after the primer before it may end (generate()'s); None
+    is the dashboard's and the command line's default, `generation.DEFAULT_MIN_LENGTH` notes (at most
+    `length`).
     `reference` (a CheckpointReference) adds KL divergences, memorization, the Bach row and a copy
     threshold from it. With `unmasked` the same settings are also generated without the grammar mask
     and the table gets an "invalid_unmasked" column (third): the share of token groups that would not
     decode. Warnings are per melody; with several samples the label carries the sample number.
     Errors are generate()'s (ValueError, generation.PrimerError).
     """
-    gens = generate(
-        checkpoint, configs, primer=primer, length=length, seed=seed, samples=samples, constrained=constrained
-    )
+    if min_length is None:
+        min_length = min(DEFAULT_MIN_LENGTH, length) if isinstance(length, int) else 0
+    settings = dict(primer=primer, length=length, min_length=min_length, seed=seed, samples=samples)
+    gens = generate(checkpoint, configs, constrained=constrained, **settings)
     ref = reference.reference if reference else None
     scores = [generation_metrics(g, model=checkpoint.model, reference=ref) for g in gens]
     table = _table(gens, scores, reference.bach if reference else None)
     if unmasked:
-        free = generate(
-            checkpoint, configs, primer=primer, length=length, seed=seed, samples=samples, constrained=False
-        )
+        free = generate(checkpoint, configs, constrained=False, **settings)
         shares = {label: share for label, share, _ in _invalid_shares(free)}
         table.insert(2, "invalid_unmasked", [shares.get(m) for m in table["method"]])
     threshold = memorization_threshold(reference.bach if reference else None)

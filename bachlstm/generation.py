@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 MODES = ("stateful", "window")
 GROUP_ENDS = ("separator", "note", "rest", "bar")  # token types after which a note/rest is complete
 DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
+# The dashboard's and the command line's minimum: two bars of quarters. Some primers (a triplet
+# figure, a run of 32nds) make the shipped models end at once; 8 notes always give something to hear.
+DEFAULT_MIN_LENGTH = 8
+NOTE_TYPES = ("note", "pitch")  # the token types that begin a note: event tokens' note, factored pitch
 
 
 @dataclass
@@ -53,6 +57,12 @@ class Generation:
     constrained: bool = True
     seed: int = 0
     mode: str = "stateful"
+    min_length: int = 0  # notes the continuation had to reach before EOS was allowed
+
+    @property
+    def notes(self) -> int:
+        """Notes (not rests) in the continuation."""
+        return sum(not e.is_rest for e in self.events)
 
     @property
     def label(self) -> str:
@@ -93,6 +103,7 @@ def generate(
     *,
     primer: Sequence[Event] | Melody | None = None,
     length: int = 256,
+    min_length: int = 0,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -110,6 +121,13 @@ def generate(
     complete note (or bar, with bar tokens). `mode="window"` re-feeds the last `window` tokens each
     step without carrying the state (what the original did), for comparison. `progress(step, length)`
     is called every step; a set `stop_event` ends generation early (rows are trimmed as at the limit).
+
+    `min_length` is the minimum number of notes after the primer, like `min_new_tokens` in Hugging
+    Face's GenerationConfig but counted in notes, not tokens (0 = off): until a row has that many,
+    EOS is masked, and with `constrained` so is any token after which only EOS may follow (the bar
+    that closes a pickup), except where nothing else is allowed. A note is one note token (event
+    tokens) or one pitch token (factored tokens); rests do not count. `length` still wins: a row cut by
+    it may have fewer notes (a factored note takes 5 tokens).
     Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
     TypeError when `checkpoint` is not a Checkpoint; ValueError names a bad argument.
     """
@@ -123,21 +141,35 @@ def generate(
     configs = list(configs)
     if not configs:
         raise ValueError("generate() needs at least one SamplingConfig")
-    for name, value, lo in (("length", length, 1), ("samples", samples, 1), ("window", window, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    _check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
     model, tokenizer = checkpoint.model, checkpoint.tokenizer
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
-    settings = _Settings(length, seed, constrained, mode, window)
+    settings = _Settings(length, seed, constrained, mode, window, min_length)
     run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
         pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
-    return _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
+    gens = _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
+    for g in gens:
+        g.min_length = min_length
+    return gens
+
+
+def _check_arguments(*, length, min_length, samples, window, mode) -> None:
+    """ValueError naming the first bad argument of generate()."""
+    for name, value, lo in (("length", length, 1), ("min_length", min_length, 0), ("samples", samples, 1),
+                            ("window", window, 1)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    if min_length > length:
+        raise ValueError(
+            f"min_length ({min_length} notes) cannot be more than length ({length} tokens): "
+            "every note takes at least one token"
+        )
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
 @dataclass(frozen=True)
@@ -149,6 +181,7 @@ class _Settings:
     constrained: bool
     mode: str
     window: int
+    min_length: int = 0
 
 
 @dataclass
@@ -174,6 +207,7 @@ class _Transitions:
         self.grammar = grammar
         self._next: dict = {}
         self._blocked: dict = {}
+        self._ending: dict = {}
 
     def step(self, state, token: int) -> tuple:
         """(state after `token`, whether that state is complete)."""
@@ -196,6 +230,23 @@ class _Transitions:
             if not allowed.any():
                 raise ValueError(f"the grammar allows no token in state {state}")
             row = self._blocked[state] = ~allowed
+        return row
+
+    def ending(self, state) -> np.ndarray:
+        """Bool [V]: the allowed tokens that end the line here (EOS, or a token after which only EOS
+        may follow); all False where nothing else is allowed, so a minimum length never blocks a row."""
+        row = self._ending.get(state)
+        if row is None:
+            if len(self._ending) > self._LIMIT:
+                self._ending.clear()
+            allowed = np.flatnonzero(~self.blocked(state))
+            row = np.zeros(self.grammar.vocab_size, dtype=bool)
+            for t in allowed:
+                after = ~self.blocked(self.step(state, int(t))[0])
+                row[t] = t == EOS or (after.sum() == 1 and after[EOS])
+            if row[allowed].all():
+                row[:] = False
+            self._ending[state] = row
         return row
 
 
@@ -247,6 +298,55 @@ class _Rows:
                 self.done[r], self.end[r] = True, t + 1
 
 
+class _Minimum:
+    """`min_length`'s bookkeeping: notes so far per row, and which tokens a row that is short must not
+    take: those that end the line and, after a rest, another rest (a model that wants to end would
+    otherwise fill bar after bar with silence, as `bach` does greedily after a run of 32nds)."""
+
+    def __init__(self, tokenizer, prefix: list[int], n_rows: int, min_length: int) -> None:
+        types = [tokenizer.token_type(i) for i in range(len(tokenizer.vocab))]
+        self.min_length = min_length
+        self.is_note = np.array([t in NOTE_TYPES for t in types])
+        self.is_rest = np.array([t == "rest" for t in types])  # event rests, the factored rest marker
+        # Factored tokens without a rest marker: a group that begins with its duration is a rest.
+        self.is_duration = np.array([t == "duration" for t in types])
+        self.group_ends = np.array([t in ("bos", "separator") for t in types])
+        self.notes = [0] * n_rows
+        self.after_group = [bool(self.group_ends[prefix[-1]])] * n_rows
+        self.after_rest = [False] * n_rows  # the continuation's last event is a rest
+
+    def advance(self, chosen: list[int]) -> None:
+        """Count step's tokens: notes, and whether each row's last event is now a rest."""
+        for r, tok in enumerate(chosen):
+            if self.is_note[tok]:
+                self.notes[r] += 1
+                self.after_rest[r] = False
+            elif self.is_rest[tok] or (self.is_duration[tok] and self.after_group[r]):
+                self.after_rest[r] = True
+            self.after_group[r] = bool(self.group_ends[tok])
+
+    def hold(self, rows: _Rows) -> torch.Tensor | None:
+        """(B, V) bool: the tokens each short row may not take now; None when no row is short (so
+        the usual step pays nothing). Never every token a row is allowed: ending tokens are held
+        only where something else is allowed, repeated rests only where a note is."""
+        short = [r for r, n in enumerate(self.notes) if n < self.min_length and not rows.done[r]]
+        if not short:
+            return None
+        hold = np.zeros((len(self.notes), len(self.is_note)), dtype=bool)
+        for r in short:
+            if rows.memo is None:  # unconstrained: every token is allowed
+                ending, allowed = np.zeros_like(self.is_note), np.ones_like(self.is_note)
+                ending[EOS] = True
+            else:
+                ending, allowed = rows.memo.ending(rows.states[r]), ~rows._blocked_np[r]
+            hold[r] = ending
+            if self.after_rest[r]:
+                rests = self.is_rest | (self.is_duration & self.after_group[r])
+                if (allowed & ~(ending | rests)).any():
+                    hold[r] |= rests
+        return torch.from_numpy(hold)
+
+
 def _run(
     model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event
 ) -> _Run:
@@ -255,6 +355,7 @@ def _run(
     sampler = BatchSampler(row_configs)
     grammar = grammar_of(tokenizer) if settings.constrained else None
     rows = _Rows(prefix, n_rows, length, grammar, sampler.uses_history)
+    minimum = _Minimum(tokenizer, prefix, n_rows, settings.min_length) if settings.min_length else None
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
         [
@@ -274,9 +375,15 @@ def _run(
                     break
                 # The blocked rows are masked here once, so the sampler's own mask checks are skipped.
                 masked = logits if rows.blocked is None else logits.masked_fill(rows.blocked, NEG_INF)
+                hold = minimum.hold(rows) if minimum is not None else None
+                if hold is not None:
+                    masked = masked.masked_fill(hold, NEG_INF)
                 processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
-                rows.advance(t, chosen.tolist())
+                tokens = chosen.tolist()
+                rows.advance(t, tokens)
+                if minimum is not None:
+                    minimum.advance(tokens)
                 chosen_steps.append(chosen)
                 if progress is not None:
                     progress(t + 1, length)

@@ -222,3 +222,12 @@ def test_uploaded_primer_out_of_range_is_transposed_with_a_note():
     at.button(key=GENERATE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "transposed by -" in at.info[0].value
+
+
+def test_minimum_notes_control_explains_itself_and_starts_at_the_library_default():
+    from bachlstm.generation import DEFAULT_MIN_LENGTH
+
+    at = sampling_page()
+    control = at.number_input(key="min_length")
+    assert control.value == DEFAULT_MIN_LENGTH and control.help == KNOB_HELP["min_length"]
+    assert "min_new_tokens" in control.help

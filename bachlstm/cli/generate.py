@@ -31,6 +31,14 @@ def _knobs(p, *, method: bool) -> None:
 def _common(p) -> None:
     p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
     p.add_argument("--length", type=int, default=256, help="most tokens to generate (default 256)")
+    p.add_argument(
+        "--min-length",
+        type=int,
+        default=None,
+        metavar="N",
+        help="notes the melody must have after the primer before it may end, like min_new_tokens of "
+        "text generators but in notes; 0 = off (default 8, at most --length)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--primer",
@@ -141,6 +149,7 @@ def run_generate(args) -> int:
         [config],
         primer=primer,
         length=args.length,
+        min_length=args.min_length,
         seed=args.seed,
         constrained=not args.unconstrained,
     )
@@ -157,6 +166,7 @@ def run_generate(args) -> int:
             "config": config.to_dict(),
             "label": config.label,
             "seed": args.seed,
+            "min_length": gen.min_length,
             "constrained": gen.constrained,
             "finished": gen.finished,
             "trimmed": gen.trimmed,
@@ -173,7 +183,7 @@ def run_generate(args) -> int:
         print(json.dumps(_clean(out), indent=2))
         return 0
     print(
-        f"{config.label}: {len(gen.tokens)} tokens, {len(gen.events)} notes/rests, "
+        f"{config.label}: {len(gen.tokens)} tokens, {len(gen.events)} notes/rests ({gen.notes} notes), "
         f"validity {gen.validity:.0%}"
     )
     shown = (
@@ -228,6 +238,7 @@ def run_compare(args) -> int:
         configs,
         primer=primer,
         length=args.length,
+        min_length=args.min_length,
         seed=args.seed,
         samples=args.samples,
         constrained=not args.unconstrained,
@@ -240,6 +251,7 @@ def run_compare(args) -> int:
             "checkpoint": str(checkpoint.path),
             "samples": args.samples,
             "length": args.length,
+            "min_length": result.generations[0].min_length,
             "seed": args.seed,
             "constrained": not args.unconstrained,
             "reference_melodies": len(ref.melodies) if ref else 0,
