@@ -9,7 +9,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 
-from app_pages.common import job_manager  # noqa: E402
+from app_pages.common import job_manager, startup_cleanup  # noqa: E402
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
 
@@ -24,6 +24,7 @@ pages = [
     st.Page("app_pages/inside.py", title="Inside the model", icon=":material/neurology:"),
 ]
 page = st.navigation(pages)
+startup_cleanup()  # temp files of processes killed while saving (once per server)
 
 # Training runs on while the user is on other pages: say so in the sidebar of every page.
 job = job_manager().find(st.session_state.get("train_job"))

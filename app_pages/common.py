@@ -34,12 +34,44 @@ def checkpoint(path: str, mtime: float):
 
 
 def session_id() -> str:
-    """A stable id for this browser session (marks which training jobs are this user's)."""
+    """A stable id for this browser session (marks which training jobs are this user's).
+
+    Kept in the address too (`?sid=`) once a run starts, so a reloaded tab finds its run again.
+    """
     if "session_id" not in st.session_state:
         import uuid
 
-        st.session_state.session_id = uuid.uuid4().hex[:12]
+        sid = st.query_params.get("sid", "")
+        valid = len(sid) == 12 and all(c in "0123456789abcdef" for c in sid)
+        st.session_state.session_id = sid if valid else uuid.uuid4().hex[:12]
     return st.session_state.session_id
+
+
+@st.cache_data(max_entries=16, show_spinner="Measuring the training data ...")
+def data_size(preset_name: str, max_melodies: int | None):
+    """How much data a preset trains on (budget.DataSize), once per preset and melody cap per server."""
+    from bachlstm.presets import get_preset
+    from bachlstm.selection import select
+    from bachlstm.training import preset_data_size
+
+    preset = get_preset(preset_name, max_melodies=max_melodies)
+    return preset_data_size(preset, list(select(corpus(), preset.selection).melodies))
+
+
+def check_cost(preset):
+    """The run's budget.Estimate, or budget.BudgetError naming the setting to lower (data size cached)."""
+    from bachlstm.budget import check_preset
+
+    return check_preset(preset, data_size(preset.name, preset.train.max_melodies))
+
+
+@st.cache_resource
+def startup_cleanup() -> list:
+    """Once per server: remove temp files that killed processes left in runs/ (run_files)."""
+    from bachlstm.checkpoints import runs_dir
+    from bachlstm.run_files import remove_stale_temp_files
+
+    return remove_stale_temp_files([runs_dir()])
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -56,6 +88,14 @@ def usable_checkpoints() -> tuple[list, list]:
 
     infos = list_checkpoints()
     return [i for i in infos if not i.error], [i for i in infos if i.error]
+
+
+def show_problem(info) -> None:
+    """An error box for a broken checkpoint, a warning for a skipped file, nothing for a usable one."""
+    if info.status == "skipped":
+        st.warning(f"**{info.name}** in the runs folder is not a regular file: skipped, never opened.")
+    elif info.error:
+        st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
 
 
 def mtime(path) -> float:

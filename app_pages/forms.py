@@ -10,7 +10,10 @@ class FormError(ValueError):
 
 
 # The hyperparameters the training form edits: field name -> (label, kind). Kinds: int, float, ints,
-# floats (comma-separated lists), int0 (0 means "none").
+# floats (comma-separated lists), int0 (0 means "none"), text_int (a whole number typed as text: a
+# seed may be larger than a browser's number field holds). Number fields have no bounds in the widget
+# (a value outside a widget's bounds turns it red and the button silently does nothing); the library
+# refuses a bad value with a message that names it.
 TRAINING_FIELDS = {
     "epochs": ("Epochs", "int"),
     "batch_size": ("Batch size", "int"),
@@ -22,7 +25,7 @@ TRAINING_FIELDS = {
     "seq_len": ("Sequence length (tokens)", "int"),
     "max_melodies": ("Use only the first N melodies (0 = all)", "int0"),
     "max_steps": ("Stop after N steps (0 = no limit)", "int0"),
-    "seed": ("Seed", "int"),
+    "seed": ("Seed", "text_int"),
 }
 
 
@@ -36,6 +39,8 @@ def form_defaults(preset) -> dict:
             value = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
         elif kind == "int0":
             value = value or 0
+        elif kind == "text_int":
+            value = str(value)
         values[name] = value
     return values
 
@@ -49,6 +54,14 @@ def parse_number_list(text: str, kind: type, field: str) -> tuple:
         return tuple(kind(p) for p in parts)
     except ValueError:
         raise FormError(f"{field}: {text!r} is not a comma-separated list of numbers") from None
+
+
+def parse_whole_number(text: str, field: str) -> int:
+    """'42' -> 42; FormError naming `field` for anything that is not a whole number."""
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise FormError(f"{field}: {text!r} is not a whole number") from None
 
 
 def training_overrides(values: dict) -> dict:
@@ -66,6 +79,8 @@ def training_overrides(values: dict) -> dict:
             value = int(value) or None
         elif kind == "int":
             value = int(value)
+        elif kind == "text_int":
+            value = parse_whole_number(value, label)
         else:
             value = float(value)
         out[name] = value

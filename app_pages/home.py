@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import corpus
+from app_pages.common import corpus, show_problem
 from app_pages.texts import PIPELINE_DOT, checkpoint_table
 from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
@@ -46,5 +46,4 @@ if not infos:
 else:
     st.dataframe(checkpoint_table(infos), hide_index=True, width="stretch")
     for info in infos:
-        if info.error:
-            st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
+        show_problem(info)

@@ -2,23 +2,46 @@
 
 import streamlit as st
 
-from app_pages.common import checkpoint, model_ready, mtime, music_tools_ready, reference, usable_checkpoints
+from app_pages.common import (
+    checkpoint,
+    model_ready,
+    mtime,
+    music_tools_ready,
+    reference,
+    show_problem,
+    usable_checkpoints,
+)
+from app_pages.forms import parse_whole_number
 from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
 from app_pages.texts import KNOB_HELP, melody_label
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.compare import Knobs
 from bachlstm.generation import DEFAULT_MIN_LENGTH
 from bachlstm.primer import primer_from_melody
+from bachlstm.seeds import check_seed
 
 st.title("Sampling")
+
+
+def model_label(info) -> str:
+    return info.name if info.status == "complete" else f"{info.name} ({info.state})"
+
+
 usable, broken = usable_checkpoints()
 for info in broken:
-    st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
+    show_problem(info)
 if not usable:
     st.info("No trained model yet: train one on the Training page.")
     st.stop()
 names = [info.name for info in usable]
-name = st.selectbox("Model", names, index=names.index("bach") if "bach" in names else 0, key="ckpt")
+name = st.selectbox(
+    "Model",
+    names,
+    index=names.index("bach") if "bach" in names else 0,
+    key="ckpt",
+    # A run that ended early is usable, but says so: "my-run (stopped at epoch 5 of 45)".
+    format_func=lambda n: model_label(usable[names.index(n)]),
+)
 info = usable[names.index(name)]
 try:
     ck = checkpoint(str(info.path), mtime(info.path))
@@ -62,16 +85,18 @@ with st.form("sample_form"):
         key="length",
         help="How many tokens the model writes after the primer (a factored note takes several tokens).",
     )
+    # No bounds in the widget: a number out of a field's range turns red and Generate silently does
+    # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a
+    # browser's number field holds.
     min_length = top[2].number_input(
-        "Minimum notes", 0, 512, DEFAULT_MIN_LENGTH, key="min_length", help=KNOB_HELP["min_length"]
+        "Minimum notes", value=DEFAULT_MIN_LENGTH, step=1, key="min_length", help=KNOB_HELP["min_length"]
     )
-    seed = top[3].number_input(
+    seed_text = top[3].text_input(
         "Seed",
-        0,
-        2**31 - 1,
-        0,
+        "0",
         key="seed",
-        help="Same seed and settings, same music; change it for another draw.",
+        help="A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
+        "another draw.",
     )
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
@@ -97,7 +122,11 @@ with st.form("sample_form"):
                 "repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep", help=KNOB_HELP["repetition_penalty"]
             ),
             "no_repeat_ngram": e[3].number_input(
-                "no repeated n-gram (0 = off)", 0, 16, 0, key="ngram", help=KNOB_HELP["no_repeat_ngram"]
+                "no repeated n-gram (0 = off)",
+                value=0,
+                step=1,
+                key="ngram",
+                help=KNOB_HELP["no_repeat_ngram"],
             ),
         }
         constrained = e[4].checkbox(
@@ -106,6 +135,11 @@ with st.form("sample_form"):
     go = st.form_submit_button("Generate", type="primary", key="generate")
 
 if go:
+    try:
+        seed = check_seed(parse_whole_number(seed_text, "Seed"), "Seed")
+    except ValueError as exc:
+        st.error(f"Nothing generated: {exc}")
+        st.stop()
     note = ""
     if upload is not None:
         primer, note = read_upload(upload, ck.tokenizer)  # shows the error and stops for a bad file

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import job_manager, session_id
+from app_pages.common import check_cost, job_manager, session_id
 from app_pages.forms import (
     LIST_KINDS,
     TRAINING_FIELDS,
@@ -15,6 +15,7 @@ from app_pages.forms import (
     sweep_label,
     sweep_runs,
 )
+from bachlstm.budget import BudgetError
 from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
 from bachlstm.jobs import JobError
 from bachlstm.presets import PresetError, get_preset
@@ -33,9 +34,11 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
         for name, overrides in runs:
             if validate_run_name(name) in taken:
                 raise JobError(f"a run named {name!r} already exists: choose another start for the names")
-            planned.append((name, get_preset(preset_name, **overrides)))
+            preset = get_preset(preset_name, **overrides)
+            check_cost(preset)  # every run of the sweep within the limits, or none is queued
+            planned.append((name, preset))
         jobs = [manager.submit(name, p, out=run_path(name), owner=session_id()) for name, p in planned]
-    except (FormError, PresetError, JobError, CheckpointError) as exc:
+    except (FormError, PresetError, JobError, CheckpointError, BudgetError) as exc:
         st.error(f"Sweep not started: {exc}")
         return
     swept = [overrides[field] for _, overrides in runs]

@@ -156,7 +156,7 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
                 "parameters": info.n_params,
                 "test perplexity": _num(metrics.get("test_perplexity", metrics.get("perplexity"))),
                 "test top-1": _num(metrics.get("test_top1", metrics.get("top1"))),
-                "status": "broken" if info.error else "ok",
+                "status": info.state,  # complete | stopped/interrupted at epoch E of N | broken: why
             }
         )
     return pd.DataFrame(rows)

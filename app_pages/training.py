@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from app_pages.common import job_manager, session_id
-from app_pages.forms import TRAINING_FIELDS, FormError, form_defaults, next_run_name, training_overrides
+from app_pages.common import check_cost, job_manager, session_id
+from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
+from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
-from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
-from bachlstm.jobs import JobError
-from bachlstm.presets import PresetError, get_preset, preset_names
+from bachlstm.checkpoints import list_checkpoints, run_path, validate_run_name
+from bachlstm.presets import get_preset, preset_names
 
 st.title("Training")
 manager = job_manager()
@@ -23,6 +23,7 @@ def reset_form() -> None:
 preset_name = st.selectbox("Preset", preset_names(), key="train_preset", on_change=reset_form)
 base = get_preset(preset_name)
 st.caption(base.description)
+find_lost_run()
 defaults = form_defaults(base)
 bump = st.session_state.pop("train_bump_name", False)  # after a start, offer the next free name
 if bump or "train_run_name" not in st.session_state:
@@ -36,20 +37,24 @@ with st.form("train_form"):
     cols, values = st.columns(4), {}
     for i, (name, (label, kind)) in enumerate(TRAINING_FIELDS.items()):
         col, key, tip = cols[i % 4], f"train_{name}", TRAINING_HELP[name]
-        if kind in ("ints", "floats"):
+        # No bounds on the number fields: out of a widget's range a value turns red and Start silently
+        # does nothing; the library refuses it instead, with a message that names the field.
+        if kind in ("ints", "floats", "text_int"):
             values[name] = col.text_input(label, defaults[name], key=key, help=tip)
         elif kind == "float":
             values[name] = col.number_input(
-                label, 0.0, 1.0, float(defaults[name]), step=0.0005, format="%.5f", key=key, help=tip
+                label, value=float(defaults[name]), step=0.0005, format="%.5f", key=key, help=tip
             )
         else:
-            values[name] = col.number_input(label, 0, None, int(defaults[name]), key=key, help=tip)
+            values[name] = col.number_input(label, value=int(defaults[name]), step=1, key=key, help=tip)
     run_name = st.text_input(
         "Run name (saved as runs/NAME.safetensors)",
         key="train_run_name",
         help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
     )
-    start = st.form_submit_button("Start training", type="primary", key="train_start")
+    left, right = st.columns([1, 4])
+    left.form_submit_button("Estimate cost", key="train_estimate")
+    start = right.form_submit_button("Start training", type="primary", key="train_start")
     with st.expander("Hyperparameter sweep: these settings, with one field at 2 to 5 values"):
         c = st.columns([2, 3, 2])
         sweep_field = c[0].selectbox(
@@ -64,14 +69,18 @@ with st.form("train_form"):
 
 if start:
     try:
-        preset = get_preset(preset_name, **training_overrides(values))
+        preset = form_preset(preset_name, values)
+        check_cost(preset)  # refused here, with the setting to lower, not by an allocation failure
         name = validate_run_name(run_name)
         job = manager.submit(name, preset, out=run_path(name), owner=session_id())
-    except (FormError, PresetError, JobError, CheckpointError) as exc:
+    except ValueError as exc:  # FormError, PresetError, BudgetError, JobError, CheckpointError, data errors
         st.error(f"Training not started: {exc}")
     else:
         st.session_state.train_job = job.id
         st.session_state.train_bump_name = True
+        remember_run(name)
+elif not sweep:
+    draw_estimate(preset_name, values)
 
 if sweep:
     start_sweep(preset_name, values, sweep_field, sweep_text, f"{sweep_prefix.strip()}-{sweep_field}")
@@ -89,4 +98,5 @@ if job is not None:
         draw_job(job.id)
 
 draw_queue(manager)
+draw_resume()
 draw_compare()

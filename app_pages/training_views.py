@@ -31,9 +31,9 @@ def draw_job(job_id: str, live: bool = False) -> None:
         st.progress(fraction, text=text)
     elif job.status == DONE:
         took = format_seconds((job.finished or 0) - (job.started or 0))
-        st.success(f"Finished in {took}: saved as **{job.name}**, ready on the Sampling page.")
+        st.success(f"Finished in {took}: saved as **{_saved_name(job)}**, ready on the Sampling page.")
     elif job.status == STOPPED:
-        saved = f"saved as **{job.name}**" if job.checkpoint else "nothing was saved"
+        saved = f"saved as **{_saved_name(job)}**" if job.checkpoint else "nothing was saved"
         st.warning(f"Training {job.stop_reason or 'stopped'}: {saved}.")
     elif job.status == FAILED:
         st.error(job.error)
@@ -53,6 +53,11 @@ def draw_job(job_id: str, live: bool = False) -> None:
         )
     if live and job.is_final:
         st.rerun()  # the whole page: the Stop button and the run lists change
+
+
+def _saved_name(job) -> str:
+    # A run that did not beat the file it continues is kept beside it, as NAME.partial (run_files).
+    return job.checkpoint.name.removesuffix(".safetensors") if job.checkpoint else job.name
 
 
 def _fmt(value, pct: bool = False) -> str:

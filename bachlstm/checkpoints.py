@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 import re
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bachlstm import __version__
+from bachlstm.checkpoint_format import (  # noqa: F401 (re-exported: the format's names)
+    EXTRA_PREFIX,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_HEADER_BYTES,
+    REQUIRED_META,
+    CheckpointError,
+    Header,
+    file_key,
+    read_header,
+    verify_content,
+)
 from bachlstm.tokens import tokenizer_from_dict
 
 # torch (and the model, which needs it) load only when weights are read or written: listing
@@ -25,26 +38,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAME = "bachlstm-checkpoint"
-FORMAT_VERSION = 1
 SUFFIX = ".safetensors"
-EXTRA_PREFIX = "extra."  # tensors that are not model weights (optimizer state for resuming)
 SHIPPED_NAMES = ("workshop", "bach")  # reserved: these names resolve to the shipped models first
 # A run name becomes a file name in runs/ and a label in charts: short, starting with a letter or
 # digit (no hidden files), no path separators and no '..' (no traversal). The one rule for names,
 # used by the CLI, the job queue and the Training page alike.
 MAX_NAME_LENGTH = 48
 NAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_NAME_LENGTH - 1}}}$")
-REQUIRED_META = ("model_config", "tokenizer", "weights_sha256")
-# The safetensors header of a model this size is a few hundred KB at most (mostly the split ids and
-# the history); a larger declared size means a corrupt length field, not a real header.
-MAX_HEADER_BYTES = 50_000_000
+# Names Windows reserves for devices, with any extension ('con.txt' opens the console too); the README
+# supports Windows, so no run may be called that anywhere.
+WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)]
+)
+LISTING_CACHE_SIZE = 512
 
 _REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-class CheckpointError(ValueError):
-    """A checkpoint cannot be found, read or trusted; the message names the file and the problem."""
 
 
 @dataclass
@@ -65,7 +73,12 @@ class Checkpoint:
 
 @dataclass
 class CheckpointInfo:
-    """One entry of list_checkpoints(): enough for a UI table without loading the weights."""
+    """One entry of list_checkpoints(): enough for a UI table without loading the weights.
+
+    `status` is "complete" (the run ended by itself), "stopped" (stopped by the user or a time
+    limit), "interrupted" (its process ended mid-run: the file holds the best epoch so far),
+    "broken" (`error` says why) or "skipped" (not a regular file: never opened).
+    """
 
     name: str
     path: Path
@@ -75,7 +88,24 @@ class CheckpointInfo:
     metrics: dict = field(default_factory=dict)
     created: str | None = None
     n_params: int | None = None
-    error: str | None = None  # set (instead of raising) when the file is broken
+    error: str | None = None  # set (instead of raising) when the file is broken or skipped
+    status: str = "complete"
+    epoch: int | None = None  # epochs trained (of the saved weights' run)
+    epochs: int | None = None  # epochs the run was set to train
+
+    @property
+    def resumable(self) -> bool:
+        """True for a run that ended early and can be continued from the Training page."""
+        return self.status in ("stopped", "interrupted")
+
+    @property
+    def state(self) -> str:
+        """'complete', 'stopped at epoch 5 of 45', 'interrupted at epoch 5 of 45' or 'broken: why'."""
+        if self.error:
+            return f"{self.status}: {self.error}"
+        if self.resumable:
+            return f"{self.status} at epoch {self.epoch} of {self.epochs}"
+        return self.status
 
 
 def checkpoints_dir() -> Path:
@@ -97,7 +127,27 @@ def validate_name(name: str) -> str:
             f"run name {name!r} is not allowed: use 1-{MAX_NAME_LENGTH} letters, digits, '-', '_' or '.', "
             "starting with a letter or digit (no '..', slashes or spaces)"
         )
+    if name.split(".")[0].lower() in WINDOWS_DEVICES:
+        raise CheckpointError(
+            f"{name!r} cannot be a run name: Windows reserves {name.split('.')[0].upper()} for a device; "
+            "choose another name"
+        )
     return name
+
+
+def display_name(path: Path) -> str:
+    """How messages name a checkpoint: its run name when it lives in runs/ or checkpoints/, else the path.
+
+    Messages reach students' browsers: they should say 'my-run', not the server's directories.
+    """
+    path = Path(path)
+    for directory in (runs_dir(), checkpoints_dir()):
+        try:
+            if path.parent.resolve() == directory.resolve() and path.name.endswith(SUFFIX):
+                return path.name.removesuffix(SUFFIX)
+        except OSError:
+            continue
+    return str(path)
 
 
 def validate_run_name(name: str) -> str:
@@ -201,172 +251,120 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"metadata value of type {type(obj).__name__} is not JSON-serialisable: {obj!r}")
 
 
-def _read_header(path: Path, data: bytes | None = None) -> tuple[dict, dict]:
-    """Parse the safetensors header -> (tensor entries, bachlstm metadata dict); no tensor is read."""
-    try:
-        if data is None:
-            size = path.stat().st_size
-            with open(path, "rb") as f:
-                head = f.read(8)
-                n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
-                raw = f.read(min(n, MAX_HEADER_BYTES + 1))
-        else:
-            size, head = len(data), data[:8]
-            n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
-            raw = data[8 : 8 + min(n, MAX_HEADER_BYTES + 1)]
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read checkpoint: {exc}") from exc
-    if len(head) < 8:
-        raise CheckpointError(f"{path}: truncated or empty file ({size} bytes), not a checkpoint")
-    if n > MAX_HEADER_BYTES or 8 + n > size:
-        raise CheckpointError(
-            f"{path}: corrupt or truncated safetensors header (declares {n} bytes, file has {size})"
-        )
-    try:
-        header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: corrupt safetensors header (not JSON: {exc})") from exc
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: corrupt safetensors header (not a JSON object)")
-    st_meta = header.pop("__metadata__", None) or {}
-    end = max(
-        (int(e.get("data_offsets", [0, 0])[1]) for e in header.values() if isinstance(e, dict)), default=0
-    )
-    if 8 + n + end != size:
-        raise CheckpointError(
-            f"{path}: truncated or padded file: tensors need {8 + n + end} bytes, file has {size}"
-        )
-    return header, _bachlstm_meta(path, st_meta)
-
-
-def _bachlstm_meta(path: Path, st_meta: dict) -> dict:
-    """Our metadata dict from the safetensors `__metadata__` strings, after checking format and version."""
-    fmt = st_meta.get("format")
-    if fmt != FORMAT_NAME:
-        raise CheckpointError(f"{path}: unknown format {fmt!r} (expected a {FORMAT_NAME!r} file)")
-    try:
-        version = int(st_meta.get("format_version", ""))
-    except ValueError:
-        raise CheckpointError(
-            f"{path}: missing or bad format_version {st_meta.get('format_version')!r}"
-        ) from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: format version {version} is newer than this bachlstm supports ({FORMAT_VERSION}); "
-            "update bachlstm"
-        )
-    if version < 1:
-        raise CheckpointError(f"{path}: unknown format version {version}")
-    try:
-        meta = json.loads(st_meta.get("bachlstm", ""))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: corrupt metadata JSON ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{path}: metadata is not a JSON object")
-    missing = [k for k in REQUIRED_META if k not in meta]
-    if missing:
-        raise CheckpointError(f"{path}: metadata lacks {missing}")
-    return meta
-
-
 def read_meta(name_or_path: str | os.PathLike) -> dict:
     """The checkpoint's metadata (config, tokenizer, history, metrics...) without loading weights."""
     path = resolve_checkpoint(name_or_path)
-    return _read_header(path)[1]
+    return read_header(path, display_name(path)).meta
 
 
 def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> Checkpoint:
-    """Load and validate a checkpoint by shipped name, run name or path; never unpickles anything."""
+    """Load and validate a checkpoint by shipped name, run name or path; never unpickles anything.
+
+    Order matters: the header is validated first (layout, config, weight shapes and dtypes, size
+    limit), so a hostile header is refused before any tensor is allocated; then the bytes are read
+    (as many as the header declared), checksummed and checked for NaN; the model is built last.
+    """
     from safetensors.torch import load as st_load  # late, like torch: see the note at the imports
 
-    from bachlstm.model import LSTMModel, ModelConfig
+    from bachlstm.model import LSTMModel
 
     path = resolve_checkpoint(name_or_path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CheckpointError(f"{path}: cannot read checkpoint: {exc}") from exc
-    _, meta = _read_header(path, data)
-    try:
-        config = ModelConfig.from_dict(meta["model_config"])
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: invalid model config: {exc}") from exc
-    if config.vocab_size is None:
-        raise CheckpointError(f"{path}: model config has no vocab_size")
+    label = display_name(path)
+    header = read_header(path, label)
+    meta, config = header.meta, header.config
     try:
         tokenizer = tokenizer_from_dict(meta["tokenizer"])
     except Exception as exc:  # any failure to rebuild the tokenizer is a bad checkpoint, say which
-        raise CheckpointError(f"{path}: invalid tokenizer: {exc}") from exc
-    if len(tokenizer.vocab) != config.vocab_size:
-        raise CheckpointError(
-            f"{path}: tokenizer vocabulary has {len(tokenizer.vocab)} tokens but the model expects "
-            f"{config.vocab_size}"
-        )
+        raise CheckpointError(f"{label}: invalid tokenizer: {exc}") from exc
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}") from exc
+    if len(data) != header.file_size:
+        raise CheckpointError(f"{label}: the file changed while it was read; try again")
     try:
         tensors = st_load(data)
     except Exception as exc:  # safetensors raises its own error types for malformed buffers
-        raise CheckpointError(f"{path}: corrupt tensor data: {exc}") from exc
+        raise CheckpointError(f"{label}: corrupt tensor data: {exc}") from exc
+    del data
     if weights_digest(tensors) != meta["weights_sha256"]:
-        raise CheckpointError(f"{path}: weights do not match their checksum (file corrupted)")
+        raise CheckpointError(f"{label}: weights do not match their checksum (file corrupted)")
     extra = {k[len(EXTRA_PREFIX) :]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)}
     weights = {k: v for k, v in tensors.items() if not k.startswith(EXTRA_PREFIX)}
+    _check_finite(label, weights)
     model = LSTMModel(config)
-    _check_tensors(path, model.state_dict(), weights)
     model.load_state_dict(weights, strict=True)
     model.eval()
     return Checkpoint(model=model.to(device), tokenizer=tokenizer, meta=meta, path=path, extra=extra)
 
 
-def _check_tensors(path: Path, expected: dict[str, torch.Tensor], got: dict[str, torch.Tensor]) -> None:
+def _check_finite(label: str, tensors: dict[str, torch.Tensor]) -> None:
     import torch  # late: see the note at the imports
 
-    missing = sorted(set(expected) - set(got))
-    unexpected = sorted(set(got) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path}: weights do not match the model config (missing {missing}, unexpected {unexpected})"
-        )
-    for key, ref in expected.items():
-        t = got[key]
-        if t.shape != ref.shape:
-            raise CheckpointError(
-                f"{path}: weights do not match the model config: {key} has shape {tuple(t.shape)}, "
-                f"config needs {tuple(ref.shape)}"
-            )
-        if t.dtype != ref.dtype:
-            raise CheckpointError(f"{path}: {key} has dtype {t.dtype}, expected {ref.dtype}")
+    for key, t in tensors.items():
         if not torch.isfinite(t).all():
-            raise CheckpointError(f"{path}: {key} contains NaN or infinite values")
+            raise CheckpointError(f"{label}: {key} contains NaN or infinite values")
+
+
+# Listing results by (path, size, mtime, inode): a file is checked once, until it changes.
+_LISTING_CACHE: dict[tuple, CheckpointInfo] = {}
 
 
 def checkpoint_info(path: Path, shipped: bool = False) -> CheckpointInfo:
-    """Summary of one checkpoint file from its header; a broken file gives `error` instead of raising."""
-    info = CheckpointInfo(name=path.name.removesuffix(SUFFIX), path=path, shipped=shipped)
+    """Summary of one checkpoint file, fully checked without loading it; problems set `error`.
+
+    The header is validated as load_checkpoint does and the tensor bytes are streamed for the
+    checksum and NaN (1 MB at a time, no torch), so a file listed as usable does load. A FIFO, device
+    or directory is never opened (opening a FIFO blocks): it is marked "skipped". Cached by file key.
+    """
+    name = path.name.removesuffix(SUFFIX)
+    key = file_key(path)
+    if key is None:
+        log.warning("skipping %s: not a regular file", path)
+        return CheckpointInfo(name, path, shipped, status="skipped", error="not a regular file, never opened")
+    cached = _LISTING_CACHE.get(key)
+    if cached is not None:
+        return dataclasses.replace(cached, shipped=shipped)
+    info = _check_file(path, name, shipped)
+    if len(_LISTING_CACHE) >= LISTING_CACHE_SIZE:
+        _LISTING_CACHE.pop(next(iter(_LISTING_CACHE)))
+    _LISTING_CACHE[key] = info
+    return info
+
+
+def _check_file(path: Path, name: str, shipped: bool) -> CheckpointInfo:
+    info = CheckpointInfo(name=name, path=path, shipped=shipped)
+    label = display_name(path)
     try:
-        header, meta = _read_header(path)
+        header = read_header(path, label)
+        try:
+            tokenizer_from_dict(header.meta["tokenizer"])
+        except Exception as exc:  # any failure to rebuild the tokenizer is a bad checkpoint, say which
+            raise CheckpointError(f"{label}: invalid tokenizer: {exc}") from exc
+        verify_content(path, header, label)
     except CheckpointError as exc:
-        info.error = str(exc)
+        info.status, info.error = "broken", str(exc).removeprefix(f"{label}: ")
         return info
+    meta = header.meta
     info.preset = meta.get("preset")
     info.tokenizer = (meta.get("tokenizer") or {}).get("name")
     info.metrics = dict(meta.get("metrics") or {})
     info.created = meta.get("created")
-    info.n_params = (
-        sum(
-            _numel(e.get("shape", []))
-            for k, e in header.items()
-            if isinstance(e, dict) and not k.startswith(EXTRA_PREFIX)
-        )
-        or None
+    info.n_params = sum(
+        math.prod(t.shape) for k, t in header.tensors.items() if not k.startswith(EXTRA_PREFIX)
     )
+    info.epoch = _int_or_none(meta.get("epoch"))
+    train = (meta.get("preset_config") or {}).get("train")
+    info.epochs = _int_or_none(train.get("epochs")) if isinstance(train, dict) else None
+    if meta.get("complete") is False:
+        info.status = "interrupted"
+    elif meta.get("stopped"):
+        info.status = "stopped"
     return info
 
 
-def _numel(shape: list[int]) -> int:
-    n = 1
-    for s in shape:
-        n *= int(s)
-    return n
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def list_checkpoints() -> list[CheckpointInfo]:
@@ -378,6 +376,13 @@ def list_checkpoints() -> list[CheckpointInfo]:
             infos.append(checkpoint_info(path, shipped=path.stem in SHIPPED_NAMES))
     runs = runs_dir()
     if runs.is_dir() and runs.resolve() != shipped_dir.resolve():
-        paths = sorted(runs.glob(f"*{SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+        paths = sorted(runs.glob(f"*{SUFFIX}"), key=_mtime, reverse=True)
         infos.extend(checkpoint_info(p) for p in paths if NAME_RE.match(p.stem))
     return infos
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime  # stat never blocks, even on a FIFO
+    except OSError:
+        return 0.0

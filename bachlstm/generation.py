@@ -27,6 +27,7 @@ from bachlstm.model import FastStep
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
 from bachlstm.sampling import NEG_INF, BatchSampler, SamplingConfig
+from bachlstm.seeds import check_seed
 from bachlstm.tokens import EOS, EventTokenizer
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def generate(
     if not configs:
         raise ValueError("generate() needs at least one SamplingConfig")
     _check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
+    check_seed(seed)  # 2**32 would fold onto seed 0 in row_seed and repeat its music
     model, tokenizer = checkpoint.model, checkpoint.tokenizer
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]

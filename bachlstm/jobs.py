@@ -49,6 +49,7 @@ class TrainingJob:
     started: float | None = None
     finished: float | None = None
     stop_reason: str | None = None
+    resume: Path | None = None  # the checkpoint this job continues
     stop_event: threading.Event = field(default_factory=threading.Event, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -77,11 +78,18 @@ class TrainingJob:
             self.history.append(progress)
 
 
-def default_train(config: Preset, *, callback, stop_event, out) -> TrainResult:
+def default_train(config: Preset, *, callback, stop_event, out, resume=None) -> TrainResult:
     """Call bachlstm.training.train."""
     from bachlstm.training import train  # late: torch loads with the first job, not with every page
 
-    return train(config, callback=callback, stop_event=stop_event, out=out)
+    return train(config, callback=callback, stop_event=stop_event, out=out, resume=resume)
+
+
+def _same_file(a: Path | None, b: Path | None) -> bool:
+    try:
+        return a is not None and b is not None and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _env_int(name: str, default: int) -> int:
@@ -133,11 +141,19 @@ class JobManager:
         self._threads: dict[str, threading.Thread] = {}
 
     # --- requests -------------------------------------------------------------------------------
-    def submit(self, name: str, config: Preset, *, out: Path | None = None, owner: str = "") -> TrainingJob:
-        """Queue a job (started at once when a slot is free).
+    def submit(
+        self,
+        name: str,
+        config: Preset,
+        *,
+        out: Path | None = None,
+        owner: str = "",
+        resume: Path | None = None,
+    ) -> TrainingJob:
+        """Queue a job (started at once when a slot is free); `resume` continues that checkpoint.
 
         CheckpointError for an invalid run name (checkpoints.validate_run_name), JobError when the
-        name is taken or the queue is full.
+        name is taken or the queue is full. `out` must not exist, unless it is the resumed file.
         """
         with self._lock:
             self.prune()
@@ -146,11 +162,15 @@ class JobManager:
                 raise JobError(
                     f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
                 )
-            if out is not None and Path(out).exists():
-                raise JobError(f"a run named {name!r} already exists at {out}: choose another name")
+            if out is not None and os.path.lexists(out) and not _same_file(out, resume):
+                # The name only: messages reach the browser, the server's folders are not its business.
+                raise JobError(
+                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
+                )
             if len(self._queue) >= self.max_queued:
                 raise JobError(f"the training queue is full ({self.max_queued} waiting): try again later")
             job = TrainingJob(name=name, config=config, out=Path(out) if out else None, owner=owner)
+            job.resume = Path(resume) if resume else None
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._start_waiting()
@@ -255,7 +275,10 @@ class JobManager:
         timer.daemon = True
         timer.start()
         try:
-            result = self.train_fn(job.config, callback=job._record, stop_event=job.stop_event, out=job.out)
+            kwargs = {"resume": job.resume} if job.resume is not None else {}
+            result = self.train_fn(
+                job.config, callback=job._record, stop_event=job.stop_event, out=job.out, **kwargs
+            )
             # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
             job.metrics = dict(result.metrics)
             job.checkpoint = result.checkpoint_path
@@ -263,8 +286,11 @@ class JobManager:
                 job.stop_reason = result.stop_reason  # e.g. early stopping
             status, error = (STOPPED if job.stop_event.is_set() else DONE), None
         except Exception as exc:  # any training error becomes a message for the page, never a crash
-            log.exception("training job %s failed", job.name)
-            status, error = FAILED, _describe(exc)
+            if job.stop_event.is_set():  # stopped while the data was prepared: nothing was saved
+                status, error = STOPPED, None
+            else:
+                log.exception("training job %s failed", job.name)
+                status, error = FAILED, _describe(exc)
         finally:
             timer.cancel()
         with self._lock:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bachlstm.dataset import DataConfig
 from bachlstm.model import ModelConfig
+from bachlstm.seeds import SeedError, check_seed
 from bachlstm.selection import SelectionConfig
 
 LR_SCHEDULES = ("constant", "cosine")
@@ -66,7 +67,10 @@ class TrainConfig:
             raise PresetError(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio!r}")
         if not 0 <= self.label_smoothing < 1:
             raise PresetError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
-        _int_in("seed", self.seed, 0, 2**63 - 1)
+        try:
+            check_seed(self.seed)
+        except SeedError as exc:
+            raise PresetError(str(exc)) from None
         if self.early_stopping is not None:
             _int_in("early_stopping", self.early_stopping, 1, 10_000)
         if self.max_steps is not None:

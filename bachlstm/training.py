@@ -20,16 +20,17 @@ import torch.nn.functional as F
 
 from bachlstm import __version__
 from bachlstm.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from bachlstm.dataset import TokenTensors, build_datasets
+from bachlstm.dataset import TokenTensors
 from bachlstm.evaluation import evaluate_tensors
 from bachlstm.model import LSTMModel
 from bachlstm.presets import Preset, PresetError
-from bachlstm.splits import load_melodies, split_keys
-from bachlstm.tokens import build_tokenizer
+from bachlstm.run_data import TrainingStopped, prepare_stoppable
+from bachlstm.run_files import check_out, remove_stale_temp_files, save_best
+from bachlstm.splits import split_keys
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Progress", "TrainResult", "train", "choose_device"]
+__all__ = ["Progress", "TrainResult", "TrainingStopped", "train", "choose_device"]
 
 
 @dataclass(frozen=True)
@@ -166,14 +167,19 @@ def train(
     resume: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
     data: list | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train a preset (or resume a checkpoint) and return the best model by validation loss.
 
-    `callback` gets a Progress record per step, per epoch and a final "done". `stop_event` is checked
-    before every batch: training stops within one batch and the best weights so far are kept (saved to
-    `out` when given; the file then always holds a loadable checkpoint). `resume` continues a
-    checkpoint, given by name or path (same tokenizer, split and network; epochs counted on from where
-    it stopped). `data` replaces the corpus selection with a list of melodies (tests, quick demos).
+    `callback` gets a Progress record per step, per epoch and a final "done". Data preparation runs
+    beside the caller, so a set `stop_event` ends it at once (TrainingStopped: nothing saved); then
+    the flag is checked before every batch: training stops within one batch and the best weights so
+    far are kept (saved as run_files says; the file always holds a loadable checkpoint). The run's
+    cost is estimated before the windows are built and refused with a BudgetError over the limits
+    (budget.py). `out` must be free, the resumed file, or `overwrite` must be given
+    (run_files.check_out). `resume` continues a checkpoint, given by name or path (same tokenizer,
+    split and network; epochs counted on from where it stopped). `data` replaces the corpus selection
+    with a list of melodies (tests, quick demos).
     """
     t_start = time.perf_counter()
     resumed = load_checkpoint(resume) if resume is not None else None
@@ -182,13 +188,14 @@ def train(
     cfg = preset.train
     device = choose_device(cfg.device)
     emit = callback or (lambda p: None)
-    out = Path(out) if out is not None else None
+    if out is not None:
+        remove_stale_temp_files([Path(out).parent])
+        out = check_out(out, overwrite=overwrite, resume=resume)
 
     with torch.random.fork_rng(devices=[]):  # seed locally; leave the caller's RNG state alone
         torch.manual_seed(cfg.seed)
-        melodies = load_melodies(preset, data)
-        tokenizer = resumed.tokenizer if resumed else _build_tokenizer(preset, melodies)
-        datasets = build_datasets(melodies, tokenizer, preset.data)
+        known = resumed.tokenizer if resumed else None
+        _, tokenizer, datasets = prepare_stoppable(stop_event, preset, data, known)
         split = split_keys(datasets.melodies)
         if resumed and resumed.meta.get("split") and split != resumed.meta["split"]:
             raise ValueError(
@@ -207,18 +214,6 @@ def train(
                 loop.resume_from(resumed.meta)
             loop.run(datasets.train, datasets.val)
             return loop.finish(datasets.val, datasets.test, n_threads)
-
-
-def _build_tokenizer(preset: Preset, melodies: list) -> Any:
-    """The preset's tokenizer, its vocabulary built from `melodies` and their augmented transpositions."""
-    # Every selected melody, not only the training split: test pieces may use a note no training piece
-    # has, and an UNK there would be an unscorable target.
-    return build_tokenizer(
-        preset.tokenizer.name,
-        melodies,
-        transpositions=preset.data.augment_semitones or None,
-        **preset.tokenizer.options,
-    )
 
 
 def _model_and_optimizer(
@@ -258,6 +253,8 @@ class _Loop:
         self.epoch = 0
         self.total_steps = self.run_start_step = 0  # set by run()
         self.gen = torch.Generator().manual_seed(self.cfg.seed)
+        self.saved_path: Path | None = None
+        self.best_val: dict | None = None  # validation of the best weights (eval mode: deterministic)
 
     def resume_from(self, meta: dict) -> None:
         """Carry on a checkpoint's history, epoch and step count; its val loss is the one to beat."""
@@ -370,7 +367,7 @@ class _Loop:
         }
         self.history.append(record)
         if val["loss"] < self.best_loss or self.best_state is None:
-            self.best_loss, self.best_epoch = val["loss"], self.epoch
+            self.best_loss, self.best_epoch, self.best_val = val["loss"], self.epoch, val
             self.best_state = copy.deepcopy(self.model.state_dict())
             if self.out is not None:
                 self._save(self.model, metrics=_val_metrics(val), final=False)
@@ -427,7 +424,14 @@ class _Loop:
 
     def _save(self, model, metrics: dict, final: bool) -> None:
         extra = _optimizer_tensors(self.opt) if self.cfg.save_optimizer else None
-        save_checkpoint(self.out, model, self.tokenizer, self._meta(metrics, final), extra_tensors=extra)
+        meta = self._meta(metrics, final)
+        self.saved_path = save_best(
+            Path(self.out),
+            lambda path: save_checkpoint(path, model, self.tokenizer, meta, extra_tensors=extra),
+            metrics.get("val_loss"),
+            complete=final and not self.stopped,
+            own=self.saved_path is not None and self.saved_path == Path(self.out),
+        )
 
     def _final_metrics(self, val: dict, test: dict, elapsed: float, n_threads: int) -> dict:
         """The metrics saved with the final checkpoint: val and test scores, run figures."""
@@ -453,13 +457,14 @@ class _Loop:
         if self.best_state is None:  # stopped before the first batch: validate what we have
             self.best_state = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_state)
-        val, test = self._evaluate(val_data), self._evaluate(test_data)
+        # The best weights were validated when they were kept: after a Stop, not scoring them twice
+        # shortens the wait.
+        val, test = self.best_val or self._evaluate(val_data), self._evaluate(test_data)
         elapsed = time.perf_counter() - self.t_start
         metrics = self._final_metrics(val, test, elapsed, n_threads)
-        path = None
         if self.out is not None:
             self._save(self.model, metrics, final=True)
-            path = self.out
+        path = self.saved_path
         self.emit(self._progress("done", message=self.stop_reason or "finished"))
         return TrainResult(
             model=self.model.cpu().eval(),

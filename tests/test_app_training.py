@@ -57,7 +57,7 @@ def test_training_page_renders_the_form_and_shipped_histories():
 def test_every_field_explains_itself_to_a_teacher():
     at = training_page()
     for name in TRAINING_FIELDS:
-        widget = at.text_input(key=f"train_{name}") if name in ("lstm_sizes", "dropouts") else None
+        widget = at.text_input(key=f"train_{name}") if name in ("lstm_sizes", "dropouts", "seed") else None
         widget = widget or at.number_input(key=f"train_{name}")
         assert widget.help == TRAINING_HELP[name], name
     assert "never overwritten" in at.text_input(key="train_run_name").help
@@ -172,7 +172,8 @@ def test_training_error_is_shown_and_the_page_keeps_working(tmp_path, monkeypatc
     submit(at)
     wait_for(at, lambda a: a.error)
     assert not at.exception
-    assert at.error[0].value.startswith("training failed: only 2 tune group(s)")
+    # Refused while the cost is estimated, before the run is queued.
+    assert at.error[0].value.startswith("Training not started: only 2 tune group(s)")
     assert not (tmp_path / "too-small.safetensors").exists()
     fill(at, max_melodies=12, max_steps=2, run_name="after-error")
     submit(at)

@@ -260,7 +260,12 @@ def test_names_resolve_to_shipped_models_and_user_runs(tmp_path, monkeypatch, to
     assert infos["bach"].shipped and infos["bach"].preset == "bach" and infos["bach"].metrics == {"top1": 0.5}
     assert not infos["my-run.2"].shipped and infos["my-run.2"].error is None
     assert infos["my-run.2"].n_params == model.n_params()
-    assert "broken.safetensors" in infos["broken"].error
+    # Messages name the run, never the server's directories (they reach students' browsers).
+    assert infos["broken"].status == "broken" and "truncated" in infos["broken"].error
+    assert str(runs) not in infos["broken"].error
+    with pytest.raises(CheckpointError, match=r"^broken: ") as err:
+        load_checkpoint("broken")
+    assert str(runs) not in str(err.value)
     assert os.path.exists(shipped / "bach.safetensors")
 
 

@@ -14,7 +14,7 @@ from bachlstm.events import Event, Melody
 from bachlstm.model import ModelConfig
 from bachlstm.presets import Preset, PresetError, get_preset, override
 from bachlstm.splits import checkpoint_selection, split_melodies
-from bachlstm.training import Progress, choose_device, train
+from bachlstm.training import Progress, TrainingStopped, choose_device, train
 
 SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
 
@@ -98,13 +98,14 @@ def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_p
     assert load_checkpoint(out).meta["stopped"] is True
 
 
-def test_stop_before_the_first_batch_still_saves(tmp_path):
+def test_stop_before_training_began_saves_nothing(tmp_path):
+    """Stop pressed while the data is prepared ends the run there: an untrained model is not a result."""
     stop = threading.Event()
     stop.set()
     out = tmp_path / "never.safetensors"
-    result = train(tiny(), stop_event=stop, out=out, data=melodies())
-    assert result.metrics["steps"] == 0 and result.stopped
-    assert load_checkpoint(out).meta["history"] == []
+    with pytest.raises(TrainingStopped, match="nothing was trained or saved"):
+        train(tiny(), stop_event=stop, out=out, data=melodies())
+    assert not out.exists()
 
 
 def test_max_steps_caps_training():

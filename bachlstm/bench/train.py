@@ -12,8 +12,9 @@ from torch import nn
 
 from bachlstm.dataset import build_datasets
 from bachlstm.presets import get_preset
+from bachlstm.run_data import run_tokenizer
 from bachlstm.splits import load_melodies
-from bachlstm.training import _build_tokenizer, train
+from bachlstm.training import train
 
 STEPS = 40  # timed steps per side and round
 ROUNDS = 5  # side-by-side rounds, alternating which side goes first
@@ -45,7 +46,7 @@ class BareLSTM(nn.Module):
 def _batches(preset, n_steps: int) -> tuple[list[tuple[torch.Tensor, torch.Tensor]], int]:
     """The first n_steps training batches exactly as train() draws and trims them, and the vocab size."""
     melodies = load_melodies(preset)
-    tokenizer = _build_tokenizer(preset, melodies)
+    tokenizer = run_tokenizer(preset, melodies)
     ds = build_datasets(melodies, tokenizer, preset.data)
     x_all, y_all = ds.train.inputs, ds.train.targets
     perm = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(preset.train.seed))

@@ -11,6 +11,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from bachlstm.cli import args as args_types
+
 
 def _knobs(p, *, method: bool) -> None:
     if method:  # checked by compare.method_config, which names the methods (sampling.METHODS)
@@ -39,7 +41,7 @@ def _common(p) -> None:
         help="notes the melody must have after the primer before it may end, like min_new_tokens of "
         "text generators but in notes; 0 = off (default 8, at most --length)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=args_types.seed, default=0, help="0 to 2**32-1")
     p.add_argument(
         "--primer",
         help="a MIDI/MusicXML file, or a chorale id from the corpus (e.g. bwv66.6) whose opening is used",

@@ -6,13 +6,16 @@ import ast
 import json
 import sys
 import time
+from pathlib import Path
+
+from bachlstm.cli import args as args_types
 
 # Common overrides get their own flag; any other preset field goes through --set KEY=VALUE.
 FLAGS = {
     "epochs": int,
     "batch_size": int,
     "lr": float,
-    "seed": int,
+    "seed": args_types.seed,
     "seq_len": int,
     "stride": int,
     "embedding_dim": int,
@@ -52,7 +55,13 @@ def add_parser(sub) -> None:
         help="override any preset field, e.g. --set lr_schedule=cosine --set augment_semitones=(-2,2)",
     )
     p.add_argument("--out", help="checkpoint file (.safetensors) or run name (saved in runs/)")
-    p.add_argument("--resume", help="continue training a checkpoint (path or name)")
+    p.add_argument("--resume", help="continue training a checkpoint (path or name); --out may be the same")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing checkpoint at --out (kept until the new run is better or completes; "
+        "never replaces a file that is not a checkpoint)",
+    )
     p.add_argument("--no-optimizer-state", action="store_true", help="save weights only (smaller file)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -119,17 +128,33 @@ class ProgressBar:
 def run(args) -> int:
     """Train, save the best checkpoint, print the final metrics."""
     from bachlstm.presets import get_preset
+    from bachlstm.run_data import check_budget
+    from bachlstm.run_files import check_out, remove_stale_temp_files
     from bachlstm.training import train
 
     preset = get_preset(args.preset, **_overrides(args))
-    out = _out_path(args)
-    result = train(preset, callback=None if args.quiet else ProgressBar(), resume=args.resume, out=out)
+    # Refuse an occupied --out before the corpus is even loaded.
+    out = check_out(_out_path(args), overwrite=args.overwrite, resume=args.resume)
+    remove_stale_temp_files([Path(out).parent])
+    if args.resume is None:
+        estimate = check_budget(preset)  # BudgetError (one line, exit 2) when over a limit
+        if not args.quiet:
+            print(estimate.summary(), file=sys.stderr)
+    result = train(
+        preset,
+        callback=None if args.quiet else ProgressBar(),
+        resume=args.resume,
+        out=out,
+        overwrite=args.overwrite,
+    )
     summary = {"checkpoint": str(result.checkpoint_path), "preset": preset.name, **result.metrics}
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         m = result.metrics
         print(f"saved {result.checkpoint_path}")
+        if result.checkpoint_path is not None and Path(result.checkpoint_path) != Path(out):
+            print(f"(kept beside {out}, which holds a better model; README: 'Nothing saved is lost')")
         print(
             f"best epoch {m['best_epoch']} of {m['epochs_run']} in {m['elapsed_s']:.1f} s "
             f"({m['train_tokens_per_s'] or 0:.0f} tokens/s, {m['device']}, {m['threads']} threads)"
