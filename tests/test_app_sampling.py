@@ -143,7 +143,7 @@ def test_broken_checkpoint_is_listed_and_the_page_still_works(runs):
 
 
 def test_checkpoint_with_corrupted_weights_is_an_error_not_a_crash(runs):
-    """Its header reads fine (so it is listed) but its weights fail their checksum when loaded."""
+    """Its header reads fine, but the listing streams the weights: it is reported, never offered."""
     import struct
 
     data = bytearray((runs / "tiny-workshop.safetensors").read_bytes())
@@ -153,12 +153,11 @@ def test_checkpoint_with_corrupted_weights_is_an_error_not_a_crash(runs):
     bad.write_bytes(bytes(data))
     try:
         at = sampling_page()
-        assert "zz-corrupt" in at.selectbox(key="ckpt").options
-        at.selectbox(key="ckpt").set_value("zz-corrupt").run()
         assert not at.exception
-        assert any("zz-corrupt" in e.value and "cannot be loaded" in e.value for e in at.error)
-        at.selectbox(key="ckpt").set_value("tiny").run()  # the page keeps working
-        assert not at.exception and not [e for e in at.error if "zz-corrupt" in e.value]
+        assert "zz-corrupt" not in at.selectbox(key="ckpt").options
+        problems = [e.value for e in at.error if "zz-corrupt" in e.value]
+        assert len(problems) == 1 and ("checksum" in problems[0] or "NaN" in problems[0]), problems
+        assert str(runs) not in problems[0]  # the run's name, not the server's folder
     finally:
         bad.unlink()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from app_pages import texts
+from bachlstm.checkpoints import CheckpointInfo as Info
 from bachlstm.events import Melody
 from bachlstm.training import Progress
 
@@ -51,28 +51,18 @@ def test_format_metric(value, fmt, text):
     assert texts.format_metric(value, fmt) == text
 
 
-@dataclass
-class Info:
-    name: str
-    shipped: bool
-    preset: str | None = None
-    tokenizer: str | None = None
-    n_params: int | None = None
-    metrics: dict | None = None
-    error: str | None = None
-    path: Path = Path("x")
-
-
-def test_checkpoint_table_marks_broken_files():
+def test_checkpoint_table_gives_each_run_its_state():
     table = texts.checkpoint_table(
-        [Info("bach", True, "bach", "event", 1000, {"test_perplexity": 7.5, "test_top1": 0.45}),
-         Info("bad", False, error="corrupt")]
+        [Info("bach", Path("b"), True, "bach", "event", {"test_perplexity": 7.5, "test_top1": 0.45}, None, 1000),
+         Info("half", Path("h"), False, status="interrupted", epoch=5, epochs=45),
+         Info("bad", Path("x"), False, error="corrupt", status="broken")]
     )  # fmt: skip
     assert table.to_dict("records")[0] == {
         "name": "bach", "kind": "shipped", "preset": "bach", "tokenizer": "event", "parameters": 1000,
-        "test perplexity": 7.5, "test top-1": 0.45, "status": "ok",
+        "test perplexity": 7.5, "test top-1": 0.45, "status": "complete",
     }  # fmt: skip
-    assert table.status.tolist() == ["ok", "broken"] and table.kind.tolist()[1] == "user run"
+    assert table.status.tolist() == ["complete", "interrupted at epoch 5 of 45", "broken: corrupt"]
+    assert table.kind.tolist()[1] == "user run"
 
 
 def test_melody_label():
