@@ -51,8 +51,8 @@ def session_id() -> str:
 def data_size(preset_name: str, max_melodies: int | None):
     """How much data a preset trains on (budget.DataSize), once per preset and melody cap per server."""
     from bachlstm.presets import get_preset
-    from bachlstm.selection import select
     from bachlstm.run_data import preset_data_size
+    from bachlstm.selection import select
 
     preset = get_preset(preset_name, max_melodies=max_melodies)
     return preset_data_size(preset, list(select(corpus(), preset.selection).melodies))

@@ -53,7 +53,8 @@ def test_format_metric(value, fmt, text):
 
 def test_checkpoint_table_gives_each_run_its_state():
     table = texts.checkpoint_table(
-        [Info("bach", Path("b"), True, "bach", "event", {"test_perplexity": 7.5, "test_top1": 0.45}, None, 1000),
+        [Info("bach", Path("b"), True, "bach", "event", {"test_perplexity": 7.5, "test_top1": 0.45},
+              n_params=1000),
          Info("half", Path("h"), False, status="interrupted", epoch=5, epochs=45),
          Info("bad", Path("x"), False, error="corrupt", status="broken")]
     )  # fmt: skip
