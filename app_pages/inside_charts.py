@@ -20,10 +20,10 @@ def _x(total: float, title: str | None = "quarters") -> alt.X:
     return alt.X("start:Q", title=title, scale=alt.Scale(domain=[0, total], nice=False))
 
 
-def bar_rules(bar_lines, total: float) -> alt.Chart:
-    """Thin vertical rules at the bar lines (quarters)."""
+def bar_rules(bar_lines, total: float, color: str = "#888") -> alt.Chart:
+    """Thin dashed vertical rules at the bar lines (quarters)."""
     frame = pd.DataFrame({"start": list(bar_lines)})
-    return alt.Chart(frame).mark_rule(color="#888", strokeDash=[3, 3]).encode(x=_x(total))
+    return alt.Chart(frame).mark_rule(color=color, strokeDash=[3, 3], strokeWidth=1.5).encode(x=_x(total))
 
 
 def roll_frame(notes: pd.DataFrame) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def unit_heatmap(frame: pd.DataFrame, label: str, value_range, bar_lines, total:
         )
     )
     height = 150 + min(22 * rows, 660)  # legend and axis, then the rows
-    return (cells + bar_rules(bar_lines, total)).properties(height=height)
+    return (cells + bar_rules(bar_lines, total, color="#fff")).properties(height=height)  # over colour
 
 
 def unit_trace(steps: pd.DataFrame, values: np.ndarray, label: str, bar_lines, total: float):
