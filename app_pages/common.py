@@ -9,6 +9,10 @@ from bachlstm.corpus import load_corpus
 from bachlstm.jobs import JobManager
 from bachlstm.selection import SelectionConfig, select
 
+# Every setting a student makes (Sampling, the Training form, the Corpus filters) is a widget with
+# persist_state=SESSION: it keeps its value when the student opens another page and comes back.
+SESSION = "session"
+
 
 @st.cache_resource(show_spinner="Loading the Bach corpus ...")
 def corpus():

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import corpus, corpus_overview, melody_media, selection
+from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection
 from app_pages.texts import exclusion_summary, melody_label
 from bachlstm.selection import VOICES
 
@@ -17,6 +17,7 @@ with st.form("corpus_form"):
         signatures,
         default=["4/4"],
         key="corpus_ts",
+        persist_state=SESSION,
         help="A piece is kept only when every measure of every part is in a chosen time signature.",
     )
     voice = f[1].selectbox(
@@ -24,16 +25,22 @@ with st.form("corpus_form"):
         VOICES,
         index=VOICES.index("soprano"),
         key="corpus_voice",
+        persist_state=SESSION,
         help="Which part becomes the melody: one choir voice, the first part of each score, or all parts "
         "(each part its own melody).",
     )
     lengths = "Melodies with fewer (min) or more (max) notes and rests than this are left out."
-    lo = f[2].number_input("Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min", help=lengths)
-    hi = f[3].number_input("Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max", help=lengths)
+    lo = f[2].number_input(
+        "Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min", persist_state=SESSION, help=lengths
+    )
+    hi = f[3].number_input(
+        "Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max", persist_state=SESSION, help=lengths
+    )
     tokenizer = f[4].selectbox(
         "Tokenizer",
         ("event", "factored"),
         key="corpus_tokenizer",
+        persist_state=SESSION,
         help="event: one token per note or rest (a big vocabulary). factored: each note split into "
         "several small tokens such as pitch and duration (a small vocabulary, longer sequences).",
     )
@@ -88,7 +95,11 @@ with right:
 st.subheader("Piece browser")
 melodies = selection(*filters).melodies
 i = st.selectbox(
-    "Chorale", range(len(melodies)), format_func=lambda k: melody_label(melodies[k]), key="piece"
+    "Chorale",
+    range(len(melodies)),
+    format_func=lambda k: melody_label(melodies[k]),
+    key="piece",
+    persist_state=SESSION,
 )
 mel = melodies[i]
 try:

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from app_pages.common import (
+    SESSION,
     checkpoint,
     model_ready,
     mtime,
@@ -12,8 +13,17 @@ from app_pages.common import (
     usable_checkpoints,
 )
 from app_pages.forms import parse_whole_number
-from app_pages.sampling_views import draw_below, draw_columns, generate_once, read_upload
-from app_pages.texts import KNOB_HELP, melody_label
+from app_pages.sampling_state import SamplingSettings
+from app_pages.sampling_views import (
+    draw_below,
+    draw_columns,
+    draw_stale,
+    generate_once,
+    kept_primer_file,
+    knob,
+    read_upload,
+)
+from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.compare import Knobs
 from bachlstm.generation import DEFAULT_MIN_LENGTH
@@ -41,6 +51,7 @@ name = st.selectbox(
     key="ckpt",
     # A run that ended early is usable, but says so: "my-run (stopped at epoch 5 of 45)".
     format_func=lambda n: model_label(usable[names.index(n)]),
+    persist_state=SESSION,
 )
 info = usable[names.index(name)]
 try:
@@ -57,25 +68,31 @@ source = st.radio(
     sources if ref else sources[::2],
     horizontal=True,
     key="primer_source",
+    persist_state=SESSION,
     help="The notes the model continues: none, the first two bars of a chorale it never trained on, "
     "or your own MIDI/MusicXML file.",
 )
 
 with st.form("sample_form"):
     top = st.columns([3, 3, 2, 2])
-    primer, upload = None, None
+    primer, primer_words, primer_id, file = None, "none", "none", None
     if source == sources[1]:
         i = top[0].selectbox(
             "Held-out chorale",
             range(len(ref.melodies)),
             key="primer_piece",
             format_func=lambda k: melody_label(ref.melodies[k]),
+            persist_state=SESSION,
         )
         primer = primer_from_melody(ref.melodies[i], bars=2)
+        primer_words = melody_label(ref.melodies[i])
+        primer_id = f"{ref.melodies[i].piece_id} {ref.melodies[i].voice}"
     elif source == sources[2]:
         upload = top[0].file_uploader(
             "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
         )
+        file = kept_primer_file(top[0], upload)  # st.file_uploader forgets its file on a page switch
+        primer_words, primer_id = (f"file {file.name}", file.id) if file else ("file (none chosen)", "none")
     length = top[1].slider(
         "Length (tokens)",
         16,
@@ -83,71 +100,85 @@ with st.form("sample_form"):
         128,
         16,
         key="length",
+        persist_state=SESSION,
         help="How many tokens the model writes after the primer (a factored note takes several tokens).",
     )
     # No bounds in the widget: a number out of a field's range turns red and Generate silently does
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a
     # browser's number field holds.
     min_length = top[2].number_input(
-        "Minimum notes", value=DEFAULT_MIN_LENGTH, step=1, key="min_length", help=KNOB_HELP["min_length"]
+        "Minimum notes",
+        value=DEFAULT_MIN_LENGTH,
+        step=1,
+        key="min_length",
+        persist_state=SESSION,
+        help=KNOB_HELP["min_length"],
     )
     seed_text = top[3].text_input(
         "Seed",
         "0",
         key="seed",
+        persist_state=SESSION,
         help="A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
         "another draw.",
     )
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
-        "k": c[1].slider("top-k: k", 1, 64, 8, key="k", help=KNOB_HELP["k"]),
-        "k_temperature": c[1].slider(
-            "top-k: temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", help=KNOB_HELP["t"]
-        ),
-        "p": c[2].slider("top-p: p", 0.05, 1.0, 0.9, 0.01, key="p", help=KNOB_HELP["p"]),
-        "p_temperature": c[2].slider(
-            "top-p: temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", help=KNOB_HELP["t"]
-        ),
-        "temperature": c[3].slider("temperature: T", 0.1, 3.0, 1.0, 0.05, key="t", help=KNOB_HELP["t"]),
+        "k": knob(c[1], "k", 1, 64, 8),
+        "k_temperature": knob(c[1], "k_temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", tip="t"),
+        "p": knob(c[2], "p", 0.05, 1.0, 0.9, 0.01),
+        "p_temperature": knob(c[2], "p_temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", tip="t"),
+        "temperature": knob(c[3], "temperature", 0.1, 3.0, 1.0, 0.05, key="t", tip="t"),
     }
     with st.expander("More samplers (added to every column)"):
         e = st.columns(5)
         extras = {
-            "min_p": e[0].slider("min-p", 0.0, 0.5, 0.0, 0.01, key="min_p", help=KNOB_HELP["min_p"]),
-            "typical_p": e[1].slider(
-                "typical p", 0.05, 1.0, 1.0, 0.05, key="typical_p", help=KNOB_HELP["typical_p"]
-            ),
-            "repetition_penalty": e[2].slider(
-                "repetition penalty", 1.0, 2.0, 1.0, 0.05, key="rep", help=KNOB_HELP["repetition_penalty"]
-            ),
+            "min_p": knob(e[0], "min_p", 0.0, 0.5, 0.0, 0.01),
+            "typical_p": knob(e[1], "typical_p", 0.05, 1.0, 1.0, 0.05),
+            "repetition_penalty": knob(e[2], "repetition_penalty", 1.0, 2.0, 1.0, 0.05, key="rep"),
             "no_repeat_ngram": e[3].number_input(
-                "no repeated n-gram (0 = off)",
+                f"{KNOB_LABELS['no_repeat_ngram']} (0 = off)",
                 value=0,
                 step=1,
                 key="ngram",
+                persist_state=SESSION,
                 help=KNOB_HELP["no_repeat_ngram"],
             ),
         }
         constrained = e[4].checkbox(
-            "grammar mask (valid notes only)", True, key="constrained", help=KNOB_HELP["constrained"]
+            "grammar mask (valid notes only)",
+            True,
+            key="constrained",
+            persist_state=SESSION,
+            help=KNOB_HELP["constrained"],
         )
     go = st.form_submit_button("Generate", type="primary", key="generate")
 
+
+knobs = Knobs(**knobs, **extras)
+try:
+    seed, seed_problem = check_seed(parse_whole_number(seed_text, "Seed"), "Seed"), None
+except ValueError as exc:
+    seed, seed_problem = seed_text, exc  # shown as typed until Generate says what is wrong
+shown = SamplingSettings(
+    name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained
+)
 if go:
-    try:
-        seed = check_seed(parse_whole_number(seed_text, "Seed"), "Seed")
-    except ValueError as exc:
-        st.error(f"Nothing generated: {exc}")
+    if seed_problem is not None:
+        st.error(f"Nothing generated: {seed_problem}")
         st.stop()
     note = ""
-    if upload is not None:
-        primer, note = read_upload(upload, ck.tokenizer)  # shows the error and stops for a bad file
-    lengths = (length, min_length)
-    generate_once(ck, name, ref, Knobs(**knobs, **extras), primer, lengths, seed, constrained, note)
+    if source == sources[2]:
+        if file is None:
+            st.info("Choose a MIDI or MusicXML file for the primer first (or another primer source).")
+            st.stop()
+        primer, note = read_upload(file, ck.tokenizer)  # shows the error and stops for a bad file
+    generate_once(ck, ref, shown, primer, note)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")
     st.stop()
+draw_stale(result, shown)
 draw_columns(result)
 draw_below(result)

@@ -1,48 +1,84 @@
 """Drawing parts of the Sampling page (streamlit), kept apart so the page itself stays a short script."""
 
+from dataclasses import dataclass
+
 import streamlit as st
 
 from app_pages import charts
-from app_pages.texts import COLUMN_METRICS, format_metric
-from bachlstm.compare import Knobs, compare_methods, next_token_frame, sampling_configs
+from app_pages.common import SESSION
+from app_pages.sampling_state import SamplingSettings, file_id, stale_note
+from app_pages.texts import COLUMN_METRICS, KNOB_HELP, KNOB_LABELS, format_metric
+from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
 
 
-def read_upload(upload, tokenizer) -> tuple[list, str]:
-    """(primer events moved into the model's vocabulary, a note on what was changed or lost);
-    a clear error for a bad file."""
+def knob(slot, field: str, low, high, start, step=None, key=None, tip=None):
+    """A knob's slider (`compare.Knobs` field), labelled and explained in one place, kept across pages."""
+    return slot.slider(
+        KNOB_LABELS[field], low, high, start, step, key=key or field, persist_state=SESSION,
+        help=KNOB_HELP[tip or field],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PrimerUpload:
+    """An uploaded primer file, kept in session_state: st.file_uploader forgets it on a page switch."""
+
+    name: str
+    data: bytes
+
+    @property
+    def id(self) -> str:
+        """Name and hash: what makes two uploads the same primer."""
+        return file_id(self.name, self.data)
+
+
+KEPT_FILE = "primer_file"  # session_state key of the last primer file that was read successfully
+
+
+def kept_primer_file(slot, upload) -> PrimerUpload | None:
+    """The primer file: the uploader's, else the one kept from an earlier Generate (said in a caption)."""
+    if upload is not None:
+        return PrimerUpload(upload.name, upload.getvalue())
+    kept = st.session_state.get(KEPT_FILE)
+    if kept is not None:
+        slot.caption(f"Primer file: {kept.name} (uploaded earlier). Choose another file to replace it.")
+    return kept
+
+
+def read_upload(file: PrimerUpload, tokenizer) -> tuple[list, str]:
+    """(primer events moved into the model's vocabulary, a note on what was changed or lost); a clear
+    error for a bad file. A file that reads is kept for the next visit to the page."""
     try:
-        primer = read_primer(upload.getvalue(), upload.name)  # primer.MAX_PRIMER_BYTES at most
+        primer = read_primer(file.data, file.name)  # primer.MAX_PRIMER_BYTES at most
         events, shift = fit_primer(tokenizer, primer.events)
     except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
         st.stop()
-    notes = [f"{upload.name}: {w}." for w in primer.warnings]
+    st.session_state[KEPT_FILE] = file
+    notes = [f"{file.name}: {w}." for w in primer.warnings]
     if shift:
         notes.append(f"The primer was transposed by {shift:+d} semitones to notes this model knows.")
     return events, " ".join(notes)
 
 
-def generate_once(ck, name, ref, knobs: Knobs, primer, lengths, seed, constrained, note="") -> None:
-    """Generate the four columns into session_state, unless these exact settings were just generated.
-
-    `lengths` is (length in tokens, minimum notes)."""
+def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
+    """Generate the four columns into session_state with their settings, unless these exact settings
+    made the result already there."""
     try:
-        configs = sampling_configs(knobs)
+        configs = sampling_configs(settings.knobs)
     except ValueError as exc:
         st.error(f"These sampling settings cannot be used: {exc}")
         st.stop()
-    length, min_length = lengths
-    key = (name, str(ck.path), tuple(configs), tuple(primer or ()), length, min_length, seed, constrained)
     old = st.session_state.get("sampling")
-    if old is not None and old["key"] == key:
+    if old is not None and old["settings"] == settings:
         return  # same settings, same seed: the same music is already there
     try:
         with st.spinner("Generating ..."):
             comparison = compare_methods(
-                ck, configs, primer=primer, length=length, min_length=min_length, seed=seed,
-                constrained=constrained, reference=ref,
+                ck, configs, primer=primer, length=settings.length, min_length=settings.min_length,
+                seed=settings.seed, constrained=settings.constrained, reference=ref,
             )  # fmt: skip
             gens = comparison.generations
             n_primer = len(gens[0].primer_events)
@@ -52,9 +88,16 @@ def generate_once(ck, name, ref, knobs: Knobs, primer, lengths, seed, constraine
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
     st.session_state.sampling = dict(
-        comparison=comparison, gens=gens, views=views, key=key, model=name, checkpoint=ck, seed=seed,
-        constrained=constrained, n_primer=n_primer, note=note,
+        comparison=comparison, gens=gens, views=views, settings=settings, model=settings.model,
+        checkpoint=ck, seed=settings.seed, constrained=settings.constrained, n_primer=n_primer, note=note,
     )  # fmt: skip
+
+
+def draw_stale(res: dict, shown: SamplingSettings) -> None:
+    """Above the result: which settings made it, where the controls now say something else."""
+    note = stale_note(res["settings"], shown)
+    if note:
+        st.warning(note, icon=":material/history:")
 
 
 def draw_columns(res: dict) -> None:

@@ -47,6 +47,20 @@ TRAINING_HELP = {
 }
 
 
+# The Sampling page's knobs by compare.Knobs field: their labels on the page and in "made with ..." notes.
+KNOB_LABELS = {
+    "k": "top-k: k",
+    "k_temperature": "top-k: temperature",
+    "p": "top-p: p",
+    "p_temperature": "top-p: temperature",
+    "temperature": "temperature: T",
+    "min_p": "min-p",
+    "typical_p": "typical p",
+    "repetition_penalty": "repetition penalty",
+    "no_repeat_ngram": "no repeated n-gram",
+}
+
+
 # What each Sampling-page knob does, in a teacher's words (the knobs' help tooltips).
 KNOB_HELP = {
     "k": "top-k: draw the next token from the k most likely ones only. k = 1 is greedy; a larger k "

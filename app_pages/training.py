@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import check_cost, job_manager, session_id
+from app_pages.common import SESSION, check_cost, job_manager, session_id
 from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
@@ -20,7 +20,9 @@ def reset_form() -> None:
         st.session_state.pop(f"train_{name}", None)
 
 
-preset_name = st.selectbox("Preset", preset_names(), key="train_preset", on_change=reset_form)
+preset_name = st.selectbox(
+    "Preset", preset_names(), key="train_preset", on_change=reset_form, persist_state=SESSION
+)
 base = get_preset(preset_name)
 st.caption(base.description)
 find_lost_run()
@@ -40,16 +42,20 @@ with st.form("train_form"):
         # No bounds on the number fields: out of a widget's range a value turns red and Start silently
         # does nothing; the library refuses it instead, with a message that names the field.
         if kind in ("ints", "floats", "text_int"):
-            values[name] = col.text_input(label, defaults[name], key=key, help=tip)
+            values[name] = col.text_input(label, defaults[name], key=key, persist_state=SESSION, help=tip)
         elif kind == "float":
             values[name] = col.number_input(
-                label, value=float(defaults[name]), step=0.0005, format="%.5f", key=key, help=tip
-            )
+                label, value=float(defaults[name]), step=0.0005, format="%.5f", key=key,
+                persist_state=SESSION, help=tip,
+            )  # fmt: skip
         else:
-            values[name] = col.number_input(label, value=int(defaults[name]), step=1, key=key, help=tip)
+            values[name] = col.number_input(
+                label, value=int(defaults[name]), step=1, key=key, persist_state=SESSION, help=tip
+            )
     run_name = st.text_input(
         "Run name (saved as runs/NAME.safetensors)",
         key="train_run_name",
+        persist_state=SESSION,
         help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
     )
     left, right = st.columns([1, 4])
@@ -62,9 +68,14 @@ with st.form("train_form"):
             list(TRAINING_FIELDS),
             format_func=lambda f: TRAINING_FIELDS[f][0],
             key="sweep_field",
+            persist_state=SESSION,
         )
-        sweep_text = c[1].text_input("Values", key="sweep_values", help=TRAINING_HELP["sweep"])
-        sweep_prefix = c[2].text_input("Run names start with", "sweep", key="sweep_prefix")
+        sweep_text = c[1].text_input(
+            "Values", key="sweep_values", persist_state=SESSION, help=TRAINING_HELP["sweep"]
+        )
+        sweep_prefix = c[2].text_input(
+            "Run names start with", "sweep", key="sweep_prefix", persist_state=SESSION
+        )
         sweep = st.form_submit_button("Start sweep", key="sweep_start")
 
 if start:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 import pytest
 import streamlit as st
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +39,37 @@ def open_app(page: str | None = None, timeout: float = 120) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
     return at if page is None else at.switch_page(page).run()
+
+
+@contextlib.contextmanager
+def widget_value_warnings():
+    """Collect Streamlit's "created with a default value but also had its value set via the Session
+    State API" warnings while the block runs (a list, filled as they come).
+
+    Streamlit checks that rule only where a server runtime exists, which AppTest lacks; the check's
+    module is shown one (nothing else changes), and the warning's once-per-process flag is reset.
+    """
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    handler = Collect(level=logging.WARNING)
+    log = logging.getLogger(policies.__name__)
+    log.addHandler(handler)
+    try:
+        with (
+            mock.patch.object(policies, "runtime", SimpleNamespace(exists=lambda: True)),
+            mock.patch.object(policies, "_shown_default_value_warning", False),
+        ):
+            yield seen
+    finally:
+        log.removeHandler(handler)
+
+
+def leave_and_return(at: AppTest, page: str, other: str = "app_pages/home.py") -> AppTest:
+    """Open another page, then come back to `page` (as a student clicking in the sidebar)."""
+    at.switch_page(other).run()
+    assert not at.exception
+    return at.switch_page(page).run()

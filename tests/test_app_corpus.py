@@ -1,6 +1,6 @@
 """Corpus page in AppTest: renders every chart, filters change the numbers, bad filters give a message."""
 
-from app_helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from app_helpers import fresh_caches, leave_and_return, open_app, widget_value_warnings  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 
@@ -81,3 +81,28 @@ def test_filters_explain_themselves():
     assert "part" in at.selectbox(key="corpus_voice").help
     assert "left out" in at.number_input(key="corpus_min").help
     assert "factored" in at.selectbox(key="corpus_tokenizer").help
+
+
+def test_filters_and_the_chosen_piece_survive_a_page_switch():
+    with widget_value_warnings() as warned:
+        at = corpus_page()
+        filters = {"corpus_ts": ["3/4", "4/4"], "corpus_voice": "alto", "corpus_min": 20, "corpus_max": 90}
+        at.multiselect(key="corpus_ts").set_value(filters["corpus_ts"])
+        at.selectbox(key="corpus_voice").set_value(filters["corpus_voice"])
+        at.number_input(key="corpus_min").set_value(filters["corpus_min"])
+        at.number_input(key="corpus_max").set_value(filters["corpus_max"])
+        at.selectbox(key="corpus_tokenizer").set_value("factored")
+        at.button(key="FormSubmitter:corpus_form-Apply filters").click().run()
+        at.selectbox(key="piece").set_value(3).run()
+        before = metrics(at)
+        assert not at.exception and before["Melodies selected"] != "359"
+
+        at = leave_and_return(at, "app_pages/corpus.py", other="app_pages/sampling.py")
+        assert not at.exception
+        assert at.multiselect(key="corpus_ts").value == filters["corpus_ts"]
+        assert at.selectbox(key="corpus_voice").value == "alto"
+        assert at.number_input(key="corpus_min").value == 20 and at.number_input(key="corpus_max").value == 90
+        assert at.selectbox(key="corpus_tokenizer").value == "factored"
+        assert at.selectbox(key="piece").value == 3
+        assert metrics(at) == before  # the figures are those of the kept filters
+    assert not warned

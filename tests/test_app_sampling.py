@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from app_helpers import clear_caches, open_app
+from app_helpers import clear_caches, leave_and_return, open_app, widget_value_warnings
 from streamlit.testing.v1 import AppTest
 
 from app_pages.texts import KNOB_HELP
@@ -230,3 +230,73 @@ def test_minimum_notes_control_explains_itself_and_starts_at_the_library_default
     control = at.number_input(key="min_length")
     assert control.value == DEFAULT_MIN_LENGTH and control.help == KNOB_HELP["min_length"]
     assert "min_new_tokens" in control.help
+
+
+SETTINGS = {  # widget key -> a value other than its default
+    ("slider", "length"): 48,
+    ("number_input", "min_length"): 5,
+    ("number_input", "seed"): 7,
+    ("slider", "k"): 3,
+    ("slider", "k_t"): 0.8,
+    ("slider", "p"): 0.5,
+    ("slider", "p_t"): 1.2,
+    ("slider", "t"): 1.5,
+    ("slider", "min_p"): 0.05,
+    ("slider", "typical_p"): 0.9,
+    ("slider", "rep"): 1.1,
+    ("number_input", "ngram"): 2,
+    ("checkbox", "constrained"): False,
+}
+
+
+def scale_midi() -> bytes:
+    from bachlstm.events import Event
+    from bachlstm.music import to_midi
+
+    steps = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71), ("C", 72)]
+    return to_midi([Event("note", 1.0, pitch=p, octave=m // 12 - 1, midi=m) for p, m in steps])
+
+
+def stale_notes(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if "were made with" in w.value]
+
+
+def test_settings_upload_and_result_survive_a_page_switch():
+    page = "app_pages/sampling.py"
+    with widget_value_warnings() as warned:
+        at = sampling_page()
+        at.selectbox(key="ckpt").set_value("tiny-workshop").run()
+        at.radio(key="primer_source").set_value("upload MIDI/MusicXML").run()
+        at.file_uploader(key="upload").set_value(("scale.mid", scale_midi(), "audio/midi"))
+        for (kind, key), value in SETTINGS.items():
+            getattr(at, kind)(key=key).set_value(value)
+        at.button(key=GENERATE).click().run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        made = [g.tokens for g in at.session_state["sampling"]["gens"]]
+        primer = [e.midi for e in at.session_state["sampling"]["gens"][0].primer_events]
+        assert primer == [60, 62, 64, 65, 67, 69, 71, 72] and not stale_notes(at)
+
+        at = leave_and_return(at, page, other="app_pages/corpus.py")
+        assert not at.exception
+        assert at.selectbox(key="ckpt").value == "tiny-workshop"
+        assert at.radio(key="primer_source").value == "upload MIDI/MusicXML"
+        shown = {key: getattr(at, kind)(key=key).value for kind, key in SETTINGS}
+        assert shown == {key: value for (_, key), value in SETTINGS.items()}
+        assert any(c.value.startswith("Primer file: scale.mid (uploaded earlier)") for c in at.caption)
+        assert [g.tokens for g in at.session_state["sampling"]["gens"]] == made  # the result is kept ...
+        assert not stale_notes(at)  # ... and it is the result of the settings shown
+
+        at.number_input(key="seed").set_value(8)
+        at.button(key=GENERATE).click().run()  # the kept file is the primer: no need to upload again
+        assert not at.exception and not at.error and not at.info, [e.value for e in at.error]
+        res = at.session_state["sampling"]
+        assert [e.midi for e in res["gens"][0].primer_events] == primer and res["seed"] == 8
+
+        at.selectbox(key="ckpt").set_value("tiny").run()  # outside the form: counts at once
+        assert stale_notes(at) == [
+            "These melodies were made with model tiny-workshop; the settings above say model tiny. "
+            "Press **Generate** for the new settings."
+        ]
+        at.button(key=GENERATE).click().run()
+        assert not at.exception and not stale_notes(at) and at.session_state["sampling"]["model"] == "tiny"
+    assert not warned

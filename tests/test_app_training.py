@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from app_helpers import ROOT, fresh_caches, leave_and_return, open_app, widget_value_warnings  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from app_pages.forms import TRAINING_FIELDS
@@ -259,3 +259,43 @@ def test_a_sweep_never_overwrites_a_saved_run():
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "'sweep-embedding_dim-5' already exists" in errors[0], errors
     assert "sweep" not in at.session_state  # the free name 'sweep-embedding_dim-2' was not queued either
+
+
+def test_the_form_survives_a_page_switch():
+    """A student fills the form, asks for its cost, looks at the Corpus page and comes back."""
+    with widget_value_warnings() as warned:
+        at = training_page()
+        at.selectbox(key="train_preset").set_value("bach").run()
+        fill(at, epochs=3, lstm_sizes="32, 16", dropouts="0.1, 0.2", seq_len=48, seed=11, max_steps=7)
+        at.number_input(key="train_lr").set_value(0.0025)
+        at.text_input(key="train_run_name").set_value("kept-name")
+        at.selectbox(key="sweep_field").set_value("lr")
+        at.text_input(key="sweep_values").set_value("0.001, 0.002")
+        at.text_input(key="sweep_prefix").set_value("lr-sweep")
+        at.button(key="train_estimate").click().run()  # a form's values count once it is submitted
+        assert not at.exception and not at.error and "train_job" not in at.session_state
+        shown = {name: widget(at, name).value for name in TRAINING_FIELDS}
+        assert shown["epochs"] == 3 and shown["lstm_sizes"] == "32, 16" and shown["lr"] == 0.0025
+
+        at = leave_and_return(at, "app_pages/training.py", other="app_pages/corpus.py")
+        assert not at.exception
+        assert at.selectbox(key="train_preset").value == "bach"
+        assert {name: widget(at, name).value for name in TRAINING_FIELDS} == shown
+        assert at.text_input(key="train_run_name").value == "kept-name"
+        assert at.selectbox(key="sweep_field").value == "lr"
+        assert at.text_input(key="sweep_values").value == "0.001, 0.002"
+        assert at.text_input(key="sweep_prefix").value == "lr-sweep"
+        # a new preset still brings its own defaults
+        at.selectbox(key="train_preset").set_value("workshop").run()
+        assert at.text_input(key="train_lstm_sizes").value == "6, 12, 6"
+    assert not warned
+
+
+def widget(at: AppTest, name: str):
+    """The Training form's widget of a TRAINING_FIELDS field."""
+    kind = TRAINING_FIELDS[name][1]
+    return (
+        at.text_input(key=f"train_{name}")
+        if kind in ("ints", "floats")
+        else at.number_input(key=f"train_{name}")
+    )

@@ -1,0 +1,74 @@
+"""The Sampling page's settings as one value, kept with each result: the page compares what made the
+shown melodies with what its controls now say, so a stale result is never shown as if it were current.
+
+No streamlit here: a plain dataclass and the sentence that names the differences (tested directly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+
+from app_pages.texts import KNOB_LABELS
+from bachlstm.compare import Knobs
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """Everything that decides the four melodies (equal settings give equal music)."""
+
+    model: str  # the name shown in the model list
+    checkpoint: str  # its file: a run saved again under the same name is another model
+    primer: str  # the primer in words: "none", a chorale's label or "file NAME"
+    primer_id: str  # what makes two primers the same: a chorale's id or a file's name and hash
+    length: int  # tokens at most
+    min_length: int  # notes at least
+    seed: int
+    knobs: Knobs
+    constrained: bool  # the grammar mask
+
+    def described(self) -> dict[str, str]:
+        """Each setting in words, e.g. {"seed": "seed 7", "k": "top-k: k 8", ...}."""
+        model = self.model if self.model else "no model"
+        out = {
+            "model": f"model {model}",
+            "checkpoint": f"model file {self.checkpoint}",
+            "primer": f"primer {self.primer}",
+            "length": f"length {self.length} tokens",
+            "min_length": f"minimum {self.min_length} notes",
+            "seed": f"seed {self.seed}",
+        }
+        for f in fields(Knobs):
+            out[f.name] = f"{KNOB_LABELS[f.name]} {getattr(self.knobs, f.name):g}"
+        out["constrained"] = "grammar mask " + ("on" if self.constrained else "off")
+        return out
+
+    def _identity(self) -> dict[str, str]:
+        """described(), with the primer compared by identity rather than by its words."""
+        out = self.described()
+        out["primer"] = f"{out['primer']} ({self.primer_id})"
+        return out
+
+
+def file_id(name: str, data: bytes) -> str:
+    """The identity of an uploaded primer file: its name and a short hash of its bytes."""
+    return f"{name} {hashlib.sha256(data).hexdigest()[:12]}"
+
+
+def stale_note(made: SamplingSettings, shown: SamplingSettings) -> str | None:
+    """None when `made` (the result's settings) equals `shown` (the controls'); else a sentence naming
+    each difference: "These melodies were made with seed 7, length 32 tokens; the settings above say
+    seed 3, length 64 tokens. Press Generate for the new settings." """
+    if made == shown:
+        return None
+    then, now = made._identity(), shown._identity()
+    changed = [k for k in then if then[k] != now[k]]
+    if "model" in changed:  # the file follows the model: one difference, not two
+        changed = [k for k in changed if k != "checkpoint"]
+    before, after = made.described(), shown.described()
+    if before["primer"] == after["primer"] and "primer" in changed:
+        after["primer"] += " (another file of that name)"
+    return (
+        f"These melodies were made with {', '.join(before[k] for k in changed)}; the settings above say "
+        f"{', '.join(after[k] for k in changed)}. Press **Generate** for the new settings."
+    )
