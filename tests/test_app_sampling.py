@@ -235,7 +235,7 @@ def test_minimum_notes_control_explains_itself_and_starts_at_the_library_default
 SETTINGS = {  # widget key -> a value other than its default
     ("slider", "length"): 48,
     ("number_input", "min_length"): 5,
-    ("number_input", "seed"): 7,
+    ("text_input", "seed"): "7",
     ("slider", "k"): 3,
     ("slider", "k_t"): 0.8,
     ("slider", "p"): 0.5,
@@ -286,7 +286,7 @@ def test_settings_upload_and_result_survive_a_page_switch():
         assert [g.tokens for g in at.session_state["sampling"]["gens"]] == made  # the result is kept ...
         assert not stale_notes(at)  # ... and it is the result of the settings shown
 
-        at.number_input(key="seed").set_value(8)
+        at.text_input(key="seed").set_value("8")
         at.button(key=GENERATE).click().run()  # the kept file is the primer: no need to upload again
         assert not at.exception and not at.error and not at.info, [e.value for e in at.error]
         res = at.session_state["sampling"]

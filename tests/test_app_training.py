@@ -266,7 +266,7 @@ def test_the_form_survives_a_page_switch():
     with widget_value_warnings() as warned:
         at = training_page()
         at.selectbox(key="train_preset").set_value("bach").run()
-        fill(at, epochs=3, lstm_sizes="32, 16", dropouts="0.1, 0.2", seq_len=48, seed=11, max_steps=7)
+        fill(at, epochs=3, lstm_sizes="32, 16", dropouts="0.1, 0.2", seq_len=48, seed="11", max_steps=7)
         at.number_input(key="train_lr").set_value(0.0025)
         at.text_input(key="train_run_name").set_value("kept-name")
         at.selectbox(key="sweep_field").set_value("lr")
@@ -296,6 +296,6 @@ def widget(at: AppTest, name: str):
     kind = TRAINING_FIELDS[name][1]
     return (
         at.text_input(key=f"train_{name}")
-        if kind in ("ints", "floats")
+        if kind in ("ints", "floats", "text_int")
         else at.number_input(key=f"train_{name}")
     )
