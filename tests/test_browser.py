@@ -135,7 +135,7 @@ def test_generate_and_download_midi(server, page, shots):
 def test_inside_the_model_draws_every_tab(server, page, shots):
     url, _ = server
     open_page(page, url, "inside")  # the shipped workshop model on a held-out chorale
-    assert page.get_by_text("bits per note").first.is_visible()  # the Surprise tab opens first
+    page.get_by_text("bits per note").first.wait_for(timeout=30_000)  # the Surprise tab opens first
     for tab in ("What units track", "Embedding", "Gates and states"):
         page.get_by_role("tab", name=tab).click()
         wait_ready(page)
