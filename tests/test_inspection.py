@@ -288,3 +288,18 @@ def test_cli_inspect_a_held_out_chorale(capsys):
     out = capsys.readouterr().out
     assert f"{piece} (soprano, test split)" in out and "bits per note" in out
     assert "position_in_bar: layer 1" in out and "projected by PCA" in out
+
+
+@pytest.mark.slow
+def test_surprise_over_the_test_split_agrees_with_the_evaluation():
+    """Two code paths, one number: every token's bits over the held-out melodies sum to evaluate()'s
+    cross-entropy (nats per token x tokens / ln 2)."""
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.evaluation import evaluate
+    from bachlstm.splits import split_melodies
+
+    ckpt = load_checkpoint("workshop")
+    test = split_melodies(ckpt.meta)["test"]
+    bits = sum(inspect_melody(ckpt, m.events).surprise.total_bits for m in test)
+    result = evaluate(ckpt, "test", melodies=[m for part in split_melodies(ckpt.meta).values() for m in part])
+    assert bits == pytest.approx(result["loss"] * result["n_tokens"] / math.log(2), rel=1e-4)
