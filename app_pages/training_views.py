@@ -44,8 +44,12 @@ def draw_job(job_id: str, live: bool = False) -> None:
         m = job.metrics
         cols = st.columns(4)
         cols[0].metric("Validation perplexity", _fmt(m.get("val_perplexity")))
-        cols[1].metric("Test perplexity", _fmt(m.get("test_perplexity")))
-        cols[2].metric("Test top-1 accuracy", _fmt(m.get("test_top1"), pct=True))
+        unscored = "not scored" if job.status == STOPPED else "?"
+        why = (
+            "A stopped run is not scored on the test split, so Stop answers at once. Continue it to score it."
+        )
+        cols[1].metric("Test perplexity", _fmt(m.get("test_perplexity"), none=unscored), help=why)
+        cols[2].metric("Test top-1 accuracy", _fmt(m.get("test_top1"), pct=True, none=unscored), help=why)
         cols[3].metric("Best epoch", m.get("best_epoch", "?"))
     if job.status in (DONE, STOPPED) and job.checkpoint:
         st.page_link(
@@ -60,9 +64,9 @@ def _saved_name(job) -> str:
     return job.checkpoint.name.removesuffix(".safetensors") if job.checkpoint else job.name
 
 
-def _fmt(value, pct: bool = False) -> str:
+def _fmt(value, pct: bool = False, none: str = "?") -> str:
     if value is None:
-        return "?"
+        return none
     return f"{value:.1%}" if pct else f"{value:.2f}"
 
 

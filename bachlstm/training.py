@@ -292,6 +292,8 @@ class _Loop:
             loss_sum, tok_sum = self._epoch(windows, counts, lengths)
             if tok_sum == 0 and (self.stopped or self.step >= self.total_steps):
                 break  # nothing trained in this epoch: no new validation needed
+            if self.stopped and self.best_state is not None:
+                break  # Stop answers at once: the part-epoch is not validated, the best weights stand
             self._end_epoch(loss_sum / max(tok_sum, 1), val)
             if self.stopped or self.step >= self.total_steps or self._early_stop():
                 break
@@ -458,8 +460,11 @@ class _Loop:
             self.best_state = copy.deepcopy(self.model.state_dict())
         self.model.load_state_dict(self.best_state)
         # The best weights were validated when they were kept: after a Stop, not scoring them twice
-        # shortens the wait.
-        val, test = self.best_val or self._evaluate(val_data), self._evaluate(test_data)
+        # shortens the wait. A stopped run is not scored on the test split either (that pass alone takes
+        # seconds for `bach`): Stop must answer within a second; continuing the run to its end, or
+        # `python -m bachlstm evaluate`, scores it.
+        val = self.best_val or self._evaluate(val_data)
+        test = _NOT_SCORED if self.stopped else self._evaluate(test_data)
         elapsed = time.perf_counter() - self.t_start
         metrics = self._final_metrics(val, test, elapsed, n_threads)
         if self.out is not None:
@@ -479,6 +484,9 @@ class _Loop:
             elapsed_s=elapsed,
             split=self.split,
         )
+
+
+_NOT_SCORED = {"loss": None, "perplexity": None, "top1": None, "top5": None, "n_tokens": 0}
 
 
 def _val_metrics(val: dict) -> dict:

@@ -98,6 +98,36 @@ def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_p
     assert load_checkpoint(out).meta["stopped"] is True
 
 
+def test_stop_after_an_epoch_scores_nothing_more_and_keeps_the_best(tmp_path, monkeypatch):
+    """Stop answers at once: no validation of the part-epoch, no test pass; the best weights are saved."""
+    import bachlstm.training as training_module
+
+    stop = threading.Event()
+    scored_after_stop = []
+    real = training_module.evaluate_tensors
+
+    def counting(*args, **kwargs):
+        if stop.is_set():
+            scored_after_stop.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training_module, "evaluate_tensors", counting)
+    epochs_seen = []
+
+    def callback(p):
+        if p.kind == "epoch":
+            epochs_seen.append(p.epoch)
+        if p.kind == "step" and epochs_seen and p.epoch == 2:
+            stop.set()
+
+    out = tmp_path / "stopped.safetensors"
+    result = train(tiny(epochs=50), callback=callback, stop_event=stop, out=out, data=melodies())
+    assert result.stopped and scored_after_stop == []
+    assert [h["epoch"] for h in result.history] == [1]  # the part-epoch 2 is not validated
+    assert result.metrics["test_top1"] is None and result.metrics["val_loss"] is not None
+    assert load_checkpoint(out).meta["metrics"]["test_top1"] is None
+
+
 def test_stop_before_training_began_saves_nothing(tmp_path):
     """Stop pressed while the data is prepared ends the run there: an untrained model is not a result."""
     stop = threading.Event()
