@@ -118,23 +118,33 @@ def history_chart(frame: pd.DataFrame):
     )
 
 
+SWEEP_MEASURES = {
+    "best_val_loss": "best validation loss (per token)",
+    "bits_per_note": "bits per note (test)",
+}
+
+
 def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool = False):
-    """Best validation loss against the swept value (columns value, label, best_val_loss): one point per
-    finished run, joined by a line when the values are numbers (on a log axis for learning rates)."""
+    """Best validation loss (and bits per note where the run's evaluation gave them) against the swept
+    value; columns value, label, run and the SWEEP_MEASURES. One point per finished run, joined by a
+    line when the values are numbers (on a log axis for learning rates)."""
     if numeric:
         scale = alt.Scale(type="log") if log else alt.Scale(zero=False)
         x = alt.X("value:Q", title=field_label, scale=scale)
     else:
         x = alt.X("label:N", title=field_label, sort=list(table["label"]))
-    return (
-        alt.Chart(table, height=260)
+    measures = [m for m in SWEEP_MEASURES if m in table and table[m].notna().any()]
+    panels = [
+        alt.Chart(table.dropna(subset=[m]), height=240, width=320)
         .mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
         .encode(
             x=x,
-            y=alt.Y("best_val_loss:Q", title="best validation loss", scale=alt.Scale(zero=False)),
-            tooltip=["run", "label", alt.Tooltip("best_val_loss:Q", format=".4f")],
+            y=alt.Y(f"{m}:Q", title=SWEEP_MEASURES[m], scale=alt.Scale(zero=False)),
+            tooltip=["run", "label", alt.Tooltip(f"{m}:Q", format=".4f")],
         )
-    )
+        for m in measures
+    ]
+    return alt.hconcat(*panels) if len(panels) > 1 else panels[0]
 
 
 # --------------------------------------------------------------------------------------------------

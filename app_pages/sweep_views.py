@@ -66,9 +66,11 @@ def sweep_table(sweep: dict) -> pd.DataFrame:
             continue
         losses = [r.val_loss for r in job.progress() if r.kind == "epoch" and r.val_loss is not None]
         best = job.metrics.get("val_loss") if job.metrics else (min(losses) if losses else None)
-        test = (job.metrics or {}).get("test_perplexity")
-        rows.append((job.name, value, label, job.status, best, test))
-    columns = ["run", "value", "label", "status", "best_val_loss", "test_perplexity"]
+        metrics = job.metrics or {}
+        # bits per note on the test split, comparable across tokenizers, where training reports it
+        bits = metrics.get("test_bits_per_event")
+        rows.append((job.name, value, label, job.status, best, bits, metrics.get("test_perplexity")))
+    columns = ["run", "value", "label", "status", "best_val_loss", "bits_per_note", "test_perplexity"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -95,7 +97,7 @@ def draw_sweep(live: bool = False) -> None:
     if len(done) >= 2:
         numeric = kind not in LIST_KINDS
         chart = charts.sweep_chart(done, label, numeric=numeric, log=sweep["field"] == "lr")
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart)
         best = done.loc[done.best_val_loss.idxmin()]
         st.caption(
             f"Best: {label} = {best.label} (validation loss {best.best_val_loss:.4f} per token). The runs "

@@ -58,6 +58,8 @@ def test_every_chart_builds_valid_vega_lite():
                           {"method": "Bach (held-out)", "pitch_range": 9.0, "kl_pc": 0.1}])  # fmt: skip
     tokens = pd.DataFrame({"method": ["greedy", "greedy"], "token": ["a", "b"], "rank": [1, 2],
                            "before": [0.6, 0.4], "after": [1.0, 0.0], "kept": [True, False]})  # fmt: skip
+    sweep = pd.DataFrame({"run": ["s-0.01", "s-0.003"], "value": [0.01, 0.003], "label": ["0.01", "0.003"],
+                          "best_val_loss": [2.1, 2.3], "bits_per_note": [5.1, None]})  # fmt: skip
     built = [
         *charts.training_charts(frame),
         charts.history_chart(charts.history_frame({"a": [{"epoch": 1, "val_loss": 2.0}]})),
@@ -67,6 +69,8 @@ def test_every_chart_builds_valid_vega_lite():
         charts.piano_roll_chart(roll),
         charts.comparison_chart(table),
         charts.next_token_chart(tokens),
+        charts.sweep_chart(sweep, "Learning rate", numeric=True, log=True),
+        charts.sweep_chart(sweep.drop(columns="bits_per_note"), "sizes", numeric=False),
     ]
     for chart in built:
         spec = chart.to_dict()  # raises on an invalid specification
@@ -83,3 +87,46 @@ def test_ambitus_chart_spells_pitches_one_way():
     ]
     expr = spec["encoding"]["x"]["axis"]["labelExpr"]
     assert expr.startswith("['C','C#','D','E-','E','F','F#','G','G#','A','B-','B'][datum.value % 12]")
+
+
+def test_sweep_chart_adds_bits_per_note_only_where_runs_report_them():
+    table = pd.DataFrame(
+        {"run": ["a", "b"], "value": [3, 8], "label": ["3", "8"], "best_val_loss": [2.0, 1.9]}
+    )
+    single = charts.sweep_chart(table, "Embedding dimension", numeric=True).to_dict()
+    assert single["encoding"]["y"]["field"] == "best_val_loss" and "hconcat" not in single
+    both = charts.sweep_chart(table.assign(bits_per_note=[5.2, 4.9]), "Embedding", numeric=True).to_dict()
+    assert [p["encoding"]["y"]["field"] for p in both["hconcat"]] == ["best_val_loss", "bits_per_note"]
+
+
+def test_inside_charts_build_valid_vega_lite_on_one_time_axis():
+    import numpy as np
+
+    from app_pages import inside_charts
+    from bachlstm.embeddings import embedding_view
+    from bachlstm.inspection import inspect_melody
+    from tests.test_inspection import Ckpt, tiny
+    from tests.test_timeline import EVENTS
+
+    model, tok = tiny("event", embedding_dim=3)
+    ins = inspect_melody(Ckpt(model, tok), EVENTS)
+    steps, bars, notes = ins.timeline.steps, ins.timeline.bar_lines, ins.timeline.notes
+    values = ins.activations.layers[0].signal("cell")
+    frame = inside_charts.heatmap_frame(steps, values, [0, 3])
+    assert len(frame) == 2 * len(steps) and frame.unit.tolist()[:2] == [0, 3]
+    view = embedding_view(model, tok)
+    built = [
+        inside_charts.surprise_roll(ins.surprise.notes, bars, 9.0),
+        inside_charts.plain_roll(notes, bars, 9.0),
+        inside_charts.unit_heatmap(frame, "cell state c", (None, None), bars, 9.0),
+        inside_charts.unit_trace(steps, values[:, 0], "unit 0", bars, 9.0),
+        inside_charts.embedding_scatter(view.frame, "x", "z", "pitch_class", "pitch class"),
+    ]
+    for chart in built:
+        spec = chart.to_dict()
+        assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+        # every time-based chart spans the melody exactly: 0 to its end (9 quarters)
+        layers = spec.get("layer", [])
+        if layers and layers[0]["encoding"]["x"]["field"] == "start":
+            assert layers[0]["encoding"]["x"]["scale"]["domain"] == [0, 9.0]
+    assert np.isfinite(frame.value).all()
