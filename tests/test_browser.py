@@ -144,3 +144,57 @@ def test_inside_the_model_draws_every_tab(server, page, shots):
         charts.first.wait_for(timeout=30_000)  # only the open tab is drawn
     assert charts.count() == 3  # the piano roll, the heatmap under it, one unit's trace
     screenshot_full(page, str(shots / "inside-the-model.png"))
+
+
+def test_a_downloaded_midi_keeps_the_primers_pickup_and_settings_survive_a_page_switch(server, page):
+    """Continue a held-out chorale that opens with a pickup; the MIDI's first bar is that pickup."""
+    import mido
+
+    from app_pages.texts import melody_label
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.midi import read_midi
+    from bachlstm.music import infer_pickup
+    from bachlstm.primer import primer_from_melody
+    from bachlstm.splits import split_melodies
+
+    heldout = split_melodies(load_checkpoint("bach").meta)["test"]  # the page's list of chorales
+    # not the first chorale, which the page offers anyway: the choice must be kept to be seen again
+    melody = next(m for m in heldout[1:] if infer_pickup(primer_from_melody(m, bars=2)) > 0)
+    pickup = infer_pickup(primer_from_melody(melody, bars=2))
+    url, _ = server
+    open_page(page, url, "sampling")  # the shipped bach model is the default
+    by_key(page, "primer_source").get_by_text("opening of a held-out chorale").click()
+    wait_ready(page, timeout=120)
+    choose = by_key(page, "primer_piece", "input")
+    choose.click()
+    choose.fill(melody_label(melody))
+    choose.press("Enter")
+    by_key(page, "seed", "input").fill("5")
+    by_key(page, "generate", "button").click()
+    button = by_key(page, "midi_0", "button")
+    button.wait_for(timeout=120_000)
+    wait_ready(page, timeout=120)
+    assert_no_exception(page, "Sampling after Generate with a chorale primer")
+    with page.expect_download() as info:
+        button.click()
+    data = Path(info.value.path()).read_bytes()
+
+    reading = read_midi(data)
+    assert reading.downbeat == pickup and reading.bar_quarters == 4.0
+    midi = mido.MidiFile(file=io.BytesIO(data))
+    signatures = [(m.time, m.numerator, m.denominator) for m in midi.tracks[0] if m.type == "time_signature"]
+    ticks = round(pickup * midi.ticks_per_beat)
+    assert signatures[0][0] == 0 and signatures[0][1] / signatures[0][2] * 4 == pickup  # the short bar
+    assert signatures[1] == (ticks, 4, 4)  # then 4/4 from the first downbeat (delta time from tick 0)
+    assert min(n.start for n in reading.notes) == 0.0  # the pickup note opens the file
+
+    click_nav(page, "Corpus")
+    click_nav(page, "Sampling")
+    assert_no_exception(page, "Sampling after a page switch")
+    source = by_key(page, "primer_source").get_by_role("radio", name="opening of a held-out chorale")
+    assert source.is_checked()
+    piece = by_key(page, "primer_piece")
+    assert melody_label(melody) in piece.inner_text() + piece.locator("input").input_value()
+    assert by_key(page, "seed", "input").input_value() == "5"
+    assert page.get_by_text("were made with").count() == 0  # the result is that of these settings
+    assert by_key(page, "midi_0", "button").is_visible()
