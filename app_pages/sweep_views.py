@@ -71,7 +71,10 @@ def sweep_table(sweep: dict) -> pd.DataFrame:
         bits = metrics.get("test_bits_per_event")
         rows.append((job.name, value, label, job.status, best, bits, metrics.get("test_perplexity")))
     columns = ["run", "value", "label", "status", "best_val_loss", "bits_per_note", "test_perplexity"]
-    return pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in columns[4:]:  # a stopped run has no test figures: missing, never text, in a number column
+        frame[col] = pd.to_numeric(frame[col], errors="coerce")
+    return frame
 
 
 def draw_sweep(live: bool = False) -> None:
