@@ -17,6 +17,11 @@ import time
 
 import torch
 
+from bachlstm.bench.app import CHROMIUM, WATCH_NEXT_RUN, chromium_page, streamlit_server, wait_ready
+from bachlstm.checkpoints import load_checkpoint
+from bachlstm.inspection import checkpoint_embedding, inspect_melody, inspection_json
+from bachlstm.splits import split_melodies
+
 N_EVENTS = 64
 TARGET_S = 2.0
 PAGE_MELODIES = 3  # chorales chosen one after another on the page, each new to the server's cache
@@ -36,10 +41,6 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 def run(repeats: int = 5, threads: int = 1, browser: bool = True) -> dict:
     """Figures: the library's work in milliseconds (inspect_melody, the embedding view, JSON, their sum)
     and, with `browser` and Chromium installed, the page's answer times in seconds (page_figures)."""
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.inspection import checkpoint_embedding, inspect_melody, inspection_json
-    from bachlstm.splits import split_melodies
-
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
@@ -76,8 +77,6 @@ def run(repeats: int = 5, threads: int = 1, browser: bool = True) -> dict:
 
 def _choose(page, key: str, text: str) -> float:
     """Pick the option of selectbox `key` that matches `text`; seconds until the page's rerun finished."""
-    from bachlstm.bench.app import WATCH_NEXT_RUN
-
     page.locator(f".st-key-{key} [data-testid='stSelectbox']").click()
     page.keyboard.type(text)
     page.evaluate(WATCH_NEXT_RUN)
@@ -89,8 +88,6 @@ def _choose(page, key: str, text: str) -> float:
 
 def page_figures(test: list) -> dict:
     """The page in Chromium (module docstring); {"page_note": why not} without Chromium."""
-    from bachlstm.bench.app import CHROMIUM, chromium_page, streamlit_server, wait_ready
-
     if not CHROMIUM.exists():
         return {"page_note": f"{CHROMIUM} is missing: apt-get install chromium to time the page"}
     chosen = sorted(test, key=lambda m: abs(len(m.events) - N_EVENTS))[:PAGE_MELODIES]

@@ -25,7 +25,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Inspect one melody and print the tables."""
-    import torch  # late: `--help` stays instant
+    # Late imports: torch and the corpus load only when the command runs, so `--help` stays instant.
+    import torch
 
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.inspection import checkpoint_embedding, find_melody, inspect_melody, inspection_json
