@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from bachlstm.events import Corpus, Event, Melody, Part, Piece
 from bachlstm.grouping import DisjointSets
+from bachlstm.tunes import SIMILAR_TUNE, similar_pairs, skeleton_intervals
 
 VOICES = ("first", "soprano", "alto", "tenor", "bass", "all")
 SATB = ("soprano", "alto", "tenor", "bass")
@@ -178,15 +179,18 @@ def _title_key(title: str) -> str:
     return re.sub(r"[^a-zäöüß]", "", title.lower())
 
 
-def tune_groups(corpus: Corpus) -> dict[str, str]:
-    """piece id -> tune: the soprano's `tune_key`, merged across pieces whose titles name the same hymn.
+def tune_groups(corpus: Corpus, threshold: float = SIMILAR_TUNE) -> dict[str, str]:
+    """piece id -> tune: pieces joined by the soprano's `tune_key`, by titles naming the same hymn, and by
+    melodic similarity (`tunes.similarity` of the beat skeletons >= `threshold`), transitively.
 
-    Each group is named by its smallest tune_key, so the result is deterministic. Pieces without a
-    soprano use their first part.
+    The similarity catches what the opening misses: another decoration of the same tune, a piece that
+    is a section of another, pieces without a title (bwv149.7 ~ bwv174.5, bwv328 ~ bwv120.6,
+    bwv185.6 ~ bwv177.5). Each group is named by its smallest tune_key, so the result is
+    deterministic. Pieces without a soprano use their first part.
     """
     sets = DisjointSets()
     find = sets.find
-    piece_key = {}
+    piece_key, skeletons = {}, {}
     for piece in corpus.pieces:
         part = find_voice(piece, "soprano") or find_voice(piece, "first")
         key = tune_key(part.events) if part is not None else "empty"
@@ -195,6 +199,10 @@ def tune_groups(corpus: Corpus) -> dict[str, str]:
         find(piece_key[piece.id])
         if piece.title:
             sets.union(piece_key[piece.id], "title:" + _title_key(piece.title))
+        if part is not None:
+            skeletons[piece.id] = skeleton_intervals(part.events)
+    for a, b, _ in similar_pairs(skeletons, threshold):
+        sets.union(piece_key[a], piece_key[b])
     # name each group by its smallest real tune key (titles only glue groups together)
     members: dict[str, list[str]] = {}
     for key in piece_key.values():
