@@ -227,7 +227,8 @@ def test_real_opening_keys_shared(real):
     assert len(keys) == 220
     assert sum(v > 1 for v in keys.values()) == 71  # opening melodies shared by more than one file
     groups = collections.Counter(tune_groups(real).values())
-    assert (len(groups), sum(v > 1 for v in groups.values())) == (201, 76)
+    # 201 groups (76 shared) by opening and title alone; melodic similarity joins 6 more pairs of groups
+    assert (len(groups), sum(v > 1 for v in groups.values())) == (195, 79)
 
 
 def test_real_presets(real):
