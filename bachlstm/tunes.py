@@ -62,7 +62,7 @@ def beat_skeleton(events: Sequence[Event], beat_quarters: float = 1.0) -> tuple[
 
 
 def skeleton_intervals(events: Sequence[Event]) -> tuple[int, ...]:
-    """Semitone steps between consecutive beat-skeleton pitches: what `similarity` aligns (() if < 2 beats)."""
+    """Semitone steps between consecutive beat-skeleton pitches, what `similarity` aligns; () if < 2 beats."""
     sk = beat_skeleton(events)
     return tuple(b - a for a, b in zip(sk, sk[1:]))
 
