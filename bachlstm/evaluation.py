@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from bachlstm.checkpoints import Checkpoint
 from bachlstm.dataset import sequence_tensors
 from bachlstm.model import LSTMModel
+from bachlstm.note_bits import note_bits
 from bachlstm.splits import SPLITS, split_melodies
 
 
@@ -117,7 +118,9 @@ def evaluate(
     The split's melodies are re-selected from the corpus with the checkpoint's selection config and
     picked by the ids recorded at training time, so the test set is exactly the tune-disjoint one
     the model never saw. `melodies` replaces the corpus (tests). Keys: perplexity, top1, top5,
-    n_tokens, loss, per_type, split, checkpoint, n_melodies.
+    n_tokens, loss, per_type, split, checkpoint, n_melodies, and the figures that compare across tokenizers
+    (note_bits.NoteBits): bits_per_event, pitch_bits_per_note, duration_bits_per_note, pitch_top1,
+    n_events, n_notes.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -132,5 +135,6 @@ def evaluate(
         batch_size=batch_size,
         token_type=tokenizer.token_type,
     )
+    result.update(note_bits(checkpoint.model, tokenizer, parts[split]).to_dict())
     result.update(split=split, checkpoint=os.fspath(checkpoint.path), n_melodies=len(parts[split]))
     return result

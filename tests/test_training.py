@@ -291,6 +291,7 @@ def test_cli_train_then_evaluate_on_the_real_corpus(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(out), "--split", "test", "--json"]) == 0
     scored = json.loads(capsys.readouterr().out)
     assert {"perplexity", "top1", "top5", "n_tokens"} <= set(scored)
+    assert {"bits_per_event", "pitch_bits_per_note", "duration_bits_per_note", "pitch_top1"} <= set(scored)
     assert scored["perplexity"] == pytest.approx(trained["test_perplexity"])
     assert set(scored["per_type"]) >= {"pitch", "octave"}
 

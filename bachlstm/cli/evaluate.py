@@ -1,4 +1,4 @@
-"""`python -m bachlstm evaluate --checkpoint PATH|NAME --split test [--json]`: perplexity, top-1, top-5."""
+"""`python -m bachlstm evaluate --checkpoint PATH|NAME --split test [--json]`: token and per-note figures."""
 
 from __future__ import annotations
 
@@ -27,6 +27,11 @@ def run(args) -> int:
     where = f"{result['checkpoint']} on {args.split}"
     print(f"{where} ({result['n_melodies']} melodies, {result['n_tokens']} tokens)")
     print(f"  perplexity {result['perplexity']:.3f}  top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}")
+    print(
+        f"  per note ({result['n_notes']} notes, {result['n_events']} notes+rests): "
+        f"{result['bits_per_event']:.3f} bits per event, pitch {result['pitch_bits_per_note']:.3f} bits, "
+        f"duration {result['duration_bits_per_note']:.3f} bits, pitch top-1 {result['pitch_top1']:.3f}"
+    )
     for name, m in result.get("per_type", {}).items():
         print(
             f"  {name:>10}: perplexity {m['perplexity']:8.3f}  top-1 {m['top1']:.3f}  "
