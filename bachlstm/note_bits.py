@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from bachlstm.events import Event, Melody
-from bachlstm.tokens import EventTokenizer, FactoredTokenizer, midi_of
+from bachlstm.pitches import midi_of
+from bachlstm.tokens import EventTokenizer, FactoredTokenizer
 
 LN2 = math.log(2.0)
 

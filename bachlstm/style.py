@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from bachlstm.events import Event, Melody
-from bachlstm.metrics import NgramIndex, kl_divergence
+from bachlstm.memorization import NgramIndex
+from bachlstm.metrics import kl_divergence
 from bachlstm.tonality import (
     DURATION_CLASSES,
     INTERVAL_CLASSES,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bachlstm.events import Event
+from bachlstm.pitches import key_for_tonic, key_name
 
 # Key profiles, tonic first: Temperley's, from the Kostka-Payne harmony textbook excerpts (Temperley,
 # "Music and Probability", 2007; music21.analysis.discrete.TemperleyKostkaPayne has the same numbers).
@@ -56,9 +57,13 @@ class Key:
 
     @property
     def sharps(self) -> int:
-        """Sharps (> 0) or flats (< 0) of its key signature, -5..6 (F# major / D# minor count as 6 sharps)."""
-        major_tonic = self.tonic if self.mode == "major" else (self.tonic + 3) % 12
-        return (major_tonic * 7 + 5) % 12 - 5
+        """Sharps (> 0) or flats (< 0) of its key signature, -6..5 (pitches.key_for_tonic's spelling)."""
+        return key_for_tonic(self.tonic, self.mode)
+
+    @property
+    def name(self) -> str:
+        """Spelled name, e.g. "E- major", "F# minor"."""
+        return key_name(self.sharps, self.mode)
 
     @property
     def scale(self) -> frozenset[int]:
@@ -226,6 +231,6 @@ def pc_entropy_counted(events: Sequence[Event]) -> float:
     notes = sung_notes(events)
     if not notes:
         return 0.0
-    counts = np.bincount([n.midi % 12 for n in notes], minlength=12) / len(notes)
-    counts = counts[counts > 0]
-    return float(-(counts * np.log2(counts)).sum())
+    shares = np.bincount([n.midi % 12 for n in notes], minlength=12) / len(notes)
+    # an exactly rounded sum of the sorted terms: the same value in any key (bins are reordered there)
+    return float(-math.fsum(sorted(p * math.log2(p) for p in shares if p > 0)))

@@ -45,7 +45,8 @@ def test_key_estimate_and_key_facts():
     assert estimate_key(C_MAJOR_LINE) == Key(0, "major")
     assert estimate_key(A_MINOR_LINE) == Key(9, "minor")
     assert estimate_key((r(),)) is None
-    assert [Key(t, "major").sharps for t in (0, 7, 2, 5, 6, 1)] == [0, 1, 2, -1, 6, -5]
+    assert [Key(t, "major").sharps for t in (0, 7, 2, 5, 6, 1)] == [0, 1, 2, -1, -6, -5]
+    assert Key(3, "major").name == "E- major" and Key(6, "minor").name == "F# minor"
     assert Key(9, "minor").sharps == 0 and Key(2, "minor").sharps == -1
     assert Key(2, "minor").shift == -5 and Key(7, "major").shift == 5 and Key(6, "major").shift == 6
     assert normalised_pcs(tuple(n(m + 2) for m in (60, 64, 67))) == [0, 4, 7]  # D major -> C major

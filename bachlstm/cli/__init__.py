@@ -7,9 +7,9 @@ import logging
 
 # Each module defines `add_parser(subparsers)` and sets `func(args) -> int` on its parser(s).
 # Heavy imports (torch, music21) stay inside the command functions so `--help` is instant.
-from bachlstm.cli import bench, corpus, evaluate, generate, inspect, train
+from bachlstm.cli import bench, corpus, evaluate, generate, inspect, score, train
 
-COMMANDS = (corpus, train, evaluate, generate, inspect, bench)
+COMMANDS = (corpus, train, evaluate, generate, inspect, score, bench)
 COMMAND_MODULES = tuple(module.__name__.rpartition(".")[2] for module in COMMANDS)
 
 
