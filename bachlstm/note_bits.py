@@ -17,6 +17,7 @@ Pearce 2005: -log2 p(note | context); Conklin & Witten 1995 report chorale melod
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -77,10 +78,9 @@ def _event_pitch_matrix(tokenizer: EventTokenizer) -> torch.Tensor:
     return matrix
 
 
-def _event_sums(model, tokenizer: EventTokenizer, melodies: Iterable, sums: _Sums) -> None:
+def _event_sums(model, tokenizer: EventTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums) -> None:
     matrix = _event_pitch_matrix(tokenizer)
-    for events in melodies:
-        ids = tokenizer.encode(events)
+    for ids in seqs:
         x, y = torch.tensor(ids[:-1])[None], torch.tensor(ids[1:])  # (1, T), (T,)
         logp = torch.log_softmax(model(x)[0][0].float(), dim=-1)  # (T, V) nats
         token_bits = -logp.gather(1, y[:, None])[:, 0] / LN2  # (T,)
@@ -98,7 +98,7 @@ def _event_sums(model, tokenizer: EventTokenizer, melodies: Iterable, sums: _Sum
         sums.notes += int(notes.sum())
 
 
-def _factored_sums(model, tokenizer: FactoredTokenizer, melodies: Sequence, sums: _Sums) -> None:
+def _factored_sums(model, tokenizer: FactoredTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums) -> None:
     names = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "pitch"]
     octaves = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "octave"]
     # (K * O, 128): name k in octave j -> its MIDI pitch (spellings such as B#3 / C4 land on one pitch)
@@ -108,7 +108,6 @@ def _factored_sums(model, tokenizer: FactoredTokenizer, melodies: Sequence, sums
             to_midi[
                 k * len(octaves) + j, midi_of(tokenizer.vocab[name], int(tokenizer.vocab[octave][1:]))
             ] = 1
-    seqs = [tokenizer.encode(events) for events in melodies]
     x = torch.zeros(len(seqs), max(len(s) for s in seqs), dtype=torch.long)  # (B, L), PAD after the end
     for b, ids in enumerate(seqs):
         x[b, : len(ids)] = torch.tensor(ids)
@@ -155,15 +154,37 @@ def _pitch_marginal(model, logp, hidden, rows, names, octaves, to_midi) -> torch
 @torch.no_grad()
 def note_bits(model, tokenizer, melodies: Iterable[Melody | Sequence[Event]]) -> NoteBits:
     """NoteBits of `model` on whole `melodies` (each scored once from its start, like `evaluate`)."""
+    seqs = [tokenizer.encode(m.events if isinstance(m, Melody) else m) for m in melodies]
+    return note_bits_of_ids(model, tokenizer, seqs)
+
+
+def sequences_of(inputs: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> list[list[int]]:
+    """The token sequences behind whole-melody (N, T) inputs and next-token targets (training's
+    `sequence_tensors`): each row's inputs up to its last non-PAD target, plus that target."""
+    out = []
+    for x, y in zip(inputs.tolist(), targets.tolist()):
+        n = max((t + 1 for t, v in enumerate(y) if v != pad_id), default=0)
+        if n:
+            out.append([*x[:n], y[n - 1]])
+    return out
+
+
+@torch.no_grad()
+def note_bits_of_ids(model, tokenizer, seqs: Sequence[Sequence[int]]) -> NoteBits:
+    """NoteBits of `model` on encoded melodies (BOS ... EOS token id lists); TypeError for a tokenizer
+    other than the event and factored ones."""
+    if next(model.parameters()).device.type != "cpu":
+        model = copy.deepcopy(model).cpu()  # a few small steps: simpler on the CPU than on any device
     was_training = model.training
     model.eval()
     sums = _Sums()
-    seqs = [m.events if isinstance(m, Melody) else m for m in melodies]
+    seqs = [list(s) for s in seqs if len(s) > 1]
     try:
         if isinstance(tokenizer, EventTokenizer):
             _event_sums(model, tokenizer, seqs, sums)
         elif isinstance(tokenizer, FactoredTokenizer):
-            _factored_sums(model, tokenizer, seqs, sums)
+            if seqs:
+                _factored_sums(model, tokenizer, seqs, sums)
         else:
             raise TypeError(
                 f"note_bits knows the event and factored tokenizers, not {type(tokenizer).__name__}"

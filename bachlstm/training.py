@@ -23,6 +23,7 @@ from bachlstm.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from bachlstm.dataset import TokenTensors
 from bachlstm.evaluation import evaluate_tensors
 from bachlstm.model import LSTMModel
+from bachlstm.note_bits import note_bits_of_ids, sequences_of
 from bachlstm.presets import Preset, PresetError
 from bachlstm.run_data import TrainingStopped, prepare_stoppable
 from bachlstm.run_files import check_out, remove_stale_temp_files, save_best
@@ -435,7 +436,7 @@ class _Loop:
             own=self.saved_path is not None and self.saved_path == Path(self.out),
         )
 
-    def _final_metrics(self, val: dict, test: dict, elapsed: float, n_threads: int) -> dict:
+    def _final_metrics(self, val: dict, test: dict, notes: dict, elapsed: float, n_threads: int) -> dict:
         """The metrics saved with the final checkpoint: val and test scores, run figures."""
         return {
             **_val_metrics(val),
@@ -444,6 +445,8 @@ class _Loop:
             "test_top1": _finite_or_none(test["top1"]),
             "test_top5": _finite_or_none(test["top5"]),
             "test_tokens": test["n_tokens"],
+            # per note, comparable across tokenizers (note_bits.py)
+            **{f"test_{k}": _finite_or_none(v) if isinstance(v, float) else v for k, v in notes.items()},
             "best_epoch": self.best_epoch,
             "epochs_run": self.epoch,
             "steps": self.step,
@@ -465,8 +468,12 @@ class _Loop:
         # `python -m bachlstm evaluate`, scores it.
         val = self.best_val or self._evaluate(val_data)
         test = _NOT_SCORED if self.stopped else self._evaluate(test_data)
+        notes = {}  # per-note figures (note_bits.py), of the test split like the token figures
+        if not self.stopped:
+            seqs = sequences_of(test_data.inputs, test_data.targets, self.preset.model.pad_id)
+            notes = note_bits_of_ids(self.model, self.tokenizer, seqs).to_dict()
         elapsed = time.perf_counter() - self.t_start
-        metrics = self._final_metrics(val, test, elapsed, n_threads)
+        metrics = self._final_metrics(val, test, notes, elapsed, n_threads)
         if self.out is not None:
             self._save(self.model, metrics, final=True)
         path = self.saved_path

@@ -8,7 +8,7 @@ import torch
 from bachlstm.evaluation import evaluate_tensors
 from bachlstm.events import Event, Melody
 from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.note_bits import note_bits
+from bachlstm.note_bits import note_bits, note_bits_of_ids, sequences_of
 from bachlstm.tokens import build_tokenizer
 from bachlstm.training import sequence_tensors
 
@@ -71,3 +71,4 @@ def test_bits_per_event_agree_with_token_loss(name, one_thread):
     tokens = evaluate_tensors(model, x, y)
     assert nb.bits_per_event * nb.n_events == pytest.approx(tokens["loss"] * tokens["n_tokens"] / math.log(2))
     assert 0 <= nb.pitch_top1 <= 1 and nb.pitch_bits_per_note > 0
+    assert note_bits_of_ids(model, tok, sequences_of(x, y)) == nb  # what training reports from tensors
