@@ -12,6 +12,7 @@ import pandas as pd
 from bachlstm.events import Corpus, Event, Melody
 from bachlstm.pitches import PITCH_CLASS_NAMES, key_name, midi_name
 from bachlstm.tokens import build_tokenizer
+from bachlstm.tunes import similarity_matrix, skeleton_intervals
 
 # Patel & Bhattacharyya (2017), table 3: dimension -> most pairwise-equidistant points it can hold
 # (as the original notebook used it). Reverse lookup gives the smallest dimension for E points.
@@ -482,3 +483,38 @@ def embedding_suggestions(vocab_sizes: dict[str, int]) -> pd.DataFrame:
             },
         ]
     return pd.DataFrame(rows, columns=["tokenizer", "vocab_size", "rule", "dim", "reasoning"])
+
+
+def tune_group_table(melodies: Iterable[Melody], *, shared_only: bool = True) -> pd.DataFrame:
+    """One row per hymn tune (Melody.tune): how many melodies and pieces set it, the pieces, their titles.
+
+    Columns tune, melodies, pieces, titles (distinct, "; "-joined, empty ones left out), and
+    `closest` = the highest beat-skeleton similarity (tunes.similarity) between two of its pieces,
+    NaN for one piece. Sorted by size, then tune. `shared_only` keeps tunes set by 2+ pieces.
+    """
+    groups: dict[str, list[Melody]] = {}
+    for m in melodies:
+        groups.setdefault(m.tune, []).append(m)
+    rows = []
+    for tune, ms in groups.items():
+        pieces = sorted({m.piece_id for m in ms})
+        if shared_only and len(pieces) < 2:
+            continue
+        first = {}
+        for m in ms:
+            first.setdefault(m.piece_id, m)
+        intervals = [skeleton_intervals(first[p].events) for p in pieces]
+        sim = similarity_matrix(intervals) if len(pieces) > 1 else np.zeros((1, 1))
+        closest = float(np.max(sim[np.triu_indices(len(pieces), k=1)])) if len(pieces) > 1 else np.nan
+        titles = sorted({str(m.meta.get("title", "")) for m in ms} - {""})
+        rows.append(
+            {
+                "tune": tune,
+                "melodies": len(ms),
+                "pieces": ", ".join(pieces),
+                "titles": "; ".join(titles),
+                "closest": closest,
+            }  # fmt: skip
+        )
+    frame = pd.DataFrame(rows, columns=["tune", "melodies", "pieces", "titles", "closest"])
+    return frame.sort_values(["melodies", "tune"], ascending=[False, True], ignore_index=True)

@@ -121,3 +121,15 @@ def test_no_tune_crosses_splits_under_the_similarity_rule(real, preset):
     for a, b, score in similar_pairs(iv):
         assert where[a] == where[b], (a, b, score)
     assert {len(v) for v in split.values()} <= set(range(29, 300))
+
+
+def test_tune_group_table_lists_shared_tunes(real):
+    from bachlstm.stats import tune_group_table
+
+    melodies = select(real).melodies
+    table = tune_group_table(melodies)
+    assert list(table.columns) == ["tune", "melodies", "pieces", "titles", "closest"]
+    herzlich = table[table["pieces"].str.contains("bwv149.7")].iloc[0]
+    assert "bwv174.5" in herzlich["pieces"] and "Herzlich lieb" in herzlich["titles"]
+    assert (table["melodies"] >= 2).all() and table["melodies"].is_monotonic_decreasing
+    assert len(tune_group_table(melodies, shared_only=False)) == len({m.tune for m in melodies})
