@@ -61,7 +61,7 @@ def bach_split(checkpoint=None, preset: str = "bach") -> BachSplit:
     named preset makes of the corpus."""
     # imported here: loading the corpus and torch-backed checkpoints only when a score is asked for
     if checkpoint is not None:
-        from bachlstm.training import split_melodies
+        from bachlstm.splits import split_melodies
 
         parts = split_melodies(checkpoint.meta)
         return BachSplit(parts["train"], parts["val"], parts["test"], f"checkpoint {checkpoint.path.stem}")

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
+from bachlstm.dataset import sequence_tensors
 from bachlstm.evaluation import evaluate_tensors
-from bachlstm.events import Event, Melody
+from bachlstm.events import Event
 from bachlstm.model import LSTMModel, ModelConfig
 from bachlstm.note_bits import note_bits, note_bits_of_ids, sequences_of
 from bachlstm.tokens import build_tokenizer
-from bachlstm.training import sequence_tensors
 
 # C4 quarter, C4 half, D4 quarter, a quarter rest
 MELODY = (
@@ -67,7 +67,7 @@ def test_bits_per_event_agree_with_token_loss(name, one_thread):
         ModelConfig(vocab_size=tok.vocab_size, embedding_dim=4, lstm_sizes=(8, 5), dropouts=(0.0, 0.0))
     )
     nb = note_bits(model, tok, melodies)
-    x, y = sequence_tensors([Melody("p", "soprano", m) for m in melodies], tok)
+    x, y = sequence_tensors([tok.encode(m) for m in melodies])
     tokens = evaluate_tensors(model, x, y)
     assert nb.bits_per_event * nb.n_events == pytest.approx(tokens["loss"] * tokens["n_tokens"] / math.log(2))
     assert 0 <= nb.pitch_top1 <= 1 and nb.pitch_bits_per_note > 0
