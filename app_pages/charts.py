@@ -14,17 +14,17 @@ import pandas as pd
 from bachlstm.music import piano_roll, to_audio, to_svg
 from bachlstm.pitches import PITCH_CLASS_NAMES, midi_name
 
-# The metrics of the Sampling page's comparison chart: (column, title, what a good value looks like).
-CHART_METRICS = (
-    ("pitch_range", "pitch range", "Bach-like"),
-    ("pc_entropy", "pitch-class entropy (bits)", "Bach-like"),
-    ("scale_consistency", "scale consistency", "high"),
-    ("distinct_2", "distinct 2-grams", "Bach-like, not 0"),
-    ("bar_validity", "bar validity", "1"),
-    ("kl_pc", "KL pitch classes", "low"),
-    ("self_perplexity", "self-perplexity", "Bach-like"),
-    ("memorized", "longest copy (tokens)", "low"),
-)
+# The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
+STYLE_CHART = {
+    "pitch classes vs Bach": "low",
+    "transitions vs Bach": "low",
+    "remote keys": "Bach-like",
+    "ends on tonic": "Bach-like",
+    "outside key": "Bach-like",
+    "awkward intervals": "Bach-like",
+    "inner rests": "Bach-like",
+    "copied": "0",
+}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,31 +344,44 @@ def piano_roll_chart(roll: pd.DataFrame, title: str = ""):
     )
 
 
-def comparison_chart(table: pd.DataFrame):
-    """One small bar chart per metric, methods side by side, the real Bach row in its own colour."""
-    rows = []
-    for _, r in table.iterrows():
-        for col, title, good in CHART_METRICS:
-            value = r.get(col)
-            if value is not None and not (isinstance(value, float) and math.isnan(value)):
-                rows.append((r["method"], f"{title} ({good})", float(value)))
-    frame = pd.DataFrame(rows, columns=["method", "metric", "value"])
+def style_chart(style):
+    """One small bar chart per figure of a style.StyleReport, Bach validation first in its own colour,
+    with the 95% interval as a line where there is one."""
+    rows = [
+        (row.label, f"{name} ({good})", iv.value, iv.low, iv.high)
+        for row in style.rows
+        for name, good in STYLE_CHART.items()
+        if name in row.figures and not math.isnan(row.figures[name].value)
+        for iv in [row.figures[name]]
+    ]
+    frame = pd.DataFrame(rows, columns=["method", "figure", "value", "low", "high"])
     methods = list(dict.fromkeys(frame.method))
     palette = ["#4a6fa5", "#e1a33b", "#5aa469", "#c0392b", "#8e6bb3", "#7f8c8d"]
     colours = [
         ("#2c2c2c" if m.startswith("Bach") else palette[i % len(palette)]) for i, m in enumerate(methods)
     ]
-    return (
-        alt.Chart(frame)
+    x = alt.X("method:N", sort=methods, title=None, axis=alt.Axis(labels=False, ticks=False))
+    bars = (
+        alt.Chart()
         .mark_bar()
         .encode(
-            x=alt.X("method:N", sort=methods, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            x=x,
             y=alt.Y("value:Q", title=None),
             color=alt.Color("method:N", sort=methods, scale=alt.Scale(domain=methods, range=colours)),
-            tooltip=["method", "metric", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                "method",
+                "figure",
+                alt.Tooltip("value:Q", format=".3f"),
+                alt.Tooltip("low:Q", format=".3f"),
+                alt.Tooltip("high:Q", format=".3f"),
+            ],  # fmt: skip
         )
+    )
+    whiskers = alt.Chart().mark_rule(color="black").encode(x=x, y="low:Q", y2="high:Q")
+    return (
+        alt.layer(bars, whiskers, data=frame)
         .properties(width=130, height=130)
-        .facet(facet=alt.Facet("metric:N", title=None), columns=4)
+        .facet(facet=alt.Facet("figure:N", title=None), columns=4)
         .resolve_scale(y="independent")
     )
 

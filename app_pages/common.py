@@ -125,6 +125,14 @@ def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None
     return select(corpus(), SelectionConfig(time_signatures, voice, lo, hi))
 
 
+@st.cache_data(max_entries=32, show_spinner="Grouping tunes ...")
+def tune_groups(time_signatures: tuple, voice: str, lo: int | None, hi: int | None):
+    """The tunes set by several pieces of one selection (stats.tune_group_table)."""
+    from bachlstm.stats import tune_group_table
+
+    return tune_group_table(selection(time_signatures, voice, lo, hi).melodies)
+
+
 @st.cache_data(max_entries=64, show_spinner="Engraving ...")
 def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
     """Sheet music (SVG pages), audio (array or None) and MIDI bytes of one melody."""

@@ -3,8 +3,8 @@
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection
-from app_pages.texts import exclusion_summary, melody_label
+from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
+from app_pages.texts import TUNE_GROUPS_HELP, exclusion_summary, melody_label
 from bachlstm.selection import VOICES
 
 st.title("Corpus")
@@ -91,6 +91,18 @@ with right:
         f"co-occurrence similarity has {eq['max_clique']} tokens, so at least {eq['dimension']} dimensions "
         "(a lower bound, not the best size)."
     )
+
+st.subheader("Hymn tunes set more than once")
+groups = tune_groups(*filters)
+st.caption(TUNE_GROUPS_HELP.format(n=len(groups)))
+st.dataframe(
+    groups,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "closest": st.column_config.NumberColumn(format="%.2f", help="highest melodic similarity")
+    },
+)
 
 st.subheader("Piece browser")
 melodies = selection(*filters).melodies

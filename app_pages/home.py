@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.common import corpus, show_problem
-from app_pages.texts import PIPELINE_DOT, checkpoint_table
+from app_pages.texts import NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
 from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
 
@@ -45,5 +45,6 @@ if not infos:
     st.info("No trained model found yet: train one on the Training page.")
 else:
     st.dataframe(checkpoint_table(infos), hide_index=True, width="stretch")
+    st.caption(NOTE_FIGURES_HELP)
     for info in infos:
         show_problem(info)

@@ -15,6 +15,7 @@ from app_pages.common import (
 from app_pages.forms import parse_whole_number
 from app_pages.sampling_state import SamplingSettings
 from app_pages.sampling_views import (
+    MAX_TABLE_SAMPLES,
     draw_below,
     draw_columns,
     draw_stale,
@@ -74,7 +75,7 @@ source = st.radio(
 )
 
 with st.form("sample_form"):
-    top = st.columns([3, 3, 2, 2])
+    top = st.columns([3, 3, 2, 2, 2])
     primer, primer_words, primer_id, file = None, "none", "none", None
     if source == sources[1]:
         i = top[0].selectbox(
@@ -122,6 +123,15 @@ with st.form("sample_form"):
         help="A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
         "another draw.",
     )
+    samples = top[4].number_input(
+        "Samples per method (table)",
+        value=16,
+        step=1,
+        key="samples",
+        persist_state=SESSION,
+        help=f"The columns show one melody per method; the comparison table pools this many per method "
+        f"(1-{MAX_TABLE_SAMPLES}; more = steadier figures and narrower intervals, but slower).",
+    )
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
@@ -162,7 +172,7 @@ try:
 except ValueError as exc:
     seed, seed_problem = seed_text, exc  # shown as typed until Generate says what is wrong
 shown = SamplingSettings(
-    name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained
+    name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained, int(samples)
 )
 if go:
     if seed_problem is not None:

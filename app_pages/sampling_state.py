@@ -26,6 +26,7 @@ class SamplingSettings:
     seed: int
     knobs: Knobs
     constrained: bool  # the grammar mask
+    samples: int = 1  # per method, pooled in the comparison table (the columns show the first)
 
     def described(self) -> dict[str, str]:
         """Each setting in words, e.g. {"seed": "seed 7", "k": "top-k: k 8", ...}."""
@@ -41,6 +42,7 @@ class SamplingSettings:
         for f in fields(Knobs):
             out[f.name] = f"{KNOB_LABELS[f.name]} {getattr(self.knobs, f.name):g}"
         out["constrained"] = "grammar mask " + ("on" if self.constrained else "off")
+        out["samples"] = f"{self.samples} samples per method"
         return out
 
     def _identity(self) -> dict[str, str]:

@@ -7,10 +7,13 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import SESSION
 from app_pages.sampling_state import SamplingSettings, file_id, stale_note
-from app_pages.texts import COLUMN_METRICS, KNOB_HELP, KNOB_LABELS, format_metric
+from app_pages.texts import COLUMN_METRICS, KNOB_HELP, KNOB_LABELS, STYLE_HELP, format_metric
 from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
+
+PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
+MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine
 
 
 def knob(slot, field: str, low, high, start, step=None, key=None, tip=None):
@@ -71,25 +74,33 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
     except ValueError as exc:
         st.error(f"These sampling settings cannot be used: {exc}")
         st.stop()
+    if not 1 <= settings.samples <= MAX_TABLE_SAMPLES:
+        st.error(f"Samples per method must be 1 to {MAX_TABLE_SAMPLES}, got {settings.samples}.")
+        st.stop()
     old = st.session_state.get("sampling")
     if old is not None and old["settings"] == settings:
         return  # same settings, same seed: the same music is already there
+    samples = settings.samples
     try:
         with st.spinner("Generating ..."):
             comparison = compare_methods(
                 ck, configs, primer=primer, length=settings.length, min_length=settings.min_length,
-                seed=settings.seed, constrained=settings.constrained, reference=ref,
+                seed=settings.seed, constrained=settings.constrained, reference=ref, samples=samples,
+                n_boot=PAGE_BOOTSTRAP,
             )  # fmt: skip
-            gens = comparison.generations
+            shown = list(range(0, len(comparison.generations), samples))  # each method's first sample
+            gens = [comparison.generations[i] for i in shown]
             n_primer = len(gens[0].primer_events)
             views = [charts.melody_view(g.full_events, n_primer) for g in gens]
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
+    profiles = [comparison.profiles[i] for i in shown] if comparison.profiles else [{} for _ in shown]
     st.session_state.sampling = dict(
         comparison=comparison, gens=gens, views=views, settings=settings, model=settings.model,
         checkpoint=ck, seed=settings.seed, constrained=settings.constrained, n_primer=n_primer, note=note,
+        shown=shown, profiles=profiles, samples=samples,
     )  # fmt: skip
 
 
@@ -104,8 +115,9 @@ def draw_columns(res: dict) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
     if res.get("note"):
         st.info(res["note"])
-    for i, (col, gen, row, view) in enumerate(
-        zip(st.columns(4), res["gens"], res["comparison"].rows, res["views"])
+    metrics = [res["comparison"].metrics[i] for i in res["shown"]]
+    for i, (col, gen, row, profile, view) in enumerate(
+        zip(st.columns(4), res["gens"], metrics, res["profiles"], res["views"])
     ):
         events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
         with col:
@@ -118,7 +130,13 @@ def draw_columns(res: dict) -> None:
                 st.audio(view["audio"], sample_rate=22050)
             else:
                 st.caption("Nothing to play: this melody has no notes.")
-            lines = [f"{label}: **{format_metric(row.get(k), fmt)}**" for k, label, fmt in COLUMN_METRICS]
+            source = {"metrics": row, "profile": profile}
+            lines = [
+                f"{label}: **{format_metric(source[where].get(k), fmt)}**"
+                for where, k, label, fmt in COLUMN_METRICS
+            ]
+            if profile.get("copy_piece"):
+                lines[-1] += f" ({profile['copy_piece']})"
             st.markdown("  \n".join(lines))
             formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
                        "application/xml", "xml"))  # fmt: skip
@@ -138,10 +156,16 @@ def draw_below(res: dict) -> None:
     """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
     st.subheader("How the methods compare")
     comparison = res["comparison"]
-    for warning in comparison.warnings:
-        st.warning(warning.text)
-    st.dataframe(comparison.table, hide_index=True, width="stretch")
-    st.altair_chart(charts.comparison_chart(comparison.table))
+    first = {g.config.method for g in res["gens"]}
+    for warning in comparison.warnings:  # only the melodies shown above, not every pooled sample
+        if warning.label in first or warning.label.endswith(" #1"):
+            st.warning(warning.text)
+    if comparison.style is not None:
+        draw_style(comparison.style, res["samples"])
+    else:
+        st.info("This model has no recorded held-out split, so there is nothing to compare with.")
+    with st.expander("Token-level metrics (per method, mean over its samples)"):
+        st.dataframe(comparison.table, hide_index=True, width="stretch")
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
     items = [
@@ -158,6 +182,22 @@ def draw_below(res: dict) -> None:
         on_click="ignore",
         disabled=not items,
     )
+
+
+def draw_style(style, samples: int) -> None:
+    """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor."""
+    st.caption(STYLE_HELP.format(n=style.n_notes or "all"))
+    frame = style.frame()
+    config = {name: st.column_config.Column(help=meaning) for name, meaning in style.meanings().items()}
+    shown = [c for c in frame.columns if not c.endswith(" 95%")] if samples == 1 else list(frame.columns)
+    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config)
+    floor_pc, floor_tr = style.noise_floor
+    st.caption(
+        f"Noise floor (Bach validation vs Bach test): {floor_pc:.3f} bits for pitch classes, {floor_tr:.3f} "
+        f"for transitions. Held-out Bach shares up to {style.memorization_floor} notes with the training "
+        "melodies by chance; only longer copies count as copied."
+    )
+    st.altair_chart(charts.style_chart(style))
 
 
 @st.fragment

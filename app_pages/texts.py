@@ -103,15 +103,41 @@ def exclusion_summary(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 # The metrics each Sampling column shows under its music, in this order: (column of the table, label, format).
+# Under each Sampling column: (where, key, label, format); "metrics" = the token-level
+# metrics.melody_metrics row, "profile" = compare.melody_figures (sung notes, ties merged).
 COLUMN_METRICS = (
-    ("validity", "valid groups", "{:.0%}"),
-    ("bar_validity", "full 4/4 bars", "{:.0%}"),
-    ("pitch_range", "range (semitones)", "{:.0f}"),
-    ("scale_consistency", "in one scale", "{:.0%}"),
-    ("distinct_2", "distinct 2-grams", "{:.2f}"),
-    ("self_perplexity", "self-perplexity", "{:.1f}"),
-    ("kl_pc", "KL pitch classes vs Bach", "{:.2f}"),
-    ("memorized", "longest copy (tokens)", "{:.0f}"),
+    ("metrics", "validity", "valid groups", "{:.0%}"),
+    ("profile", "notes", "notes (ties merged)", "{:.0f}"),
+    ("profile", "key", "estimated key", "{}"),
+    ("profile", "ends_on_tonic", "ends on the tonic", "yes/no"),
+    ("profile", "outside_key", "notes outside the key", "{:.0%}"),
+    ("profile", "interval_awkward", "awkward intervals", "{:.0%}"),
+    ("metrics", "self_perplexity", "self-perplexity", "{:.1f}"),
+    ("profile", "copy_notes", "longest copy (notes)", "{:.0f}"),
+)
+
+NOTE_FIGURES_HELP = (
+    "Perplexity and top-1 count tokens, and the two tokenizers cut a note differently (the factored one "
+    "spends four of its five tokens per note on nearly certain structure), so compare models by the "
+    "per-note columns: bits per event = the information a whole melody costs the model per note or rest; "
+    "pitch bits per note = -log2 of the probability the model gave the right pitch (whatever its "
+    "duration); pitch top-1 = how often the right pitch was the model's first choice. Lower bits are "
+    "better; a model that only knew how often each pitch occurs would need about 3.7-3.9 bits per pitch."
+)
+
+TUNE_GROUPS_HELP = (
+    "{n} tunes are set by more than one piece. Pieces are one tune when their openings agree, their "
+    "titles name the same hymn, or their melodies align (the notes on the beats, as intervals, so another "
+    "key or other passing notes do not matter; similarity 0.5 or more). Training, validation and test "
+    "never share a tune, so the test set measures composing, not remembering. closest = the highest "
+    "similarity between two pieces of the tune (0 when only the opening or the title joins them)."
+)
+
+STYLE_HELP = (
+    "Every melody of a method is moved to C major / A minor and cut to its first {n} notes, then the "
+    "notes of all its samples are pooled and compared with held-out Bach. The first row is other Bach "
+    "(the validation melodies): its divergences are the noise floor, what real Bach scores. In brackets: "
+    "95% bootstrap intervals over the samples (none for a single melody)."
 )
 
 
@@ -119,7 +145,7 @@ def format_metric(value, fmt: str) -> str:
     """A metric for display; '–' for None/NaN, 'yes'/'no' for booleans."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or fmt == "yes/no":
         return "yes" if value else "no"
     return fmt.format(value)
 
@@ -170,6 +196,9 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
                 "parameters": info.n_params,
                 "test perplexity": _num(metrics.get("test_perplexity", metrics.get("perplexity"))),
                 "test top-1": _num(metrics.get("test_top1", metrics.get("top1"))),
+                "bits per event": _num(metrics.get("test_bits_per_event")),
+                "pitch bits per note": _num(metrics.get("test_pitch_bits_per_note")),
+                "pitch top-1": _num(metrics.get("test_pitch_top1")),
                 "status": info.state,  # complete | stopped/interrupted at epoch E of N | broken: why
             }
         )

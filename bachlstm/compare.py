@@ -27,6 +27,8 @@ from bachlstm.metrics import (
 )
 from bachlstm.sampling import METHODS, SamplingConfig, apply_mask, bool_mask, process_logits
 from bachlstm.splits import melody_key, split_melodies
+from bachlstm.style import BOOTSTRAP, NoteRunIndex, SharedRun, StyleReport, melody_profile, style_report
+from bachlstm.tonality import estimate_key
 
 BACH_ROW = "Bach (held-out)"  # the method name of the reference row
 MIN_COPY = 16  # tokens: a shorter run shared with a training melody is a common phrase, not a copy
@@ -102,11 +104,13 @@ def generation_metrics(gen: Generation, *, model=None, reference: Reference | No
 
 @dataclass
 class CheckpointReference:
-    """Held-out ("test") melodies of a checkpoint's split, their Reference and the "Bach" metrics row."""
+    """Held-out ("test") melodies of a checkpoint's split, their Reference and the "Bach" metrics row,
+    and the whole split (train for copies in notes, val for the noise floor; see style.style_report)."""
 
     melodies: list[Melody]
     reference: Reference
     bach: dict  # reference_metrics of the held-out melodies (keys: metrics.METRIC_COLUMNS)
+    parts: dict[str, list[Melody]] | None = None  # "train", "val", "test"
 
 
 def checkpoint_reference(
@@ -131,7 +135,7 @@ def checkpoint_reference(
     training = [(melody_key(m), tok.encode(m.events)) for m in parts["train"]]
     reference = build_reference(heldout, training_tokens=training)
     bach = reference_metrics(heldout, reference, tokenizer=tok, model=checkpoint.model)
-    return CheckpointReference(melodies=list(heldout), reference=reference, bach=bach)
+    return CheckpointReference(melodies=list(heldout), reference=reference, bach=bach, parts=parts)
 
 
 def comparison_table(
@@ -217,6 +221,8 @@ class Comparison:
     table: pd.DataFrame  # comparison_table's rows (+ "invalid_unmasked" when asked for)
     warnings: list[GenerationWarning]  # in generation order
     reference: CheckpointReference | None = None
+    style: StyleReport | None = None  # the methods' pools against held-out Bach (with a reference)
+    profiles: list[dict] | None = None  # melody_figures of each generation (with a reference)
 
     @property
     def rows(self) -> list[dict]:
@@ -237,6 +243,7 @@ def compare_methods(
     constrained: bool = True,
     reference: CheckpointReference | None = None,
     unmasked: bool = False,
+    n_boot: int = BOOTSTRAP,
 ) -> Comparison:
     """Generate `samples` melodies per config in one batch, score them, table them and warn.
 
@@ -246,7 +253,9 @@ def compare_methods(
     `reference` (a CheckpointReference) adds KL divergences, memorization, the Bach row and a copy
     threshold from it. With `unmasked` the same settings are also generated without the grammar mask
     and the table gets an "invalid_unmasked" column (third): the share of token groups that would not
-    decode. Warnings are per melody; with several samples the label carries the sample number.
+    decode. Warnings are per melody; with several samples the label carries the sample number. With a
+    reference that carries its split, `style` pools the samples per config (`n_boot` bootstrap
+    resamples for the 95% intervals) and `profiles` holds each melody's own figures.
     Errors are generate()'s (ValueError, generation.PrimerError).
     """
     if min_length is None:
@@ -265,7 +274,36 @@ def compare_methods(
     for g, score in zip(gens, scores):
         label = g.config.method if samples == 1 else f"{g.config.method} #{g.sample + 1}"
         warnings += generation_warnings(label, score, threshold)
-    return Comparison(gens, scores, table, warnings, reference)
+    style, profiles = None, None
+    if reference is not None and reference.parts is not None:
+        style = style_comparison(gens, reference, n_boot=n_boot, seed=seed)
+        index = NoteRunIndex(reference.parts["train"])
+        profiles = [melody_figures(g.events, index) for g in gens]
+    return Comparison(gens, scores, table, warnings, reference, style, profiles)
+
+
+def style_comparison(
+    gens: Sequence[Generation], reference: CheckpointReference, *, n_boot: int = BOOTSTRAP, seed: int = 0
+) -> StyleReport:
+    """The generated continuations pooled per config (style.style_report): key-normalised divergences
+    at equal length, closure, copies in notes, each with a bootstrap 95% interval, beside Bach
+    validation (the noise floor). Identical samples (greedy's) count once."""
+    pools: dict[str, list] = {}
+    for g in gens:
+        pools.setdefault(g.config.label, []).append(list(g.events))
+    parts = reference.parts
+    return style_report(
+        pools, train=parts["train"], val=parts["val"], test=parts["test"], n_boot=n_boot, seed=seed
+    )
+
+
+def melody_figures(events: Sequence[Event], index: NoteRunIndex) -> dict:
+    """Per-melody figures for one column: style.melody_profile, the estimated key's name, and the
+    longest run of notes shared with a training melody ("copy_notes", "copy_piece")."""
+    key = estimate_key(events)
+    run = index.longest_shared(events) if events else SharedRun(0, None, 0, 0)
+    return {**melody_profile(events), "key": key.name if key else "", "copy_notes": run.notes,
+            "copy_piece": run.piece_id}  # fmt: skip
 
 
 def _invalid_shares(gens: Sequence[Generation]) -> list[tuple[str, float, int]]:

@@ -6,6 +6,7 @@ import pandas as pd
 
 from app_pages import charts
 from bachlstm.events import Event
+from bachlstm.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.training import Progress
 
 
@@ -54,8 +55,16 @@ def test_melody_view_marks_the_primer_and_draws_sheet_music():
 def test_every_chart_builds_valid_vega_lite():
     frame = charts.progress_frame([_step(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)], "r")
     roll = charts.melody_view(_notes(60, 62))["roll"]
-    table = pd.DataFrame([{"method": "greedy", "pitch_range": 2.0, "kl_pc": None},
-                          {"method": "Bach (held-out)", "pitch_range": 9.0, "kl_pc": 0.1}])  # fmt: skip
+    bach = StyleRow(
+        "Bach (validation)", 3, {"ends on tonic": Interval(0.9, 0.8, 1.0)}, SharedRun(9, "a", 0, 0)
+    )
+    greedy = StyleRow(
+        "greedy",
+        1,
+        {"ends on tonic": Interval(0.0, 0.0, 0.0), "copied": Interval(float("nan"), 0, 0)},
+        SharedRun(0, None, 0, 0),
+    )
+    style = StyleReport([bach, greedy], (0.01, 0.2), 9, 32)
     tokens = pd.DataFrame({"method": ["greedy", "greedy"], "token": ["a", "b"], "rank": [1, 2],
                            "before": [0.6, 0.4], "after": [1.0, 0.0], "kept": [True, False]})  # fmt: skip
     sweep = pd.DataFrame({"run": ["s-0.01", "s-0.003"], "value": [0.01, 0.003], "label": ["0.01", "0.003"],
@@ -67,7 +76,7 @@ def test_every_chart_builds_valid_vega_lite():
             pd.DataFrame({"piece_id": ["x"], "voice": ["soprano"], "n_events": [40]}), 30, None
         ),
         charts.piano_roll_chart(roll),
-        charts.comparison_chart(table),
+        charts.style_chart(style),
         charts.next_token_chart(tokens),
         charts.sweep_chart(sweep, "Learning rate", numeric=True, log=True),
         charts.sweep_chart(sweep.drop(columns="bits_per_note"), "sizes", numeric=False),

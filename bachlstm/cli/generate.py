@@ -63,7 +63,12 @@ def add_parser(sub) -> None:
     c = sub.add_parser("compare", help="the four sampling methods side by side, with a metrics table")
     _common(c)
     _knobs(c, method=False)
-    c.add_argument("--samples", type=int, default=4, help="samples per method (default 4)")
+    c.add_argument(
+        "--samples",
+        type=int,
+        default=64,
+        help="samples per method (default 64: tables of a few samples change with the seed)",
+    )
     c.add_argument(
         "--no-reference", action="store_true", help="skip the Bach reference row and KL/memorization"
     )
@@ -248,6 +253,7 @@ def run_compare(args) -> int:
         unmasked=True,
     )
     table = result.table
+    style = result.style
     if args.json:
         out = {
             "checkpoint": str(checkpoint.path),
@@ -259,17 +265,63 @@ def run_compare(args) -> int:
             "reference_melodies": len(ref.melodies) if ref else 0,
             "rows": table.astype(object).where(pd.notna(table), None).to_dict(orient="records"),
             "warnings": [asdict(w) for w in result.warnings],
+            "style": _style_json(style) if style else None,
         }
         print(json.dumps(_clean(out), indent=2))
         return 0
-    cols = [
-        "method", "validity", "invalid_unmasked", "events", "pitch_range", "pc_entropy", "scale_consistency",
-        "distinct_2", "loops", "bar_validity", "self_perplexity", "kl_pc", "kl_transitions", "memorized",
-    ]  # fmt: skip
+    cols = ["method", "samples", "validity", "invalid_unmasked", "events", "loops", "self_perplexity"]
     with pd.option_context(
         "display.width", 200, "display.max_columns", 30, "display.float_format", "{:.3g}".format
     ):
         print(table[cols].to_string(index=False))
-    for warning in result.warnings:
-        print(f"warning: {warning}")
+        if style:
+            _print_style(style)
+    _print_warnings(result.warnings, args.samples)
     return 0
+
+
+def _style_json(style) -> dict:
+    """StyleReport as JSON: per row each figure's value and 95% interval, plus floors and meanings."""
+    rows = [
+        {
+            "method": row.label,
+            "melodies": row.melodies,
+            "figures": {name: asdict(iv) for name, iv in row.figures.items()},
+            "longest_copy": asdict(row.longest_copy),
+        }
+        for row in style.rows
+    ]
+    return {
+        "rows": rows,
+        "noise_floor": {"pitch_classes": style.noise_floor[0], "transitions": style.noise_floor[1]},
+        "memorization_floor": style.memorization_floor,
+        "n_notes": style.n_notes,
+        "meanings": style.meanings(),
+    }
+
+
+def _print_style(style) -> None:
+    """The style table (values, then 95% intervals) and what each column means."""
+    frame = style.frame().set_index("method")
+    values = [c for c in frame.columns if not c.endswith(" 95%")]
+    print("\nAgainst held-out Bach (first row: Bach validation = the noise floor):")
+    print(frame[values].T.to_string())
+    print("\n95% bootstrap intervals:")
+    print(frame[[c for c in frame.columns if c.endswith(" 95%")]].T.to_string())
+    print()
+    for name, meaning in style.meanings().items():
+        print(f"  {name}: {meaning}")
+
+
+def _print_warnings(warnings, samples: int) -> None:
+    """Every warning for a few samples; for many, how many samples of each method got each kind."""
+    if samples <= 4:
+        for warning in warnings:
+            print(f"warning: {warning}")
+        return
+    counts: dict[tuple[str, str], int] = {}
+    for w in warnings:
+        method = w.label.split(" #")[0]
+        counts[(method, w.kind)] = counts.get((method, w.kind), 0) + 1
+    for (method, kind), n in counts.items():
+        print(f"warning: {method}: {n} of {samples} samples: {kind}")
