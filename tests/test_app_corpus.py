@@ -106,3 +106,12 @@ def test_filters_and_the_chosen_piece_survive_a_page_switch():
         assert at.selectbox(key="piece").value == 3
         assert metrics(at) == before  # the figures are those of the kept filters
     assert not warned
+
+
+def test_tune_groups_are_listed_with_the_melodic_leaks_joined():
+    at = corpus_page()
+    assert not at.exception
+    groups = next(d.value for d in at.dataframe if "closest" in d.value.columns)
+    herzlich = groups[groups.pieces.str.contains("bwv149.7")]
+    assert len(herzlich) == 1 and "bwv174.5" in herzlich.pieces.iloc[0]
+    assert any("Training, validation and test never share a tune" in c.value for c in at.caption)

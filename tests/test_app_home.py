@@ -17,6 +17,9 @@ def test_home_renders_with_pipeline_links_and_counts():
     assert at.metric[0].value == "413"
     assert at.metric[1].value == "362"  # measured: 4/4 in every measure of every part
     assert len(at.get("page_link")) == 3
+    models = at.dataframe[0].value
+    assert {"bits per event", "pitch bits per note", "pitch top-1"} <= set(models.columns)
+    assert any("pitch bits per note" in c.value for c in at.caption)
 
 
 def test_broken_checkpoint_is_listed_with_its_error(tmp_path, monkeypatch):

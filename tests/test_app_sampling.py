@@ -1,5 +1,6 @@
 """Sampling page in AppTest: four columns per method, same seed same music, bad uploads and checkpoints."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,8 +65,13 @@ def test_generate_fills_four_columns_with_every_part():
     assert column_titles(at) == ["greedy", "top-k (k=8)", "top-p (p=0.9)", "temperature (T=1)"]
     assert len(midi_buttons(at)) == 4
     assert [b.proto.label for b in at.get("download_button")].count("MusicXML") == 4
-    table = at.dataframe[0].value
-    assert list(table.method) == [*column_titles(at), "Bach (held-out)"]
+    style = at.dataframe[0].value  # pooled over 16 samples per method, Bach validation first
+    assert list(style.method) == ["Bach (validation)", *column_titles(at)]
+    assert {"pitch classes vs Bach", "pitch classes vs Bach 95%", "ends on tonic", "copied"} <= set(style)
+    assert style.melodies.iloc[1] == 1  # greedy's 16 samples are one melody
+    assert any(c.value.startswith("Noise floor (Bach validation vs Bach test)") for c in at.caption)
+    tokens = at.dataframe[1].value  # the token-level table, in an expander
+    assert list(tokens.method) == [*column_titles(at), "Bach (held-out)"]
     # a piano roll per melody with notes + the comparison chart + the next-token explorer
     rolls = sum(len(view["roll"]) > 0 for view in at.session_state["sampling"]["views"])
     assert len(at.get("vega_lite_chart")) == rolls + 2
@@ -246,6 +252,7 @@ SETTINGS = {  # widget key -> a value other than its default
     ("slider", "rep"): 1.1,
     ("number_input", "ngram"): 2,
     ("checkbox", "constrained"): False,
+    ("number_input", "samples"): 4,
 }
 
 
@@ -300,3 +307,22 @@ def test_settings_upload_and_result_survive_a_page_switch():
         at.button(key=GENERATE).click().run()
         assert not at.exception and not stale_notes(at) and at.session_state["sampling"]["model"] == "tiny"
     assert not warned
+
+
+@pytest.mark.slow
+def test_one_sample_per_method_shows_no_intervals_and_every_column_explains_itself():
+    at = sampling_page()
+    at.slider(key="length").set_value(32)
+    at.number_input(key="samples").set_value(1)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    frame = at.dataframe[0]
+    assert not [c for c in frame.value.columns if c.endswith("95%")]
+    config = json.loads(frame.proto.columns)  # the column_config the page passed: a help per column
+    comparison = at.session_state["sampling"]["comparison"]
+    assert set(comparison.style.meanings()) <= set(frame.value.columns)
+    assert all(config[name]["help"] for name in comparison.style.meanings())
+    profiles = at.session_state["sampling"]["profiles"]
+    assert len(profiles) == 4 and all("ends_on_tonic" in p for p in profiles)
+    text = " ".join(m.value for m in at.markdown)
+    assert "ends on the tonic" in text and "longest copy (notes)" in text and "estimated key" in text
