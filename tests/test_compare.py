@@ -382,6 +382,25 @@ def test_cli_compare_with_a_shipped_model(capsys):
         "8",
     ]
     assert main([*args, "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)["rows"]
+    out = json.loads(capsys.readouterr().out)
+    rows = out["rows"]
     assert rows[-1]["method"] == "Bach (held-out)"
     assert all(r["validity"] == 1.0 for r in rows)
+    style = out["style"]  # pooled per method against held-out Bach, Bach validation first
+    assert [r["method"] for r in style["rows"]] == ["Bach (validation)", *[r["method"] for r in rows[:-1]]]
+    assert style["rows"][1]["melodies"] == 1  # greedy's two samples are one melody
+    bach = style["rows"][0]["figures"]
+    assert bach["pitch classes vs Bach"]["value"] == style["noise_floor"]["pitch_classes"]
+    figure = style["rows"][2]["figures"]["ends on tonic"]
+    assert figure["low"] <= figure["value"] <= figure["high"]
+    assert set(style["meanings"]) >= {"pitch classes vs Bach", "copied", "ends on tonic"}
+    assert main(args) == 0  # the plain text: the style table, its intervals and what each column means
+    text = capsys.readouterr().out
+    assert "first row: Bach validation = the noise floor" in text and "  copied: share of melodies" in text
+
+
+def test_compare_defaults_to_64_samples_per_method():
+    from bachlstm.cli import build_parser
+
+    args = build_parser().parse_args(["compare", "--checkpoint", "workshop"])
+    assert args.samples == 64
