@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 
@@ -29,7 +30,10 @@ def _events(spec: str):
 
     path = Path(spec)
     if path.exists():
-        return read_primer(path.read_bytes(), path.name), path.name
+        read = read_primer(path.read_bytes(), path.name)
+        for warning in read.warnings:  # what a damaged or unusual file lost, in plain words
+            print(f"{path.name}: {warning}", file=sys.stderr)
+        return read.events, path.name
     from bachlstm.corpus import load_corpus
     from bachlstm.selection import find_voice
 
