@@ -53,14 +53,15 @@ def test_format_metric(value, fmt, text):
 
 def test_checkpoint_table_gives_each_run_its_state():
     table = texts.checkpoint_table(
-        [Info("bach", Path("b"), True, "bach", "event", {"test_perplexity": 7.5, "test_top1": 0.45},
-              n_params=1000),
+        [Info("bach", Path("b"), True, "bach", "event",
+              {"test_perplexity": 7.5, "test_top1": 0.45, "test_pitch_bits_per_note": 2.1}, n_params=1000),
          Info("half", Path("h"), False, status="interrupted", epoch=5, epochs=45),
          Info("bad", Path("x"), False, error="corrupt", status="broken")]
     )  # fmt: skip
     assert table.to_dict("records")[0] == {
         "name": "bach", "kind": "shipped", "preset": "bach", "tokenizer": "event", "parameters": 1000,
-        "test perplexity": 7.5, "test top-1": 0.45, "status": "complete",
+        "test perplexity": 7.5, "test top-1": 0.45, "bits per event": None, "pitch bits per note": 2.1,
+        "pitch top-1": None, "status": "complete",
     }  # fmt: skip
     assert table.status.tolist() == ["complete", "interrupted at epoch 5 of 45", "broken: corrupt"]
     assert table.kind.tolist()[1] == "user run"
