@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from bachlstm.events import Corpus, Event, Melody, Part, Piece
 from bachlstm.grouping import DisjointSets
-from bachlstm.tunes import SIMILAR_TUNE, similar_pairs, skeleton_intervals
+from bachlstm.tunes import SIMILAR_TUNE, cached_similar_pairs, skeleton_intervals
 
 VOICES = ("first", "soprano", "alto", "tenor", "bass", "all")
 SATB = ("soprano", "alto", "tenor", "bass")
@@ -201,7 +201,7 @@ def tune_groups(corpus: Corpus, threshold: float = SIMILAR_TUNE) -> dict[str, st
             sets.union(piece_key[piece.id], "title:" + _title_key(piece.title))
         if part is not None:
             skeletons[piece.id] = skeleton_intervals(part.events)
-    for a, b, _ in similar_pairs(skeletons, threshold):
+    for a, b, _ in cached_similar_pairs(skeletons, threshold):
         sets.union(piece_key[a], piece_key[b])
     # name each group by its smallest real tune key (titles only glue groups together)
     members: dict[str, list[str]] = {}

@@ -9,8 +9,12 @@ do not change), written as intervals (so a transposition does not change it), lo
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +34,11 @@ MIN_BEATS = 8
 # a missed one leaks a tune into the test set. It also merges bwv353/bwv354 with bwv404 (0.66, 0.53),
 # short tunes sharing a long phrase.
 SIMILAR_TUNE = 0.5
+
+# The pairs of the shipped corpus, so selecting melodies does not align 85,000 pairs (2-5 s) in every
+# new process. Used only when its key (a hash of every sequence and the rule's settings) matches;
+# otherwise the pairs are computed. tests/test_tunes.py checks it is current.
+PAIRS_CACHE = Path(__file__).resolve().parent / "data" / "tune_pairs.json"
 
 _BLOCK = 32  # sequences per block in the batched alignment: (32 x 32 pairs, length) arrays stay small
 
@@ -162,3 +171,36 @@ def similar_pairs(
     sim = similarity_matrix([skeletons[i] for i in ids], min_beats)
     rows, cols = np.nonzero(np.triu(sim >= threshold, k=1))
     return [(ids[r], ids[c], float(sim[r, c])) for r, c in zip(rows, cols)]
+
+
+def _pairs_key(skeletons: Mapping[str, Sequence[int]], threshold: float, min_beats: int) -> str:
+    text = json.dumps([sorted((k, list(map(int, v))) for k, v in skeletons.items()), threshold, min_beats])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_similar_pairs(
+    skeletons: Mapping[str, Sequence[int]], threshold: float = SIMILAR_TUNE, min_beats: int = MIN_BEATS
+) -> list[tuple[str, str, float]]:
+    """`similar_pairs`, read from PAIRS_CACHE when it was written for exactly these sequences and settings."""
+    key = _pairs_key(skeletons, threshold, min_beats)
+    try:
+        data = json.loads(PAIRS_CACHE.read_text())
+        if data.get("key") == key:
+            return [(a, b, float(v)) for a, b, v in data["pairs"]]
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # no cache or a broken one: compute
+    return similar_pairs(skeletons, threshold, min_beats)
+
+
+def write_pairs_cache(
+    skeletons: Mapping[str, Sequence[int]], threshold: float = SIMILAR_TUNE, min_beats: int = MIN_BEATS
+) -> None:
+    """Compute the pairs and write PAIRS_CACHE atomically (temporary file + rename)."""
+    pairs = similar_pairs(skeletons, threshold, min_beats)
+    data = {
+        "key": _pairs_key(skeletons, threshold, min_beats),
+        "pairs": [[a, b, round(v, 6)] for a, b, v in pairs],
+    }
+    tmp = PAIRS_CACHE.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=0))
+    os.replace(tmp, PAIRS_CACHE)

@@ -133,3 +133,17 @@ def test_tune_group_table_lists_shared_tunes(real):
     assert "bwv174.5" in herzlich["pieces"] and "Herzlich lieb" in herzlich["titles"]
     assert (table["melodies"] >= 2).all() and table["melodies"].is_monotonic_decreasing
     assert len(tune_group_table(melodies, shared_only=False)) == len({m.tune for m in melodies})
+
+
+def test_shipped_pairs_cache_is_current(real):
+    """selection.tune_groups reads the shipped pairs: they must be those the rule gives today."""
+    import json
+
+    from bachlstm.tunes import PAIRS_CACHE, _pairs_key, cached_similar_pairs
+
+    iv = _soprano_intervals(real)
+    data = json.loads(PAIRS_CACHE.read_text())
+    assert data["key"] == _pairs_key(iv, SIMILAR_TUNE, 8), "run tunes.write_pairs_cache on the new corpus"
+    computed = similar_pairs(iv)
+    assert [(a, b) for a, b, _ in cached_similar_pairs(iv)] == [(a, b) for a, b, _ in computed]
+    assert [round(v, 6) for *_, v in computed] == [v for *_, v in cached_similar_pairs(iv)]
