@@ -1,4 +1,5 @@
-"""Background training jobs for the dashboard: worker threads, a server-wide limit with a FIFO queue."""
+"""Background training jobs for the dashboard: a server-wide limit with a FIFO queue over a runner
+(worker processes by default, see workers.py); statuses and progress for the pages."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from bachlstm.checkpoints import validate_run_name
 if TYPE_CHECKING:
     from bachlstm.presets import Preset
     from bachlstm.training import Progress, TrainResult
+
+from bachlstm.workers import Outcome, ProcessRunner, Run, Runner, ThreadRunner, describe
 
 log = logging.getLogger(__name__)
 
@@ -106,24 +109,31 @@ def _env_int(name: str, default: int) -> int:
 
 
 class JobManager:
-    """Runs training jobs in worker threads, at most `max_running` at once, the rest in a FIFO queue.
+    """Runs training jobs through a runner, at most `max_running` at once, the rest in a FIFO queue.
 
-    Thread-safe; one instance is shared by every session of the server. Jobs are bounded: each is
-    asked to stop after `max_wall_s` seconds (env BACHLSTM_MAX_JOB_SECONDS, default 3600; threads
-    outlive closed browser tabs), and finished jobs are forgotten `keep_finished_s` seconds after they
-    end (their checkpoints stay on disk). `max_running` defaults to env BACHLSTM_MAX_JOBS or 1.
+    Thread-safe; one instance is shared by every session of the server. The default runner starts a
+    worker process per job (workers.ProcessRunner), so training never competes with the pages for the
+    server's interpreter; a callable `train_fn` given instead runs in threads (tests, scripts). Jobs
+    are bounded: each is asked to stop after `max_wall_s` seconds (env BACHLSTM_MAX_JOB_SECONDS,
+    default 3600) and killed `kill_grace_s` seconds later if it has not ended; finished jobs are
+    forgotten `keep_finished_s` seconds after they end (their checkpoints stay on disk).
+    `max_running` defaults to env BACHLSTM_MAX_JOBS or 1.
     """
 
     def __init__(
         self,
         train_fn: Callable | None = None,
         *,
+        runner: Runner | None = None,
         max_running: int | None = None,
         max_queued: int = 20,
         max_wall_s: float | None = None,
+        kill_grace_s: float = 30.0,
         keep_finished_s: float = 6 * 3600.0,
     ) -> None:
         self.train_fn = train_fn or default_train
+        # A function of the caller's may not survive pickling into a worker process: run it in threads.
+        self.runner = runner or (ThreadRunner() if train_fn is not None else ProcessRunner())
         self.max_running = max_running if max_running is not None else _env_int("BACHLSTM_MAX_JOBS", 1)
         # A workshop server must not train forever for a tab closed long ago: one hour by default.
         if max_wall_s is None:
@@ -134,11 +144,15 @@ class JobManager:
             raise JobError(f"max_wall_s must be positive, got {max_wall_s}")
         self.max_queued = max_queued
         self.max_wall_s = max_wall_s
+        self.kill_grace_s = kill_grace_s
         self.keep_finished_s = keep_finished_s
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self.version = 0  # bumped on every status or queue change (pages redraw a queue only then)
         self._jobs: dict[str, TrainingJob] = {}
         self._queue: list[str] = []
         self._threads: dict[str, threading.Thread] = {}
+        self._runs: dict[str, Run] = {}
 
     # --- requests -------------------------------------------------------------------------------
     def submit(
@@ -174,6 +188,7 @@ class JobManager:
             self._jobs[job.id] = job
             self._queue.append(job.id)
             self._start_waiting()
+            self._bump()
             return job
 
     def stop(self, job_id: str, reason: str = "stopped by the user") -> TrainingJob:
@@ -186,7 +201,18 @@ class JobManager:
             elif job.status == RUNNING:
                 job.status, job.stop_reason = STOPPING, reason
                 job.stop_event.set()
+                run = self._runs.get(job.id)
+                if run is not None:
+                    run.stop()
+            self._bump()
             return job
+
+    def kill(self, job_id: str) -> None:
+        """End a running job's worker at once (a run that does not stop); it is reported as failed."""
+        with self._lock:
+            run = self._runs.get(job_id)
+        if run is not None:
+            run.kill()
 
     # --- queries --------------------------------------------------------------------------------
     def get(self, job_id: str) -> TrainingJob:
@@ -225,14 +251,17 @@ class JobManager:
         with self._lock:
             return [j for j in self._jobs.values() if j.status in (RUNNING, STOPPING)]
 
+    def wait_change(self, version: int, timeout: float) -> int:
+        """Wait until `version` is out of date (a status or the queue changed) or the timeout; the version."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.version != version, timeout)
+            return self.version
+
     def wait(self, job_id: str, timeout: float | None = None) -> TrainingJob:
         """Block until the job is final (or the timeout passes); returns the job."""
-        deadline = None if timeout is None else time.monotonic() + timeout
         job = self.get(job_id)
-        while not job.is_final:
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            time.sleep(0.02)
+        with self._changed:
+            self._changed.wait_for(lambda: job.is_final, timeout)
         return job
 
     def prune(self, now: float | None = None) -> int:
@@ -250,22 +279,31 @@ class JobManager:
             return len(stale)
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop every job and wait for the workers (tests, server exit)."""
+        """Stop every job and wait for the workers (tests, server exit); kill those that do not end."""
         with self._lock:
             for job in list(self._jobs.values()):
                 if job.is_active:
                     self.stop(job.id, "server shutting down")
-            threads = list(self._threads.values())
-        for thread in threads:
+            threads = list(self._threads.items())
+        for job_id, thread in threads:
             thread.join(timeout)
+            if thread.is_alive():
+                self.kill(job_id)
+                thread.join(timeout)
 
     # --- workers --------------------------------------------------------------------------------
+    def _bump(self) -> None:
+        # Called with the lock held.
+        self.version += 1
+        self._changed.notify_all()
+
     def _start_waiting(self) -> None:
-        # Called with the lock held: fill the free slots from the head of the queue.
+        # Called with the lock held: fill the free slots from the head of the queue. The run itself is
+        # started by the job's thread, so a slow process start never holds the lock.
         while self._queue and len(self.running()) < self.max_running:
             job = self._jobs[self._queue.pop(0)]
             job.status, job.started = RUNNING, time.time()
-            thread = threading.Thread(target=self._work, args=(job,), name=f"train-{job.name}", daemon=True)
+            thread = threading.Thread(target=self._work, args=(job,), name=f"job-{job.name}", daemon=True)
             self._threads[job.id] = thread
             thread.start()
 
@@ -275,40 +313,57 @@ class JobManager:
         timer.daemon = True
         timer.start()
         try:
-            kwargs = {"resume": job.resume} if job.resume is not None else {}
-            result = self.train_fn(
-                job.config, callback=job._record, stop_event=job.stop_event, out=job.out, **kwargs
-            )
-            # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
-            job.metrics = dict(result.metrics)
-            job.checkpoint = result.checkpoint_path
-            if not job.stop_event.is_set() and result.stop_reason:
-                job.stop_reason = result.stop_reason  # e.g. early stopping
-            status, error = (STOPPED if job.stop_event.is_set() else DONE), None
-        except Exception as exc:  # any training error becomes a message for the page, never a crash
-            if job.stop_event.is_set():  # stopped while the data was prepared: nothing was saved
-                status, error = STOPPED, None
-            else:
-                log.exception("training job %s failed", job.name)
-                status, error = FAILED, _describe(exc)
+            run = self.runner.start(self.train_fn, job.config, job.out, resume=job.resume)
+        except Exception as exc:  # e.g. the system refuses a new process
+            log.exception("training job %s could not start", job.name)
+            outcome = Outcome(failed=True, error=describe(exc))
+        else:
+            with self._lock:
+                self._runs[job.id] = run
+                if job.stop_event.is_set():  # stopped while the run was being started
+                    run.stop()
+            outcome = self._follow(job, run)
         finally:
             timer.cancel()
         with self._lock:
-            job.status, job.error, job.finished = status, error, time.time()
+            self._runs.pop(job.id, None)
+            self._finish(job, outcome)
             self._start_waiting()
+            self._bump()
+
+    def _follow(self, job: TrainingJob, run: Run) -> Outcome:
+        outcome = Outcome(failed=True, error="training failed: the run ended without a result")
+        for message in run.follow():
+            if isinstance(message, Outcome):
+                outcome = message
+            else:
+                job._record(message)
+        return outcome
+
+    def _finish(self, job: TrainingJob, outcome: Outcome) -> None:
+        # Called with the lock held.
+        job.metrics = dict(outcome.metrics)
+        job.checkpoint = Path(outcome.checkpoint) if outcome.checkpoint else None
+        if outcome.failed:
+            job.status, job.error = FAILED, outcome.error
+        else:
+            if not job.stop_event.is_set() and outcome.stop_reason:
+                job.stop_reason = outcome.stop_reason  # e.g. early stopping
+            job.status = STOPPED if job.stop_event.is_set() else DONE
+        job.finished = time.time()
 
     def _time_out(self, job: TrainingJob) -> None:
         with self._lock:
-            if job.status == RUNNING:
-                minutes = self.max_wall_s / 60
-                self.stop(job.id, f"stopped after the server's time limit of {minutes:g} min")
+            if job.status != RUNNING:
+                return
+            minutes = self.max_wall_s / 60
+            self.stop(job.id, f"stopped after the server's time limit of {minutes:g} min")
+        # A run that does not stop in time is ended: the server's limit must hold.
+        killer = threading.Timer(self.kill_grace_s, self._kill_if_running, args=(job,))
+        killer.daemon = True
+        killer.start()
 
-
-def _describe(exc: Exception) -> str:
-    """A one-line message for the page: the error's type only when its text alone would be unclear."""
-    text = str(exc).strip() or "no details"
-    if isinstance(exc, ValueError):
-        return f"training failed: {text}"
-    if isinstance(exc, MemoryError):
-        return "training failed: out of memory (try a smaller model, batch size or sequence length)"
-    return f"training failed ({type(exc).__name__}): {text}"
+    def _kill_if_running(self, job: TrainingJob) -> None:
+        if not job.is_final:
+            log.warning("training job %s did not stop within %.0f s: killing it", job.name, self.kill_grace_s)
+            self.kill(job.id)

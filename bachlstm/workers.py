@@ -1,0 +1,252 @@
+"""Where a training job runs: a worker process per run (the default), or a thread for tests and scripts.
+
+The job manager (jobs.py) keeps the queue, the limit and the statuses; a *runner* only starts one run
+and hands back a `Run` that yields the run's messages and takes a stop or kill. That is the whole
+interface a distributed engine would have to serve (see the README's "Running for a class"):
+
+    run = runner.start(train_fn, config, out)     # train_fn(config, callback=, stop_event=, out=)
+    for message in run.follow(): ...              # Progress(...), then one Outcome; blocks
+    run.stop(); run.kill()                        # from any thread
+
+Worker processes use the 'spawn' start method on every platform (the only one on Windows, the
+default on macOS): a fresh interpreter that shares nothing with the server, so training never holds
+the server's GIL and a crashing or killed worker cannot take the server down.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.5  # how often a follower wakes to notice a worker that died without a word
+JOIN_S = 10.0  # how long to wait for a worker that has said its last word to exit
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A run's last message: finished (maybe stopped early) or failed with a sentence for the page."""
+
+    failed: bool
+    error: str | None = None
+    checkpoint: str | None = None  # where the run saved its model, None when nothing was saved
+    metrics: dict = field(default_factory=dict)  # TrainResult.metrics, figures only (no model)
+    stop_reason: str = ""  # e.g. early stopping; "" when the run ended normally or was stopped
+
+
+class Run(Protocol):
+    """One started run, as the manager sees it."""
+
+    def follow(self) -> Iterator[Any]:
+        """The run's Progress records as they come, then exactly one Outcome; blocks between them."""
+        ...
+
+    def stop(self) -> None:
+        """Ask the run to stop: it finishes its step, saves its best model and ends with an Outcome."""
+        ...
+
+    def kill(self) -> None:
+        """End the run now (a run that ignores stop); follow() then ends with a failed Outcome."""
+        ...
+
+
+class Runner(Protocol):
+    """Starts runs: the embedded default is `ProcessRunner`; a Ray/Dask/Celery runner would be another."""
+
+    def start(self, train_fn: Callable, config: Any, out: Path | None, resume: Path | None = None) -> Run:
+        """Start `train_fn(config, callback=, stop_event=, out=[, resume=])` somewhere; its Run.
+
+        train_fn returns what training.train returns (its checkpoint_path, metrics, stop_reason are read).
+        """
+        ...
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message for the page: the error's type only when its text alone would be unclear."""
+    text = str(exc).strip() or "no details"
+    if isinstance(exc, ValueError):
+        return f"training failed: {text}"
+    if isinstance(exc, MemoryError):
+        return "training failed: out of memory (try a smaller model, batch size or sequence length)"
+    return f"training failed ({type(exc).__name__}): {text}"
+
+
+def run_to_outcome(
+    train_fn: Callable, config: Any, out: Path | None, callback, stop_event, resume: Path | None = None
+) -> Outcome:
+    """Call train_fn and turn whatever happens into an Outcome (never raises for a training error).
+
+    `resume` (a checkpoint to continue) is passed on only when given.
+    """
+    kwargs = {"resume": resume} if resume is not None else {}
+    try:
+        result = train_fn(config, callback=callback, stop_event=stop_event, out=out, **kwargs)
+    except Exception as exc:  # any training error becomes a message for the page, never a crash
+        if stop_event.is_set():  # stopped while the data was prepared: nothing was saved
+            return Outcome(failed=False)
+        log.exception("training run %s failed", out)
+        return Outcome(failed=True, error=describe(exc))
+    # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
+    path = result.checkpoint_path
+    return Outcome(
+        failed=False,
+        checkpoint=str(path) if path is not None else None,
+        metrics=dict(result.metrics),
+        stop_reason=result.stop_reason,
+    )
+
+
+# --- threads (tests, scripts, a train_fn that cannot be pickled) --------------------------------
+
+
+class ThreadRun:
+    """A run in a thread of this process; kill() is not possible for a thread and only asks to stop."""
+
+    def __init__(self, train_fn: Callable, config: Any, out: Path | None, resume: Path | None = None) -> None:
+        self._messages: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._main, args=(train_fn, config, out, resume), name=f"train-{out}", daemon=True
+        )
+        self._thread.start()
+
+    def _main(self, train_fn, config, out, resume) -> None:
+        outcome = run_to_outcome(train_fn, config, out, self._messages.put, self._stop, resume)
+        self._messages.put(outcome)
+
+    def follow(self) -> Iterator[Any]:
+        """Progress records, then the Outcome."""
+        while True:
+            message = self._messages.get()
+            yield message
+            if isinstance(message, Outcome):
+                return
+
+    def stop(self) -> None:
+        """Set the stop flag train() checks."""
+        self._stop.set()
+
+    def kill(self) -> None:
+        """Threads cannot be killed: the same as stop()."""
+        self._stop.set()
+
+
+class ThreadRunner:
+    """Runs each job in a thread of the calling process (what the dashboard did before worker processes)."""
+
+    def start(
+        self, train_fn: Callable, config: Any, out: Path | None, resume: Path | None = None
+    ) -> ThreadRun:
+        """Start the run in a daemon thread."""
+        return ThreadRun(train_fn, config, out, resume)
+
+
+# --- processes (the dashboard's default) ------------------------------------------------------
+
+
+def _worker_main(train_fn: Callable, config: Any, out: Path | None, resume, conn, stop_event) -> None:
+    """The worker process: train, sending each Progress and then the Outcome through `conn`."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # a server that dies must not leave its workers training for nobody
+        threading.Thread(target=_stop_when_gone, args=(parent, stop_event), daemon=True).start()
+
+    def send(message: Any) -> None:
+        try:
+            conn.send(message)
+        except (BrokenPipeError, OSError):  # the server is gone: finish quietly (the model is saved)
+            stop_event.set()
+
+    send(run_to_outcome(train_fn, config, out, send, stop_event, resume))
+    conn.close()
+
+
+def _stop_when_gone(parent, stop_event) -> None:
+    parent.join()
+    stop_event.set()
+
+
+def exit_reason(exitcode: int | None) -> str:
+    """Why a worker process ended without reporting, in words for the page."""
+    if exitcode is None:
+        return "the training process stopped answering"
+    if exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory, or the process was ended by hand)" if name == "SIGKILL" else ""
+        return f"the training process was killed by {name}{hint}"
+    return f"the training process crashed (exit code {exitcode})"
+
+
+class ProcessRun:
+    """A run in its own worker process; messages come through a one-way pipe."""
+
+    def __init__(self, ctx, train_fn: Callable, config: Any, out: Path | None, resume: Path | None) -> None:
+        reader, writer = ctx.Pipe(duplex=False)
+        self._stop = ctx.Event()
+        self._reader = reader
+        self.process = ctx.Process(
+            target=_worker_main,
+            args=(train_fn, config, out, resume, writer, self._stop),
+            name=f"bachlstm-train-{Path(out).stem if out else 'run'}",
+            daemon=True,  # ended with the server when it exits normally
+        )
+        self.process.start()
+        # Our copy of the writing end must go, or a dead worker would never read as end-of-file.
+        writer.close()
+
+    def follow(self) -> Iterator[Any]:
+        """Progress records, then the Outcome; a worker that dies silently gives a failed Outcome."""
+        try:
+            while True:
+                if not self._reader.poll(POLL_S):
+                    if not self.process.is_alive() and not self._reader.poll(0):
+                        break
+                    continue
+                message = self._reader.recv()
+                yield message
+                if isinstance(message, Outcome):
+                    self.process.join(JOIN_S)
+                    return
+        except (EOFError, OSError):  # the pipe closed (the worker died), or a message was cut short
+            pass
+        finally:
+            self._reader.close()
+        self.process.join(JOIN_S)
+        yield Outcome(failed=True, error=f"training failed: {exit_reason(self.process.exitcode)}")
+
+    def stop(self) -> None:
+        """Set the stop flag the worker's train() checks."""
+        self._stop.set()
+
+    def kill(self) -> None:
+        """End the worker process at once (its last complete checkpoint stays on disk)."""
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class ProcessRunner:
+    """Runs each job in a fresh worker process started with 'spawn' (the same on Linux, macOS, Windows).
+
+    `train_fn` must be picklable (a module-level function), as must the config and what train_fn
+    reports. A fresh process per run costs an interpreter start (about two seconds with torch) and
+    gives each run a clean memory that is returned to the system when it ends.
+    """
+
+    def __init__(self) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+
+    def start(
+        self, train_fn: Callable, config: Any, out: Path | None, resume: Path | None = None
+    ) -> ProcessRun:
+        """Start a worker process for the run."""
+        return ProcessRun(self._ctx, train_fn, config, out, resume)
