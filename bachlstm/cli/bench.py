@@ -1,11 +1,12 @@
-"""`python -m bachlstm bench corpus|train|generate|inspect|app [--json]`: benchmarks that print figures."""
+"""`python -m bachlstm bench corpus|train|generate|inspect|app|class [--json]`: benchmarks, figures."""
 
 from __future__ import annotations
 
 import importlib
 import json
 
-BENCHES = ("corpus", "train", "generate", "inspect", "app")
+BENCHES = ("corpus", "train", "generate", "inspect", "app", "class")
+MODULES = {"class": "classroom"}  # `class` is a Python keyword: no module can be named so
 
 
 def add_parser(sub) -> None:
@@ -13,12 +14,33 @@ def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="run a benchmark and print its figures")
     p.add_argument("which", choices=BENCHES)
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--sessions",
+        type=_counts,
+        default=(1, 4, 8, 16),
+        help="class: numbers of browser sessions clicking Generate at once, e.g. 1,4,8,16",
+    )
+    p.add_argument(
+        "--watchers",
+        type=int,
+        default=None,
+        help="class: also train one default run while W sessions queue runs and watch",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Each bench module has `run() -> dict` (figures) and `format_report(dict) -> str`."""
-    mod = importlib.import_module(f"bachlstm.bench.{args.which}")
-    figures = mod.run()
+    mod = importlib.import_module(f"bachlstm.bench.{MODULES.get(args.which, args.which)}")
+    options = {"sessions": args.sessions, "watchers": args.watchers} if args.which == "class" else {}
+    figures = mod.run(**options)
     print(json.dumps(figures, indent=2) if args.json else mod.format_report(figures))
     return 0
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """'1,4,8' -> (1, 4, 8); argparse turns the ValueError into a usage message."""
+    counts = tuple(int(x) for x in text.split(",") if x.strip())
+    if not counts or min(counts) < 1:
+        raise ValueError(f"session counts must be whole numbers >= 1, got {text!r}")
+    return counts
