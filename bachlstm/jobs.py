@@ -117,7 +117,7 @@ class JobManager:
     are bounded: each is asked to stop after `max_wall_s` seconds (env BACHLSTM_MAX_JOB_SECONDS,
     default 3600) and killed `kill_grace_s` seconds later if it has not ended; finished jobs are
     forgotten `keep_finished_s` seconds after they end (their checkpoints stay on disk).
-    `max_running` defaults to env BACHLSTM_MAX_JOBS or 1.
+    `max_running` defaults to env BACHLSTM_MAX_JOBS or 1, `max_queued` to BACHLSTM_MAX_QUEUED or 40.
     """
 
     def __init__(
@@ -126,7 +126,7 @@ class JobManager:
         *,
         runner: Runner | None = None,
         max_running: int | None = None,
-        max_queued: int = 20,
+        max_queued: int | None = None,
         max_wall_s: float | None = None,
         kill_grace_s: float = 30.0,
         keep_finished_s: float = 6 * 3600.0,
@@ -142,7 +142,8 @@ class JobManager:
             raise JobError(f"max_running must be at least 1, got {self.max_running}")
         if max_wall_s <= 0:
             raise JobError(f"max_wall_s must be positive, got {max_wall_s}")
-        self.max_queued = max_queued
+        # A class of 30 must all be accepted: 40 waiting by default (env BACHLSTM_MAX_QUEUED).
+        self.max_queued = max_queued if max_queued is not None else _env_int("BACHLSTM_MAX_QUEUED", 40)
         self.max_wall_s = max_wall_s
         self.kill_grace_s = kill_grace_s
         self.keep_finished_s = keep_finished_s

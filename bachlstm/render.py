@@ -185,6 +185,7 @@ def kern_to_svg(kern: str, *, page_width: int = 1000, scale: int = 40, all_pages
             "footer": "none",
             "breaks": "auto",
             "inputFrom": "humdrum",
+            "svgFormatRaw": True,  # no indentation: a third smaller
         }
     )
     if not tk.loadData(kern):
