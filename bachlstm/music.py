@@ -21,7 +21,7 @@ import numpy as np
 from bachlstm.durations import duration_parts
 from bachlstm.events import Event
 from bachlstm.midi import write_midi
-from bachlstm.pitches import midi_name
+from bachlstm.pitches import estimate_key_sharps, midi_name
 
 log = logging.getLogger(__name__)
 
@@ -93,22 +93,6 @@ def _m21_note(e: Event, ql: float, tie: str | None):
         if tie:
             n.tie = m21tie.Tie(tie)
     return n
-
-
-def estimate_key_sharps(events: Sequence[Event]) -> int:
-    """Key signature (sharps > 0, flats < 0) by music21's Krumhansl-Schmuckler key analysis; 0 if no note."""
-    from music21 import note, stream
-
-    if not any(not e.is_rest for e in events):
-        return 0
-    s = stream.Stream()
-    for e in events:
-        if not e.is_rest and e.quarter_length > 0:
-            s.append(note.Note(e.midi, quarterLength=e.quarter_length))
-    try:
-        return int(s.analyze("key").sharps)
-    except Exception:  # analysis can fail on degenerate input; a plain C signature is a safe fallback
-        return 0
 
 
 def to_score(

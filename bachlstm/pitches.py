@@ -14,6 +14,8 @@ import dataclasses
 import functools
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 from bachlstm.events import Event, Melody
 
 LETTER_SEMITONES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -114,6 +116,38 @@ def key_for_tonic(pitch_class: int, mode: str) -> int:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     sharps = (7 * pitch_class - (0 if mode == "major" else 3)) % 12
     return min((sharps, sharps - 12), key=lambda k: (abs(k), k))
+
+
+# music21's default key profiles (Aarden-Essen, what `stream.analyze("key")` uses), for C major / C minor.
+KEY_PROFILES = {
+    "major": (17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624,
+              8.15494, 0.232998, 4.95122),
+    "minor": (18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621,
+              1.93186, 7.37619, 1.75623),
+}  # fmt: skip
+
+
+def estimate_key_sharps(events: Sequence[Event]) -> int:
+    """Key signature (sharps > 0, flats < 0) of the sounding pitches: music21's key analysis, without it.
+
+    Krumhansl-Schmuckler: the duration-weighted pitch-class histogram is correlated (Pearson) with
+    each of the 24 rotated Aarden-Essen profiles; the best key's signature by `key_for_tonic` (which
+    differs from music21 only for C-sharp/D-flat and F-sharp/G-flat major, where it takes fewer
+    accidentals). 0 when there is no note or every pitch class weighs the same.
+    """
+    weights = np.zeros(12)
+    for e in events:
+        if not e.is_rest and e.quarter_length > 0:
+            weights[e.midi % 12] += e.quarter_length
+    if np.ptp(weights) == 0:
+        return 0
+    best, sharps = -2.0, 0
+    for mode, profile in KEY_PROFILES.items():
+        for tonic in range(12):
+            r = float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1])
+            if r > best + 1e-12:
+                best, sharps = r, key_for_tonic(tonic, mode)
+    return sharps
 
 
 def spelled_key_sharps(events: Sequence[Event]) -> int:

@@ -12,45 +12,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from importlib.resources import files
 
-import numpy as np
 import verovio
 
 from bachlstm.events import Event
 from bachlstm.music import BAR_QUARTERS, DEFAULT_TEMPO, infer_pickup
-
-SHARP_ORDER = "FCGDAEB"  # the order sharps are added to a key signature (flats: reversed)
-
-# music21's default key profiles (Aarden-Essen, as `stream.analyze("key")` uses), C major / C minor.
-MAJOR = np.array([17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587, 0.291248, 22.062, 0.145624,
-                  8.15494, 0.232998, 4.95122])  # fmt: skip
-MINOR = np.array([18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362, 0.702494, 18.6161, 4.56621,
-                  1.93186, 7.37619, 1.75623])  # fmt: skip
-# The signature music21 spells for each tonic pitch class (C, C#, ... B) in major and in minor.
-MAJOR_SHARPS = (0, 7, 2, -3, 4, -1, 6, 1, -4, 3, -2, 5)
-MINOR_SHARPS = (-3, 4, -1, -6, 1, -4, 3, -2, 5, 0, -5, 2)
-
-
-def estimate_key_sharps(events: Sequence[Event]) -> int:
-    """Key signature (sharps > 0, flats < 0) as music21's default key analysis finds it, without music21.
-
-    Krumhansl-Schmuckler: the duration-weighted pitch-class histogram is correlated (Pearson) with
-    the Aarden-Essen profile of each of the 24 keys; the best key's signature, spelled as music21
-    spells it. 0 when there is no note or every pitch class weighs the same.
-    """
-    weights = np.zeros(12)
-    for e in events:
-        if not e.is_rest and e.quarter_length > 0:
-            weights[e.midi % 12] += e.quarter_length
-    if not weights.any() or np.ptp(weights) == 0:
-        return 0
-    best, sharps = -2.0, 0
-    for profile, table in ((MAJOR, MAJOR_SHARPS), (MINOR, MINOR_SHARPS)):
-        for tonic in range(12):
-            r = float(np.corrcoef(weights, np.roll(profile, tonic))[0, 1])
-            if r > best + 1e-12:
-                best, sharps = r, table[tonic]
-    return sharps
-
+from bachlstm.pitches import FIFTHS_LETTERS, alteration, estimate_key_sharps, midi_of, pitch_class_name
 
 # --- Humdrum **kern --------------------------------------------------------------------------------
 
@@ -88,27 +54,22 @@ def spell(ql: float) -> list[tuple[float, str]]:
     return pieces
 
 
-def kern_pitch(e: Event) -> str:
+def kern_pitch(e: Event, key_sharps: int = 0) -> str:
     """kern pitch of a note: c = C4, cc = C5, C = C3, CC = C2; '#', '-' for sharps and flats."""
     name, octave = e.pitch, e.octave
-    if not name or octave is None or _midi_of(name, octave) != e.midi:
-        names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-        name, octave = names[e.midi % 12], e.midi // 12 - 1  # trust midi over a spelling we cannot read
+    if not name or octave is None or midi_of(name, octave) != e.midi:
+        name = pitch_class_name(e.midi % 12, key_sharps)  # trust midi over a spelling we cannot read
+        octave = (e.midi - alteration(name)) // 12 - 1  # B#3 is MIDI 60: the octave of the letter
     letter = name[0]
     text = letter.lower() * (octave - 3) if octave >= 4 else letter.upper() * (4 - octave)
     return text + name[1:]
 
 
-def _midi_of(name: str, octave: int) -> int:
-    steps = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-    return 12 * (octave + 1) + steps[name[0]] + name.count("#") - name.count("-")
-
-
 def key_signature_token(sharps: int) -> str:
     """`*k[f#c#]` for two sharps, `*k[b-]` for one flat, `*k[]` for none."""
     if sharps >= 0:
-        return "*k[" + "".join(s.lower() + "#" for s in SHARP_ORDER[:sharps]) + "]"
-    return "*k[" + "".join(s.lower() + "-" for s in SHARP_ORDER[::-1][:-sharps]) + "]"
+        return "*k[" + "".join(s.lower() + "#" for s in FIFTHS_LETTERS[:sharps]) + "]"
+    return "*k[" + "".join(s.lower() + "-" for s in FIFTHS_LETTERS[::-1][:-sharps]) + "]"
 
 
 def to_kern(
@@ -149,8 +110,9 @@ def to_kern(
                     continue
                 has_in = not first or tied_in or i > 0
                 has_out = left > 1e-9 or tied_out or i < len(pieces) - 1
-                tie = {(False, True): "[", (True, True): "_", (True, False): "]"}.get((has_in, has_out), "")
-                lines.append(f"{tie if tie == '[' else ''}{dur}{kern_pitch(e)}{tie if tie != '[' else ''}")
+                start = "[" if has_out and not has_in else ""
+                end = {(True, True): "_", (True, False): "]"}.get((has_in, has_out), "")
+                lines.append(f"{start}{dur}{kern_pitch(e, key_sharps)}{end}")
             first = False
     lines += ["==", "*-"]
     return "\n".join(lines) + "\n"

@@ -77,9 +77,22 @@ def test_kern_pitches_and_key_signatures():
     ]  # fmt: skip
     bad = Event("note", 1.0, "quarter", 0, "C", 4, 61)  # a spelling that disagrees with midi
     assert kern_pitch(bad) == "c#"
+    assert kern_pitch(bad, key_sharps=-4) == "d-"  # re-spelled for the key
+    assert kern_pitch(Event("note", 1.0, "quarter", 0, "D", 4, 60), key_sharps=7) == "B#"  # B#3 sounds C4
     assert key_signature_token(0) == "*k[]"
     assert key_signature_token(3) == "*k[f#c#g#]"
     assert key_signature_token(-4) == "*k[b-e-a-d-]"
+
+
+def music21_key_sharps(events) -> int:
+    """music21's own key analysis (what music.py used before), for comparison."""
+    from music21 import note, stream
+
+    s = stream.Stream()
+    for e in events:
+        if not e.is_rest:
+            s.append(note.Note(e.midi, quarterLength=e.quarter_length))
+    return s.analyze("key").sharps
 
 
 def test_key_estimate_agrees_with_music21_on_real_chorales():
@@ -88,10 +101,10 @@ def test_key_estimate_agrees_with_music21_on_real_chorales():
 
     melodies = select(load_corpus(), SelectionConfig()).melodies[:40]
     ours = [estimate_key_sharps(m.events) for m in melodies]
-    theirs = [music.estimate_key_sharps(m.events) for m in melodies]
-    assert ours == theirs
+    assert ours == [music21_key_sharps(m.events) for m in melodies]
     assert estimate_key_sharps([r(4.0)]) == 0
-    assert estimate_key_sharps(MELODY) == music.estimate_key_sharps(MELODY)
+    assert estimate_key_sharps(MELODY) == music21_key_sharps(MELODY) == 1
+    assert music.estimate_key_sharps is estimate_key_sharps  # one key estimate, used by the exports too
 
 
 def test_svg_shows_every_written_note():
