@@ -2,7 +2,7 @@
 
 Per N sessions clicking Generate at the same moment: click -> all four columns (median, max), the
 server's CPU seconds per Generate (the server and its worker processes), the bytes it sent per
-Generate (websocket frames and media files, as the browser received them), and the server's memory
+Generate (counted on the wire by a relay between browsers and server), and the server's memory
 growth per finished session (after the sessions closed and the server let them go). With
 `watchers=W`: W sessions queue a training run and watch the queue while one default run trains;
 the running job's speed against the same run alone (`train_speed_ratio`) and a Generate's latency
@@ -18,7 +18,7 @@ import platform
 import statistics
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bachlstm.bench.app import (
@@ -83,40 +83,64 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+# --- bytes on the wire -------------------------------------------------------------------------------
+
+
+class CountingProxy:
+    """A TCP relay between the browsers and the server that counts the bytes the server sends.
+
+    Counted on the wire, so websocket compression and HTTP media downloads are both seen as they are.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sent = 0  # server -> browsers
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        """Listen on a free local port; the URL the browsers use instead of the server's."""
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _client(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(self._pipe(reader, up_writer, False), self._pipe(up_reader, writer, True))
+
+    async def _pipe(self, reader, writer, count: bool) -> None:
+        try:
+            while data := await reader.read(65536):
+                if count:
+                    self.sent += len(data)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+
 # --- browser sessions -------------------------------------------------------------------------------
 
 
 @dataclass
 class Session:
-    """One browser tab with its own Streamlit session, counting the bytes it receives."""
+    """One browser tab with its own Streamlit session."""
 
     context: object
     page: object
-    received: int = 0
-    pending: list = field(default_factory=list)
-
-    def count(self, n: int) -> None:
-        self.received += n
 
 
 async def _open(browser, url: str, path: str) -> Session:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    s = Session(context, page)
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: s.count(len(data))))
-    page.on("requestfinished", lambda req: s.pending.append(asyncio.ensure_future(_body_size(req, s))))
     await page.goto(f"{url}/{path}")
     await _ready(page)
-    return s
-
-
-async def _body_size(request, s: Session) -> None:
-    try:
-        sizes = await request.sizes()
-    except Exception:  # the page closed meanwhile: nothing to count
-        return
-    s.count(sizes["responseBodySize"])
+    return Session(context, page)
 
 
 async def _ready(page) -> None:
@@ -125,38 +149,34 @@ async def _ready(page) -> None:
     await page.wait_for_selector(READY)
 
 
-async def _generate(s: Session, seed: int) -> tuple[float, float, int]:
-    """(s until the 4th column shows, s until the page is done, bytes received) for one click."""
+async def _generate(s: Session, seed: int) -> tuple[float, float]:
+    """(s until the 4th column shows, s until the page is done) for one click on Generate."""
     page = s.page
     box = page.locator(".st-key-seed input")
     await box.fill(str(seed))
     await box.press("Tab")
     await page.evaluate(WATCH_NEXT_RUN)
-    await asyncio.gather(*s.pending)
-    before = s.received
     t0 = time.perf_counter()
     await page.locator(".st-key-generate button").click()
     await page.wait_for_function(FOURTH_COLUMN_DRAWN, timeout=TIMEOUT_MS)
     columns = time.perf_counter() - t0
     await _ready(page)
-    done = time.perf_counter() - t0
-    await page.wait_for_timeout(500)  # media requests started by the last redraw
-    await asyncio.gather(*s.pending)
-    return columns, done, s.received - before
+    return columns, time.perf_counter() - t0
 
 
 # --- the rounds ---------------------------------------------------------------------------------------
 
 
-async def _round(browser, url: str, pid: int, n: int) -> dict:
+async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> dict:
     """N sessions open Sampling at once, then click Generate at once (different seeds), then close."""
     rss0 = rss_mb(pid)
     t0 = time.perf_counter()
     sessions = await asyncio.gather(*[_open(browser, url, "sampling") for _ in range(n)])
     opened = time.perf_counter() - t0
-    cpu0 = tree_cpu_s(pid)
+    cpu0, sent0 = tree_cpu_s(pid), proxy.sent
     results = await asyncio.gather(*[_generate(s, 1000 * n + i) for i, s in enumerate(sessions)])
-    cpu = tree_cpu_s(pid) - cpu0
+    await asyncio.sleep(1)  # media files the browsers fetch after the last redraw
+    cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
     rss_open = rss_mb(pid)
     for s in sessions:
         await s.context.close()
@@ -169,7 +189,7 @@ async def _round(browser, url: str, pid: int, n: int) -> dict:
         "columns_s_max": round(max(columns), 2),
         "page_done_s_median": round(statistics.median(r[1] for r in results), 2),
         "server_cpu_s_per_generate": round(cpu / n, 3),
-        "bytes_per_generate": round(statistics.mean(r[2] for r in results)),
+        "bytes_per_generate": round(sent / n),
         "rss_mb_open_per_session": round((rss_open - rss0) / n, 1),
         "rss_mb_per_session": round((rss_mb(pid) - rss0) / n, 1),
     }
@@ -184,10 +204,12 @@ async def _start_training(s: Session, name: str) -> None:
     await _ready(page)
 
 
-async def _train_and_watch(browser, url: str, runs: Path, pid: int, name: str, watchers: int) -> dict:
+async def _train_and_watch(
+    browser, url: str, proxy: CountingProxy, runs: Path, pid: int, name: str, watchers: int
+) -> dict:
     """One default run trains while `watchers` sessions queue runs and watch; a Generate meanwhile."""
     owner = await _open(browser, url, "training")
-    cpu0 = tree_cpu_s(pid)
+    cpu0, sent0, t0 = tree_cpu_s(pid), proxy.sent, time.perf_counter()
     await _start_training(owner, name)
     others = await asyncio.gather(*[_open(browser, url, "training") for _ in range(watchers)])
     for i, s in enumerate(others):
@@ -197,13 +219,19 @@ async def _train_and_watch(browser, url: str, runs: Path, pid: int, name: str, w
     path = runs / f"{name}.safetensors"
     finished = owner.page.locator('[data-testid="stAlertContentSuccess"]')
     while not await finished.count():
-        columns, _, _ = await _generate(sampler, 7 + len(latencies))
+        columns, _ = await _generate(sampler, 7 + len(latencies))
         latencies.append(columns)
         await asyncio.sleep(2)
-    cpu = tree_cpu_s(pid) - cpu0
+    cpu, sent, wall = tree_cpu_s(pid) - cpu0, proxy.sent - sent0, time.perf_counter() - t0
     for s in [owner, *others, sampler]:
         await s.context.close()
-    return {"steps_per_s": _steps_per_s(path), "generate_s": latencies, "server_cpu_s": round(cpu, 1)}
+    return {
+        "steps_per_s": round(_steps_per_s(path), 2),
+        "run_s": round(wall, 1),
+        "generate_s": [round(x, 2) for x in latencies],
+        "server_cpu_s": round(cpu, 1),
+        "kb_sent_per_s": round(sent / wall / 1000, 1),
+    }
 
 
 def _steps_per_s(path: Path) -> float:
@@ -223,8 +251,10 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path) -> dict:
         "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S),
     }
     figures: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "per_sessions": {}}
-    with streamlit_server(env=env, timeout=120) as url:
-        pid = server_pid(url)
+    with streamlit_server(env=env, timeout=120) as server_url:
+        pid = server_pid(server_url)
+        proxy = CountingProxy(int(server_url.rsplit(":", 1)[1]))
+        url = await proxy.start()
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             warm = await _open(browser, url, "sampling")  # first-use costs are not what a class waits for
@@ -232,11 +262,11 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path) -> dict:
             await warm.context.close()
             figures["rss_mb_start"] = round(rss_mb(pid), 1)
             for n in sessions:
-                figures["per_sessions"][str(n)] = await _round(browser, url, pid, n)
+                figures["per_sessions"][str(n)] = await _round(browser, url, proxy, pid, n)
             if watchers is not None:
                 figures["watchers"] = watchers
-                alone = await _train_and_watch(browser, url, runs, pid, "bench-alone", 0)
-                watched = await _train_and_watch(browser, url, runs, pid, "bench-watched", watchers)
+                alone = await _train_and_watch(browser, url, proxy, runs, pid, "bench-alone", 0)
+                watched = await _train_and_watch(browser, url, proxy, runs, pid, "bench-watched", watchers)
                 figures["train_alone"] = alone
                 figures["train_watched"] = watched
                 figures["train_speed_ratio"] = round(watched["steps_per_s"] / alone["steps_per_s"], 3)
@@ -244,6 +274,7 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path) -> dict:
                     statistics.median(watched["generate_s"]), 2
                 )
             await browser.close()
+        proxy.server.close()
         figures["rss_mb_end"] = round(rss_mb(pid), 1)
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     return figures
