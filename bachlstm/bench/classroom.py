@@ -310,7 +310,11 @@ def format_report(f: dict) -> str:
             f"  training alone: {a['steps_per_s']:.1f} steps/s; with {f['watchers']} watching sessions: "
             f"{w['steps_per_s']:.1f} steps/s (ratio {f['train_speed_ratio']:.2f}, target >= 0.8)",
             f"  Generate while training: median {f['generate_while_training_s_median']:.2f} s "
-            f"of {[round(x, 2) for x in w['generate_s']]} (target <= 3 s)",
+            f"of {w['generate_s']} (target <= 3 s)",
+            f"  server sends {a['kb_sent_per_s']} KB/s to the owner's page alone, {w['kb_sent_per_s']} KB/s "
+            f"to the owner, {f['watchers']} watchers and one Generate session",
+            f"  a class of 30 default runs, one at a time: about {f['class_of_30_minutes']} min "
+            "(target <= 20)",
         ]
     lines.append(f"  server RSS: {f['rss_mb_start']} MB after warm-up, {f['rss_mb_end']} MB at the end")
     lines.append(f"  targets: {f['targets']}")
