@@ -1,4 +1,4 @@
-"""The dashboard's pictures: altair charts, the long frames they draw, and a melody's sheet music and roll.
+"""The dashboard's pictures: altair charts, plain Vega-Lite specs, the frames they draw, a melody's views.
 
 Plain functions beside the pages (no streamlit here), so tests can build every chart without a server.
 """
@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import altair as alt
 import pandas as pd
 
-from bachlstm.music import piano_roll, to_audio, to_svg
+from bachlstm.music import piano_roll
 from bachlstm.pitches import PITCH_CLASS_NAMES, midi_name
+from bachlstm.render import to_svg
 
 # The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
 STYLE_CHART = {
@@ -25,6 +26,16 @@ STYLE_CHART = {
     "inner rests": "Bach-like",
     "copied": "0",
 }
+
+
+# Charts drawn on every Generate or every second of a live run are plain Vega-Lite dictionaries, not
+# altair objects: building and validating an altair chart took 16-60 ms of server CPU each (measured:
+# four piano rolls 0.18 s, the comparison chart 0.23 s), more than generating the music.
+
+
+def _tooltip(*fields: tuple[str, str] | tuple[str, str, str]) -> list[dict]:
+    """Vega-Lite tooltip entries from (field, type[, number format])."""
+    return [{"field": f[0], "type": f[1], **({"format": f[2]} if len(f) > 2 else {})} for f in fields]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -56,30 +67,43 @@ def progress_frame(records: Sequence, run: str = "", max_points: int = 400) -> p
 
 
 def training_charts(frame: pd.DataFrame) -> tuple:
-    """(loss chart, validation-accuracy chart) against optimizer steps, for two columns side by side."""
-    steps = alt.X("step:Q", title="optimizer step", axis=alt.Axis(format="d", tickMinStep=1))
+    """((data, spec) loss chart, (data, spec) validation-accuracy chart) against optimizer steps."""
 
-    def panel(data: pd.DataFrame, title: str, y):
-        return (
-            alt.Chart(data, title=title, height=300)
-            .mark_line(point=alt.OverlayMarkDef(size=20, filled=True))
-            .encode(
-                x=steps,
-                y=y,
-                color=alt.Color("metric:N", title=None, legend=alt.Legend(orient="bottom")),
-                tooltip=["run:N", "metric:N", "epoch:Q", "step:Q", alt.Tooltip("value:Q", format=".4f")],
-            )
-        )
+    def panel(data: pd.DataFrame, title: str, y: dict) -> tuple[pd.DataFrame, dict]:
+        spec = {
+            "title": title,
+            "height": 300,
+            "mark": {"type": "line", "point": {"size": 20, "filled": True}},
+            "encoding": {
+                "x": {
+                    "field": "step",
+                    "type": "quantitative",
+                    "title": "optimizer step",
+                    "axis": {"format": "d", "tickMinStep": 1},
+                },
+                "y": {"field": "value", "type": "quantitative", **y},
+                "color": {
+                    "field": "metric",
+                    "type": "nominal",
+                    "title": None,
+                    "legend": {"orient": "bottom"},
+                },
+                "tooltip": _tooltip(
+                    ("run", "nominal"),
+                    ("metric", "nominal"),
+                    ("epoch", "quantitative"),
+                    ("step", "quantitative"),
+                    ("value", "quantitative", ".4f"),
+                ),
+            },
+        }
+        return data, spec
 
-    loss = panel(
-        frame[frame.panel == "loss"],
-        "Loss",
-        alt.Y("value:Q", title="cross-entropy", scale=alt.Scale(zero=False)),
-    )
+    loss = panel(frame[frame.panel == "loss"], "Loss", {"title": "cross-entropy", "scale": {"zero": False}})
     acc = panel(
         frame[frame.panel == "accuracy"],
         "Validation accuracy",
-        alt.Y("value:Q", title="accuracy", scale=alt.Scale(domain=[0, 1])),
+        {"title": "accuracy", "scale": {"domain": [0, 1]}},
     )
     return loss, acc
 
@@ -314,34 +338,40 @@ def windows_chart(windows: pd.DataFrame):
 # Sampling page
 
 
-def melody_view(events: Sequence, n_primer: int = 0, title: str = "", page_width: int = 1000) -> dict:
-    """What a column shows: sheet music (SVG pages, narrow), audio (None for silence), piano-roll frame."""
+def melody_view(events: Sequence, n_primer: int = 0, page_width: int = 1000) -> dict:
+    """What a column shows: sheet music (SVG pages, [] for nothing to engrave) and the piano-roll frame.
+
+    Built from the events (kern -> verovio, no music21); audio is made separately, when asked for.
+    """
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
+    return {"svg": to_svg(events, page_width=page_width), "roll": roll}
+
+
+def piano_roll_chart(roll: pd.DataFrame, title: str = "") -> dict:
+    """Vega-Lite spec: notes as horizontal bars, time (quarters) on x, pitch on y; the primer greyed."""
     return {
-        "svg": to_svg(events, title=title, page_width=page_width, all_pages=True) if events else None,
-        "audio": to_audio(events) if events else None,
-        "roll": roll,
-    }
-
-
-def piano_roll_chart(roll: pd.DataFrame, title: str = ""):
-    """Notes as horizontal bars: time (quarters) on x, pitch on y; the primer greyed."""
-    return (
-        alt.Chart(roll, title=title, height=160)
-        .mark_bar(cornerRadius=2)
-        .encode(
-            x=alt.X("start:Q", title="quarters"),
-            x2="end:Q",
-            y=alt.Y("midi:Q", title="MIDI pitch", scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "part:N",
-                scale=alt.Scale(domain=["primer", "generated"], range=["#b0b0b0", "#4a6fa5"]),
-                legend=None,
+        "title": title,
+        "height": 160,
+        "mark": {"type": "bar", "cornerRadius": 2},
+        "encoding": {
+            "x": {"field": "start", "type": "quantitative", "title": "quarters"},
+            "x2": {"field": "end"},
+            "y": {"field": "midi", "type": "quantitative", "title": "MIDI pitch", "scale": {"zero": False}},
+            "color": {
+                "field": "part",
+                "type": "nominal",
+                "legend": None,
+                "scale": {"domain": ["primer", "generated"], "range": ["#b0b0b0", "#4a6fa5"]},
+            },
+            "tooltip": _tooltip(
+                ("pitch", "nominal"),
+                ("start", "quantitative"),
+                ("duration", "quantitative"),
+                ("part", "nominal"),
             ),
-            tooltip=["pitch", "start", "duration", "part"],
-        )
-    )
+        },
+    }
 
 
 def style_chart(style):
@@ -386,21 +416,48 @@ def style_chart(style):
     )
 
 
-def next_token_chart(frame: pd.DataFrame):
-    """Per method: the model's probabilities (wide bars; red = cut) and what it samples from (narrow bars)."""
+def next_token_chart(frame: pd.DataFrame) -> dict:
+    """Vega-Lite spec per method: the model's probabilities (wide bars; red = cut), what it samples from."""
     order = frame.drop_duplicates("token").sort_values("rank").token.tolist()
-    tooltip = ["token", alt.Tooltip("before:Q", format=".3f"), alt.Tooltip("after:Q", format=".3f"), "kept"]
-    base = alt.Chart().encode(x=alt.X("token:N", sort=order, title=None), tooltip=tooltip)
-    before = base.mark_bar(opacity=0.35).encode(
-        y=alt.Y("before:Q", title="probability"),
-        color=alt.Color(
-            "kept:N", scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c0392b"]), title="kept"
-        ),
-    )
-    after = base.mark_bar(color="#1f3b63", width=alt.RelativeBandSize(0.4)).encode(y="after:Q")
-    return (
-        alt.layer(before, after, data=frame)
-        .properties(width=260, height=180)
-        .facet(facet=alt.Facet("method:N", title=None, sort=list(dict.fromkeys(frame.method))), columns=2)
-        .resolve_scale(y="independent")  # a flat distribution stays visible beside greedy's single 1.0
-    )
+    return {
+        "facet": {
+            "field": "method",
+            "type": "nominal",
+            "title": None,
+            "sort": list(dict.fromkeys(frame.method)),
+        },
+        "columns": 2,
+        "spec": {
+            "width": 260,
+            "height": 180,
+            "encoding": {
+                "x": {"field": "token", "type": "nominal", "sort": order, "title": None},
+                "tooltip": _tooltip(
+                    ("token", "nominal"),
+                    ("before", "quantitative", ".3f"),
+                    ("after", "quantitative", ".3f"),
+                    ("kept", "nominal"),
+                ),
+            },
+            "layer": [
+                {
+                    "mark": {"type": "bar", "opacity": 0.35},
+                    "encoding": {
+                        "y": {"field": "before", "type": "quantitative", "title": "probability"},
+                        "color": {
+                            "field": "kept",
+                            "type": "nominal",
+                            "title": "kept",
+                            "scale": {"domain": [True, False], "range": ["#4a6fa5", "#c0392b"]},
+                        },
+                    },
+                },
+                {
+                    "mark": {"type": "bar", "color": "#1f3b63", "width": {"band": 0.4}},
+                    "encoding": {"y": {"field": "after", "type": "quantitative"}},
+                },
+            ],
+        },
+        # a flat distribution stays visible beside greedy's single 1.0
+        "resolve": {"scale": {"y": "independent"}},
+    }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-from bachlstm import overview
+from bachlstm import audio, overview, render
 from bachlstm.corpus import load_corpus
+from bachlstm.events import Event
 from bachlstm.jobs import JobManager
 from bachlstm.selection import SelectionConfig, select
 
@@ -133,17 +136,35 @@ def tune_groups(time_signatures: tuple, voice: str, lo: int | None, hi: int | No
     return tune_group_table(selection(time_signatures, voice, lo, hi).melodies)
 
 
-@st.cache_data(max_entries=64, show_spinner="Engraving ...")
+@st.cache_data(max_entries=16, show_spinner="Engraving ...")
 def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
-    """Sheet music (SVG pages), audio (array or None) and MIDI bytes of one melody."""
-    from bachlstm import music
+    """Sheet music (SVG pages), audio (OGG bytes or None) and MIDI bytes of one corpus melody."""
+    from bachlstm import music  # late: music21 is needed only for this page's MIDI
 
     kw = {"key_sharps": key_sharps, "pickup": pickup}
     return {
-        "svg": music.to_svg(list(events), title=title, all_pages=True, **kw),
-        "audio": music.to_audio(list(events)),
+        "svg": render.to_svg(list(events), **kw),
+        "audio": audio.to_ogg(list(events)),
         "midi": music.to_midi(list(events), title=title, **kw),
     }
+
+
+@st.cache_resource
+def render_cache() -> render.ContentCache:
+    """The server's one cache of drawn columns and audio, by content (BACHLSTM_RENDER_CACHE_MB, 64)."""
+    return render.ContentCache(int(os.environ.get("BACHLSTM_RENDER_CACHE_MB", "64")) * 2**20)
+
+
+def column_view(events: tuple, n_primer: int) -> dict:
+    """A Sampling column's sheet music and piano roll, drawn once per content for the whole server."""
+    from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
+
+    return render_cache().get(("view", events, n_primer), lambda: charts.melody_view(events, n_primer))
+
+
+def column_audio(events: tuple) -> bytes | None:
+    """A melody's OGG audio (None without notes), made once per content for the whole server."""
+    return render_cache().get(("ogg", events), lambda: audio.to_ogg(events))
 
 
 @st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
@@ -169,15 +190,12 @@ def model_ready(path: str, mtime: float) -> bool:
 
 @st.cache_resource(show_spinner=False)
 def music_tools_ready() -> bool:
-    """Import and initialise music21, verovio and the synthesizer once per server, before the first click.
+    """Initialise verovio and the synthesizer once per server, before the first click.
 
-    The first engraving in a process costs about a second of imports and font loading; paying it while
-    the Sampling page opens keeps "Generate" quick.
+    The first engraving in a process costs imports and font loading; paying it while the Sampling page
+    opens keeps "Generate" quick. (Each thread's verovio toolkit still loads its fonts once.)
     """
-    from bachlstm import music
-    from bachlstm.events import Event
-
     note = [Event("note", 4.0, pitch="C", octave=4, midi=60, measure=1)]
-    music.to_svg(note)
-    music.to_audio(note)
+    render.to_svg(note)
+    audio.to_ogg(note)
     return True

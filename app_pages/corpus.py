@@ -121,7 +121,7 @@ except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read mu
     st.stop()
 st.image(media["svg"], width="stretch")
 if media["audio"] is not None:
-    st.audio(media["audio"], sample_rate=22050)
+    st.audio(media["audio"], format="audio/ogg")
 st.download_button(
     "Download MIDI",
     media["midi"],

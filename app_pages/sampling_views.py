@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import SESSION
+from app_pages.common import SESSION, column_audio, column_view
 from app_pages.sampling_state import SamplingSettings, file_id, stale_note
 from app_pages.texts import COLUMN_METRICS, KNOB_HELP, KNOB_LABELS, STYLE_HELP, format_metric
 from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
@@ -91,17 +91,17 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
             shown = list(range(0, len(comparison.generations), samples))  # each method's first sample
             gens = [comparison.generations[i] for i in shown]
             n_primer = len(gens[0].primer_events)
-            views = [charts.melody_view(g.full_events, n_primer) for g in gens]
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
         st.error(f"Generation failed: {exc}")
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
     profiles = [comparison.profiles[i] for i in shown] if comparison.profiles else [{} for _ in shown]
     st.session_state.sampling = dict(
-        comparison=comparison, gens=gens, views=views, settings=settings, model=settings.model,
+        comparison=comparison, gens=gens, settings=settings, model=settings.model,
         checkpoint=ck, seed=settings.seed, constrained=settings.constrained, n_primer=n_primer, note=note,
         shown=shown, profiles=profiles, samples=samples,
     )  # fmt: skip
+    st.session_state.heard = set()  # the columns listened to: none of the new ones yet
 
 
 def draw_stale(res: dict, shown: SamplingSettings) -> None:
@@ -116,20 +116,17 @@ def draw_columns(res: dict) -> None:
     if res.get("note"):
         st.info(res["note"])
     metrics = [res["comparison"].metrics[i] for i in res["shown"]]
-    for i, (col, gen, row, profile, view) in enumerate(
-        zip(st.columns(4), res["gens"], metrics, res["profiles"], res["views"])
-    ):
+    for i, (col, gen, row, profile) in enumerate(zip(st.columns(4), res["gens"], metrics, res["profiles"])):
         events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+        # The session keeps only the events: drawings and audio live in the server's bounded cache.
+        view = column_view(tuple(events), res["n_primer"])
         with col:
             st.markdown(f"##### {gen.config.label}")
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
             if len(view["roll"]):
-                st.altair_chart(charts.piano_roll_chart(view["roll"]), width="stretch")
-            if view["audio"] is not None:
-                st.audio(view["audio"], sample_rate=22050)
-            else:
-                st.caption("Nothing to play: this melody has no notes.")
+                st.vega_lite_chart(view["roll"], charts.piano_roll_chart(view["roll"]), width="stretch")
+            listen(tuple(events), i)
             source = {"metrics": row, "profile": profile}
             lines = [
                 f"{label}: **{format_metric(source[where].get(k), fmt)}**"
@@ -150,6 +147,24 @@ def draw_columns(res: dict) -> None:
                     on_click="ignore",
                     disabled=not events,
                 )
+
+
+@st.fragment
+def listen(events: tuple, i: int) -> None:
+    """A column's audio, made when first asked for: OGG Vorbis for a whole class costs CPU no one
+    waits for otherwise (about 0.1 s per minute of music, measured), so each column has a button."""
+    heard = st.session_state.setdefault("heard", set())
+    autoplay = False
+    if i not in heard:
+        if not st.button("Listen", key=f"listen_{i}", icon=":material/play_arrow:", disabled=not events):
+            return
+        heard.add(i)
+        autoplay = True  # the click was the wish to hear it
+    data = column_audio(events)
+    if data is None:
+        st.caption("Nothing to play: this melody has no notes.")
+    else:
+        st.audio(data, format="audio/ogg", autoplay=autoplay)
 
 
 def draw_below(res: dict) -> None:
@@ -216,7 +231,7 @@ def explorer(res: dict) -> None:
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
     frame = next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
-    st.altair_chart(charts.next_token_chart(frame))
+    st.vega_lite_chart(frame, charts.next_token_chart(frame))
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
         f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "

@@ -73,9 +73,19 @@ def test_generate_fills_four_columns_with_every_part():
     tokens = at.dataframe[1].value  # the token-level table, in an expander
     assert list(tokens.method) == [*column_titles(at), "Bach (held-out)"]
     # a piano roll per melody with notes + the comparison chart + the next-token explorer
-    rolls = sum(len(view["roll"]) > 0 for view in at.session_state["sampling"]["views"])
+    gens = at.session_state["sampling"]["gens"]
+    rolls = sum(any(not e.is_rest for e in g.full_events) for g in gens)
     assert len(at.get("vega_lite_chart")) == rolls + 2
+    assert len(at.image) == 4 and at.image[0].proto.imgs[0].url.startswith("data:image/svg+xml")
     assert any(b.proto.label.startswith("Download all") for b in at.get("download_button"))
+    # audio is made when a column is listened to, not for every click on Generate
+    assert not at.get("audio") and "views" not in at.session_state["sampling"]
+    at.button(key="listen_2").click().run()
+    players = at.get("audio")
+    assert len(players) == 1 and players[0].proto.autoplay
+    assert "/media/" in players[0].proto.url and players[0].proto.url.endswith(".oga")  # audio/ogg
+    at.run()  # stays open across reruns of the page, without playing again
+    assert len(at.get("audio")) == 1 and not at.get("audio")[0].proto.autoplay
 
 
 @pytest.mark.slow

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pandas as pd
+import pytest
+from altair.vegalite.v6.schema.core import load_schema
 
 from app_pages import charts
 from bachlstm.events import Event
 from bachlstm.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.training import Progress
+
+VEGA_LITE = load_schema()
 
 
 def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
@@ -47,9 +52,15 @@ def _notes(*midis):
 def test_melody_view_marks_the_primer_and_draws_sheet_music():
     view = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)
     assert view["roll"].part.tolist() == ["primer", "primer", "generated", "generated"]
-    assert len(view["svg"]) == 1 and view["svg"][0].startswith("<svg") and view["audio"] is not None
+    assert len(view["svg"]) == 1 and view["svg"][0].startswith("<svg")
     silent = charts.melody_view([Event("rest", 4.0, measure=1)])
-    assert silent["audio"] is None and silent["roll"].empty
+    assert silent["roll"].empty and len(silent["svg"]) == 1  # a bar of rest is still engraved
+    assert charts.melody_view([])["svg"] == []
+
+
+def valid_vega_lite(spec: dict, data: pd.DataFrame) -> None:
+    """Raise unless the plain spec with its data is valid Vega-Lite (altair's schema)."""
+    jsonschema.validate({**spec, "data": {"values": data.to_dict("records")}}, VEGA_LITE)
 
 
 def test_every_chart_builds_valid_vega_lite():
@@ -70,20 +81,32 @@ def test_every_chart_builds_valid_vega_lite():
     sweep = pd.DataFrame({"run": ["s-0.01", "s-0.003"], "value": [0.01, 0.003], "label": ["0.01", "0.003"],
                           "best_val_loss": [2.1, 2.3], "bits_per_note": [5.1, None]})  # fmt: skip
     built = [
-        *charts.training_charts(frame),
         charts.history_chart(charts.history_frame({"a": [{"epoch": 1, "val_loss": 2.0}]})),
         charts.length_chart(
             pd.DataFrame({"piece_id": ["x"], "voice": ["soprano"], "n_events": [40]}), 30, None
         ),
-        charts.piano_roll_chart(roll),
         charts.style_chart(style),
-        charts.next_token_chart(tokens),
         charts.sweep_chart(sweep, "Learning rate", numeric=True, log=True),
         charts.sweep_chart(sweep.drop(columns="bits_per_note"), "sizes", numeric=False),
     ]
     for chart in built:
         spec = chart.to_dict()  # raises on an invalid specification
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+    # the charts of the hot paths (every Generate, every second of a run) are plain dicts
+    plain = [
+        *charts.training_charts(frame),
+        (roll, charts.piano_roll_chart(roll)),
+        (tokens, charts.next_token_chart(tokens)),
+    ]
+    for data, spec in plain:
+        valid_vega_lite(spec, data)
+    loss, acc = charts.training_charts(frame)
+    assert set(loss[0].metric) == {"train loss", "train loss (epoch)", "val loss"}
+    assert set(acc[0].metric) == {"val top-1", "val top-5"}
+    spec = charts.piano_roll_chart(roll)
+    assert spec["encoding"]["color"]["scale"]["domain"] == ["primer", "generated"]
+    with pytest.raises(jsonschema.ValidationError):
+        valid_vega_lite({**spec, "mark": "no-such-mark"}, roll)  # the check can fail
 
 
 def test_ambitus_chart_spells_pitches_one_way():
