@@ -7,8 +7,9 @@ from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
-from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job
+from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job, live_queued
 from bachlstm.checkpoints import list_checkpoints, run_path, validate_run_name
+from bachlstm.jobs import QUEUED
 from bachlstm.presets import get_preset, preset_names
 
 st.title("Training")
@@ -103,7 +104,9 @@ else:
 job = manager.find(st.session_state.get("train_job"))
 if job is not None:
     st.button("Stop training", key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,))
-    if job.is_active:
+    if job.status == QUEUED:
+        live_queued(job.id)
+    elif job.is_active:
         live_job(job.id, live=True)
     else:
         draw_job(job.id)

@@ -1,5 +1,7 @@
 """Drawing parts of the Training page (streamlit), kept apart so the page itself stays a short script."""
 
+import time
+
 import pandas as pd
 import streamlit as st
 
@@ -38,8 +40,9 @@ def draw_job(job_id: str, live: bool = False) -> None:
     elif job.status == FAILED:
         st.error(job.error)
     if records:
-        for col, chart in zip(st.columns(2), training_charts(progress_frame(records, job.name))):
-            col.altair_chart(chart, width="stretch")
+        frame = _chart_frame(job, records) if live else progress_frame(records, job.name)
+        for col, (data, spec) in zip(st.columns(2), training_charts(frame)):
+            col.vega_lite_chart(data, spec, width="stretch")
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)
@@ -62,6 +65,29 @@ def draw_job(job_id: str, live: bool = False) -> None:
 def _saved_name(job) -> str:
     # A run that did not beat the file it continues is kept beside it, as NAME.partial (run_files).
     return job.checkpoint.name.removesuffix(".safetensors") if job.checkpoint else job.name
+
+
+def _chart_frame(job, records: list):
+    """The live chart's data, renewed at most every CHART_EVERY_S seconds (and at each epoch's end).
+
+    In between, the fragment sends the very same chart again, which Streamlit passes to the browser
+    as a reference to the copy it already has: a watched run costs a small progress bar per second.
+    """
+    epochs = sum(r.kind == "epoch" for r in records)
+    kept = st.session_state.get("train_chart")
+    now = time.monotonic()
+    if kept is None or kept[0] != job.id or kept[1] != epochs or now - kept[2] >= CHART_EVERY_S:
+        kept = (job.id, epochs, now, progress_frame(records, job.name))
+        st.session_state.train_chart = kept
+    return kept[3]
+
+
+def _draw_queued(job_id: str) -> None:
+    """A waiting run: redrawn every few seconds; once it starts (or is gone) the whole page changes."""
+    job = job_manager().find(job_id)
+    if job is None or job.status != QUEUED:
+        st.rerun()
+    draw_job(job_id)
 
 
 def _fmt(value, pct: bool = False, none: str = "?") -> str:
@@ -129,5 +155,9 @@ def draw_compare() -> None:
         )
 
 
-# Redrawn about once a second while the job is active; a finished job is drawn once with draw_job.
+# A running job is redrawn about once a second, a queued one every QUEUED_EVERY_S seconds (a class
+# of students waiting must cost the server little); a finished job is drawn once with draw_job.
+CHART_EVERY_S = 5.0
+QUEUED_EVERY_S = 5.0
 live_job = st.fragment(run_every=1)(draw_job)
+live_queued = st.fragment(run_every=QUEUED_EVERY_S)(_draw_queued)
