@@ -89,12 +89,15 @@ def rss_mb(pid: int) -> float:
 class CountingProxy:
     """A TCP relay between the browsers and the server that counts the bytes the server sends.
 
-    Counted on the wire, so websocket compression and HTTP media downloads are both seen as they are.
+    Counted on the wire, so websocket compression and media downloads are seen as they are. Replies
+    to requests for the app's static files (its JavaScript, fonts: fetched once per browser and then
+    cached, or loaded lazily the first time a chart is drawn) are counted apart, in `static`.
     """
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.sent = 0  # server -> browsers
+        self.sent = 0  # server -> browsers: websocket frames and media files
+        self.static = 0  # server -> browsers: /static/ files and the page shell
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self) -> str:
@@ -108,12 +111,28 @@ class CountingProxy:
         except OSError:
             writer.close()
             return
-        await asyncio.gather(self._pipe(reader, up_writer, False), self._pipe(up_reader, writer, True))
+        state = {"static": False}  # what the last request on this connection asked for
+        await asyncio.gather(self._up(reader, up_writer, state), self._down(up_reader, writer, state))
 
-    async def _pipe(self, reader, writer, count: bool) -> None:
+    async def _up(self, reader, writer, state: dict) -> None:
         try:
             while data := await reader.read(65536):
-                if count:
+                if data[:4] in (b"GET ", b"HEAD"):  # browsers do not pipeline: one request at a time
+                    path = data.split(b" ", 2)[1]
+                    state["static"] = not (path.startswith(b"/_stcore/") or path.startswith(b"/media/"))
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _down(self, reader, writer, state: dict) -> None:
+        try:
+            while data := await reader.read(65536):
+                if state["static"]:
+                    self.static += len(data)
+                else:
                     self.sent += len(data)
                 writer.write(data)
                 await writer.drain()
@@ -173,7 +192,7 @@ async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> d
     t0 = time.perf_counter()
     sessions = await asyncio.gather(*[_open(browser, url, "sampling") for _ in range(n)])
     opened = time.perf_counter() - t0
-    cpu0, sent0 = tree_cpu_s(pid), proxy.sent
+    cpu0, sent0, static0 = tree_cpu_s(pid), proxy.sent, proxy.static
     results = await asyncio.gather(*[_generate(s, 1000 * n + i) for i, s in enumerate(sessions)])
     await asyncio.sleep(1)  # media files the browsers fetch after the last redraw
     cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
@@ -190,9 +209,33 @@ async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> d
         "page_done_s_median": round(statistics.median(r[1] for r in results), 2),
         "server_cpu_s_per_generate": round(cpu / n, 3),
         "bytes_per_generate": round(sent / n),
+        # the chart library and fonts a fresh browser loads on its first Generate (then cached)
+        "static_bytes_first_generate": round((proxy.static - static0) / n),
         "rss_mb_open_per_session": round((rss_open - rss0) / n, 1),
         "rss_mb_per_session": round((rss_mb(pid) - rss0) / n, 1),
     }
+
+
+async def _listen_all(s: Session, proxy: CountingProxy, pid: int) -> dict:
+    """Click Listen in all four columns: the audio's bytes and the server's CPU for it."""
+    cpu0, sent0 = tree_cpu_s(pid), proxy.sent
+    for i in range(4):
+        button = s.page.locator(f".st-key-listen_{i} button")
+        if await button.count():
+            await button.click()
+            await s.page.locator(f".st-key-listen_{i}").wait_for(state="detached")
+    await s.page.wait_for_function(
+        "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
+    )
+    await _ready(s.page)
+    await asyncio.sleep(1)
+    return {"bytes": proxy.sent - sent0, "server_cpu_s": round(tree_cpu_s(pid) - cpu0, 3)}
+
+
+def _synth_name() -> str:
+    from bachlstm.audio import synth_name  # what the server uses, if it runs with this environment
+
+    return synth_name()
 
 
 async def _start_training(s: Session, name: str) -> None:
@@ -259,6 +302,10 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path) -> dict:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             warm = await _open(browser, url, "sampling")  # first-use costs are not what a class waits for
             await _generate(warm, 1)
+            await _listen_all(warm, proxy, pid)
+            await _generate(warm, 2)
+            figures["listen_all_four"] = await _listen_all(warm, proxy, pid)
+            figures["synth"] = _synth_name()
             await warm.context.close()
             figures["rss_mb_start"] = round(rss_mb(pid), 1)
             for n in sessions:
@@ -316,6 +363,11 @@ def format_report(f: dict) -> str:
             f"  a class of 30 default runs, one at a time: about {f['class_of_30_minutes']} min "
             "(target <= 20)",
         ]
+    a = f["listen_all_four"]
+    lines.append(
+        f"  Listen to all four columns ({f['synth']}): {a['bytes'] / 1000:.1f} KB, "
+        f"server CPU {a['server_cpu_s']:.2f} s"
+    )
     lines.append(f"  server RSS: {f['rss_mb_start']} MB after warm-up, {f['rss_mb_end']} MB at the end")
     lines.append(f"  targets: {f['targets']}")
     return "\n".join(lines)
