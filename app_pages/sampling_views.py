@@ -153,18 +153,19 @@ def draw_columns(res: dict) -> None:
 def listen(events: tuple, i: int) -> None:
     """A column's audio, made when first asked for: OGG Vorbis for a whole class costs CPU no one
     waits for otherwise (about 0.1 s per minute of music, measured), so each column has a button."""
-    heard = st.session_state.setdefault("heard", set())
-    autoplay = False
-    if i not in heard:
-        if not st.button("Listen", key=f"listen_{i}", icon=":material/play_arrow:", disabled=not events):
-            return
-        heard.add(i)
-        autoplay = True  # the click was the wish to hear it
+    if i not in st.session_state.setdefault("heard", set()):
+        st.button("Listen", key=f"listen_{i}", icon=":material/play_arrow:", on_click=_hear, args=(i,))
+        return
     data = column_audio(events)
     if data is None:
         st.caption("Nothing to play: this melody has no notes.")
-    else:
-        st.audio(data, format="audio/ogg", autoplay=autoplay)
+    else:  # autoplay only right after the click, not on every later redraw of the page
+        st.audio(data, format="audio/ogg", autoplay=st.session_state.pop("autoplay", None) == i)
+
+
+def _hear(i: int) -> None:
+    st.session_state.heard.add(i)
+    st.session_state.autoplay = i
 
 
 def draw_below(res: dict) -> None:
