@@ -1,4 +1,4 @@
-"""Music out: events -> music21 score (4/4, measures, key) -> MIDI, MusicXML, SVG, audio, piano roll.
+"""Music out: events -> music21 score (4/4, measures, key) -> MusicXML; MIDI (midi.py); piano roll.
 
 Reading an uploaded file back into events is `bachlstm.primer`.
 
@@ -15,8 +15,6 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import replace
-
-import numpy as np
 
 from bachlstm.durations import duration_parts
 from bachlstm.events import Event
@@ -186,74 +184,6 @@ def to_musicxml(events: Sequence[Event], **kwargs) -> bytes:
     from music21.musicxml import m21ToXml
 
     return m21ToXml.GeneralObjectExporter(to_score(events, **kwargs)).parse()
-
-
-def to_svg(
-    events: Sequence[Event],
-    *,
-    all_pages: bool = False,
-    page_width: int = 2100,
-    scale: int = 40,
-    **kwargs,
-) -> list[str]:
-    """Sheet music as SVG strings from verovio: the first page, or every page with `all_pages`.
-
-    Safe to call from any thread.
-    """
-    from importlib.resources import files
-
-    import verovio
-
-    xml = to_musicxml(events, **kwargs).decode("utf-8")
-    # verovio loads its fonts per thread: a toolkit made in a second thread (Streamlit runs each rerun
-    # in one) finds no fonts unless the resource path is given explicitly (verovio 6.4.1).
-    tk = verovio.toolkit(False)
-    tk.setResourcePath(str(files("verovio") / "data"))
-    tk.setOptions(
-        {
-            "pageWidth": page_width,
-            "scale": scale,
-            "adjustPageHeight": True,
-            "header": "none",
-            "footer": "none",
-            "breaks": "auto",
-        }
-    )
-    if not tk.loadData(xml):
-        raise RuntimeError("verovio could not read the MusicXML it was given")
-    n = tk.getPageCount() if all_pages else 1
-    return [tk.renderToSVG(i) for i in range(1, n + 1)]
-
-
-def _organ(phase: np.ndarray) -> np.ndarray:
-    """A soft organ-like tone (a few harmonics), kinder to the ear than a bare sine."""
-    return (np.sin(phase) + 0.35 * np.sin(2 * phase) + 0.15 * np.sin(3 * phase)) / 1.5
-
-
-def to_audio(events: Sequence[Event], *, sample_rate: int = 22050, tempo_bpm: float = DEFAULT_TEMPO):
-    """Mono float32 audio in [-1, 1] (pretty_midi's synthesize), or None when there is no note to hear.
-
-    Never NaN and never all zeros: players such as st.audio normalise by the maximum, so silence is None.
-    """
-    import pretty_midi
-
-    pm = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
-    inst = pretty_midi.Instrument(program=19)  # church organ, for a MIDI player that honours it
-    seconds_per_quarter = 60.0 / tempo_bpm
-    t = 0.0
-    for e in events:
-        dur = e.quarter_length * seconds_per_quarter
-        if not e.is_rest and dur > 0:
-            inst.notes.append(pretty_midi.Note(velocity=80, pitch=int(e.midi), start=t, end=t + dur))
-        t += dur
-    if not inst.notes:
-        return None
-    pm.instruments.append(inst)
-    audio = np.nan_to_num(pm.synthesize(fs=sample_rate, wave=_organ)).astype(np.float32)
-    peak = float(np.abs(audio).max()) if audio.size else 0.0
-    if peak == 0.0:
-        return None
-    return audio * (0.8 / peak)
 
 
 def piano_roll(events: Sequence[Event], label: str | None = None):

@@ -3,7 +3,6 @@
 import io
 import zipfile
 
-import numpy as np
 import pretty_midi
 
 from bachlstm.events import Event
@@ -12,11 +11,9 @@ from bachlstm.music import (
     make_event,
     piano_roll,
     stamp_bars,
-    to_audio,
     to_midi,
     to_musicxml,
     to_score,
-    to_svg,
     zip_melodies,
 )
 
@@ -99,24 +96,6 @@ def test_score_with_pickup_and_estimated_key():
     assert score.parts[0].recurse().getElementsByClass("KeySignature")[0].sharps == 1
 
 
-def test_svg_is_non_empty():
-    pages = to_svg(MELODY)
-    assert len(pages) == 1
-    assert pages[0].lstrip().startswith(("<svg", "<?xml")) and "</svg>" in pages[0] and len(pages[0]) > 5000
-    long = MELODY * 30
-    assert len(to_svg(long, all_pages=True)) >= len(to_svg(long)) >= 1
-
-
-def test_audio_is_finite_and_silence_is_none():
-    audio = to_audio(MELODY, sample_rate=8000, tempo_bpm=TEMPO)
-    assert audio.dtype == np.float32 and np.isfinite(audio).all()
-    assert abs(float(np.abs(audio).max()) - 0.8) < 1e-5
-    assert len(audio) >= 8 * 8000
-    assert to_audio([], sample_rate=8000) is None
-    assert to_audio([r(4.0)], sample_rate=8000) is None
-    assert to_audio([n("C", 4, 0.0)], sample_rate=8000) is None
-
-
 def test_piano_roll_exact():
     frame = piano_roll(MELODY[:6], label="x")
     assert frame.columns.tolist() == ["index", "start", "end", "midi", "pitch", "duration", "label"]
@@ -148,22 +127,3 @@ def test_tied_events_sound_as_one_note():
     pm = pretty_midi.PrettyMIDI(io.BytesIO(to_midi(tied, tempo_bpm=TEMPO)))
     notes = [(nt.pitch, round(nt.start, 3), round(nt.end, 3)) for inst in pm.instruments for nt in inst.notes]
     assert notes == [(67, 0.0, 4.0), (67, 4.0, 5.0)]
-
-
-def test_svg_from_another_thread_after_the_main_one():
-    import threading
-
-    to_svg(MELODY)  # the main thread's toolkit first, as in a running app
-    result = {}
-
-    def render():
-        try:
-            result["svg"] = to_svg(MELODY)[0]
-        except Exception as exc:  # reported below
-            result["error"] = exc
-
-    for _ in range(2):
-        worker = threading.Thread(target=render)
-        worker.start()
-        worker.join()
-        assert "error" not in result and "</svg>" in result["svg"]

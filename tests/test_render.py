@@ -140,3 +140,22 @@ def test_content_cache_is_bounded_by_bytes_and_least_recently_used():
     assert made[-1] == "bbbb"
     assert cache.get("huge", make("z" * 11)) == "z" * 11 and "huge" not in cache._items
     assert (cache.hits, cache.misses) == (2, 5)
+
+
+def test_svg_from_another_thread_after_the_main_one():
+    import threading
+
+    to_svg(MELODY)  # the main thread's toolkit first, as in a running app
+    result = {}
+
+    def draw():
+        try:
+            result["svg"] = to_svg(MELODY)[0]
+        except Exception as exc:  # reported below
+            result["error"] = exc
+
+    for _ in range(2):
+        worker = threading.Thread(target=draw)
+        worker.start()
+        worker.join()
+        assert "error" not in result and "</svg>" in result["svg"]
