@@ -120,7 +120,12 @@ def test_generate_and_download_midi(server, page, shots):
     buttons[3].wait_for(timeout=120_000)  # each of the four columns offers a MIDI download
     wait_ready(page, timeout=120)
     assert_no_exception(page, "Sampling after Generate")
-    assert page.locator('[data-testid="stAudio"]').count() >= 1
+    assert page.locator('[data-testid="stAudio"]').count() == 0  # audio is made when asked for
+    by_key(page, "listen_0", "button").click()
+    player = page.locator('[data-testid="stAudio"]')
+    player.wait_for(timeout=60_000)
+    assert player.count() == 1 and not page.locator(".st-key-listen_0").count()
+    assert page.locator("audio").evaluate("a => a.src").endswith(".oga")  # OGG, not a WAV
     screenshot_full(page, str(shots / "sampling.png"))  # with the four columns
     notes = []
     for i in range(4):  # an untrained model may write only rests in one column, not in all four
