@@ -15,8 +15,10 @@ the server's GIL and a crashing or killed worker cannot take the server down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import multiprocessing.spawn as mp_spawn
 import queue
 import signal
 import threading
@@ -187,6 +189,35 @@ def exit_reason(exitcode: int | None) -> str:
     return f"the training process crashed (exit code {exitcode})"
 
 
+_START_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main() -> Iterator[None]:
+    """Start 'spawn' children without re-running the parent's `__main__` in them.
+
+    A spawned child normally re-executes the parent's main script first. In a dashboard that is the
+    Streamlit page script (Streamlit runs each page as `__main__`), under AppTest a generated script,
+    under a test runner the runner: none belongs in a worker, which needs only the train function,
+    imported by its module name. multiprocessing has no option for this, so the preparation data of
+    our own starts is trimmed (under a lock, restored at once).
+    """
+    original = mp_spawn.get_preparation_data
+
+    def prepare(name: str) -> dict:
+        data = original(name)
+        data.pop("init_main_from_path", None)
+        data.pop("init_main_from_name", None)
+        return data
+
+    with _START_LOCK:
+        mp_spawn.get_preparation_data = prepare
+        try:
+            yield
+        finally:
+            mp_spawn.get_preparation_data = original
+
+
 class ProcessRun:
     """A run in its own worker process; messages come through a one-way pipe."""
 
@@ -200,7 +231,8 @@ class ProcessRun:
             name=f"bachlstm-train-{Path(out).stem if out else 'run'}",
             daemon=True,  # ended with the server when it exits normally
         )
-        self.process.start()
+        with _without_main():
+            self.process.start()
         # Our copy of the writing end must go, or a dead worker would never read as end-of-file.
         writer.close()
 

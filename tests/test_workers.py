@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import types
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,20 @@ def test_a_run_reports_from_its_own_process_and_saves(manager, tmp_path):
     assert records[0].pid != os.getpid()  # trained elsewhere, not in the server's interpreter
     assert job.checkpoint == tmp_path / "run-1.safetensors"
     assert job.checkpoint.read_text() == "3 steps" and job.metrics == {"steps": 3}
+
+
+def test_a_worker_does_not_run_the_servers_main_script(manager, tmp_path, monkeypatch):
+    # Streamlit runs each page script as __main__; a spawned child would run it again by default.
+    marker = tmp_path / "page-ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('the page script ran in the worker')\n")
+    page = types.ModuleType("__main__")
+    page.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", page)
+    m = manager(worker_fns.counts)
+    job = m.wait(m.submit("no-main", 2, out=tmp_path / "no-main.safetensors").id, timeout=60)
+    assert job.status == DONE, job.error
+    assert not marker.exists()
 
 
 def test_stop_reaches_the_worker_which_saves_and_ends(manager, tmp_path):
