@@ -62,9 +62,9 @@ def divergence(counts: np.ndarray, reference: np.ndarray) -> float:
     """Smoothed KL(sample || reference) in bits of two pooled count histograms (metrics.kl_divergence:
     each mixed with the uniform distribution at weight 0.01). It asks how surprising the sample's notes
     are to Bach, so a melody on few common pitch classes is not punished for the ones it leaves out
-    (measured on single melodies: with Jensen-Shannon a chromatic scale scores better than 8 of the 359
-    4/4 chorale lines; with this KL better than none on transitions, than 2 modal lines on pitch
-    classes). NaN if the sample has no count."""
+    (measured on single melodies against the `bach` test pool: with Jensen-Shannon a chromatic scale's
+    pitch classes score better than 25 of the 359 4/4 chorale lines; with this KL better than 2, two
+    modal lines; on transitions better than none with either). NaN if the sample has no count."""
     counts = np.asarray(counts, dtype=float)
     return kl_divergence(counts, reference) if counts.sum() > 0 else float("nan")
 
