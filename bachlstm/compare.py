@@ -270,16 +270,34 @@ def compare_methods(
         shares = {label: share for label, share, _ in _invalid_shares(free)}
         table.insert(2, "invalid_unmasked", [shares.get(m) for m in table["method"]])
     threshold = memorization_threshold(reference.bach if reference else None)
-    warnings = []
-    for g, score in zip(gens, scores):
-        label = g.config.method if samples == 1 else f"{g.config.method} #{g.sample + 1}"
-        warnings += generation_warnings(label, score, threshold)
     style, profiles = None, None
     if reference is not None and reference.parts is not None:
         style = style_comparison(gens, reference, n_boot=n_boot, seed=seed)
         index = NoteRunIndex(reference.parts["train"])
         profiles = [melody_figures(g.events, index) for g in gens]
+    warnings = []
+    for k, (g, score) in enumerate(zip(gens, scores)):
+        label = g.config.method if samples == 1 else f"{g.config.method} #{g.sample + 1}"
+        found = generation_warnings(label, score, threshold)
+        if profiles is not None:  # copies judged in notes, above what held-out Bach shares by chance
+            found = [w for w in found if w.kind != "copy"]
+            found += note_copy_warning(label, profiles[k], style.memorization_floor)
+        warnings += found
     return Comparison(gens, scores, table, warnings, reference, style, profiles)
+
+
+def note_copy_warning(label: str, figures: dict, floor: int) -> list[GenerationWarning]:
+    """A "copy" warning when a melody repeats more notes of one training melody (intervals and
+    durations, in any key; `melody_figures`) than any held-out Bach melody does by chance (`floor`)."""
+    notes = figures.get("copy_notes") or 0
+    if notes <= floor:
+        return []
+    text = (
+        f"{label}: repeats {notes} notes of the training melody {figures.get('copy_piece')} (the same "
+        f"intervals and durations, in any key; held-out Bach shares at most {floor}): memorised, not "
+        "composed."
+    )
+    return [GenerationWarning(label, "copy", text)]
 
 
 def style_comparison(

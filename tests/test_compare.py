@@ -20,6 +20,7 @@ from bachlstm.compare import (
     memorization_threshold,
     method_config,
     next_token,
+    note_copy_warning,
     sampling_configs,
     validity_report,
 )
@@ -403,3 +404,13 @@ def test_compare_defaults_to_64_samples_per_method():
 
     args = build_parser().parse_args(["compare", "--checkpoint", "workshop"])
     assert args.samples == 64
+
+
+def test_copies_are_judged_in_notes_above_what_held_out_bach_shares():
+    figures = {"copy_notes": 14, "copy_piece": "bwv1.6"}
+    assert note_copy_warning("top-p", figures, floor=14) == []  # as long as Bach by chance: not a copy
+    (warning,) = note_copy_warning("top-p #2", figures, floor=13)
+    assert (warning.label, warning.kind) == ("top-p #2", "copy")
+    assert warning.text.startswith("top-p #2: repeats 14 notes of the training melody bwv1.6")
+    assert "held-out Bach shares at most 13" in warning.text
+    assert note_copy_warning("greedy", {"copy_notes": 0, "copy_piece": None}, floor=0) == []
