@@ -317,6 +317,8 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path) -> dict:
                 figures["train_alone"] = alone
                 figures["train_watched"] = watched
                 figures["train_speed_ratio"] = round(watched["steps_per_s"] / alone["steps_per_s"], 3)
+                # 30 default runs one after another (BACHLSTM_MAX_JOBS=1), each as slow as the watched one
+                figures["class_of_30_minutes"] = round(30 * watched["run_s"] / 60, 1)
                 figures["generate_while_training_s_median"] = round(
                     statistics.median(watched["generate_s"]), 2
                 )
