@@ -323,8 +323,21 @@ def style_row(
     return StyleRow(label, len(melodies), figures, longest)
 
 
-def style_report(
-    pools: Mapping[str, Sequence],
+@dataclass(frozen=True)
+class StyleBaseline:
+    """What a style report needs from held-out Bach alone, computed once per split: pooled Bach test
+    counts, the training melodies' note-run index, the chance copy floor and the Bach validation row."""
+
+    reference: tuple[np.ndarray, np.ndarray]
+    index: NoteRunIndex
+    floor: int
+    bach_row: StyleRow
+    n_notes: int | None
+    n_boot: int
+    seed: int
+
+
+def style_baseline(
     *,
     train: Sequence[Melody],
     val: Sequence[Melody],
@@ -332,16 +345,41 @@ def style_report(
     n_notes: int | None = EQUAL_NOTES,
     n_boot: int = BOOTSTRAP,
     seed: int = 0,
-) -> StyleReport:
-    """Each pool (label -> melodies or event lists) against held-out Bach test, with a "Bach (validation)"
-    row first: its divergences are the noise floor, its copy figures the chance level."""
+) -> StyleBaseline:
+    """The Bach side of `style_report` (the part that does not depend on the generated pools)."""
     q_pc, q_tr = melody_counts(test, n_notes)
     reference = (q_pc.sum(0), q_tr.sum(0))
     index = NoteRunIndex(train)
     floor = memorization_floor([*val, *test], index)
     options = {"n_notes": n_notes, "n_boot": n_boot, "seed": seed}
-    rows = [style_row("Bach (validation)", val, reference, index, floor, distinct=False, **options)]
-    rows += [style_row(label, ms, reference, index, floor, **options) for label, ms in pools.items()]
+    bach = style_row("Bach (validation)", val, reference, index, floor, distinct=False, **options)
+    return StyleBaseline(reference, index, floor, bach, n_notes, n_boot, seed)
+
+
+def style_report(
+    pools: Mapping[str, Sequence],
+    *,
+    train: Sequence[Melody] = (),
+    val: Sequence[Melody] = (),
+    test: Sequence[Melody] = (),
+    n_notes: int | None = EQUAL_NOTES,
+    n_boot: int = BOOTSTRAP,
+    seed: int = 0,
+    baseline: StyleBaseline | None = None,
+) -> StyleReport:
+    """Each pool (label -> melodies or event lists) against held-out Bach test, with a "Bach (validation)"
+    row first: its divergences are the noise floor, its copy figures the chance level. A `baseline` made
+    by `style_baseline` for the same split saves recomputing the Bach side (the dashboard keeps one per
+    model, its bootstrap seeded 0); without it one is made from train/val/test with `seed`. `n_boot`
+    and `seed` seed the pools' bootstrap intervals."""
+    if baseline is None:
+        baseline = style_baseline(train=train, val=val, test=test, n_notes=n_notes, n_boot=n_boot, seed=seed)
+    options = {"n_notes": baseline.n_notes, "n_boot": n_boot, "seed": seed}
+    rows = [baseline.bach_row]
+    rows += [
+        style_row(label, ms, baseline.reference, baseline.index, baseline.floor, **options)
+        for label, ms in pools.items()
+    ]
     bach = rows[0].figures
     noise = (bach["pitch classes vs Bach"].value, bach["transitions vs Bach"].value)
-    return StyleReport(rows, noise, floor, n_notes)
+    return StyleReport(rows, noise, baseline.floor, baseline.n_notes)

@@ -59,7 +59,9 @@ def test_generate_fills_four_columns_with_every_part():
     at = sampling_page()
     assert not at.exception
     assert at.selectbox(key="ckpt").value == "tiny"
+    assert at.number_input(key="samples").value == 1  # one melody per method: Generate stays cheap
     at.slider(key="length").set_value(48)
+    at.number_input(key="samples").set_value(16)  # the table pools 16 per method: intervals appear
     at.button(key=GENERATE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert column_titles(at) == ["greedy", "top-k (k=8)", "top-p (p=0.9)", "temperature (T=1)"]
