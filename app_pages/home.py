@@ -15,7 +15,7 @@ st.markdown(
 )
 st.graphviz_chart(PIPELINE_DOT, width="stretch")
 
-cols = st.columns(3)
+cols = st.columns(4)
 cols[0].page_link(
     "app_pages/corpus.py", label="**Corpus**: the chorales in charts", icon=":material/library_music:"
 )
@@ -24,6 +24,9 @@ cols[1].page_link(
 )
 cols[2].page_link(
     "app_pages/sampling.py", label="**Sampling**: four methods side by side", icon=":material/queue_music:"
+)
+cols[3].page_link(
+    "app_pages/inside.py", label="**Inside the model**: what the LSTM learned", icon=":material/neurology:"
 )
 
 st.subheader("What is available")

@@ -16,7 +16,7 @@ def test_home_renders_with_pipeline_links_and_counts():
     assert [m.label for m in at.metric][:2] == ["Score files", "Pieces in 4/4 throughout"]
     assert at.metric[0].value == "413"
     assert at.metric[1].value == "362"  # measured: 4/4 in every measure of every part
-    assert len(at.get("page_link")) == 3
+    assert len(at.get("page_link")) == 4  # Corpus, Training, Sampling, Inside the model
     models = at.dataframe[0].value
     assert {"bits per event", "pitch bits per note", "pitch top-1"} <= set(models.columns)
     assert any("pitch bits per note" in c.value for c in at.caption)
