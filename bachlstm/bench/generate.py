@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 import os
-import time
 
 import torch
 
+from bachlstm.bench import best_of
 from bachlstm.checkpoints import load_checkpoint
 from bachlstm.compare import Knobs, checkpoint_reference, compare_methods, next_token_frame, sampling_configs
 from bachlstm.generation import generate
@@ -27,15 +27,6 @@ WINDOW = 100
 PAGE_LENGTH = 128  # the Sampling page's default length
 TARGET_MS = 50.0
 TARGET_SPEEDUP = 5.0
-
-
-def _best(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def run(repeats: int = 5, threads: int = 1) -> dict:
@@ -92,12 +83,12 @@ def _cli_figures(ckpt, configs, repeats: int) -> dict:
                 logits, hidden = stepper.step(x, hidden) if stepper else model.step(x, hidden)
                 x = logits.argmax(-1)
 
-    stateful_s, gens = _best(batched, repeats)
+    stateful_s, gens = best_of(batched, repeats)
     stateful_steps = steps_of(gens)
-    unconstrained_s, _ = _best(lambda: batched(constrained=False), repeats)
-    model_s, _ = _best(lambda: model_only(True), repeats)  # the stepping generate() uses
-    module_s, _ = _best(lambda: model_only(False), repeats)  # nn.LSTM called token by token
-    window_s, wgens = _best(lambda: batched("window"), max(1, repeats // 2))
+    unconstrained_s, _ = best_of(lambda: batched(constrained=False), repeats)
+    model_s, _ = best_of(lambda: model_only(True), repeats)  # the stepping generate() uses
+    module_s, _ = best_of(lambda: model_only(False), repeats)  # nn.LSTM called token by token
+    window_s, wgens = best_of(lambda: batched("window"), max(1, repeats // 2))
     window_steps = steps_of(wgens)
     speedup = (window_s / max(1, window_steps)) / (stateful_s / max(1, stateful_steps))
     return {
@@ -115,17 +106,17 @@ def _cli_figures(ckpt, configs, repeats: int) -> dict:
 
 def _page_figures(ckpt, repeats: int) -> dict:
     """The Sampling page's "Generate" (compare_methods with the reference) and one explorer step."""
-    reference_s, ref = _best(lambda: checkpoint_reference(ckpt), 1)
+    reference_s, ref = best_of(lambda: checkpoint_reference(ckpt), 1)
     primer = primer_from_melody(ref.melodies[0], bars=2)
     configs = sampling_configs(Knobs())
 
     def compare():
         return compare_methods(ckpt, configs, primer=primer, length=PAGE_LENGTH, seed=0, reference=ref)
 
-    compare_s, res = _best(compare, repeats)
+    compare_s, res = best_of(compare, repeats)
     gen = res.generations[0]
     context = gen.full_tokens[: len(gen.primer_tokens) + len(gen.tokens) // 2]
-    explorer_s, _ = _best(lambda: next_token_frame(ckpt, context, configs), repeats)
+    explorer_s, _ = best_of(lambda: next_token_frame(ckpt, context, configs), repeats)
     return {
         "page_length": PAGE_LENGTH,
         "reference_ms": round(reference_s * 1000, 1),

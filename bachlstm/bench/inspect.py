@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from bachlstm.bench import best_of
 from bachlstm.bench.app import CHROMIUM, WATCH_NEXT_RUN, chromium_page, streamlit_server, wait_ready
 from bachlstm.checkpoints import load_checkpoint
 from bachlstm.inspection import checkpoint_embedding, inspect_melody, inspection_json
@@ -29,15 +30,6 @@ RUN_FINISHED = """() => window.__benchRunStarted && document.querySelector('[dat
   .getAttribute('data-test-script-state') === 'notRunning'"""
 
 
-def _best(fn, repeats: int) -> tuple[float, object]:
-    best, out = float("inf"), None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
 def run(repeats: int = 5, threads: int = 1, browser: bool = True) -> dict:
     """Figures: the library's work in milliseconds (inspect_melody, the embedding view, JSON, their sum)
     and, with `browser` and Chromium installed, the page's answer times in seconds (page_figures)."""
@@ -48,9 +40,9 @@ def run(repeats: int = 5, threads: int = 1, browser: bool = True) -> dict:
         test = split_melodies(checkpoint.meta)["test"]
         melody = next(m for m in test if len(m.events) >= N_EVENTS)
         events = melody.events[:N_EVENTS]
-        inspect_s, inspection = _best(lambda: inspect_melody(checkpoint, events, melody.piece_id), repeats)
-        embedding_s, embedding = _best(lambda: checkpoint_embedding(checkpoint), repeats)
-        json_s, _ = _best(lambda: inspection_json(inspection, embedding), repeats)
+        inspect_s, inspection = best_of(lambda: inspect_melody(checkpoint, events, melody.piece_id), repeats)
+        embedding_s, embedding = best_of(lambda: checkpoint_embedding(checkpoint), repeats)
+        json_s, _ = best_of(lambda: inspection_json(inspection, embedding), repeats)
     finally:
         torch.set_num_threads(before)
     total = inspect_s + embedding_s + json_s
