@@ -106,14 +106,10 @@ st.dataframe(
 
 st.subheader("Piece browser")
 melodies = selection(*filters).melodies
-i = st.selectbox(
-    "Chorale",
-    range(len(melodies)),
-    format_func=lambda k: melody_label(melodies[k]),
-    key="piece",
-    persist_state=SESSION,
-)
-mel = melodies[i]
+by_label = {melody_label(m): m for m in melodies}
+# The labels themselves are the options, not positions: with a position, other filters put another
+# piece at the same place and the browser went on showing the label it had drawn for the old one.
+mel = by_label[st.selectbox("Chorale", list(by_label), key="piece", persist_state=SESSION)]
 try:
     media = melody_media(mel.events, mel.key_sharps, mel.meta.get("pickup_quarters"), melody_label(mel))
 except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read must not break the page

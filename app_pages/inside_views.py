@@ -70,17 +70,15 @@ def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> t
         st.stop()
     source = source_col.radio("Melody", sources, key="inside_source", help=INSIDE_HELP["source"])
     if source == "a held-out chorale":
-        labels = [melody_label(m) for m in melodies]
-        i = melody_col.selectbox(
-            "Chorale", range(len(melodies)), key="inside_piece", format_func=labels.__getitem__
-        )
-        events, label = tuple(melodies[i].events), melodies[i].piece_id
+        # Labels as options, not positions: each model holds out other chorales, and a browser keeps
+        # the label it drew for a chosen option (a position showed the old model's chorale name).
+        by_label = {melody_label(m): m for m in melodies}
+        melody = by_label[melody_col.selectbox("Chorale", list(by_label), key="inside_piece")]
+        events, label = tuple(melody.events), melody.piece_id
     else:
-        gens = generated["gens"]
-        j = melody_col.selectbox(
-            "Generated melody", range(len(gens)), key="inside_gen", format_func=lambda k: gens[k].label
-        )
-        events, label = tuple(gens[j].full_events), f"{gens[j].label} ({generated['model']})"
+        by_label = {g.label: g for g in generated["gens"]}
+        gen = by_label[melody_col.selectbox("Generated melody", list(by_label), key="inside_gen")]
+        events, label = tuple(gen.full_events), f"{gen.label} ({generated['model']})"
     if not events:
         st.info("That melody has no notes: choose another.")
         st.stop()
@@ -135,12 +133,9 @@ def draw_states(ins: Inspection) -> None:
     """A heatmap of one signal of one layer under the piano roll, and one unit's trace."""
     layers = ins.activations.layers
     c = st.columns(3)
-    layer = c[0].selectbox(
-        "Layer",
-        range(len(layers)),
-        key="inside_layer",
-        format_func=lambda i: f"{i + 1} ({layers[i].size} units)",
-    )
+    # The label is the option (another model has other layer sizes; see choose_melody).
+    by_label = {f"{i + 1} ({t.size} units)": i for i, t in enumerate(layers)}
+    layer = by_label[c[0].selectbox("Layer", list(by_label), key="inside_layer")]
     signal = c[1].selectbox("Signal", list(SIGNALS), key="inside_signal", format_func=lambda s: SIGNALS[s][0])
     trace = layers[layer]
     unit = c[2].selectbox("Unit to trace", range(trace.size), key="inside_unit")

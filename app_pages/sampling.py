@@ -24,7 +24,7 @@ from app_pages.sampling_views import (
     knob,
     read_upload,
 )
-from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label
+from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label, run_state_words
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.compare import Knobs
 from bachlstm.generation import DEFAULT_MIN_LENGTH
@@ -32,10 +32,6 @@ from bachlstm.primer import primer_from_melody
 from bachlstm.seeds import check_seed
 
 st.title("Sampling")
-
-
-def model_label(info) -> str:
-    return info.name if info.status == "complete" else f"{info.name} ({info.state})"
 
 
 usable, broken = usable_checkpoints()
@@ -50,11 +46,13 @@ name = st.selectbox(
     names,
     index=names.index("bach") if "bach" in names else 0,
     key="ckpt",
-    # A run that ended early is usable, but says so: "my-run (stopped at epoch 5 of 45)".
-    format_func=lambda n: model_label(usable[names.index(n)]),
     persist_state=SESSION,
 )
 info = usable[names.index(name)]
+if info.status != "complete":
+    # A run that ended early is usable, but says so, beside the box: a browser keeps the label it first
+    # showed for a chosen option, so a state inside the label went stale when the run went on.
+    st.caption(f"**{name}** is {run_state_words(info)}")
 try:
     ck = checkpoint(str(info.path), mtime(info.path))
 except CheckpointError as exc:
@@ -78,16 +76,14 @@ with st.form("sample_form"):
     top = st.columns([3, 3, 2, 2, 2])
     primer, primer_words, primer_id, file = None, "none", "none", None
     if source == sources[1]:
-        i = top[0].selectbox(
-            "Held-out chorale",
-            range(len(ref.melodies)),
-            key="primer_piece",
-            format_func=lambda k: melody_label(ref.melodies[k]),
-            persist_state=SESSION,
+        # Labels as options (not positions): another model holds out other chorales (see corpus.py).
+        by_label = {melody_label(m): m for m in ref.melodies}
+        primer_words = top[0].selectbox(
+            "Held-out chorale", list(by_label), key="primer_piece", persist_state=SESSION
         )
-        primer = primer_from_melody(ref.melodies[i], bars=2)
-        primer_words = melody_label(ref.melodies[i])
-        primer_id = f"{ref.melodies[i].piece_id} {ref.melodies[i].voice}"
+        melody = by_label[primer_words]
+        primer = primer_from_melody(melody, bars=2)
+        primer_id = f"{melody.piece_id} {melody.voice}"
     elif source == sources[2]:
         upload = top[0].file_uploader(
             "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"

@@ -222,10 +222,10 @@ def explorer(res: dict) -> None:
     st.subheader("Next-token explorer")
     gens, ck = res["gens"], res["checkpoint"]
     c = st.columns(2)
-    row = c[0].selectbox(
-        "Context from the melody of", range(4), format_func=lambda r: gens[r].config.label, key="explore_row"
-    )
-    gen = gens[row]
+    # The method's label is the option, not its row: a new Generate with other settings relabels the rows,
+    # and a browser keeps the label it drew for a chosen option.
+    by_label = {g.config.label: g for g in gens}
+    gen = by_label[c[0].selectbox("Context from the melody of", list(by_label), key="explore_row")]
     if not gen.tokens:
         st.info("This melody has no generated tokens to explore.")
         return

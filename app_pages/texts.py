@@ -182,6 +182,19 @@ def melody_label(melody) -> str:
     return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
 
 
+RUN_STATE_WORDS = {
+    "stopped": "it was stopped before its last epoch; its best epoch so far is saved",
+    "interrupted": "its training ended without finishing (the server stopped or restarted); its best "
+    "epoch so far is saved",
+}
+
+
+def run_state_words(info) -> str:
+    """'stopped at epoch 4 of 30: it was stopped before ...' for a CheckpointInfo, read when drawn."""
+    why = RUN_STATE_WORDS.get(info.status)
+    return f"{info.state}: {why}." if why else f"{info.state}."
+
+
 def checkpoint_table(infos: Sequence) -> pd.DataFrame:
     """One row per CheckpointInfo: name, kind, preset, tokenizer, parameters, test metrics, status."""
     rows = []

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.common import check_cost, job_manager, session_id, usable_checkpoints
 from app_pages.forms import FormError, training_overrides
+from app_pages.texts import run_state_words
 from bachlstm.budget import BudgetError
 from bachlstm.checkpoints import CheckpointError, read_meta
 from bachlstm.jobs import JobError
@@ -67,17 +68,21 @@ def find_lost_run() -> None:
 
 def draw_resume() -> None:
     """Continue a run that was stopped or interrupted, from its saved epoch, into the same file."""
-    runs = [i for i in usable_checkpoints()[0] if i.resumable and not i.shipped]
+    # A run that is training now is "interrupted" on disk until its end: not one to continue.
+    training = {j.name for j in job_manager().jobs() if j.is_active}
+    runs = [i for i in usable_checkpoints()[0] if i.resumable and not i.shipped and i.name not in training]
     if not runs:
         return
     st.subheader("Continue a stopped run")
     by_name = {i.name: i for i in runs}
-    name = st.selectbox(
-        "Run", list(by_name), key="resume_name", format_func=lambda n: f"{n} ({by_name[n].state})"
-    )
+    # The option is the bare name and the run's state a caption, re-read on every run of the page: a
+    # browser keeps the label it first showed for a chosen option, so "interrupted at epoch 2 of 30"
+    # (read while the run trained) stayed on screen after Stop had saved epoch 4.
+    name = st.selectbox("Run", list(by_name), key="resume_name")
+    info = by_name[name]
+    st.caption(f"**{name}**: {run_state_words(info)}")
     if not st.button("Continue training", key="resume_start"):
         return
-    info = by_name[name]
     try:
         # The run's own settings: it continues to the epochs it was set to train.
         preset = Preset.from_dict(read_meta(info.path)["preset_config"])

@@ -43,14 +43,14 @@ def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
 def test_every_choice_redraws_without_errors():
     at = inside_page()
     for tab, key, value in [
-        ("Gates and states", "inside_layer", 1),
+        ("Gates and states", "inside_layer", "2 (12 units)"),
         ("Gates and states", "inside_signal", "forget_gate"),
         ("Gates and states", "inside_signal", "cell"),
         ("Gates and states", "inside_unit", 5),
         ("What units track", "inside_feature", "beat_strength"),
         ("Embedding", "inside_colour", "octave"),
         ("Embedding", "inside_token", "o4"),
-        ("Embedding", "inside_piece", 3),
+        ("Embedding", "inside_piece", "bwv159.5 soprano: Jesu Leiden, Pein und Tod"),
     ]:
         open_tab(at, tab).selectbox(key=key).set_value(value).run()
         assert not at.exception, (key, value, at.exception)
@@ -78,7 +78,8 @@ def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
     at.switch_page("app_pages/inside.py").run()
     at.radio(key="inside_source").set_value("a melody from the Sampling page").run()
     assert not at.exception, at.exception
-    assert at.selectbox(key="inside_gen").value == 0
+    gen = at.selectbox(key="inside_gen")
+    assert gen.value == gen.options[0] and gen.value.startswith("greedy")
     open_tab(at, "What units track").toggle(key="inside_pool").set_value(True).run()
     assert not at.exception, at.exception
     units = next(d.value for d in at.dataframe if "signal" in d.value.columns)

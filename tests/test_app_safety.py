@@ -96,14 +96,47 @@ def interrupted_copy(runs: Path, name: str) -> Path:
     return save_checkpoint(runs / f"{name}.safetensors", ck.model, ck.tokenizer, meta)
 
 
+def stopped_copy(runs: Path, name: str, epoch: int) -> Path:
+    """The shipped workshop model saved as a run stopped at `epoch` of 45 (what Stop saves at the end)."""
+    ck = load_checkpoint("workshop")
+    meta = {**read_meta("workshop"), "complete": True, "stopped": True, "epoch": epoch}
+    return save_checkpoint(runs / f"{name}.safetensors", ck.model, ck.tokenizer, meta)
+
+
+@pytest.mark.slow
+def test_a_run_being_continued_is_not_offered_again(runs):
+    """While it trains, a run's file says "interrupted" (it is not finished): not a run to continue."""
+    from app_pages.common import job_manager
+
+    interrupted_copy(runs, "busy")
+    at = training_page()
+    at.button(key="resume_start").click().run()
+    assert not at.exception and not at.error
+    job = job_manager().find(at.session_state["train_job"])
+    try:
+        assert job is not None and job.is_active
+        assert not [s for s in at.selectbox if s.key == "resume_name"]
+    finally:
+        job_manager().stop(job.id)
+        job_manager().wait(job.id, timeout=60)
+
+
 def test_interrupted_runs_are_marked_and_can_be_continued(runs):
     interrupted_copy(runs, "halfway")
     at = training_page()
     assert at.selectbox(key="resume_name").value == "halfway"
+    # The option is the bare name and the state is read again on every run, beside it: a browser keeps
+    # the label it first drew for a chosen option, so a state in the label went stale (the new-user trial).
+    assert at.selectbox(key="resume_name").options == ["halfway"]
+    assert any("interrupted at epoch 5 of 45" in c.value for c in at.caption)
     at.switch_page("app_pages/home.py").run()
     table = at.dataframe[0].value
     assert table.set_index("name").loc["halfway", "status"] == "interrupted at epoch 5 of 45"
     assert table.set_index("name").loc["workshop", "status"] == "complete"
+    stopped_copy(runs, "halfway", epoch=7)  # what Stop saves at the end of the run
+    at.switch_page("app_pages/training.py").run()
+    assert any("**halfway**: stopped at epoch 7 of 45" in c.value for c in at.caption)
+    assert not any("interrupted" in c.value for c in at.caption)
 
 
 def test_a_reloaded_tab_shows_the_same_run_and_a_dead_one_is_explained(runs):

@@ -338,3 +338,25 @@ def test_one_sample_per_method_shows_no_intervals_and_every_column_explains_itse
     assert len(profiles) == 4 and all("ends_on_tonic" in p for p in profiles)
     text = " ".join(m.value for m in at.markdown)
     assert "ends on the tonic" in text and "longest copy (notes)" in text and "estimated key" in text
+
+
+def test_a_run_that_ended_early_says_so_beside_the_model_box(runs):
+    """The option is the bare name, the state a caption read on every run (a browser keeps the label it
+    first drew for a chosen option: a state inside it went stale when the run went on)."""
+    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+
+    path = runs / "zz-halfway.safetensors"
+    ck = load_checkpoint(runs / "tiny-workshop.safetensors")
+    meta = {**read_meta(ck.path), "complete": False, "stopped": False, "epoch": 1}
+    save_checkpoint(path, ck.model, ck.tokenizer, meta)
+    try:
+        at = sampling_page()
+        at.selectbox(key="ckpt").set_value("zz-halfway").run()
+        assert not at.exception
+        assert "zz-halfway" in at.selectbox(key="ckpt").options
+        assert any("**zz-halfway** is interrupted at epoch 1 of 1" in c.value for c in at.caption)
+        save_checkpoint(path, ck.model, ck.tokenizer, {**meta, "complete": True})
+        at.run()
+        assert not any("zz-halfway" in c.value for c in at.caption)  # complete: nothing to say
+    finally:
+        path.unlink()

@@ -203,3 +203,31 @@ def test_a_downloaded_midi_keeps_the_primers_pickup_and_settings_survive_a_page_
     assert by_key(page, "seed", "input").input_value() == "5"
     assert page.get_by_text("were made with").count() == 0  # the result is that of these settings
     assert by_key(page, "midi_0", "button").is_visible()
+
+
+def test_the_run_list_shows_what_the_saved_file_holds_after_it_changed(server, page):
+    """A run listed while it trained ("interrupted at epoch 5") and saved again after Stop ("stopped at
+    epoch 7") must be shown as stopped at epoch 7: the browser kept the label it first drew for a chosen
+    option, so a state inside the option's label stayed stale on screen."""
+    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+
+    url, runs = server
+    path = runs / "browser-halfway.safetensors"
+    ck, meta = load_checkpoint("workshop"), read_meta("workshop")
+    save_checkpoint(path, ck.model, ck.tokenizer, {**meta, "complete": False, "stopped": False, "epoch": 5})
+
+    def shown() -> str:  # what the student reads: the page's text and the text inside the select box
+        resume = by_key(page, "resume_name")
+        return page.locator('[data-testid="stMain"]').inner_text() + resume.locator("input").input_value()
+
+    try:
+        open_page(page, url, "training")
+        assert "interrupted at epoch 5 of 45" in shown()
+        save_checkpoint(path, ck.model, ck.tokenizer, {**meta, "complete": True, "stopped": True, "epoch": 7})
+        by_key(page, "train_estimate", "button").click()  # any rerun of the page
+        wait_ready(page)
+        page.wait_for_timeout(500)
+        assert "stopped at epoch 7 of 45" in shown()
+        assert "interrupted" not in shown()
+    finally:
+        path.unlink(missing_ok=True)
