@@ -374,9 +374,13 @@ def piano_roll_chart(roll: pd.DataFrame, title: str = "") -> dict:
     }
 
 
-def style_chart(style):
-    """One small bar chart per figure of a style.StyleReport, Bach validation first in its own colour,
-    with the 95% interval as a line where there is one."""
+STYLE_PALETTE = ["#4a6fa5", "#e1a33b", "#5aa469", "#c0392b", "#8e6bb3", "#7f8c8d"]
+BACH_COLOUR = "#2c2c2c"  # the reference row, apart from every method's colour
+
+
+def style_frame(style) -> pd.DataFrame:
+    """Long DataFrame (method, figure, value, low, high) of a style.StyleReport's charted figures, the
+    rows in report order; figures whose value is NaN (not measured) are left out."""
     rows = [
         (row.label, f"{name} ({good})", iv.value, iv.low, iv.high)
         for row in style.rows
@@ -384,36 +388,54 @@ def style_chart(style):
         if name in row.figures and not math.isnan(row.figures[name].value)
         for iv in [row.figures[name]]
     ]
-    frame = pd.DataFrame(rows, columns=["method", "figure", "value", "low", "high"])
+    return pd.DataFrame(rows, columns=["method", "figure", "value", "low", "high"])
+
+
+def style_chart(frame: pd.DataFrame) -> dict:
+    """Vega-Lite spec of a `style_frame`: one small bar chart per figure, Bach validation first in its
+    own colour, with the 95% interval as a line where there is one."""
     methods = list(dict.fromkeys(frame.method))
-    palette = ["#4a6fa5", "#e1a33b", "#5aa469", "#c0392b", "#8e6bb3", "#7f8c8d"]
     colours = [
-        ("#2c2c2c" if m.startswith("Bach") else palette[i % len(palette)]) for i, m in enumerate(methods)
+        BACH_COLOUR if m.startswith("Bach") else STYLE_PALETTE[i % len(STYLE_PALETTE)]
+        for i, m in enumerate(methods)
     ]
-    x = alt.X("method:N", sort=methods, title=None, axis=alt.Axis(labels=False, ticks=False))
-    bars = (
-        alt.Chart()
-        .mark_bar()
-        .encode(
-            x=x,
-            y=alt.Y("value:Q", title=None),
-            color=alt.Color("method:N", sort=methods, scale=alt.Scale(domain=methods, range=colours)),
-            tooltip=[
-                "method",
-                "figure",
-                alt.Tooltip("value:Q", format=".3f"),
-                alt.Tooltip("low:Q", format=".3f"),
-                alt.Tooltip("high:Q", format=".3f"),
-            ],  # fmt: skip
-        )
-    )
-    whiskers = alt.Chart().mark_rule(color="black").encode(x=x, y="low:Q", y2="high:Q")
-    return (
-        alt.layer(bars, whiskers, data=frame)
-        .properties(width=130, height=130)
-        .facet(facet=alt.Facet("figure:N", title=None), columns=4)
-        .resolve_scale(y="independent")
-    )
+    x = {
+        "field": "method",
+        "type": "nominal",
+        "sort": methods,
+        "title": None,
+        "axis": {"labels": False, "ticks": False},
+    }
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": x,
+            "y": {"field": "value", "type": "quantitative", "title": None},
+            "color": {
+                "field": "method",
+                "type": "nominal",
+                "sort": methods,
+                "scale": {"domain": methods, "range": colours},
+            },
+            "tooltip": _tooltip(
+                ("method", "nominal"),
+                ("figure", "nominal"),
+                ("value", "quantitative", ".3f"),
+                ("low", "quantitative", ".3f"),
+                ("high", "quantitative", ".3f"),
+            ),
+        },
+    }
+    whiskers = {
+        "mark": {"type": "rule", "color": "black"},
+        "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"}},
+    }
+    return {
+        "facet": {"field": "figure", "type": "nominal", "title": None},
+        "columns": 4,
+        "spec": {"width": 130, "height": 130, "layer": [bars, whiskers]},
+        "resolve": {"scale": {"y": "independent"}},
+    }
 
 
 def next_token_chart(frame: pd.DataFrame) -> dict:

@@ -213,7 +213,8 @@ def draw_style(style, samples: int) -> None:
         f"for transitions. Held-out Bach shares up to {style.memorization_floor} notes with the training "
         "melodies by chance; only longer copies count as copied."
     )
-    st.altair_chart(charts.style_chart(style))
+    chart = charts.style_frame(style)
+    st.vega_lite_chart(chart, charts.style_chart(chart))
 
 
 @st.fragment

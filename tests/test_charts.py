@@ -85,7 +85,6 @@ def test_every_chart_builds_valid_vega_lite():
         charts.length_chart(
             pd.DataFrame({"piece_id": ["x"], "voice": ["soprano"], "n_events": [40]}), 30, None
         ),
-        charts.style_chart(style),
         charts.sweep_chart(sweep, "Learning rate", numeric=True, log=True),
         charts.sweep_chart(sweep.drop(columns="bits_per_note"), "sizes", numeric=False),
     ]
@@ -97,6 +96,7 @@ def test_every_chart_builds_valid_vega_lite():
         *charts.training_charts(frame),
         (roll, charts.piano_roll_chart(roll)),
         (tokens, charts.next_token_chart(tokens)),
+        (charts.style_frame(style), charts.style_chart(charts.style_frame(style))),
     ]
     for data, spec in plain:
         valid_vega_lite(spec, data)
@@ -107,6 +107,31 @@ def test_every_chart_builds_valid_vega_lite():
     assert spec["encoding"]["color"]["scale"]["domain"] == ["primer", "generated"]
     with pytest.raises(jsonschema.ValidationError):
         valid_vega_lite({**spec, "mark": "no-such-mark"}, roll)  # the check can fail
+
+
+def test_style_chart_puts_bach_first_in_its_own_colour_with_interval_lines():
+    bach = StyleRow("Bach (validation)", 3, {"copied": Interval(0.0, 0.0, 0.0)}, SharedRun(9, "a", 0, 0))
+    nan = Interval(float("nan"), 0.0, 0.0)
+    rows = [
+        StyleRow(label, 1, {"ends on tonic": iv, "copied": nan}, SharedRun(0, None, 0, 0))
+        for label, iv in [("greedy", Interval(0.5, 0.4, 0.6)), ("top-k (k=8)", Interval(0.25, 0.125, 0.375))]
+    ]
+    frame = charts.style_frame(StyleReport([bach, *rows], (0.01, 0.2), 9, 32))
+    assert frame.values.tolist() == [
+        ["Bach (validation)", "copied (0)", 0.0, 0.0, 0.0],
+        ["greedy", "ends on tonic (Bach-like)", 0.5, 0.4, 0.6],
+        ["top-k (k=8)", "ends on tonic (Bach-like)", 0.25, 0.125, 0.375],
+    ]  # a NaN figure (not measured) is left out
+    spec = charts.style_chart(frame)
+    bars, whiskers = spec["spec"]["layer"]
+    scale = bars["encoding"]["color"]["scale"]
+    assert scale == {
+        "domain": ["Bach (validation)", "greedy", "top-k (k=8)"],
+        "range": ["#2c2c2c", "#e1a33b", "#5aa469"],
+    }
+    assert bars["encoding"]["x"]["sort"] == scale["domain"] and spec["facet"]["field"] == "figure"
+    assert [t["field"] for t in bars["encoding"]["tooltip"]] == ["method", "figure", "value", "low", "high"]
+    assert (whiskers["encoding"]["y"]["field"], whiskers["encoding"]["y2"]["field"]) == ("low", "high")
 
 
 def test_ambitus_chart_spells_pitches_one_way():
