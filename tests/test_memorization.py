@@ -51,3 +51,33 @@ def test_longest_shared_ngram_matches_brute_force(query, seqs):
             piece[shared.piece_start : shared.piece_start + shared.length]
             == query[shared.start : shared.start + shared.length]
         )
+
+
+def _brute_first_longest(query, pieces):
+    """(length, piece id, piece start, query start) of the longest shared run; ties to the earliest query
+    start, then the earliest piece and position (the documented rule), by trying every pair of starts."""
+    best = (0, None, 0, 0)
+    for i in range(len(query)):
+        for p, (pid, toks) in enumerate(pieces):
+            for j in range(len(toks)):
+                k = 0
+                while i + k < len(query) and j + k < len(toks) and query[i + k] == toks[j + k] > 3:
+                    k += 1
+                if k > best[0] or (k == best[0] and k and (i, p, j) < (best[3], best[4], best[2])):
+                    best = (k, pid, j, i, p)
+    return best[:4]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(0, 6), max_size=20),
+    st.lists(st.lists(st.integers(0, 6), max_size=12), min_size=1, max_size=4),
+)
+def test_longest_shared_ngram_follows_the_tie_rule(query, seqs):
+    """Length, piece, both positions equal a brute-force search with the documented tie rule (the index
+    carries only runs of two or more along token pairs; runs of one come from a first-position table)."""
+    pieces = [(f"p{i}", s) for i, s in enumerate(seqs)]
+    shared = NgramIndex(pieces).longest_shared(query)
+    assert (shared.length, shared.piece_id, shared.piece_start, shared.start) == _brute_first_longest(
+        query, pieces
+    )
