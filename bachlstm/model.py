@@ -106,6 +106,8 @@ class FastStep:
     shape (1, B, H) per layer), so the two can be mixed.
     """
 
+    KEPT = 8
+
     def __init__(self, model: LSTMModel, batch: int) -> None:
         self.model = model
         # Plain tensor references: nn.Module attribute look-ups cost microseconds, 10 per step.
@@ -130,9 +132,26 @@ class FastStep:
     @classmethod
     def make(cls, model: nn.Module, hidden: Hidden, last_tokens: torch.Tensor) -> FastStep | None:
         """A stepper for `model` checked against `model.step` on (last_tokens (B,), hidden), or None
-        for anything but an eval-mode LSTMModel."""
+        for anything but an eval-mode LSTMModel.
+
+        Steppers are kept for the last `KEPT` (model, batch size) pairs while the model's weights are
+        unchanged (their version counters), so a dashboard's every Generate does not pack the weights
+        and check them again."""
         if not isinstance(model, LSTMModel) or model.training:
             return None
+        key = (id(model), int(last_tokens.shape[0]), tuple(p._version for p in model.parameters()))
+        kept = _STEPPERS.get(key)
+        if kept is not None:
+            return kept
+        stepper = cls._checked(model, hidden, last_tokens)
+        if stepper is not None:
+            if len(_STEPPERS) >= cls.KEPT:
+                _STEPPERS.pop(next(iter(_STEPPERS)), None)  # the oldest
+            _STEPPERS[key] = stepper  # holds the model, so its id is not reused while kept
+        return stepper
+
+    @classmethod
+    def _checked(cls, model: LSTMModel, hidden: Hidden, last_tokens: torch.Tensor) -> FastStep | None:
         try:
             with torch.inference_mode():
                 stepper = cls(model, int(last_tokens.shape[0]))
@@ -163,6 +182,9 @@ class FastStep:
         if self.head is not None:
             x = self.head[1](self.head[0](x))
         return torch.nn.functional.linear(x, *self.out), tuple(new)
+
+
+_STEPPERS: dict[tuple, FastStep] = {}  # FastStep.make's kept steppers, oldest first
 
 
 def _cell_input_doubled(weight: torch.Tensor) -> torch.Tensor:

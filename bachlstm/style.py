@@ -12,6 +12,7 @@ close to the test set as other Bach is.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -114,7 +115,15 @@ def bootstrap(
 
 def melody_profile(events: Sequence[Event]) -> dict[str, float]:
     """Per-melody figures (all exactly invariant under transposition): sung notes, closure, outside-key
-    share, inner rests, counted pitch-class entropy, interval-class and duration-class shares."""
+    share, inner rests, counted pitch-class entropy, interval-class and duration-class shares.
+
+    A fresh dict each call; the figures are memoised on the events (the last 256 melodies), since the
+    Sampling page asks for one column's melody twice (its figures and its style row)."""
+    return dict(_melody_profile(tuple(events)))
+
+
+@functools.lru_cache(maxsize=256)
+def _melody_profile(events: tuple[Event, ...]) -> dict[str, float]:
     key = estimate_key(events)
     end = closure(events, key)
     row = {
@@ -163,8 +172,11 @@ def note_steps(events: Sequence[Event]) -> list[tuple[int, float]]:
 class NoteRunIndex:
     """Training melodies as (interval, duration) steps, for `longest_shared` queries in notes."""
 
+    REMEMBERED = 256  # answers kept per index: one column's melody is asked for twice per Generate
+
     def __init__(self, melodies: Iterable[Melody]) -> None:
         self._codes: dict[tuple[int, float], int] = {}
+        self._found: dict[tuple[Event, ...], SharedRun] = {}
         self._index = NgramIndex(
             ((m.piece_id, self._encode(note_steps(m.events), grow=True)) for m in melodies), ignore=()
         )
@@ -186,8 +198,15 @@ class NoteRunIndex:
         A run of k steps is k notes that repeat a training melody's intervals and durations (in any key).
         SharedRun(0, None, 0, 0) if nothing is shared. Ties go to the earliest position.
         """
-        shared = self._index.longest_shared(self._encode(note_steps(events)))
-        return SharedRun(shared.length, shared.piece_id, shared.piece_start, shared.start)
+        events = tuple(events)
+        found = self._found.get(events)
+        if found is None:
+            shared = self._index.longest_shared(self._encode(note_steps(events)))
+            found = SharedRun(shared.length, shared.piece_id, shared.piece_start, shared.start)
+            if len(self._found) >= self.REMEMBERED:
+                self._found.pop(next(iter(self._found)))  # the oldest answer
+            self._found[events] = found
+        return found
 
 
 def memorization_floor(heldout: Iterable[Melody], index: NoteRunIndex) -> int:

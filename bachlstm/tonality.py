@@ -8,6 +8,7 @@ the key estimate rotates with the melody (exactly-rounded sums, ties broken rela
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -119,7 +120,15 @@ def estimate_key(events: Sequence[Event]) -> Key | None:
     Ties (e.g. a chromatic scale, where all keys tie) go to the key whose tonic lies the fewest
     semitones above the first note's pitch class, then major: the choice moves with the melody when it
     is transposed, and never favours ending on the tonic. None if there is no note.
+
+    Memoised on the events (the last 256 melodies): a page asks for the same melody's key several
+    times (its figures, its style row, its closure).
     """
+    return _estimate_key(tuple(events))
+
+
+@functools.lru_cache(maxsize=256)
+def _estimate_key(events: tuple[Event, ...]) -> Key | None:
     notes = sung_notes(events)
     if not notes:
         return None

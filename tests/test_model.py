@@ -183,3 +183,20 @@ def test_fast_step_only_for_an_eval_mode_lstm_model():
     model.eval()
     assert FastStep.make(model, hidden, tokens) is not None
     assert FastStep.make(torch.nn.Sequential(model), hidden, tokens) is None  # not an LSTMModel
+
+
+def test_fast_step_is_kept_per_model_and_batch_until_the_weights_change():
+    torch.manual_seed(0)
+    model = LSTMModel(tiny()).eval()
+    hidden, tokens = model.init_hidden(2), torch.tensor([2, 5])
+    first = FastStep.make(model, hidden, tokens)
+    assert FastStep.make(model, hidden, tokens) is first  # packed once, not per Generate
+    assert FastStep.make(model, model.init_hidden(3), torch.tensor([2, 5, 6])) is not first  # other batch
+    with torch.no_grad():
+        model.out.bias.add_(1.0)  # the weights change in place (as a training step does)
+    again = FastStep.make(model, hidden, tokens)
+    assert again is not first
+    with torch.inference_mode():
+        fast, _ = again.step(tokens, hidden)
+        slow, _ = model.step(tokens, hidden)
+    assert torch.allclose(fast, slow, atol=1e-6)
