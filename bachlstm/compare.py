@@ -24,6 +24,7 @@ from bachlstm.metrics import (
     mean_row,
     melody_metrics,
     reference_metrics,
+    self_perplexities,
 )
 from bachlstm.sampling import METHODS, SamplingConfig, apply_mask, bool_mask, process_logits
 from bachlstm.splits import melody_key, split_melodies
@@ -94,10 +95,13 @@ def method_config(knobs: Knobs, method: str) -> SamplingConfig:
 # Metrics of generations, the held-out reference and the table
 
 
-def generation_metrics(gen: Generation, *, model=None, reference: Reference | None = None) -> dict:
+def generation_metrics(
+    gen: Generation, *, model=None, reference: Reference | None = None, perplexity: float | None = None
+) -> dict:
     """`metrics.melody_metrics` of one Generation: its continuation, with the primer for bar validity.
 
-    `model` (an LSTMModel) adds self-perplexity, `reference` the KL divergences and memorization.
+    `model` (an LSTMModel) adds self-perplexity (or `perplexity`, computed already), `reference` the KL
+    divergences and memorization.
     """
     return melody_metrics(
         gen.events,
@@ -108,6 +112,7 @@ def generation_metrics(gen: Generation, *, model=None, reference: Reference | No
         token_start=len(gen.primer_tokens),
         model=model,
         reference=reference,
+        perplexity=perplexity,
     )
 
 
@@ -155,7 +160,10 @@ def comparison_table(
     Columns: method, samples, then `metrics.METRIC_COLUMNS` ("loops" is the share of samples that loop).
     """
     ref = reference.reference if reference else None
-    scores = [generation_metrics(g, model=checkpoint.model, reference=ref) for g in gens]
+    perplexities = self_perplexities(
+        checkpoint.model, [g.full_tokens for g in gens], [len(g.primer_tokens) for g in gens]
+    )  # one forward pass for all columns
+    scores = [generation_metrics(g, reference=ref, perplexity=p) for g, p in zip(gens, perplexities)]
     return _table(gens, scores, reference.bach if reference else None)
 
 
@@ -272,7 +280,10 @@ def compare_methods(
     settings = dict(primer=primer, length=length, min_length=min_length, seed=seed, samples=samples)
     gens = generate(checkpoint, configs, constrained=constrained, **settings)
     ref = reference.reference if reference else None
-    scores = [generation_metrics(g, model=checkpoint.model, reference=ref) for g in gens]
+    perplexities = self_perplexities(
+        checkpoint.model, [g.full_tokens for g in gens], [len(g.primer_tokens) for g in gens]
+    )  # one forward pass for all columns
+    scores = [generation_metrics(g, reference=ref, perplexity=p) for g, p in zip(gens, perplexities)]
     table = _table(gens, scores, reference.bach if reference else None)
     if unmasked:
         free = generate(checkpoint, configs, constrained=False, **settings)

@@ -246,3 +246,25 @@ def test_kl_is_none_without_notes():
     assert rests["kl_pc"] is None and rests["kl_transitions"] is None
     one = melody_metrics([n(60, 4.0, 1)], reference=ref)
     assert one["kl_pc"] is not None and one["kl_transitions"] is None
+
+
+def test_self_perplexities_in_one_batch_equal_one_at_a_time():
+    """Padding after a shorter sequence never changes its figure; starts are per sequence."""
+    from bachlstm.metrics import PERPLEXITY_ROWS, self_perplexities
+    from bachlstm.model import LSTMModel, ModelConfig
+
+    torch.manual_seed(3)
+    model = LSTMModel(ModelConfig(vocab_size=20, embedding_dim=6, lstm_sizes=(8, 5), dropouts=(0.0, 0.0)))
+    seqs = [[2, 5, 6, 7, 3], [2, 9], [2], [2, 4, 4, 4, 4, 4, 4, 8, 11, 3], [2, 7, 7]] * 4  # 20 > 16 rows
+    starts = [1, 1, 1, 3, 5] * 4
+    batched = self_perplexities(model, seqs, starts)
+    one = [self_perplexity(model, s, start=k) for s, k in zip(seqs, starts)]
+    assert len(seqs) > PERPLEXITY_ROWS
+    assert (
+        [math.isnan(x) for x in batched]
+        == [math.isnan(x) for x in one]
+        == [False, False, True, False, True] * 4
+    )
+    assert [x for x in batched if not math.isnan(x)] == pytest.approx(
+        [x for x in one if not math.isnan(x)], rel=1e-5
+    )
