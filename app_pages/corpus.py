@@ -4,7 +4,7 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
-from app_pages.texts import TUNE_GROUPS_HELP, exclusion_summary, melody_label
+from app_pages.texts import MISSING, TUNE_GROUPS_HELP, exclusion_summary, melody_label
 from bachlstm.selection import VOICES
 
 st.title("Corpus")
@@ -57,9 +57,9 @@ m[0].metric("Melodies selected", o.n_melodies)
 m[1].metric("From pieces", o.n_pieces)
 m[2].metric("Left out", o.n_excluded)
 m[3].metric(f"Tokens ({tokenizer})", f"{o.n_tokens:,}")
-st.dataframe(exclusion_summary(o.summary), hide_index=True, width="stretch")
+st.dataframe(exclusion_summary(o.summary), hide_index=True, width="stretch", placeholder=MISSING)
 with st.expander(f"Every exclusion ({o.n_excluded})"):
-    st.dataframe(o.excluded, hide_index=True, width="stretch")
+    st.dataframe(o.excluded, hide_index=True, width="stretch", placeholder=MISSING)
 if not o.n_melodies:
     st.warning("No melody passes these filters: widen them to see the charts.")
     st.stop()
@@ -84,7 +84,8 @@ right.altair_chart(charts.coverage_chart(o.coverage), width="stretch")
 left.altair_chart(charts.windows_chart(o.windows), width="stretch")
 with right:
     st.markdown(f"**Embedding dimension** for a vocabulary of {o.vocab_size} {tokenizer} tokens")
-    st.dataframe(o.embedding[o.embedding.tokenizer == tokenizer], hide_index=True, width="stretch")
+    embedding_sizes = o.embedding[o.embedding.tokenizer == tokenizer]
+    st.dataframe(embedding_sizes, hide_index=True, width="stretch", placeholder=MISSING)
     eq = o.equidistant
     st.caption(
         f"The original's argument, recomputed on this selection: the largest set of tokens with one exact "
@@ -102,6 +103,7 @@ st.dataframe(
     column_config={
         "closest": st.column_config.NumberColumn(format="%.2f", help="highest melodic similarity")
     },
+    placeholder=MISSING,
 )
 
 st.subheader("Piece browser")

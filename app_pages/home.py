@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.common import corpus, show_problem
-from app_pages.texts import NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
+from app_pages.texts import MISSING, NOT_MEASURED, NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
 from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
 
@@ -47,7 +47,10 @@ infos = list_checkpoints()
 if not infos:
     st.info("No trained model found yet: train one on the Training page.")
 else:
-    st.dataframe(checkpoint_table(infos), hide_index=True, width="stretch")
+    table = checkpoint_table(infos)
+    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING)
     st.caption(NOTE_FIGURES_HELP)
+    if table.drop(columns=["name", "kind", "status"]).isna().any(axis=None):
+        st.caption(f"{MISSING} {NOT_MEASURED}")
     for info in infos:
         show_problem(info)

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import checkpoint, mtime
-from app_pages.texts import INSIDE_HELP, melody_label
+from app_pages.texts import INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.activations import SIGNALS
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.embeddings import COLOUR_KEYS, nearest_tokens
@@ -117,9 +117,9 @@ def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | No
         col.altair_chart(chart, width="stretch")
         most, least = extremes(s, 5)
         col.markdown("**Most surprising notes**")
-        col.dataframe(most, hide_index=True, width="stretch")
+        col.dataframe(most, hide_index=True, width="stretch", placeholder=MISSING)
         col.markdown("**Least surprising notes**")
-        col.dataframe(least, hide_index=True, width="stretch")
+        col.dataframe(least, hide_index=True, width="stretch", placeholder=MISSING)
 
 
 def _shown_units(values: np.ndarray, limit: int) -> list[int]:
@@ -173,7 +173,8 @@ def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.Data
 def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
     """The ranked table of the best units per feature; the chosen feature and its units over the melody."""
     best = best_units(table, 3).assign(layer=lambda f: f.layer + 1)
-    st.dataframe(best[["feature", "layer", "unit", "signal", "r", "n"]], hide_index=True, width="stretch")
+    shown = best[["feature", "layer", "unit", "signal", "r", "n"]]
+    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING)
     feature = st.selectbox("Feature", list(FEATURES), key="inside_feature", format_func=FEATURES.get)
     rows = best_units(table[table.feature == feature], 3)
     if rows.empty:
@@ -201,5 +202,9 @@ def draw_embedding(ck, path: str, mtime: float) -> None:
         st.altair_chart(charts.embedding_scatter(frame, "x", y, key, title, titles), width="stretch")
     tokens = frame.token.tolist()
     first = next((k for k, t in enumerate(frame.type) if t in ("note", "pitch")), 0)
-    token = st.selectbox("Nearest neighbours of", tokens, index=first, key="inside_token")
-    st.dataframe(nearest_tokens(ck.model, ck.tokenizer, token, 8), hide_index=True)
+    token = st.selectbox(
+        "Nearest neighbours of", tokens, index=first, key="inside_token", format_func=token_words
+    )
+    nearest = nearest_tokens(ck.model, ck.tokenizer, token, 8)
+    nearest["token"] = nearest.token.map(token_words)  # the separator is a space: an empty-looking cell
+    st.dataframe(nearest, hide_index=True, placeholder=MISSING)

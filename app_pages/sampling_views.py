@@ -7,7 +7,16 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import SESSION, column_audio, column_view
 from app_pages.sampling_state import SamplingSettings, file_id, stale_note
-from app_pages.texts import COLUMN_METRICS, KNOB_HELP, KNOB_LABELS, STYLE_HELP, format_metric
+from app_pages.texts import (
+    COLUMN_METRICS,
+    KNOB_HELP,
+    KNOB_LABELS,
+    METRIC_WORDS,
+    MISSING,
+    NOT_APPLICABLE,
+    STYLE_HELP,
+    format_metric,
+)
 from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
@@ -181,7 +190,7 @@ def draw_below(res: dict) -> None:
     else:
         st.info("This model has no recorded held-out split, so there is nothing to compare with.")
     with st.expander("Token-level metrics (per method, mean over its samples)"):
-        st.dataframe(comparison.table, hide_index=True, width="stretch")
+        draw_token_table(comparison.table)
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
     items = [
@@ -200,13 +209,25 @@ def draw_below(res: dict) -> None:
     )
 
 
+def draw_token_table(table) -> None:
+    """The token-level metrics with headers in words; a figure that does not apply shows MISSING."""
+    config = {
+        name: st.column_config.Column(words, help=meaning)
+        for name, (words, meaning) in METRIC_WORDS.items()
+        if name in table.columns
+    }
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    if table.isna().any(axis=None):
+        st.caption(f"{MISSING} {NOT_APPLICABLE}")
+
+
 def draw_style(style, samples: int) -> None:
     """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor."""
     st.caption(STYLE_HELP.format(n=style.n_notes or "all"))
     frame = style.frame()
     config = {name: st.column_config.Column(help=meaning) for name, meaning in style.meanings().items()}
     shown = [c for c in frame.columns if not c.endswith(" 95%")] if samples == 1 else list(frame.columns)
-    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config)
+    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     floor_pc, floor_tr = style.noise_floor
     st.caption(
         f"Noise floor (Bach validation vs Bach test): {floor_pc:.3f} bits for pitch classes, {floor_tr:.3f} "

@@ -15,6 +15,7 @@ from app_pages.forms import (
     sweep_label,
     sweep_runs,
 )
+from app_pages.texts import MISSING, NOT_YET
 from bachlstm.budget import BudgetError
 from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
 from bachlstm.jobs import JobError
@@ -86,7 +87,11 @@ def draw_sweep(live: bool = False) -> None:
     label, kind = TRAINING_FIELDS[sweep["field"]]
     st.subheader(f"Sweep: {label}")
     table = sweep_table(sweep)
-    st.dataframe(table.drop(columns="value"), hide_index=True)
+    words = {**charts.SWEEP_MEASURES, "label": label, "test_perplexity": "test perplexity"}
+    config = {name: st.column_config.Column(text) for name, text in words.items()}
+    st.dataframe(table.drop(columns="value"), hide_index=True, column_config=config, placeholder=MISSING)
+    if table[["best_val_loss", "bits_per_note", "test_perplexity"]].isna().any(axis=None):
+        st.caption(f"{MISSING} {NOT_YET}")
     histories = {}
     for job_id, value in zip(sweep["jobs"], sweep["labels"]):
         job = manager.find(job_id)

@@ -144,7 +144,7 @@ STYLE_HELP = (
 def format_metric(value, fmt: str) -> str:
     """A metric for display; '–' for None/NaN, 'yes'/'no' for booleans."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return MISSING
     if isinstance(value, bool) or fmt == "yes/no":
         return "yes" if value else "no"
     return fmt.format(value)
@@ -182,11 +182,75 @@ def melody_label(melody) -> str:
     return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
 
 
+# What every table shows where a value does not exist (st.dataframe's `placeholder`), never "None" or
+# "NaN"; the page says beside the table what the mark means there.
+MISSING = "–"
+
+# Token names a reader cannot see: the workshop's separator token is a space.
+TOKEN_WORDS = {" ": "(separator)", "": "(empty)"}
+
+
+def token_words(token: str) -> str:
+    """A token as a reader sees it: ' ' is '(separator)', other tokens as they are."""
+    return TOKEN_WORDS.get(token, token)
+
+
+# The Sampling page's token-level table: metrics.METRIC_COLUMNS in words, with what each one means.
+METRIC_WORDS = {
+    "method": ("method", "The sampling method, or Bach's own held-out melodies."),
+    "samples": ("melodies", "Melodies averaged: the samples per method, or the held-out Bach melodies."),
+    "validity": ("valid groups", "Share of token groups that make a note or rest."),
+    "invalid_unmasked": (
+        "invalid without the grammar",
+        "Share of invalid groups when the same melody is sampled without the grammar mask.",
+    ),
+    "events": ("notes and rests", "Notes and rests generated."),
+    "notes": ("notes", "Notes generated."),
+    "quarters": ("length (quarters)", "Length in quarter notes."),
+    "pitch_range": ("range (semitones)", "Highest minus lowest pitch."),
+    "pitch_classes": ("pitch classes", "Different pitch classes used (of 12)."),
+    "pc_entropy": ("pitch-class spread (bits)", "Entropy of the pitch classes: higher = more evenly spread."),
+    "scale_consistency": ("in one scale", "Largest share of notes that fit one major or minor scale."),
+    "mean_interval": ("mean step (semitones)", "Mean size of the jump from one note to the next."),
+    "distinct_2": ("new pairs", "Share of note pairs that occur only once (1 = nothing repeats)."),
+    "distinct_3": ("new triples", "Share of three-note groups that occur only once."),
+    "loops": ("loops", "Share of melodies that end in a loop."),
+    "loop_period": ("loop length", "Length of the repeated phrase, for a melody that loops."),
+    "bar_validity": ("full bars", "Share of 4/4 bars that add up to exactly 4 quarters."),
+    "self_perplexity": ("self-perplexity", "How surprised the model is by its own melody (lower = surer)."),
+    "kl_pc": ("pitch classes vs Bach", "KL divergence (bits) of the pitch classes from held-out Bach."),
+    "kl_transitions": ("steps vs Bach", "KL divergence (bits) of the pitch-class steps from held-out Bach."),
+    "memorized": ("longest copy (tokens)", "Longest run of tokens shared with one training melody."),
+    "memorized_piece": ("copied from", "The training melody that run comes from."),
+}
+
+NOT_MEASURED = (
+    "in the table: not measured. A run that was stopped (or interrupted) is scored on the test split only "
+    "when it is continued to its end; a file that cannot be used has no figures."
+)
+
+NOT_APPLICABLE = (
+    "in the table: does not apply to that row, such as a loop length for melodies that do not loop, the "
+    "piece copied from when nothing was copied, or a figure about sampling in Bach's own row."
+)
+
+NOT_YET = (
+    "in the table: not measured yet. The validation loss comes at the end of a run's first epoch, the "
+    "test figures when a run ends by itself (a stopped run is not scored on the test split)."
+)
+
 RUN_STATE_WORDS = {
     "stopped": "it was stopped before its last epoch; its best epoch so far is saved",
     "interrupted": "its training ended without finishing (the server stopped or restarted); its best "
     "epoch so far is saved",
 }
+
+
+def queue_state_words(status: str, position: int | None) -> str:
+    """A training job's state in the server's queue table: 'training', 'waiting: number 2 in the queue'."""
+    if status == "queued":
+        return f"waiting: number {position} in the queue" if position else "waiting"
+    return {"running": "training", "stopping": "stopping (saving its best epoch)"}.get(status, status)
 
 
 def run_state_words(info) -> str:
@@ -204,8 +268,8 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
             {
                 "name": info.name,
                 "kind": "shipped" if info.shipped else "user run",
-                "preset": info.preset or "",
-                "tokenizer": info.tokenizer or "",
+                "preset": info.preset,
+                "tokenizer": info.tokenizer,
                 "parameters": info.n_params,
                 "test perplexity": _num(metrics.get("test_perplexity", metrics.get("perplexity"))),
                 "test top-1": _num(metrics.get("test_top1", metrics.get("top1"))),

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
 from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
-from app_pages.texts import format_seconds, progress_text
+from app_pages.texts import MISSING, format_seconds, progress_text, queue_state_words
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
 
@@ -108,13 +108,12 @@ def draw_queue(manager) -> None:
         rows = [
             {
                 "run": j.name if j.owner == me else "(another user)",
-                "status": j.status,
-                "queue position": manager.queue_position(j.id),
-                "yours": j.owner == me,
+                "state": queue_state_words(j.status, manager.queue_position(j.id)),
+                "yours": "yes" if j.owner == me else "no",
             }
             for j in jobs
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING)
 
 
 def draw_compare() -> None:

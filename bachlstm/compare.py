@@ -158,22 +158,25 @@ def comparison_table(
     """One row per sampling config (the mean over its samples), then the Bach row if `reference` is given.
 
     Columns: method, samples, then `metrics.METRIC_COLUMNS` ("loops" is the share of samples that loop).
+    The Bach row's samples are the held-out melodies it averages.
     """
     ref = reference.reference if reference else None
     perplexities = self_perplexities(
         checkpoint.model, [g.full_tokens for g in gens], [len(g.primer_tokens) for g in gens]
     )  # one forward pass for all columns
     scores = [generation_metrics(g, reference=ref, perplexity=p) for g, p in zip(gens, perplexities)]
-    return _table(gens, scores, reference.bach if reference else None)
+    return _table(gens, scores, reference)
 
 
-def _table(gens: Sequence[Generation], scores: Sequence[dict], bach: dict | None) -> pd.DataFrame:
+def _table(
+    gens: Sequence[Generation], scores: Sequence[dict], reference: CheckpointReference | None
+) -> pd.DataFrame:
     by_config: dict[SamplingConfig, list[dict]] = {}
     for g, s in zip(gens, scores):
         by_config.setdefault(g.config, []).append(s)
     rows = [{"method": cfg.label, "samples": len(ms), **mean_row(ms)} for cfg, ms in by_config.items()]
-    if bach is not None:
-        rows.append({"method": BACH_ROW, "samples": None, **bach})
+    if reference is not None:
+        rows.append({"method": BACH_ROW, "samples": len(reference.melodies), **reference.bach})
     return pd.DataFrame(rows, columns=["method", "samples", *METRIC_COLUMNS])
 
 
@@ -284,7 +287,7 @@ def compare_methods(
         checkpoint.model, [g.full_tokens for g in gens], [len(g.primer_tokens) for g in gens]
     )  # one forward pass for all columns
     scores = [generation_metrics(g, reference=ref, perplexity=p) for g, p in zip(gens, perplexities)]
-    table = _table(gens, scores, reference.bach if reference else None)
+    table = _table(gens, scores, reference)
     if unmasked:
         free = generate(checkpoint, configs, constrained=False, **settings)
         shares = {label: share for label, share, _ in _invalid_shares(free)}

@@ -31,3 +31,40 @@ def test_broken_checkpoint_is_listed_with_its_error(tmp_path, monkeypatch):
     assert not at.exception
     errors = [e.value for e in at.error]
     assert any("broken" in e and "corrupt" in e for e in errors), errors
+
+
+def test_a_stopped_run_without_test_figures_shows_a_dash_and_says_why(tmp_path, monkeypatch):
+    """Never the word "None" (the new-user trial): the table's empty cells show MISSING, explained."""
+    from app_pages.texts import MISSING
+    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    ck, meta = load_checkpoint("workshop"), read_meta("workshop")
+    unscored = {k: v for k, v in meta["metrics"].items() if not k.startswith("test_")}
+    stopped = {**meta, "metrics": unscored, "complete": True, "stopped": True, "epoch": 4}
+    save_checkpoint(runs / "stopped-early.safetensors", ck.model, ck.tokenizer, stopped)
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(runs))
+    at = run_app()
+    assert not at.exception
+    table = at.dataframe[0]
+    row = table.value.set_index("name").loc["stopped-early"]
+    assert row["test perplexity"] != row["test perplexity"]  # missing (NaN): drawn as the placeholder
+    assert table.proto.placeholder == MISSING
+    assert any(c.value.startswith(f"{MISSING} in the table: not measured") for c in at.caption)
+
+
+def test_every_table_in_the_app_has_a_mark_for_missing_values():
+    """Every st.dataframe call in the pages passes `placeholder=` (Streamlit's default is "None")."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    calls = []
+    for path in [root / "streamlit_app.py", *sorted((root / "app_pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("dataframe", "table"):
+                keywords = {k.arg for k in node.keywords}
+                calls.append((f"{path.name}:{node.lineno}", "placeholder" in keywords))
+    assert len(calls) >= 10, calls  # the scan finds the tables
+    assert [where for where, ok in calls if not ok] == []

@@ -74,6 +74,10 @@ def test_generate_fills_four_columns_with_every_part():
     assert any(c.value.startswith("Noise floor (Bach validation vs Bach test)") for c in at.caption)
     tokens = at.dataframe[1].value  # the token-level table, in an expander
     assert list(tokens.method) == [*column_titles(at), "Bach (held-out)"]
+    # never "None" (the new-user trial): Bach's row counts its held-out melodies, gaps are a dash, said why
+    assert tokens.samples.notna().all() and tokens.samples.iloc[-1] > 1
+    assert at.dataframe[1].proto.placeholder == "–"
+    assert any(c.value.startswith("– in the table: does not apply") for c in at.caption)
     # a piano roll per melody with notes + the comparison chart + the next-token explorer
     gens = at.session_state["sampling"]["gens"]
     rolls = sum(any(not e.is_rest for e in g.full_events) for g in gens)

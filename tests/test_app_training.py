@@ -192,7 +192,7 @@ def test_second_session_waits_in_the_server_queue(tmp_path, monkeypatch):
     assert "number 1 in the queue" in second.info[0].value
     table = second.dataframe[0].value
     assert table.run.tolist() == ["(another user)", "second"]  # others' run names stay private
-    assert table["queue position"].tolist()[1] == 1
+    assert table.state.tolist() == ["training", "waiting: number 1 in the queue"]  # words, never "None"
     first.button(key="train_stop").click().run()
     wait_for(second, lambda a: a.success)  # the queued run starts when the slot frees, and finishes
     wait_for(first, lambda a: a.warning)

@@ -273,7 +273,7 @@ def run_compare(args) -> int:
     with pd.option_context(
         "display.width", 200, "display.max_columns", 30, "display.float_format", "{:.3g}".format
     ):
-        print(table[cols].to_string(index=False))
+        print(table[cols].to_string(index=False, na_rep="-"))
         if style:
             _print_style(style)
     _print_warnings(result.warnings, args.samples)
