@@ -241,12 +241,8 @@ class _Transitions:
         if row is None:
             if len(self._ending) > self._LIMIT:
                 self._ending.clear()
-            allowed = np.flatnonzero(~self.blocked(state))
-            row = np.zeros(self.grammar.vocab_size, dtype=bool)
-            for t in allowed:
-                after = ~self.blocked(self.step(state, int(t))[0])
-                row[t] = t == EOS or (after.sum() == 1 and after[EOS])
-            if row[allowed].all():
+            row = self.grammar.ending(state)
+            if row[~self.blocked(state)].all():
                 row[:] = False
             self._ending[state] = row
         return row

@@ -75,6 +75,16 @@ class Grammar:
         """True where the sequence may end: every note/rest (and, with bars, every bar) finished."""
         return state == self.TERMINAL or bool(self.allowed(state)[EOS])
 
+    def ending(self, state) -> np.ndarray:
+        """Bool [V]: the allowed tokens that end the line here: EOS, and any token after which only
+        EOS may follow. This generic version advances by every allowed token (one mask each);
+        a grammar that knows which of its tokens close a line answers directly."""
+        row = np.zeros(self.vocab_size, dtype=bool)
+        for t in np.flatnonzero(self.allowed(state)):
+            after = self.allowed(self.advance(state, int(t)))
+            row[t] = after.sum() == 1 and after[EOS]
+        return row
+
     def first_violation(self, ids: Sequence[int]) -> int | None:
         """Index of the first token the grammar rejects (a leading BOS is skipped); None if all pass.
 
@@ -237,6 +247,17 @@ class EventGrammar(Grammar):
         elif phase == "mid" and tie < 0:
             ids.append(EOS)
         return self._mask(ids)
+
+    def ending(self, state) -> np.ndarray:
+        """Grammar.ending without trying every token: only EOS itself and a BAR that closes the line
+        (the short bar completing a pickup) are followed by EOS alone; every other state allows a
+        note (`_compute`: EOS only where a bar starts or, without bars, between events)."""
+        allowed = self.allowed(state)
+        row = np.zeros(self.vocab_size, dtype=bool)
+        row[EOS] = allowed[EOS]
+        if self.bar_id >= 0 and allowed[self.bar_id]:
+            row[self.bar_id] = self._step(state, self.bar_id)[0] == "closed"
+        return row
 
     def _step(self, state, token_id: int) -> tuple:
         phase, pos, pickup, last, tie = state

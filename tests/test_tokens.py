@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bachlstm.durations import duration_type_of, format_ql
 from bachlstm.events import Event, Melody
-from bachlstm.grammar import GrammarError, build_grammar
+from bachlstm.grammar import Grammar, GrammarError, build_grammar
 from bachlstm.pitches import midi_of
 from bachlstm.tokens import (
     BOS,
@@ -542,3 +542,30 @@ def test_real_vocabulary_sizes(soprano, original):
         ("event", "original", "{}"): 183,
     }
     assert len(build_tokenizer("event", soprano, transpositions=5).vocab) == 313
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"ties": True}, {"bar_tokens": False}, {"bar_tokens": False, "ties": True}]
+)
+def test_event_grammar_knows_its_ending_tokens_as_the_generic_search_finds_them(soprano, options):
+    """EventGrammar.ending answers without advancing by every token; it must equal Grammar.ending's
+    search on every state the real melodies and random walks reach (pickups, closing bars, ties)."""
+    tok = build_tokenizer("event", soprano, **options)
+    grammar, rng = build_grammar(tok), np.random.default_rng(4)
+    sequences = [tok.encode(m) for m in soprano[:120]] + [walk(grammar, rng) for _ in range(150)]
+    seen, closing = set(), 0
+    for ids in sequences:
+        state = grammar.initial_state()
+        for k, t in enumerate(ids):
+            if k == 0 and t == BOS:
+                continue
+            if grammar.allowed(state)[t] == 0:
+                break  # one of the few real melodies the grammar rejects (an irregular bar)
+            if state not in seen:
+                seen.add(state)
+                fast, generic = grammar.ending(state), Grammar.ending(grammar, state)
+                assert np.array_equal(fast, generic), state
+                closing += bool(fast[tok.index.get("BAR", EOS)]) and "BAR" in tok.index
+            state = grammar.advance(state, t)
+    assert len(seen) > (200 if tok.options["bar_tokens"] else 20)
+    assert closing > 0 or not tok.options["bar_tokens"]  # closing bars were among the states tried
