@@ -341,7 +341,7 @@ def windows_chart(windows: pd.DataFrame):
 def melody_view(events: Sequence, n_primer: int = 0, page_width: int = 1000) -> dict:
     """What a column shows: sheet music (SVG pages, [] for nothing to engrave) and the piano-roll frame.
 
-    Built from the events (kern -> verovio, no music21); audio is made separately, when asked for.
+    Built from the events (MEI -> verovio, no music21); audio is made separately, when asked for.
     """
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]

@@ -8,12 +8,14 @@ from bachlstm import music
 from bachlstm.events import Event
 from bachlstm.render import (
     ContentCache,
+    engrave,
     estimate_key_sharps,
     kern_pitch,
     key_signature_token,
     recip,
     spell,
     to_kern,
+    to_mei,
     to_svg,
 )
 
@@ -120,6 +122,93 @@ def test_a_long_melody_breaks_into_systems_on_one_page_or_more():
     long = [n("C", 5, 1.0)] * 200
     pages = to_svg(long, page_width=1000)
     assert sum(len(re.findall(r'class="note"', p)) for p in pages) == 200
+
+
+def test_mei_of_a_two_bar_melody_is_exact():
+    mei = to_mei(MELODY, key_sharps=1)
+    section = mei[mei.index("<section>") : mei.index("</section>")]
+    assert '<keySig sig="1s"/><meterSig count="4" unit="4"/>' in mei
+    assert section == (
+        '<section><measure n="1"><staff n="1"><layer n="1"><note pname="g" oct="4" dur="4"/>'
+        '<note pname="a" oct="4" dur="8"/><note pname="b" oct="4" dur="8"/><note pname="c" oct="5" dur="4"/>'
+        '<note pname="d" oct="5" xml:id="n4" dur="4"/></layer></staff><tie startid="#n4" endid="#n5"/>'
+        '</measure><measure n="2" right="end"><staff n="1"><layer n="1"><note pname="d" oct="5" xml:id="n5" '
+        'dur="4"/><rest dur="4"/><note pname="f" oct="4" dur="4"/></layer></staff></measure>'
+    )  # F#4 is in the key: no accidental drawn
+
+
+ACCIDENTALS = [  # in D major: C natural, C natural again, C#, C natural in another octave; ties over bars
+    n("C", 5, 1.0), n("C", 5, 1.0), n("C#", 5, 1.0), n("C", 4, 1.0),
+    n("G#", 4, 4.0, "start"), n("G#", 4, 1.0, "stop"), n("G#", 4, 1.0), n("G", 4, 1.0), n("G#", 4, 1.0),
+    r(4.0), r(4.0), r(4.0), n("E#", 4, 2.0), n("B--", 4, 2.0), r(4.0),
+]  # fmt: skip
+
+
+def test_mei_accidentals_rests_and_ties_are_written_as_the_humdrum_reader_writes_them():
+    mei = to_mei(ACCIDENTALS, key_sharps=2)
+    notes = re.findall(r'<note pname="(\w)" oct="(\d)"[^>]*?(?: accid="(\w+)")?/?>(<accid[^>]*>)?', mei)
+    assert [(p, o, a, bool(c)) for p, o, a, c in notes] == [
+        ("c", "5", "n", False), ("c", "5", "", False), ("c", "5", "s", False), ("c", "4", "n", False),
+        ("g", "4", "s", False), ("g", "4", "", False),  # the tied note shows nothing
+        ("g", "4", "", True),  # the G# after a tie over the bar line: a cautionary sharp
+        ("g", "4", "n", False), ("g", "4", "s", False), ("e", "4", "s", False), ("b", "4", "ff", False),
+    ]  # fmt: skip
+    assert '<multiRest num="3"/>' in mei and mei.count("<mRest/>") == 1  # three bars of rest, then one
+
+
+def canonical(svg: str) -> str:
+    """An SVG with verovio's random ids replaced by their order of appearance, and the empty groups of
+    accidentals that are only sounded (the Humdrum reader records them; nothing is drawn) dropped."""
+    svg = re.sub(r'<g id="[^"]+" class="accid"/>', "", svg)
+    svg = re.sub(r"<style.*?</style>", "", svg, flags=re.S)  # scoped by a random id
+    svg = svg.replace(re.search(r'<svg [^>]*id="([^"]+)"', svg).group(1), "ROOT")  # also in glyph names
+    svg = re.sub(r'class="(\w+MilestoneEnd) [^"]+"', r'class="\1"', svg)
+    svg = re.sub(r" id-[^\" ]+", " id-X", svg)
+    names: dict[str, str] = {}
+    return re.sub(
+        r'(id="|href="#)([^"]+)"', lambda m: m[1] + names.setdefault(m[2], f"i{len(names)}") + '"', svg
+    )
+
+
+def engraved_both_ways(events, **kw) -> tuple[list[str], list[str]]:
+    return (
+        [canonical(p) for p in engrave(to_kern(events, **kw), "humdrum")],
+        [canonical(p) for p in engrave(to_mei(events, **kw), "mei")],
+    )
+
+
+@pytest.mark.parametrize(
+    "events, kw",
+    [(MELODY, {"key_sharps": 1}), (ACCIDENTALS, {"key_sharps": 2}), (ACCIDENTALS, {"key_sharps": -6}),
+     ([n("D", 4, 1.0, measure=0), n("G", 4, 4.0, "start", 1), n("G", 4, 2.0, "stop", 2), r(2.0)], {}),
+     ([n("C", 5, 1.25), n("C#", 5, 2.75), n("D", 5, 0.125), r(1.75), n("A", 4, 10.0)], {"pickup": 0.5})],
+    ids=["two bars", "accidentals in D", "accidentals in G-flat", "pickup and tie", "odd values"],
+)  # fmt: skip
+def test_mei_engraves_the_same_page_as_humdrum(events, kw):
+    kern, mei = engraved_both_ways(events, **kw)
+    assert kern == mei
+
+
+def test_mei_engraves_real_chorales_as_humdrum_does():
+    from bachlstm.corpus import load_corpus
+    from bachlstm.selection import SelectionConfig, select
+
+    melodies = select(load_corpus(), SelectionConfig(time_signatures=(), voice="all")).melodies[::60]
+    assert len(melodies) > 20
+    for m in melodies:
+        kern, mei = engraved_both_ways(
+            m.events, key_sharps=m.key_sharps, pickup=m.meta.get("pickup_quarters")
+        )
+        assert kern == mei, m.piece_id
+
+
+def test_what_mei_does_not_write_is_engraved_from_kern():
+    triplets = [n("C", 5, 1 / 3), n("D", 5, 1 / 3), n("E", 5, 1 / 3), n("F", 5, 3.0)]
+    broken = [n("C", 5, 1.0, "start"), r(1.0)]  # a tie to nothing: the Humdrum reader draws it in red
+    for events in (triplets, broken):
+        assert to_mei(events) is None
+        pages = to_svg(events)
+        assert len(pages) == 1 and pages[0].count('class="note"') == len([e for e in events if not e.is_rest])
 
 
 def test_content_cache_is_bounded_by_bytes_and_least_recently_used():
