@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
+from app_pages.forms import problems_text
 from app_pages.texts import MISSING, TUNE_GROUPS_HELP, exclusion_summary, melody_label
 from bachlstm.selection import VOICES
 
@@ -49,7 +50,8 @@ filters = (tuple(ts), voice, int(lo) or None, int(hi) or None)
 try:
     o = corpus_overview(*filters, tokenizer)
 except ValueError as exc:
-    st.error(f"These filters cannot be used: {exc}")
+    labels = {"min_events": "Min notes+rests", "max_events": "Max notes+rests", "voice": "Voice"}
+    st.error(f"These filters cannot be used: {problems_text(exc, labels)}")
     st.stop()
 
 m = st.columns(4)

@@ -1,12 +1,17 @@
-"""The Training form: its fields, their starting values from a preset, and parsing them back (FormError)."""
+"""The forms' fields: the Training form's starting values from a preset and parsing them back (FormError),
+and the sentence that names every bad setting by the label a student sees."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+
+from bachlstm.presets import Preset, get_preset
+from bachlstm.problems import Problem, SettingsError, problems_of
 
 
-class FormError(ValueError):
-    """A dashboard form value cannot be used; the message names the field and the value."""
+class FormError(SettingsError):
+    """Dashboard form values that cannot be used; `problems` names each field (the form's field name)."""
 
 
 # The hyperparameters the training form edits: field name -> (label, kind). Kinds: int, float, ints,
@@ -49,11 +54,13 @@ def parse_number_list(text: str, kind: type, field: str) -> tuple:
     """'6, 12, 6' -> (6, 12, 6); FormError naming `field` for anything that is not such a list."""
     parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
     if not parts:
-        raise FormError(f"{field}: give at least one number, e.g. '64, 64'")
+        raise FormError([Problem(field, "needs at least one number, e.g. '64, 64'")])
     try:
         return tuple(kind(p) for p in parts)
     except ValueError:
-        raise FormError(f"{field}: {text!r} is not a comma-separated list of numbers") from None
+        raise FormError(
+            [Problem(field, f"must be a comma-separated list of numbers, got {text!r}")]
+        ) from None
 
 
 def parse_whole_number(text: str, field: str) -> int:
@@ -61,30 +68,80 @@ def parse_whole_number(text: str, field: str) -> int:
     try:
         return int(str(text).strip())
     except ValueError:
-        raise FormError(f"{field}: {text!r} is not a whole number") from None
+        raise FormError([Problem(field, f"must be a whole number, got {text!r}")]) from None
+
+
+def _parse_field(value, kind: str, name: str):
+    if kind in LIST_KINDS:
+        return parse_number_list(value, int if kind == "ints" else float, name)
+    if kind == "int0":
+        return int(value) or None
+    if kind == "int":
+        return int(value)
+    if kind == "text_int":
+        return parse_whole_number(value, name)
+    return float(value)
 
 
 def training_overrides(values: dict) -> dict:
-    """Form values -> get_preset(name, **overrides) keyword arguments (text lists parsed, 0 -> None)."""
-    out = {}
-    for name, (label, kind) in TRAINING_FIELDS.items():
-        if name not in values:
-            continue
-        value = values[name]
-        if kind == "ints":
-            value = parse_number_list(value, int, label)
-        elif kind == "floats":
-            value = parse_number_list(value, float, label)
-        elif kind == "int0":
-            value = int(value) or None
-        elif kind == "int":
-            value = int(value)
-        elif kind == "text_int":
-            value = parse_whole_number(value, label)
-        else:
-            value = float(value)
-        out[name] = value
+    """Form values -> get_preset(name, **overrides) keyword arguments (text lists parsed, 0 -> None).
+
+    FormError naming every field that cannot be read (not only the first).
+    """
+    out, problems = _parsed(values)
+    if problems:
+        raise FormError(problems)
     return out
+
+
+def _parsed(values: dict) -> tuple[dict, list[Problem]]:
+    out, problems = {}, []
+    for name, (_, kind) in TRAINING_FIELDS.items():
+        if name in values:
+            try:
+                out[name] = _parse_field(values[name], kind, name)
+            except FormError as exc:
+                problems.extend(exc.problems)
+    return out, problems
+
+
+def training_preset(preset_name: str, values: dict) -> Preset:
+    """The preset the Training form describes; FormError listing every bad field at once, those the form
+    cannot read and those the library refuses (PresetError for an error that names no field)."""
+    overrides, problems = _parsed(values)
+    try:
+        preset = get_preset(preset_name, **overrides)
+    except SettingsError as exc:
+        if not exc.problems:
+            raise
+        problems.extend(exc.problems)
+    if problems:
+        order = list(TRAINING_FIELDS)
+        raise FormError(
+            sorted(problems, key=lambda p: order.index(p.field) if p.field in order else len(order))
+        )
+    return preset
+
+
+def field_label(field: str, labels: Mapping[str, str] | None = None) -> str:
+    """The label a student sees for a field: 'Batch size' for batch_size (the part before any '(')."""
+    if labels and field in labels:
+        return labels[field]
+    if field in TRAINING_FIELDS:
+        return TRAINING_FIELDS[field][0].split(" (")[0]
+    return field.replace("_", " ")
+
+
+def problems_text(exc: BaseException, labels: Mapping[str, str] | None = None) -> str:
+    """An error for a page: every bad field by its label ('**Epochs** must be ...'), one per line when
+    there are several; the error's own sentence when it names no field."""
+    problems: Sequence[Problem] = problems_of(exc)
+    if not problems:
+        return str(exc)
+    lines = [f"**{field_label(p.field, labels)}** {p.text}" for p in problems]
+    if len(lines) == 1:
+        return lines[0] + "."
+    return f"{len(lines)} settings need a change:\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def next_run_name(name: str, taken) -> str:
@@ -113,7 +170,10 @@ def parse_sweep_values(field: str, text: str) -> list:
     values = []
     for part in parts:
         if kind in LIST_KINDS:
-            values.append(parse_number_list(part, int if kind == "ints" else float, label))
+            try:
+                values.append(parse_number_list(part, int if kind == "ints" else float, field))
+            except FormError as exc:
+                raise FormError(f"sweep over {label}: {exc.problems[0].text}") from None
             continue
         try:
             values.append(float(part) if kind == "float" else int(part))

@@ -12,10 +12,11 @@ from app_pages.common import (
     show_problem,
     usable_checkpoints,
 )
-from app_pages.forms import parse_whole_number
+from app_pages.forms import parse_whole_number, problems_text
 from app_pages.sampling_state import SamplingSettings
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
+    SAMPLING_LABELS,
     draw_below,
     draw_columns,
     draw_stale,
@@ -23,12 +24,14 @@ from app_pages.sampling_views import (
     kept_primer_file,
     knob,
     read_upload,
+    settings_problems,
 )
 from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label, run_state_words
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.compare import Knobs
 from bachlstm.generation import DEFAULT_MIN_LENGTH
 from bachlstm.primer import primer_from_melody
+from bachlstm.problems import SettingsError
 from bachlstm.seeds import check_seed
 
 st.title("Sampling")
@@ -165,15 +168,16 @@ with st.form("sample_form"):
 
 knobs = Knobs(**knobs, **extras)
 try:
-    seed, seed_problem = check_seed(parse_whole_number(seed_text, "Seed"), "Seed"), None
+    seed, seed_problem = check_seed(parse_whole_number(seed_text, "seed")), None
 except ValueError as exc:
     seed, seed_problem = seed_text, exc  # shown as typed until Generate says what is wrong
 shown = SamplingSettings(
     name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained, int(samples)
 )
 if go:
-    if seed_problem is not None:
-        st.error(f"Nothing generated: {seed_problem}")
+    problems = settings_problems(seed_problem, shown)
+    if problems:  # every bad field at once, by the labels above
+        st.error(f"Nothing generated: {problems_text(SettingsError(problems), SAMPLING_LABELS)}")
         st.stop()
     note = ""
     if source == sources[2]:

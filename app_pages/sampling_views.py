@@ -18,8 +18,10 @@ from app_pages.texts import (
     format_metric,
 )
 from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
+from bachlstm.generation import check_arguments
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
+from bachlstm.problems import Problem, SettingsError, problems_of
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
 MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine
@@ -75,6 +77,38 @@ def read_upload(file: PrimerUpload, tokenizer) -> tuple[list, str]:
     return events, " ".join(notes)
 
 
+# The Sampling form's fields as the page labels them (forms.problems_text words errors with them).
+SAMPLING_LABELS = {
+    **KNOB_LABELS,
+    "seed": "Seed",
+    "length": "Length",
+    "min_length": "Minimum notes",
+    "samples": "Samples per method",
+}
+
+
+def settings_problems(seed_problem: Exception | None, settings: SamplingSettings) -> list[Problem]:
+    """Every bad setting of the Sampling form at once (the seed as typed, the knobs, the lengths)."""
+    problems = list(problems_of(seed_problem)) if seed_problem is not None else []
+    if seed_problem is not None and not problems:
+        problems.append(Problem("seed", str(seed_problem)))
+    try:
+        sampling_configs(settings.knobs)
+    except SettingsError as exc:
+        problems.extend(exc.problems or [Problem("knobs", str(exc))])
+    if not 1 <= settings.samples <= MAX_TABLE_SAMPLES:
+        problems.append(
+            Problem(
+                "samples", f"must be a whole number from 1 to {MAX_TABLE_SAMPLES}, got {settings.samples}"
+            )
+        )
+    try:
+        check_arguments(length=settings.length, min_length=settings.min_length)
+    except SettingsError as exc:
+        problems.extend(exc.problems)
+    return problems
+
+
 def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
     """Generate the four columns into session_state with their settings, unless these exact settings
     made the result already there."""
@@ -82,9 +116,6 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
         configs = sampling_configs(settings.knobs)
     except ValueError as exc:
         st.error(f"These sampling settings cannot be used: {exc}")
-        st.stop()
-    if not 1 <= settings.samples <= MAX_TABLE_SAMPLES:
-        st.error(f"Samples per method must be 1 to {MAX_TABLE_SAMPLES}, got {settings.samples}.")
         st.stop()
     old = st.session_state.get("sampling")
     if old is not None and old["settings"] == settings:

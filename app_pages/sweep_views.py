@@ -12,6 +12,7 @@ from app_pages.forms import (
     TRAINING_FIELDS,
     FormError,
     parse_sweep_values,
+    problems_text,
     sweep_label,
     sweep_runs,
 )
@@ -40,7 +41,7 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
             planned.append((name, preset))
         jobs = [manager.submit(name, p, out=run_path(name), owner=session_id()) for name, p in planned]
     except (FormError, PresetError, JobError, CheckpointError, BudgetError) as exc:
-        st.error(f"Sweep not started: {exc}")
+        st.error(f"Sweep not started: {problems_text(exc)}")
         return
     swept = [overrides[field] for _, overrides in runs]
     st.session_state.sweep = {

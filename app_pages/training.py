@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.common import SESSION, check_cost, job_manager, session_id
-from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name
+from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name, problems_text
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
@@ -86,7 +86,7 @@ if start:
         name = validate_run_name(run_name)
         job = manager.submit(name, preset, out=run_path(name), owner=session_id())
     except ValueError as exc:  # FormError, PresetError, BudgetError, JobError, CheckpointError, data errors
-        st.error(f"Training not started: {exc}")
+        st.error(f"Training not started: {problems_text(exc)}")
     else:
         st.session_state.train_job = job.id
         st.session_state.train_bump_name = True

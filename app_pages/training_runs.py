@@ -3,17 +3,17 @@
 import streamlit as st
 
 from app_pages.common import check_cost, job_manager, session_id, usable_checkpoints
-from app_pages.forms import FormError, training_overrides
+from app_pages.forms import training_preset
 from app_pages.texts import run_state_words
 from bachlstm.budget import BudgetError
 from bachlstm.checkpoints import CheckpointError, read_meta
 from bachlstm.jobs import JobError
-from bachlstm.presets import Preset, PresetError, get_preset
+from bachlstm.presets import Preset, PresetError
 
 
 def form_preset(preset_name: str, values: dict) -> Preset:
-    """The preset the form describes; FormError / PresetError naming a bad field."""
-    return get_preset(preset_name, **training_overrides(values))
+    """The preset the form describes; FormError naming every bad field (forms.training_preset)."""
+    return training_preset(preset_name, values)
 
 
 def draw_estimate(preset_name: str, values: dict) -> None:
@@ -23,8 +23,8 @@ def draw_estimate(preset_name: str, values: dict) -> None:
     except BudgetError as exc:
         st.warning(f"These settings cannot start: {exc}")
         return
-    except (FormError, PresetError, ValueError):
-        return  # Start reports it, naming the field
+    except ValueError:  # FormError, PresetError, a data error
+        return  # Start reports it, naming every bad field
     st.caption(f"{estimate.summary()} After changing a setting, press *Estimate cost* to update.")
 
 

@@ -13,6 +13,7 @@ import torch
 from bachlstm.events import Melody
 from bachlstm.grouping import DisjointSets
 from bachlstm.pitches import transpose
+from bachlstm.problems import Checks, SettingsError
 from bachlstm.tokens import PAD, UNK
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 
 
-class DataConfigError(ValueError):
-    """A DataConfig value or a split request is invalid."""
+class DataConfigError(SettingsError):
+    """A DataConfig value or a split request is invalid (`problems`: each bad field, when known)."""
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,16 @@ class DataConfig:
     split_seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("seq_len", "stride", "split_seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise DataConfigError(f"DataConfig.{name} must be an integer, got {value!r}")
-        if self.seq_len < 1:
-            raise DataConfigError(f"DataConfig.seq_len must be >= 1, got {self.seq_len}")
-        if not 1 <= self.stride <= self.seq_len:
-            raise DataConfigError(
-                f"DataConfig.stride must be in 1..seq_len ({self.seq_len}) so no token is skipped, "
-                f"got {self.stride}"
+        check = Checks()  # every problem at once, so a form can name each bad field
+        seq_ok = check.whole("seq_len", self.seq_len, 1)
+        if seq_ok and not (isinstance(self.stride, int) and 1 <= self.stride <= self.seq_len):
+            check.add(
+                "stride",
+                f"must be a whole number from 1 to seq_len ({self.seq_len}) so no token is skipped, "
+                f"got {self.stride!r}",
             )
-        if self.split_seed < 0:
-            raise DataConfigError(f"DataConfig.split_seed must be >= 0, got {self.split_seed}")
+        check.whole("split_seed", self.split_seed, 0)
+        check.raise_any(DataConfigError)
         shifts = self.augment_semitones
         if isinstance(shifts, int) and not isinstance(shifts, bool):  # N is shorthand for -N..N
             if not 0 <= shifts <= 11:

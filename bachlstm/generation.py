@@ -26,6 +26,7 @@ from bachlstm.metrics import validity
 from bachlstm.model import FastStep
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
+from bachlstm.problems import Checks, SettingsError
 from bachlstm.sampling import NEG_INF, BatchSampler, SamplingConfig
 from bachlstm.seeds import check_seed
 from bachlstm.tokens import EOS, EventTokenizer
@@ -142,7 +143,7 @@ def generate(
     configs = list(configs)
     if not configs:
         raise ValueError("generate() needs at least one SamplingConfig")
-    _check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
+    check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
     check_seed(seed)  # 2**32 would fold onto seed 0 in row_seed and repeat its music
     model, tokenizer = checkpoint.model, checkpoint.tokenizer
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
@@ -159,19 +160,21 @@ def generate(
     return gens
 
 
-def _check_arguments(*, length, min_length, samples, window, mode) -> None:
-    """ValueError naming the first bad argument of generate()."""
-    for name, value, lo in (("length", length, 1), ("min_length", min_length, 0), ("samples", samples, 1),
-                            ("window", window, 1)):  # fmt: skip
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    if min_length > length:
-        raise ValueError(
-            f"min_length ({min_length} notes) cannot be more than length ({length} tokens): "
-            "every note takes at least one token"
+def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful") -> None:
+    """SettingsError (a ValueError) naming every bad argument of generate() at once."""
+    check = Checks()
+    ok = [check.whole(name, value, lo) for name, value, lo in
+          (("length", length, 1), ("min_length", min_length, 0), ("samples", samples, 1),
+           ("window", window, 1))]  # fmt: skip
+    if ok[0] and ok[1] and min_length > length:
+        check.add(
+            "min_length",
+            f"({min_length} notes) cannot be more than the length ({length} tokens): every note takes "
+            "at least one token",
         )
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        check.add("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    check.raise_any(SettingsError)
 
 
 @dataclass(frozen=True)

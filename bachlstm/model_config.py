@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from bachlstm.problems import Checks, SettingsError
+
 ACTIVATIONS = ("relu", "tanh", "gelu", "none")
 
 # Generous bounds: they exist to turn a typo (lstm size 51200, dropout 5) into a clear message,
@@ -18,8 +20,8 @@ MAX_WIDTH = 4096
 MAX_LAYERS = 8
 
 
-class ModelConfigError(ValueError):
-    """A ModelConfig value is out of range or inconsistent."""
+class ModelConfigError(SettingsError):
+    """ModelConfig values out of range or inconsistent; `problems` lists every one."""
 
 
 @dataclass(frozen=True)
@@ -39,32 +41,32 @@ class ModelConfig:
         # Accept lists (JSON, CLI) but store tuples so the config stays hashable and comparable.
         object.__setattr__(self, "lstm_sizes", tuple(self.lstm_sizes))
         object.__setattr__(self, "dropouts", tuple(float(d) for d in self.dropouts))
-        if self.vocab_size is not None and not (
-            isinstance(self.vocab_size, int) and 2 <= self.vocab_size <= MAX_VOCAB
-        ):
-            raise ModelConfigError(f"vocab_size must be an int in [2, {MAX_VOCAB}], got {self.vocab_size!r}")
-        _check_width("embedding_dim", self.embedding_dim)
+        check = Checks()  # every problem at once, so a form can name each bad field
+        if self.vocab_size is not None:
+            check.whole("vocab_size", self.vocab_size, 2, MAX_VOCAB)
+        check.whole("embedding_dim", self.embedding_dim, 1, MAX_WIDTH)
         if not 1 <= len(self.lstm_sizes) <= MAX_LAYERS:
-            raise ModelConfigError(
-                f"lstm_sizes needs 1 to {MAX_LAYERS} layers, got {len(self.lstm_sizes)}: {self.lstm_sizes}"
-            )
-        for i, size in enumerate(self.lstm_sizes):
-            _check_width(f"lstm_sizes[{i}]", size)
+            check.add("lstm_sizes", f"needs 1 to {MAX_LAYERS} layers, got {len(self.lstm_sizes)}")
+        _check_each(check, "lstm_sizes", self.lstm_sizes, "a whole number from 1 to {MAX_WIDTH:,}", _width_ok)
         if len(self.dropouts) != len(self.lstm_sizes):
-            raise ModelConfigError(
-                f"dropouts needs one value per LSTM layer ({len(self.lstm_sizes)}), got {self.dropouts}"
+            check.add(
+                "dropouts",
+                f"needs one value per LSTM layer ({len(self.lstm_sizes)}), got {len(self.dropouts)}",
             )
-        for i, p in enumerate(self.dropouts):
-            _check_prob(f"dropouts[{i}]", p)
-        _check_prob("embedding_dropout", self.embedding_dropout)
+        _check_each(check, "dropouts", self.dropouts, "at least 0 and below 1", _prob_ok)
+        if not _prob_ok(self.embedding_dropout):
+            check.add("embedding_dropout", f"must be at least 0 and below 1, got {self.embedding_dropout!r}")
         if self.hidden_linear is not None:
-            _check_width("hidden_linear", self.hidden_linear)
+            check.whole("hidden_linear", self.hidden_linear, 1, MAX_WIDTH)
         if self.activation not in ACTIVATIONS:
-            raise ModelConfigError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if not isinstance(self.pad_id, int) or self.pad_id < 0:
-            raise ModelConfigError(f"pad_id must be an int >= 0, got {self.pad_id!r}")
-        if self.vocab_size is not None and self.pad_id >= self.vocab_size:
-            raise ModelConfigError(f"pad_id {self.pad_id} is outside the vocabulary (size {self.vocab_size})")
+            check.add("activation", f"must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if (
+            check.whole("pad_id", self.pad_id, 0)
+            and self.vocab_size is not None
+            and self.pad_id >= self.vocab_size
+        ):
+            check.add("pad_id", f"{self.pad_id} is outside the vocabulary (size {self.vocab_size})")
+        check.raise_any(ModelConfigError)
 
     def to_dict(self) -> dict:
         """JSON-safe dict (tuples become lists)."""
@@ -83,14 +85,19 @@ class ModelConfig:
         return cls(**d)
 
 
-def _check_width(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
-        raise ModelConfigError(f"{name} must be an int in [1, {MAX_WIDTH}], got {value!r}")
+def _width_ok(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_WIDTH
 
 
-def _check_prob(name: str, value: float) -> None:
-    if not 0.0 <= value < 1.0:
-        raise ModelConfigError(f"{name} must be in [0, 1), got {value!r}")
+def _prob_ok(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value < 1.0
+
+
+def _check_each(check: Checks, field: str, values: tuple, must: str, ok) -> None:
+    """One problem for a list field, naming each bad entry: 'layer 2 is 0, layer 3 is -1'."""
+    bad = [f"layer {i + 1} is {v!r}" for i, v in enumerate(values) if not ok(v)]
+    if bad:
+        check.add(field, f"must each be {must.format(MAX_WIDTH=MAX_WIDTH)}: {', '.join(bad)}")
 
 
 def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bachlstm.dataset import DataConfig
 from bachlstm.model import ModelConfig
+from bachlstm.problems import Checks, SettingsError, problems_of
 from bachlstm.seeds import SeedError, check_seed
 from bachlstm.selection import SelectionConfig
 
@@ -16,8 +17,8 @@ LR_SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-class PresetError(ValueError):
-    """Unknown preset, unknown override or a value out of range."""
+class PresetError(SettingsError):
+    """Unknown preset, unknown override or values out of range (`problems`: every bad field at once)."""
 
 
 @dataclass(frozen=True)
@@ -53,39 +54,44 @@ class TrainConfig:
     save_optimizer: bool = True  # keep Adam's state in the checkpoint so resume continues exactly
 
     def __post_init__(self) -> None:
-        _int_in("epochs", self.epochs, 1, 10_000)
-        _int_in("batch_size", self.batch_size, 1, 65_536)
-        if not (isinstance(self.lr, int | float) and 0 < self.lr <= 1.0 and math.isfinite(self.lr)):
-            raise PresetError(f"lr must be in (0, 1], got {self.lr!r}")
-        if not 0 <= self.weight_decay < 1:
-            raise PresetError(f"weight_decay must be in [0, 1), got {self.weight_decay!r}")
-        if self.clip_norm is not None and not 0 < self.clip_norm <= 1e6:
-            raise PresetError(f"clip_norm must be positive (or None for no clipping), got {self.clip_norm!r}")
+        check = Checks()  # every problem at once, so a form can name each bad field
+        check.whole("epochs", self.epochs, 1, 10_000)
+        check.whole("batch_size", self.batch_size, 1, 65_536)
+        if not (_number(self.lr) and 0 < self.lr <= 1.0 and math.isfinite(self.lr)):
+            check.add("lr", f"must be above 0 and at most 1, got {self.lr!r}")
+        if not (_number(self.weight_decay) and 0 <= self.weight_decay < 1):
+            check.add("weight_decay", f"must be at least 0 and below 1, got {self.weight_decay!r}")
+        if self.clip_norm is not None and not (_number(self.clip_norm) and 0 < self.clip_norm <= 1e6):
+            check.add("clip_norm", f"must be positive (or None for no clipping), got {self.clip_norm!r}")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise PresetError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if not 0 <= self.lr_min_ratio <= 1:
-            raise PresetError(f"lr_min_ratio must be in [0, 1], got {self.lr_min_ratio!r}")
-        if not 0 <= self.label_smoothing < 1:
-            raise PresetError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}")
+            check.add("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not (_number(self.lr_min_ratio) and 0 <= self.lr_min_ratio <= 1):
+            check.add("lr_min_ratio", f"must be from 0 to 1, got {self.lr_min_ratio!r}")
+        if not (_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
+            check.add("label_smoothing", f"must be at least 0 and below 1, got {self.label_smoothing!r}")
         try:
             check_seed(self.seed)
         except SeedError as exc:
-            raise PresetError(str(exc)) from None
-        if self.early_stopping is not None:
-            _int_in("early_stopping", self.early_stopping, 1, 10_000)
-        if self.max_steps is not None:
-            _int_in("max_steps", self.max_steps, 1, 10**9)
-        if self.max_melodies is not None:
-            _int_in("max_melodies", self.max_melodies, 3, 10**7)
-        if self.num_threads is not None:
-            _int_in("num_threads", self.num_threads, 1, 1024)
+            check.extend(exc.problems)
+        for name, lo, hi in _OPTIONAL_WHOLE:
+            if getattr(self, name) is not None:
+                check.whole(name, getattr(self, name), lo, hi)
         if self.device not in DEVICES:
-            raise PresetError(f"device must be one of {DEVICES}, got {self.device!r}")
+            check.add("device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
+        check.raise_any(PresetError)
 
 
-def _int_in(name: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise PresetError(f"{name} must be a whole number in [{lo}, {hi}], got {value!r}")
+# TrainConfig's optional whole numbers (None = off) and their bounds.
+_OPTIONAL_WHOLE = (
+    ("early_stopping", 1, 10_000),
+    ("max_steps", 1, 10**9),
+    ("max_melodies", 3, 10**7),
+    ("num_threads", 1, 1024),
+)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,12 @@ def override(preset: Preset, **changes: Any) -> Preset:
             names = sorted([*flat, "tokenizer", *_tokenizer_options(preset.tokenizer.name)])
             raise PresetError(f"unknown setting {key!r}; valid settings: {', '.join(names)}")
         per_section[section][fname] = value
-    replaced = {}
+    return dataclasses.replace(preset, **_replaced_sections(preset, per_section))
+
+
+def _replaced_sections(preset: Preset, per_section: dict[str, dict[str, Any]]) -> dict:
+    """Each changed section rebuilt; PresetError with the problems of every section at once."""
+    replaced, check = {}, Checks()
     for section, kw in per_section.items():
         if not kw:
             continue
@@ -259,11 +270,12 @@ def override(preset: Preset, **changes: Any) -> Preset:
             kw["stride"] = max(1, round(kw["seq_len"] * current.stride / current.seq_len))
         try:
             replaced[section] = dataclasses.replace(current, **kw)
-        except PresetError:
-            raise
         except (TypeError, ValueError) as exc:
-            raise PresetError(f"invalid {section} setting: {exc}") from exc
-    return dataclasses.replace(preset, **replaced)
+            if not problems_of(exc):
+                raise PresetError(f"invalid {section} setting: {exc}") from exc
+            check.extend(problems_of(exc))
+    check.raise_any(PresetError)
+    return replaced
 
 
 def _tokenizer_options(name: str) -> dict:

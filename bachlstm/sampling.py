@@ -33,12 +33,14 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
+from bachlstm.problems import Checks, Problem, SettingsError
+
 METHODS = ("greedy", "top-k", "top-p", "temperature")
 NEG_INF = float("-inf")
 
 
-class SamplingConfigError(ValueError):
-    """A sampling parameter is out of range; the message names it and its value."""
+class SamplingConfigError(SettingsError):
+    """Sampling parameters out of range; the message names each and its value (`problems`: all of them)."""
 
 
 @dataclass(frozen=True)
@@ -58,30 +60,26 @@ class SamplingConfig:
         if self.method not in METHODS:
             raise SamplingConfigError(f"method must be one of {METHODS}, got {self.method!r}")
         # numpy numbers (from sliders, arrays) are accepted and stored as plain Python numbers.
-        k = _integer("k", self.k, "an integer >= 1")
-        if k < 1:
-            raise SamplingConfigError(f"k must be an integer >= 1, got {self.k!r}")
-        p = _real("p", self.p, "0 < p <= 1")
-        if not 0.0 < p <= 1.0:
-            raise SamplingConfigError(f"p must satisfy 0 < p <= 1, got {self.p!r}")
-        t = _real("temperature", self.temperature, "a finite number > 0")
-        if not (t > 0 and math.isfinite(t)):
-            raise SamplingConfigError(
-                f"temperature must be a finite number > 0, got {self.temperature!r} "
-                "(for the limit T -> 0 use method='greedy')"
-            )
-        min_p = _real("min_p", self.min_p, "0 <= min_p <= 1")
-        if not 0.0 <= min_p <= 1.0:
-            raise SamplingConfigError(f"min_p must satisfy 0 <= min_p <= 1, got {self.min_p!r}")
-        typical = _real("typical_p", self.typical_p, "0 < typical_p <= 1")
-        if not 0.0 < typical <= 1.0:
-            raise SamplingConfigError(f"typical_p must satisfy 0 < typical_p <= 1, got {self.typical_p!r}")
-        rp = _real("repetition_penalty", self.repetition_penalty, "a finite number > 0")
-        if not (math.isfinite(rp) and rp > 0):
-            raise SamplingConfigError(f"repetition_penalty must be a finite number > 0, got {rp!r}")
-        n = _integer("no_repeat_ngram", self.no_repeat_ngram, "an integer >= 0")
-        if n < 0:
-            raise SamplingConfigError(f"no_repeat_ngram must be an integer >= 0, got {n!r}")
+        k = _integer("k", self.k, "a whole number of at least 1")
+        p = _real("p", self.p, "above 0 and at most 1")
+        t = _real("temperature", self.temperature, "a finite number above 0")
+        min_p = _real("min_p", self.min_p, "from 0 to 1")
+        typical = _real("typical_p", self.typical_p, "above 0 and at most 1")
+        rp = _real("repetition_penalty", self.repetition_penalty, "a finite number above 0")
+        n = _integer("no_repeat_ngram", self.no_repeat_ngram, "a whole number of at least 0")
+        check = Checks()  # every problem at once, so a form can name each bad knob
+        for name, ok, wanted, value in (
+            ("k", k >= 1, "a whole number of at least 1", k),
+            ("p", 0.0 < p <= 1.0, "above 0 and at most 1", p),
+            ("temperature", t > 0 and math.isfinite(t), "a finite number above 0 (for T -> 0 use greedy)", t),
+            ("min_p", 0.0 <= min_p <= 1.0, "from 0 to 1", min_p),
+            ("typical_p", 0.0 < typical <= 1.0, "above 0 and at most 1", typical),
+            ("repetition_penalty", math.isfinite(rp) and rp > 0, "a finite number above 0", rp),
+            ("no_repeat_ngram", n >= 0, "a whole number of at least 0", n),
+        ):
+            if not ok:
+                check.add(name, f"must be {wanted}, got {value!r}")
+        check.raise_any(SamplingConfigError)
         for name, value in (("k", k), ("p", p), ("temperature", t), ("min_p", min_p), ("typical_p", typical),
                             ("repetition_penalty", rp), ("no_repeat_ngram", n)):  # fmt: skip
             object.__setattr__(self, name, value)
@@ -125,13 +123,13 @@ class SamplingConfig:
 
 def _integer(name: str, value, wanted: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SamplingConfigError(f"{name} must be {wanted}, got {value!r}")
+        raise SamplingConfigError([Problem(name, f"must be {wanted}, got {value!r}")])
     return int(value)
 
 
 def _real(name: str, value, wanted: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SamplingConfigError(f"{name} must be {wanted}, got {value!r}")
+        raise SamplingConfigError([Problem(name, f"must be {wanted}, got {value!r}")])
     return float(value)
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from bachlstm.events import Corpus, Event, Melody, Part, Piece
 from bachlstm.grouping import DisjointSets
+from bachlstm.problems import Checks, SettingsError
 from bachlstm.tunes import SIMILAR_TUNE, cached_similar_pairs, skeleton_intervals
 
 VOICES = ("first", "soprano", "alto", "tenor", "bass", "all")
@@ -17,6 +18,10 @@ SATB = ("soprano", "alto", "tenor", "bass")
 # harmonisations of one tune still agree (measured: longer keys split known same-tune pairs apart).
 TUNE_INTERVALS = 6
 _STEPS = "CDEFGAB"
+
+
+class SelectionError(SettingsError):
+    """SelectionConfig values that cannot be used; `problems` lists every one."""
 
 
 @dataclass(frozen=True)
@@ -37,21 +42,23 @@ class SelectionConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.time_signatures, str):
-            raise ValueError(
+            raise SelectionError(
                 f"time_signatures must be a tuple of strings, got the string {self.time_signatures!r}"
             )
         object.__setattr__(self, "time_signatures", tuple(self.time_signatures))
-        for ts in self.time_signatures:
-            if not re.fullmatch(r"\d+/\d+", str(ts)):
-                raise ValueError(f"time signature {ts!r} is not of the form '4/4'")
+        check = Checks()  # every problem at once, so a form can name each bad field
+        bad = [repr(ts) for ts in self.time_signatures if not re.fullmatch(r"\d+/\d+", str(ts))]
+        if bad:
+            check.add("time_signatures", f"must be of the form '4/4', got {', '.join(bad)}")
         if self.voice not in VOICES:
-            raise ValueError(f"voice must be one of {VOICES}, got {self.voice!r}")
-        for name in ("min_events", "max_events"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ValueError(f"{name} must be a non-negative int or None, got {value!r}")
-        if self.min_events is not None and self.max_events is not None and self.min_events > self.max_events:
-            raise ValueError(f"min_events {self.min_events} is larger than max_events {self.max_events}")
+            check.add("voice", f"must be one of {', '.join(VOICES)}, got {self.voice!r}")
+        lo = self.min_events is None or check.whole("min_events", self.min_events, 0)
+        hi = self.max_events is None or check.whole("max_events", self.max_events, 0)
+        if lo and hi and None not in (self.min_events, self.max_events) and self.min_events > self.max_events:
+            check.add(
+                "min_events", f"({self.min_events}) must not be larger than the maximum ({self.max_events})"
+            )
+        check.raise_any(SelectionError)
 
     @classmethod
     def preset(cls, name: str) -> SelectionConfig:

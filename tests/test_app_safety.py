@@ -62,17 +62,42 @@ def test_absurd_settings_are_refused_before_start_with_the_largest_value_that_fi
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"lr": 1e9}, "lr must be in (0, 1]"),
-        ({"epochs": -3}, "epochs must be a whole number"),
-        ({"seed": str(2**63)}, "seed must be a whole number from 0 to 4,294,967,295"),
-        ({"seed": "-1"}, "seed must be a whole number from 0"),
-        ({"seed": "one"}, "Seed: 'one' is not a whole number"),
+        ({"lr": 1e9}, "**Learning rate** must be above 0 and at most 1"),
+        ({"epochs": -3}, "**Epochs** must be a whole number"),
+        ({"seed": str(2**63)}, "**Seed** must be a whole number from 0 to 4,294,967,295"),
+        ({"seed": "-1"}, "**Seed** must be a whole number from 0"),
+        ({"seed": "one"}, "**Seed** must be a whole number, got 'one'"),
     ],
     ids=["lr-1e9", "epochs-minus-3", "seed-2**63", "seed-minus-1", "seed-word"],
 )
 def test_numbers_out_of_range_get_a_message(runs, values, message):
     errors = start(training_page(), run_name="x", **values)
     assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_every_bad_field_is_listed_at_once_by_its_label(runs):
+    """The new-user trial: two bad fields gave one message naming a code identifier ("batch_size")."""
+    errors = start(training_page(), run_name="x", epochs=0, batch_size=0, seed="-1")
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("Training not started: 3 settings need a change:")
+    assert "- **Epochs** must be" in errors[0] and "- **Batch size** must be" in errors[0]
+    assert "- **Seed** must be" in errors[0] and "batch_size" not in errors[0]
+
+
+@pytest.mark.slow
+def test_sampling_lists_every_bad_field_by_its_label(runs):
+    at = open_app("app_pages/sampling.py", timeout=180)
+    at.number_input(key="min_length").set_value(-5)
+    at.number_input(key="samples").set_value(0)
+    at.text_input(key="seed").set_value("abc")
+    at.button(key="generate").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("Nothing generated: 3 settings need a change:"), errors
+    for line in ("**Seed** must be a whole number, got 'abc'", "**Samples per method** must be",
+                 "**Minimum notes** must be a whole number of at least 0, got -5"):  # fmt: skip
+        assert line in errors[0], errors
+    assert "min_length" not in errors[0] and "sampling" not in at.session_state
 
 
 def test_windows_device_names_are_refused(runs):
@@ -170,8 +195,8 @@ def test_home_warns_about_a_fifo_and_lists_broken_kinds(runs):
     ("seed", "message"),
     [
         (str(2**31), None),
-        (str(2**32), "Seed must be a whole number from 0 to 4,294,967,295"),
-        ("x", "not a whole"),
+        (str(2**32), "**Seed** must be a whole number from 0 to 4,294,967,295"),
+        ("x", "**Seed** must be a whole number, got 'x'"),
     ],
     ids=["2**31-works", "2**32-refused", "word"],
 )

@@ -25,3 +25,16 @@ def test_unknown_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["nonsense"])
     assert exc.value.code == 2
+
+
+def test_every_bad_setting_is_named_by_its_option(capsys):
+    """All at once, each on its line, by the option the user typed (not the library's field name)."""
+    from bachlstm.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--preset", "workshop", "--epochs", "0", "--batch-size", "0", "--lr", "5"])
+    assert exc.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "error: --epochs must be a whole number from 1 to 10,000, got 0"
+    assert lines[1] == "error: --batch-size must be a whole number from 1 to 65,536, got 0"
+    assert lines[2] == "error: --lr must be above 0 and at most 1, got 5.0"

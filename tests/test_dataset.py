@@ -50,10 +50,10 @@ def test_config_defaults_and_normalisation():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"seq_len": 0}, "seq_len must be >= 1, got 0"),
-        ({"seq_len": 2.5}, "seq_len must be an integer, got 2.5"),
-        ({"stride": 0}, "stride must be in 1..seq_len"),
-        ({"seq_len": 8, "stride": 9}, "stride must be in 1..seq_len \\(8\\)"),
+        ({"seq_len": 0}, "seq_len must be a whole number of at least 1, got 0"),
+        ({"seq_len": 2.5}, "seq_len must be a whole number of at least 1, got 2.5"),
+        ({"stride": 0}, "stride must be a whole number from 1 to seq_len"),
+        ({"seq_len": 8, "stride": 9}, "stride must be a whole number from 1 to seq_len \\(8\\)"),
         ({"augment_semitones": (12,)}, "-11..11, got 12"),
         ({"augment_semitones": 13}, "0..11, got 13"),
         ({"augment_semitones": "up"}, "got 'u'"),
@@ -61,7 +61,7 @@ def test_config_defaults_and_normalisation():
         ({"split_fractions": (0.5, 0.3, 0.3)}, "must sum to 1"),
         ({"split_fractions": (0.0, 0.5, 0.5)}, "training share must be > 0"),
         ({"split_fractions": (1.2, -0.1, -0.1)}, "numbers in \\[0, 1\\]"),
-        ({"split_seed": -1}, "split_seed must be >= 0"),
+        ({"split_seed": -1}, "split_seed must be a whole number of at least 0"),
     ],
     ids=[
         "seq0",

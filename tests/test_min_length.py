@@ -115,13 +115,15 @@ def test_eos_is_never_held_where_it_is_the_only_token_allowed():
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "8", None])
 def test_a_bad_min_length_is_named(bad):
     ck = preferring("event-plain", "eos", "note")
-    with pytest.raises(ValueError, match="min_length must be an integer >= 0"):
+    with pytest.raises(ValueError, match="min_length must be a whole number of at least 0"):
         generate(ck, SamplingConfig("greedy"), length=20, min_length=bad)
 
 
 def test_a_min_length_beyond_the_length_limit_is_refused():
     ck = preferring("event-plain", "eos", "note")
-    with pytest.raises(ValueError, match=r"min_length \(21 notes\) cannot be more than length \(20 tokens\)"):
+    with pytest.raises(
+        ValueError, match=r"min_length \(21 notes\) cannot be more than the length \(20 tokens\)"
+    ):
         generate(ck, SamplingConfig("greedy"), length=20, min_length=21)
 
 
@@ -195,7 +197,10 @@ def test_cli_generate_and_compare_take_min_length(checkpoint_path, capsys):
 
 @pytest.mark.parametrize(
     "value, message",
-    [("-3", "min_length must be an integer >= 0, got -3"), ("41", "min_length (41 notes) cannot be more")],
+    [
+        ("-3", "--min-length must be a whole number of at least 0, got -3"),
+        ("41", "--min-length (41 notes) cannot be more"),
+    ],
 )
 def test_cli_names_a_bad_min_length(checkpoint_path, capsys, value, message):
     args = ["generate", "--checkpoint", str(checkpoint_path), "--length", "40", "--min-length", value]

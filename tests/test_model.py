@@ -94,13 +94,16 @@ def test_overfits_one_small_batch():
         ({"vocab_size": 1}, "vocab_size"),
         ({"embedding_dim": 0}, "embedding_dim"),
         ({"lstm_sizes": ()}, "lstm_sizes"),
-        ({"lstm_sizes": (8, 100_000), "dropouts": (0.0, 0.0)}, r"lstm_sizes\[1\]"),
+        (
+            {"lstm_sizes": (8, 100_000), "dropouts": (0.0, 0.0)},
+            "lstm_sizes must each be .*: layer 2 is 100000",
+        ),
         ({"dropouts": (0.1,)}, "one value per LSTM layer"),
-        ({"dropouts": (0.1, 1.5)}, r"dropouts\[1\]"),
+        ({"dropouts": (0.1, 1.5)}, "dropouts must each be .*: layer 2 is 1.5"),
         ({"hidden_linear": -3}, "hidden_linear"),
         ({"activation": "swish"}, "activation"),
         ({"pad_id": 11}, "pad_id"),
-        ({"lstm_sizes": (8, 6.5)}, r"lstm_sizes\[1\]"),
+        ({"lstm_sizes": (8, 6.5)}, "lstm_sizes must each be .*: layer 2 is 6.5"),
     ],
     ids=[
         "vocab",
@@ -118,6 +121,18 @@ def test_overfits_one_small_batch():
 def test_config_rejects_bad_values(kw, message):
     with pytest.raises(ModelConfigError, match=message):
         tiny(**kw)
+
+
+def test_every_bad_value_is_reported_at_once_with_its_field():
+    with pytest.raises(ModelConfigError) as caught:
+        tiny(embedding_dim=0, lstm_sizes=(8, 0), hidden_linear=-3, activation="swish")
+    assert [p.field for p in caught.value.problems] == [
+        "embedding_dim",
+        "lstm_sizes",
+        "hidden_linear",
+        "activation",
+    ]
+    assert caught.value.problems[0].text == "must be a whole number from 1 to 4,096, got 0"
 
 
 def test_config_round_trip_and_unset_vocab():

@@ -50,7 +50,7 @@ def part(name, events, flags=()):
     "kwargs, match",
     [
         ({"voice": "descant"}, "voice"),
-        ({"min_events": 10, "max_events": 5}, "min_events 10"),
+        ({"min_events": 10, "max_events": 5}, r"min_events \(10\) must not be larger"),
         ({"min_events": -1}, "min_events"),
         ({"max_events": 2.5}, "max_events"),
         ({"time_signatures": "4/4"}, "tuple"),

@@ -242,7 +242,7 @@ def test_overrides_apply_and_validate():
         ({"epochs": 10**6}, "epochs"),
         ({"lr": 5.0}, "lr"),
         ({"batch_size": 0}, "batch_size"),
-        ({"lstm_sizes": (100_000,)}, r"lstm_sizes\[0\]"),
+        ({"lstm_sizes": (100_000,)}, "lstm_sizes must each be .*: layer 1 is 100000"),
         ({"dropouts": (0.1, 0.2, 0.3, 0.4)}, "one value per LSTM layer"),
         ({"seq_len": 0}, "seq_len"),
         ({"frobnicate": 1}, "unknown setting 'frobnicate'"),
@@ -273,6 +273,17 @@ def test_overrides_apply_and_validate():
 def test_absurd_overrides_give_clear_errors(kw, message):
     with pytest.raises(ValueError, match=message):
         get_preset("workshop", **kw)
+
+
+def test_every_bad_setting_is_reported_at_once_across_sections():
+    """Not only the first: the form names each bad field (the new-user trial saw one at a time)."""
+    with pytest.raises(PresetError) as caught:
+        get_preset("workshop", epochs=0, batch_size=0, seed=-1, seq_len=0, embedding_dim=0, lstm_sizes=(6, 0))
+    problems = {p.field: p.text for p in caught.value.problems}
+    assert list(problems) == ["seq_len", "embedding_dim", "lstm_sizes", "epochs", "batch_size", "seed"]
+    assert problems["epochs"] == "must be a whole number from 1 to 10,000, got 0"
+    assert problems["seed"].startswith("must be a whole number from 0 to 4,294,967,295")
+    assert str(caught.value).startswith("seq_len must be a whole number of at least 1, got 0; embedding_dim ")
 
 
 def test_device_choice():

@@ -8,6 +8,7 @@ import logging
 # Each module defines `add_parser(subparsers)` and sets `func(args) -> int` on its parser(s).
 # Heavy imports (torch, music21) stay inside the command functions so `--help` is instant.
 from bachlstm.cli import bench, corpus, evaluate, generate, inspect, score, train
+from bachlstm.problems import problems_of
 
 COMMANDS = (corpus, train, evaluate, generate, inspect, score, bench)
 COMMAND_MODULES = tuple(module.__name__.rpartition(".")[2] for module in COMMANDS)
@@ -31,4 +32,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as exc:  # user errors: a clear message, no traceback
-        parser.exit(2, f"error: {exc}\n")
+        parser.exit(2, error_text(exc, _options(parser, args.command)))
+
+
+def error_text(exc: BaseException, options: dict[str, str]) -> str:
+    """'error: ...' lines for a user error: each bad setting on its own line, named by its option
+    (`--batch-size`) where the command has one, by its --set name otherwise."""
+    problems = problems_of(exc)
+    if not problems:
+        return f"error: {exc}\n"
+    return "".join(f"error: {options.get(p.field, p.field)} {p.text}\n" for p in problems)
+
+
+def _options(parser: argparse.ArgumentParser, command: str) -> dict[str, str]:
+    """The command's options by destination: {"batch_size": "--batch-size", ...}."""
+    # argparse keeps its subparsers in a private attribute; its layout has been the same for years.
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a.option_strings[-1] for a in sub.choices[command]._actions if a.option_strings}
