@@ -191,7 +191,7 @@ def draw_columns(res: dict) -> None:
 
 @st.fragment
 def listen(events: tuple, i: int) -> None:
-    """A column's audio, made when first asked for: Ogg Opus for a whole class costs CPU no one
+    """A column's audio, made when first asked for: OGG Vorbis for a whole class costs CPU no one
     waits for otherwise (about 0.1 s per minute of music, measured), so each column has a button."""
     if i not in st.session_state.setdefault("heard", set()):
         st.button("Listen", key=f"listen_{i}", icon=":material/play_arrow:", on_click=_hear, args=(i,))

@@ -1,9 +1,10 @@
-"""Audio for the dashboard: events -> a real instrument (FluidSynth) or a built-in organ tone -> Ogg Opus.
+"""Audio for the dashboard: events -> a real instrument (FluidSynth) or a built-in organ tone -> OGG Vorbis.
 
-Ogg Opus (RFC 6716 in an Ogg container, RFC 7845) through `soundfile` (its wheels carry libsndfile for
-Linux, macOS and Windows) at about 13 kbit/s is a twentieth of a 16 kHz 16-bit WAV; at that rate Opus keeps a
-melody's tone where Vorbis' smallest setting needs ~18 kbit/s (the four columns of a default-length
-Generate: ~230-390 KB in Opus, 300-510 KB in Vorbis, measured on `bach` melodies).
+OGG Vorbis through `soundfile` (its wheels carry libsndfile for Linux, macOS and Windows) at its
+smallest setting, about 18 kbit/s, is a fourteenth of a 16 kHz 16-bit WAV. Measured on the four columns
+of default-length `bach` Generates: Vorbis 300-510 KB in 0.5 s of CPU; Ogg Opus (libsndfile's encoder)
+230-390 KB at ~13 kbit/s but 6-7 s of CPU, and MP3 660-890 KB: for a class on one server the CPU
+decides, so Vorbis.
 
 FluidSynth is used when the `pyfluidsynth` package and the system's FluidSynth library are both present,
 with the General MIDI SoundFont that ships inside pretty_midi (TimGM6mb); otherwise a small additive
@@ -28,13 +29,11 @@ from bachlstm.events import Event
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16_000  # Hz: a melody's partials fit below 8 kHz, and one of Opus' native rates
+SAMPLE_RATE = 16_000  # Hz: a melody's partials fit below 8 kHz (11 or 12 kHz saved no Vorbis bytes)
 PROGRAM = 19  # General MIDI church organ: chorales were sung over one (the same program as our MIDI)
 VELOCITY = 80
 TAIL_S = 0.6  # seconds after the last note for the instrument's release to die away
-# soundfile's compression level for Opus (0 = largest, 1 = smallest): 0.97 gives ~13 kbit/s for a
-# melody (0.96: 17, 0.98: 11, 0.99: 9 kbit/s, where a sustained note starts to lose its tone).
-QUALITY = 0.97
+QUALITY = 1.0  # soundfile's compression level: 1.0 = Vorbis' smallest files (~18 kbit/s), plenty for a melody
 PEAK = 0.8  # players such as st.audio normalise by the maximum; we leave headroom ourselves
 DEFAULT_TEMPO = 80  # quarter notes per minute, as music.DEFAULT_TEMPO
 
@@ -145,13 +144,13 @@ def synthesize(events: Sequence[Event], tempo_bpm: float = DEFAULT_TEMPO) -> np.
 
 
 def encode_ogg(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
-    """Ogg Opus bytes of mono float audio in [-1, 1] (about 1.5-2 KB per second at 16 kHz)."""
+    """OGG Vorbis bytes of mono float audio in [-1, 1] (about 2-3 KB per second at 16 kHz)."""
     buf = io.BytesIO()
-    soundfile.write(buf, audio, sample_rate, format="OGG", subtype="OPUS", compression_level=QUALITY)
+    soundfile.write(buf, audio, sample_rate, format="OGG", subtype="VORBIS", compression_level=QUALITY)
     return buf.getvalue()
 
 
 def to_ogg(events: Sequence[Event], tempo_bpm: float = DEFAULT_TEMPO) -> bytes | None:
-    """The melody as Ogg Opus bytes, or None when it has no note."""
+    """The melody as OGG Vorbis bytes, or None when it has no note."""
     audio = synthesize(events, tempo_bpm)
     return None if audio is None else encode_ogg(audio)
