@@ -394,4 +394,7 @@ def size_of(value: object) -> int:
     memory = getattr(value, "memory_usage", None)  # a pandas DataFrame
     if callable(memory):
         return int(memory(deep=True).sum())
+    nbytes = getattr(value, "nbytes", None)  # a pyarrow Table, a numpy array
+    if isinstance(nbytes, int):
+        return nbytes
     return sys.getsizeof(value)

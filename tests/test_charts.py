@@ -9,6 +9,7 @@ from altair.vegalite.v6.schema.core import load_schema
 
 from app_pages import charts
 from bachlstm.events import Event
+from bachlstm.render import size_of
 from bachlstm.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.training import Progress
 
@@ -51,16 +52,19 @@ def _notes(*midis):
 
 def test_melody_view_marks_the_primer_and_draws_sheet_music():
     view = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)
-    assert view["roll"].part.tolist() == ["primer", "primer", "generated", "generated"]
+    assert view["roll"]["part"].to_pylist() == ["primer", "primer", "generated", "generated"]
+    assert view["roll"].schema == charts.ROLL_SCHEMA
+    assert size_of(view) == len(view["svg"][0]) + view["roll"].nbytes  # what the render cache counts
     assert len(view["svg"]) == 1 and view["svg"][0].startswith("<svg")
     silent = charts.melody_view([Event("rest", 4.0, measure=1)])
-    assert silent["roll"].empty and len(silent["svg"]) == 1  # a bar of rest is still engraved
+    assert len(silent["roll"]) == 0 and len(silent["svg"]) == 1  # a bar of rest is still engraved
     assert charts.melody_view([])["svg"] == []
 
 
-def valid_vega_lite(spec: dict, data: pd.DataFrame) -> None:
-    """Raise unless the plain spec with its data is valid Vega-Lite (altair's schema)."""
-    jsonschema.validate({**spec, "data": {"values": data.to_dict("records")}}, VEGA_LITE)
+def valid_vega_lite(spec: dict, data) -> None:
+    """Raise unless the plain spec with its data (a DataFrame or an Arrow table) is valid Vega-Lite."""
+    rows = data.to_pylist() if hasattr(data, "to_pylist") else data.to_dict("records")
+    jsonschema.validate({**spec, "data": {"values": rows}}, VEGA_LITE)
 
 
 def test_every_chart_builds_valid_vega_lite():

@@ -97,13 +97,13 @@ def test_score_with_pickup_and_estimated_key():
 
 
 def test_piano_roll_exact():
-    frame = piano_roll(MELODY[:6], label="x")
-    assert frame.columns.tolist() == ["index", "start", "end", "midi", "pitch", "duration", "label"]
-    assert frame["start"].tolist() == [0.0, 1.0, 1.5, 2.0, 3.0]
-    assert frame["end"].tolist() == [1.0, 1.5, 2.0, 3.0, 5.0]
-    assert frame["pitch"].tolist() == ["G4", "A4", "B4", "C5", "D5"]
-    assert frame["index"].tolist() == [0, 1, 2, 3, 4]
-    assert piano_roll([r(1.0)]).empty
+    roll = piano_roll(MELODY[:6])
+    assert list(roll) == ["index", "start", "end", "midi", "pitch", "duration"]
+    assert roll["start"] == [0.0, 1.0, 1.5, 2.0, 3.0]
+    assert roll["end"] == [1.0, 1.5, 2.0, 3.0, 5.0]
+    assert roll["pitch"] == ["G4", "A4", "B4", "C5", "D5"]
+    assert roll["index"] == [0, 1, 2, 3, 4]
+    assert all(column == [] for column in piano_roll([r(1.0)]).values())
 
 
 def test_zip_has_midi_and_musicxml_per_melody():
