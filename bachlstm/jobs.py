@@ -291,6 +291,9 @@ class JobManager:
             if thread.is_alive():
                 self.kill(job_id)
                 thread.join(timeout)
+        close = getattr(self.runner, "close", None)  # a waiting spare worker (ProcessRunner)
+        if close is not None:
+            close()
 
     # --- workers --------------------------------------------------------------------------------
     def _bump(self) -> None:

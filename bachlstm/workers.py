@@ -16,6 +16,7 @@ the server's GIL and a crashing or killed worker cannot take the server down.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.spawn as mp_spawn
@@ -218,23 +219,59 @@ def _without_main() -> Iterator[None]:
             mp_spawn.get_preparation_data = original
 
 
-class ProcessRun:
-    """A run in its own worker process; messages come through a one-way pipe."""
+def _waiting_main(conn, stop_event, warm: tuple[str, ...]) -> None:
+    """A worker started before its job: import what training needs, then take one job from `conn`.
 
-    def __init__(self, ctx, train_fn: Callable, config: Any, out: Path | None, resume: Path | None) -> None:
-        reader, writer = ctx.Pipe(duplex=False)
-        self._stop = ctx.Event()
-        self._reader = reader
+    The imports (torch, music21: about two seconds) happen while the previous run trains, so the next
+    run starts at once. A server that goes away before sending a job closes the pipe: the worker ends.
+    """
+    for name in warm:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the job itself will report what is wrong
+            log.debug("warming %s failed: %s", name, exc)
+    try:
+        job = conn.recv()
+    except (EOFError, OSError):
+        return
+    if job is None:
+        return
+    train_fn, config, out, resume = job
+    _worker_main(train_fn, config, out, resume, conn, stop_event)
+
+
+class _Worker:
+    """A started worker process with its two-way pipe and stop flag, waiting for one job."""
+
+    def __init__(self, ctx, warm: tuple[str, ...]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.stop = ctx.Event()
         self.process = ctx.Process(
-            target=_worker_main,
-            args=(train_fn, config, out, resume, writer, self._stop),
-            name=f"bachlstm-train-{Path(out).stem if out else 'run'}",
-            daemon=True,  # ended with the server when it exits normally
+            target=_waiting_main, args=(child, self.stop, warm), name="bachlstm-train", daemon=True
         )
         with _without_main():
             self.process.start()
-        # Our copy of the writing end must go, or a dead worker would never read as end-of-file.
-        writer.close()
+        # Our copy of the child's end must go, or a dead worker would never read as end-of-file.
+        child.close()
+
+    def close(self) -> None:
+        """Let a worker that never got a job go (it ends when its pipe closes)."""
+        with contextlib.suppress(OSError):
+            self.conn.close()
+        self.process.join(JOIN_S)
+        if self.process.is_alive():
+            self.process.kill()
+
+
+class ProcessRun:
+    """A run in its own worker process; messages come through the worker's pipe."""
+
+    def __init__(self, worker: _Worker, train_fn: Callable, config: Any, out: Path | None, resume) -> None:
+        self.process = worker.process
+        self._stop = worker.stop
+        self._reader = worker.conn
+        with contextlib.suppress(BrokenPipeError, OSError):  # a worker that died waiting: follow() says so
+            worker.conn.send((train_fn, config, out, resume))
 
     def follow(self) -> Iterator[Any]:
         """Progress records, then the Outcome; a worker that dies silently gives a failed Outcome."""
@@ -267,18 +304,43 @@ class ProcessRun:
 
 
 class ProcessRunner:
-    """Runs each job in a fresh worker process started with 'spawn' (the same on Linux, macOS, Windows).
+    """Runs each job in its own worker process started with 'spawn' (the same on Linux, macOS, Windows).
 
     `train_fn` must be picklable (a module-level function), as must the config and what train_fn
-    reports. A fresh process per run costs an interpreter start (about two seconds with torch) and
-    gives each run a clean memory that is returned to the system when it ends.
+    reports. A fresh process per run gives each run a clean memory that is returned to the system when
+    it ends; its interpreter start and imports (about two seconds with torch) are paid ahead: once a
+    run has started, one more worker is started and waits, with `warm` imported, for the next run
+    (`spare=False`: no waiting worker, each run starts its own).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spare: bool = True, warm: tuple[str, ...] = ("bachlstm.training",)) -> None:
         self._ctx = multiprocessing.get_context("spawn")
+        self._keep_spare, self._warm = spare, warm
+        self._spare: _Worker | None = None
+        self._lock = threading.Lock()
 
     def start(
         self, train_fn: Callable, config: Any, out: Path | None, resume: Path | None = None
     ) -> ProcessRun:
-        """Start a worker process for the run."""
-        return ProcessRun(self._ctx, train_fn, config, out, resume)
+        """Hand the run to the waiting worker (or start one), then start the next waiting worker."""
+        with self._lock:
+            worker, self._spare = self._spare, None
+            if worker is None or not worker.process.is_alive():
+                worker = _Worker(self._ctx, self._warm)
+            run = ProcessRun(worker, train_fn, config, out, resume)
+            if self._keep_spare:
+                self._spare = _Worker(self._ctx, self._warm)
+        return run
+
+    @property
+    def spare(self) -> multiprocessing.process.BaseProcess | None:
+        """The waiting worker's process (pid, exitcode, is_alive()), None when there is none."""
+        spare = self._spare
+        return spare.process if spare is not None else None
+
+    def close(self) -> None:
+        """End the waiting worker (server exit, tests); running workers are the job manager's."""
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.close()

@@ -182,3 +182,28 @@ def test_a_worker_whose_server_dies_stops_and_saves(tmp_path):
     finally:
         server.kill()
         server.stdout.close()
+
+
+def test_the_next_run_starts_in_a_worker_that_was_waiting_for_it(tmp_path):
+    """After a run starts, one more worker starts and imports ahead; the next run uses it. A waiting
+    worker that died is replaced, and closing the runner ends the one still waiting."""
+    runner = ProcessRunner(warm=("bachlstm.presets",))
+    m = JobManager(worker_fns.counts, runner=runner)
+    try:
+        first = m.wait(m.submit("a", 2, out=tmp_path / "a.safetensors").id, timeout=60)
+        wait_until(lambda: runner.spare is not None)  # started just after the run was handed over
+        waiting = runner.spare
+        assert first.status == DONE and waiting.pid != first.progress()[0].pid
+        second = m.wait(m.submit("b", 2, out=tmp_path / "b.safetensors").id, timeout=60)
+        assert second.status == DONE and second.progress()[0].pid == waiting.pid  # the waiting one ran it
+        wait_until(lambda: runner.spare is not None)
+        killed = runner.spare
+        os.kill(killed.pid, signal.SIGKILL)  # a waiting worker killed by hand
+        wait_until(lambda: killed.exitcode is not None)  # every thread of it gone, as its parent sees
+        third = m.wait(m.submit("c", 2, out=tmp_path / "c.safetensors").id, timeout=60)
+        assert third.status == DONE, third.error  # a fresh worker took the run
+        wait_until(lambda: runner.spare is not None)
+        last = runner.spare
+    finally:
+        m.shutdown(timeout=5)
+    assert last.exitcode is not None  # shutdown let the waiting worker go
