@@ -26,13 +26,24 @@ def add_parser(sub) -> None:
         default=None,
         help="class: also train one default run while W sessions queue runs and watch",
     )
+    p.add_argument(
+        "--browser-nice",
+        type=int,
+        default=None,
+        help="class: CPU priority of the benchmark's browsers (default 10: they stand in for the students' "
+        "own machines; 0 lets them compete with the server as equals)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Each bench module has `run() -> dict` (figures) and `format_report(dict) -> str`."""
     mod = importlib.import_module(f"bachlstm.bench.{MODULES.get(args.which, args.which)}")
-    options = {"sessions": args.sessions, "watchers": args.watchers} if args.which == "class" else {}
+    options = {}
+    if args.which == "class":
+        options = {"sessions": args.sessions, "watchers": args.watchers}
+        if args.browser_nice is not None:
+            options["browser_nice"] = args.browser_nice
     figures = mod.run(**options)
     print(json.dumps(figures, indent=2) if args.json else mod.format_report(figures))
     return 0

@@ -1,0 +1,48 @@
+"""The class benchmark's pure parts: its report and the browsers' lower-priority launcher."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bachlstm.bench import classroom
+
+
+def test_niced_launcher_runs_chromium_at_the_given_priority(tmp_path):
+    assert classroom._niced_chromium(tmp_path, 0) == str(classroom.CHROMIUM)
+    launcher = classroom._niced_chromium(tmp_path, 7)
+    assert os.access(launcher, os.X_OK)
+    # The launcher execs `nice -n 7 <chromium> args...`; with `nice` standing in for chromium the
+    # niceness it reports is the one chromium would get.
+    probe = tmp_path / "probe"
+    probe.write_text(Path(launcher).read_text().replace(str(classroom.CHROMIUM), "nice"))
+    probe.chmod(0o755)
+    shown = subprocess.run([str(probe)], capture_output=True, text=True, check=True).stdout.strip()
+    assert int(shown) == os.nice(0) + 7
+
+
+def test_report_names_the_browsers_priority_and_every_target():
+    per = {"sessions": 4, "open_sampling_s": 2.0, "columns_s_median": 1.5, "columns_s_max": 2.5,
+           "page_done_s_median": 3.0, "server_cpu_s_per_generate": 0.21, "bytes_per_generate": 61000,
+           "rss_mb_open_per_session": 4.0, "rss_mb_per_session": 3.5}  # fmt: skip
+    run = {
+        "steps_per_s": 20.0,
+        "run_s": 30.0,
+        "generate_s": [0.8],
+        "server_cpu_s": 30.0,
+        "kb_sent_per_s": 8.0,
+    }
+    figures = {
+        "machine": "x86_64, 2 CPUs", "browser_nice": 10, "per_sessions": {"4": per}, "watchers": 10,
+        "generate_every_s": 10.0, "train_alone": run, "train_watched": {**run, "steps_per_s": 17.0},
+        "train_speed_ratio": 0.85, "class_of_30_minutes": 15.0, "generate_while_training_s_median": 0.8,
+        "listen_all_four": {"bytes": 300000, "server_cpu_s": 0.5}, "synth": "organ",
+        "rss_mb_start": 400.0, "rss_mb_end": 420.0, "targets": classroom.TARGETS,
+    }  # fmt: skip
+    report = classroom.format_report(figures)
+    assert "browsers at nice 10" in report
+    assert "0.210" in report and "61.0" in report  # server CPU and KB per Generate
+    assert "ratio 0.85" in report and "15.0 min" in report and "Generate every 10 s" in report
+    with pytest.raises(KeyError):
+        classroom.format_report({k: v for k, v in figures.items() if k != "listen_all_four"})
