@@ -162,6 +162,20 @@ def column_view(events: tuple, n_primer: int) -> dict:
     return render_cache().get(("view", events, n_primer), lambda: charts.melody_view(events, n_primer))
 
 
+def next_token_view(ck, context: tuple, configs: tuple, constrained: bool):
+    """The explorer's frame (`compare.next_token_frame`) for one context, made once per content for the
+    whole server: step 1 of a Generate without a primer asks the same question every time."""
+    from bachlstm.compare import next_token_frame  # late: torch takes ~2 s to import
+
+    def make():
+        return next_token_frame(ck, context, configs, constrained=constrained)
+
+    weights = ck.meta.get("weights_sha256")
+    if weights is None:  # no fingerprint of the weights: nothing safe to key the cache on
+        return make()
+    return render_cache().get(("next", str(ck.path), weights, context, configs, constrained), make)
+
+
 def column_audio(events: tuple) -> bytes | None:
     """A melody's OGG audio (None without notes), made once per content for the whole server."""
     return render_cache().get(("ogg", events), lambda: audio.to_ogg(events))

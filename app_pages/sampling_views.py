@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import SESSION, column_audio, column_view
+from app_pages.common import SESSION, column_audio, column_view, next_token_view
 from app_pages.sampling_state import SamplingSettings, file_id, stale_note
 from app_pages.texts import (
     COLUMN_METRICS,
@@ -17,7 +17,7 @@ from app_pages.texts import (
     STYLE_HELP,
     format_metric,
 )
-from bachlstm.compare import compare_methods, next_token_frame, sampling_configs
+from bachlstm.compare import compare_methods, sampling_configs
 from bachlstm.generation import check_arguments
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
@@ -284,7 +284,7 @@ def explorer(res: dict) -> None:
         return
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
-    frame = next_token_frame(ck, context, [g.config for g in gens], constrained=res["constrained"])
+    frame = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res["constrained"])
     st.vega_lite_chart(frame, charts.next_token_chart(frame))
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(

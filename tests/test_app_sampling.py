@@ -364,3 +364,27 @@ def test_a_run_that_ended_early_says_so_beside_the_model_box(runs):
         assert not any("zz-halfway" in c.value for c in at.caption)  # complete: nothing to say
     finally:
         path.unlink()
+
+
+def test_the_explorer_frame_is_made_once_per_model_context_and_settings(runs):
+    import dataclasses
+
+    import pandas as pd
+
+    from app_pages.common import next_token_view, render_cache
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.compare import Knobs, next_token_frame, sampling_configs
+    from bachlstm.tokens import BOS
+
+    ck = load_checkpoint(runs / "tiny.safetensors")
+    context, configs = (BOS,), tuple(sampling_configs(Knobs()))  # step 1 of a Generate without a primer
+    cache = render_cache()
+    frame = next_token_view(ck, context, configs, True)
+    pd.testing.assert_frame_equal(frame, next_token_frame(ck, context, configs, constrained=True))
+    hits = cache.hits
+    assert next_token_view(ck, context, configs, True) is frame and cache.hits == hits + 1
+    assert next_token_view(ck, context, configs, False) is not frame  # unconstrained: another question
+    unmarked = dataclasses.replace(ck, meta={k: v for k, v in ck.meta.items() if k != "weights_sha256"})
+    size = len(cache)
+    pd.testing.assert_frame_equal(next_token_view(unmarked, context, configs, True), frame)
+    assert len(cache) == size  # no fingerprint of the weights: made, not cached
