@@ -152,18 +152,57 @@ def feature_traces(frame: pd.DataFrame, bar_lines, total: float):
     return (line + bar_rules(bar_lines, total)).properties(height=320)
 
 
+# The embedding's colour legend fits this many pixels, the main column of a phone: it is drawn once under
+# the views, never cut off (a legend under each of three narrow views lost half its entries).
+LEGEND_WIDTH = 300
+NO_VALUE = "none"  # the colour of tokens without the attribute (a duration has no pitch class)
+
+
+def _coloured(frame: pd.DataFrame, colour: str) -> tuple[pd.DataFrame, alt.Scale]:
+    """The frame with a `colour` column (NO_VALUE where the token lacks the attribute) and the one colour
+    scale the views and the legend share."""
+    data = frame.assign(colour=frame[colour].astype("string").fillna(NO_VALUE))
+    return data, alt.Scale(domain=sorted(data.colour.unique()))
+
+
 def embedding_scatter(frame: pd.DataFrame, x: str, y: str, colour: str, colour_title: str, titles=("", "")):
-    """Tokens as points in two embedding axes, coloured by a token attribute (tokens without it in grey)."""
-    data = frame.assign(colour=frame[colour].astype("string").fillna("-"))
+    """Tokens as points in two embedding axes, coloured by a token attribute; the legend is
+    embedding_legend's, drawn once for all views (the same colour scale)."""
+    data, scale = _coloured(frame, colour)
     return (
         alt.Chart(data, height=420)
         .mark_circle(size=60, opacity=0.8)
         .encode(
             x=alt.X(f"{x}:Q", title=titles[0] or x, scale=alt.Scale(zero=False)),
             y=alt.Y(f"{y}:Q", title=titles[1] or y, scale=alt.Scale(zero=False)),
-            color=alt.Color(
-                "colour:N", title=colour_title, sort="ascending", legend=alt.Legend(orient="bottom")
-            ),
+            color=alt.Color("colour:N", title=colour_title, scale=scale, legend=None),
             tooltip=["token", "type", "pitch_class", "octave", "duration"],
         )
     )
+
+
+def embedding_legend(frame: pd.DataFrame, colour: str):
+    """embedding_scatter's colours as a chart of its own: a grid of dots and names at most LEGEND_WIDTH
+    pixels wide, so every entry shows in any window (a Vega legend is cut at its chart's edge). No title:
+    Streamlit fits a chart to its declared height, and a title would push the last line out."""
+    data, scale = _coloured(frame, colour)
+    names = scale.domain
+    per_column = 30 + 7 * max(len(n) for n in names)  # dot, gap and name (about 7 px a character)
+    columns = max(1, min(len(names), LEGEND_WIDTH // per_column))
+    rows = -(-len(names) // columns)
+    # Pixel positions (identity scales): entry i sits in column i % columns, line i // columns.
+    grid = pd.DataFrame(
+        {
+            "colour": names,
+            "px": [6 + (i % columns) * per_column for i in range(len(names))],
+            "py": [10 + (i // columns) * 20 for i in range(len(names))],
+        }
+    )
+    base = alt.Chart(grid, width=columns * per_column, height=20 * rows).encode(
+        x=alt.X("px:Q", scale=None, axis=None), y=alt.Y("py:Q", scale=None, axis=None)
+    )
+    dots = base.mark_circle(size=80, opacity=0.8).encode(
+        color=alt.Color("colour:N", scale=scale, legend=None)
+    )
+    labels = base.mark_text(align="left", dx=8, fontSize=12).encode(text="colour:N")
+    return (dots + labels).configure_view(strokeWidth=0)

@@ -200,6 +200,8 @@ def draw_embedding(ck, path: str, mtime: float) -> None:
         y = "y" if "y" in frame else "x"
         titles = (f"main direction 1 ({share[0]} of the variance)", f"direction 2 ({share[-1]})")
         st.altair_chart(charts.embedding_scatter(frame, "x", y, key, title, titles), width="stretch")
+    st.caption(f"Colours: {title}")
+    st.altair_chart(charts.embedding_legend(frame, key), width="content")
     tokens = frame.token.tolist()
     first = next((k for k, t in enumerate(frame.type) if t in ("note", "pitch")), 0)
     token = st.selectbox(

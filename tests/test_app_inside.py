@@ -36,7 +36,7 @@ def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
     open_tab(at, "Gates and states")
     assert len(at.get("vega_lite_chart")) == 3  # piano roll, heatmap, one unit's trace
     open_tab(at, "Embedding")
-    assert len(at.get("vega_lite_chart")) == 3  # the three 2-D views of the 3-D embedding
+    assert len(at.get("vega_lite_chart")) == 4  # the three 2-D views of the 3-D embedding, one legend
     assert "3 numbers per token" in " ".join(m.value for m in at.markdown)
     at.selectbox(key="inside_token").set_value(" ").run()  # the workshop's separator token is a space
     nearest = at.dataframe[-1].value

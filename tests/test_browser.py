@@ -231,3 +231,34 @@ def test_the_run_list_shows_what_the_saved_file_holds_after_it_changed(server, p
         assert "interrupted" not in shown()
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_the_embedding_legend_shows_every_colour_in_a_wide_and_a_narrow_window(server):
+    """The new-user trial: a legend under each of the three views was cut off after four entries."""
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.embeddings import embedding_view
+
+    ck = load_checkpoint("workshop")  # the page's default model
+    types = set(embedding_view(ck.model, ck.tokenizer).frame.type.astype(str))
+    url, _ = server
+    for width in (1400, 420):
+        with chromium_page(width=width) as page:
+            open_page(page, url, "inside")
+            page.get_by_text("bits per note").first.wait_for(timeout=30_000)
+            page.get_by_role("tab", name="Embedding").click()
+            wait_ready(page)
+            page.wait_for_timeout(1000)  # charts draw after the script has finished
+            shown = set()
+            for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
+                box = chart.bounding_box()
+                for text in chart.locator(".role-legend text, .role-mark text").all():  # legends, not axes
+                    t = text.bounding_box()
+                    inside = box["x"] - 1 <= t["x"] and t["x"] + t["width"] <= box["x"] + box["width"] + 1
+                    inside = (
+                        inside
+                        and box["y"] - 1 <= t["y"]
+                        and t["y"] + t["height"] <= box["y"] + box["height"] + 1
+                    )
+                    assert inside, (width, text.text_content(), t, box)  # never cut off at the chart's edge
+                    shown.add(text.text_content())
+            assert types <= shown, (width, types - shown)  # every token type is named

@@ -182,6 +182,7 @@ def test_inside_charts_build_valid_vega_lite_on_one_time_axis():
         inside_charts.unit_heatmap(frame, "cell state c", (None, None), bars, 9.0),
         inside_charts.unit_trace(steps, values[:, 0], "unit 0", bars, 9.0),
         inside_charts.embedding_scatter(view.frame, "x", "z", "pitch_class", "pitch class"),
+        inside_charts.embedding_legend(view.frame, "pitch_class"),
     ]
     for chart in built:
         spec = chart.to_dict()
@@ -191,3 +192,8 @@ def test_inside_charts_build_valid_vega_lite_on_one_time_axis():
         if layers and layers[0]["encoding"]["x"]["field"] == "start":
             assert layers[0]["encoding"]["x"]["scale"]["domain"] == [0, 9.0]
     assert np.isfinite(frame.value).all()
+    # the legend fits a phone's column: a grid of at most LEGEND_WIDTH pixels, every pitch class in it
+    legend = inside_charts.embedding_legend(view.frame, "pitch_class").to_dict()
+    assert legend["width"] <= inside_charts.LEGEND_WIDTH
+    names = {row["colour"] for row in legend["datasets"][legend["data"]["name"]]}
+    assert names == set(view.frame.pitch_class.astype("string").fillna(inside_charts.NO_VALUE))
