@@ -68,9 +68,12 @@ def progress_frame(records: Sequence, run: str = "", max_points: int = 400) -> p
 
 
 def training_charts(frame: pd.DataFrame) -> tuple:
-    """((data, spec) loss chart, (data, spec) validation-accuracy chart) against optimizer steps."""
+    """((data, spec) loss chart, (data, spec) validation-accuracy chart) against optimizer steps; spec is
+    None for a panel without a point yet (drawn, it is an empty frame: the page says when one comes)."""
 
-    def panel(data: pd.DataFrame, title: str, y: dict) -> tuple[pd.DataFrame, dict]:
+    def panel(data: pd.DataFrame, title: str, y: dict) -> tuple[pd.DataFrame, dict | None]:
+        if data.empty:
+            return data, None
         spec = {
             "title": title,
             "height": 300,
@@ -402,6 +405,16 @@ def style_frame(style) -> pd.DataFrame:
         for iv in [row.figures[name]]
     ]
     return pd.DataFrame(rows, columns=["method", "figure", "value", "low", "high"])
+
+
+def zero_figures(frame: pd.DataFrame) -> list[str]:
+    """The figures of a `style_frame` that are 0 for every row, intervals included: a bar chart of them is
+    an empty panel (no bar, an axis of 0s), so the page says it in words instead. Names without the
+    "(good)" suffix, in chart order."""
+    zero = frame.groupby("figure", sort=False)[["value", "low", "high"]].apply(
+        lambda f: (f.fillna(0) == 0).all(axis=None)
+    )
+    return [figure.rsplit(" (", 1)[0] for figure, is_zero in zero.items() if is_zero]
 
 
 def style_chart(frame: pd.DataFrame) -> dict:

@@ -266,7 +266,13 @@ def draw_style(style, samples: int) -> None:
         "melodies by chance; only longer copies count as copied."
     )
     chart = charts.style_frame(style)
-    st.vega_lite_chart(chart, charts.style_chart(chart))
+    zero = charts.zero_figures(chart)
+    drawn = chart[~chart.figure.str.rsplit(" (", n=1).str[0].isin(zero)]
+    if not drawn.empty:
+        st.vega_lite_chart(drawn, charts.style_chart(drawn))
+    meanings = style.meanings()
+    for name in zero:  # a panel of zero-height bars reads as a broken chart: a sentence says it
+        st.caption(f"**{name}** ({meanings.get(name, name)}) is 0 for every method and for Bach: no chart.")
 
 
 @st.fragment

@@ -162,6 +162,13 @@ def format_seconds(seconds: float | None) -> str:
     return f"{s} s"
 
 
+# What each live training chart (loss, validation accuracy) says before it has a point to draw.
+NOT_YET_CHARTED = (
+    "**Loss**: drawn from the first training steps on.",
+    "**Validation accuracy**: measured at the end of each epoch, so its first point comes after epoch 1.",
+)
+
+
 def progress_text(record) -> tuple[float, str]:
     """(fraction done, one-line status) for the progress bar from the newest Progress record."""
     if record is None:

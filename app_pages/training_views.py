@@ -7,7 +7,7 @@ import streamlit as st
 
 from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
 from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
-from app_pages.texts import MISSING, format_seconds, progress_text, queue_state_words
+from app_pages.texts import MISSING, NOT_YET_CHARTED, format_seconds, progress_text, queue_state_words
 from bachlstm.checkpoints import CheckpointError
 from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
 
@@ -41,8 +41,11 @@ def draw_job(job_id: str, live: bool = False) -> None:
         st.error(job.error)
     if records:
         frame = _chart_frame(job, records) if live else progress_frame(records, job.name)
-        for col, (data, spec) in zip(st.columns(2), training_charts(frame)):
-            col.vega_lite_chart(data, spec, width="stretch")
+        for col, (data, spec), waiting in zip(st.columns(2), training_charts(frame), NOT_YET_CHARTED):
+            if spec is None:  # no point yet: a sentence says when one comes, not an empty frame
+                col.caption(waiting)
+            else:
+                col.vega_lite_chart(data, spec, width="stretch")
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)

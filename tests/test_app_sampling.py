@@ -78,6 +78,12 @@ def test_generate_fills_four_columns_with_every_part():
     assert tokens.samples.notna().all() and tokens.samples.iloc[-1] > 1
     assert at.dataframe[1].proto.placeholder == "–"
     assert any(c.value.startswith("– in the table: does not apply") for c in at.caption)
+    # a figure that is 0 everywhere (often "copied") is a sentence, not an empty chart panel
+    from app_pages import charts
+
+    zero = charts.zero_figures(charts.style_frame(at.session_state["sampling"]["comparison"].style))
+    for name in zero:
+        assert any(c.value.startswith(f"**{name}** (") and "no chart" in c.value for c in at.caption), name
     # a piano roll per melody with notes + the comparison chart + the next-token explorer
     gens = at.session_state["sampling"]["gens"]
     rolls = sum(any(not e.is_rest for e in g.full_events) for g in gens)

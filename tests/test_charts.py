@@ -113,6 +113,24 @@ def test_every_chart_builds_valid_vega_lite():
         valid_vega_lite({**spec, "mark": "no-such-mark"}, roll)  # the check can fail
 
 
+def test_a_chart_without_points_is_not_drawn_as_an_empty_frame():
+    """Before the first epoch the validation-accuracy panel has no point: no spec, the page says why."""
+    loss, acc = charts.training_charts(charts.progress_frame([_step(1, 3.0), _step(2, 2.9)], "r"))
+    assert loss[1] is not None and len(loss[0]) == 2
+    assert acc[1] is None and acc[0].empty
+
+
+def test_figures_that_are_zero_everywhere_are_said_not_charted():
+    """The new-user trial: "copied (0)" drew an empty panel (an axis of 0.000000) when nothing was copied."""
+    zero, some = Interval(0.0, 0.0, 0.0), Interval(0.0, 0.0, 0.25)
+    rows = [
+        StyleRow("Bach (validation)", 3, {"copied": zero, "remote keys": some}, SharedRun(9, "a", 0, 0)),
+        StyleRow("greedy", 1, {"copied": zero, "remote keys": zero}, SharedRun(0, None, 0, 0)),
+    ]
+    frame = charts.style_frame(StyleReport(rows, (0.01, 0.2), 9, 32))
+    assert charts.zero_figures(frame) == ["copied"]  # remote keys has an interval above 0: drawn
+
+
 def test_style_chart_puts_bach_first_in_its_own_colour_with_interval_lines():
     bach = StyleRow("Bach (validation)", 3, {"copied": Interval(0.0, 0.0, 0.0)}, SharedRun(9, "a", 0, 0))
     nan = Interval(float("nan"), 0.0, 0.0)
