@@ -64,11 +64,21 @@ def inspect_melody(checkpoint: Any, events: Sequence[Event] | Melody, label: str
     return Inspection(label, events, timeline, activations, surprise, units, n_unknown)
 
 
-def find_melody(checkpoint: Any, melody: str, *, melodies: list | None = None) -> tuple[list[Event], str]:
+def find_melody(
+    checkpoint: Any, melody: str | None = None, *, melodies: list | None = None
+) -> tuple[list[Event], str]:
     """Events and a label for `melody`: a chorale id of the checkpoint's selection (e.g. "bwv66.6";
     the label says whether it was held out) or a MIDI/MusicXML file, transposed into the vocabulary
-    if it has to be. `melodies` replaces the corpus (tests). ValueError naming what was tried.
+    if it has to be; None: the first held-out (test split) melody, the Inside the model page's default.
+    `melodies` replaces the corpus (tests). ValueError naming what was tried.
     """
+    if melody is None:
+        test = split_melodies(checkpoint.meta, melodies)["test"]
+        if not test:
+            raise ValueError(
+                "this model records no held-out melodies: give a chorale id or a MIDI/MusicXML file"
+            )
+        return list(test[0].events), f"{test[0].piece_id} ({test[0].voice}, test split, the first held-out)"
     path = Path(melody)
     if path.is_file():
         primer = read_primer(path.read_bytes(), path.name)

@@ -331,8 +331,17 @@ def test_cli_generate_writes_midi_musicxml_and_json(checkpoint_path, tmp_path, c
     # Same seed, same tokens; the plain summary names the files.
     assert main([*args, "--seed", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] == out["tokens"]
-    assert main([*args, "--out", str(mid)]) == 0
-    assert "MIDI" in capsys.readouterr().out
+    kept = mid.read_bytes()
+    with pytest.raises(SystemExit) as refused:  # the file exists: refused, never replaced silently
+        main([*args, "--seed", "2", "--out", str(mid)])
+    err = capsys.readouterr().err
+    assert refused.value.code == 2 and f"--out {mid}: the file already exists" in err and "--overwrite" in err
+    assert mid.read_bytes() == kept
+    with pytest.raises(SystemExit):
+        main([*args, "--musicxml", str(tmp_path)])  # a folder is never a file to write
+    assert "is a folder" in capsys.readouterr().err
+    assert main([*args, "--seed", "2", "--out", str(mid), "--overwrite"]) == 0
+    assert "MIDI" in capsys.readouterr().out and mid.read_bytes() != kept
 
 
 def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path, capsys):

@@ -269,6 +269,34 @@ def test_cli_inspect_json_for_a_midi_file(tmp_path, capsys):
     assert emb["method"] == "direct" and emb["dims"] == 3 and {"x", "y", "z"} <= set(emb["points"][0])
 
 
+def test_cli_inspect_takes_the_melody_as_an_argument_or_defaults_to_the_first_held_out(tmp_path, capsys):
+    """The new-user trial: `inspect --checkpoint workshop x.mid` failed (only --melody worked)."""
+    from bachlstm.checkpoints import load_checkpoint
+    from bachlstm.cli import main
+    from bachlstm.music import to_midi
+    from bachlstm.splits import split_melodies
+
+    path = tmp_path / "tune.mid"
+    path.write_bytes(to_midi(list(EVENTS)))
+    assert main(["inspect", "--checkpoint", "workshop", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["melody"].startswith("tune.mid")
+    first = split_melodies(load_checkpoint("workshop").meta)["test"][0]
+    assert main(["inspect", "--checkpoint", "workshop", "--json"]) == 0  # no melody: the page's default
+    assert json.loads(capsys.readouterr().out)["melody"].startswith(f"{first.piece_id} ({first.voice}, test")
+    with pytest.raises(SystemExit) as exc:
+        main(["inspect", "--checkpoint", "workshop", str(path), "--melody", "bwv66.6"])
+    assert exc.value.code == 2 and "two melodies given" in capsys.readouterr().err
+
+
+def test_cli_inspect_help_says_what_it_picks(capsys):
+    from bachlstm.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["inspect", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ID|FILE" in out and "the model's first held-out chorale" in out and "the whole file" in out
+
+
 def test_cli_inspect_refuses_bad_input(tmp_path):
     from bachlstm.cli import main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from bachlstm.seeds import SeedError, check_seed
 
@@ -14,3 +15,19 @@ def seed(text: str) -> int:
     except ValueError as exc:
         message = str(exc) if isinstance(exc, SeedError) else f"{text!r} is not a whole number"
         raise argparse.ArgumentTypeError(message) from None
+
+
+def check_new_file(path: str | None, option: str, overwrite: bool) -> None:
+    """A file a command is about to write: ValueError when `path` exists (unless `overwrite`, and never
+    a folder), saying what to do. Checked before the work starts, so nothing is lost and no time wasted."""
+    if path is None or not os.path.lexists(path):
+        return
+    if os.path.isdir(path):
+        raise ValueError(
+            f"{option} {path}: is a folder; give a file name such as {os.path.join(path, 'out.mid')}"
+        )
+    if not overwrite:
+        raise ValueError(
+            f"{option} {path}: the file already exists; choose another name, or pass --overwrite to "
+            "replace it"
+        )

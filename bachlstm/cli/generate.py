@@ -55,8 +55,11 @@ def add_parser(sub) -> None:
     g = sub.add_parser("generate", help="generate a melody with one sampling method")
     _common(g)
     _knobs(g, method=True)
-    g.add_argument("--out", help="MIDI file to write")
-    g.add_argument("--musicxml", help="MusicXML file to write")
+    g.add_argument("--out", help="MIDI file to write (an existing file is refused unless --overwrite)")
+    g.add_argument("--musicxml", help="MusicXML file to write (likewise)")
+    g.add_argument(
+        "--overwrite", action="store_true", help="replace the files of --out/--musicxml if they exist"
+    )
     g.add_argument("--json", action="store_true", help="print tokens, events and metrics as JSON")
     g.set_defaults(func=run_generate)
 
@@ -149,6 +152,8 @@ def run_generate(args) -> int:
     from bachlstm.music import to_midi, to_musicxml
 
     config = method_config(_knob_values(args), args.method)
+    for option, path in (("--out", args.out), ("--musicxml", args.musicxml)):
+        args_types.check_new_file(path, option, args.overwrite)  # before the work, not after it
     checkpoint = load_checkpoint(args.checkpoint)
     primer = _primer(args, checkpoint)
     result = compare_methods(
@@ -217,7 +222,7 @@ def _fmt(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return f"{v:.3g}"
+        return f"{v + 0.0:.3g}"  # + 0.0 turns -0.0 (a one-pitch melody's entropy) into 0
     return str(v)
 
 

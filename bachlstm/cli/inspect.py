@@ -1,4 +1,4 @@
-"""`python -m bachlstm inspect --checkpoint NAME --melody ID|FILE [--json]`: inside the model for one melody.
+"""`python -m bachlstm inspect --checkpoint NAME [ID|FILE] [--json]`: inside the model for one melody.
 
 Prints each note's surprise (bits), the units that best track each musical feature and the embedding
 view: the tables of the dashboard's "Inside the model" page.
@@ -13,11 +13,13 @@ def add_parser(sub) -> None:
     """Register `inspect`."""
     p = sub.add_parser("inspect", help="surprise per note, units that track the meter, the token embedding")
     p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
-    p.add_argument(
-        "--melody",
-        required=True,
-        help="a chorale id of the model's melodies (e.g. bwv66.6) or a MIDI/MusicXML file",
+    what = (
+        "a chorale id of the model's melodies (e.g. bwv66.6) or a MIDI/MusicXML file (the whole file; "
+        "with several parts, its top line); without one, the model's first held-out chorale, as on the "
+        "Inside the model page"
     )
+    p.add_argument("melody", nargs="?", metavar="ID|FILE", help=what)
+    p.add_argument("--melody", dest="melody_option", metavar="ID|FILE", help="the same, as an option")
     p.add_argument("--units", type=int, default=3, help="best units listed per feature (default 3)")
     p.add_argument("--json", action="store_true", help="print the tables as JSON")
     p.set_defaults(func=run)
@@ -33,9 +35,11 @@ def run(args) -> int:
 
     if args.units < 1:
         raise ValueError(f"--units must be at least 1, got {args.units}")
+    if args.melody and args.melody_option and args.melody != args.melody_option:
+        raise ValueError(f"two melodies given ({args.melody} and --melody {args.melody_option}): give one")
     torch.set_num_threads(1)  # one melody, step by step: more threads only spin
     checkpoint = load_checkpoint(args.checkpoint)
-    events, label = find_melody(checkpoint, args.melody)
+    events, label = find_melody(checkpoint, args.melody or args.melody_option)
     inspection = inspect_melody(checkpoint, events, label)
     out = {
         "checkpoint": str(checkpoint.path),
