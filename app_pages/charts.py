@@ -411,9 +411,9 @@ def zero_figures(frame: pd.DataFrame) -> list[str]:
     """The figures of a `style_frame` that are 0 for every row, intervals included: a bar chart of them is
     an empty panel (no bar, an axis of 0s), so the page says it in words instead. Names without the
     "(good)" suffix, in chart order."""
-    zero = frame.groupby("figure", sort=False)[["value", "low", "high"]].apply(
-        lambda f: (f.fillna(0) == 0).all(axis=None)
-    )
+    zero: dict[str, bool] = {}  # a loop over ~40 rows: a pandas groupby took 6 ms on every page draw
+    for figure, *numbers in zip(frame["figure"], frame["value"], frame["low"], frame["high"]):
+        zero[figure] = zero.get(figure, True) and all(x == 0 or math.isnan(x) for x in numbers)
     return [figure.rsplit(" (", 1)[0] for figure, is_zero in zero.items() if is_zero]
 
 

@@ -267,7 +267,7 @@ def draw_style(style, samples: int) -> None:
     )
     chart = charts.style_frame(style)
     zero = charts.zero_figures(chart)
-    drawn = chart[~chart.figure.str.rsplit(" (", n=1).str[0].isin(zero)]
+    drawn = chart[[figure.rsplit(" (", 1)[0] not in zero for figure in chart.figure]]
     if not drawn.empty:
         st.vega_lite_chart(drawn, charts.style_chart(drawn))
     meanings = style.meanings()
