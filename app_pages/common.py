@@ -162,13 +162,19 @@ def column_view(events: tuple, n_primer: int) -> dict:
     return render_cache().get(("view", events, n_primer), lambda: charts.melody_view(events, n_primer))
 
 
-def next_token_view(ck, context: tuple, configs: tuple, constrained: bool):
-    """The explorer's frame (`compare.next_token_frame`) for one context, made once per content for the
-    whole server: step 1 of a Generate without a primer asks the same question every time."""
+def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> dict:
+    """The explorer's chart for one context: {"frame": `compare.next_token_frame`, "data": the frame as
+    an Arrow table, "spec": `charts.next_token_chart`}, made once per content for the whole server: step
+    1 of a Generate without a primer asks the same question every time."""
+    import pyarrow as pa  # late, as charts: Home draws no chart
+
+    from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
     from bachlstm.compare import next_token_frame  # late: torch takes ~2 s to import
 
     def make():
-        return next_token_frame(ck, context, configs, constrained=constrained)
+        frame = next_token_frame(ck, context, configs, constrained=constrained)
+        data = pa.Table.from_pandas(frame, preserve_index=False)  # sent as it is on every redraw
+        return {"frame": frame, "data": data, "spec": charts.next_token_chart(frame)}
 
     weights = ck.meta.get("weights_sha256")
     if weights is None:  # no fingerprint of the weights: nothing safe to key the cache on

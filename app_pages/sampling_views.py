@@ -290,8 +290,8 @@ def explorer(res: dict) -> None:
         return
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
-    frame = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res["constrained"])
-    st.vega_lite_chart(frame, charts.next_token_chart(frame))
+    view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res["constrained"])
+    st.vega_lite_chart(view["data"], view["spec"])
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
         f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "

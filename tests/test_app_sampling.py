@@ -377,6 +377,7 @@ def test_the_explorer_frame_is_made_once_per_model_context_and_settings(runs):
 
     import pandas as pd
 
+    from app_pages import charts
     from app_pages.common import next_token_view, render_cache
     from bachlstm.checkpoints import load_checkpoint
     from bachlstm.compare import Knobs, next_token_frame, sampling_configs
@@ -385,12 +386,15 @@ def test_the_explorer_frame_is_made_once_per_model_context_and_settings(runs):
     ck = load_checkpoint(runs / "tiny.safetensors")
     context, configs = (BOS,), tuple(sampling_configs(Knobs()))  # step 1 of a Generate without a primer
     cache = render_cache()
-    frame = next_token_view(ck, context, configs, True)
-    pd.testing.assert_frame_equal(frame, next_token_frame(ck, context, configs, constrained=True))
+    view = next_token_view(ck, context, configs, True)
+    frame = next_token_frame(ck, context, configs, constrained=True)
+    pd.testing.assert_frame_equal(view["frame"], frame)
+    assert view["data"].to_pylist() == frame.to_dict("records")  # what the chart is sent
+    assert view["spec"] == charts.next_token_chart(frame)
     hits = cache.hits
-    assert next_token_view(ck, context, configs, True) is frame and cache.hits == hits + 1
-    assert next_token_view(ck, context, configs, False) is not frame  # unconstrained: another question
+    assert next_token_view(ck, context, configs, True) is view and cache.hits == hits + 1
+    assert next_token_view(ck, context, configs, False) is not view  # unconstrained: another question
     unmarked = dataclasses.replace(ck, meta={k: v for k, v in ck.meta.items() if k != "weights_sha256"})
     size = len(cache)
-    pd.testing.assert_frame_equal(next_token_view(unmarked, context, configs, True), frame)
+    pd.testing.assert_frame_equal(next_token_view(unmarked, context, configs, True)["frame"], frame)
     assert len(cache) == size  # no fingerprint of the weights: made, not cached
