@@ -360,7 +360,7 @@ class BatchSampler:
         scaled = logits if self.all_plain else logits / self.temperature
         # Called once per generated token: every tensor op costs microseconds, so parts no row needs
         # are skipped (the kept sets, and so the draws, are the same as with the full computation).
-        out = self._top_k_top_p(scaled) if self._needs_sort else scaled.clone()
+        out = self._top_k_top_p(logits, scaled) if self._needs_sort else scaled.clone()
         for cfg, rows in self._extra_rows:
             part = out[rows]
             if cfg.typical_p < 1.0:
@@ -370,9 +370,14 @@ class BatchSampler:
             out[rows] = part
         return out
 
-    def _top_k_top_p(self, scaled: torch.Tensor) -> torch.Tensor:
-        """Steps 5-6 for every row with one stable sort: keep rank < k and mass ranked above < p."""
-        sorted_vals, order = torch.sort(scaled, dim=-1, descending=True, stable=True)
+    def _top_k_top_p(self, logits: torch.Tensor, scaled: torch.Tensor) -> torch.Tensor:
+        """Steps 5-6 for every row with one stable sort: keep rank < k and mass ranked above < p.
+
+        Ranks come from the logits before the temperature: dividing can round two different logits
+        to one value (a tiny logit to 0.0) and tie them, which would let the temperature change which
+        tokens top-k keeps. The masses for top-p use the tempered values (`scaled`)."""
+        sorted_raw, order = torch.sort(logits, dim=-1, descending=True, stable=True)
+        sorted_vals = sorted_raw if self.all_plain else sorted_raw / self.temperature
         if self._limit is None or self._limit.shape != scaled.shape:
             self._prepare(scaled.shape[-1])
         if self._needs_mass:
