@@ -156,17 +156,24 @@ def draw_columns(res: dict) -> None:
     if res.get("note"):
         st.info(res["note"])
     metrics = [res["comparison"].metrics[i] for i in res["shown"]]
-    for i, (col, gen, row, profile) in enumerate(zip(st.columns(4), res["gens"], metrics, res["profiles"])):
-        events, stem = gen.full_events, f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+    melodies = tuple(tuple(gen.full_events) for gen in res["gens"])
+    for col, gen, events in zip(st.columns(4), res["gens"], melodies):
         # The session keeps only the events: drawings and audio live in the server's bounded cache.
-        view = column_view(tuple(events), res["n_primer"])
+        view = column_view(events, res["n_primer"])
         with col:
             st.markdown(f"##### {gen.config.label}")
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
             if len(view["roll"]):
                 st.vega_lite_chart(view["roll"], charts.piano_roll_chart(view["roll"]), width="stretch")
-            listen(tuple(events), i)
+    # One fragment for the four players: a Listen click redraws only that row, and the page pays for
+    # one fragment per run instead of four (Streamlit deep-copies the page's containers for each).
+    listen_row(melodies)
+    for i, (col, gen, events, row, profile) in enumerate(
+        zip(st.columns(4), res["gens"], melodies, metrics, res["profiles"])
+    ):
+        stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+        with col:
             source = {"metrics": row, "profile": profile}
             lines = [
                 f"{label}: **{format_metric(source[where].get(k), fmt)}**"
@@ -190,17 +197,22 @@ def draw_columns(res: dict) -> None:
 
 
 @st.fragment
-def listen(events: tuple, i: int) -> None:
-    """A column's audio, made when first asked for: OGG Vorbis for a whole class costs CPU no one
-    waits for otherwise (about 0.1 s per minute of music, measured), so each column has a button."""
-    if i not in st.session_state.setdefault("heard", set()):
-        st.button("Listen", key=f"listen_{i}", icon=":material/play_arrow:", on_click=_hear, args=(i,))
-        return
-    data = column_audio(events)
-    if data is None:
-        st.caption("Nothing to play: this melody has no notes.")
-    else:  # autoplay only right after the click, not on every later redraw of the page
-        st.audio(data, format="audio/ogg", autoplay=st.session_state.pop("autoplay", None) == i)
+def listen_row(melodies: tuple) -> None:
+    """The four columns' audio, each made when first asked for: OGG Vorbis for a whole class costs CPU
+    no one waits for otherwise (about 0.1 s per minute of music, measured), so each has a button."""
+    heard = st.session_state.setdefault("heard", set())
+    for i, (col, events) in enumerate(zip(st.columns(4), melodies)):
+        with col:
+            if i not in heard:
+                icon = ":material/play_arrow:"
+                st.button("Listen", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
+                continue
+            data = column_audio(events)
+            if data is None:
+                st.caption("Nothing to play: this melody has no notes.")
+            else:  # autoplay only right after the click, not on every later redraw of the page
+                st.audio(data, format="audio/ogg", autoplay=st.session_state.get("autoplay") == i)
+    st.session_state.pop("autoplay", None)
 
 
 def _hear(i: int) -> None:

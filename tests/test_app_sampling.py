@@ -98,6 +98,9 @@ def test_generate_fills_four_columns_with_every_part():
     assert "/media/" in players[0].proto.url and players[0].proto.url.endswith(".oga")  # audio/ogg
     at.run()  # stays open across reruns of the page, without playing again
     assert len(at.get("audio")) == 1 and not at.get("audio")[0].proto.autoplay
+    at.button(key="listen_0").click().run()  # a second column: both players, only the new one plays
+    assert [p.proto.autoplay for p in at.get("audio")] == [True, False]
+    assert {b.key for b in at.button} >= {"listen_1", "listen_3"}  # the others still wait for a click
 
 
 @pytest.mark.slow
