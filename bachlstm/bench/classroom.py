@@ -121,34 +121,35 @@ class CountingProxy:
             writer.close()
             return
         state = {"static": False}  # what the last request on this connection asked for
-        await asyncio.gather(self._up(reader, up_writer, state), self._down(up_reader, writer, state))
+        await asyncio.gather(
+            _relay(reader, up_writer, lambda data: self._request(data, state)),
+            _relay(up_reader, writer, lambda data: self._count(len(data), state)),
+        )
 
-    async def _up(self, reader, writer, state: dict) -> None:
-        try:
-            while data := await reader.read(65536):
-                if data[:4] in (b"GET ", b"HEAD"):  # browsers do not pipeline: one request at a time
-                    path = data.split(b" ", 2)[1]
-                    state["static"] = not (path.startswith(b"/_stcore/") or path.startswith(b"/media/"))
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
+    @staticmethod
+    def _request(data: bytes, state: dict) -> None:
+        if data[:4] in (b"GET ", b"HEAD"):  # browsers do not pipeline: one request at a time
+            path = data.split(b" ", 2)[1]
+            state["static"] = not (path.startswith(b"/_stcore/") or path.startswith(b"/media/"))
 
-    async def _down(self, reader, writer, state: dict) -> None:
-        try:
-            while data := await reader.read(65536):
-                if state["static"]:
-                    self.static += len(data)
-                else:
-                    self.sent += len(data)
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
+    def _count(self, n: int, state: dict) -> None:
+        if state["static"]:
+            self.static += n
+        else:
+            self.sent += n
+
+
+async def _relay(reader, writer, seen) -> None:
+    """Copy one direction of a connection, showing each chunk to `seen` first, until either side ends."""
+    try:
+        while data := await reader.read(65536):
+            seen(data)
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
 
 
 # --- browser sessions -------------------------------------------------------------------------------
