@@ -23,7 +23,7 @@ from bachlstm.checkpoints import Checkpoint
 from bachlstm.events import Event, Melody
 from bachlstm.grammar import grammar_of
 from bachlstm.metrics import validity
-from bachlstm.model import FastStep
+from bachlstm.stepping import make_stepper
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
 from bachlstm.problems import Checks, SettingsError
@@ -418,7 +418,7 @@ class _Forward:
         else:
             logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
             logits = logits[:, -1]
-            self.stepper = FastStep.make(self.model, self.hidden, self.context[:, -1])
+            self.stepper = make_stepper(self.model, self.hidden, self.context[:, -1])
         return logits.float().cpu()
 
     def next(self, chosen: torch.Tensor) -> torch.Tensor:

@@ -375,7 +375,8 @@ def test_bench_report_formats_its_figures():
         "model": "m", "vocab_size": 10, "n_params": 1234, "rows": 4, "length": 256, "window": 100,
         "threads": 1,
         "load_average_1min": 0.5, "cpu_count": 2, "stateful_ms": 40.0, "stateful_steps": 256,
-        "unconstrained_ms": 30.0, "model_only_ms": 25.0, "module_step_ms": 60.0, "overhead_ms": 15.0,
+        "unconstrained_ms": 30.0, "model_only_ms": 25.0, "torch_step_ms": 35.0, "module_step_ms": 60.0,
+        "stepper": "ONNX Runtime", "overhead_ms": 15.0,
         "window_ms": 400.0,
         "window_steps": 256, "speedup_stateful_vs_window": 10.0, "target_ms": 50.0, "target_speedup": 5.0,
         "meets_time_target": True, "meets_speedup_target": True, "page_length": 128, "reference_ms": 400.0,
@@ -384,6 +385,7 @@ def test_bench_report_formats_its_figures():
     report = format_report(figures)
     assert "40.0 ms (meets the 50 ms target)" in report and "10.0x faster" in report
     assert "36 held-out melodies: 90.0 ms" in report and "explorer step: 3.0 ms" in report
+    assert "through ONNX Runtime; the same steps through PyTorch's FastStep: 35.0 ms" in report
 
 
 def test_factored_generation_keeps_the_primers_pickup_bars():
