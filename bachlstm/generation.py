@@ -10,6 +10,7 @@ very same steps (a small uniform picks the low-id EOS under both), which looked 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -23,6 +24,7 @@ from bachlstm.checkpoints import Checkpoint
 from bachlstm.events import Event, Melody
 from bachlstm.grammar import grammar_of
 from bachlstm.metrics import validity
+from bachlstm.model import LSTMModel
 from bachlstm.stepping import make_stepper
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
@@ -87,6 +89,7 @@ class Generation:
         return self.primer_events + self.events
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function; hashing a config costs ~0.1 ms per row
 def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> int:
     """The seed of one row's random stream, from (seed, config settings, sample) via numpy's SeedSequence.
 
@@ -370,12 +373,16 @@ def _run(
     try:
         with torch.inference_mode():
             forward = _Forward(model, prefix, n_rows, settings)
-            logits = forward.first()
+            logits = forward.first(None if rows.blocked is None else rows._blocked_np)
             for t in range(length):
                 if stop_event is not None and stop_event.is_set():
                     break
-                # The blocked rows are masked here once, so the sampler's own mask checks are skipped.
-                masked = logits if rows.blocked is None else logits.masked_fill(rows.blocked, NEG_INF)
+                # The blocked rows are masked here once (or by the stepper), so the sampler's own mask
+                # checks are skipped.
+                if rows.blocked is None or (t and forward.masks):
+                    masked = logits
+                else:
+                    masked = logits.masked_fill(rows.blocked, NEG_INF)
                 hold = minimum.hold(rows) if minimum is not None else None
                 if hold is not None:
                     masked = masked.masked_fill(hold, NEG_INF)
@@ -410,16 +417,27 @@ class _Forward:
         self.device = next(model.parameters()).device
         self.context = torch.tensor(prefix, dtype=torch.long, device=self.device).repeat(n_rows, 1)  # (B, P)
         self.hidden = self.stepper = None
+        self.masks = False  # whether `next` gives logits with the grammar's mask applied
 
-    def first(self) -> torch.Tensor:
-        """Logits (B, V) after BOS + primer."""
+    def first(self, blocked: np.ndarray | None = None) -> torch.Tensor:
+        """Logits (B, V) after BOS + primer. blocked: the grammar's (B, V) mask that the loop rewrites
+        in place, for a stepper that applies it (`masks`)."""
         if self.mode == "window":
             logits = self.model(self.context[:, -self.window :])[0][:, -1]
+        elif self.context.shape[1] == 1 and isinstance(self.model, LSTMModel):
+            # BOS alone: one step from the zero state (a stepper's step costs a tenth of a pass)
+            tokens, self.hidden = self.context[:, 0], self.model.init_hidden(self.context.shape[0])
+            self._make_stepper(tokens, blocked)
+            return self.next(tokens)
         else:
             logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
             logits = logits[:, -1]
-            self.stepper = make_stepper(self.model, self.hidden, self.context[:, -1])
+            self._make_stepper(self.context[:, -1], blocked)
         return logits.float().cpu()
+
+    def _make_stepper(self, tokens: torch.Tensor, blocked: np.ndarray | None) -> None:
+        self.stepper = make_stepper(self.model, self.hidden, tokens, blocked=blocked)
+        self.masks = blocked is not None and getattr(self.stepper, "blocked", None) is blocked
 
     def next(self, chosen: torch.Tensor) -> torch.Tensor:
         """Logits (B, V) after feeding the chosen tokens (B,)."""

@@ -383,9 +383,10 @@ class BatchSampler:
         if self._needs_mass:
             sorted_probs = torch.softmax(sorted_vals, dim=-1)
             mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-            # One comparison does both cuts: the limit is p below rank k and -inf from rank k on.
+            # One comparison does both cuts: the limit is p below rank k and -inf from rank k on. The
+            # top token always survives: its mass before is exactly 0 (cumsum's first entry is the
+            # probability itself) and p > 0; in a row of -inf (NaN masses) it is -inf either way.
             keep_sorted = mass_before < self._limit
-            keep_sorted[:, 0] = True  # the top token always survives (even in a row of -inf)
         else:
             keep_sorted = self._in_top_k
         # The scatter writes every position (order is a permutation), so the buffer is reused as is.

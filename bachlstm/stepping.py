@@ -35,13 +35,21 @@ _PROGRAMS: dict[tuple, OnnxProgram] = {}  # (model id, weight versions) -> its s
 _KEPT = 8
 
 
-def make_stepper(model: nn.Module, hidden: Hidden, last_tokens: torch.Tensor, runtime: str = "auto"):
+def make_stepper(
+    model: nn.Module,
+    hidden: Hidden,
+    last_tokens: torch.Tensor,
+    runtime: str = "auto",
+    blocked: np.ndarray | None = None,
+):
     """A stepper for `model` (see the module's docstring), or None where only `model.step` fits (a
     model in training mode, where dropout is on, or anything but an LSTMModel).
 
     runtime: "auto" (ONNX Runtime where it is installed and agrees, else PyTorch), "onnxruntime"
     (None where it cannot be used) or "torch" (FastStep only). hidden: the state the first step
-    will take; last_tokens (B,): that step's tokens. Each call gives the caller its own stepper
+    will take; last_tokens (B,): that step's tokens. blocked: a (B, V) bool array the caller rewrites
+    between steps (generation's grammar mask): an OnnxStep sets the logits it marks to -inf (its
+    `blocked` is that array; FastStep ignores it). Each call gives the caller its own stepper
     (an OnnxStep holds buffers); the exported graphs and packed weights behind them are kept per model
     while its weights are unchanged. Raises ValueError for an unknown runtime.
     """
@@ -52,15 +60,15 @@ def make_stepper(model: nn.Module, hidden: Hidden, last_tokens: torch.Tensor, ru
     if runtime != "torch":
         program = OnnxProgram.kept(model, hidden, last_tokens)
         if program is not None:
-            return program.stepper(int(last_tokens.shape[0]))
+            return program.stepper(int(last_tokens.shape[0]), blocked)
         if runtime == "onnxruntime":
             return None
     return FastStep.make(model, hidden, last_tokens)
 
 
 class _StepGraph(nn.Module):
-    """One step as a plain graph for export: (tokens (B,), h_1, c_1, ..., h_L, c_L (B, H_k)) ->
-    (logits (B, V), h_1', c_1', ...). The first layer's input projection and both its biases are one
+    """One step as a plain graph for export: (tokens (B,), blocked (B, V) bool, h_1, c_1, ..., h_L, c_L
+    (B, H_k)) -> (logits (B, V) with the blocked tokens at -inf, h_1', c_1', ...). The first layer's input projection and both its biases are one
     table look-up (V, 4H), as in FastStep; the gates are torch.nn.LSTMCell's (order i, f, g, o;
     Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000)."""
 
@@ -68,7 +76,9 @@ class _StepGraph(nn.Module):
         super().__init__()
         lstms = list(model.lstms)
         first = lstms[0]
-        table = nn.functional.linear(model.embedding.weight, first.weight_ih_l0, first.bias_ih_l0 + first.bias_hh_l0)
+        table = nn.functional.linear(
+            model.embedding.weight, first.weight_ih_l0, first.bias_ih_l0 + first.bias_hh_l0
+        )
         self.register_buffer("table", table.detach().clone())  # (V, 4H)
         self.n_layers = len(lstms)
         for k, m in enumerate(lstms):
@@ -80,7 +90,9 @@ class _StepGraph(nn.Module):
         self.act = model.act
         self.out = model.out
 
-    def forward(self, tokens: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, tokens: torch.Tensor, blocked: torch.Tensor, *states: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         new: list[torch.Tensor] = []
         x = tokens
         for k in range(self.n_layers):
@@ -93,7 +105,8 @@ class _StepGraph(nn.Module):
             x = h
         if self.head is not None:
             x = self.act(self.head(x))
-        return (self.out(x), *new)
+        # The grammar's mask, as Tensor.masked_fill(blocked, -inf) gives it (the same values).
+        return (torch.where(blocked, torch.tensor(float("-inf")), self.out(x)), *new)
 
 
 class OnnxProgram:
@@ -114,9 +127,13 @@ class OnnxProgram:
         self.state_names = [f"{x}{k}" for k in range(len(sizes)) for x in ("h", "c")]
         self.state_sizes = [n for n in sizes for _ in (0, 1)]
         self.vocab = int(weight.shape[0])
-        names = ["tokens", *self.state_names]
+        names = ["tokens", "blocked", *self.state_names]
         self.outputs = ["logits", *(f"{n}_out" for n in self.state_names)]
-        example = (torch.zeros(2, dtype=torch.long), *(torch.zeros(2, n) for n in self.state_sizes))
+        example = (
+            torch.zeros(2, dtype=torch.long),
+            torch.zeros(2, self.vocab, dtype=torch.bool),
+            *(torch.zeros(2, n) for n in self.state_sizes),
+        )
         buffer = io.BytesIO()
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter's notice that dynamo is the future
@@ -126,7 +143,10 @@ class OnnxProgram:
             )  # fmt: skip
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1  # a batch of 4 rows: one core
-        self.session = onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        options.log_severity_level = 3  # errors only: its notes about graph optimisations are not the user's
+        self.session = onnxruntime.InferenceSession(
+            buffer.getvalue(), options, providers=["CPUExecutionProvider"]
+        )
         self._ortvalue = onnxruntime.OrtValue.ortvalue_from_numpy
 
     @classmethod
@@ -161,9 +181,10 @@ class OnnxProgram:
             return None
         return program
 
-    def stepper(self, batch: int) -> OnnxStep:
-        """A stepper for `batch` rows with its own buffers (one per generation; not thread-safe)."""
-        return OnnxStep(self, batch)
+    def stepper(self, batch: int, blocked: np.ndarray | None = None) -> OnnxStep:
+        """A stepper for `batch` rows with its own buffers (one per generation; not thread-safe) and,
+        where given, the caller's (B, V) bool mask bound as its `blocked` input."""
+        return OnnxStep(self, batch, blocked)
 
 
 class OnnxStep:
@@ -171,14 +192,24 @@ class OnnxStep:
     numpy buffers that take turns (binding anew each token, or copying the state in and out, costs
     about as much as the step itself: 45 us run, +22 us for copies, +30 us for new bindings).
 
-    The logits and state a step returns are views of those buffers: valid until the step after next
-    overwrites them. A state this stepper returned is taken as is; any other is copied in.
+    The logits and state a step returns are views of those buffers, valid until the next step (clone
+    what you keep longer). The state this stepper returned last is taken as is; any other is copied in.
+
+    blocked: None, or a (B, V) bool array bound as the graph's mask: the caller rewrites it between
+    steps and every step's logits come back with the tokens it marks at -inf. Raises ValueError for
+    an array of another shape or type.
     """
 
-    def __init__(self, program: OnnxProgram, batch: int) -> None:
+    def __init__(self, program: OnnxProgram, batch: int, blocked: np.ndarray | None = None) -> None:
         self.program = program
         self.run = program.session.run_with_iobinding
         self.tokens = np.zeros(batch, dtype=np.int64)
+        if blocked is not None and (
+            blocked.shape != (batch, program.vocab) or blocked.dtype != bool or not blocked.flags.c_contiguous
+        ):
+            raise ValueError(f"blocked must be a C-contiguous bool array of shape {(batch, program.vocab)}")
+        self.blocked = blocked
+        mask = blocked if blocked is not None else np.zeros((batch, program.vocab), dtype=bool)
         states = [[np.zeros((batch, n), dtype=np.float32) for n in program.state_sizes] for _ in (0, 1)]
         wrap = program._ortvalue
         self._values = []  # the OrtValues share the buffers' memory; kept as long as the bindings
@@ -187,7 +218,7 @@ class OnnxStep:
             inputs, outputs = states[turn], states[1 - turn]
             logits = np.zeros((batch, program.vocab), dtype=np.float32)
             binding = program.session.io_binding()
-            for name, array in zip(["tokens", *program.state_names], [self.tokens, *inputs]):
+            for name, array in zip(["tokens", "blocked", *program.state_names], [self.tokens, mask, *inputs]):
                 self._values.append(value := wrap(array))
                 binding.bind_ortvalue_input(name, value)
             for name, array in zip(program.outputs, [logits, *outputs]):
@@ -200,7 +231,8 @@ class OnnxStep:
         self.last = None  # the state the last step returned
 
     def step(self, tokens: torch.Tensor, hidden: Hidden) -> tuple[torch.Tensor, Hidden]:
-        """tokens (B,) and the model-format state -> (logits (B, V), new state), both views (see above)."""
+        """tokens (B,) and the model-format state -> (logits (B, V), new state), views valid until the
+        next step."""
         binding, inputs, result = self.turns[self.turn]
         np.copyto(self.tokens, tokens.numpy())
         if hidden is not self.last:  # a state from elsewhere (the primer's): copied into this turn's input
