@@ -25,12 +25,12 @@ from bachlstm.events import Event, Melody
 from bachlstm.grammar import grammar_of
 from bachlstm.metrics import validity
 from bachlstm.model import LSTMModel
-from bachlstm.stepping import make_stepper
 from bachlstm.music import infer_pickup, stamp_bars
 from bachlstm.primer import encode_primer
 from bachlstm.problems import Checks, SettingsError
 from bachlstm.sampling import NEG_INF, BatchSampler, SamplingConfig
 from bachlstm.seeds import check_seed
+from bachlstm.stepping import make_stepper
 from bachlstm.tokens import EOS, EventTokenizer
 
 log = logging.getLogger(__name__)

@@ -68,9 +68,10 @@ def make_stepper(
 
 class _StepGraph(nn.Module):
     """One step as a plain graph for export: (tokens (B,), blocked (B, V) bool, h_1, c_1, ..., h_L, c_L
-    (B, H_k)) -> (logits (B, V) with the blocked tokens at -inf, h_1', c_1', ...). The first layer's input projection and both its biases are one
-    table look-up (V, 4H), as in FastStep; the gates are torch.nn.LSTMCell's (order i, f, g, o;
-    Hochreiter & Schmidhuber 1997 with the forget gate of Gers et al. 2000)."""
+    (B, H_k)) -> (logits (B, V) with the blocked tokens at -inf, h_1', c_1', ...). The first layer's
+    input projection and both its biases are one table look-up (V, 4H), as in FastStep; the gates are
+    torch.nn.LSTMCell's (order i, f, g, o; Hochreiter & Schmidhuber 1997 with the forget gate of
+    Gers et al. 2000)."""
 
     def __init__(self, model: LSTMModel) -> None:
         super().__init__()
