@@ -348,17 +348,20 @@ ROLL_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
-def melody_view(events: Sequence, n_primer: int = 0, page_width: int = 1000) -> dict:
+def melody_view(
+    events: Sequence, n_primer: int = 0, page_width: int = 1000, key_sharps: int | None = None
+) -> dict:
     """What a column shows: sheet music (SVG pages, [] for nothing to engrave) and the piano roll, a
     pyarrow Table (`ROLL_SCHEMA`): a chart sends it as it is, where a DataFrame is converted on every
     rerun of the page (about 1 ms a column, and building it another 1.3 ms).
 
     Built from the events (MEI -> verovio, no music21); audio is made separately, when asked for.
+    key_sharps: the key signature (None: `pitches.estimate_key_sharps` of the events).
     """
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
     return {
-        "svg": to_svg(events, page_width=page_width),
+        "svg": to_svg(events, page_width=page_width, key_sharps=key_sharps),
         "roll": pa.Table.from_pydict(roll, schema=ROLL_SCHEMA),
     }
 

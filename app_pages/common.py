@@ -155,11 +155,15 @@ def render_cache() -> render.ContentCache:
     return render.ContentCache(int(os.environ.get("BACHLSTM_RENDER_CACHE_MB", "64")) * 2**20)
 
 
-def column_view(events: tuple, n_primer: int) -> dict:
-    """A Sampling column's sheet music and piano roll, drawn once per content for the whole server."""
+def column_view(events: tuple, n_primer: int, key_sharps: int | None = None) -> dict:
+    """A Sampling column's sheet music and piano roll, drawn once per content for the whole server.
+    key_sharps: the staff's key signature (None: estimated from all the events)."""
     from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
 
-    return render_cache().get(("view", events, n_primer), lambda: charts.melody_view(events, n_primer))
+    def draw():
+        return charts.melody_view(events, n_primer, key_sharps=key_sharps)
+
+    return render_cache().get(("view", events, n_primer, key_sharps), draw)
 
 
 def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> dict:

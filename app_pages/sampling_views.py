@@ -22,6 +22,7 @@ from bachlstm.generation import check_arguments
 from bachlstm.music import to_midi, to_musicxml, zip_melodies
 from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
 from bachlstm.problems import Problem, SettingsError, problems_of
+from bachlstm.tonality import estimate_key
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
 MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine
@@ -151,15 +152,23 @@ def draw_stale(res: dict, shown: SamplingSettings) -> None:
         st.warning(note, icon=":material/history:")
 
 
+def column_key_signatures(gens) -> list[int | None]:
+    """Each column's key signature: that of the key its figures name (`tonality.estimate_key` of the
+    continuation), so the staff, the downloads and the name agree; None (estimated from all the events)
+    where the continuation has no note."""
+    return [None if (key := estimate_key(g.events)) is None else key.sharps for g in gens]
+
+
 def draw_columns(res: dict) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
     if res.get("note"):
         st.info(res["note"])
     metrics = [res["comparison"].metrics[i] for i in res["shown"]]
     melodies = tuple(tuple(gen.full_events) for gen in res["gens"])
-    for col, gen, events in zip(st.columns(4), res["gens"], melodies):
+    signatures = column_key_signatures(res["gens"])
+    for col, gen, events, sharps in zip(st.columns(4), res["gens"], melodies, signatures):
         # The session keeps only the events: drawings and audio live in the server's bounded cache.
-        view = column_view(events, res["n_primer"])
+        view = column_view(events, res["n_primer"], sharps)
         with col:
             st.markdown(f"##### {gen.config.label}")
             if view["svg"]:
@@ -169,8 +178,8 @@ def draw_columns(res: dict) -> None:
     # One fragment for the four players: a Listen click redraws only that row, and the page pays for
     # one fragment per run instead of four (Streamlit deep-copies the page's containers for each).
     listen_row(melodies)
-    for i, (col, gen, events, row, profile) in enumerate(
-        zip(st.columns(4), res["gens"], melodies, metrics, res["profiles"])
+    for i, (col, gen, events, row, profile, sharps) in enumerate(
+        zip(st.columns(4), res["gens"], melodies, metrics, res["profiles"], signatures)
     ):
         stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
         with col:
@@ -187,7 +196,7 @@ def draw_columns(res: dict) -> None:
             for slot, (label, export, ext, mime, key) in zip(st.columns(2), formats):
                 slot.download_button(
                     label,
-                    lambda ev=events, export=export: export(ev),  # built only when clicked
+                    lambda ev=events, export=export, k=sharps: export(ev, key_sharps=k),  # built when clicked
                     f"{stem}.{ext}",
                     mime,
                     key=f"{key}_{i}",
@@ -236,14 +245,11 @@ def draw_below(res: dict) -> None:
         draw_token_table(comparison.table)
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
-    items = [
-        (f"{res['model']}-{g.config.method}-seed{res['seed']}", g.full_events)
-        for g in res["gens"]
-        if g.full_events
-    ]
+    shown = [(g, k) for g, k in zip(res["gens"], column_key_signatures(res["gens"])) if g.full_events]
+    items = [(f"{res['model']}-{g.config.method}-seed{res['seed']}", g.full_events) for g, _ in shown]
     st.download_button(
         "Download all (MIDI + MusicXML, zip)",
-        lambda: zip_melodies(items),
+        lambda: zip_melodies(items, key_signatures=[k for _, k in shown]),
         f"{res['model']}-seed{res['seed']}.zip",
         "application/zip",
         key="zip_all",

@@ -206,17 +206,29 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "melody"
 
 
-def zip_melodies(items: Sequence[tuple[str, Sequence[Event]]], **kwargs) -> bytes:
-    """A zip with NAME.mid and NAME.musicxml for each (name, events), names made file-safe and unique."""
+def zip_melodies(
+    items: Sequence[tuple[str, Sequence[Event]]],
+    *,
+    key_signatures: Sequence[int | None] | None = None,
+    **kwargs,
+) -> bytes:
+    """A zip with NAME.mid and NAME.musicxml for each (name, events), names made file-safe and unique.
+    key_signatures: one per item (sharps > 0, flats < 0; None = estimated), else `key_sharps` (or None)
+    for all; the other keyword arguments go to `to_midi` and `to_musicxml` for every item. Raises
+    ValueError when the signatures and items differ in number."""
+    every = kwargs.pop("key_sharps", None)
+    signatures = list(key_signatures) if key_signatures is not None else [every] * len(items)
+    if len(signatures) != len(items):
+        raise ValueError(f"{len(signatures)} key signatures for {len(items)} melodies")
     buf = io.BytesIO()
     used: set[str] = set()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, events in items:
+        for (name, events), sharps in zip(items, signatures):
             base = _safe_name(name)
             stem, n = base, 2
             while stem in used:
                 stem, n = f"{base}_{n}", n + 1
             used.add(stem)
-            zf.writestr(f"{stem}.mid", to_midi(events, **kwargs))
-            zf.writestr(f"{stem}.musicxml", to_musicxml(events, **kwargs))
+            zf.writestr(f"{stem}.mid", to_midi(events, key_sharps=sharps, **kwargs))
+            zf.writestr(f"{stem}.musicxml", to_musicxml(events, key_sharps=sharps, **kwargs))
     return buf.getvalue()

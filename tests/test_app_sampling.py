@@ -401,3 +401,32 @@ def test_the_explorer_frame_is_made_once_per_model_context_and_settings(runs):
     size = len(cache)
     pd.testing.assert_frame_equal(next_token_view(unmarked, context, configs, True)["frame"], frame)
     assert len(cache) == size  # no fingerprint of the weights: made, not cached
+
+
+def test_a_columns_staff_and_downloads_take_the_key_its_figures_name():
+    """The new-user trial saw "E minor" over a staff without sharps: the name was the continuation's key,
+    the staff's signature an estimate over primer + continuation. Now the staff and the files take the
+    named key's signature. A C major primer (no sharps) before an E minor continuation (F-sharps)."""
+    from types import SimpleNamespace
+
+    from app_pages.charts import melody_view
+    from app_pages.sampling_views import column_key_signatures
+    from bachlstm.music import make_event
+    from bachlstm.pitches import estimate_key_sharps, midi_of
+    from bachlstm.tonality import estimate_key
+
+    def note(name: str, octave: int, ql: float):
+        return make_event("note", ql, name, octave, midi_of(name, octave))
+
+    primer = [note(p, 4, 1.0) for p in "CDEFGFEDCEGC"]
+    continuation = [note(p, 4 if p != "B" else 3, 1.0) for p in ("E", "F#", "G", "F#", "E", "B", "E", "G")]
+    continuation += [note("B", 4, 1.0), note("F#", 4, 1.0), note("E", 4, 4.0)]
+    assert estimate_key(continuation).name == "E minor"
+    assert estimate_key_sharps(primer + continuation) == 0  # the old staff: no sharp
+    empty = SimpleNamespace(events=[])
+    assert column_key_signatures([SimpleNamespace(events=continuation), empty]) == [1, None]
+    svg = melody_view(tuple(primer + continuation), len(primer), key_sharps=1)["svg"][0]
+    systems = svg.count('class="keySig')
+    assert systems >= 1 and svg.count('class="keyAccid"') == systems  # one sharp at each system's start
+    plain = melody_view(tuple(primer + continuation), len(primer))["svg"][0]
+    assert 'class="keyAccid"' not in plain

@@ -4,6 +4,7 @@ import io
 import zipfile
 
 import pretty_midi
+import pytest
 
 from bachlstm.events import Event
 from bachlstm.music import (
@@ -127,3 +128,16 @@ def test_tied_events_sound_as_one_note():
     pm = pretty_midi.PrettyMIDI(io.BytesIO(to_midi(tied, tempo_bpm=TEMPO)))
     notes = [(nt.pitch, round(nt.start, 3), round(nt.end, 3)) for inst in pm.instruments for nt in inst.notes]
     assert notes == [(67, 0.0, 4.0), (67, 4.0, 5.0)]
+
+
+def test_zip_takes_one_key_signature_per_melody():
+    data = zip_melodies([("a", MELODY), ("b", MELODY)], key_signatures=[1, -2])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for stem, want in (("a", 1), ("b", -2)):
+            midi = pretty_midi.PrettyMIDI(io.BytesIO(zf.read(f"{stem}.mid")))
+            number = midi.key_signature_changes[0].key_number  # 0-11 major, 12-23 minor (pretty_midi)
+            assert pretty_midi.key_number_to_mode_accidentals(number)[1] == want, stem
+            xml = zf.read(f"{stem}.musicxml").decode()
+            assert f"<fifths>{want}</fifths>" in xml, stem
+    with pytest.raises(ValueError, match="2 key signatures for 1 melodies"):
+        zip_melodies([("a", MELODY)], key_signatures=[0, 1])
