@@ -197,7 +197,10 @@ async def _generate(s: Session, seed: int) -> tuple[float, float]:
 
 
 async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> dict:
-    """N sessions open Sampling at once, then click Generate at once (different seeds), then close."""
+    """N sessions open Sampling at once, click Generate at once (different seeds), click it again at
+    once, then close. Latencies and bytes are the first click's; server CPU is given for both clicks,
+    the target applies to the second (the first includes serving the chart code each fresh browser
+    loads once: `static_bytes_first_generate`)."""
     rss0 = rss_mb(pid)
     t0 = time.perf_counter()
     sessions = await asyncio.gather(*[_open(browser, url, "sampling") for _ in range(n)])
@@ -205,7 +208,14 @@ async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> d
     cpu0, sent0, static0 = tree_cpu_s(pid), proxy.sent, proxy.static
     results = await asyncio.gather(*[_generate(s, 1000 * n + i) for i, s in enumerate(sessions)])
     await asyncio.sleep(1)  # media files the browsers fetch after the last redraw
-    cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
+    cpu_first, sent, static = tree_cpu_s(pid) - cpu0, proxy.sent - sent0, proxy.static - static0
+    # The same sessions click again at once (other seeds): a fresh browser's first Generate also loads
+    # the chart code and fonts it draws with (`static`, once per browser, then cached); the second is
+    # what every later Generate of a class costs the server.
+    cpu0 = tree_cpu_s(pid)
+    again = await asyncio.gather(*[_generate(s, 1000 * n + 500 + i) for i, s in enumerate(sessions)])
+    await asyncio.sleep(1)
+    cpu_again = tree_cpu_s(pid) - cpu0
     rss_open = rss_mb(pid)
     for s in sessions:
         await s.context.close()
@@ -217,10 +227,12 @@ async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> d
         "columns_s_median": round(statistics.median(columns), 2),
         "columns_s_max": round(max(columns), 2),
         "page_done_s_median": round(statistics.median(r[1] for r in results), 2),
-        "server_cpu_s_per_generate": round(cpu / n, 3),
+        "columns_s_median_again": round(statistics.median(r[0] for r in again), 2),
+        "server_cpu_s_per_generate": round(cpu_again / n, 3),
+        "server_cpu_s_first_generate": round(cpu_first / n, 3),
         "bytes_per_generate": round(sent / n),
         # the chart library and fonts a fresh browser loads on its first Generate (then cached)
-        "static_bytes_first_generate": round((proxy.static - static0) / n),
+        "static_bytes_first_generate": round(static / n),
         "rss_mb_open_per_session": round((rss_open - rss0) / n, 1),
         "rss_mb_per_session": round((rss_mb(pid) - rss0) / n, 1),
     }
@@ -405,16 +417,21 @@ def format_report(f: dict) -> str:
     lines = [
         f"class benchmark ({f['machine']}): one server, N Chromium sessions on the same machine "
         f"(watching pages at nice {f.get('browser_nice', 0)})",
-        "  N | open Sampling s | columns s median / max | page done s | server CPU s/Generate | "
+        "  N | open Sampling s | columns s median / max | page done s | server CPU s/Generate (1st / 2nd) | "
         "KB/Generate | RSS MB/session (open / after close)",
     ]
     for n, r in f["per_sessions"].items():
         lines.append(
             f"  {n:>2} | {r['open_sampling_s']:>15.2f} | {r['columns_s_median']:>13.2f} / "
             f"{r['columns_s_max']:<6.2f} | {r['page_done_s_median']:>11.2f} | "
-            f"{r['server_cpu_s_per_generate']:>21.3f} | {r['bytes_per_generate'] / 1000:>11.1f} | "
+            f"{r.get('server_cpu_s_first_generate', float('nan')):>24.3f} / "
+            f"{r['server_cpu_s_per_generate']:<7.3f} | {r['bytes_per_generate'] / 1000:>11.1f} | "
             f"{r['rss_mb_open_per_session']:.1f} / {r['rss_mb_per_session']:.1f}"
         )
+    lines.append(
+        "  (server CPU: a fresh browser's 1st Generate also loads the chart code it draws with, once; "
+        "the 2nd click is what every later Generate costs: target <= 0.25 s)"
+    )
     if "train_speed_ratio" in f:
         a, w = f["train_alone"], f["train_watched"]
         lines += [
