@@ -184,6 +184,7 @@ async def _generate(s: Session, seed: int) -> tuple[float, float]:
     box = page.locator(".st-key-seed input")
     await box.fill(str(seed))
     await box.press("Tab")
+    await _ready(page)  # the run the new seed starts is over: a click during it may be merged away
     await page.evaluate(WATCH_NEXT_RUN)
     t0 = time.perf_counter()
     await page.locator(".st-key-generate button").click()
