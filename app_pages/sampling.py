@@ -175,17 +175,17 @@ shown = SamplingSettings(
     name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained, int(samples)
 )
 if go:
+    # A refusal says why and leaves the melodies already made on the page (marked as from other settings).
     problems = settings_problems(seed_problem, shown)
+    read = (primer, "")
     if problems:  # every bad field at once, by the labels above
         st.error(f"Nothing generated: {problems_text(SettingsError(problems), SAMPLING_LABELS)}")
-        st.stop()
-    note = ""
-    if source == sources[2]:
-        if file is None:
-            st.info("Choose a MIDI or MusicXML file for the primer first (or another primer source).")
-            st.stop()
-        primer, note = read_upload(file, ck.tokenizer)  # shows the error and stops for a bad file
-    generate_once(ck, ref, shown, primer, note)
+    elif source == sources[2] and file is None:
+        st.info("Choose a MIDI or MusicXML file for the primer first (or another primer source).")
+    elif source == sources[2] and (read := read_upload(file, ck.tokenizer)) is None:
+        pass  # read_upload said what is wrong with the file
+    else:
+        generate_once(ck, ref, shown, *read)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")

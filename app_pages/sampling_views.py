@@ -62,15 +62,15 @@ def kept_primer_file(slot, upload) -> PrimerUpload | None:
     return kept
 
 
-def read_upload(file: PrimerUpload, tokenizer) -> tuple[list, str]:
-    """(primer events moved into the model's vocabulary, a note on what was changed or lost); a clear
-    error for a bad file. A file that reads is kept for the next visit to the page."""
+def read_upload(file: PrimerUpload, tokenizer) -> tuple[list, str] | None:
+    """(primer events moved into the model's vocabulary, a note on what was changed or lost), or None
+    after a clear error for a bad file. A file that reads is kept for the next visit to the page."""
     try:
         primer = read_primer(file.data, file.name)  # primer.MAX_PRIMER_BYTES at most
         events, shift = fit_primer(tokenizer, primer.events)
     except (MusicInputError, PrimerError) as exc:
         st.error(f"The primer cannot be used: {exc}")
-        st.stop()
+        return None
     st.session_state[KEPT_FILE] = file
     notes = [f"{file.name}: {w}." for w in primer.warnings]
     if shift:
@@ -177,12 +177,13 @@ def draw_columns(res: dict) -> None:
                 st.vega_lite_chart(view["roll"], charts.piano_roll_chart(view["roll"]), width="stretch")
     # One fragment for the four players: a Listen click redraws only that row, and the page pays for
     # one fragment per run instead of four (Streamlit deep-copies the page's containers for each).
-    listen_row(melodies)
+    listen_row(melodies, tuple(g.config.method for g in res["gens"]))
     for i, (col, gen, events, row, profile, sharps) in enumerate(
         zip(st.columns(4), res["gens"], melodies, metrics, res["profiles"], signatures)
     ):
         stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
         with col:
+            st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
             source = {"metrics": row, "profile": profile}
             lines = [
                 f"{label}: **{format_metric(source[where].get(k), fmt)}**"
@@ -206,20 +207,23 @@ def draw_columns(res: dict) -> None:
 
 
 @st.fragment
-def listen_row(melodies: tuple) -> None:
+def listen_row(melodies: tuple, methods: tuple) -> None:
     """The four columns' audio, each made when first asked for: OGG Vorbis for a whole class costs CPU
-    no one waits for otherwise (about 0.1 s per minute of music, measured), so each has a button."""
+    no one waits for otherwise (about 0.1 s per minute of music, measured), so each has a button.
+    Each names its method: on a narrow screen the columns stack and the row no longer sits under its
+    sheet music."""
     heard = st.session_state.setdefault("heard", set())
-    for i, (col, events) in enumerate(zip(st.columns(4), melodies)):
+    for i, (col, events, method) in enumerate(zip(st.columns(4), melodies, methods)):
         with col:
             if i not in heard:
                 icon = ":material/play_arrow:"
-                st.button("Listen", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
+                st.button(f"Listen: {method}", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
                 continue
             data = column_audio(events)
             if data is None:
-                st.caption("Nothing to play: this melody has no notes.")
+                st.caption(f"{method}: nothing to play, this melody has no notes.")
             else:  # autoplay only right after the click, not on every later redraw of the page
+                st.caption(method)
                 st.audio(data, format="audio/ogg", autoplay=st.session_state.get("autoplay") == i)
     st.session_state.pop("autoplay", None)
 

@@ -430,3 +430,29 @@ def test_a_columns_staff_and_downloads_take_the_key_its_figures_name():
     assert systems >= 1 and svg.count('class="keyAccid"') == systems  # one sharp at each system's start
     plain = melody_view(tuple(primer + continuation), len(primer))["svg"][0]
     assert 'class="keyAccid"' not in plain
+
+
+@pytest.mark.slow
+def test_a_refused_generate_keeps_the_melodies_already_made():
+    """The new-user trial: a bad seed made the melodies on the page disappear. Now every refusal (bad
+    settings, no file chosen, a bad file) says why above the last result, which stays, marked as made
+    with other settings."""
+    at = sampling_page()
+    at.slider(key="length").set_value(32)
+    at.button(key=GENERATE).click().run()
+    made = [g.tokens for g in at.session_state["sampling"]["gens"]]
+    at.text_input(key="seed").set_value("abc")
+    at.button(key=GENERATE).click().run()
+    assert not at.exception
+    assert any(e.value.startswith("Nothing generated") and "Seed" in e.value for e in at.error)
+    assert column_titles(at) == ["greedy", "top-k (k=8)", "top-p (p=0.9)", "temperature (T=1)"]
+    assert [g.tokens for g in at.session_state["sampling"]["gens"]] == made
+    assert at.warning and "seed" in at.warning[0].value.lower()  # the result is from other settings
+    at.radio(key="primer_source").set_value("upload MIDI/MusicXML").run()
+    at.text_input(key="seed").set_value("0")  # after the radio's rerun: form fields count when submitted
+    at.button(key=GENERATE).click().run()  # no file chosen
+    assert any("Choose a MIDI or MusicXML file" in i.value for i in at.info) and len(column_titles(at)) == 4
+    at.file_uploader(key="upload").set_value(("notes.mid", b"not notes" * 20, "audio/midi"))
+    at.button(key=GENERATE).click().run()  # a bad file
+    assert any("primer cannot be used" in e.value or "not a MIDI" in e.value for e in at.error)
+    assert len(column_titles(at)) == 4 and [g.tokens for g in at.session_state["sampling"]["gens"]] == made
