@@ -31,11 +31,13 @@ with st.form("corpus_form"):
         "(each part its own melody).",
     )
     lengths = "Melodies with fewer (min) or more (max) notes and rests than this are left out."
+    # No bounds in the widgets: a number out of a widget's range turns red and the form silently keeps
+    # the old filters; the selection's own checks say what is wrong instead (below the form).
     lo = f[2].number_input(
-        "Min notes+rests (0 = none)", 0, 2000, 0, key="corpus_min", persist_state=SESSION, help=lengths
+        "Min notes+rests (0 = none)", value=0, step=1, key="corpus_min", persist_state=SESSION, help=lengths
     )
     hi = f[3].number_input(
-        "Max notes+rests (0 = none)", 0, 2000, 0, key="corpus_max", persist_state=SESSION, help=lengths
+        "Max notes+rests (0 = none)", value=0, step=1, key="corpus_max", persist_state=SESSION, help=lengths
     )
     tokenizer = f[4].selectbox(
         "Tokenizer",

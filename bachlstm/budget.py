@@ -153,12 +153,15 @@ class Estimate:
             f"Estimate: {self.n_params:,} parameters; peak memory ~{_mb(self.peak_mb)} (weights and "
             f"optimizer {_mb(self.state_mb)}, one batch {_mb(self.activations_mb)}, {self.windows:,} "
             f"windows {_mb(self.windows_mb)}); ~{_duration(self.epoch_s)} per epoch, "
-            f"~{_duration(self.run_s)} in all on a laptop CPU (rough, +-50%)."
+            f"~{_duration(self.run_s)} of training in all on a laptop CPU (rough, +-50%), after the "
+            "data is prepared (a few seconds, more the first time)."
         )
 
 
 def _mb(value: float) -> str:
-    return f"{value / 1024:.1f} GB" if value >= 1024 else f"{value:.0f} MB"
+    if value >= 1024:
+        return f"{value / 1024:.1f} GB"
+    return f"{value:.0f} MB" if value >= 1 else "under 1 MB"  # a tiny network's weights: not "0 MB"
 
 
 def _duration(seconds: float) -> str:

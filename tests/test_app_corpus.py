@@ -60,6 +60,22 @@ def test_min_above_max_is_a_clear_error():
     )
 
 
+def test_a_negative_length_is_a_clear_error_not_a_red_field():
+    """The new-user trial: the fields took only 0-2000, and -3 turned red while the old filters stayed."""
+    at = corpus_page()
+    at.number_input(key="corpus_min").set_value(-3)
+    at.button(key="FormSubmitter:corpus_form-Apply filters").click().run()
+    assert not at.exception
+    assert at.error[0].value == (
+        "These filters cannot be used: **Min notes+rests** must be a whole number of at least 0, got -3."
+    )
+    at.number_input(key="corpus_min").set_value(0)
+    at.number_input(key="corpus_max").set_value(99999)  # above any melody: keeps them all
+    at.button(key="FormSubmitter:corpus_form-Apply filters").click().run()
+    assert not at.exception and not at.error
+    assert int(metrics(at)["Melodies selected"]) > 300
+
+
 def test_filters_that_keep_nothing_say_so():
     at = corpus_page()
     at.number_input(key="corpus_min").set_value(1999)

@@ -74,21 +74,22 @@ def _cli_figures(ckpt, configs, repeats: int) -> dict:
     def steps_of(gens) -> int:
         return max(len(g.tokens) + g.trimmed for g in gens)
 
-    def model_only(runtime: str | None):
+    def model_only(runtime: str | None, steps: int):
         with torch.inference_mode():
             x = torch.full((len(configs),), 2, dtype=torch.long)
             hidden = model.init_hidden(len(configs))
             stepper = make_stepper(model, hidden, x, runtime) if runtime else None
-            for _ in range(LENGTH):
+            for _ in range(steps):
                 logits, hidden = stepper.step(x, hidden) if stepper else model.step(x, hidden)
                 x = logits.argmax(-1)
 
     stateful_s, gens = best_of(batched, repeats)
     stateful_steps = steps_of(gens)
     unconstrained_s, _ = best_of(lambda: batched(constrained=False), repeats)
-    model_s, _ = best_of(lambda: model_only("auto"), repeats)  # the stepping generate() uses
-    torch_s, _ = best_of(lambda: model_only("torch"), repeats)  # PyTorch's FastStep
-    module_s, _ = best_of(lambda: model_only(None), repeats)  # nn.LSTM called token by token
+    # As many steps as the batched run took (its rows end at EOS), so "sampling + grammar" is the rest.
+    model_s, _ = best_of(lambda: model_only("auto", stateful_steps), repeats)  # the stepping generate() uses
+    torch_s, _ = best_of(lambda: model_only("torch", stateful_steps), repeats)  # PyTorch's FastStep
+    module_s, _ = best_of(lambda: model_only(None, stateful_steps), repeats)  # nn.LSTM token by token
     window_s, wgens = best_of(lambda: batched("window"), max(1, repeats // 2))
     window_steps = steps_of(wgens)
     speedup = (window_s / max(1, window_steps)) / (stateful_s / max(1, stateful_steps))
@@ -143,9 +144,11 @@ def format_report(f: dict) -> str:
         [
             f"generation benchmark: {f['model']} (V={f['vocab_size']}, {f['n_params']:,} parameters), "
             f"{f['threads']} thread(s), load average {f['load_average_1min']} on {f['cpu_count']} CPUs",
-            f"  4 methods x {f['length']} tokens, one batch, grammar mask: "
+            f"  4 methods x up to {f['length']} tokens ({f['stateful_steps']} steps; a row ends at its end "
+            "token), one batch, grammar mask: "
             f"{f['stateful_ms']:.1f} ms ({ok[f['meets_time_target']]} the {f['target_ms']:.0f} ms target)",
-            f"    of which the model's {f['length']} forward steps alone: {f['model_only_ms']:.1f} ms; "
+            f"    of which the model's {f['stateful_steps']} forward steps alone: "
+            f"{f['model_only_ms']:.1f} ms; "
             f"sampling + grammar: {f['overhead_ms']:.1f} ms; "
             f"without the mask: {f['unconstrained_ms']:.1f} ms",
             f"    (the steps through {f['stepper']}; the same steps through PyTorch's FastStep: "
