@@ -6,6 +6,7 @@ from app_pages.common import corpus, show_problem
 from app_pages.texts import MISSING, NOT_MEASURED, NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
 from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
 from bachlstm.corpus import CorpusCacheError
+from bachlstm.selection import is_duplicate_file
 
 st.title("bachlstm: an LSTM writes Bach-like melodies")
 st.markdown(
@@ -35,10 +36,16 @@ try:
 except (CorpusCacheError, OSError) as exc:
     st.error(f"The corpus could not be loaded: {exc}")
 else:
-    four_four = sum(1 for p in c.pieces if p.time_signatures == ("4/4",))
+    # as the Corpus page counts them: a Humdrum copy of a MusicXML chorale is the same piece
+    four_four = sum(1 for p in c.pieces if p.time_signatures == ("4/4",) and not is_duplicate_file(p))
     m1, m2, m3 = st.columns(3)
     m1.metric("Score files", c.n_score_files)
-    m2.metric("Pieces in 4/4 throughout", four_four)
+    m2.metric(
+        "Pieces in 4/4 throughout",
+        four_four,
+        help="Every measure of every part in 4/4; a Humdrum file that repeats a MusicXML chorale is not "
+        "counted again (as on the Corpus page, which then takes one voice of each).",
+    )
     m3.metric("Parts (voices and instruments)", sum(p.n_parts for p in c.pieces))
     if c.failed:
         st.warning(f"music21 could not read {len(c.failed)} files: {', '.join(c.failed)}")

@@ -237,6 +237,12 @@ def _melody(piece: Piece, part: Part, voice: str, tune: str) -> Melody:
     )
 
 
+def is_duplicate_file(piece) -> bool:
+    """Whether a piece is a Humdrum (.krn) file that repeats a MusicXML chorale of the same BWV (three in
+    music21's corpus); `select` leaves these out unless `skip_duplicates` is off."""
+    return piece.id.endswith("-krn")
+
+
 def select(corpus: Corpus, config: SelectionConfig | None = None) -> Selection:
     """The melodies `config` asks for, each with its hymn tune, and the exclusions with reasons."""
     config = config or SelectionConfig()
@@ -245,7 +251,7 @@ def select(corpus: Corpus, config: SelectionConfig | None = None) -> Selection:
     excluded: list[Exclusion] = []
     voices = SATB if config.voice == "all" else (config.voice,)
     for piece in corpus.pieces:
-        if config.skip_duplicates and piece.id.endswith("-krn"):
+        if config.skip_duplicates and is_duplicate_file(piece):
             excluded.append(
                 Exclusion(piece.id, config.voice, "duplicate file", piece.id.removesuffix("-krn"))
             )
