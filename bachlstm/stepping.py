@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 RUNTIMES = ("auto", "onnxruntime", "torch")
 
-_PROGRAMS: dict[tuple, OnnxProgram] = {}  # (model id, weight versions) -> its session, oldest first
+# (model id, weight versions) -> (its program, or None where it cannot be used; the model), oldest first
+_PROGRAMS: dict[tuple, tuple[OnnxProgram | None, LSTMModel]] = {}
 _KEPT = 8
 
 
@@ -156,16 +157,13 @@ class OnnxProgram:
         first time, kept while the weights are unchanged (their version counters); None where ONNX
         Runtime is missing, fails, or disagrees."""
         key = (id(model), tuple(p._version for p in model.parameters()))
-        program = _PROGRAMS.get(key)
-        if program is None:
-            program = cls._checked(model, hidden, last_tokens)
-            if program is None:
-                return None
+        if key not in _PROGRAMS:
+            # A model that cannot use it is remembered too: the export is not tried again each Generate.
             if len(_PROGRAMS) >= _KEPT:
                 _PROGRAMS.pop(next(iter(_PROGRAMS)), None)  # the oldest
-            _PROGRAMS[key] = program  # holds the model, so its id is not reused while kept
-            program.model = model
-        return program
+            # the model is held beside its program, so its id is not reused while kept
+            _PROGRAMS[key] = (cls._checked(model, hidden, last_tokens), model)
+        return _PROGRAMS[key][0]
 
     @classmethod
     def _checked(cls, model: LSTMModel, hidden: Hidden, last_tokens: torch.Tensor) -> OnnxProgram | None:

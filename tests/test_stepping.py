@@ -153,4 +153,14 @@ def test_a_stepper_that_disagrees_with_the_model_is_not_used(monkeypatch):
 
     monkeypatch.setattr(OnnxStep, "step", off_by_one)
     monkeypatch.setattr(stepping, "_PROGRAMS", {})
+    built = []
+    real_init = stepping.OnnxProgram.__init__
+
+    def counted(self, model):
+        built.append(model)
+        real_init(self, model)
+
+    monkeypatch.setattr(stepping.OnnxProgram, "__init__", counted)
     assert isinstance(make_stepper(model, hidden, tokens), FastStep)
+    assert isinstance(make_stepper(model, hidden, tokens), FastStep)
+    assert len(built) == 1  # not exported again for every Generate
