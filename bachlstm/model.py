@@ -152,18 +152,8 @@ class FastStep:
 
     @classmethod
     def _checked(cls, model: LSTMModel, hidden: Hidden, last_tokens: torch.Tensor) -> FastStep | None:
-        try:
-            with torch.inference_mode():
-                stepper = cls(model, int(last_tokens.shape[0]))
-                fast, _ = stepper.step(last_tokens, hidden)
-                slow, _ = model.step(last_tokens, hidden)
-        except Exception as exc:  # any failure (a subclass with other insides): use the model's own step
-            log.debug("fast LSTM step not used: %s", exc)
-            return None
-        if fast.shape != slow.shape or not torch.allclose(fast, slow, atol=1e-4, rtol=1e-4):
-            log.debug("fast LSTM step not used: its logits differ from model.step")
-            return None
-        return stepper
+        batch = int(last_tokens.shape[0])
+        return checked_stepper(lambda: cls(model, batch), model, hidden, last_tokens, "fast LSTM step")
 
     def step(self, tokens: torch.Tensor, hidden: Hidden) -> tuple[torch.Tensor, Hidden]:
         """tokens (B,) and the model-format state -> (logits (B, V), new state)."""
@@ -185,6 +175,25 @@ class FastStep:
 
 
 _STEPPERS: dict[tuple, FastStep] = {}  # FastStep.make's kept steppers, oldest first
+
+
+def checked_stepper(build, model: LSTMModel, hidden: Hidden, last_tokens: torch.Tensor, name: str):
+    """`build()`'s stepper if its first step on (last_tokens (B,), hidden) gives `model.step`'s logits
+    (to 1e-4, absolute and relative), else None, the reason logged at debug level under `name`. Any
+    exception from building or stepping (a missing runtime, a subclass with other insides) means None:
+    the caller then uses a slower step that is known to be right."""
+    try:
+        with torch.inference_mode():
+            stepper = build()
+            fast, _ = stepper.step(last_tokens, hidden)
+            slow, _ = model.step(last_tokens, hidden)
+    except Exception as exc:
+        log.debug("%s not used: %s", name, exc)
+        return None
+    if fast.shape != slow.shape or not torch.allclose(fast, slow, atol=1e-4, rtol=1e-4):
+        log.debug("%s not used: its logits differ from model.step", name)
+        return None
+    return stepper
 
 
 def _cell_input_doubled(weight: torch.Tensor) -> torch.Tensor:

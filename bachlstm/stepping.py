@@ -7,27 +7,26 @@ all with `step(tokens (B,), hidden) -> (logits (B, V), new hidden)` in the model
 
 - `OnnxStep`: the step exported once per model to an ONNX graph and run by ONNX Runtime
   (onnxruntime.ai) on one thread, with inputs and outputs bound to buffers once per generation
-  (measured for `bach` at batch 4 on a 2-core AVX-512 CPU: about 45 us per token);
+  (measured for `bach` at batch 4 on a 2-core AVX-512 CPU: about 55 us per token in a generation
+  loop, 45 us of it the run itself);
 - `model.FastStep`: the same arithmetic in PyTorch eager mode (about 120 us);
-- `LSTMModel.step` itself (nn.LSTM's own forward; about 250 us).
+- `LSTMModel.step` itself (nn.LSTM's own forward; about 300 us).
 
 `make_stepper` gives the first that builds and whose logits agree with `model.step` on the caller's
-first step (to 1e-4), so generation is the same whichever is used (tests pin the tokens).
+first step (`model.checked_stepper`: to 1e-4), so generation is the same whichever is used (tests pin
+the tokens).
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import warnings
 
 import numpy as np
 import torch
 from torch import nn
 
-from bachlstm.model import FastStep, Hidden, LSTMModel
-
-log = logging.getLogger(__name__)
+from bachlstm.model import FastStep, Hidden, LSTMModel, checked_stepper
 
 RUNTIMES = ("auto", "onnxruntime", "torch")
 
@@ -167,18 +166,12 @@ class OnnxProgram:
 
     @classmethod
     def _checked(cls, model: LSTMModel, hidden: Hidden, last_tokens: torch.Tensor) -> OnnxProgram | None:
-        try:
-            program = cls(model)
-            with torch.inference_mode():
-                fast, _ = program.stepper(int(last_tokens.shape[0])).step(last_tokens, hidden)
-                slow, _ = model.step(last_tokens, hidden)
-        except Exception as exc:  # no onnxruntime, a GPU model, an export failure: PyTorch's step
-            log.debug("ONNX Runtime's step not used: %s", exc)
-            return None
-        if fast.shape != slow.shape or not torch.allclose(fast, slow, atol=1e-4, rtol=1e-4):
-            log.debug("ONNX Runtime's step not used: its logits differ from model.step")
-            return None
-        return program
+        batch = int(last_tokens.shape[0])
+        # no onnxruntime, a GPU model, an export failure or other logits: None, and PyTorch's step
+        stepper = checked_stepper(
+            lambda: cls(model).stepper(batch), model, hidden, last_tokens, "ONNX Runtime's step"
+        )
+        return None if stepper is None else stepper.program
 
     def stepper(self, batch: int, blocked: np.ndarray | None = None) -> OnnxStep:
         """A stepper for `batch` rows with its own buffers (one per generation; not thread-safe) and,
