@@ -12,9 +12,9 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
-from bachlstm.music import piano_roll
-from bachlstm.pitches import PITCH_CLASS_NAMES, midi_name
-from bachlstm.render import to_svg
+from bachlstm.music.pitches import PITCH_CLASS_NAMES, midi_name
+from bachlstm.music.render import to_svg
+from bachlstm.music.scores import piano_roll
 
 # The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
 STYLE_CHART = {

@@ -6,11 +6,12 @@ import os
 
 import streamlit as st
 
-from bachlstm import audio, overview, render
-from bachlstm.corpus import load_corpus
-from bachlstm.events import Event
-from bachlstm.jobs import JobManager
-from bachlstm.selection import SelectionConfig, select
+from bachlstm.corpus import overview
+from bachlstm.corpus.cache import load_corpus
+from bachlstm.corpus.selection import SelectionConfig, select
+from bachlstm.music import audio, render
+from bachlstm.music.events import Event
+from bachlstm.training.jobs import JobManager
 
 # Every setting a student makes (Sampling, the Training form, the Corpus filters) is a widget with
 # persist_state=SESSION: it keeps its value when the student opens another page and comes back.
@@ -35,7 +36,7 @@ def checkpoint(path: str, mtime: float):
 
     Shared by sessions: generation only reads the model (eval mode, no gradients), never changes it.
     """
-    from bachlstm.checkpoints import load_checkpoint  # late: torch takes ~2 s to import
+    from bachlstm.model.checkpoints import load_checkpoint  # late: torch takes ~2 s to import
 
     return load_checkpoint(path)
 
@@ -57,9 +58,9 @@ def session_id() -> str:
 @st.cache_data(max_entries=16, show_spinner="Measuring the training data ...")
 def data_size(preset_name: str, max_melodies: int | None):
     """How much data a preset trains on (budget.DataSize), once per preset and melody cap per server."""
-    from bachlstm.presets import get_preset
-    from bachlstm.run_data import preset_data_size
-    from bachlstm.selection import select
+    from bachlstm.corpus.selection import select
+    from bachlstm.training.presets import get_preset
+    from bachlstm.training.run_data import preset_data_size
 
     preset = get_preset(preset_name, max_melodies=max_melodies)
     return preset_data_size(preset, list(select(corpus(), preset.selection).melodies))
@@ -67,7 +68,7 @@ def data_size(preset_name: str, max_melodies: int | None):
 
 def check_cost(preset):
     """The run's budget.Estimate, or budget.BudgetError naming the setting to lower (data size cached)."""
-    from bachlstm.budget import check_preset
+    from bachlstm.training.budget import check_preset
 
     return check_preset(preset, data_size(preset.name, preset.train.max_melodies))
 
@@ -75,8 +76,8 @@ def check_cost(preset):
 @st.cache_resource
 def startup_cleanup() -> list:
     """Once per server: remove temp files that killed processes left in runs/ (run_files)."""
-    from bachlstm.checkpoints import runs_dir
-    from bachlstm.run_files import remove_stale_temp_files
+    from bachlstm.model.checkpoints import runs_dir
+    from bachlstm.training.run_files import remove_stale_temp_files
 
     return remove_stale_temp_files([runs_dir()])
 
@@ -84,14 +85,14 @@ def startup_cleanup() -> list:
 @st.cache_data(max_entries=64, show_spinner=False)
 def training_history(path: str, mtime: float) -> list[dict]:
     """A checkpoint's per-epoch history from its metadata (no weights loaded); [] when it has none."""
-    from bachlstm.checkpoints import read_meta
+    from bachlstm.model.checkpoints import read_meta
 
     return list(read_meta(path).get("history") or [])
 
 
 def usable_checkpoints() -> tuple[list, list]:
     """(loadable checkpoint infos, broken ones), shipped models first."""
-    from bachlstm.checkpoints import list_checkpoints
+    from bachlstm.model.checkpoints import list_checkpoints
 
     infos = list_checkpoints()
     return [i for i in infos if not i.error], [i for i in infos if i.error]
@@ -131,7 +132,7 @@ def selection(time_signatures: tuple, voice: str, lo: int | None, hi: int | None
 @st.cache_data(max_entries=32, show_spinner="Grouping tunes ...")
 def tune_groups(time_signatures: tuple, voice: str, lo: int | None, hi: int | None):
     """The tunes set by several pieces of one selection (stats.tune_group_table)."""
-    from bachlstm.stats import tune_group_table
+    from bachlstm.corpus.stats import tune_group_table
 
     return tune_group_table(selection(time_signatures, voice, lo, hi).melodies)
 
@@ -139,7 +140,7 @@ def tune_groups(time_signatures: tuple, voice: str, lo: int | None, hi: int | No
 @st.cache_data(max_entries=16, show_spinner="Engraving ...")
 def melody_media(events: tuple, key_sharps: int | None, pickup: float | None, title: str) -> dict:
     """Sheet music (SVG pages), audio (OGG bytes or None) and MIDI bytes of one corpus melody."""
-    from bachlstm import music  # late: music21 is needed only for this page's MIDI
+    from bachlstm.music import scores as music  # late: music21 is needed only for this page's MIDI
 
     kw = {"key_sharps": key_sharps, "pickup": pickup}
     return {
@@ -173,7 +174,7 @@ def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> di
     import pyarrow as pa  # late, as charts: Home draws no chart
 
     from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
-    from bachlstm.compare import next_token_frame  # late: torch takes ~2 s to import
+    from bachlstm.reports.comparison import next_token_frame  # late: torch takes ~2 s to import
 
     def make():
         frame = next_token_frame(ck, context, configs, constrained=constrained)
@@ -194,7 +195,7 @@ def column_audio(events: tuple) -> bytes | None:
 @st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
 def reference(path: str, mtime: float):
     """The checkpoint's held-out melodies, reference statistics and "Bach" metrics row (None if no split)."""
-    from bachlstm.compare import checkpoint_reference
+    from bachlstm.reports.comparison import checkpoint_reference
 
     try:
         return checkpoint_reference(checkpoint(path, mtime))
@@ -205,8 +206,8 @@ def reference(path: str, mtime: float):
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_ready(path: str, mtime: float) -> bool:
     """Run the model once for a few tokens (first-call costs: thread pools, lazy inits) before a click."""
-    from bachlstm.generation import generate
-    from bachlstm.sampling import default_configs
+    from bachlstm.generation.generator import generate
+    from bachlstm.generation.sampling import default_configs
 
     generate(checkpoint(path, mtime), default_configs(), length=8, seed=0)
     return True

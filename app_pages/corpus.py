@@ -6,7 +6,7 @@ from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
 from app_pages.forms import problems_text
 from app_pages.texts import MISSING, TUNE_GROUPS_HELP, exclusion_summary, melody_label
-from bachlstm.selection import VOICES
+from bachlstm.corpus.selection import VOICES
 
 st.title("Corpus")
 c = corpus()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bachlstm.presets import Preset, get_preset
-from bachlstm.problems import Problem, SettingsError, problems_of
+from bachlstm.settings.problems import Problem, SettingsError, problems_of
+from bachlstm.training.presets import Preset, get_preset
 
 
 class FormError(SettingsError):

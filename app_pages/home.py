@@ -4,9 +4,9 @@ import streamlit as st
 
 from app_pages.common import corpus, show_problem
 from app_pages.texts import MISSING, NOT_MEASURED, NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
-from bachlstm.checkpoints import list_checkpoints  # header-only: does not import torch
-from bachlstm.corpus import CorpusCacheError
-from bachlstm.selection import is_duplicate_file
+from bachlstm.corpus.cache import CorpusCacheError
+from bachlstm.corpus.selection import is_duplicate_file
+from bachlstm.model.checkpoints import list_checkpoints  # header-only: does not import torch
 
 st.title("bachlstm: an LSTM writes Bach-like melodies")
 st.markdown(

@@ -5,7 +5,7 @@ import streamlit as st
 from app_pages import inside_views as views
 from app_pages.common import checkpoint, mtime, usable_checkpoints
 from app_pages.texts import INSIDE_HELP
-from bachlstm.checkpoints import CheckpointError
+from bachlstm.model.checkpoints import CheckpointError
 
 st.title("Inside the model")
 st.caption(INSIDE_HELP["intro"])

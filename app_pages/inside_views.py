@@ -9,14 +9,14 @@ import streamlit as st
 from app_pages import inside_charts as charts
 from app_pages.common import checkpoint, mtime
 from app_pages.texts import INSIDE_HELP, MISSING, melody_label, token_words
-from bachlstm.activations import SIGNALS
-from bachlstm.checkpoints import CheckpointError
-from bachlstm.embeddings import COLOUR_KEYS, nearest_tokens
-from bachlstm.inspection import Inspection, checkpoint_embedding, inspect_melody
-from bachlstm.probes import best_units, pooled_correlations
-from bachlstm.splits import split_melodies
-from bachlstm.surprise import extremes
-from bachlstm.timeline import FEATURES
+from bachlstm.analysis.activations import SIGNALS
+from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
+from bachlstm.analysis.probes import best_units, pooled_correlations
+from bachlstm.analysis.surprise import extremes
+from bachlstm.model.checkpoints import CheckpointError
+from bachlstm.reports.inspection import Inspection, checkpoint_embedding, inspect_melody
+from bachlstm.tokens.timeline import FEATURES
+from bachlstm.training.splits import split_melodies
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
 

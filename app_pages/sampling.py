@@ -27,12 +27,12 @@ from app_pages.sampling_views import (
     settings_problems,
 )
 from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label, run_state_words
-from bachlstm.checkpoints import CheckpointError
-from bachlstm.compare import Knobs
-from bachlstm.generation import DEFAULT_MIN_LENGTH
-from bachlstm.primer import primer_from_melody
-from bachlstm.problems import SettingsError
-from bachlstm.seeds import check_seed
+from bachlstm.generation.generator import DEFAULT_MIN_LENGTH
+from bachlstm.generation.primer import primer_from_melody
+from bachlstm.model.checkpoints import CheckpointError
+from bachlstm.reports.comparison import Knobs
+from bachlstm.settings.problems import SettingsError
+from bachlstm.settings.seeds import check_seed
 
 st.title("Sampling")
 

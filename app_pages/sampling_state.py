@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, fields
 
 from app_pages.texts import KNOB_LABELS
-from bachlstm.compare import Knobs
+from bachlstm.reports.comparison import Knobs
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from app_pages.texts import (
     STYLE_HELP,
     format_metric,
 )
-from bachlstm.compare import compare_methods, sampling_configs
-from bachlstm.generation import check_arguments
-from bachlstm.music import to_midi, to_musicxml, zip_melodies
-from bachlstm.primer import MusicInputError, PrimerError, fit_primer, read_primer
-from bachlstm.problems import Problem, SettingsError, problems_of
-from bachlstm.tonality import estimate_key
+from bachlstm.generation.generator import check_arguments
+from bachlstm.generation.primer import MusicInputError, PrimerError, fit_primer, read_primer
+from bachlstm.music.scores import to_midi, to_musicxml, zip_melodies
+from bachlstm.music.tonality import estimate_key
+from bachlstm.reports.comparison import compare_methods, sampling_configs
+from bachlstm.settings.problems import Problem, SettingsError, problems_of
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
 MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine

@@ -17,10 +17,10 @@ from app_pages.forms import (
     sweep_runs,
 )
 from app_pages.texts import MISSING, NOT_YET
-from bachlstm.budget import BudgetError
-from bachlstm.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
-from bachlstm.jobs import JobError
-from bachlstm.presets import PresetError, get_preset
+from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
+from bachlstm.training.budget import BudgetError
+from bachlstm.training.jobs import JobError
+from bachlstm.training.presets import PresetError, get_preset
 
 
 def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: str) -> None:

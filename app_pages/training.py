@@ -8,9 +8,9 @@ from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_act
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job, live_queued
-from bachlstm.checkpoints import list_checkpoints, run_path, validate_run_name
-from bachlstm.jobs import QUEUED
-from bachlstm.presets import get_preset, preset_names
+from bachlstm.model.checkpoints import list_checkpoints, run_path, validate_run_name
+from bachlstm.training.jobs import QUEUED
+from bachlstm.training.presets import get_preset, preset_names
 
 st.title("Training")
 manager = job_manager()

@@ -5,10 +5,10 @@ import streamlit as st
 from app_pages.common import check_cost, job_manager, session_id, usable_checkpoints
 from app_pages.forms import training_preset
 from app_pages.texts import run_state_words
-from bachlstm.budget import BudgetError
-from bachlstm.checkpoints import CheckpointError, read_meta
-from bachlstm.jobs import JobError
-from bachlstm.presets import Preset, PresetError
+from bachlstm.model.checkpoints import CheckpointError, read_meta
+from bachlstm.training.budget import BudgetError
+from bachlstm.training.jobs import JobError
+from bachlstm.training.presets import Preset, PresetError
 
 
 def form_preset(preset_name: str, values: dict) -> Preset:

@@ -8,8 +8,8 @@ import streamlit as st
 from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
 from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
 from app_pages.texts import MISSING, NOT_YET_CHARTED, format_seconds, progress_text, queue_state_words
-from bachlstm.checkpoints import CheckpointError
-from bachlstm.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
+from bachlstm.model.checkpoints import CheckpointError
+from bachlstm.training.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
 
 
 def draw_job(job_id: str, live: bool = False) -> None:

@@ -30,8 +30,8 @@ def scale_melodies():
 @pytest.fixture(scope="session")
 def checkpoint_path(tmp_path_factory):
     """A checkpoint trained for a moment on `scale_melodies` (generation, comparison and CLI tests)."""
-    from bachlstm.presets import get_preset
-    from bachlstm.training import train
+    from bachlstm.training.loop import train
+    from bachlstm.training.presets import get_preset
 
     small = dict(
         embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,), epochs=1, batch_size=4, seq_len=16, stride=8

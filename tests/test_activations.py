@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from bachlstm.activations import SIGNALS, record_activations
-from bachlstm.model import LSTMModel, ModelConfig
+from bachlstm.analysis.activations import SIGNALS, record_activations
+from bachlstm.model.lstm import LSTMModel, ModelConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 

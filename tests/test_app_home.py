@@ -38,7 +38,7 @@ def test_broken_checkpoint_is_listed_with_its_error(tmp_path, monkeypatch):
 def test_a_stopped_run_without_test_figures_shows_a_dash_and_says_why(tmp_path, monkeypatch):
     """Never the word "None" (the new-user trial): the table's empty cells show MISSING, explained."""
     from app_pages.texts import MISSING
-    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+    from bachlstm.model.checkpoints import load_checkpoint, read_meta, save_checkpoint
 
     runs = tmp_path / "runs"
     runs.mkdir()

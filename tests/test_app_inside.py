@@ -5,9 +5,9 @@ import pytest
 from app_helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
-from bachlstm.checkpoints import load_checkpoint
-from bachlstm.inspection import inspect_melody
-from bachlstm.splits import split_melodies
+from bachlstm.model.checkpoints import load_checkpoint
+from bachlstm.reports.inspection import inspect_melody
+from bachlstm.training.splits import split_melodies
 
 GENERATE = "generate"
 
@@ -91,7 +91,7 @@ def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
 
 
 def test_a_model_without_held_out_melodies_asks_for_a_generated_one(tmp_path, monkeypatch):
-    from bachlstm.checkpoints import read_meta, save_checkpoint
+    from bachlstm.model.checkpoints import read_meta, save_checkpoint
 
     ckpt = load_checkpoint("workshop")
     meta = {k: v for k, v in read_meta("workshop").items() if k != "split"}

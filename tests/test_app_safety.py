@@ -8,7 +8,7 @@ import pytest
 from app_helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
 from streamlit.testing.v1 import AppTest
 
-from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+from bachlstm.model.checkpoints import load_checkpoint, read_meta, save_checkpoint
 
 SHIPPED = ROOT / "checkpoints"
 

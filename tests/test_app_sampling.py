@@ -17,8 +17,8 @@ def runs(tmp_path_factory) -> Path:
     """A runs folder with two tiny models (trained once for the module), "tiny" the newest; none shipped."""
     import os
 
-    from bachlstm.presets import get_preset
-    from bachlstm.training import train
+    from bachlstm.training.loop import train
+    from bachlstm.training.presets import get_preset
 
     folder = tmp_path_factory.mktemp("sampling-runs")
     train(
@@ -215,8 +215,8 @@ def test_switching_model_keeps_the_result_and_its_explorer_working():
 
 @pytest.mark.slow
 def test_uploaded_midi_primer_opens_every_melody():
-    from bachlstm.events import Event
-    from bachlstm.music import to_midi
+    from bachlstm.music.events import Event
+    from bachlstm.music.scores import to_midi
 
     steps = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71), ("C", 72)]
     scale = [Event("note", 1.0, pitch=p, octave=m // 12 - 1, midi=m) for p, m in steps]
@@ -233,10 +233,10 @@ def test_uploaded_midi_primer_opens_every_melody():
 
 @pytest.mark.slow
 def test_uploaded_primer_out_of_range_is_transposed_with_a_note():
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.events import Event
-    from bachlstm.music import to_midi
-    from bachlstm.pitches import midi_name
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.music.events import Event
+    from bachlstm.music.pitches import midi_name
+    from bachlstm.music.scores import to_midi
 
     tok = load_checkpoint("tiny").tokenizer
     known = [e.midi for i in range(4, len(tok.vocab)) for e in tok.decode([i]).events if not e.is_rest]
@@ -255,7 +255,7 @@ def test_uploaded_primer_out_of_range_is_transposed_with_a_note():
 
 
 def test_minimum_notes_control_explains_itself_and_starts_at_the_library_default():
-    from bachlstm.generation import DEFAULT_MIN_LENGTH
+    from bachlstm.generation.generator import DEFAULT_MIN_LENGTH
 
     at = sampling_page()
     control = at.number_input(key="min_length")
@@ -282,8 +282,8 @@ SETTINGS = {  # widget key -> a value other than its default
 
 
 def scale_midi() -> bytes:
-    from bachlstm.events import Event
-    from bachlstm.music import to_midi
+    from bachlstm.music.events import Event
+    from bachlstm.music.scores import to_midi
 
     steps = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71), ("C", 72)]
     return to_midi([Event("note", 1.0, pitch=p, octave=m // 12 - 1, midi=m) for p, m in steps])
@@ -356,7 +356,7 @@ def test_one_sample_per_method_shows_no_intervals_and_every_column_explains_itse
 def test_a_run_that_ended_early_says_so_beside_the_model_box(runs):
     """The option is the bare name, the state a caption read on every run (a browser keeps the label it
     first drew for a chosen option: a state inside it went stale when the run went on)."""
-    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+    from bachlstm.model.checkpoints import load_checkpoint, read_meta, save_checkpoint
 
     path = runs / "zz-halfway.safetensors"
     ck = load_checkpoint(runs / "tiny-workshop.safetensors")
@@ -382,9 +382,9 @@ def test_the_explorer_frame_is_made_once_per_model_context_and_settings(runs):
 
     from app_pages import charts
     from app_pages.common import next_token_view, render_cache
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.compare import Knobs, next_token_frame, sampling_configs
-    from bachlstm.tokens import BOS
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.comparison import Knobs, next_token_frame, sampling_configs
+    from bachlstm.tokens.tokenizers import BOS
 
     ck = load_checkpoint(runs / "tiny.safetensors")
     context, configs = (BOS,), tuple(sampling_configs(Knobs()))  # step 1 of a Generate without a primer
@@ -411,9 +411,9 @@ def test_a_columns_staff_and_downloads_take_the_key_its_figures_name():
 
     from app_pages.charts import melody_view
     from app_pages.sampling_views import column_key_signatures
-    from bachlstm.music import make_event
-    from bachlstm.pitches import estimate_key_sharps, midi_of
-    from bachlstm.tonality import estimate_key
+    from bachlstm.music.pitches import estimate_key_sharps, midi_of
+    from bachlstm.music.scores import make_event
+    from bachlstm.music.tonality import estimate_key
 
     def note(name: str, octave: int, ql: float):
         return make_event("note", ql, name, octave, midi_of(name, octave))

@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.forms import TRAINING_FIELDS
 from app_pages.texts import TRAINING_HELP
-from bachlstm.checkpoints import read_meta
-from bachlstm.presets import get_preset
+from bachlstm.model.checkpoints import read_meta
+from bachlstm.training.presets import get_preset
 
 
 def training_page() -> AppTest:

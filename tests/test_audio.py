@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from bachlstm import audio
-from bachlstm.events import Event
+from bachlstm.music import audio
+from bachlstm.music.events import Event
 
 
 def n(midi: int, ql: float, tie: str | None = None) -> Event:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bachlstm.bench import classroom
+from benchmarks import classroom
 
 
 def test_niced_launcher_runs_chromium_at_the_given_priority(tmp_path):

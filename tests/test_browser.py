@@ -47,8 +47,8 @@ def browser_ok():
 @pytest.fixture(scope="module")
 def server(browser_ok, tmp_path_factory):
     """`streamlit run` with its own runs folder holding one tiny model, so Sampling works without others."""
-    from bachlstm.presets import get_preset
-    from bachlstm.training import train
+    from bachlstm.training.loop import train
+    from bachlstm.training.presets import get_preset
 
     runs = tmp_path_factory.mktemp("browser-runs")
     preset = get_preset("bach", epochs=1, max_melodies=24, max_steps=4, num_threads=1)
@@ -156,11 +156,11 @@ def test_a_downloaded_midi_keeps_the_primers_pickup_and_settings_survive_a_page_
     import mido
 
     from app_pages.texts import melody_label
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.midi import read_midi
-    from bachlstm.music import infer_pickup
-    from bachlstm.primer import primer_from_melody
-    from bachlstm.splits import split_melodies
+    from bachlstm.generation.primer import primer_from_melody
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.music.midi import read_midi
+    from bachlstm.music.scores import infer_pickup
+    from bachlstm.training.splits import split_melodies
 
     heldout = split_melodies(load_checkpoint("bach").meta)["test"]  # the page's list of chorales
     # not the first chorale, which the page offers anyway: the choice must be kept to be seen again
@@ -209,7 +209,7 @@ def test_the_run_list_shows_what_the_saved_file_holds_after_it_changed(server, p
     """A run listed while it trained ("interrupted at epoch 5") and saved again after Stop ("stopped at
     epoch 7") must be shown as stopped at epoch 7: the browser kept the label it first drew for a chosen
     option, so a state inside the option's label stayed stale on screen."""
-    from bachlstm.checkpoints import load_checkpoint, read_meta, save_checkpoint
+    from bachlstm.model.checkpoints import load_checkpoint, read_meta, save_checkpoint
 
     url, runs = server
     path = runs / "browser-halfway.safetensors"
@@ -235,8 +235,8 @@ def test_the_run_list_shows_what_the_saved_file_holds_after_it_changed(server, p
 
 def test_the_embedding_legend_shows_every_colour_in_a_wide_and_a_narrow_window(server):
     """The new-user trial: a legend under each of the three views was cut off after four entries."""
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.embeddings import embedding_view
+    from bachlstm.analysis.embeddings import embedding_view
+    from bachlstm.model.checkpoints import load_checkpoint
 
     ck = load_checkpoint("workshop")  # the page's default model
     types = set(embedding_view(ck.model, ck.tokenizer).frame.type.astype(str))

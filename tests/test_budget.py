@@ -1,4 +1,4 @@
-"""Tests for bachlstm.budget and model_config: exact parameter counts, estimates, refusals with a way out."""
+"""Tests for training.budget and model.config: exact parameter counts, estimates, refusals with a way out."""
 
 import re
 import subprocess
@@ -8,12 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from bachlstm import budget
-from bachlstm.budget import BudgetError, DataSize, Limits, check_preset, count_windows, estimate_preset
-from bachlstm.dataset import make_windows
-from bachlstm.model import LSTMModel
-from bachlstm.model_config import ModelConfig, count_parameters, parameter_shapes
-from bachlstm.presets import get_preset
+from bachlstm.model.config import ModelConfig, count_parameters, parameter_shapes
+from bachlstm.model.lstm import LSTMModel
+from bachlstm.training import budget
+from bachlstm.training.budget import (
+    BudgetError,
+    DataSize,
+    Limits,
+    check_preset,
+    count_windows,
+    estimate_preset,
+)
+from bachlstm.training.dataset import make_windows
+from bachlstm.training.presets import get_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,7 +119,7 @@ def test_the_estimate_follows_measured_memory_within_a_factor_of_two():
     """One step of bach's network on a batch of 64 x 128 tokens, in a fresh process: peak RSS added."""
     code = """
 import torch, torch.nn.functional as F
-from bachlstm.model import LSTMModel, ModelConfig
+from bachlstm.model.lstm import LSTMModel, ModelConfig
 torch.set_num_threads(1)
 def status(key):
     return next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith(key)) / 1024
@@ -144,8 +151,8 @@ def test_training_refuses_before_building_windows(monkeypatch):
     """train() with a 10^6-token window refuses in seconds, without allocating the windows (~7 GB)."""
     import time
 
-    from bachlstm import dataset
-    from bachlstm.training import train
+    from bachlstm.training import dataset
+    from bachlstm.training.loop import train
 
     calls = []
     monkeypatch.setattr(dataset, "make_windows", lambda *a, **k: calls.append(1))

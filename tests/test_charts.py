@@ -8,10 +8,10 @@ import pytest
 from altair.vegalite.v6.schema.core import load_schema
 
 from app_pages import charts
-from bachlstm.events import Event
-from bachlstm.render import size_of
-from bachlstm.style import Interval, SharedRun, StyleReport, StyleRow
-from bachlstm.training import Progress
+from bachlstm.analysis.style import Interval, SharedRun, StyleReport, StyleRow
+from bachlstm.music.events import Event
+from bachlstm.music.render import size_of
+from bachlstm.training.loop import Progress
 
 VEGA_LITE = load_schema()
 
@@ -182,8 +182,8 @@ def test_inside_charts_build_valid_vega_lite_on_one_time_axis():
     import numpy as np
 
     from app_pages import inside_charts
-    from bachlstm.embeddings import embedding_view
-    from bachlstm.inspection import inspect_melody
+    from bachlstm.analysis.embeddings import embedding_view
+    from bachlstm.reports.inspection import inspect_melody
     from tests.test_inspection import Ckpt, tiny
     from tests.test_timeline import EVENTS
 

@@ -14,8 +14,9 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from bachlstm import checkpoints, model
-from bachlstm.checkpoints import (
+from bachlstm.model import checkpoints
+from bachlstm.model import lstm as model
+from bachlstm.model.checkpoints import (
     CheckpointError,
     checkpoint_info,
     list_checkpoints,
@@ -25,12 +26,12 @@ from bachlstm.checkpoints import (
     validate_name,
     validate_run_name,
 )
-from bachlstm.events import Event, Melody
-from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.presets import get_preset
-from bachlstm.run_files import check_out, remove_stale_temp_files, save_best, staging_path
-from bachlstm.tokens import build_tokenizer
-from bachlstm.training import TrainingStopped, train
+from bachlstm.model.lstm import LSTMModel, ModelConfig
+from bachlstm.music.events import Event, Melody
+from bachlstm.tokens.tokenizers import build_tokenizer
+from bachlstm.training.loop import TrainingStopped, train
+from bachlstm.training.presets import get_preset
+from bachlstm.training.run_files import check_out, remove_stale_temp_files, save_best, staging_path
 
 ROOT = Path(__file__).resolve().parent.parent
 BACH = ROOT / "checkpoints" / "bach.safetensors"
@@ -123,7 +124,7 @@ def test_hostile_header_costs_no_more_than_the_file(tmp_path):
     path = hostile_copy_of_bach(tmp_path / "hostile.safetensors")
     code = f"""
 import torch
-from bachlstm.checkpoints import CheckpointError, load_checkpoint
+from bachlstm.model.checkpoints import CheckpointError, load_checkpoint
 def status(key):
     return next(int(x.split()[1]) for x in open("/proc/self/status") if x.startswith(key)) / 1024
 open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to the present size
@@ -322,10 +323,10 @@ def test_a_kill_during_a_write_then_a_start_removes_the_temp_file(runs, tokenize
     """A child killed with SIGKILL in the middle of save_checkpoint; the next training start cleans up."""
     code = f"""
 import os, time, torch
-from bachlstm.checkpoints import save_checkpoint
-from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.tokens import build_tokenizer
-from bachlstm.events import Event, Melody
+from bachlstm.model.checkpoints import save_checkpoint
+from bachlstm.model.lstm import LSTMModel, ModelConfig
+from bachlstm.tokens.tokenizers import build_tokenizer
+from bachlstm.music.events import Event, Melody
 os.fsync = lambda fd: (print("writing", flush=True), time.sleep(60))  # hold the write open
 mel = Melody("p", "soprano", (Event("note", 1.0, "quarter", 0, "C", 4, 60, measure=1),), tune="t")
 tok = build_tokenizer("event", [mel])

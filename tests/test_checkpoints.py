@@ -1,4 +1,4 @@
-"""Tests for bachlstm.checkpoints: round trip, atomic writes, clear errors on bad files, names, listing."""
+"""Tests for model.checkpoints: round trip, atomic writes, clear errors on bad files, names, listing."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
-from bachlstm.checkpoints import (
+from bachlstm.model.checkpoints import (
     CheckpointError,
     checkpoint_info,
     list_checkpoints,
@@ -22,10 +22,10 @@ from bachlstm.checkpoints import (
     validate_run_name,
     weights_digest,
 )
-from bachlstm.events import Event, Melody
-from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.splits import checkpoint_selection
-from bachlstm.tokens import build_tokenizer
+from bachlstm.model.lstm import LSTMModel, ModelConfig
+from bachlstm.music.events import Event, Melody
+from bachlstm.tokens.tokenizers import build_tokenizer
+from bachlstm.training.splits import checkpoint_selection
 
 
 def melody(i: int = 0) -> Melody:
@@ -284,7 +284,7 @@ def test_shipped_models_load_by_name_and_are_listed():
 
 @pytest.mark.slow
 def test_shipped_models_reach_the_quality_targets_on_the_real_test_split():
-    from bachlstm.evaluation import evaluate
+    from bachlstm.training.evaluation import evaluate
 
     bach = evaluate(load_checkpoint("bach"), "test")
     assert bach["perplexity"] <= 7.0 and bach["top1"] >= 0.45 and bach["top5"] >= 0.80
@@ -298,7 +298,7 @@ def test_listing_and_metadata_do_not_import_torch():
     import sys
 
     code = (
-        "import sys; from bachlstm.checkpoints import list_checkpoints, read_meta; "
+        "import sys; from bachlstm.model.checkpoints import list_checkpoints, read_meta; "
         "infos = list_checkpoints(); read_meta('bach'); "
         "assert infos and 'torch' not in sys.modules, sorted(m for m in sys.modules if 'torch' in m)"
     )

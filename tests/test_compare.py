@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bachlstm.checkpoints import load_checkpoint
+from bachlstm.analysis.metrics import METRIC_COLUMNS
 from bachlstm.cli import main
-from bachlstm.compare import (
+from bachlstm.generation.generator import generate
+from bachlstm.generation.primer import primer_from_melody
+from bachlstm.generation.sampling import METHODS, SamplingConfig, default_configs
+from bachlstm.model.checkpoints import load_checkpoint
+from bachlstm.reports.comparison import (
     BACH_ROW,
     Knobs,
     checkpoint_reference,
@@ -24,10 +28,6 @@ from bachlstm.compare import (
     sampling_configs,
     validity_report,
 )
-from bachlstm.generation import generate
-from bachlstm.metrics import METRIC_COLUMNS
-from bachlstm.primer import primer_from_melody
-from bachlstm.sampling import METHODS, SamplingConfig, default_configs
 from tests.test_generation import as_checkpoint, tiny
 from tests.test_training import melodies
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm import corpus as C
-from bachlstm import extraction as X
-from bachlstm.corpus import CorpusCacheError, load_corpus, read_cache, save_corpus
-from bachlstm.events import Corpus, Event, Part, Piece
-from bachlstm.extraction import EXTRACTOR_VERSION
+from bachlstm.corpus import cache as C
+from bachlstm.corpus import extraction as X
+from bachlstm.corpus.cache import CorpusCacheError, load_corpus, read_cache, save_corpus
+from bachlstm.corpus.extraction import EXTRACTOR_VERSION
+from bachlstm.music.events import Corpus, Event, Part, Piece
 
 
 @pytest.fixture(scope="module")
@@ -243,7 +243,7 @@ def test_bad_cache_is_rebuilt_with_a_warning(kind, tmp_path, monkeypatch, caplog
     fresh = tiny_corpus()
     calls = []
     monkeypatch.setattr(C, "build_corpus", lambda progress=None: calls.append(1) or fresh)
-    with caplog.at_level(logging.WARNING, logger="bachlstm.corpus"):
+    with caplog.at_level(logging.WARNING, logger="bachlstm.corpus.cache"):
         got = load_corpus(path)
     assert got == fresh and calls == [1]
     assert "rebuilding" in caplog.text
@@ -281,7 +281,7 @@ def test_unwritable_cache_still_returns_the_corpus(tmp_path, monkeypatch, caplog
         raise PermissionError("read-only")
 
     monkeypatch.setattr(C, "save_corpus", fail)
-    with caplog.at_level(logging.WARNING, logger="bachlstm.corpus"):
+    with caplog.at_level(logging.WARNING, logger="bachlstm.corpus.cache"):
         assert load_corpus(tmp_path / "missing.json.gz") == fresh
     assert "could not write" in caplog.text
 
@@ -328,7 +328,7 @@ def test_progress_bar_off_a_terminal_prints_every_tenth():
 
 
 def test_bench_report_formats_figures():
-    from bachlstm.bench.corpus import format_report
+    from benchmarks.corpus import format_report
 
     figures = {
         "n_files": 413, "n_events": 116174, "music21_version": "10.5.1", "cache_bytes": 267415,

@@ -7,7 +7,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.dataset import (
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.pitches import midi_of
+from bachlstm.tokens.tokenizers import BOS, EOS, PAD, UNK, build_tokenizer
+from bachlstm.training.dataset import (
     DataConfig,
     DataConfigError,
     build_datasets,
@@ -16,9 +19,6 @@ from bachlstm.dataset import (
     split_by_tune,
     tune_groups,
 )
-from bachlstm.events import Event, Melody
-from bachlstm.pitches import midi_of
-from bachlstm.tokens import BOS, EOS, PAD, UNK, build_tokenizer
 
 
 def note(pitch, octave, ql=1.0, measure=1):
@@ -209,13 +209,13 @@ def test_build_datasets_counts_unknown_tokens():
 
 @pytest.fixture(scope="module")
 def corpus():
-    from bachlstm.corpus import load_corpus
+    from bachlstm.corpus.cache import load_corpus
 
     return load_corpus()
 
 
 def test_real_split_has_no_tune_in_two_splits(corpus):
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     melodies = select(corpus, SelectionConfig()).melodies
     split = split_by_tune(melodies, (0.8, 0.1, 0.1), seed=0)
@@ -227,7 +227,7 @@ def test_real_split_has_no_tune_in_two_splits(corpus):
 
 
 def test_real_datasets_with_augmentation(corpus):
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     melodies = select(corpus, SelectionConfig()).melodies
     config = DataConfig(augment_semitones=5)
@@ -247,7 +247,7 @@ def test_sequence_tensors_pad_each_melody_to_the_longest():
 
 
 def test_make_windows_rejects_a_stride_that_would_skip_targets():
-    from bachlstm.dataset import DataConfigError, make_windows
+    from bachlstm.training.dataset import DataConfigError, make_windows
 
     with pytest.raises(DataConfigError, match="stride"):
         make_windows([[2, 5, 6, 3]], seq_len=1, stride=2)

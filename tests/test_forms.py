@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app_pages import forms
-from bachlstm.presets import get_preset
+from bachlstm.training.presets import get_preset
 
 
 def test_number_lists_parse_or_name_the_field():

@@ -6,20 +6,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from bachlstm.checkpoints import Checkpoint
-from bachlstm.durations import duration_type_of
-from bachlstm.events import Event, Melody
-from bachlstm.generation import (
+from bachlstm.generation.generator import (
     Generation,
     generate,
     row_seed,
 )
-from bachlstm.grammar import build_grammar, grammar_of
-from bachlstm.model import FastStep, LSTMModel, ModelConfig
-from bachlstm.pitches import midi_of, transpose
-from bachlstm.primer import PrimerError, encode_primer, fit_primer, primer_from_melody, read_primer
-from bachlstm.sampling import SamplingConfig, default_configs
-from bachlstm.tokens import BOS, EOS, build_tokenizer
+from bachlstm.generation.primer import PrimerError, encode_primer, fit_primer, primer_from_melody, read_primer
+from bachlstm.generation.sampling import SamplingConfig, default_configs
+from bachlstm.model.checkpoints import Checkpoint
+from bachlstm.model.lstm import FastStep, LSTMModel, ModelConfig
+from bachlstm.music.durations import duration_type_of
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.pitches import midi_of, transpose
+from bachlstm.tokens.grammar import build_grammar, grammar_of
+from bachlstm.tokens.tokenizers import BOS, EOS, build_tokenizer
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 
@@ -280,8 +280,8 @@ def test_shipped_models_always_decode(name):
     path = CHECKPOINTS / f"{name}.safetensors"
     if not path.exists():
         pytest.skip(f"{path.name} is not shipped yet")
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.metrics import bar_validity
+    from bachlstm.analysis.metrics import bar_validity
+    from bachlstm.model.checkpoints import load_checkpoint
 
     ckpt = load_checkpoint(name)
     gens = generate(ckpt, default_configs(), length=128, samples=8, seed=0)
@@ -289,7 +289,7 @@ def test_shipped_models_always_decode(name):
     if ckpt.tokenizer.options.get("bar_tokens"):
         assert all(bar_validity(g.full_events) == 1.0 for g in gens if g.events)
     # A held-out chorale's opening as primer works too.
-    from bachlstm.splits import split_melodies
+    from bachlstm.training.splits import split_melodies
 
     primer = primer_from_melody(split_melodies(ckpt.meta)["test"][0], bars=2)
     assert all(
@@ -346,7 +346,7 @@ def test_cli_generate_writes_midi_musicxml_and_json(checkpoint_path, tmp_path, c
 
 def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path, capsys):
     from bachlstm.cli import main
-    from bachlstm.music import to_midi
+    from bachlstm.music.scores import to_midi
     from tests.test_training import melodies
 
     primer = tmp_path / "primer.mid"
@@ -369,7 +369,7 @@ def test_cli_generate_with_a_primer_file_and_bad_input(checkpoint_path, tmp_path
 
 
 def test_bench_report_formats_its_figures():
-    from bachlstm.bench.generate import format_report
+    from benchmarks.generate import format_report
 
     figures = {
         "model": "m", "vocab_size": 10, "n_params": 1234, "rows": 4, "length": 256, "window": 100,
@@ -412,7 +412,7 @@ def _sounding(events):
 
 @pytest.mark.parametrize("fmt", ["musicxml", "midi"])
 def test_generated_melodies_survive_export_and_reimport(fmt):
-    from bachlstm.music import to_midi, to_musicxml
+    from bachlstm.music.scores import to_midi, to_musicxml
 
     model, tok = tiny("event-bars-ties")
     export = to_musicxml if fmt == "musicxml" else to_midi
@@ -475,7 +475,7 @@ def test_pinned_tokens_for_a_seed():
 
 
 def test_memoised_grammar_steps_match_the_grammar():
-    from bachlstm.generation import _transitions
+    from bachlstm.generation.generator import _transitions
 
     model, tok = tiny()
     grammar = grammar_of(tok)

@@ -1,6 +1,6 @@
 """Union-find: groups are transitive and named by their smallest key, whatever the order."""
 
-from bachlstm.grouping import DisjointSets
+from bachlstm.corpus.grouping import DisjointSets
 
 
 def test_groups_are_transitive_and_named_by_the_smallest_key():

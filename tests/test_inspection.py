@@ -8,15 +8,21 @@ import pandas as pd
 import pytest
 import torch
 
-from bachlstm.activations import record_activations
-from bachlstm.embeddings import embedding_view, nearest_tokens, pca, token_table
-from bachlstm.events import Melody
-from bachlstm.inspection import find_melody, inspect_melody, inspection_json
-from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.probes import best_units, melody_correlations, pearson, pooled_correlations, unit_correlations
-from bachlstm.surprise import extremes, melody_surprise
-from bachlstm.timeline import melody_timeline
-from bachlstm.tokens import PAD, build_tokenizer
+from bachlstm.analysis.activations import record_activations
+from bachlstm.analysis.embeddings import embedding_view, nearest_tokens, pca, token_table
+from bachlstm.analysis.probes import (
+    best_units,
+    melody_correlations,
+    pearson,
+    pooled_correlations,
+    unit_correlations,
+)
+from bachlstm.analysis.surprise import extremes, melody_surprise
+from bachlstm.model.lstm import LSTMModel, ModelConfig
+from bachlstm.music.events import Melody
+from bachlstm.reports.inspection import find_melody, inspect_melody, inspection_json
+from bachlstm.tokens.timeline import melody_timeline
+from bachlstm.tokens.tokenizers import PAD, build_tokenizer
 from tests.test_timeline import EVENTS, MELODY, note
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
@@ -254,7 +260,7 @@ def test_find_melody_by_chorale_id_says_which_split():
 
 def test_cli_inspect_json_for_a_midi_file(tmp_path, capsys):
     from bachlstm.cli import main
-    from bachlstm.music import to_midi
+    from bachlstm.music.scores import to_midi
 
     path = tmp_path / "tune.mid"
     path.write_bytes(to_midi(list(EVENTS)))
@@ -271,10 +277,10 @@ def test_cli_inspect_json_for_a_midi_file(tmp_path, capsys):
 
 def test_cli_inspect_takes_the_melody_as_an_argument_or_defaults_to_the_first_held_out(tmp_path, capsys):
     """The new-user trial: `inspect --checkpoint workshop x.mid` failed (only --melody worked)."""
-    from bachlstm.checkpoints import load_checkpoint
     from bachlstm.cli import main
-    from bachlstm.music import to_midi
-    from bachlstm.splits import split_melodies
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.music.scores import to_midi
+    from bachlstm.training.splits import split_melodies
 
     path = tmp_path / "tune.mid"
     path.write_bytes(to_midi(list(EVENTS)))
@@ -307,9 +313,9 @@ def test_cli_inspect_refuses_bad_input(tmp_path):
 
 @pytest.mark.slow
 def test_cli_inspect_a_held_out_chorale(capsys):
-    from bachlstm.checkpoints import load_checkpoint
     from bachlstm.cli import main
-    from bachlstm.splits import split_melodies
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.training.splits import split_melodies
 
     piece = split_melodies(load_checkpoint("bach").meta)["test"][0].piece_id
     assert main(["inspect", "--checkpoint", "bach", "--melody", piece]) == 0
@@ -322,9 +328,9 @@ def test_cli_inspect_a_held_out_chorale(capsys):
 def test_surprise_over_the_test_split_agrees_with_the_evaluation():
     """Two code paths, one number: every token's bits over the held-out melodies sum to evaluate()'s
     cross-entropy (nats per token x tokens / ln 2)."""
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.evaluation import evaluate
-    from bachlstm.splits import split_melodies
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.training.evaluation import evaluate
+    from bachlstm.training.splits import split_melodies
 
     ckpt = load_checkpoint("workshop")
     test = split_melodies(ckpt.meta)["test"]

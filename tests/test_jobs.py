@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bachlstm.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobError, JobManager
+from bachlstm.training.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobError, JobManager
 
 
 @dataclass
@@ -205,7 +205,7 @@ def test_job_error_is_a_value_error():
 
 
 def test_submit_checks_the_run_name_rule(manager, tmp_path):
-    from bachlstm.checkpoints import CheckpointError
+    from bachlstm.model.checkpoints import CheckpointError
 
     m = manager(FakeTrain())
     with pytest.raises(CheckpointError, match="not allowed"):
@@ -215,8 +215,8 @@ def test_submit_checks_the_run_name_rule(manager, tmp_path):
 
 @pytest.mark.slow
 def test_real_tiny_training_run_saves_a_loadable_checkpoint(tmp_path):
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.presets import get_preset
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.training.presets import get_preset
 
     # 12 melodies fit in one batch of 64: one step per epoch, so 3 epochs make 3 steps
     preset = get_preset("workshop", epochs=3, max_melodies=12, num_threads=1)

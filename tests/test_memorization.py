@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.memorization import NgramIndex, longest_shared_ngram
+from bachlstm.analysis.memorization import NgramIndex, longest_shared_ngram
 
 
 def test_longest_shared_ngram():

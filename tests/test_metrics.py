@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bachlstm.events import Event, Melody
-from bachlstm.metrics import (
+from bachlstm.analysis.metrics import (
     METRIC_COLUMNS,
     Loop,
     bar_sums,
@@ -36,6 +35,7 @@ from bachlstm.metrics import (
     seq_rep_n,
     validity,
 )
+from bachlstm.music.events import Event, Melody
 
 NAMES = {60: ("C", 4), 62: ("D", 4), 64: ("E", 4), 65: ("F", 4), 66: ("F#", 4), 67: ("G", 4), 70: ("B-", 4)}
 
@@ -167,7 +167,7 @@ def test_transitions_and_kl():
 
 
 def test_self_perplexity_of_a_uniform_model_is_the_vocabulary_size():
-    from bachlstm.model import LSTMModel, ModelConfig
+    from bachlstm.model.lstm import LSTMModel, ModelConfig
 
     model = LSTMModel(ModelConfig(vocab_size=17, embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,)))
     with torch.no_grad():
@@ -201,8 +201,8 @@ def test_melody_metrics_keys_and_reference_leave_one_out():
 
 
 def test_melody_metrics_with_tokens_model_and_memorization():
-    from bachlstm.model import LSTMModel, ModelConfig
-    from bachlstm.tokens import build_tokenizer
+    from bachlstm.model.lstm import LSTMModel, ModelConfig
+    from bachlstm.tokens.tokenizers import build_tokenizer
 
     melodies = [Melody("a", "soprano", tuple(FIX)), Melody("b", "soprano", (n(67, 2.0, 1), n(70, 2.0, 1)))]
     tok = build_tokenizer("event", melodies, bar_tokens=False, ties=False)
@@ -228,8 +228,8 @@ def test_mean_row():
 
 
 def test_bach_reference_on_the_real_corpus():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     melodies = select(load_corpus(), SelectionConfig()).melodies[:40]
     bach = reference_metrics(melodies, build_reference(melodies))
@@ -250,8 +250,8 @@ def test_kl_is_none_without_notes():
 
 def test_self_perplexities_in_one_batch_equal_one_at_a_time():
     """Padding after a shorter sequence never changes its figure; starts are per sequence."""
-    from bachlstm.metrics import PERPLEXITY_ROWS, self_perplexities
-    from bachlstm.model import LSTMModel, ModelConfig
+    from bachlstm.analysis.metrics import PERPLEXITY_ROWS, self_perplexities
+    from bachlstm.model.lstm import LSTMModel, ModelConfig
 
     torch.manual_seed(3)
     model = LSTMModel(ModelConfig(vocab_size=20, embedding_dim=6, lstm_sizes=(8, 5), dropouts=(0.0, 0.0)))

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bachlstm.events import Event
-from bachlstm.midi import MidiReadError, midi_text, pickup_signature, read_midi, unwrap_riff, write_midi
+from bachlstm.music.events import Event
+from bachlstm.music.midi import MidiReadError, midi_text, pickup_signature, read_midi, unwrap_riff, write_midi
 
 Q = 480  # ticks per quarter in the fixtures
 

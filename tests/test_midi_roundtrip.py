@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 from music21 import converter
 
-from bachlstm.checkpoints import load_checkpoint
 from bachlstm.cli import main
-from bachlstm.corpus import load_corpus
-from bachlstm.generation import DEFAULT_MIN_LENGTH, generate
-from bachlstm.midi import read_midi
-from bachlstm.music import infer_pickup, to_midi, to_musicxml
-from bachlstm.primer import primer_from_melody
-from bachlstm.sampling import default_configs
-from bachlstm.selection import select
-from bachlstm.splits import split_melodies
+from bachlstm.corpus.cache import load_corpus
+from bachlstm.corpus.selection import select
+from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, generate
+from bachlstm.generation.primer import primer_from_melody
+from bachlstm.generation.sampling import default_configs
+from bachlstm.model.checkpoints import load_checkpoint
+from bachlstm.music.midi import read_midi
+from bachlstm.music.scores import infer_pickup, to_midi, to_musicxml
+from bachlstm.training.splits import split_melodies
 
 
 def midi_positions(data: bytes) -> list[tuple[int, int, float]]:

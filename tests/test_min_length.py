@@ -7,15 +7,15 @@ import music21
 import pytest
 import torch
 
-from bachlstm.checkpoints import load_checkpoint
 from bachlstm.cli import main
-from bachlstm.compare import Knobs, compare_methods, method_config
-from bachlstm.events import Event
-from bachlstm.generation import DEFAULT_MIN_LENGTH, _transitions, generate
-from bachlstm.grammar import build_grammar, grammar_of
-from bachlstm.primer import fit_primer, primer_from_melody, read_primer
-from bachlstm.sampling import SamplingConfig, default_configs
-from bachlstm.tokens import EOS
+from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, _transitions, generate
+from bachlstm.generation.primer import fit_primer, primer_from_melody, read_primer
+from bachlstm.generation.sampling import SamplingConfig, default_configs
+from bachlstm.model.checkpoints import load_checkpoint
+from bachlstm.music.events import Event
+from bachlstm.reports.comparison import Knobs, compare_methods, method_config
+from bachlstm.tokens.grammar import build_grammar, grammar_of
+from bachlstm.tokens.tokenizers import EOS
 from tests.test_generation import MELODIES, as_checkpoint, tiny
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"

@@ -1,9 +1,9 @@
-"""Tests for bachlstm.model: config validation, shapes, step == forward, overfitting one batch."""
+"""Tests for bachlstm.model.lstm: config validation, shapes, step == forward, overfitting one batch."""
 
 import pytest
 import torch
 
-from bachlstm.model import FastStep, LSTMModel, ModelConfig, ModelConfigError
+from bachlstm.model.lstm import FastStep, LSTMModel, ModelConfig, ModelConfigError
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 

@@ -6,8 +6,8 @@ import zipfile
 import pretty_midi
 import pytest
 
-from bachlstm.events import Event
-from bachlstm.music import (
+from bachlstm.music.events import Event
+from bachlstm.music.scores import (
     infer_pickup,
     make_event,
     piano_roll,

@@ -5,12 +5,12 @@ import math
 import pytest
 import torch
 
-from bachlstm.dataset import sequence_tensors
-from bachlstm.evaluation import evaluate_tensors
-from bachlstm.events import Event
-from bachlstm.model import LSTMModel, ModelConfig
-from bachlstm.note_bits import note_bits, note_bits_of_ids, sequences_of
-from bachlstm.tokens import build_tokenizer
+from bachlstm.analysis.bits_per_note import note_bits, note_bits_of_ids, sequences_of
+from bachlstm.model.lstm import LSTMModel, ModelConfig
+from bachlstm.music.events import Event
+from bachlstm.tokens.tokenizers import build_tokenizer
+from bachlstm.training.dataset import sequence_tensors
+from bachlstm.training.evaluation import evaluate_tensors
 
 # C4 quarter, C4 half, D4 quarter, a quarter rest
 MELODY = (

@@ -1,10 +1,10 @@
-"""bachlstm.overview: the Corpus page's figures for one selection, exact on a tiny hand-made corpus."""
+"""bachlstm.corpus.overview: the Corpus page's figures for one selection, exact on a tiny hand-made corpus."""
 
 import pickle
 
-from bachlstm.events import Corpus, Event, Part, Piece
-from bachlstm.overview import CorpusOverview, corpus_overview
-from bachlstm.selection import SelectionConfig
+from bachlstm.corpus.overview import CorpusOverview, corpus_overview
+from bachlstm.corpus.selection import SelectionConfig
+from bachlstm.music.events import Corpus, Event, Part, Piece
 
 
 def n(pitch, octave, midi, beat=1.0, measure=1):

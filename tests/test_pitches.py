@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from music21 import pitch as m21pitch
 
-from bachlstm import metrics, stats
-from bachlstm.events import Event, Melody
-from bachlstm.pitches import (
+from bachlstm.analysis import metrics
+from bachlstm.corpus import stats
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.pitches import (
     DEFAULT_RANGE,
     PITCH_CLASS_NAMES,
     VOICE_RANGES,
@@ -208,8 +209,8 @@ def test_transposed_spelling_matches_midi(pitch, key_sharps, shift):
 
 
 def test_voice_range_table_matches_the_corpus():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     measured = voice_ranges(select(load_corpus(), SelectionConfig(voice="all")).melodies)
     # The table is the corpus' extremes, except one A3 (MIDI 57) in the soprano of bwv254.

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bachlstm.events import Event
-from bachlstm.music import infer_pickup, make_event, to_midi, to_musicxml
-from bachlstm.primer import MusicInputError, read_primer, sniff_format
+from bachlstm.generation.primer import MusicInputError, read_primer, sniff_format
+from bachlstm.music.events import Event
+from bachlstm.music.scores import infer_pickup, make_event, to_midi, to_musicxml
 
 
 def n(name: str, octave: int, ql: float) -> Event:

@@ -8,7 +8,7 @@ import struct
 import mido
 import pytest
 
-from bachlstm.primer import MusicInputError, read_primer
+from bachlstm.generation.primer import MusicInputError, read_primer
 
 Q = 480
 REPEATS = [72, 72, 72, 72, 74, 74, 76]  # C5 C5 C5 C5 | D5 D5 E5 (half)

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from bachlstm import music
-from bachlstm.events import Event
-from bachlstm.render import (
+from bachlstm.music import scores as music
+from bachlstm.music.events import Event
+from bachlstm.music.render import (
     ContentCache,
     engrave,
     estimate_key_sharps,
@@ -98,8 +98,8 @@ def music21_key_sharps(events) -> int:
 
 
 def test_key_estimate_agrees_with_music21_on_real_chorales():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     melodies = select(load_corpus(), SelectionConfig()).melodies[:40]
     ours = [estimate_key_sharps(m.events) for m in melodies]
@@ -190,8 +190,8 @@ def test_mei_engraves_the_same_page_as_humdrum(events, kw):
 
 
 def test_mei_engraves_real_chorales_as_humdrum_does():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     melodies = select(load_corpus(), SelectionConfig(time_signatures=(), voice="all")).melodies[::60]
     assert len(melodies) > 20

@@ -7,8 +7,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bachlstm.compare import entropy_bits, explain
-from bachlstm.sampling import (
+from bachlstm.generation.sampling import (
     SamplingConfig,
     SamplingConfigError,
     apply_mask,
@@ -25,6 +24,7 @@ from bachlstm.sampling import (
     top_p_filter,
     typical_filter,
 )
+from bachlstm.reports.comparison import entropy_bits, explain
 
 # Probabilities 0.5, 0.25, 0.125, 0.0625, 0.0625 as logits.
 PROBS = torch.tensor([[0.5, 0.25, 0.125, 0.0625, 0.0625]])
@@ -237,7 +237,7 @@ def test_explain_greedy_keeps_one_and_mask_shows_in_before():
 
 
 def test_batch_sampler_mixed_rows_equal_single_configs():
-    from bachlstm.sampling import BatchSampler
+    from bachlstm.generation.sampling import BatchSampler
 
     logits = torch.randn(6, 12, generator=torch.Generator().manual_seed(7))
     cfgs = [
@@ -325,7 +325,7 @@ def test_a_read_only_numpy_mask_is_accepted_without_warning():
 
 
 def test_batch_sampler_skips_only_what_no_row_needs():
-    from bachlstm.sampling import BatchSampler, top_k_filter, top_p_filter
+    from bachlstm.generation.sampling import BatchSampler, top_k_filter, top_p_filter
 
     torch.manual_seed(0)
     logits = torch.randn(3, 40) * 3

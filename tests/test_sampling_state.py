@@ -6,7 +6,7 @@ from app_helpers import widget_value_warnings
 from streamlit.testing.v1 import AppTest
 
 from app_pages.sampling_state import SamplingSettings, file_id, stale_note
-from bachlstm.compare import Knobs
+from bachlstm.reports.comparison import Knobs
 
 MADE = SamplingSettings(
     model="bach",

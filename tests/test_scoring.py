@@ -5,9 +5,9 @@ import json
 import pytest
 
 from bachlstm.cli import main
-from bachlstm.events import Event, Melody
-from bachlstm.music import to_midi
-from bachlstm.scoring import BachSplit, score_melody
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.scores import to_midi
+from bachlstm.reports.scoring import BachSplit, score_melody
 
 
 def line(piece, midis, ql=1.0):

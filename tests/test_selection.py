@@ -4,9 +4,8 @@ import collections
 
 import pytest
 
-from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
-from bachlstm.events import Corpus, Event, Part, Piece
-from bachlstm.selection import (
+from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.corpus.selection import (
     Exclusion,
     SelectionConfig,
     find_voice,
@@ -15,6 +14,7 @@ from bachlstm.selection import (
     tune_key,
     voice_role,
 )
+from bachlstm.music.events import Corpus, Event, Part, Piece
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bachlstm.skyline import LineNote, fit_to_grid, primer_segments, snap, top_line
+from bachlstm.music.skyline import LineNote, fit_to_grid, primer_segments, snap, top_line
 
 
 def ln(start, end, midi):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from bachlstm import stats as S
-from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
-from bachlstm.events import Corpus, Event, Melody, Part, Piece
+from bachlstm.corpus import stats as S
+from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.music.events import Corpus, Event, Melody, Part, Piece
 
 
 def n(pitch, octave, midi, ql=1.0, measure=1, dtype="quarter", dots=0):
@@ -140,7 +140,7 @@ def test_n_windows(n_tokens, seq_len, stride, expected):
 
 
 def test_n_windows_matches_make_windows():
-    from bachlstm.dataset import make_windows
+    from bachlstm.training.dataset import make_windows
 
     for length in range(0, 12):
         for seq_len in (1, 3, 5):
@@ -183,7 +183,7 @@ def test_window_counts_with_limits():
 
 
 def test_token_frequencies_and_coverage():
-    from bachlstm.tokens import build_tokenizer
+    from bachlstm.tokens.tokenizers import build_tokenizer
 
     tok = build_tokenizer("event", MELODIES)
     f = S.token_frequencies(MELODIES, tok)
@@ -227,7 +227,7 @@ def test_equidistant_table_and_clique():
 
 def test_equidistant_bound_reproduces_the_original_three():
     """On the original's selection the exact-similarity clique has 2 tokens, hence the table floor 3."""
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     corpus = read_cache(DEFAULT_CACHE_PATH)
     melodies = select(corpus, SelectionConfig.preset("original")).melodies

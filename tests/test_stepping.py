@@ -1,4 +1,4 @@
-"""Which stepper generation uses (bachlstm.stepping): ONNX Runtime's step where it agrees with
+"""Which stepper generation uses (bachlstm.generation.stepping): ONNX Runtime's step where it agrees with
 LSTMModel.step, PyTorch's FastStep otherwise, the model's own step for anything else."""
 
 import builtins
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from bachlstm import stepping
-from bachlstm.model import FastStep, LSTMModel, ModelConfig
-from bachlstm.stepping import OnnxStep, make_stepper
+from bachlstm.generation import stepping
+from bachlstm.generation.stepping import OnnxStep, make_stepper
+from bachlstm.model.lstm import FastStep, LSTMModel, ModelConfig
 
 pytest.importorskip("onnxruntime")  # pinned in requirements.txt; the fallback is tested below without it
 

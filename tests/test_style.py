@@ -7,12 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
-from bachlstm.dataset import split_by_tune
-from bachlstm.events import Event, Melody
-from bachlstm.presets import get_preset
-from bachlstm.selection import select
-from bachlstm.style import (
+from bachlstm.analysis.style import (
     Interval,
     NoteRunIndex,
     bootstrap,
@@ -25,6 +20,11 @@ from bachlstm.style import (
     remote_key_share,
     style_report,
 )
+from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.corpus.selection import select
+from bachlstm.music.events import Event, Melody
+from bachlstm.training.dataset import split_by_tune
+from bachlstm.training.presets import get_preset
 
 
 def n(midi, ql=1.0, tie=None):

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from app_pages import texts
-from bachlstm.checkpoints import CheckpointInfo as Info
-from bachlstm.events import Melody
-from bachlstm.training import Progress
+from bachlstm.model.checkpoints import CheckpointInfo as Info
+from bachlstm.music.events import Melody
+from bachlstm.training.loop import Progress
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from bachlstm.durations import duration_type_of
-from bachlstm.events import Event, Melody
-from bachlstm.pitches import midi_of
-from bachlstm.timeline import beat_strength, melody_timeline, note_table, token_events
-from bachlstm.tokens import build_tokenizer
+from bachlstm.music.durations import duration_type_of
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.pitches import midi_of
+from bachlstm.tokens.timeline import beat_strength, melody_timeline, note_table, token_events
+from bachlstm.tokens.tokenizers import build_tokenizer
 
 
 def note(pitch, octave, ql, measure, beat, tie=None):

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.durations import duration_type_of, format_ql
-from bachlstm.events import Event, Melody
-from bachlstm.grammar import Grammar, GrammarError, build_grammar
-from bachlstm.pitches import midi_of
-from bachlstm.tokens import (
+from bachlstm.music.durations import duration_type_of, format_ql
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.pitches import midi_of
+from bachlstm.tokens.grammar import Grammar, GrammarError, build_grammar
+from bachlstm.tokens.tokenizers import (
     BOS,
     EOS,
     PAD,
@@ -210,8 +210,8 @@ def test_vocabulary_is_identical_for_shuffled_input():
 
 def test_vocabulary_is_identical_across_processes_with_different_hash_seeds():
     code = (
-        "from bachlstm.events import Event; from bachlstm.pitches import midi_of\n"
-        "from bachlstm.tokens import build_tokenizer\n"
+        "from bachlstm.music.events import Event; from bachlstm.music.pitches import midi_of\n"
+        "from bachlstm.tokens.tokenizers import build_tokenizer\n"
         "ev = [Event('note', 1.0, 'quarter', 0, p, 4, midi_of(p, 4)) for p in 'C D E F G A B'.split()]\n"
         "ev += [Event('rest', 0.5, 'eighth')]\n"
         "print(build_tokenizer('factored', [ev]).vocab + build_tokenizer('event', [ev]).vocab)\n"
@@ -482,16 +482,16 @@ def test_allowed_batch_stacks_rows():
 
 @pytest.fixture(scope="module")
 def soprano():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     return select(load_corpus(), SelectionConfig()).melodies
 
 
 @pytest.fixture(scope="module")
 def original():
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
 
     return select(load_corpus(), SelectionConfig.preset("original")).melodies
 

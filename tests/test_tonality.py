@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.events import Event
-from bachlstm.tonality import (
+from bachlstm.music.events import Event
+from bachlstm.music.tonality import (
     Key,
     closure,
     duration_class,
@@ -94,7 +94,7 @@ def _events(spec, shift=0):
 @settings(max_examples=150, deadline=None)
 @given(melodies, st.integers(-11, 11))
 def test_per_melody_figures_are_exactly_transposition_invariant(spec, shift):
-    from bachlstm.style import melody_counts, melody_profile, note_steps
+    from bachlstm.analysis.style import melody_counts, melody_profile, note_steps
 
     a, b = _events(spec), _events(spec, shift)
     assert melody_profile(a) == melody_profile(b)

@@ -7,14 +7,14 @@ import threading
 import pytest
 import torch
 
-from bachlstm.checkpoints import load_checkpoint, read_meta
 from bachlstm.cli import main
-from bachlstm.evaluation import evaluate, evaluate_tensors
-from bachlstm.events import Event, Melody
-from bachlstm.model import ModelConfig
-from bachlstm.presets import Preset, PresetError, get_preset, override
-from bachlstm.splits import checkpoint_selection, split_melodies
-from bachlstm.training import Progress, TrainingStopped, choose_device, train
+from bachlstm.model.checkpoints import load_checkpoint, read_meta
+from bachlstm.model.lstm import ModelConfig
+from bachlstm.music.events import Event, Melody
+from bachlstm.training.evaluation import evaluate, evaluate_tensors
+from bachlstm.training.loop import Progress, TrainingStopped, choose_device, train
+from bachlstm.training.presets import Preset, PresetError, get_preset, override
+from bachlstm.training.splits import checkpoint_selection, split_melodies
 
 SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
 
@@ -100,7 +100,7 @@ def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_p
 
 def test_stop_after_an_epoch_scores_nothing_more_and_keeps_the_best(tmp_path, monkeypatch):
     """Stop answers at once: no validation of the part-epoch, no test pass; the best weights are saved."""
-    import bachlstm.training as training_module
+    import bachlstm.training.loop as training_module
 
     stop = threading.Event()
     scored_after_stop = []
@@ -310,7 +310,7 @@ def test_cli_train_then_evaluate_on_the_real_corpus(tmp_path, capsys):
 
 
 def test_early_stopping_after_patience_epochs_without_improvement(monkeypatch):
-    import bachlstm.training as training
+    import bachlstm.training.loop as training
 
     real = training.evaluate_tensors
     calls = []

@@ -7,12 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.corpus import DEFAULT_CACHE_PATH, read_cache
-from bachlstm.dataset import split_by_tune
-from bachlstm.events import Event
-from bachlstm.presets import get_preset
-from bachlstm.selection import find_voice, select, tune_groups
-from bachlstm.tunes import (
+from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
+from bachlstm.corpus.selection import find_voice, select, tune_groups
+from bachlstm.corpus.tunes import (
     SIMILAR_TUNE,
     alignment_score,
     beat_skeleton,
@@ -21,6 +18,9 @@ from bachlstm.tunes import (
     similarity_matrix,
     skeleton_intervals,
 )
+from bachlstm.music.events import Event
+from bachlstm.training.dataset import split_by_tune
+from bachlstm.training.presets import get_preset
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_no_tune_crosses_splits_under_the_similarity_rule(real, preset):
 
 
 def test_tune_group_table_lists_shared_tunes(real):
-    from bachlstm.stats import tune_group_table
+    from bachlstm.corpus.stats import tune_group_table
 
     melodies = select(real).melodies
     table = tune_group_table(melodies)
@@ -139,7 +139,7 @@ def test_shipped_pairs_cache_is_current(real):
     """selection.tune_groups reads the shipped pairs: they must be those the rule gives today."""
     import json
 
-    from bachlstm.tunes import PAIRS_CACHE, _pairs_key, cached_similar_pairs
+    from bachlstm.corpus.tunes import PAIRS_CACHE, _pairs_key, cached_similar_pairs
 
     iv = _soprano_intervals(real)
     data = json.loads(PAIRS_CACHE.read_text())

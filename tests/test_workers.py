@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import worker_fns
 
-from bachlstm.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobManager
-from bachlstm.workers import ProcessRunner, exit_reason
+from bachlstm.training.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, JobManager
+from bachlstm.training.workers import ProcessRunner, exit_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,8 +155,8 @@ import sys, time
 sys.path[:0] = [{tests!r}, {root!r}]
 import worker_fns
 from pathlib import Path
-from bachlstm.jobs import JobManager
-from bachlstm.workers import ProcessRunner
+from bachlstm.training.jobs import JobManager
+from bachlstm.training.workers import ProcessRunner
 
 if __name__ == "__main__":
     m = JobManager(worker_fns.until_stopped, runner=ProcessRunner())
@@ -187,7 +187,7 @@ def test_a_worker_whose_server_dies_stops_and_saves(tmp_path):
 def test_the_next_run_starts_in_a_worker_that_was_waiting_for_it(tmp_path):
     """After a run starts, one more worker starts and imports ahead; the next run uses it. A waiting
     worker that died is replaced, and closing the runner ends the one still waiting."""
-    runner = ProcessRunner(warm=("bachlstm.presets",))
+    runner = ProcessRunner(warm=("bachlstm.training.presets",))
     m = JobManager(worker_fns.counts, runner=runner)
     try:
         first = m.wait(m.submit("a", 2, out=tmp_path / "a.safetensors").id, timeout=60)

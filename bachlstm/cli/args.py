@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 
-from bachlstm.seeds import SeedError, check_seed
+from bachlstm.settings.seeds import SeedError, check_seed
 
 
 def seed(text: str) -> int:
-    """`--seed N`: a whole number in 0..2**32-1 (bachlstm.seeds), else argparse's usage error."""
+    """`--seed N`: a whole number in 0..2**32-1 (bachlstm.settings.seeds), else argparse's usage error."""
     try:
         return check_seed(int(text))
     except ValueError as exc:

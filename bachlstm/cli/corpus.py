@@ -55,8 +55,8 @@ class ProgressBar:
 
 def build(args) -> int:
     """Extract the corpus from music21 and write the cache atomically."""
-    from bachlstm.corpus import DEFAULT_CACHE_PATH, save_corpus
-    from bachlstm.extraction import build_corpus
+    from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, save_corpus
+    from bachlstm.corpus.extraction import build_corpus
 
     t0 = time.perf_counter()
     corpus = build_corpus(progress=ProgressBar())
@@ -75,10 +75,10 @@ def build(args) -> int:
 
 def corpus_figures(path=None, preset: str = "default") -> dict:
     """The figures `corpus stats` prints, as a JSON-safe dict."""
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import SelectionConfig, select
-    from bachlstm.stats import flag_counts, time_signature_counts
-    from bachlstm.tokens import build_tokenizer
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import SelectionConfig, select
+    from bachlstm.corpus.stats import flag_counts, time_signature_counts
+    from bachlstm.tokens.tokenizers import build_tokenizer
 
     corpus = load_corpus(path, progress=ProgressBar())
     config = SelectionConfig.preset(preset)

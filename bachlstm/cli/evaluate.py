@@ -17,8 +17,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Evaluate and print the metrics (overall and per token type)."""
     # Late imports: torch and the corpus load only when the command runs, so `--help` stays instant.
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.evaluation import evaluate
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.training.evaluation import evaluate
 
     result = evaluate(load_checkpoint(args.checkpoint), split=args.split)
     if args.json:

@@ -1,7 +1,7 @@
 """`python -m bachlstm generate ...` (one melody to MIDI/MusicXML/JSON) and `compare` (the four methods
 side by side with a metrics table, the Bach reference row and the Sampling page's warnings), both
-through `bachlstm.compare`. Library imports sit inside the command functions: torch takes seconds to
-import and `--help` stays instant."""
+through `bachlstm.reports.comparison`. Library imports sit inside the command functions: torch takes
+seconds to import and `--help` stays instant."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def add_parser(sub) -> None:
 
 def _knob_values(args):
     """compare.Knobs from the flags: one --temperature for top-k, top-p and plain sampling."""
-    from bachlstm.compare import Knobs
+    from bachlstm.reports.comparison import Knobs
 
     return Knobs(
         k=args.k,
@@ -101,7 +101,7 @@ def _primer(args, checkpoint):
     """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
     if not args.primer:
         return None
-    from bachlstm.primer import fit_primer, primer_from_melody, read_primer
+    from bachlstm.generation.primer import fit_primer, primer_from_melody, read_primer
 
     path = Path(args.primer)
     if path.is_file():
@@ -112,9 +112,9 @@ def _primer(args, checkpoint):
         if shift:
             print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
         return events
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import select
-    from bachlstm.splits import checkpoint_selection
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import select
+    from bachlstm.training.splits import checkpoint_selection
 
     melodies = select(load_corpus(), checkpoint_selection(checkpoint.meta)).melodies
     for m in melodies:
@@ -147,9 +147,9 @@ def _one_thread() -> None:
 def run_generate(args) -> int:
     """Generate one melody; write MIDI/MusicXML; print a summary with warnings, or JSON."""
     _one_thread()
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.compare import compare_methods, method_config
-    from bachlstm.music import to_midi, to_musicxml
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.music.scores import to_midi, to_musicxml
+    from bachlstm.reports.comparison import compare_methods, method_config
 
     config = method_config(_knob_values(args), args.method)
     for option, path in (("--out", args.out), ("--musicxml", args.musicxml)):
@@ -230,8 +230,8 @@ def run_compare(args) -> int:
     """The four methods x N samples in one batch; print a metrics table with a Bach reference row."""
     import pandas as pd
 
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.compare import checkpoint_reference, compare_methods, sampling_configs
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.comparison import checkpoint_reference, compare_methods, sampling_configs
 
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples}")

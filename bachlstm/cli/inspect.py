@@ -30,8 +30,8 @@ def run(args) -> int:
     # Late imports: torch and the corpus load only when the command runs, so `--help` stays instant.
     import torch
 
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.inspection import checkpoint_embedding, find_melody, inspect_melody, inspection_json
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.inspection import checkpoint_embedding, find_melody, inspect_melody, inspection_json
 
     if args.units < 1:
         raise ValueError(f"--units must be at least 1, got {args.units}")

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 def _events(spec: str):
     """Events of a file, or of a corpus piece's soprano (first part if it has none)."""
-    from bachlstm.primer import read_primer
+    from bachlstm.generation.primer import read_primer
 
     path = Path(spec)
     if path.exists():
@@ -34,8 +34,8 @@ def _events(spec: str):
         for warning in read.warnings:  # what a damaged or unusual file lost, in plain words
             print(f"{path.name}: {warning}", file=sys.stderr)
         return read.events, path.name
-    from bachlstm.corpus import load_corpus
-    from bachlstm.selection import find_voice
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.corpus.selection import find_voice
 
     pieces = {p.id: p for p in load_corpus().pieces}
     if spec not in pieces:
@@ -46,8 +46,8 @@ def _events(spec: str):
 
 def run(args) -> int:
     """Score and print."""
-    from bachlstm.checkpoints import load_checkpoint
-    from bachlstm.scoring import bach_split, score_melody
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.scoring import bach_split, score_melody
 
     events, label = _events(args.file)
     checkpoint = load_checkpoint(args.checkpoint) if args.checkpoint else None

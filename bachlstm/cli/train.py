@@ -38,7 +38,7 @@ def _float_tuple(text: str) -> tuple[float, ...]:
 
 def add_parser(sub) -> None:
     """Register `train`."""
-    from bachlstm.presets import PRESETS
+    from bachlstm.training.presets import PRESETS
 
     p = sub.add_parser("train", help="train a preset and save a checkpoint")
     p.add_argument("--preset", choices=sorted(PRESETS), default="workshop")
@@ -88,7 +88,7 @@ def _overrides(args) -> dict:
 
 
 def _out_path(args):
-    from bachlstm.checkpoints import SUFFIX, run_path
+    from bachlstm.model.checkpoints import SUFFIX, run_path
 
     if args.out is None:
         return run_path(f"{args.preset}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -127,10 +127,10 @@ class ProgressBar:
 
 def run(args) -> int:
     """Train, save the best checkpoint, print the final metrics."""
-    from bachlstm.presets import get_preset
-    from bachlstm.run_data import check_budget
-    from bachlstm.run_files import check_out, remove_stale_temp_files
-    from bachlstm.training import train
+    from bachlstm.training.loop import train
+    from bachlstm.training.presets import get_preset
+    from bachlstm.training.run_data import check_budget
+    from bachlstm.training.run_files import check_out, remove_stale_temp_files
 
     preset = get_preset(args.preset, **_overrides(args))
     # Refuse an occupied --out before the corpus is even loaded.

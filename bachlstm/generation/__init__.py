@@ -1,0 +1,30 @@
+"""Generation: the sampling functions on logits (greedy, top-k, nucleus, temperature, ...), batched
+generation under the token grammar, and primers from files or melodies.
+"""
+
+from bachlstm import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "sampling": (
+            "SamplingConfig",
+            "greedy",
+            "top_k_filter",
+            "top_p_filter",
+            "sample",
+            "BatchSampler",
+        ),
+        "generator": (
+            "Generation",
+            "generate",
+        ),
+        "primer": (
+            "read_primer",
+            "fit_primer",
+            "PrimerFile",
+            "PrimerError",
+            "MusicInputError",
+        ),
+    },
+)

@@ -1,0 +1,519 @@
+"""Generation: every method x sample in one batch, one token per step with the LSTM state carried,
+masked by the tokenizer's grammar so the output always decodes into notes, rests and whole bars.
+
+Determinism: each row draws its random numbers from its own generator, seeded from (seed, the
+config's settings, sample index), so the same checkpoint, primer, settings and seed give identical
+output, and a method's melodies do not depend on which other methods share the batch. Methods do not
+share random numbers: with shared ones, inverse-CDF draws made top-p and plain sampling stop at the
+very same steps (a small uniform picks the low-id EOS under both), which looked like a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bachlstm.generation.primer import encode_primer
+from bachlstm.generation.sampling import NEG_INF, BatchSampler, SamplingConfig
+from bachlstm.generation.stepping import make_stepper
+from bachlstm.model.checkpoints import Checkpoint
+from bachlstm.model.lstm import LSTMModel
+from bachlstm.music.events import Event, Melody
+from bachlstm.music.scores import infer_pickup, stamp_bars
+from bachlstm.settings.problems import Checks, SettingsError
+from bachlstm.settings.seeds import check_seed
+from bachlstm.tokens.grammar import grammar_of
+from bachlstm.tokens.tokenizers import EOS, EventTokenizer, validity
+
+log = logging.getLogger(__name__)
+
+MODES = ("stateful", "window")
+GROUP_ENDS = ("separator", "note", "rest", "bar")  # token types after which a note/rest is complete
+DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence length)
+# The dashboard's and the command line's minimum: two bars of quarters. Some primers (a triplet
+# figure, a run of 32nds) make the shipped models end at once; 8 notes always give something to hear.
+DEFAULT_MIN_LENGTH = 8
+NOTE_TYPES = ("note", "pitch")  # the token types that begin a note: event tokens' note, factored pitch
+
+
+@dataclass
+class Generation:
+    """One generated continuation: its config, sample index, tokens (generated only) and events."""
+
+    config: SamplingConfig
+    sample: int
+    tokens: list[int]  # generated tokens (no BOS/primer); ends with EOS when `finished`
+    events: list[Event]  # the continuation's events (bars numbered from the primer's start)
+    primer_tokens: list[int] = field(default_factory=list)  # BOS + primer
+    primer_events: list[Event] = field(default_factory=list)
+    n_groups: int = 0  # note/rest candidates in the continuation
+    n_invalid: int = 0  # of which did not decode
+    finished: bool = False  # stopped at EOS (else at the length limit)
+    trimmed: int = 0  # tokens dropped at the end to finish on a complete note/bar (constrained only)
+    constrained: bool = True
+    seed: int = 0
+    mode: str = "stateful"
+    min_length: int = 0  # notes the continuation had to reach before EOS was allowed
+
+    @property
+    def notes(self) -> int:
+        """Notes (not rests) in the continuation."""
+        return sum(not e.is_rest for e in self.events)
+
+    @property
+    def label(self) -> str:
+        """The config's label plus the sample number."""
+        return f"{self.config.label} #{self.sample + 1}"
+
+    @property
+    def validity(self) -> float:
+        """Share of the continuation's token groups that decode into a note or rest (1.0 if none)."""
+        return validity(self.n_groups, self.n_invalid)
+
+    @property
+    def full_tokens(self) -> list[int]:
+        """BOS + primer + generated tokens."""
+        return self.primer_tokens + self.tokens
+
+    @property
+    def full_events(self) -> list[Event]:
+        """Primer events followed by the continuation."""
+        return self.primer_events + self.events
+
+
+@functools.lru_cache(maxsize=4096)  # a pure function; hashing a config costs ~0.1 ms per row
+def row_seed(seed: int, sample: int, config: SamplingConfig | None = None) -> int:
+    """The seed of one row's random stream, from (seed, config settings, sample) via numpy's SeedSequence.
+
+    Stable across processes and platforms (no Python hash).
+    """
+    words = [int(seed) & 0xFFFFFFFF, int(sample)]
+    if config is not None:
+        digest = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).digest()
+        words += list(np.frombuffer(digest[:16], dtype=np.uint32))
+    return int(np.random.SeedSequence(words).generate_state(1)[0])
+
+
+def generate(
+    checkpoint: Checkpoint,
+    configs: Sequence[SamplingConfig] | SamplingConfig,
+    *,
+    primer: Sequence[Event] | Melody | None = None,
+    length: int = 256,
+    min_length: int = 0,
+    seed: int = 0,
+    samples: int = 1,
+    constrained: bool = True,
+    mode: str = "stateful",
+    window: int = DEFAULT_WINDOW,
+    progress: Callable[[int, int], None] | None = None,
+    stop_event=None,
+) -> list[Generation]:
+    """Generate `samples` continuations for each config, all rows in one batch (one forward per step).
+
+    `checkpoint` is a loaded Checkpoint (`checkpoints.load_checkpoint`): its model and tokenizer are used.
+    `primer`: None starts from BOS; events (or a Melody) are encoded and fed first. At most `length`
+    tokens are generated per row; a row stops at EOS. With `constrained` the grammar mask allows only
+    tokens that keep the line decodable, and a row cut by the length limit is trimmed back to its last
+    complete note (or bar, with bar tokens). `mode="window"` re-feeds the last `window` tokens each
+    step without carrying the state (what the original did), for comparison. `progress(step, length)`
+    is called every step; a set `stop_event` ends generation early (rows are trimmed as at the limit).
+
+    `min_length` is the minimum number of notes after the primer, like `min_new_tokens` in Hugging
+    Face's GenerationConfig but counted in notes, not tokens (0 = off): until a row has that many,
+    EOS is masked, and with `constrained` so is any token after which only EOS may follow (the bar
+    that closes a pickup), except where nothing else is allowed. A note is one note token (event
+    tokens) or one pitch token (factored tokens); rests do not count. `length` still wins: a row cut by
+    it may have fewer notes (a factored note takes 5 tokens).
+    Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
+    TypeError when `checkpoint` is not a Checkpoint; ValueError names a bad argument.
+    """
+    if not isinstance(checkpoint, Checkpoint):
+        raise TypeError(
+            "generate() takes a loaded Checkpoint (checkpoints.load_checkpoint(name)), "
+            f"got {type(checkpoint).__name__}"
+        )
+    if isinstance(configs, SamplingConfig):
+        configs = [configs]
+    configs = list(configs)
+    if not configs:
+        raise ValueError("generate() needs at least one SamplingConfig")
+    check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
+    check_seed(seed)  # 2**32 would fold onto seed 0 in row_seed and repeat its music
+    model, tokenizer = checkpoint.model, checkpoint.tokenizer
+    prefix = encode_primer(tokenizer, primer, constrained=constrained)
+    row_configs = [c for c in configs for _ in range(samples)]
+    row_samples = [s for _ in configs for s in range(samples)]
+    settings = _Settings(length, seed, constrained, mode, window, min_length)
+    run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
+    pickup = 0.0
+    if primer is not None:
+        pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
+    gens = _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
+    for g in gens:
+        g.min_length = min_length
+    return gens
+
+
+def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful") -> None:
+    """SettingsError (a ValueError) naming every bad argument of generate() at once."""
+    check = Checks()
+    ok = [check.whole(name, value, lo) for name, value, lo in
+          (("length", length, 1), ("min_length", min_length, 0), ("samples", samples, 1),
+           ("window", window, 1))]  # fmt: skip
+    if ok[0] and ok[1] and min_length > length:
+        check.add(
+            "min_length",
+            f"({min_length} notes) cannot be more than the length ({length} tokens): every note takes "
+            "at least one token",
+        )
+    if mode not in MODES:
+        check.add("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
+    check.raise_any(SettingsError)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """generate()'s per-call options that the stepping loop needs."""
+
+    length: int
+    seed: int
+    constrained: bool
+    mode: str
+    window: int
+    min_length: int = 0
+
+
+@dataclass
+class _Run:
+    tokens: torch.Tensor  # (B, L) generated tokens
+    n_steps: int
+    finished: list[bool]
+    end: list[int]  # generated tokens kept per row (EOS included)
+    complete: list[list[bool]]  # per row per step: grammar complete after that token
+
+
+class _Transitions:
+    """A grammar's steps memoised: (state, token) -> (next state, complete?) and state -> blocked mask.
+
+    Generation advances every row every step; a melody revisits the same few hundred states, so
+    after warm-up a step is two dict look-ups instead of the grammar's checks. Only allowed tokens
+    are ever stored (the grammar raises on the others), so nothing is skipped that could fail.
+    """
+
+    _LIMIT = 200_000  # entries before a refill, to bound memory in a long-lived server
+
+    def __init__(self, grammar) -> None:
+        self.grammar = grammar
+        self._next: dict = {}
+        self._blocked: dict = {}
+        self._ending: dict = {}
+
+    def step(self, state, token: int) -> tuple:
+        """(state after `token`, whether that state is complete)."""
+        key = (state, token)
+        hit = self._next.get(key)
+        if hit is None:
+            if len(self._next) > self._LIMIT:
+                self._next.clear()
+            nxt = self.grammar.advance(state, token)
+            hit = self._next[key] = (nxt, self.grammar.is_complete(nxt))
+        return hit
+
+    def blocked(self, state) -> np.ndarray:
+        """Bool [V]: the tokens the grammar forbids after `state` (checked once to allow some token)."""
+        row = self._blocked.get(state)
+        if row is None:
+            if len(self._blocked) > self._LIMIT:
+                self._blocked.clear()
+            allowed = self.grammar.allowed(state)
+            if not allowed.any():
+                raise ValueError(f"the grammar allows no token in state {state}")
+            row = self._blocked[state] = ~allowed
+        return row
+
+    def ending(self, state) -> np.ndarray:
+        """Bool [V]: the allowed tokens that end the line here (EOS, or a token after which only EOS
+        may follow); all False where nothing else is allowed, so a minimum length never blocks a row."""
+        row = self._ending.get(state)
+        if row is None:
+            if len(self._ending) > self._LIMIT:
+                self._ending.clear()
+            row = self.grammar.ending(state)
+            if row[~self.blocked(state)].all():
+                row[:] = False
+            self._ending[state] = row
+        return row
+
+
+_TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars grammar_of shares
+_MAX_MEMOS = 8  # as many as grammar_of keeps
+
+
+def _transitions(grammar) -> _Transitions:
+    memo = _TRANSITIONS.get(id(grammar))
+    if memo is None or memo.grammar is not grammar:
+        if len(_TRANSITIONS) >= _MAX_MEMOS:
+            _TRANSITIONS.pop(next(iter(_TRANSITIONS)))
+        memo = _TRANSITIONS[id(grammar)] = _Transitions(grammar)
+    return memo
+
+
+class _Rows:
+    """Per-row bookkeeping of a batch: grammar states, the blocked mask, histories, EOS and ends."""
+
+    def __init__(self, prefix, n_rows: int, length: int, grammar, uses_history: bool) -> None:
+        self.memo = _transitions(grammar) if grammar is not None else None
+        self.done = [False] * n_rows
+        self.end = [length] * n_rows
+        self.complete: list[list[bool]] = [[] for _ in range(n_rows)]
+        self.histories = [list(prefix[1:]) for _ in range(n_rows)] if uses_history else None
+        self.blocked = None  # (B, V) bool tensor, rows rewritten in place as states change
+        if self.memo is not None:
+            state = grammar.state_after(prefix)
+            self.states = [state] * n_rows
+            # One numpy buffer shared with the tensor: a step rewrites rows, no new (B, V) tensor.
+            self._blocked_np = np.stack([self.memo.blocked(state)] * n_rows)
+            self.blocked = torch.from_numpy(self._blocked_np)
+
+    def advance(self, t: int, chosen: list[int]) -> None:
+        """Take step t's tokens: grammar states and masks, histories, and rows that reached EOS."""
+        memo = self.memo
+        for r, tok in enumerate(chosen):
+            if self.done[r]:
+                continue
+            if memo is not None:
+                state, complete = memo.step(self.states[r], tok)
+                if state != self.states[r]:
+                    self.states[r] = state
+                    self._blocked_np[r] = memo.blocked(state)
+                self.complete[r].append(complete)
+            if self.histories is not None:
+                self.histories[r].append(tok)
+            if tok == EOS:
+                self.done[r], self.end[r] = True, t + 1
+
+
+class _Minimum:
+    """`min_length`'s bookkeeping: notes so far per row, and which tokens a row that is short must not
+    take: those that end the line and, after a rest, another rest (a model that wants to end would
+    otherwise fill bar after bar with silence, as `bach` does greedily after a run of 32nds)."""
+
+    def __init__(self, tokenizer, prefix: list[int], n_rows: int, min_length: int) -> None:
+        types = [tokenizer.token_type(i) for i in range(len(tokenizer.vocab))]
+        self.min_length = min_length
+        self.is_note = np.array([t in NOTE_TYPES for t in types])
+        self.is_rest = np.array([t == "rest" for t in types])  # event rests, the factored rest marker
+        # Factored tokens without a rest marker: a group that begins with its duration is a rest.
+        self.is_duration = np.array([t == "duration" for t in types])
+        self.group_ends = np.array([t in ("bos", "separator") for t in types])
+        self.notes = [0] * n_rows
+        self.after_group = [bool(self.group_ends[prefix[-1]])] * n_rows
+        self.after_rest = [False] * n_rows  # the continuation's last event is a rest
+
+    def advance(self, chosen: list[int]) -> None:
+        """Count step's tokens: notes, and whether each row's last event is now a rest."""
+        for r, tok in enumerate(chosen):
+            if self.is_note[tok]:
+                self.notes[r] += 1
+                self.after_rest[r] = False
+            elif self.is_rest[tok] or (self.is_duration[tok] and self.after_group[r]):
+                self.after_rest[r] = True
+            self.after_group[r] = bool(self.group_ends[tok])
+
+    def hold(self, rows: _Rows) -> torch.Tensor | None:
+        """(B, V) bool: the tokens each short row may not take now; None when no row is short (so
+        the usual step pays nothing). Never every token a row is allowed: ending tokens are held
+        only where something else is allowed, repeated rests only where a note is."""
+        short = [r for r, n in enumerate(self.notes) if n < self.min_length and not rows.done[r]]
+        if not short:
+            return None
+        hold = np.zeros((len(self.notes), len(self.is_note)), dtype=bool)
+        for r in short:
+            if rows.memo is None:  # unconstrained: every token is allowed
+                ending, allowed = np.zeros_like(self.is_note), np.ones_like(self.is_note)
+                ending[EOS] = True
+            else:
+                ending, allowed = rows.memo.ending(rows.states[r]), ~rows._blocked_np[r]
+            hold[r] = ending
+            if self.after_rest[r]:
+                rests = self.is_rest | (self.is_duration & self.after_group[r])
+                if (allowed & ~(ending | rests)).any():
+                    hold[r] |= rests
+        return torch.from_numpy(hold)
+
+
+def _run(
+    model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event
+) -> _Run:
+    """The stepping loop: one forward pass and one vectorised sampling pass per generated token."""
+    n_rows, length = len(row_configs), settings.length
+    sampler = BatchSampler(row_configs)
+    grammar = grammar_of(tokenizer) if settings.constrained else None
+    rows = _Rows(prefix, n_rows, length, grammar, sampler.uses_history)
+    minimum = _Minimum(tokenizer, prefix, n_rows, settings.min_length) if settings.min_length else None
+    # Each row's uniforms come from its own generator: independent of how many rows share the batch.
+    uniforms = torch.stack(
+        [
+            torch.rand(length, generator=torch.Generator().manual_seed(row_seed(settings.seed, s, c)))
+            for c, s in zip(row_configs, row_samples)
+        ]
+    )  # (B, L)
+    chosen_steps: list[torch.Tensor] = []  # (B,) per step, stacked at the end
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            forward = _Forward(model, prefix, n_rows, settings)
+            logits = forward.first(None if rows.blocked is None else rows._blocked_np)
+            for t in range(length):
+                if stop_event is not None and stop_event.is_set():
+                    break
+                # The blocked rows are masked here once (or by the stepper), so the sampler's own mask
+                # checks are skipped.
+                if rows.blocked is None or (t and forward.masks):
+                    masked = logits
+                else:
+                    masked = logits.masked_fill(rows.blocked, NEG_INF)
+                hold = minimum.hold(rows) if minimum is not None else None
+                if hold is not None:
+                    masked = masked.masked_fill(hold, NEG_INF)
+                processed = sampler.process(masked, None, rows.histories)
+                chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
+                tokens = chosen.tolist()
+                rows.advance(t, tokens)
+                if minimum is not None:
+                    minimum.advance(tokens)
+                chosen_steps.append(chosen)
+                if progress is not None:
+                    progress(t + 1, length)
+                if all(rows.done) or t == length - 1:
+                    break  # no forward pass whose logits nobody would use
+                logits = forward.next(chosen)
+    finally:
+        model.train(was_training)
+    n_steps = len(chosen_steps)
+    end = [min(e, n_steps) for e in rows.end]
+    out = torch.stack(chosen_steps, dim=1) if n_steps else torch.zeros((n_rows, 0), dtype=torch.long)
+    return _Run(out, n_steps, rows.done, end, rows.complete)
+
+
+class _Forward:
+    """The model's side of the loop: the primer in one pass, then one token per row per step.
+
+    The model may sit on a GPU; sampling and the grammar work on the CPU (tiny tensors).
+    """
+
+    def __init__(self, model, prefix, n_rows: int, settings: _Settings) -> None:
+        self.model, self.mode, self.window = model, settings.mode, settings.window
+        self.device = next(model.parameters()).device
+        self.context = torch.tensor(prefix, dtype=torch.long, device=self.device).repeat(n_rows, 1)  # (B, P)
+        self.hidden = self.stepper = None
+        self.masks = False  # whether `next` gives logits with the grammar's mask applied
+
+    def first(self, blocked: np.ndarray | None = None) -> torch.Tensor:
+        """Logits (B, V) after BOS + primer. blocked: the grammar's (B, V) mask that the loop rewrites
+        in place, for a stepper that applies it (`masks`)."""
+        if self.mode == "window":
+            logits = self.model(self.context[:, -self.window :])[0][:, -1]
+        elif self.context.shape[1] == 1 and isinstance(self.model, LSTMModel):
+            # BOS alone: one step from the zero state (a stepper's step costs a tenth of a pass)
+            tokens, self.hidden = self.context[:, 0], self.model.init_hidden(self.context.shape[0])
+            self._make_stepper(tokens, blocked)
+            return self.next(tokens)
+        else:
+            logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
+            logits = logits[:, -1]
+            self._make_stepper(self.context[:, -1], blocked)
+        return logits.float().cpu()
+
+    def _make_stepper(self, tokens: torch.Tensor, blocked: np.ndarray | None) -> None:
+        self.stepper = make_stepper(self.model, self.hidden, tokens, blocked=blocked)
+        self.masks = blocked is not None and getattr(self.stepper, "blocked", None) is blocked
+
+    def next(self, chosen: torch.Tensor) -> torch.Tensor:
+        """Logits (B, V) after feeding the chosen tokens (B,)."""
+        chosen = chosen.to(self.device)
+        if self.mode == "window":
+            self.context = torch.cat([self.context, chosen[:, None]], dim=1)
+            return self.model(self.context[:, -self.window :])[0][:, -1].float().cpu()
+        step = self.stepper.step if self.stepper else self.model.step
+        logits, self.hidden = step(chosen, self.hidden)
+        return logits.float().cpu()
+
+
+def _finish(
+    tokenizer, prefix, row_configs, row_samples, run: _Run, constrained, seed, mode, pickup=0.0
+) -> list[Generation]:
+    # Without bar tokens the decoder counts bars from the first event; a primer's pickup is known
+    # only from its events, so bars are renumbered from it.
+    restamp = not tokenizer.options.get("bar_tokens") and pickup > 0
+    prefix_decoded = tokenizer.decode(prefix)
+    n_primer = len(prefix_decoded.events)
+    primer_events = stamp_bars(prefix_decoded.events, pickup) if restamp else list(prefix_decoded.events)
+    results = []
+    all_tokens = run.tokens.tolist()
+    for r, (cfg, s) in enumerate(zip(row_configs, row_samples)):
+        toks = all_tokens[r][: run.end[r]]
+        keep = list(range(len(toks)))
+        if constrained and not run.finished[r]:
+            keep = _complete_prefix(tokenizer, prefix, toks, run.complete[r][: len(toks)])
+        elif not run.finished[r]:
+            # Cut by the length limit mid-group: that unfinished group is the limit's doing, not the
+            # model's, so it is dropped rather than counted as invalid.
+            last = max(
+                (k + 1 for k, t in enumerate(toks) if tokenizer.token_type(t) in GROUP_ENDS), default=0
+            )
+            keep = list(range(last))
+        trimmed = len(toks) - len(keep)
+        toks = [toks[k] for k in keep]
+        decoded = tokenizer.decode(prefix + toks)
+        events = stamp_bars(decoded.events, pickup) if restamp else list(decoded.events)
+        results.append(
+            Generation(
+                config=cfg,
+                sample=s,
+                tokens=toks,
+                events=events[n_primer:],
+                primer_tokens=list(prefix),
+                primer_events=primer_events,
+                n_groups=decoded.n_groups - prefix_decoded.n_groups,
+                n_invalid=max(0, decoded.n_invalid - prefix_decoded.n_invalid),
+                finished=bool(toks) and toks[-1] == EOS,
+                trimmed=trimmed,
+                constrained=constrained,
+                seed=seed,
+                mode=mode,
+            )
+        )
+    return results
+
+
+def _complete_prefix(tokenizer, prefix: list[int], toks: list[int], complete: list[bool]) -> list[int]:
+    """Indices of `toks` to keep so a row cut by the limit ends on a complete note (and bar).
+
+    Normally the longest complete prefix. A line that ends in a tie chain (an untrained model's greedy
+    output can tie one note forever) is complete except for its open tie: there the dangling TIE
+    token is dropped instead, so it still ends on a whole bar rather than being trimmed to nothing.
+    """
+    last = max((k + 1 for k, ok in enumerate(complete) if ok), default=0)
+    tie = tokenizer.index.get(EventTokenizer.TIE) if tokenizer.options.get("ties") else None
+    if tie is not None:
+        grammar = grammar_of(tokenizer)
+        for k in range(len(toks), last, -1):
+            tail = toks[max(0, k - 2) : k]
+            if tie not in tail:
+                continue
+            drop = max(0, k - 2) + len(tail) - 1 - tail[::-1].index(tie)
+            keep = [i for i in range(k) if i != drop]
+            seq = prefix + [toks[i] for i in keep]
+            if grammar.first_violation(seq) is None and grammar.is_complete(grammar.state_after(seq)):
+                return keep
+    return list(range(last))

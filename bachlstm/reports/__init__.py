@@ -1,0 +1,26 @@
+"""What the pages and the command line show: the methods compared, the next token explained, one melody
+inspected, a melody scored against Bach.
+"""
+
+from bachlstm import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "comparison": (
+            "Comparison",
+            "compare_methods",
+            "Knobs",
+            "next_token",
+            "explain",
+        ),
+        "inspection": (
+            "Inspection",
+            "inspect_melody",
+        ),
+        "scoring": (
+            "score_melody",
+            "MelodyScore",
+        ),
+    },
+)

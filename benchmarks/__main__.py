@@ -1,0 +1,68 @@
+"""`python -m benchmarks corpus|train|generate|inspect|app|class [--json]`: run one, print its figures."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+
+BENCHES = ("corpus", "train", "generate", "inspect", "app", "class")
+MODULES = {"class": "classroom"}  # `class` is a Python keyword: no module can be named so
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmarks' argument parser."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument("which", choices=BENCHES)
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.add_argument(
+        "--sessions",
+        type=_counts,
+        default=(1, 4, 8, 16),
+        help="class: numbers of browser sessions clicking Generate at once, e.g. 1,4,8,16",
+    )
+    p.add_argument(
+        "--watchers",
+        type=int,
+        default=None,
+        help="class: also train one default run while W sessions queue runs and watch",
+    )
+    p.add_argument(
+        "--browser-nice",
+        type=int,
+        default=None,
+        help="class: CPU priority of the benchmark's browsers (default 10: they stand in for the students' "
+        "own machines; 0 lets them compete with the server as equals)",
+    )
+    return p
+
+
+def run(args) -> int:
+    """Each bench module has `run() -> dict` (figures) and `format_report(dict) -> str`."""
+    mod = importlib.import_module(f"benchmarks.{MODULES.get(args.which, args.which)}")
+    options = {}
+    if args.which == "class":
+        options = {"sessions": args.sessions, "watchers": args.watchers}
+        if args.browser_nice is not None:
+            options["browser_nice"] = args.browser_nice
+    figures = mod.run(**options)
+    print(json.dumps(figures, indent=2) if args.json else mod.format_report(figures))
+    return 0
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    """'1,4,8' -> (1, 4, 8); argparse turns the ValueError into a usage message."""
+    counts = tuple(int(x) for x in text.split(",") if x.strip())
+    if not counts or min(counts) < 1:
+        raise ValueError(f"session counts must be whole numbers >= 1, got {text!r}")
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse `argv`, run the benchmark, print its figures."""
+    return run(build_parser().parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,457 @@
+"""Class benchmark: one `streamlit run`, N browser sessions at once (`bench class`).
+
+Per N sessions clicking Generate at the same moment: click -> all four columns (median, max), the
+server's CPU seconds per Generate (the server and its worker processes), the bytes it sent per
+Generate (counted on the wire by a relay between browsers and server), and the server's memory
+growth per finished session (after the sessions closed and the server let them go). With
+`watchers=W`: one default run trains alone, then again while W sessions queue a run and watch the
+queue and one more session clicks Generate every GENERATE_EVERY_S seconds; the running job's speed
+against alone (`train_speed_ratio`) and the Generate latencies meanwhile. Headless Chromium runs on
+the same machine as the server, so the figures are pessimistic, but comparable between versions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.app import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FOURTH_COLUMN_DRAWN,
+    READY,
+    WATCH_NEXT_RUN,
+    server_pid,
+    streamlit_server,
+)
+
+SESSION_TTL_S = 5  # the server forgets a closed tab after this (Streamlit's default is 120 s)
+# In a class the browsers run on the students' own machines. Here they share the server's two cores, so
+# the pages that only watch a run (its owner, the queued students) run in a second browser at a lower
+# CPU priority (nice 10): they take what the server and its worker leave instead of stealing it. The
+# sessions whose clicks are timed stay at normal priority. `browser_nice=0`: all at normal priority.
+BROWSER_NICE = 10
+TIMEOUT_MS = 300_000
+# While one run trains and others watch, a student clicks Generate, then reads and listens to four
+# melodies of ~30 s each before the next click: one click per 10 s is already a busy student.
+GENERATE_EVERY_S = 10.0
+TARGETS = {
+    "server_cpu_s_per_generate": 0.25,
+    "columns_s_median_16": 10.0,
+    "bytes_per_generate": 400_000,
+    "train_speed_ratio": 0.8,
+    "generate_while_training_s": 3.0,
+    "rss_mb_per_session": 10.0,
+}
+
+
+# --- the server seen from outside (Linux /proc) ----------------------------------------------------
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of `pid` (worker processes), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = [], [pid]
+    while frontier:
+        kids = [c for c, p in parents.items() if p in frontier]
+        found += kids
+        frontier = kids
+    return found
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live descendants."""
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # own time (13, 14) plus reaped children's (15, 16): finished workers still count
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- bytes on the wire -------------------------------------------------------------------------------
+
+
+class CountingProxy:
+    """A TCP relay between the browsers and the server that counts the bytes the server sends.
+
+    Counted on the wire, so websocket compression and media downloads are seen as they are. Replies
+    to requests for the app's static files (its JavaScript, fonts: fetched once per browser and then
+    cached, or loaded lazily the first time a chart is drawn) are counted apart, in `static`.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.sent = 0  # server -> browsers: websocket frames and media files
+        self.static = 0  # server -> browsers: /static/ files and the page shell
+        self.server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        """Listen on a free local port; the URL the browsers use instead of the server's."""
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _client(self, reader, writer) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.close()
+            return
+        state = {"static": False}  # what the last request on this connection asked for
+        await asyncio.gather(
+            _relay(reader, up_writer, lambda data: self._request(data, state)),
+            _relay(up_reader, writer, lambda data: self._count(len(data), state)),
+        )
+
+    @staticmethod
+    def _request(data: bytes, state: dict) -> None:
+        if data[:4] in (b"GET ", b"HEAD"):  # browsers do not pipeline: one request at a time
+            path = data.split(b" ", 2)[1]
+            state["static"] = not (path.startswith(b"/_stcore/") or path.startswith(b"/media/"))
+
+    def _count(self, n: int, state: dict) -> None:
+        if state["static"]:
+            self.static += n
+        else:
+            self.sent += n
+
+
+async def _relay(reader, writer, seen) -> None:
+    """Copy one direction of a connection, showing each chunk to `seen` first, until either side ends."""
+    try:
+        while data := await reader.read(65536):
+            seen(data)
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+# --- browser sessions -------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    """One browser tab with its own Streamlit session."""
+
+    context: object
+    page: object
+
+
+async def _open(browser, url: str, path: str) -> Session:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    await page.goto(f"{url}/{path}")
+    await _ready(page)
+    return Session(context, page)
+
+
+async def _ready(page) -> None:
+    await page.wait_for_selector('[data-testid="stApp"]')
+    await page.wait_for_timeout(200)  # a just-triggered run may not have flipped to "running" yet
+    await page.wait_for_selector(READY)
+
+
+async def _generate(s: Session, seed: int) -> tuple[float, float]:
+    """(s until the 4th column shows, s until the page is done) for one click on Generate."""
+    page = s.page
+    box = page.locator(".st-key-seed input")
+    await box.fill(str(seed))
+    await box.press("Tab")
+    await _ready(page)  # the run the new seed starts is over: a click during it may be merged away
+    await page.evaluate(WATCH_NEXT_RUN)
+    t0 = time.perf_counter()
+    await page.locator(".st-key-generate button").click()
+    await page.wait_for_function(FOURTH_COLUMN_DRAWN, timeout=TIMEOUT_MS)
+    columns = time.perf_counter() - t0
+    await _ready(page)
+    return columns, time.perf_counter() - t0
+
+
+# --- the rounds ---------------------------------------------------------------------------------------
+
+
+async def _round(browser, url: str, proxy: CountingProxy, pid: int, n: int) -> dict:
+    """N sessions open Sampling at once, click Generate at once (different seeds), click it again at
+    once, then close. Latencies and bytes are the first click's; server CPU is given for both clicks,
+    the target applies to the second (the first includes serving the chart code each fresh browser
+    loads once: `static_bytes_first_generate`)."""
+    rss0 = rss_mb(pid)
+    t0 = time.perf_counter()
+    sessions = await asyncio.gather(*[_open(browser, url, "sampling") for _ in range(n)])
+    opened = time.perf_counter() - t0
+    cpu0, sent0, static0 = tree_cpu_s(pid), proxy.sent, proxy.static
+    results = await asyncio.gather(*[_generate(s, 1000 * n + i) for i, s in enumerate(sessions)])
+    await asyncio.sleep(1)  # media files the browsers fetch after the last redraw
+    cpu_first, sent, static = tree_cpu_s(pid) - cpu0, proxy.sent - sent0, proxy.static - static0
+    # The same sessions click again at once (other seeds): a fresh browser's first Generate also loads
+    # the chart code and fonts it draws with (`static`, once per browser, then cached); the second is
+    # what every later Generate of a class costs the server.
+    cpu0 = tree_cpu_s(pid)
+    again = await asyncio.gather(*[_generate(s, 1000 * n + 500 + i) for i, s in enumerate(sessions)])
+    await asyncio.sleep(1)
+    cpu_again = tree_cpu_s(pid) - cpu0
+    rss_open = rss_mb(pid)
+    for s in sessions:
+        await s.context.close()
+    await asyncio.sleep(SESSION_TTL_S + 6)  # the server drops the closed sessions after its TTL
+    columns = [r[0] for r in results]
+    return {
+        "sessions": n,
+        "open_sampling_s": round(opened, 2),
+        "columns_s_median": round(statistics.median(columns), 2),
+        "columns_s_max": round(max(columns), 2),
+        "page_done_s_median": round(statistics.median(r[1] for r in results), 2),
+        "columns_s_median_again": round(statistics.median(r[0] for r in again), 2),
+        "server_cpu_s_per_generate": round(cpu_again / n, 3),
+        "server_cpu_s_first_generate": round(cpu_first / n, 3),
+        "bytes_per_generate": round(sent / n),
+        # the chart library and fonts a fresh browser loads on its first Generate (then cached)
+        "static_bytes_first_generate": round(static / n),
+        "rss_mb_open_per_session": round((rss_open - rss0) / n, 1),
+        "rss_mb_per_session": round((rss_mb(pid) - rss0) / n, 1),
+    }
+
+
+async def _listen_all(s: Session, proxy: CountingProxy, pid: int) -> dict:
+    """Click Listen in all four columns: the audio's bytes and the server's CPU for it."""
+    cpu0, sent0 = tree_cpu_s(pid), proxy.sent
+    for i in range(4):
+        button = s.page.locator(f".st-key-listen_{i} button")
+        if await button.count():
+            await button.click()
+            await s.page.locator(f".st-key-listen_{i}").wait_for(state="detached")
+    await s.page.wait_for_function(
+        "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
+    )
+    await _ready(s.page)
+    await asyncio.sleep(1)
+    return {"bytes": proxy.sent - sent0, "server_cpu_s": round(tree_cpu_s(pid) - cpu0, 3)}
+
+
+def _synth_name() -> str:
+    from bachlstm.music.audio import synth_name  # what the server uses, if it runs with this environment
+
+    return synth_name()
+
+
+async def _start_training(s: Session, name: str) -> None:
+    page = s.page
+    box = page.locator(".st-key-train_run_name input")
+    await box.fill(name)
+    await box.press("Tab")
+    await page.locator(".st-key-train_start button").click()
+    await _ready(page)
+
+
+async def _train_and_watch(
+    browser, background, url: str, proxy: CountingProxy, runs: Path, pid: int, name: str, watchers: int | None
+) -> dict:
+    """One default run trains. Alone (`watchers` None): nobody else uses the server. Watched: `watchers`
+    sessions queue runs and keep their Training page open, and one more session clicks Generate every
+    GENERATE_EVERY_S seconds meanwhile (its latencies are the Generate-while-training figure).
+
+    The owner and the watchers live in `background` (the lower-priority browser: other students'
+    machines); the student whose Generate is timed in `browser`. The run's time is the server's: from
+    the click on Start to the last write of its checkpoint, not until a background page shows it."""
+    owner = await _open(background, url, "training")
+    sampler = await _open(browser, url, "sampling") if watchers is not None else None
+    cpu0, sent0, t0, started = tree_cpu_s(pid), proxy.sent, time.perf_counter(), time.time()
+    await _start_training(owner, name)
+    latencies: list[float] = []
+    done = asyncio.Event()
+
+    async def click_generate() -> None:  # from the start of the run until it ends
+        while not done.is_set():
+            clicked = time.perf_counter()
+            columns, _ = await _generate(sampler, 7 + len(latencies))
+            latencies.append(columns)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done.wait(), GENERATE_EVERY_S - (time.perf_counter() - clicked))
+
+    clicking = asyncio.create_task(click_generate()) if sampler is not None else None
+    others = []
+    if watchers is not None:
+        others = await asyncio.gather(*[_open(background, url, "training") for _ in range(watchers)])
+        for i, s in enumerate(others):
+            await _start_training(s, f"{name}-w{i}")
+    path = runs / f"{name}.safetensors"
+    finished = owner.page.locator('[data-testid="stAlertContentSuccess"]')
+    while not await finished.count():
+        await asyncio.sleep(1)
+    wall = time.perf_counter() - t0
+    run_s = path.stat().st_mtime - started  # the last write of the run's checkpoint
+    done.set()
+    if clicking is not None:
+        await clicking  # the Generate in flight finishes
+    cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
+    for s in [owner, *others] + ([sampler] if sampler else []):
+        await s.context.close()
+    return {
+        "steps_per_s": round(_steps_per_s(path), 2),
+        "run_s": round(run_s, 1),
+        "generate_s": [round(x, 2) for x in latencies],
+        "server_cpu_s": round(cpu, 1),
+        "kb_sent_per_s": round(sent / wall / 1000, 1),
+    }
+
+
+def _steps_per_s(path: Path) -> float:
+    """Optimizer steps per second between the first and the last epoch of a saved run."""
+    from bachlstm.model.checkpoints import read_meta
+
+    history = read_meta(path).get("history") or []
+    first, last = history[0], history[-1]
+    return (last["step"] - first["step"]) / max(last["elapsed_s"] - first["elapsed_s"], 1e-9)
+
+
+def _niced_chromium(folder: Path, nice: int) -> str:
+    """A launcher for CHROMIUM at CPU priority `nice` (its renderers inherit it): a shell script.
+
+    Playwright starts the browser in a session of its own, and Linux (with autogroup scheduling, the
+    default on desktop and server kernels) first shares the CPU fairly between sessions, whatever
+    their processes' nice values: so the launcher also lowers its session's group (/proc/self/autogroup)."""
+    if nice == 0:
+        return str(CHROMIUM)
+    script = folder / "chromium-niced"
+    script.write_text(
+        f"#!/bin/sh\n(echo {int(nice)} > /proc/self/autogroup) 2>/dev/null\n"
+        f'exec nice -n {int(nice)} {CHROMIUM} "$@"\n'
+    )
+    script.chmod(0o755)
+    return str(script)
+
+
+async def _main(sessions: list[int], watchers: int | None, runs: Path, browser_nice: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    env = {
+        "BACHLSTM_RUNS_DIR": str(runs),
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S),
+    }
+    figures: dict = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "browser_nice": browser_nice,
+        "per_sessions": {},
+    }
+    with streamlit_server(env=env, timeout=120) as server_url:
+        pid = server_pid(server_url)
+        proxy = CountingProxy(int(server_url.rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            launcher = _niced_chromium(runs, browser_nice)
+            background = await pw.chromium.launch(executable_path=launcher, args=CHROMIUM_ARGS)
+            warm = await _open(browser, url, "sampling")  # first-use costs are not what a class waits for
+            await _generate(warm, 1)
+            await _listen_all(warm, proxy, pid)
+            await _generate(warm, 2)
+            figures["listen_all_four"] = await _listen_all(warm, proxy, pid)
+            figures["synth"] = _synth_name()
+            await warm.context.close()
+            figures["rss_mb_start"] = round(rss_mb(pid), 1)
+            for n in sessions:
+                figures["per_sessions"][str(n)] = await _round(browser, url, proxy, pid, n)
+            if watchers is not None:
+                figures["watchers"] = watchers
+                figures["generate_every_s"] = GENERATE_EVERY_S
+                pages = (browser, background, url, proxy, runs, pid)
+                alone = await _train_and_watch(*pages, "bench-alone", None)
+                watched = await _train_and_watch(*pages, "bench-watched", watchers)
+                figures["train_alone"] = alone
+                figures["train_watched"] = watched
+                figures["train_speed_ratio"] = round(watched["steps_per_s"] / alone["steps_per_s"], 3)
+                # 30 default runs one after another (BACHLSTM_MAX_JOBS=1), each as slow as the watched one
+                figures["class_of_30_minutes"] = round(30 * watched["run_s"] / 60, 1)
+                figures["generate_while_training_s_median"] = (
+                    round(statistics.median(watched["generate_s"]), 2) if watched["generate_s"] else None
+                )
+            await background.close()
+            await browser.close()
+        proxy.server.close()
+        figures["rss_mb_end"] = round(rss_mb(pid), 1)
+    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
+    return figures
+
+
+def run(
+    sessions: tuple[int, ...] = (1, 4, 8, 16), watchers: int | None = None, browser_nice: int = BROWSER_NICE
+) -> dict:
+    """Run the benchmark; figures per number of sessions under "per_sessions" (see the module doc).
+    The browsers run at CPU priority `browser_nice` (see BROWSER_NICE)."""
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="bachlstm-bench-runs-") as runs:
+        figures = asyncio.run(_main(list(sessions), watchers, Path(runs), browser_nice))
+    figures["targets"] = TARGETS
+    return figures
+
+
+def format_report(f: dict) -> str:
+    """The figures as a table, one row per number of sessions, and the training lines."""
+    lines = [
+        f"class benchmark ({f['machine']}): one server, N Chromium sessions on the same machine "
+        f"(watching pages at nice {f.get('browser_nice', 0)})",
+        "  N | open Sampling s | columns s median / max | page done s | server CPU s/Generate (1st / 2nd) | "
+        "KB/Generate | RSS MB/session (open / after close)",
+    ]
+    for n, r in f["per_sessions"].items():
+        lines.append(
+            f"  {n:>2} | {r['open_sampling_s']:>15.2f} | {r['columns_s_median']:>13.2f} / "
+            f"{r['columns_s_max']:<6.2f} | {r['page_done_s_median']:>11.2f} | "
+            f"{r.get('server_cpu_s_first_generate', float('nan')):>24.3f} / "
+            f"{r['server_cpu_s_per_generate']:<7.3f} | {r['bytes_per_generate'] / 1000:>11.1f} | "
+            f"{r['rss_mb_open_per_session']:.1f} / {r['rss_mb_per_session']:.1f}"
+        )
+    lines.append(
+        "  (server CPU: a fresh browser's 1st Generate also loads the chart code it draws with, once; "
+        "the 2nd click is what every later Generate costs: target <= 0.25 s)"
+    )
+    if "train_speed_ratio" in f:
+        a, w = f["train_alone"], f["train_watched"]
+        lines += [
+            f"  training alone: {a['steps_per_s']:.1f} steps/s; with {f['watchers']} watching sessions and "
+            f"a Generate every {f['generate_every_s']:.0f} s: {w['steps_per_s']:.1f} steps/s "
+            f"(ratio {f['train_speed_ratio']:.2f}, target >= 0.8)",
+            f"  Generate while training: median {f['generate_while_training_s_median']} s "
+            f"of {w['generate_s']} (target <= 3 s)",
+            f"  server sends {a['kb_sent_per_s']} KB/s to the owner's page alone, {w['kb_sent_per_s']} KB/s "
+            f"to the owner, {f['watchers']} watchers and one Generate session",
+            f"  one default run: {a['run_s']:.0f} s alone, {w['run_s']:.0f} s watched",
+            f"  a class of 30 default runs, one at a time: about {f['class_of_30_minutes']} min "
+            "(target <= 20)",
+        ]
+    a = f["listen_all_four"]
+    lines.append(
+        f"  Listen to all four columns ({f['synth']}): {a['bytes'] / 1000:.1f} KB, "
+        f"server CPU {a['server_cpu_s']:.2f} s"
+    )
+    lines.append(f"  server RSS: {f['rss_mb_start']} MB after warm-up, {f['rss_mb_end']} MB at the end")
+    lines.append(f"  targets: {f['targets']}")
+    return "\n".join(lines)
