@@ -22,6 +22,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "key_name",
             "transpose",
         ),
+        "names": (
+            "pitch_name",
+            "pitch_class_label",
+            "key_label",
+        ),
         "durations": (
             "duration_ql",
             "format_ql",
