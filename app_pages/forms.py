@@ -144,15 +144,6 @@ def problems_text(exc: BaseException, labels: Mapping[str, str] | None = None) -
     return f"{len(lines)} settings need a change:\n" + "\n".join(f"- {line}" for line in lines)
 
 
-def next_run_name(name: str, taken) -> str:
-    """The next free run name: 'my-run-1' -> 'my-run-2' (or 'x' -> 'x-2'), skipping names in `taken`."""
-    m = re.match(r"^(.*?)-?(\d+)$", name)
-    base, n = (m.group(1), int(m.group(2)) + 1) if m and m.group(1) else (name, 2)
-    while f"{base}-{n}" in taken:
-        n += 1
-    return f"{base}-{n}"
-
-
 # --- hyperparameter sweep: one field of the training form at 2-5 values -------------------------------
 
 SWEEP_SIZES = (2, 5)  # fewest and most values: a sweep of one is a run, more than 5 fills the queue

@@ -3,11 +3,12 @@
 import streamlit as st
 
 from app_pages.common import SESSION, check_cost, job_manager, session_id
-from app_pages.forms import TRAINING_FIELDS, form_defaults, next_run_name, problems_text
+from app_pages.forms import TRAINING_FIELDS, form_defaults, problems_text
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
 from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job, live_queued
+from bachlstm.classroom.students import next_run_name
 from bachlstm.model.checkpoints import list_checkpoints, run_path, validate_run_name
 from bachlstm.training.jobs import QUEUED
 from bachlstm.training.presets import get_preset, preset_names

@@ -60,14 +60,6 @@ def test_an_error_without_fields_keeps_its_sentence():
     )
 
 
-def test_next_run_name():
-    assert forms.next_run_name("my-run-1", set()) == "my-run-2"
-    assert forms.next_run_name("my-run-1", {"my-run-2", "my-run-3"}) == "my-run-4"
-    assert forms.next_run_name("tiny", set()) == "tiny-2"
-    assert forms.next_run_name("run9", set()) == "run-10"
-    assert forms.next_run_name("42", set()) == "42-2"
-
-
 @pytest.mark.parametrize(
     "field, text, expected",
     [

@@ -8,7 +8,18 @@ import pytest
 
 import bachlstm
 
-PACKAGES = ("settings", "music", "tokens", "model", "analysis", "corpus", "training", "generation", "reports")
+PACKAGES = (
+    "settings",
+    "music",
+    "tokens",
+    "model",
+    "analysis",
+    "corpus",
+    "training",
+    "generation",
+    "reports",
+    "classroom",
+)
 
 
 @pytest.mark.parametrize("name", PACKAGES)

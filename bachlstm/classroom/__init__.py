@@ -1,0 +1,24 @@
+"""The classroom: students' names, the class's records (who owns which run, what is shared), the
+teacher's view of the server, wait estimates for the training queue."""
+
+from bachlstm import lazy_exports
+
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "records": (
+            "ClassRecords",
+            "RecordsError",
+            "RunRecord",
+            "Student",
+            "database_path",
+        ),
+        "students": (
+            "StudentNameError",
+            "validate_student_name",
+            "default_run_name",
+            "next_run_name",
+            "run_stem",
+        ),
+    },
+)
