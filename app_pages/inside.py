@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages import inside_views as views
-from app_pages.common import checkpoint, mtime, usable_checkpoints
+from app_pages.common import SESSION, checkpoint, mtime, usable_checkpoints
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
 
@@ -16,7 +16,7 @@ if not usable:
 names = [info.name for info in usable]
 top = st.columns(3)
 default = names.index("workshop") if "workshop" in names else 0  # small enough to show every unit
-name = top[0].selectbox("Model", names, index=default, key="inside_ckpt")
+name = top[0].selectbox("Model", names, index=default, key="inside_ckpt", persist_state=SESSION)
 info = usable[names.index(name)]
 path, stamp = str(info.path), mtime(info.path)
 try:
@@ -33,8 +33,12 @@ except ValueError as exc:
     st.stop()
 
 # Only the open tab is drawn (switching tabs reruns the page): drawing all four took seconds per change.
+# Tabs have no persist_state: the open one is kept under a key of its own and reopened on return.
 names_of_tabs = ["Surprise", "Gates and states", "What units track", "Embedding"]
+if "inside_tab" not in st.session_state:  # back on the page: the tab open when the student left
+    st.session_state.inside_tab = views.kept_tab(names_of_tabs)
 surprise, states, units, embedding = st.tabs(names_of_tabs, key="inside_tab", on_change="rerun")
+views.keep_tab(names_of_tabs, (surprise, states, units, embedding))
 if surprise.open:
     with surprise:
         st.markdown(INSIDE_HELP["surprise"])
@@ -47,7 +51,7 @@ if units.open:
     with units:
         st.markdown(INSIDE_HELP["units"])
         pool = bool(melodies) and st.toggle(
-            "Pool all held-out melodies", key="inside_pool", help=INSIDE_HELP["pool"]
+            "Pool all held-out melodies", key="inside_pool", help=INSIDE_HELP["pool"], persist_state=SESSION
         )
         views.draw_units(ins, views.pooled(path, stamp, melodies) if pool else ins.units)
 if embedding.open:

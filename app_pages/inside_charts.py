@@ -158,11 +158,38 @@ LEGEND_WIDTH = 300
 NO_VALUE = "none"  # the colour of tokens without the attribute (a duration has no pitch class)
 
 
+# Vega's "tableau20": 20 colours that differ; past 20 distinct_colours spreads hues around the circle.
+TABLEAU20 = [
+    "#4c78a8", "#9ecae9", "#f58518", "#ffbf79", "#54a24b", "#88d27a", "#b79a20", "#f2cf5b", "#439894",
+    "#83bcb6", "#e45756", "#ff9d98", "#79706e", "#bab0ac", "#d67195", "#fcbfd2", "#b279a2", "#d6a5c9",
+    "#9e765f", "#d8b5a5",
+]  # fmt: skip
+NO_VALUE_COLOUR = "#bbbbbb"
+
+
+def distinct_colours(n: int) -> list[str]:
+    """n colours, no two alike: tableau20 up to 20, else n hues evenly around the colour circle in three
+    alternating lightnesses (Vega's default scheme has 10 and repeats them: a legend of 17 pitch classes
+    showed C and F in one colour)."""
+    if n <= len(TABLEAU20):
+        return TABLEAU20[:n]
+    out = []
+    for i in range(n):
+        hue = round(360 * i / n)
+        lightness = (38, 55, 70)[i % 3]
+        out.append(f"hsl({hue}, 65%, {lightness}%)")
+    return out
+
+
 def _coloured(frame: pd.DataFrame, colour: str) -> tuple[pd.DataFrame, alt.Scale]:
     """The frame with a `colour` column (NO_VALUE where the token lacks the attribute) and the one colour
-    scale the views and the legend share."""
+    scale the views and the legend share: a colour of its own for every value, grey for NO_VALUE."""
     data = frame.assign(colour=frame[colour].astype("string").fillna(NO_VALUE))
-    return data, alt.Scale(domain=sorted(data.colour.unique()))
+    values = sorted(v for v in data.colour.unique() if v != NO_VALUE)
+    colours = distinct_colours(len(values))
+    if (data.colour == NO_VALUE).any():
+        values, colours = [*values, NO_VALUE], [*colours, NO_VALUE_COLOUR]
+    return data, alt.Scale(domain=values, range=colours)
 
 
 def embedding_scatter(frame: pd.DataFrame, x: str, y: str, colour: str, colour_title: str, titles=("", "")):

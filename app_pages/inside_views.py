@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import inside_charts as charts
-from app_pages.common import checkpoint, mtime
-from app_pages.texts import INSIDE_HELP, MISSING, melody_label, token_words
+from app_pages.common import SESSION, checkpoint, mtime
+from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.analysis.activations import SIGNALS
 from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
 from bachlstm.analysis.probes import best_units, pooled_correlations
@@ -19,6 +19,18 @@ from bachlstm.tokens.timeline import FEATURES
 from bachlstm.training.splits import split_melodies
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
+KEPT_TAB = "inside_tab_kept"  # the open tab, kept across page switches (tabs have no persist_state)
+
+
+def kept_tab(labels: list[str]) -> str:
+    """The tab to open: the one open when the student last left the page, else the first."""
+    kept = st.session_state.get(KEPT_TAB)
+    return kept if kept in labels else labels[0]
+
+
+def keep_tab(labels: list[str], tabs) -> None:
+    """Remember which tab is open now, for the student's next visit to the page."""
+    st.session_state[KEPT_TAB] = next((label for label, t in zip(labels, tabs) if t.open), labels[0])
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the held-out melodies ...")
@@ -68,16 +80,22 @@ def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> t
             "This model records no held-out melodies: generate one on the Sampling page to look at it here."
         )
         st.stop()
-    source = source_col.radio("Melody", sources, key="inside_source", help=INSIDE_HELP["source"])
+    source = source_col.radio(
+        "Melody", sources, key="inside_source", help=INSIDE_HELP["source"], persist_state=SESSION
+    )
     if source == "a held-out chorale":
         # Labels as options, not positions: each model holds out other chorales, and a browser keeps
         # the label it drew for a chosen option (a position showed the old model's chorale name).
         by_label = {melody_label(m): m for m in melodies}
-        melody = by_label[melody_col.selectbox("Chorale", list(by_label), key="inside_piece")]
+        chosen = melody_col.selectbox("Chorale", list(by_label), key="inside_piece", persist_state=SESSION)
+        melody = by_label[chosen]
         events, label = tuple(melody.events), melody.piece_id
     else:
         by_label = {g.label: g for g in generated["gens"]}
-        gen = by_label[melody_col.selectbox("Generated melody", list(by_label), key="inside_gen")]
+        chosen = melody_col.selectbox(
+            "Generated melody", list(by_label), key="inside_gen", persist_state=SESSION
+        )
+        gen = by_label[chosen]
         events, label = tuple(gen.full_events), f"{gen.label} ({generated['model']})"
     if not events:
         st.info("That melody has no notes: choose another.")
@@ -88,7 +106,8 @@ def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> t
 def second_model(usable: list, name: str, events: tuple, label: str) -> tuple[str, Inspection] | None:
     """The model chosen to compare with (its inspection of the same melody), or None."""
     names = [info.name for info in usable]
-    other = st.selectbox("Compare with", ["none", *(n for n in names if n != name)], key="inside_other")
+    others = ["none", *(n for n in names if n != name)]
+    other = st.selectbox("Compare with", others, key="inside_other", persist_state=SESSION)
     if other == "none":
         return None
     info = usable[names.index(other)]
@@ -129,18 +148,32 @@ def _shown_units(values: np.ndarray, limit: int) -> list[int]:
     return sorted(np.argsort(-values.std(axis=0), kind="stable")[:limit].tolist())
 
 
+def most_varying(values: np.ndarray, units: list[int]) -> int:
+    """Of the given units, the one whose values (T, H) have the largest spread (the first on a tie)."""
+    return units[int(np.argmax(values[:, units].std(axis=0)))]
+
+
 def draw_states(ins: Inspection) -> None:
     """A heatmap of one signal of one layer under the piano roll, and one unit's trace."""
     layers = ins.activations.layers
     c = st.columns(3)
     # The label is the option (another model has other layer sizes; see choose_melody).
     by_label = {f"{i + 1} ({t.size} units)": i for i, t in enumerate(layers)}
-    layer = by_label[c[0].selectbox("Layer", list(by_label), key="inside_layer")]
-    signal = c[1].selectbox("Signal", list(SIGNALS), key="inside_signal", format_func=lambda s: SIGNALS[s][0])
+    layer = by_label[c[0].selectbox("Layer", list(by_label), key="inside_layer", persist_state=SESSION)]
+    signal = c[1].selectbox(
+        "Signal",
+        list(SIGNALS),
+        key="inside_signal",
+        format_func=lambda s: SIGNALS[s][0],
+        persist_state=SESSION,
+    )
     trace = layers[layer]
-    unit = c[2].selectbox("Unit to trace", range(trace.size), key="inside_unit")
     values = trace.signal(signal)
     units = _shown_units(values, MAX_UNITS)
+    # The traced unit is one of the heatmap's rows: by default the one that varies most over the melody.
+    if st.session_state.get("inside_unit") not in units:
+        st.session_state.inside_unit = most_varying(values, units)
+    unit = c[2].selectbox("Unit to trace", units, key="inside_unit", help="One of the heatmap's rows.")
     label, value_range = SIGNALS[signal]
     if len(units) < trace.size:
         st.caption(f"The {len(units)} of {trace.size} units whose {label} varies most over this melody.")
@@ -156,10 +189,11 @@ def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.Data
     """z-scored feature and the best units' states per note, for feature_traces."""
     notes = ins.timeline.notes
     steps = ins.timeline.note_steps()
-    series = [("feature", feature, notes[feature].to_numpy(dtype=float))]
+    series = [("feature", FEATURE_WORDS[feature], notes[feature].to_numpy(dtype=float))]
     for r in rows.itertuples():
         values = ins.activations.layers[r.layer].signal(r.signal)[steps, r.unit]
-        series.append(("unit", f"layer {r.layer + 1} unit {r.unit} ({r.signal}, r={r.r:+.2f})", values))
+        name = f"layer {r.layer + 1}, unit {r.unit} ({SIGNALS[r.signal][0]}, r = {r.r:+.2f})"
+        series.append(("unit", name, values))
     frames = []
     for kind, name, v in series:
         sd = np.nanstd(v)
@@ -170,12 +204,39 @@ def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.Data
     return pd.concat(frames, ignore_index=True).dropna(subset=["z"])
 
 
+def best_tracked(best: pd.DataFrame) -> str | None:
+    """The feature some unit tracks best (largest |r| in `best`), None for an empty table."""
+    return None if best.empty else str(best.loc[best.r.abs().idxmax(), "feature"])
+
+
+def units_table(best: pd.DataFrame) -> pd.DataFrame:
+    """best_units in words: the feature and the state named, layers counted from 1, r to two decimals."""
+    return pd.DataFrame(
+        {
+            "feature": best.feature.map(FEATURE_WORDS),
+            "layer": best.layer + 1,
+            "unit": best.unit,
+            "state": best.signal.map(lambda s: SIGNALS[s][0]),
+            "r": best.r.round(2),
+            "notes": best.n,
+        }
+    )
+
+
 def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
     """The ranked table of the best units per feature; the chosen feature and its units over the melody."""
-    best = best_units(table, 3).assign(layer=lambda f: f.layer + 1)
-    shown = best[["feature", "layer", "unit", "signal", "r", "n"]]
-    st.dataframe(shown, hide_index=True, width="stretch", placeholder=MISSING)
-    feature = st.selectbox("Feature", list(FEATURES), key="inside_feature", format_func=FEATURES.get)
+    best = best_units(table, 3)
+    config = {
+        "r": st.column_config.NumberColumn(format="%+.2f", help=INSIDE_HELP["r"]),
+        "notes": st.column_config.NumberColumn(help="Notes the correlation is computed over."),
+    }
+    st.dataframe(
+        units_table(best), hide_index=True, width="stretch", column_config=config, placeholder=MISSING
+    )
+    features = list(FEATURES)
+    if st.session_state.get("inside_feature") not in features:  # opens on what some unit tracks best
+        st.session_state.inside_feature = best_tracked(best) or features[0]
+    feature = st.selectbox("Feature", features, key="inside_feature", format_func=FEATURE_WORDS.get)
     rows = best_units(table[table.feature == feature], 3)
     if rows.empty:
         st.info("This feature does not vary in this melody, so no unit can track it.")

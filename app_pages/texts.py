@@ -321,6 +321,8 @@ INSIDE_HELP = {
     "feature, a *meter unit* or a *pitch unit* that nobody programmed. One melody is few notes, so large "
     "|r| also arise by chance among many units; within one melody the distance to the end is just the "
     "time since the start reversed. Pooling all held-out melodies separates them.",
+    "r": "The correlation between the unit's state after each note and the feature: +1 rises with it, "
+    "-1 falls as it rises, 0 no straight-line relation.",
     "pool": "Compute the correlations over the notes of every held-out melody at once (a few seconds the "
     "first time): a unit that tracks a feature everywhere, not just in this melody.",
     "embedding": "The embedding turns every token into a short vector before the LSTM sees it. The "
@@ -329,4 +331,14 @@ INSIDE_HELP = {
     "some 40 tokens, so it cannot keep every distinction apart. A wider embedding (64 numbers for `bach`) "
     "has room for finer ones and is drawn here on its two main directions (PCA), which show only part of "
     "its spread.",
+}
+
+
+# The musical features a unit may track (timeline.FEATURES), in a reader's words.
+FEATURE_WORDS = {
+    "position_in_bar": "position in the bar",
+    "beat_strength": "beat strength",
+    "pitch_height": "pitch",
+    "duration": "duration",
+    "distance_to_end": "time left to the end",
 }

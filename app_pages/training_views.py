@@ -119,6 +119,9 @@ def draw_queue(manager) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING)
 
 
+ALL_TOKENIZERS = "all (losses do not compare)"
+
+
 def draw_compare() -> None:
     """Overlay the histories of saved runs and shipped models (from checkpoint metadata)."""
     st.subheader("Compare runs")
@@ -126,18 +129,37 @@ def draw_compare() -> None:
     if not usable:
         st.info("No saved model yet: finished or stopped runs appear here.")
         return
-    by_name = {info.name: info for info in usable}
     job = job_manager().find(st.session_state.get("train_job"))
-    mine = [job.name] if job is not None and job.name in by_name else []
-    if "compare" not in st.session_state:
-        st.session_state.compare = [info.name for info in usable if info.shipped] + mine or list(by_name)[:1]
-    elif mine and st.session_state.get("compare_added") != job.id:
-        # The user's own run joins the overlay once, when it is saved. (A `default` that changes is not
-        # enough: a run that finished by itself, redrawn through the live fragment, was left out.)
+    names = {info.name for info in usable}
+    mine = [job.name] if job is not None and job.name in names else []
+    tokenizers = sorted({info.tokenizer or "?" for info in usable})
+    # Per-token losses of the two tokenizers do not compare (a factored note is five easy tokens): the
+    # overlay shows one tokenizer's runs unless the student asks for all.
+    if mine and st.session_state.get("compare_added") != job.id:
+        # The user's own run joins the overlay once, when it is saved, with its tokenizer's runs. (A
+        # `default` that changes is not enough: a run that finished by itself, redrawn through the live
+        # fragment, was left out.)
         st.session_state.compare_added = job.id
-        st.session_state.compare = [*st.session_state.compare, *mine]
-    # runs deleted from disk since the last rerun would otherwise be invalid choices
-    st.session_state.compare = list(dict.fromkeys(n for n in st.session_state.compare if n in by_name))
+        own = next(info.tokenizer for info in usable if info.name == job.name)
+        st.session_state.compare_tokenizer = own
+        st.session_state.compare = [*st.session_state.get("compare", []), *mine]
+    if st.session_state.get("compare_tokenizer") not in [*tokenizers, ALL_TOKENIZERS]:
+        newest = next((info for info in usable if not info.shipped), usable[0])  # user runs newest first
+        st.session_state.compare_tokenizer = newest.tokenizer or "?"
+    kind = st.radio(
+        "Tokenizer",
+        [*tokenizers, ALL_TOKENIZERS],
+        key="compare_tokenizer",
+        horizontal=True,
+        help="Loss and accuracy are per token, and the tokenizers cut a note into different tokens: "
+        "curves of two tokenizers do not compare.",
+    )
+    by_name = {i.name: i for i in usable if kind == ALL_TOKENIZERS or (i.tokenizer or "?") == kind}
+    if "compare" not in st.session_state:
+        st.session_state.compare = [info.name for info in usable if info.shipped] + mine
+    # runs deleted from disk since the last rerun, or of another tokenizer, are no choice here
+    kept = list(dict.fromkeys(n for n in st.session_state.compare if n in by_name))
+    st.session_state.compare = kept or [n for n, i in by_name.items() if i.shipped] or list(by_name)[:1]
     chosen = st.multiselect("Runs to overlay", list(by_name), key="compare")
     histories = {}
     for name in chosen:
@@ -151,10 +173,11 @@ def draw_compare() -> None:
         st.info("The chosen runs have no per-epoch history to show.")
     else:
         st.altair_chart(history_chart(frame))
-        st.caption(
-            "Loss and accuracy are per token: compare runs that use the same tokenizer (a factored "
-            "note is five easy tokens, an event token is a whole note)."
-        )
+        if kind == ALL_TOKENIZERS:
+            st.caption(
+                "Loss and accuracy are per token: compare runs that use the same tokenizer (a factored "
+                "note is five easy tokens, an event token is a whole note)."
+            )
 
 
 # A running job is redrawn about once a second, a queued one every QUEUED_EVERY_S seconds (a class

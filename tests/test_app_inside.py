@@ -103,3 +103,43 @@ def test_a_model_without_held_out_melodies_asks_for_a_generated_one(tmp_path, mo
     at.selectbox(key="inside_ckpt").set_value("nosplit").run()
     assert not at.exception, at.exception
     assert any("records no held-out melodies" in i.value for i in at.info)
+
+
+def test_model_melody_and_tab_are_kept_across_page_switches():
+    from app_helpers import leave_and_return
+
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    piece = at.selectbox(key="inside_piece").options[2]
+    at.selectbox(key="inside_piece").set_value(piece).run()
+    open_tab(at, "Embedding")
+    leave_and_return(at, "app_pages/inside.py")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_ckpt").value == "bach"
+    assert at.selectbox(key="inside_piece").value == piece
+    assert at.selectbox(key="inside_colour"), "the Embedding tab is open again"
+
+
+def test_the_traced_unit_is_the_heatmaps_most_varying_row():
+    import numpy as np
+
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    open_tab(at, "Gates and states")
+    unit = at.selectbox(key="inside_unit")
+    assert len(unit.options) == 32  # the heatmap's rows, not all 256 units
+    ckpt = load_checkpoint("bach")
+    first = split_melodies(ckpt.meta)["test"][0]
+    values = inspect_melody(ckpt, first.events).activations.layers[0].signal("input_gate")
+    assert unit.value == int(np.argmax(values.std(axis=0)))  # the widest spread of the whole layer
+
+
+def test_what_units_track_speaks_words_and_opens_on_the_best_tracked_feature():
+    at = open_tab(inside_page(), "What units track")
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["feature", "layer", "unit", "state", "r", "notes"]
+    assert not set(table.feature) & {"position_in_bar", "beat_strength", "pitch_height", "distance_to_end"}
+    assert set(table.state) <= {"hidden state h", "cell state c"}
+    best = table.loc[table.r.abs().idxmax(), "feature"]
+    feature = at.selectbox(key="inside_feature")
+    assert feature.format_func(feature.value) == best

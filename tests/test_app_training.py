@@ -299,3 +299,15 @@ def widget(at: AppTest, name: str):
         if kind in ("ints", "floats", "text_int")
         else at.number_input(key=f"train_{name}")
     )
+
+
+def test_compare_runs_overlays_one_tokenizers_runs_by_default():
+    at = training_page()
+    assert at.radio(key="compare_tokenizer").value == "event"  # bach's, the first shipped model
+    assert at.multiselect(key="compare").options == ["bach"]
+    assert at.multiselect(key="compare").value == ["bach"]
+    at.radio(key="compare_tokenizer").set_value("factored").run()
+    assert at.multiselect(key="compare").value == ["workshop"]
+    at.radio(key="compare_tokenizer").set_value(at.radio(key="compare_tokenizer").options[-1]).run()
+    assert set(at.multiselect(key="compare").options) == {"bach", "workshop"}
+    assert not at.exception

@@ -215,3 +215,13 @@ def test_inside_charts_build_valid_vega_lite_on_one_time_axis():
     assert legend["width"] <= inside_charts.LEGEND_WIDTH
     names = {row["colour"] for row in legend["datasets"][legend["data"]["name"]]}
     assert names == set(view.frame.pitch_class.astype("string").fillna(inside_charts.NO_VALUE))
+
+
+@pytest.mark.parametrize("n", [1, 10, 17, 20, 21, 40, 64])
+def test_embedding_colours_never_repeat_within_a_legend(n):
+    from app_pages.inside_charts import NO_VALUE, _coloured, distinct_colours
+
+    assert len(set(distinct_colours(n))) == n
+    frame = pd.DataFrame({"kind": [f"v{i}" for i in range(n)] + [None]})
+    data, scale = _coloured(frame, "kind")
+    assert scale.domain[-1] == NO_VALUE and len(set(scale.range)) == len(scale.domain) == n + 1
