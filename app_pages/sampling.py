@@ -13,26 +13,31 @@ from app_pages.common import (
     usable_checkpoints,
 )
 from app_pages.forms import parse_whole_number, problems_text
-from app_pages.sampling_state import SamplingSettings
+from app_pages.sampling_state import SLIDERS, SamplingSettings, request_of
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
     SAMPLING_LABELS,
     draw_below,
     draw_columns,
+    draw_link,
     draw_stale,
     generate_once,
+    held_out_primer,
     kept_primer_file,
     knob,
+    link_opened,
+    read_link,
     read_upload,
     settings_problems,
 )
 from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label, run_state_words
-from bachlstm.generation.generator import DEFAULT_MIN_LENGTH
 from bachlstm.generation.primer import primer_from_melody
 from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.reports.comparison import Knobs
+from bachlstm.reports.links import SamplingRequest, to_query
 from bachlstm.settings.problems import SettingsError
 from bachlstm.settings.seeds import check_seed
+from bachlstm.training.splits import melody_key
 
 st.title("Sampling")
 
@@ -44,10 +49,12 @@ if not usable:
     st.info("No trained model yet: train one on the Training page.")
     st.stop()
 names = [info.name for info in usable]
+link = read_link(names)  # a shared link's settings become the controls' starting values, once
+start = link or SamplingRequest("")  # the page's defaults: a request without a link
 name = st.selectbox(
     "Model",
     names,
-    index=names.index("bach") if "bach" in names else 0,
+    index=names.index(link.model) if link else names.index("bach") if "bach" in names else 0,
     key="ckpt",
     persist_state=SESSION,
 )
@@ -64,10 +71,12 @@ except CheckpointError as exc:
 ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()
 model_ready(str(info.path), mtime(info.path))
+link = held_out_primer(link, [melody_key(m) for m in ref.melodies] if ref else [])
 sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
 source = st.radio(
     "Primer",
     sources if ref else sources[::2],
+    index=1 if link and link.primer else 0,
     horizontal=True,
     key="primer_source",
     persist_state=SESSION,
@@ -78,27 +87,34 @@ source = st.radio(
 with st.form("sample_form"):
     top = st.columns([3, 3, 2, 2, 2])
     primer, primer_words, primer_id, file = None, "none", "none", None
+    primer_key = ""  # what a link names the primer by ("" none, a chorale's key, None a file)
     if source == sources[1]:
         # Labels as options (not positions): another model holds out other chorales (see corpus.py).
         by_label = {melody_label(m): m for m in ref.melodies}
+        keys = [melody_key(m) for m in by_label.values()]
         primer_words = top[0].selectbox(
-            "Held-out chorale", list(by_label), key="primer_piece", persist_state=SESSION
+            "Held-out chorale",
+            list(by_label),
+            index=keys.index(link.primer) if link and link.primer else 0,
+            key="primer_piece",
+            persist_state=SESSION,
         )
         melody = by_label[primer_words]
         primer = primer_from_melody(melody, bars=2)
         primer_id = f"{melody.piece_id} {melody.voice}"
+        primer_key = melody_key(melody)
     elif source == sources[2]:
         upload = top[0].file_uploader(
             "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
         )
         file = kept_primer_file(top[0], upload)  # st.file_uploader forgets its file on a page switch
         primer_words, primer_id = (f"file {file.name}", file.id) if file else ("file (none chosen)", "none")
+        primer_key = None
     length = top[1].slider(
         "Length (tokens)",
-        16,
-        512,
-        128,
-        16,
+        *SLIDERS["length"][:2],
+        start.length,
+        SLIDERS["length"][2],
         key="length",
         persist_state=SESSION,
         help="How many tokens the model writes after the primer (a factored note takes several tokens).",
@@ -108,7 +124,7 @@ with st.form("sample_form"):
     # browser's number field holds.
     min_length = top[2].number_input(
         "Minimum notes",
-        value=DEFAULT_MIN_LENGTH,
+        value=start.min_length,
         step=1,
         key="min_length",
         persist_state=SESSION,
@@ -116,7 +132,7 @@ with st.form("sample_form"):
     )
     seed_text = top[3].text_input(
         "Seed",
-        "0",
+        str(start.seed),
         key="seed",
         persist_state=SESSION,
         help="A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
@@ -124,7 +140,7 @@ with st.form("sample_form"):
     )
     samples = top[4].number_input(
         "Samples per method (table)",
-        value=1,
+        value=start.samples,
         step=1,
         key="samples",
         persist_state=SESSION,
@@ -135,21 +151,21 @@ with st.form("sample_form"):
     c = st.columns(4)
     c[0].markdown("**greedy**: always the most likely token (no knobs)")
     knobs = {
-        "k": knob(c[1], "k", 1, 64, 8),
-        "k_temperature": knob(c[1], "k_temperature", 0.1, 2.0, 1.0, 0.05, key="k_t", tip="t"),
-        "p": knob(c[2], "p", 0.05, 1.0, 0.9, 0.01),
-        "p_temperature": knob(c[2], "p_temperature", 0.1, 2.0, 1.0, 0.05, key="p_t", tip="t"),
-        "temperature": knob(c[3], "temperature", 0.1, 3.0, 1.0, 0.05, key="t", tip="t"),
+        "k": knob(c[1], "k", start.knobs.k),
+        "k_temperature": knob(c[1], "k_temperature", start.knobs.k_temperature, key="k_t", tip="t"),
+        "p": knob(c[2], "p", start.knobs.p),
+        "p_temperature": knob(c[2], "p_temperature", start.knobs.p_temperature, key="p_t", tip="t"),
+        "temperature": knob(c[3], "temperature", start.knobs.temperature, key="t", tip="t"),
     }
     with st.expander("More samplers (added to every column)"):
         e = st.columns(5)
         extras = {
-            "min_p": knob(e[0], "min_p", 0.0, 0.5, 0.0, 0.01),
-            "typical_p": knob(e[1], "typical_p", 0.05, 1.0, 1.0, 0.05),
-            "repetition_penalty": knob(e[2], "repetition_penalty", 1.0, 2.0, 1.0, 0.05, key="rep"),
+            "min_p": knob(e[0], "min_p", start.knobs.min_p),
+            "typical_p": knob(e[1], "typical_p", start.knobs.typical_p),
+            "repetition_penalty": knob(e[2], "repetition_penalty", start.knobs.repetition_penalty, key="rep"),
             "no_repeat_ngram": e[3].number_input(
                 f"{KNOB_LABELS['no_repeat_ngram']} (0 = off)",
-                value=0,
+                value=start.knobs.no_repeat_ngram,
                 step=1,
                 key="ngram",
                 persist_state=SESSION,
@@ -158,7 +174,7 @@ with st.form("sample_form"):
         }
         constrained = e[4].checkbox(
             "grammar mask (valid notes only)",
-            True,
+            start.constrained,
             key="constrained",
             persist_state=SESSION,
             help=KNOB_HELP["constrained"],
@@ -174,6 +190,10 @@ except ValueError as exc:
 shown = SamplingSettings(
     name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained, int(samples)
 )
+request = request_of(shown, primer_key)
+if link is not None and request == link:  # a link opened: its melodies at once, as if Generate was pressed
+    go = True
+    link_opened()
 if go:
     # A refusal says why and leaves the melodies already made on the page (marked as from other settings).
     problems = settings_problems(seed_problem, shown)
@@ -185,11 +205,12 @@ if go:
     elif source == sources[2] and (read := read_upload(file, ck.tokenizer)) is None:
         pass  # read_upload said what is wrong with the file
     else:
-        generate_once(ck, ref, shown, *read)
+        generate_once(ck, ref, shown, *read, link=to_query(request) if request else None)
 result = st.session_state.get("sampling")
 if result is None:
     st.info("Choose the settings and press **Generate**.")
     st.stop()
 draw_stale(result, shown)
 draw_columns(result)
+draw_link(result)
 draw_below(result)

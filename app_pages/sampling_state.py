@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from app_pages.texts import KNOB_LABELS
 from bachlstm.reports.comparison import Knobs
+from bachlstm.reports.links import SamplingRequest
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,44 @@ def stale_note(made: SamplingSettings, shown: SamplingSettings) -> str | None:
         f"These melodies were made with {', '.join(before[k] for k in changed)}; the settings above say "
         f"{', '.join(after[k] for k in changed)}. Press **Generate** for the new settings."
     )
+
+
+# The Sampling page's sliders by setting: (lowest, highest, step). The page draws them from here, and
+# a link's value outside a slider is refused by the same numbers (a slider cannot show it).
+SLIDERS = {
+    "length": (16, 512, 16),
+    "k": (1, 64, None),
+    "k_temperature": (0.1, 2.0, 0.05),
+    "p": (0.05, 1.0, 0.01),
+    "p_temperature": (0.1, 2.0, 0.05),
+    "temperature": (0.1, 3.0, 0.05),
+    "min_p": (0.0, 0.5, 0.01),
+    "typical_p": (0.05, 1.0, 0.05),
+    "repetition_penalty": (1.0, 2.0, 0.05),
+}
+
+
+def request_of(settings: SamplingSettings, primer_key: str | None) -> SamplingRequest | None:
+    """The link request of a result's settings; None where a link cannot carry them (a primer file,
+    `primer_key` None; a seed that is not a number). `primer_key`: "" for none, a chorale's key."""
+    if primer_key is None or not isinstance(settings.seed, int):
+        return None
+    return SamplingRequest(
+        settings.model, primer_key, settings.seed, settings.length, settings.min_length, settings.samples,
+        settings.knobs, settings.constrained,
+    )  # fmt: skip
+
+
+def value_of(request: SamplingRequest, name: str):
+    """One setting of a request by its link name (a knob or a top-level setting)."""
+    return getattr(request.knobs, name) if hasattr(request.knobs, name) else getattr(request, name)
+
+
+def outside_sliders(request: SamplingRequest) -> list[tuple[str, float, float, float]]:
+    """(setting, value, lowest, highest) of each setting a slider of the page cannot show."""
+    out = []
+    for name, (low, high, _) in SLIDERS.items():
+        value = value_of(request, name)
+        if not low <= value <= high:
+            out.append((name, value, low, high))
+    return out

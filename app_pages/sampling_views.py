@@ -1,12 +1,13 @@
 """Drawing parts of the Sampling page (streamlit), kept apart so the page itself stays a short script."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from app_pages import charts
 from app_pages.common import SESSION, column_audio, column_view, next_token_view
-from app_pages.sampling_state import SamplingSettings, file_id, stale_note
+from app_pages.sampling_state import SLIDERS, SamplingSettings, file_id, outside_sliders, stale_note
 from app_pages.texts import (
     COLUMN_METRICS,
     KNOB_HELP,
@@ -22,18 +23,118 @@ from bachlstm.generation.primer import MusicInputError, PrimerError, fit_primer,
 from bachlstm.music.scores import to_midi, to_musicxml, zip_melodies
 from bachlstm.music.tonality import estimate_key
 from bachlstm.reports.comparison import compare_methods, sampling_configs
+from bachlstm.reports.links import (
+    GRAMMAR,
+    LINK_FIELDS,
+    MISSING_MODEL,
+    NOT_A_NUMBER,
+    NOT_ON_OFF,
+    OUT_OF_RANGE,
+    UNKNOWN_MODEL,
+    UNKNOWN_PRIMER,
+    LinkError,
+    LinkProblem,
+    SamplingRequest,
+    from_query,
+    is_link,
+)
 from bachlstm.settings.problems import Problem, SettingsError, problems_of
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
 MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine
 
 
-def knob(slot, field: str, low, high, start, step=None, key=None, tip=None):
-    """A knob's slider (`compare.Knobs` field), labelled and explained in one place, kept across pages."""
+def knob(slot, field: str, start, key=None, tip=None):
+    """A knob's slider (`compare.Knobs` field; its range from `SLIDERS`), labelled and explained in one
+    place, kept across pages."""
+    low, high, step = SLIDERS[field]
     return slot.slider(
         KNOB_LABELS[field], low, high, start, step, key=key or field, persist_state=SESSION,
         help=KNOB_HELP[tip or field],
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------------------------------
+# Links that reproduce a result (reports.links)
+
+LINK_DONE = "link_done"  # session_state: the query of the link this session has already opened
+LINK_WORDS = {
+    MISSING_MODEL: "names no model",
+    UNKNOWN_MODEL: "names the model **{value}**, which this server does not have (any more)",
+    UNKNOWN_PRIMER: "names the chorale **{value}**, which is not among this model's held-out chorales",
+    NOT_A_NUMBER: "has **{value}** for {label}, which is not a number",
+    NOT_ON_OFF: "has **{value}** for {label}, which should be 1 (on) or 0 (off)",
+    OUT_OF_RANGE: "has {label} **{value}**, which {detail}",
+}
+
+
+def link_problem_text(problems) -> str:
+    """A link's problems (`links.LinkProblem`s) in one sentence, each setting by its label."""
+    labels = {**SAMPLING_LABELS, "model": "Model", "primer": "Primer", GRAMMAR: "grammar mask"}
+    parts = [
+        LINK_WORDS[p.code].format(value=p.value, label=labels.get(p.field, p.field), detail=p.detail)
+        for p in problems
+    ]
+    return f"This link cannot be opened: it {'; it '.join(parts)}. The page is ready for your own settings."
+
+
+def read_link(models: list[str]) -> SamplingRequest | None:
+    """The Sampling request in this page's address (a link someone shared), checked against this
+    server's models and the page's sliders, once per session; None when there is none to open (a
+    refusal says why in a sentence, and the page goes on with its own settings)."""
+    params = st.query_params.to_dict()
+    if not is_link(params):
+        return None
+    query = _link_query()
+    if st.session_state.get(LINK_DONE) == query:
+        return None  # opened already: the controls hold its settings, the student may have moved on
+    try:
+        request = from_query(params, models)
+        outside = outside_sliders(request)
+        if outside:
+            raise LinkError([
+                LinkProblem(name, OUT_OF_RANGE, f"{value:g}", f"is outside this page's {low:g} to {high:g}")
+                for name, value, low, high in outside
+            ])  # fmt: skip
+    except LinkError as exc:
+        st.error(link_problem_text(exc.problems))
+        st.session_state[LINK_DONE] = query
+        return None
+    return request
+
+
+def held_out_primer(request: SamplingRequest | None, keys: list[str]) -> SamplingRequest | None:
+    """The request if its primer is none or among the model's held-out chorale `keys`; else a sentence
+    and None (the link is not opened)."""
+    if request is None or not request.primer or request.primer in keys:
+        return request
+    st.error(link_problem_text([LinkProblem("primer", UNKNOWN_PRIMER, request.primer)]))
+    st.session_state[LINK_DONE] = _link_query()
+    return None
+
+
+def _link_query() -> str:
+    params = st.query_params.to_dict()
+    return urlencode(sorted((k, v) for k, v in params.items() if k in LINK_FIELDS))
+
+
+def link_opened() -> None:
+    """Remember that this session has opened the link in its address (a rerun does not reopen it)."""
+    st.session_state[LINK_DONE] = _link_query()
+
+
+def draw_link(res: dict) -> None:
+    """The result's link (a copy button on its box), or why a result has none."""
+    query = res.get("link")
+    if query is None:
+        st.caption("No link for these melodies: a primer file cannot travel in a link.")
+        return
+    base = st.context.url or "/sampling"
+    st.caption(
+        "**Link to these melodies**: whoever opens it on this server gets the same melodies again "
+        "(copy it with the button at its right end)."
+    )
+    st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
 
 
 @dataclass(frozen=True)
@@ -110,9 +211,10 @@ def settings_problems(seed_problem: Exception | None, settings: SamplingSettings
     return problems
 
 
-def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
+def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: dict | None = None) -> None:
     """Generate the four columns into session_state with their settings, unless these exact settings
-    made the result already there."""
+    made the result already there. `link`: the result's query parameters (`links.to_query`), None
+    where a link cannot carry its settings."""
     try:
         configs = sampling_configs(settings.knobs)
     except ValueError as exc:
@@ -140,7 +242,7 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="") -> None:
     st.session_state.sampling = dict(
         comparison=comparison, gens=gens, settings=settings, model=settings.model,
         checkpoint=ck, seed=settings.seed, constrained=settings.constrained, n_primer=n_primer, note=note,
-        shown=shown, profiles=profiles, samples=samples,
+        shown=shown, profiles=profiles, samples=samples, link=link,
     )  # fmt: skip
     st.session_state.heard = set()  # the columns listened to: none of the new ones yet
 

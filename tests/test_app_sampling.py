@@ -456,3 +456,57 @@ def test_a_refused_generate_keeps_the_melodies_already_made():
     at.button(key=GENERATE).click().run()  # a bad file
     assert any("primer cannot be used" in e.value or "not a MIDI" in e.value for e in at.error)
     assert len(column_titles(at)) == 4 and [g.tokens for g in at.session_state["sampling"]["gens"]] == made
+
+
+def open_link(query: dict) -> AppTest:
+    """A fresh session (a new browser) opening the Sampling page at a link's address."""
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app.py"), default_timeout=180)
+    at.query_params.update(query)
+    at.switch_page("app_pages/sampling.py")
+    return at.run()
+
+
+@pytest.mark.slow
+def test_a_link_reproduces_the_melodies_in_a_fresh_session():
+    at = sampling_page()
+    at.radio(key="primer_source").set_value("opening of a held-out chorale").run()
+    at.slider(key="length").set_value(48)
+    at.text_input(key="seed").set_value("11")
+    at.slider(key="k").set_value(5)
+    at.slider(key="p_t").set_value(1.3)
+    at.number_input(key="ngram").set_value(3)
+    at.button(key=GENERATE).click().run()
+    made = at.session_state["sampling"]
+    query = made["link"]
+    assert query["seed"] == "11" and query["k"] == "5" and query["primer"].endswith(":soprano")
+    shown = [c.value for c in at.code]
+    assert len(shown) == 1 and shown[0].startswith("/sampling?model=tiny&primer=")
+
+    clear_caches()  # another browser, and the server's caches emptied as after a restart
+    again = open_link(query)
+    assert not again.exception and not again.error, [e.value for e in again.error]
+    res = again.session_state["sampling"]
+    assert [g.full_tokens for g in res["gens"]] == [g.full_tokens for g in made["gens"]]
+    assert res["settings"] == made["settings"] and not stale_notes(again)  # the controls show the link's
+    assert again.text_input(key="seed").value == "11" and again.slider(key="p_t").value == 1.3
+    again.run()  # a rerun does not generate again
+    assert again.session_state["sampling"] is res
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({"model": "gone-model", "seed": "x"}, ["names the model **gone-model**", "**x** for Seed"]),
+        ({"model": "tiny", "length": "1000"}, ["Length **1000**, which is outside this page's 16 to 512"]),
+        ({"model": "tiny", "primer": "bwv9999:soprano"}, ["the chorale **bwv9999:soprano**"]),
+    ],
+    ids=["unknown-model", "outside-a-slider", "not-held-out"],
+)
+def test_a_bad_link_says_why_and_the_page_stays_usable(query, words):
+    at = open_link(query)
+    assert not at.exception
+    assert len(at.error) == 1 and at.error[0].value.startswith("This link cannot be opened: it ")
+    assert all(w in at.error[0].value for w in words), at.error[0].value
+    assert "sampling" not in at.session_state
+    at.button(key=GENERATE).click().run()  # the student's own settings still work
+    assert not at.exception and at.session_state["sampling"]["settings"].model == "tiny"

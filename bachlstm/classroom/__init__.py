@@ -6,8 +6,18 @@ from bachlstm import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
+        "listening": (
+            "ListeningResult",
+            "StudentScore",
+            "listening_results",
+            "student_scores",
+            "wilson_interval",
+        ),
         "records": (
+            "BoardItem",
             "ClassRecords",
+            "ListeningRound",
+            "ListeningSettings",
             "RecordsError",
             "RunRecord",
             "Student",

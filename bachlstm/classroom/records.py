@@ -25,10 +25,11 @@ the project knows there is SQL underneath.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,6 +65,43 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX runs_by_owner ON runs (owner)",
     ),
+    # 2: the class board (shared melodies) and the "Bach or model?" listening test.
+    (
+        """CREATE TABLE board (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a removed item's number stays gone
+            owner TEXT NOT NULL COLLATE NOCASE,
+            title TEXT NOT NULL,
+            model TEXT NOT NULL,
+            method TEXT NOT NULL,  -- sampling.METHODS name
+            label TEXT NOT NULL,  -- the method with its knobs, as the Sampling column is titled
+            settings TEXT NOT NULL,  -- JSON: the link's query parameters, {} where a link cannot carry them
+            melody TEXT NOT NULL,  -- JSON: {"events": [...], "n_primer": n, "key_sharps": k or null}
+            created REAL NOT NULL
+        )""",
+        "CREATE INDEX board_by_created ON board (created)",
+        """CREATE TABLE listening_rounds (
+            id TEXT PRIMARY KEY,  -- the round's key, made when it is dealt: an answer names it
+            student TEXT NOT NULL COLLATE NOCASE,
+            model TEXT NOT NULL,
+            method TEXT NOT NULL,
+            bars INTEGER NOT NULL,
+            bach TEXT NOT NULL,  -- the Bach excerpt's melody key 'piece_id:voice'
+            generated TEXT NOT NULL,  -- the model excerpt's id in its pool
+            bach_first INTEGER NOT NULL CHECK (bach_first IN (0, 1)),  -- 1: Bach plays as A
+            dealt REAL NOT NULL,
+            picked TEXT CHECK (picked IN ('A', 'B')),  -- the excerpt taken for Bach; NULL until answered
+            answered REAL,
+            cleared INTEGER NOT NULL DEFAULT 0 CHECK (cleared IN (0, 1))  -- 1: the teacher reset results
+        )""",
+        "CREATE INDEX rounds_by_student ON listening_rounds (student, picked)",
+        """CREATE TABLE listening_settings (
+            id INTEGER PRIMARY KEY CHECK (id = 1),  -- one row: the class's choice
+            models TEXT NOT NULL,  -- JSON list of model names
+            methods TEXT NOT NULL,  -- JSON list of sampling.METHODS names
+            bars INTEGER NOT NULL,
+            updated REAL NOT NULL
+        )""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -94,6 +132,60 @@ class RunRecord:
     shared_with_class: bool
     state: str
     created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class BoardItem:
+    """A melody on the class board: who shared it, its title, how it was made, the melody itself."""
+
+    id: int
+    owner: str
+    title: str
+    model: str
+    method: str  # sampling.METHODS name
+    label: str  # the method with its knobs ("top-k (k=8)")
+    settings: dict  # the link's query parameters (links.to_query), {} where none
+    melody: dict  # {"events": [Event.to_dict(), ...], "n_primer": n, "key_sharps": k or None}
+    created: float
+
+
+@dataclass(frozen=True)
+class ListeningRound:
+    """One "Bach or model?" round: who listened, the two excerpts, which played first, the answer."""
+
+    id: str
+    student: str
+    model: str
+    method: str
+    bars: int
+    bach: str  # the Bach excerpt's melody key
+    generated: str  # the model excerpt's id in its pool
+    bach_first: bool  # Bach plays as excerpt A
+    dealt: float
+    picked: str | None = None  # "A" or "B": the excerpt taken for Bach; None until answered
+    answered: float | None = None
+
+    @property
+    def took_model_for_bach(self) -> bool | None:
+        """Whether the listener took the model's excerpt for Bach (None before the answer)."""
+        if self.picked is None:
+            return None
+        return (self.picked == "A") != self.bach_first
+
+    @property
+    def bach_letter(self) -> str:
+        """The letter Bach's excerpt plays under."""
+        return "A" if self.bach_first else "B"
+
+
+@dataclass(frozen=True)
+class ListeningSettings:
+    """The teacher's choice for the class's listening test."""
+
+    models: tuple[str, ...]
+    methods: tuple[str, ...]
+    bars: int
     updated: float
 
 
@@ -290,8 +382,146 @@ class ClassRecords:
         with self._read() as conn:
             return [_run_record(r) for r in conn.execute(query + " ORDER BY created, name", args)]
 
+    # --- the class board ------------------------------------------------------------------------
+    def add_board_item(
+        self, owner: str, title: str, model: str, method: str, label: str, settings: dict, melody: dict
+    ) -> int:
+        """Put a melody on the class board; its number."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO board (owner, title, model, method, label, settings, melody, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (owner, title, model, method, label, json.dumps(settings), json.dumps(melody), time.time()),
+            )
+            return int(cur.lastrowid)
+
+    def board_items(self, model: str | None = None, method: str | None = None) -> list[BoardItem]:
+        """The board, newest first, optionally one model's or one method's items."""
+        query, args = f"SELECT {_BOARD_COLUMNS} FROM board WHERE 1", []
+        for column, value in (("model", model), ("method", method)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                args.append(value)
+        with self._read() as conn:
+            return [_board_item(r) for r in conn.execute(query + " ORDER BY created DESC, id DESC", args)]
+
+    def board_item(self, item_id: int) -> BoardItem | None:
+        """One board item, or None."""
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_BOARD_COLUMNS} FROM board WHERE id = ?", (item_id,)).fetchone()
+            return _board_item(row) if row else None
+
+    def remove_board_item(self, item_id: int, by: str, *, teacher: bool = False) -> bool:
+        """Take an item off the board: its owner (any case) or the teacher may; False when nothing was
+        removed (no such item, or `by` may not)."""
+        with self._write() as conn:
+            if teacher:
+                cur = conn.execute("DELETE FROM board WHERE id = ?", (item_id,))
+            else:
+                cur = conn.execute("DELETE FROM board WHERE id = ? AND owner = ?", (item_id, by))
+            return cur.rowcount > 0
+
+    # --- the listening test ------------------------------------------------------------------------
+    def open_round(self, student: str) -> ListeningRound | None:
+        """The student's round dealt and not yet answered (a reload finds it again), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_ROUND_COLUMNS} FROM listening_rounds WHERE student = ? AND picked IS NULL "
+                "AND cleared = 0 ORDER BY dealt DESC LIMIT 1",
+                (student,),
+            ).fetchone()
+            return _round(row) if row else None
+
+    def deal_round(self, new: ListeningRound) -> ListeningRound:
+        """Record a dealt round, unless the student has one open already: then that one (the open round
+        wins, so a reload or a second tab never deals twice)."""
+        with self._write() as conn:
+            row = conn.execute(
+                f"SELECT {_ROUND_COLUMNS} FROM listening_rounds WHERE student = ? AND picked IS NULL "
+                "AND cleared = 0 ORDER BY dealt DESC LIMIT 1",
+                (new.student,),
+            ).fetchone()
+            if row is not None:
+                return _round(row)
+            conn.execute(
+                f"INSERT INTO listening_rounds ({_ROUND_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
+                (new.id, new.student, new.model, new.method, new.bars, new.bach, new.generated,
+                 int(new.bach_first), new.dealt),
+            )  # fmt: skip
+            return new
+
+    def answer_round(self, round_id: str, picked: str) -> tuple[bool, ListeningRound | None]:
+        """Store the answer of a round once: (True, the round) for the first answer, (False, the round
+        with the answer stored first) for a second click or a reload's, (False, None) for no such round
+        (the teacher reset the results meanwhile: its answer would count nowhere)."""
+        if picked not in ("A", "B"):
+            raise ValueError(f"picked must be 'A' or 'B', got {picked!r}")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE listening_rounds SET picked = ?, answered = ? WHERE id = ? AND picked IS NULL "
+                "AND cleared = 0",
+                (picked, time.time(), round_id),
+            )
+            row = conn.execute(
+                f"SELECT {_ROUND_COLUMNS} FROM listening_rounds WHERE id = ? AND cleared = 0", (round_id,)
+            ).fetchone()
+            return cur.rowcount > 0, (_round(row) if row else None)
+
+    def answered_rounds(self, student: str | None = None) -> list[ListeningRound]:
+        """Every answered round since the last reset (or one student's), in the order answered."""
+        query, args = (
+            f"SELECT {_ROUND_COLUMNS} FROM listening_rounds WHERE picked IS NOT NULL AND cleared = 0",
+            (),
+        )
+        if student is not None:
+            query, args = query + " AND student = ?", (student,)
+        with self._read() as conn:
+            return [_round(r) for r in conn.execute(query + " ORDER BY answered, id", args)]
+
+    def reset_listening(self) -> int:
+        """The teacher's reset: every round so far leaves the results (kept in the file, marked
+        cleared); the number of rounds cleared."""
+        with self._write() as conn:
+            return conn.execute("UPDATE listening_rounds SET cleared = 1 WHERE cleared = 0").rowcount
+
+    def listening_settings(self) -> ListeningSettings | None:
+        """What the teacher chose for the class's listening test, or None before any choice."""
+        with self._read() as conn:
+            row = conn.execute("SELECT models, methods, bars, updated FROM listening_settings").fetchone()
+        if row is None:
+            return None
+        return ListeningSettings(tuple(json.loads(row[0])), tuple(json.loads(row[1])), row[2], row[3])
+
+    def set_listening_settings(self, models: Sequence[str], methods: Sequence[str], bars: int) -> None:
+        """Record the teacher's choice of models, methods and excerpt length for the class."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO listening_settings (id, models, methods, bars, updated) VALUES (1, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET models = excluded.models, methods = excluded.methods, "
+                "bars = excluded.bars, updated = excluded.updated",
+                (json.dumps(list(models)), json.dumps(list(methods)), int(bars), time.time()),
+            )
+
 
 _RUN_COLUMNS = "name, owner, shared_with_class, state, created, updated"
+_BOARD_COLUMNS = "id, owner, title, model, method, label, settings, melody, created"
+_ROUND_COLUMNS = (
+    "id, student, model, method, bars, bach, generated, bach_first, dealt, picked, answered, cleared"
+)
+
+
+def _board_item(row: tuple) -> BoardItem:
+    item_id, owner, title, model, method, label, settings, melody, created = row
+    return BoardItem(
+        item_id, owner, title, model, method, label, json.loads(settings), json.loads(melody), created
+    )
+
+
+def _round(row: tuple) -> ListeningRound:
+    rid, student, model, method, bars, bach, generated, bach_first, dealt, picked, answered, cleared = row
+    return ListeningRound(rid, student, model, method, bars, bach, generated, bool(bach_first), dealt, picked,
+                          answered)  # fmt: skip
 
 
 def _run_record(row: tuple) -> RunRecord:

@@ -18,6 +18,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "Inspection",
             "inspect_melody",
         ),
+        "links": (
+            "SamplingRequest",
+            "LinkError",
+            "from_query",
+            "to_query",
+        ),
         "scoring": (
             "score_melody",
             "MelodyScore",
