@@ -17,6 +17,7 @@ from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.model.lstm import FastStep, LSTMModel, ModelConfig
 from bachlstm.music.durations import duration_type_of
 from bachlstm.music.events import Event, Melody
+from bachlstm.music.notices import Notice
 from bachlstm.music.pitches import midi_of, transpose
 from bachlstm.tokens.grammar import build_grammar, grammar_of
 from bachlstm.tokens.tokenizers import BOS, EOS, build_tokenizer
@@ -454,8 +455,10 @@ def test_fit_primer_transposes_into_the_vocabulary():
     assert generate(as_checkpoint(model, tok), default_configs(), primer=fitted, length=10)[0].validity == 1.0
     same, zero = fit_primer(tok, MELODIES[0].events)
     assert zero == 0 and same == list(MELODIES[0].events)
-    with pytest.raises(PrimerError, match="any transposition"):
+    with pytest.raises(PrimerError, match="even moved up or down by up to 6 semitones") as err:
         fit_primer(tok, [note("C", 5, 0.25, 1)])  # a sixteenth: no shift can help
+    assert err.value.notice == Notice.of("unknown_notes", max_shift=6, note=72, quarters="0.25")
+    assert str(err.value).endswith("Try another track, a melody with a smaller range, or a simpler rhythm")
 
 
 # generate(tiny(), default_configs(), length=12, seed=5) before the loop was optimised (commit e2483f8).

@@ -103,8 +103,15 @@ def test_read_primer_top_line_of_chords_and_overlaps():
     from music21.musicxml import m21ToXml
 
     data = m21ToXml.GeneralObjectExporter(stream.Score([high, low])).parse()
-    # E5 held over the moving bass; at beat 3 only D4 sounds, so D4 is the top line until the G5 chord top.
-    assert key(read_primer(data, "x.musicxml").events) == [(76, 2.0), (62, 1.0), (79, 1.0)]
+    # Two unnamed parts: the melody is the higher one, its rest stays a rest (the bass does not fill it),
+    # and of its chord the top note is kept, which is said
+    primer = read_primer(data, "x.musicxml")
+    assert key(primer.events) == [(76, 2.0), (None, 1.0), (79, 1.0)]
+    assert [(w.code, dict(w.values)) for w in primer.warnings] == [
+        ("line_highest", {"line": "line 1", "instrument": "no instrument named", "low": 72, "high": 79,
+                          "lines": 2}),
+        ("chords", {"count": 1}),
+    ]  # fmt: skip
 
 
 EMPTY_MUSICXML = to_musicxml([r(4.0)])
@@ -117,10 +124,10 @@ EMPTY_MUSICXML = to_musicxml([r(4.0)])
         (b"x" * 101, "a.mid", "too large"),
         (b"hello, I am a text file", "a.mid", "not a MIDI or MusicXML"),
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "picture.musicxml", "not a MIDI or MusicXML"),
-        (b"MThd\x00\x00\x00\x06garbage", "a.mid", "corrupt"),
-        (b"PK\x03\x04" + b"\x00" * 60, "a.mxl", "corrupt"),
-        (b"<score-partwise><part-list", "a.musicxml", "corrupt"),
-        (EMPTY_MUSICXML, "rests.musicxml", "no notes"),
+        (b"MThd\x00\x00\x00\x06garbage", "a.mid", "header is invalid"),
+        (b"PK\x03\x04" + b"\x00" * 60, "a.mxl", "could not be read as MXL"),
+        (b"<score-partwise><part-list", "a.musicxml", "could not be read as MUSICXML"),
+        (EMPTY_MUSICXML, "rests.musicxml", "holds only rests"),
     ],
     ids=["empty", "too-large", "text", "png", "corrupt-midi", "corrupt-mxl", "corrupt-xml", "no-notes"],
 )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
 
 import mido
 import pytest
 
 from bachlstm.generation.primer import MusicInputError, read_primer
+from bachlstm.music.notices import Notice
 
 Q = 480
 REPEATS = [72, 72, 72, 72, 74, 74, 76]  # C5 C5 C5 C5 | D5 D5 E5 (half)
@@ -124,7 +126,7 @@ def test_file_cut_short_is_read_with_a_warning_naming_the_loss():
     data = midi_file(off_then_on([60, 62, 64, 65], [1, 1, 1, 1]))
     primer = read_primer(data[:-9], "cut.mid")  # the last note's release and the track's end are gone
     assert [n[0] for n in notes(primer)] == ["C", "D", "E", "F"]
-    assert any("cut short" in w for w in primer.warnings)
+    assert [w.code for w in primer.warnings] == ["cut_short", "unreleased"]
 
 
 def test_track_starting_with_running_status_loses_one_note_and_says_so():
@@ -134,20 +136,21 @@ def test_track_starting_with_running_status_loses_one_note_and_says_so():
     data = b"MThd" + struct.pack(">IhhH", 6, 0, 1, Q) + b"MTrk" + struct.pack(">I", len(body)) + body
     primer = read_primer(data, "status.mid")
     assert notes(primer) == [("C", 4, 1.0), ("D", 4, 1.0)]
-    assert len(primer.warnings) == 1 and "no MIDI status" in primer.warnings[0]
+    assert primer.warnings == (Notice.of("bytes_skipped", track=1, count=3, at=0.0),)
 
 
 def test_ghost_notes_are_dropped_and_counted():
     events = [(0, "note_on", 61, 80), (0, "note_off", 61, 0), *off_then_on([60, 62], [1, 1])]
     primer = read_primer(midi_file(events), "ghost.mid")
     assert notes(primer) == [("C", 4, 1.0), ("D", 4, 1.0)]
-    assert primer.warnings == ("1 note(s) of zero length (released as soon as struck) were left out",)
+    assert primer.warnings == (Notice.of("zero_length", count=1),)
+    assert primer.warnings[0].text == "1 note(s) of zero length (released as soon as struck) were left out"
 
 
 def test_damaged_header_is_refused_in_words_without_raw_bytes():
     with pytest.raises(MusicInputError) as err:
         read_primer(b"MThd\x00\x00\x00\x06\x00\x07\x00\x01\x01\xe0MTrk", "bad.mid")
-    assert "b'" not in str(err.value) and "corrupt" in str(err.value)
+    assert err.value.notice.code == "header_invalid" and "b'" not in str(err.value)
 
 
 def test_riff_that_is_not_midi_is_not_music():
@@ -159,4 +162,240 @@ def test_riff_that_is_not_midi_is_not_music():
 def test_meter_other_than_four_four_is_said():
     meta = [mido.MetaMessage("time_signature", numerator=3, denominator=4, time=0)]
     primer = read_primer(midi_file(off_then_on([60, 62, 64], [1, 1, 1]), meta=meta), "waltz.mid")
-    assert any("3/4" in w for w in primer.warnings)
+    assert primer.warnings == (Notice.of("meter", meters="3/4"),)
+
+
+# ----------------------------------------------------------------------------------------------------
+# The kinds a player or notation program reads otherwise (issue 23)
+
+
+def tracks_file(*tracks, fmt=1, said=None, tpq=Q) -> bytes:
+    """A file of the given mido tracks; `said` patches the header's track count."""
+    out = io.BytesIO()
+    mido.MidiFile(type=fmt, ticks_per_beat=tpq, tracks=[mido.MidiTrack(t) for t in tracks]).save(file=out)
+    data = out.getvalue()
+    return data if said is None else data[:10] + struct.pack(">H", said) + data[12:]
+
+
+def melody_track(pitches, lengths=None, *, name=None, channel=0, program=None, meta=()):
+    """Messages of one track: its name and program, meta messages at (tick, message), the notes."""
+    lengths = lengths or [1] * len(pitches)
+    timed = [(t, 0, m) for t, m in meta]
+    tick = 0
+    for p, n in zip(pitches, lengths):
+        timed += [(tick, 2, mido.Message("note_on", note=p, velocity=80, channel=channel))]
+        tick += n * Q
+        timed += [(tick, 1, mido.Message("note_off", note=p, velocity=0, channel=channel))]
+    head = [mido.MetaMessage("track_name", name=name)] if name else []
+    if program is not None:
+        head.append(mido.Message("program_change", program=program, channel=channel))
+    out, last = head, 0
+    for t, _, m in sorted(timed, key=lambda x: (x[0], x[1])):
+        out.append(m.copy(time=t - last))
+        last = t
+    return [*out, mido.MetaMessage("end_of_track", time=0)]
+
+
+TUNE = [67, 69, 71, 72, 74, 72, 71, 69]  # G4 A4 B4 C5 | D5 C5 B4 A4, quarters
+TUNE_NOTES = [("G", 4, 1.0), ("A", 4, 1.0), ("B", 4, 1.0), ("C", 5, 1.0),
+              ("D", 5, 1.0), ("C", 5, 1.0), ("B", 4, 1.0), ("A", 4, 1.0)]  # fmt: skip
+
+
+def codes(primer):
+    return [(w.code, dict(w.values)) for w in primer.warnings]
+
+
+def test_format_two_patterns_are_read_one_after_another_and_said():
+    data = tracks_file(melody_track(TUNE[:4], name="Pattern 1"), melody_track(TUNE[4:]), fmt=2)
+    primer = read_primer(data, "patterns.mid")
+    assert notes(primer) == TUNE_NOTES and primer.pickup == 0.0
+    assert codes(primer) == [("patterns", {"count": 2})]
+
+
+def test_track_whose_first_event_has_no_status_byte_reads_every_note_on_the_beat():
+    body = b""
+    for i, p in enumerate(TUNE):  # note-on status written once (running status), note-offs explicit
+        body += bytes([0x00, p, 0x50]) if i == 0 else bytes([0x00, 0x90, p, 0x50])
+        body += bytes([0x83, 0x60, 0x80, p, 0x40])
+    body += bytes([0x00, 0xFF, 0x2F, 0x00])
+    data = b"MThd" + struct.pack(">IhhH", 6, 0, 1, Q) + b"MTrk" + struct.pack(">I", len(body)) + body
+    primer = read_primer(data, "status.mid")
+    assert notes(primer) == TUNE_NOTES and primer.pickup == 0.0
+    assert [e.beat for e in primer.events] == [1.0, 2.0, 3.0, 4.0] * 2
+    assert codes(primer) == [("status_assumed", {"track": 1, "note": 67})]
+    assert primer.warnings[0].text.endswith("it was read as the strike of G4, which the track releases later")
+
+
+def test_releases_on_another_channel_end_their_notes_and_are_said():
+    track = melody_track(TUNE)
+    for i, m in enumerate(track):  # every release sent on channel 2 (a common sequencer slip)
+        if m.type == "note_off":
+            track[i] = m.copy(channel=1)
+    primer = read_primer(tracks_file([mido.MetaMessage("end_of_track")], track), "channels.mid")
+    assert notes(primer) == TUNE_NOTES
+    assert codes(primer) == [("release_other_channel", {"count": 8})]
+
+
+@pytest.mark.parametrize("said", [1, 3], ids=["fewer", "more"])
+def test_header_track_count_that_does_not_match_the_chunks_reads_every_chunk(said):
+    data = tracks_file([mido.MetaMessage("end_of_track")], melody_track(TUNE), said=said)
+    primer = read_primer(data, "count.mid")
+    assert notes(primer) == TUNE_NOTES
+    assert codes(primer) == [("track_count", {"said": said, "found": 2})]
+
+
+def test_key_changes_in_the_melody_track_spell_each_note_in_the_key_in_force():
+    # C#4/Db4 (MIDI 61) in A major (3 sharps), then after a change to A-flat major (4 flats) at bar 2
+    meta = [
+        (0, mido.MetaMessage("key_signature", key="A")),
+        (4 * Q, mido.MetaMessage("key_signature", key="Ab")),
+    ]
+    data = tracks_file(melody_track([61, 64, 61, 64, 61, 63, 61, 63], meta=meta))
+    spelled = [(p, o) for p, o, _ in notes(read_primer(data, "keys.mid"))]
+    assert spelled == [("C#", 4), ("E", 4)] * 2 + [("D-", 4), ("E-", 4)] * 2
+
+
+def test_a_meter_change_in_the_melody_track_is_said():
+    meta = [(0, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+            (4 * Q, mido.MetaMessage("time_signature", numerator=3, denominator=4))]  # fmt: skip
+    primer = read_primer(tracks_file(melody_track(TUNE, meta=meta)), "meters.mid")
+    assert notes(primer) == TUNE_NOTES
+    assert codes(primer) == [("meter", {"meters": "3/4"})]
+
+
+ACCOMPANIMENT = [79, 79, 81, 81, 83, 83, 84, 84]  # a quiet part above the tune
+
+
+@pytest.mark.parametrize(
+    "names,tune_first,line,expected",
+    [
+        (("Melody", "Strings"), True, None, ("line_named", "Melody", 1)),
+        (("Sopran", "Pad"), False, None, ("line_named", "Sopran", 2)),
+        (("", ""), True, None, ("line_highest", "line 2", 2)),
+        (("", ""), True, 1, ("line_chosen", "line 1", 1)),
+        (("Oboe", "Strings"), True, "oboe", ("line_chosen", "Oboe", 1)),
+    ],
+    ids=["named-melody", "named-sopran-second", "highest", "by-number", "by-name"],
+)
+def test_the_melody_line_is_the_named_one_else_the_highest_and_is_said(names, tune_first, line, expected):
+    tune, above = melody_track(TUNE, name=names[0]), melody_track(ACCOMPANIMENT, name=names[1])
+    primer = read_primer(tracks_file(*((tune, above) if tune_first else (above, tune))), "two.mid", line=line)
+    code, title, number = expected
+    assert primer.line == number and primer.warnings[0].code == code
+    assert primer.warnings[0].value("line") == title and primer.warnings[0].value("lines") == 2
+    tune_line = 1 if tune_first else 2
+    assert notes(primer) == (
+        TUNE_NOTES
+        if number == tune_line
+        else [
+            ("G", 5, 1.0),
+            ("G", 5, 1.0),
+            ("A", 5, 1.0),
+            ("A", 5, 1.0),
+            ("B", 5, 1.0),
+            ("B", 5, 1.0),
+            ("C", 6, 1.0),
+            ("C", 6, 1.0),
+        ]
+    )
+    ranges = {tune_line: (67, 74), 3 - tune_line: (79, 84)}
+    assert [(x.number, x.low, x.high, x.notes) for x in primer.lines] == [
+        (1, *ranges[1], 8),
+        (2, *ranges[2], 8),
+    ]
+
+
+def test_the_named_melody_line_is_read_with_its_instrument():
+    data = tracks_file(
+        melody_track(TUNE, name="Melody", program=68), melody_track(ACCOMPANIMENT, name="Strings")
+    )
+    primer = read_primer(data, "two.mid")
+    assert notes(primer) == TUNE_NOTES
+    assert primer.lines[0].label == "1: Melody (Oboe, G4 to D5, 8 notes)"
+    assert primer.warnings[0].text == (
+        "the melody was taken from Melody (Oboe, G4 to D5): its name says it is the tune. The file has 2 "
+        "lines; choose another if this is not the melody"
+    )
+
+
+def test_a_line_the_file_does_not_have_is_refused_naming_the_lines():
+    data = tracks_file(melody_track(TUNE, name="Melody"), melody_track(ACCOMPANIMENT, name="Strings"))
+    with pytest.raises(MusicInputError) as err:
+        read_primer(data, "two.mid", line="3")
+    assert err.value.notice.code == "line_unknown" and "2: Strings" in str(err.value)
+
+
+def musicxml(notes_xml: str, *, part_name="Flute", extra_parts="") -> bytes:
+    """A one-bar-per-measure-list MusicXML score: `notes_xml` is the first part's measures."""
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="4.0"><part-list><score-part id="P1"><part-name>{part_name}</part-name></score-part>
+{'<score-part id="P2"><part-name>Bass</part-name></score-part>' if extra_parts else ""}</part-list>
+<part id="P1">{notes_xml}</part>{extra_parts}</score-partwise>""".encode()
+
+
+ATTRS = (
+    "<attributes><divisions>2</divisions><key><fifths>0</fifths></key>"
+    "<time><beats>4</beats><beat-type>4</beat-type></time></attributes>"
+)
+
+
+def xml_note(step, octave, duration=2, extra=""):
+    pitch = f"<pitch><step>{step}</step><octave>{octave}</octave></pitch>"
+    return f"<note>{extra}{pitch}<duration>{duration}</duration><type>quarter</type></note>"
+
+
+def bar(number, body, attrs=""):
+    return f'<measure number="{number}">{attrs}{body}</measure>'
+
+
+def test_cue_and_grace_notes_are_silent():
+    cues = "".join(xml_note(s, 5, extra="<cue/>") for s in "EFGA")
+    grace = "<note><grace/><pitch><step>F</step><octave>5</octave></pitch><type>eighth</type></note>"
+    tune = "".join(xml_note(s, o) for s, o in (("G", 4), ("A", 4), ("B", 4), ("C", 5)))
+    tune2 = grace + "".join(xml_note(s, o) for s, o in (("D", 5), ("C", 5), ("B", 4), ("A", 4)))
+    primer = read_primer(musicxml(bar(1, cues, ATTRS) + bar(2, tune) + bar(3, tune2)), "cues.musicxml")
+    assert notes(primer) == TUNE_NOTES and primer.pickup == 0.0
+    assert codes(primer) == [("cue_notes", {"count": 4}), ("grace_notes", {"count": 1})]
+
+
+def mxl(files: dict[str, bytes], container: list[str] | None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        if container is not None:
+            roots = "".join(f'<rootfile full-path="{p}"/>' for p in container)
+            zf.writestr("META-INF/container.xml", f"<container><rootfiles>{roots}</rootfiles></container>")
+        for path, data in files.items():
+            zf.writestr(path, data)
+    return out.getvalue()
+
+
+def test_mxl_reads_the_score_its_container_names_first():
+    bass = musicxml(bar(1, "".join(xml_note("C", 3) for _ in range(4)), ATTRS), part_name="Bass")
+    tune = "".join(xml_note(s, o) for s, o in (("G", 4), ("A", 4), ("B", 4), ("C", 5)))
+    tune2 = "".join(xml_note(s, o) for s, o in (("D", 5), ("C", 5), ("B", 4), ("A", 4)))
+    score = musicxml(bar(1, tune, ATTRS) + bar(2, tune2), part_name="Soprano")
+    files = {"parts/Bass.musicxml": bass, "score.musicxml": score}
+    primer = read_primer(mxl(files, ["score.musicxml", "parts/Bass.musicxml"]), "both.mxl")
+    assert notes(primer) == TUNE_NOTES
+    assert codes(primer) == [("mxl_rootfile", {"count": 2, "path": "score.musicxml"})]
+    only = read_primer(mxl({"score.musicxml": score}, ["score.musicxml"]), "one.mxl")
+    assert notes(only) == TUNE_NOTES and only.warnings == ()
+
+
+def test_a_score_of_rests_only_is_called_that():
+    rests = bar(1, "<note><rest/><duration>8</duration><type>whole</type></note>", ATTRS)
+    with pytest.raises(MusicInputError) as err:
+        read_primer(musicxml(rests), "rests.musicxml")
+    assert err.value.notice.code == "all_rests"
+    assert (
+        str(err.value)
+        == "rests.musicxml: the score holds only rests: there is no melody to continue; try a file with notes"
+    )
+
+
+def test_chords_reduced_to_their_top_line_are_said():
+    chord = xml_note("C", 5) + xml_note("E", 4, extra="<chord/>").replace("<note><chord/>", "<note><chord/>")
+    body = chord + "".join(xml_note(s, o) for s, o in (("D", 5), ("E", 5), ("F", 5)))
+    primer = read_primer(musicxml(bar(1, body, ATTRS)), "chords.musicxml")
+    assert notes(primer) == [("C", 5, 1.0), ("D", 5, 1.0), ("E", 5, 1.0), ("F", 5, 1.0)]
+    assert codes(primer) == [("chords", {"count": 1})]

@@ -23,6 +23,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "read_primer",
             "fit_primer",
             "PrimerFile",
+            "PrimerLine",
             "PrimerError",
             "MusicInputError",
         ),

@@ -32,6 +32,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "format_ql",
             "parse_ql",
         ),
+        "notices": (
+            "Notice",
+            "NoticeError",
+        ),
         "midi": (
             "read_midi",
             "write_midi",

@@ -20,6 +20,7 @@ from mido.messages.specs import SPEC_BY_STATUS
 from mido.midifiles.meta import build_meta_message
 
 from bachlstm.music.events import Event
+from bachlstm.music.notices import Notice, NoticeError
 
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10 counted from 1): no melody there
 DEFAULT_TEMPO_US = 500_000  # MIDI's default tempo, 120 quarters per minute (SMF 1.0 spec)
@@ -33,18 +34,20 @@ KEY_NAMES = {  # mido's key_signature names -> sharps (> 0) or flats (< 0)
 _SHARPS_TO_KEY = {(v, k.endswith("m")): k for k, v in KEY_NAMES.items()}
 
 
-class MidiReadError(ValueError):
-    """Bytes that cannot be read as a MIDI file; the message says why in plain words."""
+class MidiReadError(NoticeError):
+    """Bytes that cannot be read as a MIDI file; `notice` says why (a code of `notices.TEXTS`)."""
 
 
 @dataclass(frozen=True)
 class MidiNote:
-    """One sounding note: onset and release in quarters from the file's start, MIDI pitch, channel."""
+    """One sounding note: onset and release in quarters from the file's start, MIDI pitch, channel, and
+    the track (0-based chunk number) it was struck in."""
 
     start: float
     end: float
     pitch: int
     channel: int = 0
+    track: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,10 @@ class MidiReading:
     `notes` are sorted by onset (highest first at equal onsets), drums excluded. `bar_quarters` is the
     length of a full bar of the file's meter, `downbeat` the time of one bar line (bar lines fall at
     downbeat + k * bar_quarters): a file that opens with a short bar (a pickup written as a time-signature
-    change) has its downbeat at the end of that bar. `warnings` name what a damaged file lost.
+    change) has its downbeat at the end of that bar. `meters` are every meter the file uses after such a
+    pickup bar, `keys` every (time in quarters, sharps) key signature in time order. `track_names` and
+    `programs` ((track, channel) -> General MIDI program) describe the lines a melody can come from.
+    `warnings` say what a damaged or unusual file lost or how it was read.
     """
 
     notes: tuple[MidiNote, ...]
@@ -65,7 +71,20 @@ class MidiReading:
     tempo_bpm: float = 120.0
     zero_length: int = 0  # notes released at the tick they were struck (ghost notes), dropped
     drum_notes: int = 0
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Notice, ...] = ()
+    meters: tuple[str, ...] = ("4/4",)
+    keys: tuple[tuple[float, int], ...] = ()
+    track_names: tuple[str, ...] = ()
+    programs: tuple[tuple[tuple[int, int], int], ...] = ()
+
+    def sharps_at(self, time: float) -> int | None:
+        """The key signature (sharps > 0, flats < 0) in force at `time` quarters; None without any."""
+        sharps = None
+        for at, k in self.keys:
+            if at > time + 1e-9:
+                break
+            sharps = k
+        return sharps if sharps is not None or not self.keys else self.keys[0][1]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -86,7 +105,7 @@ def unwrap_riff(data: bytes) -> bytes:
         if name == b"data":
             return data[pos + 8 : pos + 8 + size]
         pos += 8 + size + (size & 1)  # RIFF chunks are padded to even sizes
-    raise MidiReadError("it is a RIFF MIDI (RMID) file, but the MIDI data inside it is missing")
+    raise MidiReadError("rmid_without_data")
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
@@ -101,17 +120,14 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     return value, pos
 
 
-class _Orphan(Exception):
-    """Data bytes with no status byte before them (running status with nothing to run on)."""
-
-
-def _decode(buf: bytes, pos: int) -> tuple[list, int, str | None]:
+def _decode(buf: bytes, pos: int, status: int | None = None) -> tuple[list, int, str | None]:
     """Messages of a track's bytes from `pos`: (messages, ticks read, None or "orphan@POS" / "cut").
 
-    Stops at the first byte that cannot be read: data with no running status to use (orphan), or the
-    end of the bytes in the middle of an event (cut). Sysex is skipped (no melody in it).
+    `status` is the running status to start with (None at a track's start). Stops at the first byte that
+    cannot be read: data with no running status to use (orphan), or the end of the bytes in the middle
+    of an event (cut). Sysex is skipped (no melody in it).
     """
-    out, status, pending, ticks = [], None, 0, 0
+    out, pending, ticks = [], 0, 0
     while pos < len(buf):
         start = pos
         try:
@@ -154,100 +170,186 @@ def _decode(buf: bytes, pos: int) -> tuple[list, int, str | None]:
     return out, ticks, None
 
 
-def _read_track_lenient(buf: bytes, number: int, division: int) -> tuple[mido.MidiTrack, list[str]]:
+def _released_later(messages: Sequence, channel: int, pitch: int) -> bool:
+    """Whether `messages` (after a strike) release `pitch` on `channel`."""
+    return any(
+        m.type in ("note_off", "note_on")
+        and m.channel == channel
+        and m.note == pitch
+        and (m.type == "note_off" or m.velocity == 0)
+        for m in messages
+    )
+
+
+def _assumed_strike(buf: bytes, bad: int) -> tuple[list, int, str | None] | None:
+    """The track read from `bad` (a first event with no status byte) as a note-on, when that reading is
+    whole and the track releases the note later: (messages, ticks, problem), else None.
+
+    A writer that drops the status byte of a track's first event (the byte running status would repeat
+    later) almost always drops a note-on; the channel is the one the track's status bytes name first.
+    """
+    channels = [b & 0x0F for b in buf[bad:] if 0x80 <= b < 0xF0]
+    for channel in dict.fromkeys(channels or [0]):
+        messages, ticks, problem = _decode(buf, bad, status=0x90 | channel)
+        first = messages[0] if messages else None
+        if (
+            problem != "cut"
+            and first is not None
+            and first.type == "note_on"
+            and first.velocity > 0
+            and _released_later(messages[1:], channel, first.note)
+        ):
+            return messages, ticks, problem
+    return None
+
+
+def _read_track_lenient(
+    buf: bytes, number: int, division: int, cut: bool = False
+) -> tuple[mido.MidiTrack, list[Notice]]:
     """Messages of one damaged track, skipping what cannot be read instead of failing.
 
-    Orphan data bytes are skipped: the reader resumes at the nearest following position from which the
-    rest of the track reads cleanly. A track cut short ends at its last whole message. Each loss is a
-    warning in words (never the raw bytes).
+    A first event with no status byte is read as the note-on it almost always is, when the track releases
+    that note later (`_assumed_strike`); other orphan data bytes are skipped: the reader resumes at the
+    nearest following position from which the rest of the track reads cleanly. A track cut short ends at
+    its last whole message, also when the cut (`cut`: its chunk is shorter than its header says) fell
+    between two messages. Each loss or guess is a notice (never the raw bytes).
     """
     track, warnings, pos, tick = mido.MidiTrack(), [], 0, 0
 
-    def where() -> str:
-        return f"about {tick / division:.1f} quarters in" if division > 0 else f"at tick {tick}"
+    def at() -> float:
+        return round(tick / division, 1) if division > 0 else 0.0
 
     while True:
         messages, ticks, problem = _decode(buf, pos)
         track.extend(messages)
         tick += ticks
+        if problem is None and cut:
+            problem = "cut"
         if problem is None:
             return track, warnings
         if problem == "cut":
-            warnings.append(
-                f"track {number} ends in the middle of an event (the file was cut short): "
-                f"what came after {where()} is lost"
-            )
+            warnings.append(Notice.of("cut_short", track=number, at=at()))
             return track, warnings
         bad = int(problem.split("@")[1])
+        first_event = not any(not m.is_meta for m in track)
+        assumed = _assumed_strike(buf, bad) if first_event else None
+        if assumed is not None:
+            messages, ticks, problem = assumed
+            warnings.append(Notice.of("status_assumed", track=number, note=messages[0].note))
+            track.extend(messages)
+            tick += ticks
+            if problem is None and not cut:
+                return track, warnings
+            warnings.append(Notice.of("cut_short", track=number, at=at()))
+            return track, warnings
         resume = next(
             (j for j in range(bad + 1, min(len(buf), bad + 16)) if _decode(buf, j)[2] is None),
             None,
         )
         if resume is None:
-            warnings.append(f"track {number} could not be read {where()}: its notes from there on are lost")
+            warnings.append(Notice.of("track_unreadable", track=number, at=at()))
             return track, warnings
-        warnings.append(
-            f"track {number}: {resume - bad} byte(s) with no MIDI status were skipped {where()} "
-            "(a note or its release may be lost there)"
-        )
+        warnings.append(Notice.of("bytes_skipped", track=number, count=resume - bad, at=at()))
         pos = resume
 
 
-def _read_lenient(data: bytes) -> tuple[int, list[mido.MidiTrack], list[str]]:
-    """(division, tracks, warnings) of a damaged file: chunks walked by hand, tracks read leniently."""
+def _chunks(data: bytes, start: int) -> list[tuple[bytes, bytes, int]]:
+    """(name, body, declared size) of each chunk after the header; a body cut short is shorter."""
+    pos, out = start, []
+    while pos + 8 <= len(data):
+        name, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        out.append((name, data[pos + 8 : pos + 8 + size], size))
+        pos += 8 + size
+    return out
+
+
+def _header(data: bytes) -> tuple[int, int, int, int]:
+    """(header size, format, track count, division) of a file's header chunk; MidiReadError if unusable."""
     if len(data) < 14 or data[:4] != b"MThd":
-        raise MidiReadError("it starts like a MIDI file but its header is incomplete")
+        raise MidiReadError("header_incomplete")
     header_size = struct.unpack(">I", data[4:8])[0]
     fmt, n_tracks, division = struct.unpack(">hhh", data[8:14])
     if header_size < 6 or fmt not in (0, 1, 2):
-        raise MidiReadError("it starts like a MIDI file, but its header is invalid (a corrupt file)")
-    pos, tracks, warnings = 8 + header_size, [], []
-    while pos + 8 <= len(data) and len(tracks) < max(n_tracks, 1):
-        name, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
-        body = data[pos + 8 : pos + 8 + size]
-        pos += 8 + size
+        raise MidiReadError("header_invalid")
+    return header_size, fmt, n_tracks, division
+
+
+def _read_lenient(data: bytes) -> tuple[int, list[mido.MidiTrack], list[Notice]]:
+    """(division, tracks, warnings) of a damaged file: every track chunk walked by hand, read leniently."""
+    header_size, _, n_tracks, division = _header(data)
+    tracks, warnings, cut = [], [], False
+    for name, body, size in _chunks(data, 8 + header_size):
         if name != b"MTrk":
             continue
-        if len(body) < size:
-            warnings.append(f"the file was cut short: track {len(tracks) + 1} is missing its last bytes")
-        track, lost = _read_track_lenient(body, len(tracks) + 1, division)
+        track, lost = _read_track_lenient(body, len(tracks) + 1, division, len(body) < size)
         tracks.append(track)
-        warnings.extend(w for w in lost if "cut short" not in w or len(body) == size)
+        warnings.extend(lost)
+        cut = cut or len(body) < size
     if not tracks:
-        raise MidiReadError("it starts like a MIDI file, but holds no track (a corrupt or truncated file)")
-    if len(tracks) < n_tracks:
-        warnings.append(
-            f"the file was cut short: {n_tracks - len(tracks)} of its {n_tracks} tracks are missing"
-        )
+        raise MidiReadError("no_track")
+    if len(tracks) < n_tracks and cut:
+        warnings.append(Notice.of("tracks_missing", missing=n_tracks - len(tracks), total=n_tracks))
+    elif len(tracks) != n_tracks:
+        warnings.append(Notice.of("track_count", said=n_tracks, found=len(tracks)))
     return division, tracks, warnings
 
 
-def _tracks(data: bytes) -> tuple[int, list[mido.MidiTrack], list[str]]:
-    """(division, tracks, warnings): mido reads a sound file; a damaged one is read leniently."""
-    try:
-        mf = mido.MidiFile(file=io.BytesIO(data))
-        return mf.ticks_per_beat, list(mf.tracks), []
-    except (OSError, EOFError, ValueError, KeyError, IndexError, struct.error):
-        return _read_lenient(data)
+def _tracks(data: bytes) -> tuple[int, int, list[mido.MidiTrack], list[Notice]]:
+    """(format, division, tracks, warnings): mido reads a sound file whose header counts its track chunks
+    right; any other is read leniently (every track chunk there is, what is damaged skipped and said)."""
+    header_size, fmt, n_tracks, _ = _header(data)
+    chunks = sum(name == b"MTrk" for name, _, _ in _chunks(data, 8 + header_size))
+    if chunks == n_tracks:
+        try:
+            mf = mido.MidiFile(file=io.BytesIO(data))
+            return fmt, mf.ticks_per_beat, list(mf.tracks), []
+        except (OSError, EOFError, ValueError, KeyError, IndexError, struct.error):
+            pass
+    return (fmt, *_read_lenient(data))
+
+
+def _in_sequence(tracks: Sequence[mido.MidiTrack]) -> list[mido.MidiTrack]:
+    """A format-2 file's patterns as one track, each starting where the one before ends."""
+    merged, carry = mido.MidiTrack(), 0
+    for track in tracks:
+        for msg in track:
+            if msg.type == "end_of_track":
+                carry += msg.time
+                continue
+            merged.append(msg.copy(time=msg.time + carry))
+            carry = 0
+    merged.append(mido.MetaMessage("end_of_track", time=carry))
+    return [merged]
 
 
 # ----------------------------------------------------------------------------------------------------
 # Tracks -> notes in quarters
 
 
-def _pair_notes(
-    tracks: Sequence[mido.MidiTrack], quarter: float
-) -> tuple[list[tuple[float, float, int, int]], int, int, int]:
-    """(start tick, end tick, pitch, channel) of every note, drums, zero-length and never-released counts.
+@dataclass
+class _Pairing:
+    """The notes of a file's tracks as (start tick, end tick, pitch, channel, track), and what was odd."""
+
+    notes: list[tuple[int, int, int, int, int]]
+    drums: int = 0
+    zero: int = 0
+    unreleased: int = 0
+    other_channel: int = 0
+
+
+def _pair_notes(tracks: Sequence[mido.MidiTrack], quarter: float) -> _Pairing:
+    """Every note of `tracks`, strikes paired with their releases as a synthesizer sounds them.
 
     Note-ons and note-offs (or note-ons with velocity 0) are matched first in, first out per channel and
     pitch: the first release ends the earliest sounding strike, which is how a synthesizer that re-strikes
     a held key sounds it. So "on, on, off, off" is two notes, and "on(next) before off(previous)" at the
-    same tick keeps both repeated notes. A note never released ends with its track, or lasts one quarter
-    (`quarter` ticks) when the track ends at its strike (a file cut short).
+    same tick keeps both repeated notes. A release on a channel where its pitch does not sound ends the
+    earliest strike of that pitch on another channel of the track (counted). A note never released ends
+    with its track, or lasts one quarter (`quarter` ticks) when the track ends at its strike (a file cut
+    short).
     """
-    notes, drums, zero, open_at_end = [], 0, 0, 0
-    for track in tracks:
+    out = _Pairing([])
+    for number, track in enumerate(tracks):
         sounding: dict[tuple[int, int], deque[int]] = defaultdict(deque)
         tick = 0
         for msg in track:
@@ -255,22 +357,28 @@ def _pair_notes(
             if msg.type not in ("note_on", "note_off"):
                 continue
             if msg.channel == DRUM_CHANNEL:
-                drums += msg.type == "note_on" and msg.velocity > 0
+                out.drums += msg.type == "note_on" and msg.velocity > 0
                 continue
             key = (msg.channel, msg.note)
             if msg.type == "note_on" and msg.velocity > 0:
                 sounding[key].append(tick)
-            elif sounding[key]:
-                start = sounding[key].popleft()
-                if tick > start:
-                    notes.append((start, tick, msg.note, msg.channel))
-                else:
-                    zero += 1
+                continue
+            if not sounding[key]:
+                others = [k for k, s in sounding.items() if k[1] == msg.note and s]
+                if not others:
+                    continue
+                key = min(others, key=lambda k: sounding[k][0])
+                out.other_channel += 1
+            start = sounding[key].popleft()
+            if tick > start:
+                out.notes.append((start, tick, msg.note, key[0], number))
+            else:
+                out.zero += 1
         for (channel, pitch), starts in sounding.items():
             for start in starts:
-                open_at_end += 1
-                notes.append((start, tick if tick > start else start + quarter, pitch, channel))
-    return notes, drums, zero, open_at_end
+                out.unreleased += 1
+                out.notes.append((start, tick if tick > start else start + quarter, pitch, channel, number))
+    return out
 
 
 def _meta(tracks: Sequence[mido.MidiTrack], kind: str) -> list[tuple[int, mido.MetaMessage]]:
@@ -285,34 +393,63 @@ def _meta(tracks: Sequence[mido.MidiTrack], kind: str) -> list[tuple[int, mido.M
     return sorted(found, key=lambda x: x[0])
 
 
-def _bars(tracks, to_quarters) -> tuple[float, float, str]:
-    """(bar_quarters, downbeat, meter) from the time signatures: a short opening bar is a pickup."""
+def _bars(tracks, to_quarters) -> tuple[float, float, str, tuple[str, ...]]:
+    """(bar_quarters, downbeat, meter, every meter) from the time signatures: a short opening bar
+    followed by a longer one is a pickup, not a meter."""
     signatures = _meta(tracks, "time_signature")
     if not signatures:
-        return 4.0, 0.0, "4/4"
+        return 4.0, 0.0, "4/4", ("4/4",)
     tick0, first = signatures[0]
     first_bar = first.numerator * 4 / first.denominator
+    rest = signatures
+    bar, downbeat, meter = first_bar, to_quarters(tick0), f"{first.numerator}/{first.denominator}"
     later = [(t, m) for t, m in signatures if t > tick0]
     if later:
         tick1, second = later[0]
-        bar = second.numerator * 4 / second.denominator
+        second_bar = second.numerator * 4 / second.denominator
         start1 = to_quarters(tick1) - to_quarters(tick0)
-        if abs(start1 - first_bar) < 1e-6 and first_bar < bar:  # one short bar, then the real meter
-            return bar, to_quarters(tick1), f"{second.numerator}/{second.denominator}"
-    return first_bar, to_quarters(tick0), f"{first.numerator}/{first.denominator}"
+        if abs(start1 - first_bar) < 1e-6 and first_bar < second_bar:  # one short bar, then the real meter
+            bar, downbeat, meter = second_bar, to_quarters(tick1), f"{second.numerator}/{second.denominator}"
+            rest = later
+    meters = tuple(dict.fromkeys(f"{m.numerator}/{m.denominator}" for _, m in rest))
+    return bar, downbeat, meter, meters
+
+
+def _programs(tracks: Sequence[mido.MidiTrack]) -> dict[tuple[int, int], int]:
+    """(track, channel) -> the first General MIDI program set there."""
+    found: dict[tuple[int, int], int] = {}
+    for number, track in enumerate(tracks):
+        for msg in track:
+            if msg.type == "program_change":
+                found.setdefault((number, msg.channel), msg.program)
+    return found
+
+
+def _track_names(tracks: Sequence[mido.MidiTrack]) -> tuple[str, ...]:
+    """Each track's name (its first track_name or instrument_name meta), "" where it has none."""
+    names = []
+    for track in tracks:
+        named = (m for m in track if m.type in ("track_name", "instrument_name") and m.name.strip())
+        names.append(next((m.name.strip() for m in named), ""))
+    return tuple(names)
 
 
 def read_midi(data: bytes) -> MidiReading:
-    """Notes, meter, key, tempo and warnings of a standard MIDI file (or RMID), times in quarters.
+    """Notes, meter, keys, tempo, the tracks' names and instruments, and notices of a standard MIDI file
+    (or RMID), times in quarters.
 
     Ticks become quarters through the file's division; an SMPTE-timed file (negative division: frames
     per second and ticks per frame) is converted through seconds at its first tempo (120 per minute when
-    it has none). Raises MidiReadError for bytes that are not MIDI. Never shows raw bytes.
+    it has none). A format-2 file's patterns are read one after another (said). Raises MidiReadError for
+    bytes that are not MIDI. Never shows raw bytes.
     """
     data = unwrap_riff(data)
     if data[:4] != b"MThd":
-        raise MidiReadError("it is not a standard MIDI file (no 'MThd' header)")
-    division, tracks, warnings = _tracks(data)
+        raise MidiReadError("not_midi")
+    fmt, division, tracks, warnings = _tracks(data)
+    if fmt == 2 and len(tracks) > 1:
+        warnings.append(Notice.of("patterns", count=len(tracks)))
+        tracks = _in_sequence(tracks)
     tempos = _meta(tracks, "set_tempo")
     tempo_us = tempos[0][1].tempo if tempos else DEFAULT_TEMPO_US
     if division > 0:
@@ -322,32 +459,37 @@ def read_midi(data: bytes) -> MidiReading:
         fps = 29.97 if fps == 29 else fps
         per_quarter = fps * (division & 0xFF) * tempo_us / 1e6
     else:
-        raise MidiReadError("its header says a quarter note lasts 0 ticks, so no note can be placed")
+        raise MidiReadError("zero_division")
 
     def to_quarters(tick: int) -> float:
         return tick / per_quarter
 
-    raw, drums, zero, unreleased = _pair_notes(tracks, per_quarter)
-    if unreleased:
-        warnings.append(
-            f"{unreleased} note(s) were never released; they end with their track (or last one quarter)"
-        )
+    paired = _pair_notes(tracks, per_quarter)
+    if paired.other_channel:
+        warnings.append(Notice.of("release_other_channel", count=paired.other_channel))
+    if paired.unreleased:
+        warnings.append(Notice.of("unreleased", count=paired.unreleased))
     notes = sorted(
-        (MidiNote(to_quarters(a), to_quarters(b), p, c) for a, b, p, c in raw),
+        (MidiNote(to_quarters(a), to_quarters(b), p, c, t) for a, b, p, c, t in paired.notes),
         key=lambda n: (n.start, -n.pitch),
     )
-    bar, downbeat, meter = _bars(tracks, to_quarters)
-    keys = _meta(tracks, "key_signature")
+    bar, downbeat, meter, meters = _bars(tracks, to_quarters)
+    keys = [(to_quarters(t), KEY_NAMES.get(m.key)) for t, m in _meta(tracks, "key_signature")]
+    keys = tuple((t, k) for t, k in keys if k is not None)
     return MidiReading(
         notes=tuple(notes),
         bar_quarters=bar,
         downbeat=downbeat,
         meter=meter,
-        key_sharps=KEY_NAMES.get(keys[0][1].key) if keys else None,
+        key_sharps=keys[0][1] if keys else None,
         tempo_bpm=round(60e6 / tempo_us, 3),
-        zero_length=zero,
-        drum_notes=drums,
+        zero_length=paired.zero,
+        drum_notes=paired.drums,
         warnings=tuple(warnings),
+        meters=meters,
+        keys=keys,
+        track_names=_track_names(tracks),
+        programs=tuple(sorted(_programs(tracks).items())),
     )
 
 
