@@ -16,7 +16,6 @@ import torch
 from bachlstm.generation.generator import generate
 from bachlstm.generation.primer import primer_from_melody
 from bachlstm.generation.sampling import default_configs
-from bachlstm.generation.stepping import make_stepper
 from bachlstm.model.checkpoints import load_checkpoint
 from bachlstm.reports.comparison import (
     Knobs,
@@ -80,22 +79,19 @@ def _cli_figures(ckpt, configs, repeats: int) -> dict:
     def steps_of(gens) -> int:
         return max(len(g.tokens) + g.trimmed for g in gens)
 
-    def model_only(runtime: str | None, steps: int):
+    def model_only(steps: int):
         with torch.inference_mode():
             x = torch.full((len(configs),), 2, dtype=torch.long)
             hidden = model.init_hidden(len(configs))
-            stepper = make_stepper(model, hidden, x, runtime) if runtime else None
             for _ in range(steps):
-                logits, hidden = stepper.step(x, hidden) if stepper else model.step(x, hidden)
+                logits, hidden = model.step(x, hidden)
                 x = logits.argmax(-1)
 
     stateful_s, gens = best_of(batched, repeats)
     stateful_steps = steps_of(gens)
     unconstrained_s, _ = best_of(lambda: batched(constrained=False), repeats)
     # As many steps as the batched run took (its rows end at EOS), so "sampling + grammar" is the rest.
-    model_s, _ = best_of(lambda: model_only("auto", stateful_steps), repeats)  # the stepping generate() uses
-    torch_s, _ = best_of(lambda: model_only("torch", stateful_steps), repeats)  # PyTorch's FastStep
-    module_s, _ = best_of(lambda: model_only(None, stateful_steps), repeats)  # nn.LSTM token by token
+    model_s, _ = best_of(lambda: model_only(stateful_steps), repeats)  # LSTMModel.step, token by token
     window_s, wgens = best_of(lambda: batched("window"), max(1, repeats // 2))
     window_steps = steps_of(wgens)
     speedup = (window_s / max(1, window_steps)) / (stateful_s / max(1, stateful_steps))
@@ -104,21 +100,11 @@ def _cli_figures(ckpt, configs, repeats: int) -> dict:
         "stateful_steps": stateful_steps,
         "unconstrained_ms": round(unconstrained_s * 1000, 1),
         "model_only_ms": round(model_s * 1000, 1),
-        "torch_step_ms": round(torch_s * 1000, 1),
-        "module_step_ms": round(module_s * 1000, 1),
-        "stepper": _stepper_name(model, len(configs)),
         "overhead_ms": round((stateful_s - model_s) * 1000, 1),
         "window_ms": round(window_s * 1000, 1),
         "window_steps": window_steps,
         "speedup_stateful_vs_window": round(speedup, 2),
     }
-
-
-def _stepper_name(model, batch: int) -> str:
-    """Which stepper generate() uses on this machine (ONNX Runtime's or PyTorch's)."""
-    with torch.inference_mode():
-        stepper = make_stepper(model, model.init_hidden(batch), torch.full((batch,), 2, dtype=torch.long))
-    return {"OnnxStep": "ONNX Runtime", "FastStep": "PyTorch"}.get(type(stepper).__name__, "nn.LSTM")
 
 
 def _page_figures(ckpt, repeats: int) -> dict:
@@ -157,8 +143,6 @@ def format_report(f: dict) -> str:
             f"{f['model_only_ms']:.1f} ms; "
             f"sampling + grammar: {f['overhead_ms']:.1f} ms; "
             f"without the mask: {f['unconstrained_ms']:.1f} ms",
-            f"    (the steps through {f['stepper']}; the same steps through PyTorch's FastStep: "
-            f"{f['torch_step_ms']:.1f} ms, through nn.LSTM's own forward: {f['module_step_ms']:.1f} ms)",
             f"  window re-feeding ({f['window']} tokens): {f['window_ms']:.1f} ms "
             f"for {f['window_steps']} steps",
             f"  stateful is {f['speedup_stateful_vs_window']:.1f}x faster per token "

@@ -1,9 +1,11 @@
 """Tests for bachlstm.model.lstm: config validation, shapes, step == forward, overfitting one batch."""
 
+import math
+
 import pytest
 import torch
 
-from bachlstm.model.lstm import FastStep, LSTMModel, ModelConfig, ModelConfigError
+from bachlstm.model.lstm import LSTMModel, ModelConfig, ModelConfigError, lstm_cell
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
@@ -144,20 +146,18 @@ def test_config_round_trip_and_unset_vocab():
         LSTMModel(tiny(vocab_size=None))
 
 
-# ---------------------------------------------------------------- FastStep
+# ---------------------------------------------------------------- the step generation runs
 
 
-def test_fast_step_input_table_gives_the_models_logits():
-    torch.manual_seed(0)
-    model = LSTMModel(ModelConfig(vocab_size=25, embedding_dim=8, lstm_sizes=(16,), dropouts=(0.0,)))
-    model.eval()
-    hidden = model.init_hidden(3)
-    tokens = torch.tensor([2, 5, 7])  # BOS and two content tokens
-    stepper = FastStep.make(model, hidden, tokens)
-    with torch.inference_mode():
-        fast, (state,) = stepper.step(tokens, hidden)
-        slow, (slow_state,) = model.step(tokens, hidden)
-    assert torch.allclose(fast, slow, atol=1e-6) and torch.allclose(state[0], slow_state[0], atol=1e-6)
+def test_lstm_cell_is_the_lstm_equations():
+    """Gate order i, f, g, o: zero pre-activations open every sigmoid gate halfway, tanh(0) = 0."""
+    z = torch.tensor([[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]])  # (1, 4H), H = 2
+    z[0, 4:6] = torch.tensor([1.0, -1.0])  # the candidate g's pre-activations
+    i, f, g, o, c, h = lstm_cell(z, torch.tensor([[1.0, 2.0]]))
+    assert i.tolist() == f.tolist() == o.tolist() == [[0.5, 0.5]]
+    torch.testing.assert_close(g, torch.tanh(torch.tensor([[1.0, -1.0]])))
+    torch.testing.assert_close(c, torch.tensor([[0.5 + 0.5 * math.tanh(1.0), 1.0 - 0.5 * math.tanh(1.0)]]))
+    torch.testing.assert_close(h, 0.5 * torch.tanh(c))
 
 
 @pytest.mark.parametrize(
@@ -169,49 +169,38 @@ def test_fast_step_input_table_gives_the_models_logits():
     ],
     ids=["one-layer", "two-layers-hidden-linear", "three-layers"],
 )
-def test_fast_step_equals_step_over_a_greedy_run(config):
-    """Same logits and states as LSTMModel.step at float tolerance, and so the same greedy tokens."""
+def test_step_equals_forward_over_a_greedy_run(config):
+    """Same logits and states as nn.LSTM's forward at float tolerance, and so the same greedy tokens,
+    from a state the forward pass left (a primer's)."""
     torch.manual_seed(1)
     model = LSTMModel(tiny(**config)).eval()  # dropout configured but off in eval mode
     tokens = torch.tensor([2, 3, 7, 10])
-    fast_hidden = slow_hidden = model(torch.tensor([[2, 4], [2, 5], [2, 6], [2, 9]]))[1]
-    stepper = FastStep.make(model, fast_hidden, tokens)
-    assert stepper is not None
-    fast_tokens, slow_tokens = tokens, tokens
+    step_hidden = forward_hidden = model(torch.tensor([[2, 4], [2, 5], [2, 6], [2, 9]]))[1]
+    step_tokens, forward_tokens = tokens, tokens
     with torch.inference_mode():
         for _ in range(30):
-            fast, fast_hidden = stepper.step(fast_tokens, fast_hidden)
-            slow, slow_hidden = model.step(slow_tokens, slow_hidden)
-            assert torch.allclose(fast, slow, atol=1e-6, rtol=1e-5)
-            for (fh, fc), (sh, sc) in zip(fast_hidden, slow_hidden):
-                assert fh.shape == sh.shape and torch.allclose(fh, sh, atol=1e-6)
-                assert torch.allclose(fc, sc, atol=1e-6)
-            fast_tokens, slow_tokens = fast.argmax(-1), slow.argmax(-1)
-            assert torch.equal(fast_tokens, slow_tokens)
+            stepped, step_hidden = model.step(step_tokens, step_hidden)
+            full, forward_hidden = model(forward_tokens[:, None], forward_hidden)
+            torch.testing.assert_close(stepped, full[:, 0], atol=1e-6, rtol=1e-5)
+            for (sh, sc), (fh, fc) in zip(step_hidden, forward_hidden):
+                assert sh.shape == fh.shape
+                torch.testing.assert_close(sh, fh, atol=1e-6, rtol=1e-5)
+                torch.testing.assert_close(sc, fc, atol=1e-6, rtol=1e-5)
+            step_tokens, forward_tokens = stepped.argmax(-1), full[:, 0].argmax(-1)
+            assert torch.equal(step_tokens, forward_tokens)
 
 
-def test_fast_step_only_for_an_eval_mode_lstm_model():
+def test_step_in_training_mode_drops_out_as_forward_does():
+    """Dropout on the embedding and after each layer, not on the carried state: with the same random
+    numbers, the step and forward give the same logits; without a state, the step starts from zeros."""
     torch.manual_seed(0)
-    model = LSTMModel(tiny())
-    hidden, tokens = model.init_hidden(2), torch.tensor([2, 2])
-    assert FastStep.make(model, hidden, tokens) is None  # training mode: dropout would differ
-    model.eval()
-    assert FastStep.make(model, hidden, tokens) is not None
-    assert FastStep.make(torch.nn.Sequential(model), hidden, tokens) is None  # not an LSTMModel
-
-
-def test_fast_step_is_kept_per_model_and_batch_until_the_weights_change():
-    torch.manual_seed(0)
-    model = LSTMModel(tiny()).eval()
-    hidden, tokens = model.init_hidden(2), torch.tensor([2, 5])
-    first = FastStep.make(model, hidden, tokens)
-    assert FastStep.make(model, hidden, tokens) is first  # packed once, not per Generate
-    assert FastStep.make(model, model.init_hidden(3), torch.tensor([2, 5, 6])) is not first  # other batch
-    with torch.no_grad():
-        model.out.bias.add_(1.0)  # the weights change in place (as a training step does)
-    again = FastStep.make(model, hidden, tokens)
-    assert again is not first
-    with torch.inference_mode():
-        fast, _ = again.step(tokens, hidden)
-        slow, _ = model.step(tokens, hidden)
-    assert torch.allclose(fast, slow, atol=1e-6)
+    model = LSTMModel(tiny(dropouts=(0.5, 0.5), embedding_dropout=0.5)).train()
+    tokens, hidden = torch.tensor([2, 5, 7]), model.init_hidden(3)
+    torch.manual_seed(3)
+    stepped, step_state = model.step(tokens, None)
+    torch.manual_seed(3)
+    full, forward_state = model(tokens[:, None], hidden)
+    torch.testing.assert_close(stepped, full[:, 0], atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(step_state[1][1], forward_state[1][1], atol=1e-6, rtol=1e-5)
+    torch.manual_seed(4)
+    assert not torch.allclose(model.step(tokens, None)[0], stepped)  # other draws: other logits

@@ -2,7 +2,8 @@
 
 nn.LSTM computes its gates in one fused call and returns only the hidden states, so to show the gates
 we run the same equations ourselves from its weights (PyTorch's documented gate order i, f, g, o;
-https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html):
+https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html), with `model.lstm_cell`, the function
+`LSTMModel.step` generates with:
 
     i_t = sigmoid(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)      input gate: how much new content is written
     f_t = sigmoid(W_if x_t + b_if + W_hf h_{t-1} + b_hf)      forget gate: how much of the cell is kept
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bachlstm.model.lstm import LSTMModel
+from bachlstm.model.lstm import LSTMModel, lstm_cell
 
 # What a heatmap can show, in the order the page offers them; values are (label, value range).
 SIGNALS = {
@@ -86,11 +87,7 @@ def _run_layer(lstm: nn.LSTM, inputs: torch.Tensor) -> tuple[LayerTrace, torch.T
     cells = inputs.new_empty(steps, n)
     hiddens = inputs.new_empty(steps, n)
     for t in range(steps):
-        z = pre[t] + w_hh @ h  # (4H,)
-        i, f, o = torch.sigmoid(z[:n]), torch.sigmoid(z[n : 2 * n]), torch.sigmoid(z[3 * n :])
-        g = torch.tanh(z[2 * n : 3 * n])
-        c = f * c + i * g
-        h = o * torch.tanh(c)
+        i, f, g, o, c, h = lstm_cell(pre[t] + w_hh @ h, c)  # the equations above, from z (4H,)
         gates[t, 0], gates[t, 1], gates[t, 2], gates[t, 3] = i, f, g, o
         cells[t], hiddens[t] = c, h
     g_np = gates.cpu().numpy()

@@ -22,9 +22,7 @@ import torch
 
 from bachlstm.generation.primer import encode_primer
 from bachlstm.generation.sampling import NEG_INF, BatchSampler, SamplingConfig
-from bachlstm.generation.stepping import make_stepper
 from bachlstm.model.checkpoints import Checkpoint
-from bachlstm.model.lstm import LSTMModel
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.scores import infer_pickup, stamp_bars
 from bachlstm.settings.problems import Checks, SettingsError
@@ -372,16 +370,12 @@ def _run(
     try:
         with torch.inference_mode():
             forward = _Forward(model, prefix, n_rows, settings)
-            logits = forward.first(None if rows.blocked is None else rows._blocked_np)
+            logits = forward.first()
             for t in range(length):
                 if stop_event is not None and stop_event.is_set():
                     break
-                # The blocked rows are masked here once (or by the stepper), so the sampler's own mask
-                # checks are skipped.
-                if rows.blocked is None or (t and forward.masks):
-                    masked = logits
-                else:
-                    masked = logits.masked_fill(rows.blocked, NEG_INF)
+                # The blocked rows are masked here once, so the sampler's own mask checks are skipped.
+                masked = logits if rows.blocked is None else logits.masked_fill(rows.blocked, NEG_INF)
                 hold = minimum.hold(rows) if minimum is not None else None
                 if hold is not None:
                     masked = masked.masked_fill(hold, NEG_INF)
@@ -415,28 +409,18 @@ class _Forward:
         self.model, self.mode, self.window = model, settings.mode, settings.window
         self.device = next(model.parameters()).device
         self.context = torch.tensor(prefix, dtype=torch.long, device=self.device).repeat(n_rows, 1)  # (B, P)
-        self.hidden = self.stepper = None
-        self.masks = False  # whether `next` gives logits with the grammar's mask applied
+        self.hidden = None
 
-    def first(self, blocked: np.ndarray | None = None) -> torch.Tensor:
-        """Logits (B, V) after BOS + primer. blocked: the grammar's (B, V) mask that the loop rewrites
-        in place, for a stepper that applies it (`masks`)."""
+    def first(self) -> torch.Tensor:
+        """Logits (B, V) after BOS + primer."""
         if self.mode == "window":
             logits = self.model(self.context[:, -self.window :])[0][:, -1]
-        elif self.context.shape[1] == 1 and isinstance(self.model, LSTMModel):
-            # BOS alone: one step from the zero state (a stepper's step costs a tenth of a pass)
-            tokens, self.hidden = self.context[:, 0], self.model.init_hidden(self.context.shape[0])
-            self._make_stepper(tokens, blocked)
-            return self.next(tokens)
+        elif self.context.shape[1] == 1:
+            return self.next(self.context[:, 0])  # BOS alone: one step (a tenth of a forward pass)
         else:
             logits, self.hidden = self.model(self.context)  # the whole primer in one forward pass
             logits = logits[:, -1]
-            self._make_stepper(self.context[:, -1], blocked)
         return logits.float().cpu()
-
-    def _make_stepper(self, tokens: torch.Tensor, blocked: np.ndarray | None) -> None:
-        self.stepper = make_stepper(self.model, self.hidden, tokens, blocked=blocked)
-        self.masks = blocked is not None and getattr(self.stepper, "blocked", None) is blocked
 
     def next(self, chosen: torch.Tensor) -> torch.Tensor:
         """Logits (B, V) after feeding the chosen tokens (B,)."""
@@ -444,8 +428,7 @@ class _Forward:
         if self.mode == "window":
             self.context = torch.cat([self.context, chosen[:, None]], dim=1)
             return self.model(self.context[:, -self.window :])[0][:, -1].float().cpu()
-        step = self.stepper.step if self.stepper else self.model.step
-        logits, self.hidden = step(chosen, self.hidden)
+        logits, self.hidden = self.model.step(chosen, self.hidden)
         return logits.float().cpu()
 
 
