@@ -10,6 +10,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 
 from app_pages.common import job_manager, startup_cleanup  # noqa: E402
+from app_pages.identity import draw_student_sidebar, require_student  # noqa: E402
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
 
@@ -25,6 +26,11 @@ pages = [
 ]
 page = st.navigation(pages)
 startup_cleanup()  # temp files of processes killed while saving (once per server)
+
+# Every student gives a name once (kept in the session and in the address as ?student=NAME): their
+# runs carry it, and a reload, a second tab or a bookmark comes back as the same student.
+require_student()
+draw_student_sidebar()
 
 # Training runs on while the user is on other pages: say so in the sidebar of every page.
 job = job_manager().find(st.session_state.get("train_job"))

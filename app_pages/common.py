@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from bachlstm.classroom import records
 from bachlstm.corpus import overview
 from bachlstm.corpus.cache import load_corpus
 from bachlstm.corpus.selection import SelectionConfig, select
@@ -28,6 +29,33 @@ def corpus():
 def job_manager() -> JobManager:
     """The server's one job manager: its limit on concurrent training holds for all sessions."""
     return JobManager()
+
+
+@st.cache_resource
+def class_records() -> records.ClassRecords:
+    """The class's records (students, run owners, shares): one file per server (records.database_path)."""
+    return records.ClassRecords()
+
+
+def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
+    return text
+
+
+def records_problem_text(exc: records.RecordsError) -> str:
+    """A problem with the class's records as a sentence; the page goes on without them."""
+    values = exc.values
+    if exc.code == records.LOCKED:
+        text = _("The class's records ({path}) are busy: another program holds them. Try again in a minute.")
+    elif exc.code == records.DAMAGED:
+        text = _(
+            "The class's records ({path}) are damaged, so names and owners cannot be saved now. The "
+            "teacher page can set the file aside (it is kept) and start a fresh one."
+        )
+    elif exc.code == records.NEWER_SCHEMA:
+        text = _("The class's records ({path}) were written by a newer bachlstm: update this server.")
+    else:
+        text = _("The class's records ({path}) cannot be opened: {reason}")
+    return text.format(**{"reason": "", **values})
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model ...")

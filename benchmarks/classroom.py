@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import platform
 import statistics
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,7 @@ from benchmarks.app import (
     streamlit_server,
 )
 
+_STUDENTS = itertools.count(1)  # each browser session is a student with a name of its own
 SESSION_TTL_S = 5  # the server forgets a closed tab after this (Streamlit's default is 120 s)
 # In a class the browsers run on the students' own machines. Here they share the server's two cores, so
 # the pages that only watch a run (its owner, the queued students) run in a second browser at a lower
@@ -163,11 +166,13 @@ class Session:
     page: object
 
 
-async def _open(browser, url: str, path: str) -> Session:
+async def _open(browser, url: str, path: str, student: str | None = None) -> Session:
+    """A fresh browser context on `path` as `student` (a new name for each session by default)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    await page.goto(f"{url}/{path}")
+    student = student or f"Student {next(_STUDENTS)}"
+    await page.goto(f"{url}/{path}?{urllib.parse.urlencode({'student': student})}")
     await _ready(page)
     return Session(context, page)
 

@@ -84,7 +84,7 @@ def page_figures(test: list) -> dict:
         return {"page_note": f"{CHROMIUM} is missing: apt-get install chromium to time the page"}
     chosen = sorted(test, key=lambda m: abs(len(m.events) - N_EVENTS))[:PAGE_MELODIES]
     with streamlit_server() as url, chromium_page() as page:
-        page.goto(f"{url}/inside")
+        page.goto(f"{url}/inside?student=Benchmark")
         wait_ready(page, 120)
         _choose(page, "inside_ckpt", "bach")
         wait_ready(page, 120)

@@ -34,9 +34,21 @@ def fresh_caches():
     clear_caches()
 
 
-def open_app(page: str | None = None, timeout: float = 120) -> AppTest:
-    """Run the app once (home page), then switch to `page` ("app_pages/corpus.py", ...) if given."""
+STUDENT = "Tess"  # the student the page tests are, unless a test names another
+
+
+def new_app(student: str | None = STUDENT, timeout: float = 120, **query: str) -> AppTest:
+    """The app, not yet run, opened as `student` (`?student=NAME`; None: a first visit) with `query`."""
     at = AppTest.from_file(APP, default_timeout=timeout)
+    if student is not None:
+        at.query_params["student"] = student
+    at.query_params.update(query)
+    return at
+
+
+def open_app(page: str | None = None, timeout: float = 120, student: str | None = STUDENT) -> AppTest:
+    """Run the app once (home page) as `student`, then switch to `page` ("app_pages/corpus.py", ...)."""
+    at = new_app(student, timeout)
     at.run()
     return at if page is None else at.switch_page(page).run()
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,9 +133,22 @@ def assert_no_exception(page, where: str) -> None:
     assert not texts, f"exception on {where}: {texts}"
 
 
-def open_page(page, base_url: str, url_path: str = "", timeout: float = 60.0) -> None:
-    """Load a page of the app by its URL path and wait for its script to finish."""
-    page.goto(f"{base_url}/{url_path}")
+STUDENT = "Browser test"  # the student a browser test is, unless it names another
+
+
+def student_url(base_url: str, url_path: str = "", student: str | None = STUDENT) -> str:
+    """A page's address opened as `student` (`?student=NAME`, kept by the app on every page)."""
+    url = f"{base_url}/{url_path}"
+    if student is None:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode({'student': student})}"
+
+
+def open_page(
+    page, base_url: str, url_path: str = "", timeout: float = 60.0, student: str | None = STUDENT
+) -> None:
+    """Load a page of the app by its URL path as `student` and wait for its script to finish."""
+    page.goto(student_url(base_url, url_path, student))
     wait_ready(page, timeout)
 
 

@@ -1,0 +1,132 @@
+"""Who is at this browser tab: the student's display name, asked once, kept in the session and the address.
+
+No password (a classroom): the name is who the student is on this server. It lives in the session
+(`st.session_state["student"]`) and in the address (`?student=NAME`), so a reload, a second tab or a
+bookmark comes back as the same student, and a link (or a test) opens any page as any student.
+streamlit_app.py calls `require_student()` before every page but the teacher's; a page asks
+`current_student()` who it is drawing for.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import class_records, records_problem_text
+from bachlstm.classroom.records import RecordsError
+from bachlstm.classroom.students import (
+    BAD_CHARACTERS,
+    EMPTY,
+    TOO_LONG,
+    StudentNameError,
+    validate_student_name,
+)
+
+STUDENT = "student"  # the session state key and the address parameter
+
+
+def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
+    return text
+
+
+def current_student() -> str | None:
+    """The display name of this tab's student, or None before they gave one."""
+    return st.session_state.get(STUDENT)
+
+
+def name_problem_text(exc: StudentNameError) -> str:
+    """A display name's problem as a sentence for the student."""
+    if exc.code == EMPTY:
+        return _("Please type your name: at least one letter or digit.")
+    if exc.code == TOO_LONG:
+        return _("A name can have at most {max} characters; this one has {length}.").format(**exc.values)
+    if exc.code == BAD_CHARACTERS:
+        return _(
+            "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not {chars}"
+        ).format(chars=" ".join(exc.values["chars"]))
+    return str(exc)
+
+
+def register(name: str) -> None:
+    """Note the student in the class's records; a records problem is said once, and the page goes on."""
+    try:
+        class_records().add_student(name)
+    except RecordsError as exc:
+        st.warning(records_problem_text(exc))
+
+
+def become(name: str) -> None:
+    """Make this tab `name`'s (already validated): session, address, records."""
+    st.session_state[STUDENT] = name
+    st.query_params[STUDENT] = name
+    register(name)
+
+
+def forget_student() -> None:
+    """Leave this tab's name (a shared laptop: the next student gives theirs)."""
+    st.session_state.pop(STUDENT, None)
+    st.session_state.pop("name_entered", None)
+    st.query_params.pop(STUDENT, None)
+
+
+def require_student() -> str:
+    """This tab's student: from the address, else the session, else asked (the page waits for a name).
+
+    The address wins over the session: a link `?student=NAME` opens the app as that student.
+    """
+    raw = st.query_params.get(STUDENT)
+    held = current_student()
+    if raw and raw != held:
+        try:
+            name = validate_student_name(raw)
+        except StudentNameError as exc:
+            st.error(
+                _("The name in the address cannot be used: {problem}").format(problem=name_problem_text(exc))
+            )
+        else:
+            if name != held:
+                become(name)
+            elif raw != name:  # the tidied form ("Anna  M." -> "Anna M.") in the address
+                st.query_params[STUDENT] = name
+            return name
+    if held is not None:
+        if raw != held:  # a page switch clears the address; put the name back
+            st.query_params[STUDENT] = held
+        return held
+    ask_name()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop ends the script run
+
+
+def ask_name() -> None:
+    """The first visit: ask the student's display name, no password."""
+    st.title(_("Welcome to bachlstm"))
+    st.markdown(
+        _(
+            "Please give the name you want to appear under in this workshop (your first name, or a "
+            "first name and an initial). Your runs will carry it, and your teacher will see it. "
+            "There is no password."
+        )
+    )
+    with st.form("student_form"):
+        raw = st.text_input(_("Your name"), key="student_name_input", max_chars=60)
+        entered = st.form_submit_button(_("Continue"), type="primary")
+    if not entered:
+        return
+    try:
+        name = validate_student_name(raw)
+    except StudentNameError as exc:
+        st.error(name_problem_text(exc))
+        return
+    become(name)
+    st.rerun()
+
+
+def draw_student_sidebar() -> None:
+    """The student's name in the sidebar, and a way to give another (a laptop shared between students)."""
+    name = current_student()
+    if name is None:
+        return
+    st.sidebar.caption(_("Student: **{name}**").format(name=name))
+    if st.sidebar.button(_("Not {name}? Change the name").format(name=name), key="student_change"):
+        forget_student()
+        st.rerun()
