@@ -46,19 +46,24 @@ def name_problem_text(exc: StudentNameError) -> str:
     return str(exc)
 
 
-def register(name: str) -> None:
-    """Note the student in the class's records; a records problem is said once, and the page goes on."""
+def register(name: str) -> str:
+    """Note the student in the class's records: the name as the class first knew it ('anna' is 'Anna').
+
+    A records problem is said, and the page goes on with the name as given.
+    """
     try:
-        class_records().add_student(name)
+        return class_records().add_student(name).name
     except RecordsError as exc:
         st.warning(records_problem_text(exc))
+        return name
 
 
-def become(name: str) -> None:
-    """Make this tab `name`'s (already validated): session, address, records."""
+def become(name: str) -> str:
+    """Make this tab `name`'s (already validated): records, session, address; the name kept."""
+    name = register(name)
     st.session_state[STUDENT] = name
     st.query_params[STUDENT] = name
-    register(name)
+    return name
 
 
 def forget_student() -> None:
@@ -83,11 +88,10 @@ def require_student() -> str:
                 _("The name in the address cannot be used: {problem}").format(problem=name_problem_text(exc))
             )
         else:
-            if name != held:
-                become(name)
-            elif raw != name:  # the tidied form ("Anna  M." -> "Anna M.") in the address
+            if name == held:  # the tidied form ("Anna  M." -> "Anna M.") in the address
                 st.query_params[STUDENT] = name
-            return name
+                return name
+            return become(name)
     if held is not None:
         if raw != held:  # a page switch clears the address; put the name back
             st.query_params[STUDENT] = held

@@ -87,3 +87,10 @@ def test_damaged_records_are_said_and_the_pages_keep_working(tmp_path, monkeypat
     assert titles(at) == [HOME_TITLE] and at.session_state["student"] == "Emil"
     assert any("The class's records (class.sqlite3) are damaged" in w.value for w in at.warning)
     assert bad.read_bytes() == b"not a database, " * 100  # nothing saved is lost
+
+
+def test_a_name_in_another_case_is_the_same_student():
+    open_app(student="Anna")
+    at = open_app(student="anna")
+    assert at.session_state["student"] == "Anna" and at.query_params["student"] == "Anna"
+    assert [s.name for s in ClassRecords().students()] == ["Anna"]
