@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from app_helpers import clear_caches, leave_and_return, open_app, widget_value_warnings
+from app_helpers import clear_caches, leave_and_return, new_app, open_app, widget_value_warnings
 from streamlit.testing.v1 import AppTest
 
 from app_pages.texts import KNOB_HELP
@@ -460,7 +460,7 @@ def test_a_refused_generate_keeps_the_melodies_already_made():
 
 def open_link(query: dict) -> AppTest:
     """A fresh session (a new browser) opening the Sampling page at a link's address."""
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app.py"), default_timeout=180)
+    at = new_app(timeout=180)  # the same student, in a new browser
     at.query_params.update(query)
     at.switch_page("app_pages/sampling.py")
     return at.run()
