@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.builders import scale_melodies
+
 
 @pytest.fixture(autouse=True)
 def _isolated_runs_dir(tmp_path_factory, monkeypatch):
@@ -20,13 +22,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def scale_melodies():
-    """Nine short 4/4 melodies, each its own tune (the training tests' fixture, not a copy of it)."""
-    from tests.test_training import melodies
-
-    return melodies(9)
-
-
 @pytest.fixture(scope="session")
 def checkpoint_path(tmp_path_factory):
     """A checkpoint trained for a moment on `scale_melodies` (generation, comparison and CLI tests)."""
@@ -38,5 +33,5 @@ def checkpoint_path(tmp_path_factory):
     )
     preset = get_preset("bach", **small, augment_semitones=())
     out = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    train(preset, out=out, data=scale_melodies())
+    train(preset, out=out, data=scale_melodies(9))
     return out

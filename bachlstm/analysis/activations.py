@@ -12,7 +12,7 @@ https://pytorch.org/docs/stable/generated/torch.nn.LSTM.html), with `model.lstm_
     c_t = f_t * c_{t-1} + i_t * g_t                           cell state (the long memory)
     h_t = o_t * tanh(c_t)                                     hidden state (what the next layer sees)
 
-The recorded h_t and c_t equal nn.LSTM's own output (tests/test_activations.py), and the logits equal
+The recorded h_t and c_t equal nn.LSTM's own output (tests/analysis/test_activations.py), and the logits equal
 the model's forward, so what the page draws is what the model computes. Dropout is off (eval mode).
 """
 

@@ -26,7 +26,7 @@ MIN_BEATS = 8
 
 # Pieces whose similarity reaches this are one tune. Chosen from the data (413 score files of the
 # music21 Bach corpus, soprano or first part, 85,078 pairs of pieces the opening key and titles put in
-# different groups; see tests/test_tunes.py): 99th percentile 0.26, 99.9th 0.36, then a thin tail up
+# different groups; see tests/corpus/test_tunes.py): 99th percentile 0.26, 99.9th 0.36, then a thin tail up
 # to 0.49 (bwv324 / bwv79.3: shared phrase endings, different tunes). Pairs already grouped as one tune:
 # median 0.85. The leaks the opening key missed score 0.61-0.91 (bwv149.7 ~ bwv174.5 0.87, ~ bwv245.40
 # 0.61; bwv328 ~ bwv120.6 0.81; bwv185.6 ~ bwv177.5 0.78; bwv276 ~ bwv66.6 0.91; bwv11.6 ~ bwv43.11
@@ -37,7 +37,7 @@ SIMILAR_TUNE = 0.5
 
 # The pairs of the shipped corpus, so selecting melodies does not align 85,000 pairs (2-5 s) in every
 # new process. Used only when its key (a hash of every sequence and the rule's settings) matches;
-# otherwise the pairs are computed. tests/test_tunes.py checks it is current.
+# otherwise the pairs are computed. tests/corpus/test_tunes.py checks it is current.
 PAIRS_CACHE = Path(__file__).resolve().parent / "data" / "tune_pairs.json"
 
 _BLOCK = 32  # sequences per block in the batched alignment: (32 x 32 pairs, length) arrays stay small

@@ -24,7 +24,7 @@ FIFTHS_LETTERS = "FCGDAEB"  # the line of fifths: F = -1, C = 0, G = 1, ... B = 
 MODES = ("major", "minor")
 
 # MIDI ranges (lowest, highest) a transposed voice must stay within. Measured: the extremes of each
-# voice over the 4/4 pieces of the music21 Bach corpus (see tests/test_pitches.py), so an original
+# voice over the 4/4 pieces of the music21 Bach corpus (see tests/music/test_pitches.py), so an original
 # melody is always inside and a transposition may go no further than Bach ever wrote for that voice.
 VOICE_RANGES: dict[str, tuple[int, int]] = {
     "soprano": (60, 81),  # C4 .. A5 (one A3 in bwv254 excepted; an original is never rejected)

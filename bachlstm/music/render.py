@@ -4,7 +4,7 @@ redone with numpy) and a bounded cache by content. No music21 stream is built; M
 stay in music.py (built on download).
 
 Both scores come from one layout (`measures`); verovio reads our MEI in about half the time it takes to
-read the **kern, and engraves the same page (tests/test_render.py compares the SVGs).
+read the **kern, and engraves the same page (tests/music/test_render.py compares the SVGs).
 """
 
 from __future__ import annotations

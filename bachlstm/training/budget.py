@@ -7,7 +7,7 @@ The estimate is arithmetic on the configs and the data's size (no tensor is allo
   saving a checkpoint briefly holds a copy of the tensors and their serialised bytes on top;
 - activations of one batch: B x T x (72 bytes per LSTM unit + 16 per output/hidden-linear unit
   + 12 per embedding unit) + ~100 MB of allocator and thread workspace (measured on torch 2.13 CPU:
-  one 256-unit layer, batch 64, 128 tokens: 285 MB; see tests/test_budget.py);
+  one 256-unit layer, batch 64, 128 tokens: 285 MB; see tests/training/test_budget.py);
 - training windows: N windows x seq_len tokens x 2 tensors of int64, plus the Python lists they are
   built from (32 bytes per token while building). Every window is seq_len long, padded, so a huge
   seq_len costs memory even when no melody is that long (the issue's 10^6 tokens: ~7.4 GB).

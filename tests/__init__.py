@@ -1,0 +1,1 @@
+"""The test suite: a folder per package, builders in builders.py, fixtures in conftest.py."""

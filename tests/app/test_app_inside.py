@@ -1,0 +1,145 @@
+"""Inside-the-model page in AppTest: the shipped models on a held-out chorale, two models side by side, every
+view's choices, a melody generated on the Sampling page, and a model without a recorded split."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bachlstm.model.checkpoints import load_checkpoint
+from bachlstm.reports.inspection import inspect_melody
+from bachlstm.training.splits import split_melodies
+from tests.app.helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
+
+GENERATE = "generate"
+
+
+def inside_page() -> AppTest:
+    return open_app("app_pages/inside.py", timeout=180)
+
+
+def open_tab(at: AppTest, label: str) -> AppTest:
+    at.session_state["inside_tab"] = label  # what a click on the tab does: only the open tab is drawn
+    return at.run()
+
+
+def test_the_page_shows_the_workshop_models_surprise_on_a_held_out_chorale():
+    at = inside_page()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_ckpt").value == "workshop"
+    assert [t.label for t in at.tabs] == ["Surprise", "Gates and states", "What units track", "Embedding"]
+    # The number shown is the library's: the mean bits per note of the first held-out chorale.
+    ckpt = load_checkpoint("workshop")
+    first = split_melodies(ckpt.meta)["test"][0]
+    expected = inspect_melody(ckpt, first.events).surprise.mean_bits
+    assert at.metric[0].label == "workshop: mean surprise"
+    assert at.metric[0].value == f"{expected:.2f} bits per note"
+    assert len(at.get("vega_lite_chart")) == 1  # only the open tab is drawn: the surprise roll
+    open_tab(at, "Gates and states")
+    assert len(at.get("vega_lite_chart")) == 3  # piano roll, heatmap, one unit's trace
+    open_tab(at, "Embedding")
+    assert len(at.get("vega_lite_chart")) == 4  # the three 2-D views of the 3-D embedding, one legend
+    assert "3 numbers per token" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="inside_token").set_value(" ").run()  # the workshop's separator token is a space
+    nearest = at.dataframe[-1].value
+    assert nearest.token.str.strip().all(), nearest  # no cell that looks empty
+    assert "(separator)" in at.selectbox(key="inside_token").options
+
+
+def test_every_choice_redraws_without_errors():
+    at = inside_page()
+    for tab, key, value in [
+        ("Gates and states", "inside_layer", "2 (12 units)"),
+        ("Gates and states", "inside_signal", "forget_gate"),
+        ("Gates and states", "inside_signal", "cell"),
+        ("Gates and states", "inside_unit", 5),
+        ("What units track", "inside_feature", "beat_strength"),
+        ("Embedding", "inside_colour", "octave"),
+        ("Embedding", "inside_token", "o4"),
+        ("Embedding", "inside_piece", "bwv159.5 soprano: Jesu Leiden, Pein und Tod"),
+    ]:
+        open_tab(at, tab).selectbox(key=key).set_value(value).run()
+        assert not at.exception, (key, value, at.exception)
+    assert at.dataframe, "the neighbours are shown"
+    assert "inside_signal" not in [w.key for w in at.selectbox], "a closed tab is not drawn"
+
+
+def test_two_models_side_by_side_on_the_bach_model():
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    at.selectbox(key="inside_other").set_value("workshop").run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric] == ["bach: mean surprise", "workshop: mean surprise"]
+    # bach's 256-unit layer shows its 32 most active units, and says so.
+    open_tab(at, "Gates and states")
+    assert any("32 of 256 units" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
+    at = open_app("app_pages/sampling.py", timeout=180)
+    at.selectbox(key="ckpt").set_value("workshop").run()
+    at.button(key=GENERATE).click().run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/inside.py").run()
+    at.radio(key="inside_source").set_value("a melody from the Sampling page").run()
+    assert not at.exception, at.exception
+    gen = at.selectbox(key="inside_gen")
+    assert gen.value == gen.options[0] and gen.value.startswith("greedy")
+    open_tab(at, "What units track").toggle(key="inside_pool").set_value(True).run()
+    assert not at.exception, at.exception
+    units = next(d.value for d in at.dataframe if "signal" in d.value.columns)
+    assert (units["n"] > 200).all()  # the notes of all 29 held-out melodies, not one melody's
+
+
+def test_a_model_without_held_out_melodies_asks_for_a_generated_one(tmp_path, monkeypatch):
+    from bachlstm.model.checkpoints import read_meta, save_checkpoint
+
+    ckpt = load_checkpoint("workshop")
+    meta = {k: v for k, v in read_meta("workshop").items() if k != "split"}
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    save_checkpoint(runs / "nosplit.safetensors", ckpt.model, ckpt.tokenizer, meta)
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(runs))
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("nosplit").run()
+    assert not at.exception, at.exception
+    assert any("records no held-out melodies" in i.value for i in at.info)
+
+
+def test_model_melody_and_tab_are_kept_across_page_switches():
+    from tests.app.helpers import leave_and_return
+
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    piece = at.selectbox(key="inside_piece").options[2]
+    at.selectbox(key="inside_piece").set_value(piece).run()
+    open_tab(at, "Embedding")
+    leave_and_return(at, "app_pages/inside.py")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="inside_ckpt").value == "bach"
+    assert at.selectbox(key="inside_piece").value == piece
+    assert at.selectbox(key="inside_colour"), "the Embedding tab is open again"
+
+
+def test_the_traced_unit_is_the_heatmaps_most_varying_row():
+    import numpy as np
+
+    at = inside_page()
+    at.selectbox(key="inside_ckpt").set_value("bach").run()
+    open_tab(at, "Gates and states")
+    unit = at.selectbox(key="inside_unit")
+    assert len(unit.options) == 32  # the heatmap's rows, not all 256 units
+    ckpt = load_checkpoint("bach")
+    first = split_melodies(ckpt.meta)["test"][0]
+    values = inspect_melody(ckpt, first.events).activations.layers[0].signal("input_gate")
+    assert unit.value == int(np.argmax(values.std(axis=0)))  # the widest spread of the whole layer
+
+
+def test_what_units_track_speaks_words_and_opens_on_the_best_tracked_feature():
+    at = open_tab(inside_page(), "What units track")
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["feature", "layer", "unit", "state", "r", "notes"]
+    assert not set(table.feature) & {"position_in_bar", "beat_strength", "pitch_height", "distance_to_end"}
+    assert set(table.state) <= {"hidden state h", "cell state c"}
+    best = table.loc[table.r.abs().idxmax(), "feature"]
+    feature = at.selectbox(key="inside_feature")
+    assert feature.format_func(feature.value) == best
