@@ -1,8 +1,7 @@
 """A student's name on the pages (AppTest): asked once, kept in the session and the address, recorded."""
 
-from app_helpers import fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
-
 from bachlstm.classroom.records import ClassRecords
+from tests.app.helpers import fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
 
 HOME_TITLE = "bachlstm: an LSTM writes Bach-like melodies"
 
