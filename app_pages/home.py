@@ -3,10 +3,19 @@
 import streamlit as st
 
 from app_pages.common import corpus, show_problem
-from app_pages.texts import MISSING, NOT_MEASURED, NOTE_FIGURES_HELP, PIPELINE_DOT, checkpoint_table
+from app_pages.texts import (
+    MISSING,
+    NOT_MEASURED,
+    NOTE_FIGURES_HELP,
+    PIPELINE_DOT,
+    checkpoint_table,
+    literature_table,
+)
 from bachlstm.corpus.cache import CorpusCacheError
 from bachlstm.corpus.selection import is_duplicate_file
 from bachlstm.model.checkpoints import list_checkpoints  # header-only: does not import torch
+
+_ = lambda s: s  # noqa: E731  (the translation layer's `translator(__name__)` replaces it when it lands)
 
 st.title("bachlstm: an LSTM writes Bach-like melodies")
 st.markdown(
@@ -62,3 +71,13 @@ else:
         st.caption(f"{MISSING} {NOT_MEASURED}")
     for info in infos:
         show_problem(info)
+    st.subheader(_("Pitch prediction against the literature"))
+    st.dataframe(literature_table(infos), hide_index=True, width="stretch", placeholder=MISSING)
+    st.caption(
+        _(
+            "Bits per note for the pitch of each note of a chorale melody, with the note's duration known "
+            "(the condition of the published models; lower is better). A model trained here shows its "
+            "figure once it has been measured at the end of its training; `python -m bachlstm evaluate "
+            "--checkpoint NAME` measures any model."
+        )
+    )

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bachlstm.analysis.literature import PUBLISHED
+
 # The pipeline picture on the home page (Graphviz DOT, drawn by the browser).
 PIPELINE_DOT = """
 digraph pipeline {
@@ -121,8 +123,10 @@ NOTE_FIGURES_HELP = (
     "spends four of its five tokens per note on nearly certain structure), so compare models by the "
     "per-note columns: bits per event = the information a whole melody costs the model per note or rest; "
     "pitch bits per note = -log2 of the probability the model gave the right pitch (whatever its "
-    "duration); pitch top-1 = how often the right pitch was the model's first choice. Lower bits are "
-    "better; a model that only knew how often each pitch occurs would need about 3.7-3.9 bits per pitch."
+    "duration); pitch bits given duration = the same with the note's duration known, the condition the "
+    "published chorale models are measured under; pitch top-1 = how often the right pitch was the model's "
+    "first choice. Lower bits are better; a model that only knew how often each pitch occurs would need "
+    "about 3.7-3.9 bits per pitch."
 )
 
 TUNE_GROUPS_HELP = (
@@ -282,11 +286,43 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
                 "test top-1": _num(metrics.get("test_top1", metrics.get("top1"))),
                 "bits per event": _num(metrics.get("test_bits_per_event")),
                 "pitch bits per note": _num(metrics.get("test_pitch_bits_per_note")),
+                "pitch bits given duration": _num(metrics.get("test_pitch_bits_given_duration")),
                 "pitch top-1": _num(metrics.get("test_pitch_top1")),
                 "status": info.state,  # complete | stopped/interrupted at epoch E of N | broken: why
             }
         )
     return pd.DataFrame(rows)
+
+
+def literature_table(infos: Sequence) -> pd.DataFrame:
+    """The published chorale-melody figures, then every checkpoint that measured pitch given duration."""
+    rows = [
+        {
+            "source": f.source,
+            "model": f.model,
+            "pitch bits given duration": f.bits,
+            "conditions": f.conditions,
+        }
+        for f in PUBLISHED
+    ]
+    for info in infos:
+        bits = _num((info.metrics or {}).get("test_pitch_bits_given_duration"))
+        if bits is not None:
+            rows.append(
+                {
+                    "source": "bachlstm",
+                    "model": info.name,
+                    "pitch bits given duration": bits,
+                    "conditions": OUR_CONDITIONS,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+OUR_CONDITIONS = (
+    "its tune-disjoint test split (no hymn tune of it was trained on), soprano lines in 4/4, pitch given "
+    "the note's duration"
+)
 
 
 def _num(value) -> float | None:

@@ -26,6 +26,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "bits_per_note": (
             "note_bits",
             "NoteBits",
+            "pitch_bits_given_duration",
+        ),
+        "literature": (
+            "PUBLISHED",
+            "PublishedFigure",
         ),
         "surprise": (
             "melody_surprise",

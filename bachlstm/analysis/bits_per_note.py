@@ -10,6 +10,10 @@ Pearce 2005: -log2 p(note | context); Conklin & Witten 1995 report chorale melod
 - pitch bits per note: -log2 of the model's probability of the note's MIDI pitch, summed over every
   token that spells it (every duration and spelling with the event tokenizer; every spelled name and
   its octave with the factored one, found by stepping the model once per candidate name);
+- pitch bits given duration: -log2 p(pitch | duration, history), IDyOM's condition (Pearce 2005 predicts
+  a chorale note's pitch with its rhythm known): the model's joint probability of (pitch, duration)
+  divided by its probability of a note of that duration (`pitch_bits_given_duration`). Event tokens
+  give the joint directly; factored tokens by stepping every name, octave and duration type;
 - duration bits per note: the note's bits minus its pitch bits (its duration once the pitch is known;
   for factored tokens also the dots, separator and spelling);
 - pitch top-1: share of notes whose MIDI pitch is the model's most probable one.
@@ -41,6 +45,7 @@ class NoteBits:
     pitch_top1: float
     n_events: int
     n_notes: int
+    pitch_bits_given_duration: float = float("nan")
 
     def to_dict(self) -> dict:
         """Plain dict with the keys `evaluate --json` prints."""
@@ -51,6 +56,8 @@ class NoteBits:
 class _Sums:
     bits: float = 0.0
     pitch_bits: float = 0.0
+    given_duration_bits: float = 0.0
+    given_duration_notes: int = 0  # notes whose duration the tokens spell (a factored UNK duration: not)
     note_bits: float = 0.0
     hits: int = 0
     notes: int = 0
@@ -66,7 +73,38 @@ class _Sums:
             per_note(float(self.hits)),
             self.events,
             self.notes,
+            self.given_duration_bits / self.given_duration_notes if self.given_duration_notes else nan,
         )
+
+
+def pitch_bits_given_duration(
+    joint: torch.Tensor,
+    pitch_of: torch.Tensor,
+    duration_of: torch.Tensor,
+    true_pitch: torch.Tensor,
+    true_duration: torch.Tensor,
+) -> torch.Tensor:
+    """(N,) bits of -log2 p(pitch | duration) from (N, C) joint probabilities over C candidate notes.
+
+    Candidate c spells MIDI pitch `pitch_of[c]` with duration class `duration_of[c]` (both (C,) long);
+    several candidates may share a pitch (spellings) or a duration. Row n's figure is the mass of the
+    candidates with `true_pitch[n]` and `true_duration[n]` over the mass of those with `true_duration[n]`.
+    """
+    same_duration = duration_of[None, :] == true_duration[:, None]  # (N, C)
+    both = same_duration & (pitch_of[None, :] == true_pitch[:, None])
+    return -torch.log2((joint * both).sum(1) / (joint * same_duration).sum(1))
+
+
+def _event_candidates(tokenizer: EventTokenizer) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(note token ids, their MIDI pitches, their duration classes), each (C,): the candidate notes."""
+    ids, pitches, durations, classes = [], [], [], {}
+    for i in range(tokenizer.vocab_size):
+        if tokenizer.token_type(i) == "note":
+            event = tokenizer.decode([i]).events[0]
+            ids.append(i)
+            pitches.append(event.midi)
+            durations.append(classes.setdefault(event.quarter_length, len(classes)))
+    return torch.tensor(ids, dtype=torch.long), torch.tensor(pitches), torch.tensor(durations)
 
 
 def _event_pitch_matrix(tokenizer: EventTokenizer) -> torch.Tensor:
@@ -78,8 +116,13 @@ def _event_pitch_matrix(tokenizer: EventTokenizer) -> torch.Tensor:
     return matrix
 
 
-def _event_sums(model, tokenizer: EventTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums) -> None:
+def _event_sums(
+    model, tokenizer: EventTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums, given_duration: bool
+) -> None:
     matrix = _event_pitch_matrix(tokenizer)
+    cand_ids, cand_pitch, cand_duration = _event_candidates(tokenizer)
+    column = torch.full((tokenizer.vocab_size,), -1, dtype=torch.long)  # token id -> candidate index
+    column[cand_ids] = torch.arange(len(cand_ids))
     for ids in seqs:
         x, y = torch.tensor(ids[:-1])[None], torch.tensor(ids[1:])  # (1, T), (T,)
         logp = torch.log_softmax(model(x)[0][0].float(), dim=-1)  # (T, V) nats
@@ -96,11 +139,34 @@ def _event_sums(model, tokenizer: EventTokenizer, seqs: Sequence[Sequence[int]],
         sums.note_bits += float(token_bits[notes].sum())
         sums.hits += int((pitch_p.argmax(1) == true).sum())
         sums.notes += int(notes.sum())
+        if not given_duration:
+            continue
+        c = column[y[notes]]  # (N,) candidate index of each true note
+        sums.given_duration_notes += len(c)
+        sums.given_duration_bits += float(
+            pitch_bits_given_duration(
+                logp[notes][:, cand_ids].exp(), cand_pitch, cand_duration, cand_pitch[c], cand_duration[c]
+            ).sum()
+        )
 
 
-def _factored_sums(model, tokenizer: FactoredTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums) -> None:
+def _factored_sums(
+    model, tokenizer: FactoredTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums, given_duration: bool
+) -> None:
     names = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "pitch"]
     octaves = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "octave"]
+    types = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "duration"]
+    dots = [i for i in range(tokenizer.vocab_size) if tokenizer.token_type(i) == "dots"]
+    # candidate (name k, octave j, type d, dots e), flattened in that order: its MIDI pitch and duration
+    cand_pitch = torch.tensor(
+        [
+            midi_of(tokenizer.vocab[name], int(tokenizer.vocab[octave][1:]))
+            for name in names
+            for octave in octaves
+            for _ in range(len(types) * len(dots))
+        ]
+    )
+    cand_duration = torch.arange(len(types) * len(dots)).repeat(len(names) * len(octaves))
     # (K * O, 128): name k in octave j -> its MIDI pitch (spellings such as B#3 / C4 land on one pitch)
     to_midi = torch.zeros(len(names) * len(octaves), 128)
     for k, name in enumerate(names):
@@ -124,13 +190,32 @@ def _factored_sums(model, tokenizer: FactoredTokenizer, seqs: Sequence[Sequence[
         ]
         if rows:
             pitch_p = _pitch_marginal(model, logp[rows], hidden, rows, names, octaves, to_midi)  # (R, 128)
+            if given_duration:  # 5 steps per candidate (K * O * D * E): the costly part
+                joint = _factored_joint(model, logp[rows], hidden, rows, (names, octaves, types, dots))
+            spelled, true_pitch, true_duration = [], [], []
             for r, b in enumerate(rows):
                 name, octave = (tokenizer.vocab[i] for i in seqs[b][t + 1 : t + 3])
                 true = midi_of(name, int(octave[1:]))
+                if seqs[b][t + 3] in types and seqs[b][t + 4] in dots:
+                    spelled.append(r)
+                    true_pitch.append(true)
+                    true_duration.append(types.index(seqs[b][t + 3]) * len(dots) + dots.index(seqs[b][t + 4]))
                 sums.pitch_bits += float(-torch.log2(pitch_p[r, true]))
                 sums.hits += int(int(pitch_p[r].argmax()) == true)
                 starts.append((b, t))
                 sums.notes += 1
+            if not given_duration:
+                continue
+            sums.given_duration_notes += len(spelled)
+            sums.given_duration_bits += float(
+                pitch_bits_given_duration(
+                    joint[spelled],
+                    cand_pitch,
+                    cand_duration,
+                    torch.tensor(true_pitch),
+                    torch.tensor(true_duration),
+                ).sum()
+            )
     # a note's bits: its name, octave, duration type, dots and separator
     sums.note_bits += sum(float(bits[b, t : t + 5].sum()) for b, t in starts)
     for b, ids in enumerate(seqs):
@@ -139,23 +224,35 @@ def _factored_sums(model, tokenizer: FactoredTokenizer, seqs: Sequence[Sequence[
 
 
 def _pitch_marginal(model, logp, hidden, rows, names, octaves, to_midi) -> torch.Tensor:
-    """(R, 128) p(MIDI pitch) at note starts: p(name) from `logp` (R, V) times p(octave | name), the
-    latter by stepping every name token from each row's state."""
-    k = len(names)
-    state = tuple(
-        (h[:, rows].repeat_interleave(k, dim=1), c[:, rows].repeat_interleave(k, dim=1)) for h, c in hidden
-    )
-    octave_logits, _ = model.step(torch.tensor(names).repeat(len(rows)), state)  # (R * K, V)
-    p_octave = torch.softmax(octave_logits.float(), dim=-1)[:, octaves].reshape(len(rows), k, -1)
-    joint = logp[:, names].exp()[:, :, None] * p_octave  # (R, K, O): p(name, octave)
-    return joint.reshape(len(rows), -1) @ to_midi
+    """(R, 128) p(MIDI pitch) at note starts: p(name) from `logp` (R, V) times p(octave | name)."""
+    return _factored_joint(model, logp, hidden, rows, (names, octaves)) @ to_midi
+
+
+def _factored_joint(model, logp, hidden, rows, vocab) -> torch.Tensor:
+    """(R, K * O * D * E) joint p(name, octave, duration type, dots) at note starts: p(name) from `logp`
+    (R, V), then each further token's probability by stepping every candidate prefix from each row's
+    state; `vocab` = the (K names, O octaves, D types, E dots) token ids."""
+    joint = logp[:, vocab[0]].exp()  # (R, K)
+    tokens = torch.tensor(vocab[0]).repeat(len(rows))  # the prefix's last token, one per candidate
+    state = tuple((h[:, rows], c[:, rows]) for h, c in hidden)
+    for prev, nxt in zip(vocab, vocab[1:]):
+        state = tuple(
+            (h.repeat_interleave(len(prev), 1), c.repeat_interleave(len(prev), 1)) for h, c in state
+        )
+        logits, state = model.step(tokens, state)  # (R * prefixes, V)
+        p_next = torch.softmax(logits.float(), dim=-1)[:, nxt].reshape(len(rows), -1, len(nxt))
+        joint = (joint[:, :, None] * p_next).reshape(len(rows), -1)  # (R, prefixes * len(nxt))
+        tokens = torch.tensor(nxt).repeat(joint.shape[1] // len(nxt) * len(rows))
+    return joint
 
 
 @torch.no_grad()
-def note_bits(model, tokenizer, melodies: Iterable[Melody | Sequence[Event]]) -> NoteBits:
+def note_bits(
+    model, tokenizer, melodies: Iterable[Melody | Sequence[Event]], *, given_duration: bool = True
+) -> NoteBits:
     """NoteBits of `model` on whole `melodies` (each scored once from its start, like `evaluate`)."""
     seqs = [tokenizer.encode(m.events if isinstance(m, Melody) else m) for m in melodies]
-    return note_bits_of_ids(model, tokenizer, seqs)
+    return note_bits_of_ids(model, tokenizer, seqs, given_duration=given_duration)
 
 
 def sequences_of(inputs: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> list[list[int]]:
@@ -170,9 +267,12 @@ def sequences_of(inputs: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -
 
 
 @torch.no_grad()
-def note_bits_of_ids(model, tokenizer, seqs: Sequence[Sequence[int]]) -> NoteBits:
+def note_bits_of_ids(
+    model, tokenizer, seqs: Sequence[Sequence[int]], *, given_duration: bool = True
+) -> NoteBits:
     """NoteBits of `model` on encoded melodies (BOS ... EOS token id lists); TypeError for a tokenizer
-    other than the event and factored ones."""
+    other than the event and factored ones. `given_duration=False` leaves pitch_bits_given_duration NaN
+    (for factored tokens it costs ~3x the rest: every name x octave x duration is stepped)."""
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).cpu()  # a few small steps: simpler on the CPU than on any device
     was_training = model.training
@@ -181,10 +281,10 @@ def note_bits_of_ids(model, tokenizer, seqs: Sequence[Sequence[int]]) -> NoteBit
     seqs = [list(s) for s in seqs if len(s) > 1]
     try:
         if isinstance(tokenizer, EventTokenizer):
-            _event_sums(model, tokenizer, seqs, sums)
+            _event_sums(model, tokenizer, seqs, sums, given_duration)
         elif isinstance(tokenizer, FactoredTokenizer):
             if seqs:
-                _factored_sums(model, tokenizer, seqs, sums)
+                _factored_sums(model, tokenizer, seqs, sums, given_duration)
         else:
             raise TypeError(
                 f"note_bits knows the event and factored tokenizers, not {type(tokenizer).__name__}"

@@ -32,6 +32,10 @@ def run(args) -> int:
         f"{result['bits_per_event']:.3f} bits per event, pitch {result['pitch_bits_per_note']:.3f} bits, "
         f"duration {result['duration_bits_per_note']:.3f} bits, pitch top-1 {result['pitch_top1']:.3f}"
     )
+    print(
+        f"  pitch given the note's duration (IDyOM's condition): {result['pitch_bits_given_duration']:.3f} "
+        "bits per note"
+    )
     for name, m in result.get("per_type", {}).items():
         print(
             f"  {name:>10}: perplexity {m['perplexity']:8.3f}  top-1 {m['top1']:.3f}  "

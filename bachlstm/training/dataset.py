@@ -34,6 +34,9 @@ class DataConfig:
     # Extra transpositions of the training split (0, the original, is always there); an int N given
     # here means every shift in -N..N and is stored as that tuple.
     augment_semitones: tuple[int, ...] = ()
+    # Transpositions whose key signature would have more sharps or flats than this are left out (Bach's
+    # chorales stay within 4); None: every transposition that stays in the voice's range.
+    max_key_accidentals: int | None = None
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test by melody count
     split_seed: int = 0
 
@@ -47,6 +50,8 @@ class DataConfig:
                 f"got {self.stride!r}",
             )
         check.whole("split_seed", self.split_seed, 0)
+        if self.max_key_accidentals is not None:
+            check.whole("max_key_accidentals", self.max_key_accidentals, 0, 7)
         check.raise_any(DataConfigError)
         shifts = self.augment_semitones
         if isinstance(shifts, int) and not isinstance(shifts, bool):  # N is shorthand for -N..N
@@ -230,14 +235,17 @@ class Datasets:
     stats: dict = field(default_factory=dict)
 
 
-def augment(melodies: Iterable[Melody], semitones: Iterable[int], ranges=None) -> tuple[list[Melody], int]:
-    """The melodies plus each transposition that stays in range, and how many were out of range."""
+def augment(
+    melodies: Iterable[Melody], semitones: Iterable[int], ranges=None, max_key_accidentals: int | None = None
+) -> tuple[list[Melody], int]:
+    """The melodies plus each transposition that stays in range (and, with `max_key_accidentals`, in a key
+    signature with at most that many sharps or flats), and how many were left out."""
     melodies = list(melodies)
     out, skipped = list(melodies), 0
     for s in semitones:
         for m in melodies:
             t = transpose(m, s, ranges)
-            if t is None:
+            if t is None or (max_key_accidentals is not None and abs(t.key_sharps) > max_key_accidentals):
                 skipped += 1
             else:
                 out.append(t)
@@ -253,7 +261,7 @@ def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) ->
         mels = split[name]
         skipped = 0
         if name == "train" and config.augment_semitones:
-            mels, skipped = augment(mels, config.augment_semitones)
+            mels, skipped = augment(mels, config.augment_semitones, None, config.max_key_accidentals)
         seqs = [tokenizer.encode(m) for m in mels]
         n_unknown = sum(s.count(UNK) for s in seqs)
         if n_unknown:
@@ -266,7 +274,7 @@ def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) ->
         stats[name] = {
             "melodies": len(split[name]),
             "sequences": len(seqs),
-            "transpositions_out_of_range": skipped,
+            "transpositions_out_of_range": skipped,  # or, with max_key_accidentals, in a remote key
             "tokens": sum(len(s) for s in seqs),
             "unknown_tokens": n_unknown,
             "rows": int(x.shape[0]),  # train: windows; val/test: one per melody

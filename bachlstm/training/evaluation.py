@@ -120,7 +120,7 @@ def evaluate(
     the model never saw. `melodies` replaces the corpus (tests). Keys: perplexity, top1, top5,
     n_tokens, loss, per_type, split, checkpoint, n_melodies, and the figures that compare across tokenizers
     (note_bits.NoteBits): bits_per_event, pitch_bits_per_note, duration_bits_per_note, pitch_top1,
-    n_events, n_notes.
+    n_events, n_notes, pitch_bits_given_duration.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")

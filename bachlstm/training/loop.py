@@ -22,6 +22,7 @@ from bachlstm import __version__
 from bachlstm.analysis.bits_per_note import note_bits_of_ids, sequences_of
 from bachlstm.model.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from bachlstm.model.lstm import LSTMModel
+from bachlstm.tokens.tokenizers import EventTokenizer
 from bachlstm.training.dataset import TokenTensors
 from bachlstm.training.evaluation import evaluate_tensors
 from bachlstm.training.presets import Preset, PresetError
@@ -471,7 +472,10 @@ class _Loop:
         notes = {}  # per-note figures (note_bits.py), of the test split like the token figures
         if not self.stopped:
             seqs = sequences_of(test_data.inputs, test_data.targets, self.preset.model.pad_id)
-            notes = note_bits_of_ids(self.model, self.tokenizer, seqs).to_dict()
+            # pitch given duration: cheap for event tokens; for factored ones it would add ~30 s of CPU
+            # to a workshop run's minute (`evaluate` gives it)
+            cheap = isinstance(self.tokenizer, EventTokenizer)
+            notes = note_bits_of_ids(self.model, self.tokenizer, seqs, given_duration=cheap).to_dict()
         elapsed = time.perf_counter() - self.t_start
         metrics = self._final_metrics(val, test, notes, elapsed, n_threads)
         if self.out is not None:

@@ -5,7 +5,12 @@ import math
 import pytest
 import torch
 
-from bachlstm.analysis.bits_per_note import note_bits, note_bits_of_ids, sequences_of
+from bachlstm.analysis.bits_per_note import (
+    note_bits,
+    note_bits_of_ids,
+    pitch_bits_given_duration,
+    sequences_of,
+)
 from bachlstm.model.lstm import LSTMModel, ModelConfig
 from bachlstm.music.events import Event
 from bachlstm.tokens.tokenizers import build_tokenizer
@@ -72,3 +77,39 @@ def test_bits_per_event_agree_with_token_loss(name, one_thread):
     assert nb.bits_per_event * nb.n_events == pytest.approx(tokens["loss"] * tokens["n_tokens"] / math.log(2))
     assert 0 <= nb.pitch_top1 <= 1 and nb.pitch_bits_per_note > 0
     assert note_bits_of_ids(model, tok, sequences_of(x, y)) == nb  # what training reports from tensors
+
+
+def test_pitch_bits_given_duration_exact_on_a_hand_made_joint():
+    # candidates: C4 quarter, C4 half, D4 quarter, B#3 quarter (C4 spelled another way)
+    pitch_of, duration_of = torch.tensor([60, 60, 62, 60]), torch.tensor([0, 1, 0, 0])
+    joint = torch.tensor([[0.2, 0.4, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]])
+    bits = pitch_bits_given_duration(
+        joint, pitch_of, duration_of, true_pitch=torch.tensor([60, 62]), true_duration=torch.tensor([0, 0])
+    )
+    # row 0: C4 of the quarters (0.2 + 0.1) / 0.4; row 1: D4 of the quarters 0.25 / 0.75
+    assert bits.tolist() == pytest.approx([-math.log2(0.3 / 0.4), math.log2(3)])
+
+
+def test_pitch_given_duration_under_a_uniform_model_exact():
+    tok = build_tokenizer("event", [MELODY, B_SHARP])
+    nb = note_bits(uniform_model(tok.vocab_size), tok, [MELODY])
+    # quarters: B#3_1, C4_1, D4_1 -> C4 2/3, D4 1/3; halves: C4_2 alone -> C4 certain
+    assert nb.pitch_bits_given_duration == pytest.approx((math.log2(3 / 2) + 0 + math.log2(3)) / 3)
+    tok = build_tokenizer("factored", [MELODY, B_SHARP])
+    nb = note_bits(uniform_model(tok.vocab_size), tok, [MELODY])
+    # every (name, octave, type, dots) equally likely: C4 = {C o4, B# o3} of 3 names x 2 octaves, D4 one
+    assert nb.pitch_bits_given_duration == pytest.approx((2 * math.log2(6 / 2) + math.log2(6)) / 3)
+
+
+@pytest.mark.parametrize("name", ["event", "factored"])
+def test_knowing_the_duration_never_costs_more_than_the_joint(name, one_thread):
+    torch.manual_seed(1)
+    melodies = [MELODY, MELODY[::-1], B_SHARP + MELODY]
+    tok = build_tokenizer(name, melodies)
+    model = LSTMModel(
+        ModelConfig(vocab_size=tok.vocab_size, embedding_dim=4, lstm_sizes=(8,), dropouts=(0.0,))
+    )
+    nb = note_bits(model, tok, melodies)
+    # p(pitch | duration) = p(pitch, duration) / p(duration) >= p(pitch, duration); a note's bits include
+    # the joint's, so given-duration bits stay below pitch + duration bits per note
+    assert 0 < nb.pitch_bits_given_duration < nb.pitch_bits_per_note + nb.duration_bits_per_note

@@ -23,6 +23,9 @@ def test_home_renders_with_pipeline_links_and_counts():
     models = at.dataframe[0].value
     assert {"bits per event", "pitch bits per note", "pitch top-1"} <= set(models.columns)
     assert any("pitch bits per note" in c.value for c in at.caption)
+    literature = at.dataframe[1].value
+    assert 1.911 in literature["pitch bits given duration"].tolist()
+    assert "Pearce 2005, Table 9.8" in literature.source.tolist()
 
 
 def test_broken_checkpoint_is_listed_with_its_error(tmp_path, monkeypatch):

@@ -61,10 +61,20 @@ def test_checkpoint_table_gives_each_run_its_state():
     assert table.to_dict("records")[0] == {
         "name": "bach", "kind": "shipped", "preset": "bach", "tokenizer": "event", "parameters": 1000,
         "test perplexity": 7.5, "test top-1": 0.45, "bits per event": None, "pitch bits per note": 2.1,
-        "pitch top-1": None, "status": "complete",
+        "pitch bits given duration": None, "pitch top-1": None, "status": "complete",
     }  # fmt: skip
     assert table.status.tolist() == ["complete", "interrupted at epoch 5 of 45", "broken: corrupt"]
     assert table.kind.tolist()[1] == "user run"
+
+
+def test_literature_table_puts_measured_models_under_the_published_figures():
+    table = texts.literature_table(
+        [Info("chorale", Path("c"), True, "chorale", "event", {"test_pitch_bits_given_duration": 1.9}),
+         Info("old", Path("o"), True, "bach", "event", {"test_pitch_bits_per_note": 2.1})]
+    )  # fmt: skip
+    assert table["pitch bits given duration"].tolist() == [2.05, 1.87, 2.676, 2.337, 1.953, 1.911, 1.9]
+    assert table.model.tolist()[-1] == "chorale"  # "old" never measured it: not listed
+    assert table.source.tolist()[-1] == "bachlstm" and "tune-disjoint" in table.conditions.tolist()[-1]
 
 
 def test_melody_label():

@@ -195,6 +195,21 @@ def test_build_datasets_augments_train_only():
     assert [m.piece_id for m in ds.melodies["val"]] == ds.split["val"]
 
 
+def test_augmentation_can_stay_in_bachs_keys():
+    # G major (1 sharp): +2 -> A major (3 sharps), +4 -> B major (5), -2 -> F major (1 flat), -4 -> E-flat (3)
+    mels = [mel(f"p{i:02d}", f"t{i}") for i in range(10)]
+    config = DataConfig(
+        augment_semitones=(-4, -2, 2, 4), max_key_accidentals=3, split_fractions=(0.6, 0.2, 0.2)
+    )
+    tok = build_tokenizer("event", mels, transpositions=config.augment_semitones, bar_tokens=False)
+    ds = build_datasets(mels, tok, config)
+    train = ds.stats["train"]
+    assert (train["sequences"], train["transpositions_out_of_range"]) == (6 * 4, 6)  # B major left out
+    assert DataConfig(augment_semitones=(-4, -2, 2, 4)).max_key_accidentals is None  # all by default
+    with pytest.raises(DataConfigError, match="max_key_accidentals"):
+        DataConfig(max_key_accidentals=8)
+
+
 def test_build_datasets_counts_unknown_tokens():
     mels = [mel(f"p{i}", f"t{i}") for i in range(5)]
     tok = build_tokenizer("event", mels[:1], bar_tokens=False)

@@ -152,7 +152,13 @@ def test_evaluate_checkpoint_matches_the_training_metrics(tmp_path):
     assert metrics["perplexity"] == pytest.approx(result.metrics["test_perplexity"])
     assert metrics["top1"] == pytest.approx(result.metrics["test_top1"])
     assert metrics["n_tokens"] == result.metrics["test_tokens"]
-    for key in ("bits_per_event", "pitch_bits_per_note", "duration_bits_per_note", "pitch_top1"):
+    for key in (
+        "bits_per_event",
+        "pitch_bits_per_note",
+        "duration_bits_per_note",
+        "pitch_top1",
+        "pitch_bits_given_duration",  # event tokens: cheap, so training reports it too
+    ):
         assert metrics[key] == pytest.approx(result.metrics[f"test_{key}"])  # training reports them too
     assert sum(m["n_tokens"] for m in metrics["per_type"].values()) == metrics["n_tokens"]
     with pytest.raises(ValueError, match="split must be one of"):
