@@ -25,6 +25,7 @@ from app_pages.sampling_views import (
     held_out_primer,
     kept_primer_file,
     knob,
+    line_choice,
     link_opened,
     read_link,
     read_upload,
@@ -86,7 +87,7 @@ source = st.radio(
 
 with st.form("sample_form"):
     top = st.columns([3, 3, 2, 2, 2])
-    primer, primer_words, primer_id, file = None, "none", "none", None
+    primer, primer_words, primer_id, file, line = None, "none", "none", None, None
     primer_key = ""  # what a link names the primer by ("" none, a chorale's key, None a file)
     if source == sources[1]:
         # Labels as options (not positions): another model holds out other chorales (see corpus.py).
@@ -108,7 +109,10 @@ with st.form("sample_form"):
             "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
         )
         file = kept_primer_file(top[0], upload)  # st.file_uploader forgets its file on a page switch
+        line = line_choice(top[0], file) if file else None
         primer_words, primer_id = (f"file {file.name}", file.id) if file else ("file (none chosen)", "none")
+        if line is not None:
+            primer_words, primer_id = f"{primer_words}, line {line}", f"{primer_id} line {line}"
         primer_key = None
     length = top[1].slider(
         "Length (tokens)",
@@ -202,7 +206,7 @@ if go:
         st.error(f"Nothing generated: {problems_text(SettingsError(problems), SAMPLING_LABELS)}")
     elif source == sources[2] and file is None:
         st.info("Choose a MIDI or MusicXML file for the primer first (or another primer source).")
-    elif source == sources[2] and (read := read_upload(file, ck.tokenizer)) is None:
+    elif source == sources[2] and (read := read_upload(file, ck.tokenizer, line)) is None:
         pass  # read_upload said what is wrong with the file
     else:
         generate_once(ck, ref, shown, *read, link=to_query(request) if request else None)

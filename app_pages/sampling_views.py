@@ -16,10 +16,13 @@ from app_pages.texts import (
     MISSING,
     NOT_APPLICABLE,
     STYLE_HELP,
+    _,
     format_metric,
+    line_label,
+    notice_text,
 )
 from bachlstm.generation.generator import check_arguments
-from bachlstm.generation.primer import MusicInputError, PrimerError, fit_primer, read_primer
+from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
 from bachlstm.music.scores import to_midi, to_musicxml, zip_melodies
 from bachlstm.music.tonality import estimate_key
 from bachlstm.reports.comparison import compare_methods, sampling_configs
@@ -163,20 +166,51 @@ def kept_primer_file(slot, upload) -> PrimerUpload | None:
     return kept
 
 
-def read_upload(file: PrimerUpload, tokenizer) -> tuple[list, str] | None:
-    """(primer events moved into the model's vocabulary, a note on what was changed or lost), or None
-    after a clear error for a bad file. A file that reads is kept for the next visit to the page."""
+@st.cache_data(max_entries=16, show_spinner=False)
+def upload_lines(data: bytes, name: str) -> tuple[tuple[PrimerLine, ...], int]:
+    """The tracks or parts of an uploaded file and the one taken by default; ((), 0) for a file that
+    cannot be read (Generate says why)."""
     try:
-        primer = read_primer(file.data, file.name)  # primer.MAX_PRIMER_BYTES at most
-        events, shift = fit_primer(tokenizer, primer.events)
+        read = read_primer(data, name)  # primer.MAX_PRIMER_BYTES at most
+    except MusicInputError:
+        return (), 0
+    return read.lines, read.line
+
+
+def line_choice(slot, file: PrimerUpload) -> int | None:
+    """The track or part the student takes the melody from: a box when the file has several (the
+    library's default chosen first); None for a file of one line or the default (so the note says why
+    the library took it)."""
+    lines, default = upload_lines(file.data, file.name)
+    if len(lines) < 2:
+        return None
+    numbers = [x.number for x in lines]
+    labels = {x.number: line_label(x) for x in lines}
+    picked = slot.selectbox(
+        _("Melody line"),
+        numbers,
+        index=numbers.index(default),
+        format_func=labels.__getitem__,
+        key=f"primer_line_{file.id}",
+        help=_(
+            "The file has several tracks or parts; the melody is taken from one. First comes one named "
+            "like a melody (soprano, voice, ...), else the highest."
+        ),
+    )
+    return None if picked == default else picked
+
+
+def read_upload(file: PrimerUpload, tokenizer, line: int | None = None) -> tuple[list, str] | None:
+    """(primer events moved into the model's vocabulary, a note on what was read, changed or lost), or
+    None after a clear error for a bad file. A file that reads is kept for the next visit to the page."""
+    try:
+        primer = upload_primer(file.data, file.name, tokenizer, line=line)
     except (MusicInputError, PrimerError) as exc:
-        st.error(f"The primer cannot be used: {exc}")
+        why = f"{file.name}: {notice_text(exc.notice)}"
+        st.error(_("The primer cannot be used: {why}").format(why=why))
         return None
     st.session_state[KEPT_FILE] = file
-    notes = [f"{file.name}: {w}." for w in primer.warnings]
-    if shift:
-        notes.append(f"The primer was transposed by {shift:+d} semitones to notes this model knows.")
-    return events, " ".join(notes)
+    return primer.events, " ".join(f"{file.name}: {notice_text(w)}." for w in primer.warnings)
 
 
 # The Sampling form's fields as the page labels them (forms.problems_text words errors with them).

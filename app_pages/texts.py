@@ -378,3 +378,30 @@ FEATURE_WORDS = {
     "duration": "duration",
     "distance_to_end": "time left to the end",
 }
+
+
+def _(message: str) -> str:
+    """The page's language for `message`: English until the translation layer (app_pages/i18n.py) lands."""
+    return message
+
+
+def notice_text(notice, lang: str = "en") -> str:
+    """A reading notice (`bachlstm.music.notices.Notice`) in the page's words: its English template
+    translated, filled with its values, notes named in `lang`."""
+    from bachlstm.music.notices import TEXTS
+
+    return notice.worded(_(TEXTS[notice.code]), lang)
+
+
+def line_label(line, lang: str = "en") -> str:
+    """A file's track or part (`generation.primer.PrimerLine`) for the Sampling page's choice box."""
+    from bachlstm.music.names import pitch_name
+
+    return _("{number}: {name} ({instrument}, {low} to {high}, {notes} notes)").format(
+        number=line.number,
+        name=line.name or _("line {number}").format(number=line.number),
+        instrument=line.instrument or _("no instrument named"),
+        low=pitch_name(line.low, lang),
+        high=pitch_name(line.high, lang),
+        notes=line.notes,
+    )

@@ -47,6 +47,14 @@ def _common(p) -> None:
         help="a MIDI/MusicXML file, or a chorale id from the corpus (e.g. bwv66.6) whose opening is used",
     )
     p.add_argument("--primer-bars", type=int, default=2, help="bars of a chorale used as primer (default 2)")
+    p.add_argument(
+        "--track",
+        "--part",
+        dest="track",
+        metavar="N|NAME",
+        help="the track (MIDI) or part (MusicXML) of a --primer file the melody is taken from, by number "
+        "from 1 or name (default: one named like a melody, such as soprano or voice, else the highest)",
+    )
     p.add_argument("--unconstrained", action="store_true", help="no grammar mask (shows invalid output)")
 
 
@@ -101,17 +109,17 @@ def _primer(args, checkpoint):
     """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
     if not args.primer:
         return None
-    from bachlstm.generation.primer import fit_primer, primer_from_melody, read_primer
+    from bachlstm.generation.primer import primer_from_melody, upload_primer
 
     path = Path(args.primer)
     if path.is_file():
-        primer = read_primer(path.read_bytes(), path.name)
-        for warning in primer.warnings:  # the same words the Sampling page shows
+        primer = upload_primer(path.read_bytes(), path.name, checkpoint.tokenizer, line=args.track)
+        for warning in primer.warnings:  # the same notices the Sampling page words
             print(f"{path.name}: {warning}", file=sys.stderr)
-        events, shift = fit_primer(checkpoint.tokenizer, primer.events)
-        if shift:
-            print(f"primer transposed by {shift:+d} semitones to fit the model's vocabulary", file=sys.stderr)
-        return events
+        if len(primer.lines) > 1:
+            lines = "; ".join(x.label for x in primer.lines)
+            print(f"{path.name}: lines (choose with --track N or NAME): {lines}", file=sys.stderr)
+        return primer.events
     from bachlstm.corpus.cache import load_corpus
     from bachlstm.corpus.selection import select
     from bachlstm.training.splits import checkpoint_selection

@@ -24,6 +24,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "fit_primer",
             "PrimerFile",
             "PrimerLine",
+            "UploadedPrimer",
+            "upload_primer",
             "PrimerError",
             "MusicInputError",
         ),

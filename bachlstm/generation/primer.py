@@ -572,6 +572,28 @@ def fit_primer(tokenizer, primer: Sequence[Event] | Melody, max_shift: int = 6) 
     raise _unknown(unknown(events), max_shift)
 
 
+@dataclass(frozen=True)
+class UploadedPrimer:
+    """An uploaded file as a model's primer: the events moved into its vocabulary, by `shift` semitones,
+    the reading's notices (and the transposition's), the file's lines and the one taken."""
+
+    events: list[Event]
+    shift: int
+    warnings: tuple[Notice, ...]
+    lines: tuple[PrimerLine, ...]
+    line: int
+
+
+def upload_primer(data: bytes, filename: str, tokenizer, *, line: int | str | None = None) -> UploadedPrimer:
+    """`read_primer` then `fit_primer`: what the command line and the Sampling page both do with a
+    student's file, so they give the same notes and the same notices. Raises MusicInputError or
+    PrimerError."""
+    read = read_primer(data, filename, line=line)
+    events, shift = fit_primer(tokenizer, read.events)
+    moved = (Notice.of("transposed", shift=shift),) if shift else ()
+    return UploadedPrimer(events, shift, read.warnings + moved, read.lines, read.line)
+
+
 def _unknown(e: Event, max_shift: int) -> PrimerError:
     """The error for an event the model never learned (a note by its MIDI number, or a rest)."""
     if e.is_rest:

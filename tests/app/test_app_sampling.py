@@ -510,3 +510,71 @@ def test_a_bad_link_says_why_and_the_page_stays_usable(query, words):
     assert "sampling" not in at.session_state
     at.button(key=GENERATE).click().run()  # the student's own settings still work
     assert not at.exception and at.session_state["sampling"]["settings"].model == "tiny"
+
+
+def _two_line_midi() -> bytes:
+    """A strings track above an oboe melody (named "Melody") whose releases come on another channel."""
+    import io
+
+    import mido
+
+    def track(name, program, pitches, off_channel):
+        msgs = [mido.MetaMessage("track_name", name=name), mido.Message("program_change", program=program)]
+        for p in pitches:
+            msgs += [
+                mido.Message("note_on", note=p, velocity=80),
+                mido.Message("note_off", note=p, channel=off_channel, time=480),
+            ]
+        return mido.MidiTrack([*msgs, mido.MetaMessage("end_of_track")])
+
+    out = io.BytesIO()
+    tracks = [track("Strings", 48, [79, 79, 81, 81, 83, 83, 84, 84], 0),
+              track("Melody", 68, [67, 69, 71, 72, 74, 72, 71, 69], 1)]  # fmt: skip
+    mido.MidiFile(type=1, tracks=tracks).save(file=out)
+    return out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("line", [None, 1], ids=["default", "chosen"])
+def test_library_cli_and_page_read_an_upload_to_the_same_notes_and_notices(line, tmp_path, capsys):
+    from app_pages.sampling_state import file_id
+    from app_pages.texts import notice_text
+    from bachlstm.cli import main
+    from bachlstm.generation.primer import upload_primer
+    from bachlstm.model.checkpoints import load_checkpoint
+
+    data = _two_line_midi()
+    lib = upload_primer(data, "tune.mid", load_checkpoint("tiny").tokenizer, line=line)
+    expected = [(e.pitch, e.octave, e.quarter_length) for e in lib.events]
+    assert lib.line == (line or 2) and [w.code for w in lib.warnings][:2] == (
+        ["release_other_channel", "line_named"] if line is None else ["release_other_channel", "line_chosen"]
+    )
+
+    path = tmp_path / "tune.mid"
+    path.write_bytes(data)
+    main(["generate", "--checkpoint", "tiny", "--primer", str(path), "--length", "16", "--json",
+          *(["--track", str(line)] if line else [])])  # fmt: skip
+    out = capsys.readouterr()
+    cli = [(e["pitch"], e["octave"], e["quarter_length"]) for e in json.loads(out.out)["primer_events"]]
+    assert cli == expected
+    said = [x.removeprefix("tune.mid: ") for x in out.err.splitlines() if not x.startswith("tune.mid: lines")]
+    assert said == [w.text for w in lib.warnings]
+
+    # The uploader sits in the form, so the file (and its lines) arrive with the first Generate, which
+    # takes the default line; the box to choose another is there from then on.
+    at = sampling_page()
+    at.radio(key="primer_source").set_value("upload MIDI/MusicXML").run()
+    at.file_uploader(key="upload").set_value(("tune.mid", data, "audio/midi"))
+    at.slider(key="length").set_value(32)
+    at.button(key=GENERATE).click().run()
+    box = at.selectbox(key=f"primer_line_{file_id('tune.mid', data)}")
+    assert box.value == 2 and box.options == [
+        "1: Strings (String Ensemble 1, G5 to C6, 8 notes)", "2: Melody (Oboe, G4 to D5, 8 notes)",
+    ]  # fmt: skip
+    if line:
+        box.set_value(line)
+        at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    page = at.session_state["sampling"]["gens"][0].primer_events
+    assert [(e.pitch, e.octave, e.quarter_length) for e in page] == expected
+    assert at.info[0].value == " ".join(f"tune.mid: {notice_text(w)}." for w in lib.warnings)
