@@ -6,8 +6,6 @@ import os
 
 import streamlit as st
 
-from app_pages.i18n import translator
-from app_pages.messages import describe
 from bachlstm.classroom import records
 from bachlstm.corpus import overview
 from bachlstm.corpus.cache import load_corpus
@@ -15,8 +13,6 @@ from bachlstm.corpus.selection import SelectionConfig, select
 from bachlstm.music import audio, render
 from bachlstm.music.events import Event
 from bachlstm.training.jobs import JobManager
-
-_ = translator(__name__)
 
 # Every setting a student makes (Sampling, the Training form, the Corpus filters) is a widget with
 # persist_state=SESSION: it keeps its value when the student opens another page and comes back.
@@ -41,9 +37,25 @@ def class_records() -> records.ClassRecords:
     return records.ClassRecords()
 
 
+def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
+    return text
+
+
 def records_problem_text(exc: records.RecordsError) -> str:
     """A problem with the class's records as a sentence; the page goes on without them."""
-    return describe(exc)
+    values = exc.values
+    if exc.code == records.LOCKED:
+        text = _("The class's records ({path}) are busy: another program holds them. Try again in a minute.")
+    elif exc.code == records.DAMAGED:
+        text = _(
+            "The class's records ({path}) are damaged, so names and owners cannot be saved now. The "
+            "teacher page can set the file aside (it is kept) and start a fresh one."
+        )
+    elif exc.code == records.NEWER_SCHEMA:
+        text = _("The class's records ({path}) were written by a newer bachlstm: update this server.")
+    else:
+        text = _("The class's records ({path}) cannot be opened: {reason}")
+    return text.format(**{"reason": "", **values})
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
@@ -117,13 +129,9 @@ def usable_checkpoints() -> tuple[list, list]:
 def show_problem(info) -> None:
     """An error box for a broken checkpoint, a warning for a skipped file, nothing for a usable one."""
     if info.status == "skipped":
-        st.warning(
-            _("**{name}** in the runs folder is not a regular file: skipped, never opened.").format(
-                name=info.name
-            )
-        )
+        st.warning(f"**{info.name}** in the runs folder is not a regular file: skipped, never opened.")
     elif info.error:
-        st.error(_("Checkpoint **{name}** cannot be used: {error}").format(name=info.name, error=info.error))
+        st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
 
 
 def mtime(path) -> float:
@@ -176,18 +184,15 @@ def render_cache() -> render.ContentCache:
     return render.ContentCache(int(os.environ.get("BACHLSTM_RENDER_CACHE_MB", "64")) * 2**20)
 
 
-def column_view(events: tuple, n_primer: int, key_sharps: int | None = None, large: bool = False) -> dict:
+def column_view(events: tuple, n_primer: int, key_sharps: int | None = None) -> dict:
     """A Sampling column's sheet music and piano roll, drawn once per content for the whole server.
-    key_sharps: the staff's key signature (None: estimated from all the events); large: the focus view's
-    page, as wide as the whole page (a column's is a quarter of it)."""
+    key_sharps: the staff's key signature (None: estimated from all the events)."""
     from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
 
-    width = charts.FOCUS_PAGE_WIDTH if large else charts.COLUMN_PAGE_WIDTH
-
     def draw():
-        return charts.melody_view(events, n_primer, page_width=width, key_sharps=key_sharps)
+        return charts.melody_view(events, n_primer, key_sharps=key_sharps)
 
-    return render_cache().get(("view", events, n_primer, key_sharps, width), draw)
+    return render_cache().get(("view", events, n_primer, key_sharps), draw)
 
 
 def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> dict:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app_pages.board_views import draw_share
 from app_pages.common import (
     SESSION,
     checkpoint,
@@ -13,6 +14,7 @@ from app_pages.common import (
     usable_checkpoints,
 )
 from app_pages.forms import parse_whole_number, problems_text
+from app_pages.identity import current_student
 from app_pages.sampling_state import SLIDERS, SamplingSettings, request_of
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
@@ -217,4 +219,5 @@ if result is None:
 draw_stale(result, shown)
 draw_columns(result)
 draw_link(result)
+draw_share(result, current_student())
 draw_below(result)

@@ -1,4 +1,4 @@
-"""`python -m benchmarks corpus|train|generate|inspect|app|class [--json]`: run one, print its figures."""
+"""`python -m benchmarks corpus|train|generate|inspect|app|class|listening [--json]`: run one, print it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import importlib
 import json
 import sys
 
-BENCHES = ("corpus", "train", "generate", "inspect", "app", "class")
+BENCHES = ("corpus", "train", "generate", "inspect", "app", "class", "listening")
 MODULES = {"class": "classroom"}  # `class` is a Python keyword: no module can be named so
 
 
@@ -20,8 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--sessions",
         type=_counts,
         default=(1, 4, 8, 16),
-        help="class: numbers of browser sessions clicking Generate at once, e.g. 1,4,8,16",
+        help="class: numbers of browser sessions clicking Generate at once, e.g. 1,4,8,16; listening: the "
+        "number of sessions playing together (the largest given)",
     )
+    p.add_argument("--rounds", type=int, default=5, help="listening: rounds each session plays")
     p.add_argument(
         "--watchers",
         type=int,
@@ -32,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--browser-nice",
         type=int,
         default=None,
-        help="class: CPU priority of the benchmark's browsers (default 10: they stand in for the students' "
-        "own machines; 0 lets them compete with the server as equals)",
+        help="class, listening: CPU priority of the benchmark's browsers (default 10: they stand in for the "
+        "students' own machines; 0 lets them compete with the server as equals)",
     )
     return p
 
@@ -44,8 +46,10 @@ def run(args) -> int:
     options = {}
     if args.which == "class":
         options = {"sessions": args.sessions, "watchers": args.watchers}
-        if args.browser_nice is not None:
-            options["browser_nice"] = args.browser_nice
+    if args.which == "listening":
+        options = {"sessions": max(args.sessions), "rounds": args.rounds}
+    if args.which in ("class", "listening") and args.browser_nice is not None:
+        options["browser_nice"] = args.browser_nice
     figures = mod.run(**options)
     print(json.dumps(figures, indent=2) if args.json else mod.format_report(figures))
     return 0

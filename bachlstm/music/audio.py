@@ -150,7 +150,19 @@ def encode_ogg(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
-def to_ogg(events: Sequence[Event], tempo_bpm: float = DEFAULT_TEMPO) -> bytes | None:
-    """The melody as OGG Vorbis bytes, or None when it has no note."""
+def to_ogg(
+    events: Sequence[Event], tempo_bpm: float = DEFAULT_TEMPO, seconds: float | None = None
+) -> bytes | None:
+    """The melody as OGG Vorbis bytes, or None when it has no note.
+
+    `seconds`: the audio's exact length (silence added, or the end cut), so that two excerpts of equal
+    bars play equally long whatever their last note (a player's length would otherwise give away which
+    ends in a rest).
+    """
     audio = synthesize(events, tempo_bpm)
-    return None if audio is None else encode_ogg(audio)
+    if audio is None:
+        return None
+    if seconds is not None:
+        n = int(round(seconds * SAMPLE_RATE))
+        audio = np.pad(audio, (0, max(0, n - len(audio))))[:n]
+    return encode_ogg(audio)

@@ -84,10 +84,10 @@ def test_generate_fills_four_columns_with_every_part():
     zero = charts.zero_figures(charts.style_frame(at.session_state["sampling"]["comparison"].style))
     for name in zero:
         assert any(c.value.startswith(f"**{name}** (") and "no chart" in c.value for c in at.caption), name
-    # a piano roll per melody with notes + the comparison chart + the next-token explorer, one per method
+    # a piano roll per melody with notes + the comparison chart + the next-token explorer
     gens = at.session_state["sampling"]["gens"]
     rolls = sum(any(not e.is_rest for e in g.full_events) for g in gens)
-    assert len(at.get("vega_lite_chart")) == rolls + 1 + 4
+    assert len(at.get("vega_lite_chart")) == rolls + 2
     assert len(at.image) == 4 and at.image[0].proto.imgs[0].url.startswith("data:image/svg+xml")
     assert any(b.proto.label.startswith("Download all") for b in at.get("download_button"))
     # audio is made when a column is listened to, not for every click on Generate
@@ -581,29 +581,28 @@ def test_library_cli_and_page_read_an_upload_to_the_same_notes_and_notices(line,
 
 
 @pytest.mark.slow
-def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_be_shown_large():
-    import base64
-    from urllib.parse import unquote
+def test_share_one_column_or_all_four_on_the_class_board(tmp_path, monkeypatch):
+    from bachlstm.classroom.records import ClassRecords
 
-    from app_pages.sampling_views import column_key_signatures
-    from bachlstm.music.tonality import estimate_key
-
+    monkeypatch.setenv("BACHLSTM_CLASS_DB", str(tmp_path / "class.sqlite3"))
     at = sampling_page()
-    at.radio(key="primer_source").set_value("opening of a held-out chorale").run()
-    at.slider(key="length").set_value(48)
+    at.slider(key="length").set_value(32)
     at.button(key=GENERATE).click().run()
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    gens = at.session_state["sampling"]["gens"]
-    key = estimate_key(gens[0].primer_events)
-    assert column_key_signatures(gens) == [key.sharps] * 4
-    assert any(f"primer's key, **{key.name}**" in c.value for c in at.caption)
-    for image in at.image:  # the primer's notes grey in every column's score
-        url = image.proto.imgs[0].url
-        svg = base64.b64decode(url.split(",", 1)[1]).decode() if ";base64," in url else unquote(url)
-        assert 'class="note" color="#8c8c8c"' in svg, url[:80]
-    rolls = [c.proto.spec for c in at.get("vega_lite_chart")][:4]
-    assert len({json.dumps(json.loads(r)["encoding"]["x"]["scale"]) for r in rolls}) == 1  # shared axes
-    at.segmented_control(key="sampling_focus").set_value("top-p").run()
-    assert not at.exception
-    assert column_titles(at) == ["top-p (p=0.9)"]
-    assert [b.proto.label for b in at.get("download_button")][:2] == ["MIDI", "MusicXML"]
+    share = "FormSubmitter:share_form-Share"
+    at.button(key=share).click().run()  # no title yet
+    assert at.error[0].value.startswith("Give the melody a short title first")
+    at.text_input(key="share_title").set_value("  My   first ")
+    at.selectbox(key="share_which").set_value("top-k (k=8)")
+    at.button(key=share).click().run()
+    assert at.success[0].value == "Shared: see the Class board."
+    at.button(key=share).click().run()  # a second click shares nothing more
+    assert at.info[-1].value == "Shared already: see the Class board."
+    at.selectbox(key="share_which").set_value("all four")
+    at.button(key=share).click().run()
+    items = ClassRecords(tmp_path / "class.sqlite3").board_items()
+    assert [(i.owner, i.title, i.method) for i in items][-1] == ("Tess", "My first", "top-k")
+    assert sorted(i.method for i in items[:4]) == ["greedy", "temperature", "top-k", "top-p"]
+    res = at.session_state["sampling"]
+    topk = res["gens"][1]
+    assert items[-1].settings == res["link"] and items[-1].label == "top-k (k=8)"
+    assert [e["midi"] for e in items[-1].melody["events"]] == [e.midi for e in topk.full_events]

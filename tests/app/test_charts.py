@@ -12,13 +12,16 @@ from bachlstm.analysis.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.music.events import Event
 from bachlstm.music.render import size_of
 from bachlstm.training.loop import Progress
-from tests.builders import step_progress
 
 VEGA_LITE = load_schema()
 
 
+def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
+    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
+
+
 def test_progress_frame_thins_steps_but_keeps_the_newest_and_all_epochs():
-    records = [step_progress(i, 10.0 - i / 100) for i in range(1, 1001)]
+    records = [_step(i, 10.0 - i / 100) for i in range(1, 1001)]
     records.append(Progress("epoch", 1, 1000, 1000, train_loss=2.0, val_loss=2.5, val_top1=0.4, val_top5=0.8))
     frame = charts.progress_frame(records, run="r", max_points=100)
     train = frame[frame.metric == "train loss"]
@@ -47,38 +50,6 @@ def _notes(*midis):
     return [Event("note", 1.0, pitch=names[m][0], octave=names[m][1], midi=m, measure=1) for m in midis]
 
 
-def test_rolls_of_one_result_share_their_axes():
-    rolls = [
-        charts.melody_view(_notes(62, 64))["roll"],
-        charts.melody_view(_notes(60, 64, 64, 60, 62))["roll"],
-    ]
-    x, y = charts.roll_domains([*rolls, charts.melody_view([])["roll"]])
-    assert (x, y) == ([0.0, 5.0], [59, 65])  # five quarter notes; a semitone of room below and above
-    specs = [charts.piano_roll_chart(r, x_domain=x, y_domain=y) for r in rolls]
-    assert {str(s["encoding"]["x"]["scale"]) for s in specs} == {str({"domain": [0.0, 5.0], "nice": False})}
-    assert all(s["encoding"]["y"]["scale"] == {"domain": [59, 65]} for s in specs)
-    assert charts.roll_domains([]) == (None, None)
-
-
-def test_next_token_chart_is_one_chart_per_method_as_wide_as_its_column():
-    frame = pd.DataFrame(
-        {"method": ["greedy", "greedy", "top-k", "top-k"], "token": ["C4", "D4"] * 2, "rank": [0, 1] * 2,
-         "before": [0.6, 0.4] * 2, "after": [1.0, 0.0, 0.6, 0.4], "kept": [True, False, True, True]}
-    )  # fmt: skip
-    specs = charts.next_token_chart(frame)
-    assert [s["title"] for s in specs] == ["greedy", "top-k"]
-    assert all(s["width"] == "container" for s in specs)
-    assert specs[1]["transform"] == [{"filter": {"field": "method", "equal": "top-k"}}]
-
-
-def test_the_primer_is_grey_in_the_score():
-    from bachlstm.music.render import MARKED_COLOUR
-
-    svg = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)["svg"][0]
-    assert svg.count(f'class="note" color="{MARKED_COLOUR}"') == 2
-    assert MARKED_COLOUR not in charts.melody_view(_notes(60, 62, 64, 60))["svg"][0]
-
-
 def test_melody_view_marks_the_primer_and_draws_sheet_music():
     view = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)
     assert view["roll"]["part"].to_pylist() == ["primer", "primer", "generated", "generated"]
@@ -97,8 +68,7 @@ def valid_vega_lite(spec: dict, data) -> None:
 
 
 def test_every_chart_builds_valid_vega_lite():
-    records = [step_progress(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)]
-    frame = charts.progress_frame(records, "r")
+    frame = charts.progress_frame([_step(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)], "r")
     roll = charts.melody_view(_notes(60, 62))["roll"]
     bach = StyleRow(
         "Bach (validation)", 3, {"ends on tonic": Interval(0.9, 0.8, 1.0)}, SharedRun(9, "a", 0, 0)
@@ -129,7 +99,7 @@ def test_every_chart_builds_valid_vega_lite():
     plain = [
         *charts.training_charts(frame),
         (roll, charts.piano_roll_chart(roll)),
-        *((tokens, spec) for spec in charts.next_token_chart(tokens)),
+        (tokens, charts.next_token_chart(tokens)),
         (charts.style_frame(style), charts.style_chart(charts.style_frame(style))),
     ]
     for data, spec in plain:
@@ -145,8 +115,7 @@ def test_every_chart_builds_valid_vega_lite():
 
 def test_a_chart_without_points_is_not_drawn_as_an_empty_frame():
     """Before the first epoch the validation-accuracy panel has no point: no spec, the page says why."""
-    records = [step_progress(1, 3.0), step_progress(2, 2.9)]
-    loss, acc = charts.training_charts(charts.progress_frame(records, "r"))
+    loss, acc = charts.training_charts(charts.progress_frame([_step(1, 3.0), _step(2, 2.9)], "r"))
     assert loss[1] is not None and len(loss[0]) == 2
     assert acc[1] is None and acc[0].empty
 

@@ -33,6 +33,8 @@ PAGES = [
     ("Training", "training"),
     ("Sampling", "sampling"),
     ("Inside the model", "inside"),
+    ("Class board", "board"),
+    ("Bach or model?", "listening"),
 ]
 
 

@@ -1,0 +1,256 @@
+"""Drawing parts of the "Bach or model?" page: the pools (made once per server), a round before and
+after its answer, the class's results, the teacher's choices.
+
+Before the answer the page holds nothing that tells the excerpts apart but their sound: the labels are
+"A" and "B", the players are the same length (`excerpts.excerpt_seconds`), the audio's address is a
+hash of its bytes, and which excerpt is A was drawn with the round's key.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+
+import streamlit as st
+
+from app_pages import charts
+from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text
+from app_pages.texts import MISSING
+from bachlstm.classroom.listening import listening_results, student_scores
+from bachlstm.classroom.records import ListeningRound, ListeningSettings, RecordsError
+from bachlstm.generation.sampling import METHODS
+from bachlstm.reports.excerpts import (
+    BARS,
+    DEFAULT_BARS,
+    Excerpt,
+    bach_excerpts,
+    excerpt_audio,
+    model_pool,
+    pair,
+)
+
+CLASS_METHODS = ("top-k", "top-p", "temperature")  # greedy without a primer writes one melody: no test
+REVEALED = "listening_revealed"  # session_state: the round just answered, shown with its answer
+PROBLEM = "listening_problem"  # session_state: a records problem met while storing an answer
+
+
+TEACHER = "teacher"  # session_state: set by the teacher page once its PIN was given
+
+
+def teacher_here() -> bool:
+    """Whether this session is the teacher's (the teacher page's PIN given)."""
+    return bool(st.session_state.get(TEACHER))
+
+
+def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
+    return text
+
+
+# ----------------------------------------------------------------------------------------------------
+# Pools and audio, made once per server
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _model_pool(path: str, stamp: float, method: str, bars: int) -> list[Excerpt]:
+    return model_pool(checkpoint(path, stamp), method, bars)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _bach_pool(path: str, stamp: float, bars: int) -> list[Excerpt]:
+    return bach_excerpts(checkpoint(path, stamp).meta, bars)
+
+
+@st.cache_resource(max_entries=1024, show_spinner=False)
+def _audio(excerpt: Excerpt, bars: int) -> bytes | None:
+    return excerpt_audio(excerpt, bars)
+
+
+def pools(info, method: str, bars: int) -> tuple[list[Excerpt], list[Excerpt]]:
+    """(the model's pool for `method`, the model's held-out Bach openings), `bars` bars each."""
+    stamp = mtime(info.path)
+    with st.spinner(_("Preparing the excerpts (once per model, method and length) ...")):
+        return _model_pool(str(info.path), stamp, method, bars), _bach_pool(str(info.path), stamp, bars)
+
+
+def round_excerpts(round_: ListeningRound, info) -> tuple[Excerpt, Excerpt] | None:
+    """(A, B) of a dealt round, found again in its pools; None when a pool no longer holds them (the
+    model was trained again, say)."""
+    generated_pool, bach_pool = pools(info, round_.method, round_.bars)
+    generated = next((x for x in generated_pool if x.id == round_.generated), None)
+    bach = next((x for x in bach_pool if x.id == round_.bach), None)
+    if generated is None or bach is None:
+        return None
+    return (bach, generated) if round_.bach_first else (generated, bach)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Dealing and answering
+
+
+def class_choice(available: list[str]) -> ListeningSettings:
+    """The teacher's choice for the class, the models this server lacks left out; a default before any."""
+    try:
+        chosen = class_records().listening_settings()
+    except RecordsError as exc:
+        st.warning(records_problem_text(exc))
+        chosen = None
+    if chosen is None:
+        default = [m for m in ("bach", "workshop") if m in available][:1] or available[:1]
+        return ListeningSettings(tuple(default), CLASS_METHODS, DEFAULT_BARS, 0.0)
+    models = tuple(m for m in chosen.models if m in available) or tuple(available[:1])
+    return ListeningSettings(models, chosen.methods, chosen.bars, chosen.updated)
+
+
+def deal(student: str, choice: ListeningSettings, infos: dict) -> ListeningRound | None:
+    """The student's open round (a reload finds it), else a new one from `choice`; None (said why)
+    when the records cannot be used or a pool is empty."""
+    records = class_records()
+    try:
+        open_round = records.open_round(student)
+        if open_round is not None and open_round.model in infos:
+            return open_round
+        key = uuid.uuid4().hex
+        rng = random.Random(key)
+        model, method = rng.choice(choice.models), rng.choice(choice.methods)
+        generated_pool, bach_pool = pools(infos[model], method, choice.bars)
+        pairing = pair(generated_pool, bach_pool, key)
+        new = ListeningRound(
+            key, student, model, method, choice.bars, pairing.bach.id, pairing.generated.id,
+            pairing.bach_first, time.time(),
+        )  # fmt: skip
+        return records.deal_round(new)  # another tab's open round wins
+    except RecordsError as exc:
+        st.error(records_problem_text(exc))
+    except ValueError:  # an empty pool: the model writes nothing of that length
+        st.error(
+            _(
+                "The model **{model}** wrote no usable {bars}-bar excerpt with {method}: choose another."
+            ).format(model=model, bars=choice.bars, method=method)
+        )
+    return None
+
+
+def _answer(round_id: str, picked: str) -> None:
+    """Store the answer (a second click, or one after a reload, stores nothing more) and show it."""
+    try:
+        _, kept = class_records().answer_round(round_id, picked)
+    except RecordsError as exc:
+        st.session_state[PROBLEM] = records_problem_text(exc)
+        return
+    st.session_state[REVEALED] = kept.id if kept is not None else None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Drawing
+
+
+def draw_question(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> None:
+    """Two players labelled A and B, then "A is Bach" / "B is Bach": nothing else about the excerpts."""
+    st.markdown(
+        _("Listen to both excerpts. One is the opening of a Bach chorale melody, one was written by a model.")
+    )
+    for slot, letter, excerpt in zip(st.columns(2), "AB", excerpts):
+        with slot:
+            st.markdown(f"#### {_('Excerpt')} {letter}")
+            st.audio(_audio(excerpt, round_.bars), format="audio/ogg")
+    c = st.columns(2)
+    for slot, letter in zip(c, "AB"):
+        slot.button(
+            _("{letter} is Bach").format(letter=letter), key=f"pick_{letter}", type="primary",
+            on_click=_answer, args=(round_.id, letter), width="stretch",
+        )  # fmt: skip
+
+
+def draw_answer(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> None:
+    """The answer: which was Bach, the listener's verdict, both scores, and the model's method."""
+    right = not round_.took_model_for_bach
+    verdict = _("Right: **{bach}** was Bach.") if right else _("Not this time: **{bach}** was Bach.")
+    (st.success if right else st.info)(verdict.format(bach=round_.bach_letter))
+    for slot, letter, excerpt in zip(st.columns(2), "AB", excerpts):
+        is_bach = letter == round_.bach_letter
+        with slot:
+            if is_bach:
+                piece = excerpt.id.split(":")[0]
+                st.markdown(f"#### {letter}: Bach ({piece})")
+            else:
+                st.markdown(f"#### {letter}: {round_.model}, {round_.method}")
+            view = column_view(excerpt.events, 0)
+            if view["svg"]:
+                st.image(view["svg"], width="stretch")
+            st.audio(_audio(excerpt, round_.bars), format="audio/ogg")
+    st.caption(
+        _(
+            "The model's excerpt: the opening {bars} bars of a melody **{model}** wrote with **{method}** "
+            "(default settings, no primer). Bach's: the opening {bars} bars of a chorale melody the model "
+            "never trained on."
+        ).format(bars=round_.bars, model=round_.model, method=round_.method)
+    )
+
+
+def draw_results(student: str | None) -> None:
+    """The class's results per model and method (table and chart) and the student's own score."""
+    try:
+        rounds = class_records().answered_rounds()
+    except RecordsError as exc:
+        st.warning(records_problem_text(exc))
+        return
+    results = listening_results(rounds)
+    if not results:
+        st.caption(_("No answers yet."))
+        return
+    frame = charts.listening_frame(results)
+    st.dataframe(
+        frame,
+        hide_index=True,
+        placeholder=MISSING,
+        column_config={
+            "taken for Bach": st.column_config.NumberColumn(format="percent"),
+            "low": st.column_config.NumberColumn(format="percent"),
+            "high": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+    st.vega_lite_chart(frame, charts.listening_chart(frame))
+    st.caption(
+        _(
+            "Share of rounds in which listeners took the model's excerpt for Bach, with its 95% interval "
+            "(Wilson). 50% means the class could not tell the model from Bach; near 0% the model gives "
+            "itself away."
+        )
+    )
+    mine = [s for s in student_scores(rounds) if student and s.student.casefold() == student.casefold()]
+    if mine:
+        st.markdown(
+            _("**Your score**: Bach found in {correct} of {answers} rounds.").format(
+                correct=mine[0].correct, answers=mine[0].answers
+            )
+        )
+
+
+def draw_teacher(available: list[str], choice: ListeningSettings) -> None:
+    """The teacher's choices for the class (models, methods, excerpt length) and the results' reset."""
+    with st.form("listening_teacher"):
+        c = st.columns(3)
+        models = c[0].multiselect(_("Models"), available, default=list(choice.models), key="listen_models")
+        methods = c[1].multiselect(
+            _("Methods"), list(METHODS), default=list(choice.methods), key="listen_methods"
+        )
+        bars = c[2].selectbox(
+            _("Excerpt length (bars)"), BARS, index=BARS.index(choice.bars), key="listen_bars"
+        )
+        saved = st.form_submit_button(_("Save for the class"))
+    if saved:
+        if not models or not methods:
+            st.error(_("Choose at least one model and one method."))
+        else:
+            try:
+                class_records().set_listening_settings(models, methods, bars)
+                st.success(_("Saved: the class's next rounds use these."))
+            except RecordsError as exc:
+                st.error(records_problem_text(exc))
+    if st.button(_("Reset the class's results"), key="listen_reset"):
+        try:
+            cleared = class_records().reset_listening()
+            st.success(_("{n} rounds cleared from the results (kept in the records file).").format(n=cleared))
+        except RecordsError as exc:
+            st.error(records_problem_text(exc))

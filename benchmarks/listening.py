@@ -1,0 +1,173 @@
+"""Listening benchmark: N browser sessions play "Bach or model?" together for R rounds (`bench listening`).
+
+Every session is a student of its own. Each round, all sessions answer at once (every third answer is
+a double click), wait for the answer, then press Next round at once. Reported: answers given and
+stored (`lost`, `duplicates`: the class's records against the clicks), the time from an answer to the
+next round's question (the answer drawn plus the next question drawn; the student's own pause left
+out), the server's CPU per round (the server and its children), and the bytes it sent per round
+(counted on the wire by the class benchmark's relay, the two excerpts' audio included). The pools
+are made before the sessions start (once per model, method and length; kept under the runs folder),
+as a teacher's first round would make them. Headless Chromium runs on the same machine as the server
+at CPU priority 10 (the class benchmark's BROWSER_NICE), so the figures are pessimistic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.app import CHROMIUM, CHROMIUM_ARGS, server_pid, streamlit_server
+from benchmarks.classroom import (
+    BROWSER_NICE,
+    SESSION_TTL_S,
+    CountingProxy,
+    _niced_chromium,
+    _open,
+    _ready,
+    tree_cpu_s,
+)
+
+MODEL, METHODS, BARS = "bach", ("top-k", "top-p", "temperature"), 4  # the class's choice
+TARGETS = {"next_round_s_median": 2.0, "server_cpu_s_per_round": 0.2, "bytes_per_round": 200_000}
+AUDIO_LOADED = "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 4)"
+
+
+def prepare_pools(runs: Path) -> float:
+    """Make the class's pools and their audio as the server will find them (seconds it took)."""
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.excerpts import bach_excerpts, excerpt_audio, model_pool
+
+    t0 = time.perf_counter()
+    ck = load_checkpoint(MODEL)
+    folder = runs / "listening"
+    excerpts = bach_excerpts(ck.meta, BARS)
+    for method in METHODS:
+        excerpts += model_pool(ck, method, BARS, folder)
+    for x in excerpts:
+        excerpt_audio(x, BARS, folder)
+    return time.perf_counter() - t0
+
+
+async def _question(page) -> None:
+    """Wait for a round's question: its two answer buttons and both players' audio loaded."""
+    await page.locator(".st-key-pick_B button").wait_for()
+    await _ready(page)
+    await page.wait_for_function(AUDIO_LOADED, timeout=60_000)
+
+
+async def _play(session, rounds: int, rng: random.Random, barrier: asyncio.Barrier) -> dict:
+    """One student's rounds: answer (sometimes twice), then Next round; timings per round."""
+    page, times, given = session.page, [], 0
+    await _question(page)
+    for i in range(rounds):
+        await barrier.wait()  # the class answers together
+        letter = rng.choice("AB")
+        button = page.locator(f".st-key-pick_{letter} button")
+        t0 = time.perf_counter()
+        await (button.dblclick() if i % 3 == 2 else button.click())
+        given += 1
+        await page.locator(".st-key-next_round button").wait_for()
+        await _ready(page)
+        answered = time.perf_counter() - t0
+        await barrier.wait()
+        t1 = time.perf_counter()
+        await page.locator(".st-key-next_round button").click()
+        await _question(page)
+        times.append(answered + time.perf_counter() - t1)
+    return {"given": given, "times": times}
+
+
+async def _main(sessions: int, rounds: int, runs: Path, db_path: Path, browser_nice: int) -> dict:
+    from playwright.async_api import async_playwright
+
+    from bachlstm.classroom.records import ClassRecords
+
+    db = ClassRecords(db_path)
+    db.set_listening_settings([MODEL], list(METHODS), BARS)
+    prepare_s = prepare_pools(runs)
+    env = {
+        "BACHLSTM_RUNS_DIR": str(runs),
+        "BACHLSTM_CLASS_DB": str(db_path),
+        "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S),
+    }
+    figures: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "sessions": sessions,
+                     "rounds": rounds, "model": MODEL, "methods": list(METHODS), "bars": BARS,
+                     "pools_prepare_s": round(prepare_s, 1)}  # fmt: skip
+    with streamlit_server(env=env, timeout=120) as server_url:
+        pid = server_pid(server_url)
+        proxy = CountingProxy(int(server_url.rsplit(":", 1)[1]))
+        url = await proxy.start()
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(
+                executable_path=_niced_chromium(runs, browser_nice), args=CHROMIUM_ARGS
+            )
+            warm = await _open(browser, url, "listening", student="Warm-up")  # loads the pools once
+            await _question(warm.page)
+            await warm.context.close()
+            opened = await asyncio.gather(*[_open(browser, url, "listening") for _ in range(sessions)])
+            cpu0, sent0 = tree_cpu_s(pid), proxy.sent
+            barrier = asyncio.Barrier(sessions)
+            played = await asyncio.gather(
+                *[_play(s, rounds, random.Random(i), barrier) for i, s in enumerate(opened)]
+            )
+            await asyncio.sleep(1)
+            cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
+            for s in opened:
+                await s.context.close()
+            await browser.close()
+        proxy.server.close()
+    answered = [r for r in db.answered_rounds() if r.student != "Warm-up"]
+    given = sum(p["given"] for p in played)
+    per_student: dict[str, int] = {}
+    for r in answered:
+        per_student[r.student] = per_student.get(r.student, 0) + 1
+    times = [t for p in played for t in p["times"]]
+    n_rounds = sessions * rounds
+    figures.update(
+        answers_given=given,
+        answers_stored=len(answered),
+        lost=max(0, given - len(answered)),
+        duplicates=sum(max(0, n - rounds) for n in per_student.values()),
+        next_round_s_median=round(statistics.median(times), 2),
+        next_round_s_max=round(max(times), 2),
+        server_cpu_s_per_round=round(cpu / n_rounds, 3),
+        bytes_per_round=round(sent / n_rounds),
+        load_average_1min=round(os.getloadavg()[0], 2),
+        targets=TARGETS,
+    )
+    return figures
+
+
+def run(sessions: int = 30, rounds: int = 5, browser_nice: int = BROWSER_NICE) -> dict:
+    """Run the benchmark (see the module doc): figures as a dict."""
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="bachlstm-bench-listening-") as folder:
+        runs = Path(folder) / "runs"
+        runs.mkdir()
+        return asyncio.run(_main(sessions, rounds, runs, Path(folder) / "class.sqlite3", browser_nice))
+
+
+def format_report(f: dict) -> str:
+    """The figures as lines for a reader."""
+    return "\n".join(
+        [
+            f"listening: {f['sessions']} sessions x {f['rounds']} rounds ({f['model']}: "
+            f"{', '.join(f['methods'])}; {f['bars']} bars) on {f['machine']}",
+            f"  pools made beforehand in {f['pools_prepare_s']} s",
+            f"  answers given {f['answers_given']}, stored {f['answers_stored']}: lost {f['lost']}, "
+            f"duplicates {f['duplicates']}",
+            f"  answer -> next round: median {f['next_round_s_median']} s, max {f['next_round_s_max']} s "
+            f"(target {TARGETS['next_round_s_median']} s)",
+            f"  server CPU per round {f['server_cpu_s_per_round']} s "
+            f"(target {TARGETS['server_cpu_s_per_round']})",
+            f"  bytes per round {f['bytes_per_round']:,} (target {TARGETS['bytes_per_round']:,})",
+            f"  load average {f['load_average_1min']}",
+        ]
+    )

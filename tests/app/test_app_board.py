@@ -1,0 +1,105 @@
+"""The class board in AppTest: newest first, filters, Listen, downloads, links, removal by the owner or
+the teacher only, the projector's one large melody with next and previous."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from bachlstm.classroom.records import ClassRecords
+from bachlstm.music.events import Event
+from tests.app.helpers import fresh_caches, new_app  # noqa: F401
+
+PAGE = "app_pages/board.py"
+
+
+def melody(*midis: int) -> dict:
+    events = [Event("note", 1.0, pitch="C", octave=m // 12 - 1, midi=m, measure=1) for m in midis]
+    return {"events": [e.to_dict() for e in events], "n_primer": 0, "key_sharps": 0}
+
+
+@pytest.fixture
+def board(tmp_path, monkeypatch) -> ClassRecords:
+    """Three shared melodies: Anna's top-p (with its link), Ben's greedy, Anna's temperature (newest)."""
+    monkeypatch.setenv("BACHLSTM_CLASS_DB", str(tmp_path / "class.sqlite3"))
+    db = ClassRecords(tmp_path / "class.sqlite3")
+    link = {"model": "bach", "primer": "", "seed": "3", "length": "64"}
+    db.add_board_item("Anna", "Rising", "bach", "top-p", "top-p (p=0.9)", link, melody(60, 62, 64, 65))
+    db.add_board_item("Ben", "Stuck", "workshop", "greedy", "greedy", {}, melody(67, 67, 67, 67))
+    db.add_board_item(
+        "Anna", "Wild", "bach", "temperature", "temperature (T=1.5)", {}, melody(72, 59, 76, 55)
+    )
+    return db
+
+
+def board_page(student: str) -> AppTest:
+    at = new_app(student, timeout=120)
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def titles(at: AppTest) -> list[str]:
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**") and m.value.endswith("**")]
+
+
+def test_the_board_lists_newest_first_with_everything_a_melody_needs(board):
+    at = board_page("Ben")
+    assert not at.exception and not at.error
+    assert titles(at) == ["Wild", "Stuck", "Rising"]
+    assert any(
+        c.value.startswith("by **Anna** · model bach · top-p (p=0.9); seed 3, 64 tokens") for c in at.caption
+    )
+    assert len(at.image) == 3  # sheet music of each
+    assert [b.proto.label for b in at.get("download_button")].count("MIDI") == 3
+    links = [c.value for c in at.code]
+    assert len(links) == 1 and links[0].endswith("/sampling?model=bach&primer=&seed=3&length=64")
+    assert {b.key for b in at.button if b.key.startswith("board_remove_")} == {
+        "board_remove_2"
+    }  # his own only
+    at.button(key="board_listen_1").click().run()
+    assert len(at.get("audio")) == 1
+
+
+def test_filters_by_model_and_method(board):
+    at = board_page("Ben")
+    at.selectbox(key="board_model").set_value("bach").run()
+    assert titles(at) == ["Wild", "Rising"]
+    at.selectbox(key="board_method").set_value("greedy").run()
+    assert not titles(at) and at.info[0].value == "No shared melody of this model and method."
+
+
+def test_the_owner_or_the_teacher_removes_an_item(board):
+    at = board_page("anna")  # her name in another case is still her
+    assert {b.key for b in at.button if b.key.startswith("board_remove_")} == {
+        "board_remove_1",
+        "board_remove_3",
+    }
+    at.button(key="board_remove_1").click().run()
+    assert titles(at) == ["Wild", "Stuck"] and [i.id for i in board.board_items()] == [3, 2]
+    teacher = board_page("Teacher")
+    teacher.session_state["teacher"] = True
+    teacher.run()
+    assert {b.key for b in teacher.button if b.key.startswith("board_remove_")} == {
+        "board_remove_2",
+        "board_remove_3",
+    }
+    teacher.button(key="board_remove_2").click().run()
+    assert [i.id for i in board.board_items()] == [3]
+
+
+def test_the_projector_shows_one_melody_large_with_next_and_previous(board):
+    at = board_page("Ben")
+    at.get("button_group")[0].set_value("Projector").run()
+    assert not at.exception
+    assert at.markdown[0].value.startswith("### Wild") and "(1 of 3)" in at.markdown[0].value
+    assert len(at.image) == 1 and len(at.get("vega_lite_chart")) == 1  # the sheet music and the piano roll
+    at.button(key="board_next").click().run()
+    assert at.markdown[0].value.startswith("### Stuck")
+    at.button(key="board_prev").click().run()
+    assert at.markdown[0].value.startswith("### Wild") and at.button(key="board_prev").disabled
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_board_opens_in_both_languages(board, lang):
+    at = new_app("Ben", timeout=120, lang=lang)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception and len(at.image) == 3
