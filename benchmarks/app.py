@@ -8,30 +8,23 @@ labels, tooltips and captions can change without breaking it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import platform
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+from benchmarks.browser import (
+    CHROMIUM,
+    chromium_page,
+    server_pid,
+    streamlit_server,
+    student_url,
+    wait_ready,
+)
+
+STUDENT = "Benchmark"  # the name the benchmark's browser gives the app
+
 FIRST_PAGE_TARGET_S = 5.0
 GENERATE_TARGET_S = 2.0
 PAGE_LENGTH = 128  # tokens per melody: the Sampling page's default, which the benchmark keeps
@@ -48,95 +41,6 @@ WATCH_NEXT_RUN = """() => {
 # The 4th column is drawn by that run: its MIDI button (key midi_3) is there and not left from the last run.
 FOURTH_COLUMN_DRAWN = """() => window.__benchRunStarted
   && document.querySelector('.st-key-midi_3[data-stale="false"]') !== null"""
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Poll /_stcore/health until it answers; raise with the server's output when it dies or hangs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-            if resp.status == 200:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run `streamlit run streamlit_app.py` on a free local port; yields its base URL."""
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so stopping it stops its children too
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
-
-
-@contextlib.contextmanager
-def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
-    """A Playwright page in Debian's headless Chromium."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
-
-
-def wait_ready(page, timeout: float = 60.0) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    page.wait_for_timeout(200)  # a just-triggered run may not have flipped to "running" yet
-    page.wait_for_selector(READY, timeout=timeout * 1000)
-
-
-def server_pid(url: str) -> int | None:
-    """The pid of the `streamlit run` serving `url` (Linux /proc), for its CPU time; None if not found."""
-    port = url.rsplit(":", 1)[-1]
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        with contextlib.suppress(OSError):
-            args = cmdline.read_bytes().split(b"\0")
-            if b"streamlit" in b" ".join(args) and port.encode() in args:
-                return int(cmdline.parent.name)
-    return None
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -176,7 +80,7 @@ def run(model: str = "bach", repeats: int = 5) -> dict:
     t0 = time.perf_counter()
     with streamlit_server() as url, chromium_page() as page:
         figures["server_healthy_s"] = round(time.perf_counter() - t0, 2)
-        page.goto(f"{url}/?student=Benchmark")
+        page.goto(student_url(url, "", STUDENT))
         page.get_by_role("heading", name="bachlstm", exact=False).first.wait_for(timeout=60_000)
         figures["first_content_s"] = round(time.perf_counter() - t0, 2)
         wait_ready(page)
@@ -185,7 +89,7 @@ def run(model: str = "bach", repeats: int = 5) -> dict:
             figures["generate_note"] = "no checkpoint found: train or ship one first"
             return figures
         t1 = time.perf_counter()
-        page.goto(f"{url}/sampling?student=Benchmark")
+        page.goto(student_url(url, "sampling", STUDENT))
         wait_ready(page, 120)
         page.locator(".st-key-generate button").wait_for()
         figures["sampling_page_s"] = round(time.perf_counter() - t1, 2)

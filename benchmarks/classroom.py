@@ -20,18 +20,18 @@ import platform
 import statistics
 import tempfile
 import time
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.app import (
+from benchmarks.app import FOURTH_COLUMN_DRAWN, WATCH_NEXT_RUN
+from benchmarks.browser import (
     CHROMIUM,
-    CHROMIUM_ARGS,
-    FOURTH_COLUMN_DRAWN,
-    READY,
-    WATCH_NEXT_RUN,
+    context_options,
+    launch_options,
     server_pid,
     streamlit_server,
+    student_url,
+    wait_ready_async,
 )
 
 _STUDENTS = itertools.count(1)  # each browser session is a student with a name of its own
@@ -168,19 +168,12 @@ class Session:
 
 async def _open(browser, url: str, path: str, student: str | None = None) -> Session:
     """A fresh browser context on `path` as `student` (a new name for each session by default)."""
-    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = await browser.new_context(**context_options())
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    student = student or f"Student {next(_STUDENTS)}"
-    await page.goto(f"{url}/{path}?{urllib.parse.urlencode({'student': student})}")
-    await _ready(page)
+    await page.goto(student_url(url, path, student or f"Student {next(_STUDENTS)}"))
+    await wait_ready_async(page)
     return Session(context, page)
-
-
-async def _ready(page) -> None:
-    await page.wait_for_selector('[data-testid="stApp"]')
-    await page.wait_for_timeout(200)  # a just-triggered run may not have flipped to "running" yet
-    await page.wait_for_selector(READY)
 
 
 async def _generate(s: Session, seed: int) -> tuple[float, float]:
@@ -189,13 +182,13 @@ async def _generate(s: Session, seed: int) -> tuple[float, float]:
     box = page.locator(".st-key-seed input")
     await box.fill(str(seed))
     await box.press("Tab")
-    await _ready(page)  # the run the new seed starts is over: a click during it may be merged away
+    await wait_ready_async(page)  # the run the new seed starts is over: a click during it may be merged away
     await page.evaluate(WATCH_NEXT_RUN)
     t0 = time.perf_counter()
     await page.locator(".st-key-generate button").click()
     await page.wait_for_function(FOURTH_COLUMN_DRAWN, timeout=TIMEOUT_MS)
     columns = time.perf_counter() - t0
-    await _ready(page)
+    await wait_ready_async(page)
     return columns, time.perf_counter() - t0
 
 
@@ -255,7 +248,7 @@ async def _listen_all(s: Session, proxy: CountingProxy, pid: int) -> dict:
     await s.page.wait_for_function(
         "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
     )
-    await _ready(s.page)
+    await wait_ready_async(s.page)
     await asyncio.sleep(1)
     return {"bytes": proxy.sent - sent0, "server_cpu_s": round(tree_cpu_s(pid) - cpu0, 3)}
 
@@ -272,7 +265,7 @@ async def _start_training(s: Session, name: str) -> None:
     await box.fill(name)
     await box.press("Tab")
     await page.locator(".st-key-train_start button").click()
-    await _ready(page)
+    await wait_ready_async(page)
 
 
 async def _train_and_watch(
@@ -370,9 +363,9 @@ async def _main(sessions: list[int], watchers: int | None, runs: Path, browser_n
         proxy = CountingProxy(int(server_url.rsplit(":", 1)[1]))
         url = await proxy.start()
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            browser = await pw.chromium.launch(**launch_options())
             launcher = _niced_chromium(runs, browser_nice)
-            background = await pw.chromium.launch(executable_path=launcher, args=CHROMIUM_ARGS)
+            background = await pw.chromium.launch(**launch_options(launcher))
             warm = await _open(browser, url, "sampling")  # first-use costs are not what a class waits for
             await _generate(warm, 1)
             await _listen_all(warm, proxy, pid)

@@ -21,7 +21,8 @@ from bachlstm.model.checkpoints import load_checkpoint
 from bachlstm.reports.inspection import checkpoint_embedding, inspect_melody, inspection_json
 from bachlstm.training.splits import split_melodies
 from benchmarks import best_of
-from benchmarks.app import CHROMIUM, WATCH_NEXT_RUN, chromium_page, streamlit_server, wait_ready
+from benchmarks.app import STUDENT, WATCH_NEXT_RUN
+from benchmarks.browser import CHROMIUM, chromium_page, streamlit_server, student_url, wait_ready
 
 N_EVENTS = 64
 TARGET_S = 2.0
@@ -84,7 +85,7 @@ def page_figures(test: list) -> dict:
         return {"page_note": f"{CHROMIUM} is missing: apt-get install chromium to time the page"}
     chosen = sorted(test, key=lambda m: abs(len(m.events) - N_EVENTS))[:PAGE_MELODIES]
     with streamlit_server() as url, chromium_page() as page:
-        page.goto(f"{url}/inside?student=Benchmark")
+        page.goto(student_url(url, "inside", STUDENT))
         wait_ready(page, 120)
         _choose(page, "inside_ckpt", "bach")
         wait_ready(page, 120)

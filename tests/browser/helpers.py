@@ -1,173 +1,27 @@
-"""Drive `streamlit run` from a real Chromium: start the server, open pages, wait for runs, find errors."""
+"""The browser tests' plumbing: the one copy in `benchmarks/browser.py`, and the tests' assertion."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-
-from tests.builders import ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # CI runs as root, where Chromium's sandbox refuses to start
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-READY = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-EXCEPTION = '[data-testid="stException"]'
-
-
-def by_key(page, key: str, inner: str = ""):
-    """The element drawn for widget or container `key=` (Streamlit's class st-key-<key>), or a part of it."""
-    return page.locator(f".st-key-{key} {inner}".strip())
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Poll /_stcore/health until it answers; raise with the server's output when it dies or hangs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
-            if resp.status == 200:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
-
-
-@contextlib.contextmanager
-def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run `streamlit run streamlit_app.py` on a free local port; yields its base URL."""
-    port = free_port()
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so stopping it stops its children too
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, timeout)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
-
-
-@contextlib.contextmanager
-def chromium_page(width: int = 1400, height: int = 1000) -> Iterator:
-    """A Playwright page in Debian's headless Chromium."""
-    from playwright.sync_api import sync_playwright  # late: without it the tests still collect, and skip
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            browser.close()
-
-
-def wait_ready(page, timeout: float = 60.0) -> None:
-    """Wait until the app is connected and its script has finished running."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout * 1000)
-    page.wait_for_timeout(200)  # a just-triggered run may not have flipped to "running" yet
-    page.wait_for_selector(READY, timeout=timeout * 1000)
-
-
-def browser_missing_reason() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium); set BACHLSTM_REQUIRE_BROWSER=1 to fail"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
-    return None
-
-
-def exception_texts(page) -> list[str]:
-    """The text of every exception box in the page."""
-    return [el.inner_text() for el in page.query_selector_all(EXCEPTION)]
+from benchmarks.browser import (  # noqa: F401 (the browser tests import them from here)
+    CHROMIUM,
+    ROOT,
+    STUDENT,
+    browser_missing_reason,
+    by_key,
+    chromium,
+    chromium_page,
+    click_nav,
+    exception_texts,
+    new_page,
+    open_page,
+    screenshot_full,
+    streamlit_server,
+    student_url,
+    wait_ready,
+)
 
 
 def assert_no_exception(page, where: str) -> None:
     """Fail with the exception text when the page shows an exception box."""
     texts = exception_texts(page)
     assert not texts, f"exception on {where}: {texts}"
-
-
-STUDENT = "Browser test"  # the student a browser test is, unless it names another
-
-
-def student_url(base_url: str, url_path: str = "", student: str | None = STUDENT) -> str:
-    """A page's address opened as `student` (`?student=NAME`, kept by the app on every page)."""
-    url = f"{base_url}/{url_path}"
-    if student is None:
-        return url
-    return f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode({'student': student})}"
-
-
-def open_page(
-    page, base_url: str, url_path: str = "", timeout: float = 60.0, student: str | None = STUDENT
-) -> None:
-    """Load a page of the app by its URL path as `student` and wait for its script to finish."""
-    page.goto(student_url(base_url, url_path, student))
-    wait_ready(page, timeout)
-
-
-def click_nav(page, title: str, timeout: float = 60.0) -> None:
-    """Switch page through the sidebar navigation (keeps the session, unlike goto)."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_text(title, exact=True).click()
-    wait_ready(page, timeout)
-
-
-def screenshot_full(page, path: str, width: int = 1400) -> None:
-    """A screenshot of the whole app: Streamlit scrolls inside its main block, so grow the viewport first."""
-    page.wait_for_timeout(500)  # charts and images draw after the script has finished
-    height = page.evaluate(
-        "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
-        " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
-    )
-    original = page.viewport_size
-    page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(500)
-    page.screenshot(path=path, full_page=True)
-    page.set_viewport_size(original)
