@@ -22,14 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.app import CHROMIUM, CHROMIUM_ARGS, server_pid, streamlit_server
+from benchmarks.browser import CHROMIUM, launch_options, server_pid, streamlit_server, wait_ready_async
 from benchmarks.classroom import (
     BROWSER_NICE,
     SESSION_TTL_S,
     CountingProxy,
     _niced_chromium,
     _open,
-    _ready,
     tree_cpu_s,
 )
 
@@ -57,7 +56,7 @@ def prepare_pools(runs: Path) -> float:
 async def _question(page) -> None:
     """Wait for a round's question: its two answer buttons and both players' audio loaded."""
     await page.locator(".st-key-pick_B button").wait_for()
-    await _ready(page)
+    await wait_ready_async(page)
     await page.wait_for_function(AUDIO_LOADED, timeout=60_000)
 
 
@@ -73,7 +72,7 @@ async def _play(session, rounds: int, rng: random.Random, barrier: asyncio.Barri
         await (button.dblclick() if i % 3 == 2 else button.click())
         given += 1
         await page.locator(".st-key-next_round button").wait_for()
-        await _ready(page)
+        await wait_ready_async(page)
         answered = time.perf_counter() - t0
         await barrier.wait()
         t1 = time.perf_counter()
@@ -104,9 +103,7 @@ async def _main(sessions: int, rounds: int, runs: Path, db_path: Path, browser_n
         proxy = CountingProxy(int(server_url.rsplit(":", 1)[1]))
         url = await proxy.start()
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(
-                executable_path=_niced_chromium(runs, browser_nice), args=CHROMIUM_ARGS
-            )
+            browser = await pw.chromium.launch(**launch_options(_niced_chromium(runs, browser_nice)))
             warm = await _open(browser, url, "listening", student="Warm-up")  # loads the pools once
             await _question(warm.page)
             await warm.context.close()

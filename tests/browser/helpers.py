@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from benchmarks.browser import (  # noqa: F401 (the browser tests import them from here)
     CHROMIUM,
+    CHROMIUM_ARGS,
     ROOT,
     STUDENT,
     browser_missing_reason,
