@@ -117,13 +117,14 @@ with st.form("sample_form"):
             primer_words, primer_id = f"{primer_words}, line {line}", f"{primer_id} line {line}"
         primer_key = None
     length = top[1].slider(
-        "Length (tokens)",
+        "Length (notes)",
         *SLIDERS["length"][:2],
         start.length,
         SLIDERS["length"][2],
         key="length",
         persist_state=SESSION,
-        help="How many tokens the model writes after the primer (a factored note takes several tokens).",
+        help="The most notes the model writes after the primer. Most melodies end before, when the model "
+        "ends them; one that would go on is cut here, and its column says so.",
     )
     # No bounds in the widget: a number out of a field's range turns red and Generate silently does
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a

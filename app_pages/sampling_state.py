@@ -22,7 +22,7 @@ class SamplingSettings:
     checkpoint: str  # its file: a run saved again under the same name is another model
     primer: str  # the primer in words: "none", a chorale's label or "file NAME"
     primer_id: str  # what makes two primers the same: a chorale's id or a file's name and hash
-    length: int  # tokens at most
+    length: int  # notes at most (the token limit follows: generator.token_limit)
     min_length: int  # notes at least
     seed: int
     knobs: Knobs
@@ -36,7 +36,7 @@ class SamplingSettings:
             "model": f"model {model}",
             "checkpoint": f"model file {self.checkpoint}",
             "primer": f"primer {self.primer}",
-            "length": f"length {self.length} tokens",
+            "length": f"length {self.length} notes",
             "min_length": f"minimum {self.min_length} notes",
             "seed": f"seed {self.seed}",
         }
@@ -80,7 +80,7 @@ def stale_note(made: SamplingSettings, shown: SamplingSettings) -> str | None:
 # The Sampling page's sliders by setting: (lowest, highest, step). The page draws them from here, and
 # a link's value outside a slider is refused by the same numbers (a slider cannot show it).
 SLIDERS = {
-    "length": (16, 512, 16),
+    "length": (8, 256, 8),  # notes
     "k": (1, 64, None),
     "k_temperature": (0.1, 2.0, 0.05),
     "p": (0.05, 1.0, 0.01),

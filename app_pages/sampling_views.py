@@ -21,7 +21,7 @@ from app_pages.texts import (
     line_label,
     notice_text,
 )
-from bachlstm.generation.generator import check_arguments
+from bachlstm.generation.generator import check_arguments, token_limit
 from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
 from bachlstm.music.scores import to_midi, to_musicxml, zip_melodies
 from bachlstm.music.tonality import estimate_key
@@ -218,6 +218,7 @@ SAMPLING_LABELS = {
     **KNOB_LABELS,
     "seed": "Seed",
     "length": "Length",
+    "max_notes": "Length",
     "min_length": "Minimum notes",
     "samples": "Samples per method",
 }
@@ -239,7 +240,9 @@ def settings_problems(seed_problem: Exception | None, settings: SamplingSettings
             )
         )
     try:
-        check_arguments(length=settings.length, min_length=settings.min_length)
+        check_arguments(
+            length=token_limit(settings.length), min_length=settings.min_length, max_notes=settings.length
+        )
     except SettingsError as exc:
         problems.extend(exc.problems)
     return problems
@@ -261,7 +264,8 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
     try:
         with st.spinner("Generating ..."):
             comparison = compare_methods(
-                ck, configs, primer=primer, length=settings.length, min_length=settings.min_length,
+                ck, configs, primer=primer, length=token_limit(settings.length), max_notes=settings.length,
+                min_length=settings.min_length,
                 seed=settings.seed, constrained=settings.constrained, reference=ref, samples=samples,
                 n_boot=PAGE_BOOTSTRAP,
             )  # fmt: skip
@@ -295,6 +299,15 @@ def column_key_signatures(gens) -> list[int | None]:
     return [None if (key := estimate_key(g.events)) is None else key.sharps for g in gens]
 
 
+def cut_words(gen) -> str:
+    """Under a column's title, when the length limit ended its melody and not the model."""
+    if gen.note_limit:
+        return _("Cut at the length limit ({n} notes): the model had not ended this melody.").format(
+            n=gen.max_notes
+        )
+    return _("Cut at the length limit: the model had not ended this melody.")
+
+
 def draw_columns(res: dict) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
     if res.get("note"):
@@ -307,6 +320,8 @@ def draw_columns(res: dict) -> None:
         view = column_view(events, res["n_primer"], sharps)
         with col:
             st.markdown(f"##### {gen.config.label}")
+            if gen.cut:
+                st.caption(cut_words(gen))
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
             if len(view["roll"]):

@@ -32,6 +32,14 @@ def _knobs(p, *, method: bool) -> None:
 
 def _common(p) -> None:
     p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument(
+        "--notes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="most notes per melody: a melody that would go on is cut there and says so (default: "
+        "only the token limit)",
+    )
     p.add_argument("--length", type=int, default=256, help="most tokens to generate (default 256)")
     p.add_argument(
         "--min-length",
@@ -170,6 +178,7 @@ def run_generate(args) -> int:
         primer=primer,
         length=args.length,
         min_length=args.min_length,
+        max_notes=args.notes,
         seed=args.seed,
         constrained=not args.unconstrained,
     )
@@ -189,6 +198,8 @@ def run_generate(args) -> int:
             "min_length": gen.min_length,
             "constrained": gen.constrained,
             "finished": gen.finished,
+            "cut": gen.cut,
+            "max_notes": gen.max_notes,
             "trimmed": gen.trimmed,
             "primer_tokens": gen.primer_tokens,
             "tokens": gen.tokens,
@@ -206,6 +217,8 @@ def run_generate(args) -> int:
         f"{config.label}: {len(gen.tokens)} tokens, {len(gen.events)} notes/rests ({gen.notes} notes), "
         f"validity {gen.validity:.0%}"
     )
+    if gen.cut:
+        print(f"  {cut_words(gen, args.length)}")
     shown = (
         "pitch_range",
         "pc_entropy",
@@ -259,6 +272,7 @@ def run_compare(args) -> int:
         primer=primer,
         length=args.length,
         min_length=args.min_length,
+        max_notes=args.notes,
         seed=args.seed,
         samples=args.samples,
         constrained=not args.unconstrained,
@@ -273,6 +287,11 @@ def run_compare(args) -> int:
             "samples": args.samples,
             "length": args.length,
             "min_length": result.generations[0].min_length,
+            "max_notes": args.notes,
+            "cut": {
+                g.config.label: sum(x.cut for x in result.generations if x.config == g.config)
+                for g in result.generations
+            },  # fmt: skip
             "seed": args.seed,
             "constrained": not args.unconstrained,
             "reference_melodies": len(ref.melodies) if ref else 0,
@@ -289,8 +308,18 @@ def run_compare(args) -> int:
         print(table[cols].to_string(index=False, na_rep="-"))
         if style:
             _print_style(style)
+    cut = sum(g.cut for g in result.generations)
+    if cut:
+        print(f"{cut} of {len(result.generations)} melodies were cut by the limit, not ended by the model")
     _print_warnings(result.warnings, args.samples)
     return 0
+
+
+def cut_words(gen, length: int) -> str:
+    """Why a melody stopped where it did, when the model did not end it."""
+    if gen.note_limit:
+        return f"cut by the limit of {gen.max_notes} notes: the model had not ended it"
+    return f"cut by the limit of {length} tokens: the model had not ended it"
 
 
 def _style_json(style) -> dict:

@@ -38,6 +38,9 @@ DEFAULT_WINDOW = 100  # tokens re-fed per step in window mode (Skuli's sequence 
 # The dashboard's and the command line's minimum: two bars of quarters. Some primers (a triplet
 # figure, a run of 32nds) make the shipped models end at once; 8 notes always give something to hear.
 DEFAULT_MIN_LENGTH = 8
+# The token limit that goes with a limit in notes: a factored note takes 5 tokens, a rest 3, and event
+# tokens add bar lines and ties; 8 per note (and a bar's worth more) never binds before the notes do.
+TOKENS_PER_NOTE = 8
 NOTE_TYPES = ("note", "pitch")  # the token types that begin a note: event tokens' note, factored pitch
 
 
@@ -59,6 +62,13 @@ class Generation:
     seed: int = 0
     mode: str = "stateful"
     min_length: int = 0  # notes the continuation had to reach before EOS was allowed
+    max_notes: int | None = None  # the most notes it could have (None: only the token limit)
+    note_limit: bool = False  # cut because it would have gone past `max_notes`
+
+    @property
+    def cut(self) -> bool:
+        """True when a limit (notes or tokens, or Stop) ended it, not the model's own EOS."""
+        return not self.finished
 
     @property
     def notes(self) -> int:
@@ -106,6 +116,7 @@ def generate(
     primer: Sequence[Event] | Melody | None = None,
     length: int = 256,
     min_length: int = 0,
+    max_notes: int | None = None,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -130,6 +141,8 @@ def generate(
     that closes a pickup), except where nothing else is allowed. A note is one note token (event
     tokens) or one pitch token (factored tokens); rests do not count. `length` still wins: a row cut by
     it may have fewer notes (a factored note takes 5 tokens).
+    `max_notes` limits the melody in notes instead (None = off; `length` still applies): a row that
+    would begin note `max_notes + 1` stops there, cut like a row at the token limit (`Generation.cut`).
     Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
     TypeError when `checkpoint` is not a Checkpoint; ValueError names a bad argument.
     """
@@ -143,24 +156,31 @@ def generate(
     configs = list(configs)
     if not configs:
         raise ValueError("generate() needs at least one SamplingConfig")
-    check_arguments(length=length, min_length=min_length, samples=samples, window=window, mode=mode)
+    check_arguments(
+        length=length, min_length=min_length, samples=samples, window=window, mode=mode, max_notes=max_notes
+    )
     check_seed(seed)  # 2**32 would fold onto seed 0 in row_seed and repeat its music
     model, tokenizer = checkpoint.model, checkpoint.tokenizer
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
-    settings = _Settings(length, seed, constrained, mode, window, min_length)
+    settings = _Settings(length, seed, constrained, mode, window, min_length, max_notes)
     run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
         pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
     gens = _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
     for g in gens:
-        g.min_length = min_length
+        g.min_length, g.max_notes = min_length, max_notes
     return gens
 
 
-def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful") -> None:
+def token_limit(max_notes: int) -> int:
+    """The token limit for a melody limited to `max_notes` notes (see TOKENS_PER_NOTE)."""
+    return TOKENS_PER_NOTE * max_notes + 16
+
+
+def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful", max_notes=None) -> None:
     """SettingsError (a ValueError) naming every bad argument of generate() at once."""
     check = Checks()
     ok = [check.whole(name, value, lo) for name, value, lo in
@@ -172,6 +192,8 @@ def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful
             f"({min_length} notes) cannot be more than the length ({length} tokens): every note takes "
             "at least one token",
         )
+    if max_notes is not None and check.whole("max_notes", max_notes, 1) and ok[1] and min_length > max_notes:
+        check.add("min_length", f"({min_length} notes) cannot be more than the most notes ({max_notes})")
     if mode not in MODES:
         check.add("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
     check.raise_any(SettingsError)
@@ -187,6 +209,7 @@ class _Settings:
     mode: str
     window: int
     min_length: int = 0
+    max_notes: int | None = None
 
 
 @dataclass
@@ -196,6 +219,7 @@ class _Run:
     finished: list[bool]
     end: list[int]  # generated tokens kept per row (EOS included)
     complete: list[list[bool]]  # per row per step: grammar complete after that token
+    note_limit: list[bool] = field(default_factory=list)  # per row: cut at max_notes
 
 
 class _Transitions:
@@ -269,7 +293,9 @@ class _Rows:
 
     def __init__(self, prefix, n_rows: int, length: int, grammar, uses_history: bool) -> None:
         self.memo = _transitions(grammar) if grammar is not None else None
-        self.done = [False] * n_rows
+        self.done = [False] * n_rows  # stopped: at EOS, or cut at the note limit
+        self.eos = [False] * n_rows
+        self.note_limit = [False] * n_rows
         self.end = [length] * n_rows
         self.complete: list[list[bool]] = [[] for _ in range(n_rows)]
         self.histories = [list(prefix[1:]) for _ in range(n_rows)] if uses_history else None
@@ -296,7 +322,11 @@ class _Rows:
             if self.histories is not None:
                 self.histories[r].append(tok)
             if tok == EOS:
-                self.done[r], self.end[r] = True, t + 1
+                self.done[r], self.eos[r], self.end[r] = True, True, t + 1
+
+    def cut(self, r: int, t: int) -> None:
+        """Stop row r before step t's token (the note limit): it ends as a row at the length limit."""
+        self.done[r], self.end[r], self.note_limit[r] = True, t, True
 
 
 class _Minimum:
@@ -357,6 +387,8 @@ def _run(
     grammar = grammar_of(tokenizer) if settings.constrained else None
     rows = _Rows(prefix, n_rows, length, grammar, sampler.uses_history)
     minimum = _Minimum(tokenizer, prefix, n_rows, settings.min_length) if settings.min_length else None
+    if settings.max_notes is not None:  # counts notes the same way, with nothing held back
+        minimum = minimum or _Minimum(tokenizer, prefix, n_rows, 0)
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
         [
@@ -382,6 +414,14 @@ def _run(
                 processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
                 tokens = chosen.tolist()
+                if settings.max_notes is not None:
+                    for r, tok in enumerate(tokens):
+                        if (
+                            not rows.done[r]
+                            and minimum.is_note[tok]
+                            and minimum.notes[r] >= settings.max_notes
+                        ):
+                            rows.cut(r, t)
                 rows.advance(t, tokens)
                 if minimum is not None:
                     minimum.advance(tokens)
@@ -396,7 +436,7 @@ def _run(
     n_steps = len(chosen_steps)
     end = [min(e, n_steps) for e in rows.end]
     out = torch.stack(chosen_steps, dim=1) if n_steps else torch.zeros((n_rows, 0), dtype=torch.long)
-    return _Run(out, n_steps, rows.done, end, rows.complete)
+    return _Run(out, n_steps, rows.eos, end, rows.complete, rows.note_limit)
 
 
 class _Forward:
@@ -471,6 +511,7 @@ def _finish(
                 n_invalid=max(0, decoded.n_invalid - prefix_decoded.n_invalid),
                 finished=bool(toks) and toks[-1] == EOS,
                 trimmed=trimmed,
+                note_limit=run.note_limit[r],
                 constrained=constrained,
                 seed=seed,
                 mode=mode,

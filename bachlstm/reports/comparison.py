@@ -258,6 +258,7 @@ def compare_methods(
     primer: Sequence[Event] | None = None,
     length: int = 128,
     min_length: int | None = None,
+    max_notes: int | None = None,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -269,7 +270,7 @@ def compare_methods(
 
     `min_length`: notes each melody must have after the primer before it may end (generate()'s); None
     is the dashboard's and the command line's default, `generation.DEFAULT_MIN_LENGTH` notes (at most
-    `length`).
+    `length`). `max_notes`: the most notes a melody may have (generate()'s; None: only `length`).
     `reference` (a CheckpointReference) adds KL divergences, memorization, the Bach row and a copy
     threshold from it. With `unmasked` the same settings are also generated without the grammar mask
     and the table gets an "invalid_unmasked" column (third): the share of token groups that would not
@@ -280,7 +281,11 @@ def compare_methods(
     """
     if min_length is None:
         min_length = min(DEFAULT_MIN_LENGTH, length) if isinstance(length, int) else 0
-    settings = dict(primer=primer, length=length, min_length=min_length, seed=seed, samples=samples)
+        if isinstance(max_notes, int):
+            min_length = min(min_length, max_notes)
+    settings = dict(
+        primer=primer, length=length, min_length=min_length, max_notes=max_notes, seed=seed, samples=samples
+    )
     gens = generate(checkpoint, configs, constrained=constrained, **settings)
     ref = reference.reference if reference else None
     perplexities = self_perplexities(

@@ -14,7 +14,7 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 
-from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, check_arguments
+from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, check_arguments, token_limit
 from bachlstm.reports.comparison import Knobs, sampling_configs
 from bachlstm.settings.problems import problems_of
 from bachlstm.settings.seeds import check_seed
@@ -27,7 +27,7 @@ NOT_A_NUMBER = "not_a_number"  # a number field that does not read as one
 NOT_ON_OFF = "not_on_off"  # the grammar switch is neither 1 nor 0
 OUT_OF_RANGE = "out_of_range"  # a number the library's rule (or the page's control) refuses
 
-DEFAULT_LENGTH = 128  # tokens: the Sampling page's default
+DEFAULT_LENGTH = 64  # notes at most: the Sampling page's default (the token limit: token_limit)
 GRAMMAR = "grammar"  # the query name of `constrained`: what the page calls the switch
 
 
@@ -148,13 +148,16 @@ def _read_number(raw: str, kind: type) -> int | float | None:
     return value
 
 
+_LINK_NAMES = {"max_notes": "length"}  # generate()'s argument -> the link's query name
+
+
 def _rule_problems(request: SamplingRequest, params: Mapping[str, str]) -> list[LinkProblem]:
     """The library's own checks of the seed, the lengths and the knobs, as OUT_OF_RANGE problems."""
     found: list[tuple[str, str]] = []  # (query name, the rule's words)
     checks = [
         (None, lambda: check_seed(request.seed)),
-        (None, lambda: check_arguments(length=request.length, min_length=request.min_length,
-                                       samples=request.samples)),
+        (None, lambda: check_arguments(length=token_limit(request.length), min_length=request.min_length,
+                                       samples=request.samples, max_notes=request.length)),
     ]  # fmt: skip
     # Each knob alone among defaults, so a problem is its own (the configs share names: "temperature").
     for name in _KNOB_TYPES:
@@ -164,5 +167,6 @@ def _rule_problems(request: SamplingRequest, params: Mapping[str, str]) -> list[
         try:
             check()
         except ValueError as exc:
-            found += [(name or p.field, p.text) for p in problems_of(exc)]
+            # `length` is the link's limit in notes: generate()'s max_notes
+            found += [(name or _LINK_NAMES.get(p.field, p.field), p.text) for p in problems_of(exc)]
     return [LinkProblem(name, OUT_OF_RANGE, str(params.get(name, "")), text) for name, text in found]

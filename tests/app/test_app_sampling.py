@@ -497,7 +497,7 @@ def test_a_link_reproduces_the_melodies_in_a_fresh_session():
     ("query", "words"),
     [
         ({"model": "gone-model", "seed": "x"}, ["names the model **gone-model**", "**x** for Seed"]),
-        ({"model": "tiny", "length": "1000"}, ["Length **1000**, which is outside this page's 16 to 512"]),
+        ({"model": "tiny", "length": "1000"}, ["Length **1000**, which is outside this page's 8 to 256"]),
         ({"model": "tiny", "primer": "bwv9999:soprano"}, ["the chorale **bwv9999:soprano**"]),
     ],
     ids=["unknown-model", "outside-a-slider", "not-held-out"],
@@ -606,3 +606,16 @@ def test_share_one_column_or_all_four_on_the_class_board(tmp_path, monkeypatch):
     topk = res["gens"][1]
     assert items[-1].settings == res["link"] and items[-1].label == "top-k (k=8)"
     assert [e["midi"] for e in items[-1].melody["events"]] == [e.midi for e in topk.full_events]
+
+
+def test_length_is_in_notes_and_a_melody_cut_by_it_says_so():
+    at = sampling_page()
+    assert at.slider(key="length").label == "Length (notes)"
+    at.slider(key="length").set_value(8)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    gens = at.session_state["sampling"]["gens"]
+    assert all(g.notes <= 8 and g.max_notes == 8 for g in gens)
+    cut = [c.value for c in at.caption if c.value.startswith("Cut at the length limit")]
+    assert len(cut) == sum(g.cut for g in gens) > 0  # a model trained for 4 steps seldom ends by itself
+    assert all(c.startswith("Cut at the length limit (8 notes)") for c in cut if "notes" in c)

@@ -28,8 +28,8 @@ def test_the_same_settings_need_no_note():
 def test_each_difference_is_named_with_both_values():
     shown = replace(MADE, seed=3, length=64, knobs=Knobs(k=3, repetition_penalty=1.2), constrained=False)
     assert stale_note(MADE, shown) == (
-        "These melodies were made with length 32 tokens, seed 7, top-k: k 8, repetition penalty 1, "
-        "grammar mask on; the settings above say length 64 tokens, seed 3, top-k: k 3, repetition "
+        "These melodies were made with length 32 notes, seed 7, top-k: k 8, repetition penalty 1, "
+        "grammar mask on; the settings above say length 64 notes, seed 3, top-k: k 3, repetition "
         "penalty 1.2, grammar mask off. Press **Generate** for the new settings."
     )
 

@@ -192,6 +192,21 @@ def test_cli_generate_and_compare_take_min_length(checkpoint_path, capsys):
     assert json.loads(capsys.readouterr().out)["min_length"] == DEFAULT_MIN_LENGTH
 
 
+def test_cli_generate_and_compare_take_a_length_in_notes(checkpoint_path, capsys):
+    common = ["--checkpoint", str(checkpoint_path), "--length", "400", "--seed", "2", "--min-length", "3"]
+    assert main(["generate", "--method", "top-k", "--notes", "5", *common, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ck = load_checkpoint(checkpoint_path)
+    gen = generate(ck, [method_config(Knobs(), "top-k")], length=400, seed=2, min_length=3, max_notes=5)[0]
+    assert out["tokens"] == gen.tokens and out["max_notes"] == 5 and out["cut"] == gen.cut
+    assert sum(e["kind"] == "note" for e in out["events"]) <= 5
+    assert main(["compare", "--samples", "2", "--no-reference", "--notes", "5", *common]) == 0
+    text = capsys.readouterr().out
+    cut = sum(g.cut for g in compare_methods(ck, [c for c in default_configs()], length=400, seed=2,
+                                             min_length=3, max_notes=5, samples=2).generations)  # fmt: skip
+    assert (f"{cut} of 8 melodies were cut by the limit" in text) == (cut > 0)
+
+
 @pytest.mark.parametrize(
     "value, message",
     [
@@ -211,3 +226,27 @@ def test_cli_help_explains_min_length(capsys):
         main(["compare", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert "--min-length N" in out and "min_new_tokens" in out
+
+
+@pytest.mark.parametrize("name", [*TOKENIZER_CASES, "event-bars-ties"])
+@pytest.mark.parametrize("n", [1, 4, 9])
+def test_a_model_that_never_ends_stops_at_max_notes_and_says_it_was_cut(name, n):
+    ck = preferring(name, "note")  # G4 quarters for ever
+    gens = generate(ck, default_configs(), length=400, max_notes=n, samples=2, seed=1)
+    for g in gens:
+        # the note limit, not the 400 tokens: cut before note n + 1, back to the last whole bar
+        assert g.cut and g.note_limit and not g.finished and g.max_notes == n
+        # with bar lines the cut melody goes back to its last whole bar (of quarters: 4 notes each)
+        assert g.notes == (4 * (n // 4) if name == "event-bars-ties" else n)
+        assert len(g.tokens) < 400
+
+
+def test_max_notes_is_checked_with_the_other_arguments():
+    ck = preferring("event-plain", "eos", "note")
+    with pytest.raises(ValueError, match="max_notes"):
+        generate(ck, default_configs(), max_notes=0)
+    with pytest.raises(ValueError, match=r"cannot be more than the most notes \(4\)"):
+        generate(ck, default_configs(), min_length=5, max_notes=4)
+    # a model that ends by itself within the limit is not cut
+    gens = generate(ck, default_configs(), length=80, min_length=3, max_notes=10)
+    assert all(g.finished and not g.cut and g.notes == 3 for g in gens)
