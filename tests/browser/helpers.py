@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from benchmarks.browser import (  # noqa: F401 (the browser tests import them from here)
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -26,3 +30,12 @@ def assert_no_exception(page, where: str) -> None:
     """Fail with the exception text when the page shows an exception box."""
     texts = exception_texts(page)
     assert not texts, f"exception on {where}: {texts}"
+
+
+def need_browser() -> None:
+    """Skip the test without Chromium or Playwright; fail instead where BACHLSTM_REQUIRE_BROWSER=1 (CI)."""
+    reason = browser_missing_reason()
+    if reason:
+        if os.environ.get("BACHLSTM_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser required (BACHLSTM_REQUIRE_BROWSER=1) but {reason}")
+        pytest.skip(reason)

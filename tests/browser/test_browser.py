@@ -15,10 +15,10 @@ import pytest
 from tests.browser.helpers import (
     ROOT,
     assert_no_exception,
-    browser_missing_reason,
     by_key,
     chromium_page,
     click_nav,
+    need_browser,
     open_page,
     screenshot_full,
     streamlit_server,
@@ -40,11 +40,7 @@ PAGES = [
 
 @pytest.fixture(scope="module")
 def browser_ok():
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("BACHLSTM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser required (BACHLSTM_REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(reason)
+    need_browser()
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,15 @@
 """Three students answer "Bach or model?" at once in one real Chromium (three contexts): a double click,
 a reload between question and answer; every answer stored once."""
 
-import os
-
 import pytest
 
 from bachlstm.classroom.records import ClassRecords
 from tests.browser.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     assert_no_exception,
-    browser_missing_reason,
     by_key,
+    chromium,
+    need_browser,
+    new_page,
     streamlit_server,
     student_url,
     wait_ready,
@@ -22,11 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("BACHLSTM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"browser required (BACHLSTM_REQUIRE_BROWSER=1) but {reason}")
-        pytest.skip(reason)
+    need_browser()
     folder = tmp_path_factory.mktemp("listening-browser")
     db = ClassRecords(folder / "class.sqlite3")
     db.set_listening_settings(["workshop"], ["top-p"], 2)  # the shipped small model, short excerpts
@@ -36,38 +30,32 @@ def server(tmp_path_factory):
 
 
 def test_three_students_answer_at_once_and_each_answer_counts_once(server):
-    from playwright.sync_api import sync_playwright
-
     url, db = server
     students = ["Anna", "Ben", "Cem"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            pages = []
-            for name in students:
-                page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
-                page.set_default_timeout(120_000)
-                page.goto(student_url(url, "listening", name))
-                wait_ready(page, 180)
-                by_key(page, "pick_A").wait_for()
-                assert_no_exception(page, f"Bach or model? for {name}")
-                pages.append(page)
-            dealt = {name: db.open_round(name) for name in students}
-            assert all(dealt.values())
-            # Cem reloads between question and answer: the same round comes back
-            pages[2].reload()
-            wait_ready(pages[2], 120)
-            by_key(pages[2], "pick_B").wait_for()
-            assert db.open_round("Cem") == dealt["Cem"]
-            # all three answer together; Anna double-clicks
-            by_key(pages[0], "pick_A", "button").dblclick()
-            by_key(pages[1], "pick_B", "button").click()
-            by_key(pages[2], "pick_B", "button").click()
-            for page in pages:
-                page.get_by_text("was Bach.").first.wait_for()
-                assert_no_exception(page, "after the answer")
-        finally:
-            browser.close()
+    with chromium() as browser:
+        pages = []
+        for name in students:
+            page = new_page(browser, 1200, 900)  # a context of its own: another student's laptop
+            page.set_default_timeout(120_000)
+            page.goto(student_url(url, "listening", name))
+            wait_ready(page, 180)
+            by_key(page, "pick_A").wait_for()
+            assert_no_exception(page, f"Bach or model? for {name}")
+            pages.append(page)
+        dealt = {name: db.open_round(name) for name in students}
+        assert all(dealt.values())
+        # Cem reloads between question and answer: the same round comes back
+        pages[2].reload()
+        wait_ready(pages[2], 120)
+        by_key(pages[2], "pick_B").wait_for()
+        assert db.open_round("Cem") == dealt["Cem"]
+        # all three answer together; Anna double-clicks
+        by_key(pages[0], "pick_A", "button").dblclick()
+        by_key(pages[1], "pick_B", "button").click()
+        by_key(pages[2], "pick_B", "button").click()
+        for page in pages:
+            page.get_by_text("was Bach.").first.wait_for()
+            assert_no_exception(page, "after the answer")
     answered = db.answered_rounds()
     assert sorted(r.student for r in answered) == students  # one each: none lost, none twice
     assert {r.student: r.picked for r in answered} == {"Anna": "A", "Ben": "B", "Cem": "B"}
