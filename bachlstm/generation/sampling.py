@@ -8,17 +8,19 @@ One documented composition order (`process_logits`), the same for every method:
 1. repetition penalty (CTRL-style, on tokens already in the history)
 2. no-repeat-n-gram ban (a token that would complete an n-gram already in the history)
 3. grammar mask (tokens that cannot follow in a valid melody)
-4. temperature (logits / T)
-5. top-k (method "top-k")
+4. top-k (method "top-k"), on the logits as they are: a temperature keeps their order, and dividing
+   first could round two different logits into a tie
+5. temperature (logits / T)
 6. top-p / nucleus (method "top-p")
 7. typical sampling (if `typical_p < 1`)
 8. min-p (if `min_p > 0`)
 9. sample: argmax for "greedy", else one draw from the remaining distribution
 
-Greedy skips steps 4-8: the argmax does not depend on them (temperature and cuts keep the top token).
+Greedy keeps only its argmax (`greedy`): steps 4-8 would not change it (they keep the top token).
 Temperature applies to every stochastic method ("temperature" is plain sampling at temperature T,
-"top-k"/"top-p" sample at temperature T after their cut). As T -> 0 sampling tends to greedy, but a
-temperature of 0 is rejected, never silently changed (the original turned 0 into 1).
+"top-k" samples at temperature T from the k it kept, "top-p" cuts the tempered distribution). As
+T -> 0 sampling tends to greedy, but a temperature of 0 is rejected, never silently changed (the
+original turned 0 into 1).
 If a penalty or ban would remove every allowed token, it is undone for that row (the grammar wins):
 a melody that cannot continue is worse than a repeated n-gram.
 """
@@ -161,9 +163,9 @@ def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
         raise SamplingConfigError(f"k must be >= 1, got {k!r}")
     k = min(k, logits.shape[-1])
     # A stable sort makes ties deterministic (torch.topk's tie order is unspecified).
-    idx = torch.sort(logits, dim=-1, descending=True, stable=True).indices[..., :k]
-    keep = torch.zeros_like(logits, dtype=torch.bool).scatter_(-1, idx, True)
-    return logits.masked_fill(~keep, NEG_INF)
+    values, ids = torch.sort(logits, dim=-1, descending=True, stable=True)
+    # every logit -inf, then the k highest written back in their places
+    return torch.full_like(logits, NEG_INF).scatter_(-1, ids[..., :k], values[..., :k])
 
 
 def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
@@ -179,10 +181,18 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     probs = torch.softmax(logits, dim=-1)
     sorted_probs, order = torch.sort(probs, dim=-1, descending=True, stable=True)
     mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-    keep_sorted = mass_before < p
-    keep_sorted[..., 0] = True
-    keep = torch.zeros_like(keep_sorted).scatter_(-1, order, keep_sorted)
-    return logits.masked_fill(~keep, NEG_INF)
+    # The tokens ranked after the nucleus. Never the top token: its mass before is exactly 0 (the
+    # cumulative sum's first entry is its probability) and p > 0.
+    cut_sorted = mass_before >= p
+    cut = torch.empty_like(cut_sorted).scatter_(-1, order, cut_sorted)  # back in token order
+    return logits.masked_fill(cut, NEG_INF)
+
+
+def scale_by_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Temperature: logits / T (a new tensor); T < 1 sharpens the distribution, T > 1 flattens it."""
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise SamplingConfigError(f"temperature must be a finite number above 0, got {temperature!r}")
+    return logits / temperature
 
 
 def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
@@ -288,46 +298,70 @@ def _keep_some(candidate: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
     return torch.where(dead, fallback, candidate) if bool(dead.any()) else candidate
 
 
-class BatchSampler:
-    """Per-row sampling configs for one batch (rows may mix methods), processed in one vectorised pass.
+def preprocess(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[Sequence[int]] | None = None,
+) -> torch.Tensor:
+    """Steps 1-3 of the order for one config on every row: penalties, n-gram ban, grammar mask."""
+    masked = apply_mask(logits, mask)
+    if history is None or (config.repetition_penalty == 1.0 and not config.no_repeat_ngram):
+        return masked
+    out = logits
+    if config.repetition_penalty != 1.0:
+        out = repetition_penalty(out, history, config.repetition_penalty)
+    if config.no_repeat_ngram:
+        out = no_repeat_ngram_filter(out, history, config.no_repeat_ngram)
+    return _keep_some(apply_mask(out, mask), masked)
 
-    Temperature, top-k, top-p and greedy share a single stable sort per call; the rarer extras
-    (penalties, typical, min-p) run on the rows that use them. `process_logits` and `sample` go
-    through this class too, so a config gives the same distribution alone or inside a mixed batch.
-    """
+
+def cut(logits: torch.Tensor, config: SamplingConfig) -> torch.Tensor:
+    """Steps 4-8 of the order for one config on every row: greedy keeps the argmax alone; the others
+    take the temperature and their method's cut, then typical and min-p where set."""
+    if config.method == "greedy":
+        best = greedy(logits)[..., None]  # (..., 1): the argmax, ties to the lowest id
+        return torch.full_like(logits, NEG_INF).scatter_(-1, best, logits.gather(-1, best))
+    if config.method == "top-k":
+        logits = top_k_filter(logits, config.k)
+    logits = scale_by_temperature(logits, config.temperature)
+    if config.method == "top-p":
+        logits = top_p_filter(logits, config.p)
+    if config.typical_p < 1.0:
+        logits = typical_filter(logits, config.typical_p)
+    if config.min_p > 0.0:
+        logits = min_p_filter(logits, config.min_p)
+    return logits
+
+
+def process_logits(
+    logits: torch.Tensor,
+    config: SamplingConfig,
+    *,
+    mask: torch.Tensor | None = None,
+    history: Sequence[Sequence[int]] | None = None,
+) -> torch.Tensor:
+    """All of steps 1-8: the logits whose softmax is the distribution actually sampled from."""
+    return cut(preprocess(logits, config, mask=mask, history=history), config)
+
+
+class BatchSampler:
+    """Per-row sampling configs for one batch (rows may mix methods): each group of rows that share a
+    config goes through `preprocess` and `cut`, all its rows at once, so a config gives the same
+    distribution alone or inside a mixed batch."""
 
     def __init__(self, configs: Sequence[SamplingConfig]) -> None:
         self.configs = list(configs)
         if not self.configs:
             raise ValueError("BatchSampler needs at least one config")
-        greedy_rows = [c.method == "greedy" for c in self.configs]
-        self.temperature = torch.tensor(
-            [1.0 if g else float(c.temperature) for c, g in zip(self.configs, greedy_rows)]
-        )[:, None]  # (B, 1)
-        big = 2**62  # "no top-k": larger than any vocabulary
-        self.k = torch.tensor(
-            [1 if g else (c.k if c.method == "top-k" else big) for c, g in zip(self.configs, greedy_rows)]
-        )[:, None]  # (B, 1)
-        # 2.0 = "no top-p": also for p = 1, where rounding could otherwise drop a tail token.
-        self.p = torch.tensor([c.p if c.method == "top-p" and c.p < 1.0 else 2.0 for c in self.configs])[
-            :, None
-        ]  # (B, 1)
-        self.all_plain = all(c.temperature == 1.0 or g for c, g in zip(self.configs, greedy_rows))
-        self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
-        self._penalty_rows = self._groups(lambda c: c.repetition_penalty != 1.0 or c.no_repeat_ngram > 0)
-        self._extra_rows = self._groups(lambda c: c.method != "greedy" and (c.typical_p < 1 or c.min_p > 0))
-        # Which parts of the cut any row needs: the sort (greedy, top-k, top-p) is the dearest step,
-        # and plain sampling rows need neither it nor the cumulative mass (top-p only).
-        self._needs_sort = bool((self.k < big).any() or (self.p < 2.0).any())
-        self._needs_mass = bool((self.p < 2.0).any())
-        self._in_top_k = self._limit = self._keep = None  # (B, V) tensors of `_prepare`
-
-    def _groups(self, wanted) -> list[tuple[SamplingConfig, list[int]]]:
-        groups: dict[SamplingConfig, list[int]] = {}
+        rows: dict[SamplingConfig, list[int]] = {}
         for row, c in enumerate(self.configs):
-            if wanted(c):
-                groups.setdefault(c, []).append(row)
-        return list(groups.items())
+            rows.setdefault(c, []).append(row)
+        # (config, its row numbers, the same as an index: a slice where they are consecutive, as
+        # generate() orders them, so a group's logits are a view)
+        self.groups = [(c, r, _as_index(r)) for c, r in rows.items()]
+        self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -340,65 +374,32 @@ class BatchSampler:
     ) -> torch.Tensor:
         """Steps 1-3: repetition penalty and n-gram ban on the rows that use them, then the grammar mask."""
         self._check(logits)
-        masked = apply_mask(logits, mask)
-        if history is None or not self._penalty_rows:
-            return masked
-        out = logits.clone()
-        for cfg, rows in self._penalty_rows:
-            part = out[rows]
-            hist = [history[r] for r in rows]
-            if cfg.repetition_penalty != 1.0:
-                part = repetition_penalty(part, hist, cfg.repetition_penalty)
-            if cfg.no_repeat_ngram:
-                part = no_repeat_ngram_filter(part, hist, cfg.no_repeat_ngram)
-            out[rows] = part
-        return _keep_some(apply_mask(out, mask), masked)
+        if history is None or not self.uses_history:
+            return apply_mask(logits, mask)
+        mask = None if mask is None else bool_mask(mask).expand_as(logits)
+        return self._per_group(
+            logits,
+            lambda c, rows, index: preprocess(
+                logits[index],
+                c,
+                mask=None if mask is None else mask[index],
+                history=[history[r] for r in rows],
+            ),
+        )
 
     def cut(self, logits: torch.Tensor) -> torch.Tensor:
         """Steps 4-8: temperature, top-k / top-p (greedy = top-1), then typical and min-p where set."""
         self._check(logits)
-        scaled = logits if self.all_plain else logits / self.temperature
-        # Called once per generated token: every tensor op costs microseconds, so parts no row needs
-        # are skipped (the kept sets, and so the draws, are the same as with the full computation).
-        out = self._top_k_top_p(logits, scaled) if self._needs_sort else scaled.clone()
-        for cfg, rows in self._extra_rows:
-            part = out[rows]
-            if cfg.typical_p < 1.0:
-                part = typical_filter(part, cfg.typical_p)
-            if cfg.min_p > 0.0:
-                part = min_p_filter(part, cfg.min_p)
-            out[rows] = part
+        return self._per_group(logits, lambda c, rows, index: cut(logits[index], c))
+
+    def _per_group(self, logits: torch.Tensor, step) -> torch.Tensor:
+        """`step(config, rows, index)` for each group, the results written into one (B, V) tensor."""
+        if len(self.groups) == 1:
+            return step(*self.groups[0])
+        out = torch.empty_like(logits)
+        for c, rows, index in self.groups:
+            out[index] = step(c, rows, index)
         return out
-
-    def _top_k_top_p(self, logits: torch.Tensor, scaled: torch.Tensor) -> torch.Tensor:
-        """Steps 5-6 for every row with one stable sort: keep rank < k and mass ranked above < p.
-
-        Ranks come from the logits before the temperature: dividing can round two different logits
-        to one value (a tiny logit to 0.0) and tie them, which would let the temperature change which
-        tokens top-k keeps. The masses for top-p use the tempered values (`scaled`)."""
-        sorted_raw, order = torch.sort(logits, dim=-1, descending=True, stable=True)
-        sorted_vals = sorted_raw if self.all_plain else sorted_raw / self.temperature
-        if self._limit is None or self._limit.shape != scaled.shape:
-            self._prepare(scaled.shape[-1])
-        if self._needs_mass:
-            sorted_probs = torch.softmax(sorted_vals, dim=-1)
-            mass_before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability ranked above each token
-            # One comparison does both cuts: the limit is p below rank k and -inf from rank k on. The
-            # top token always survives: its mass before is exactly 0 (cumsum's first entry is the
-            # probability itself) and p > 0; in a row of -inf (NaN masses) it is -inf either way.
-            keep_sorted = mass_before < self._limit
-        else:
-            keep_sorted = self._in_top_k
-        # The scatter writes every position (order is a permutation), so the buffer is reused as is.
-        keep = self._keep.scatter_(-1, order, keep_sorted)
-        return torch.where(keep, scaled, NEG_INF)
-
-    def _prepare(self, vocab: int) -> None:
-        """Per-rank tensors (B, V) that stay the same for every step of a generation."""
-        in_top_k = torch.arange(vocab) < self.k  # rank 0 is always < k
-        self._in_top_k = in_top_k
-        self._limit = torch.where(in_top_k, self.p, NEG_INF)
-        self._keep = torch.empty_like(in_top_k)
 
     def process(
         self,
@@ -418,31 +419,11 @@ class BatchSampler:
             raise ValueError(f"logits must be (B={len(self.configs)}, V), got {tuple(logits.shape)}")
 
 
-def preprocess(
-    logits: torch.Tensor,
-    config: SamplingConfig,
-    *,
-    mask: torch.Tensor | None = None,
-    history: Sequence[Sequence[int]] | None = None,
-) -> torch.Tensor:
-    """Steps 1-3 of the order for one config on every row: penalties, n-gram ban, grammar mask."""
-    return BatchSampler([config] * logits.shape[0]).preprocess(logits, mask, history)
-
-
-def cut(logits: torch.Tensor, config: SamplingConfig) -> torch.Tensor:
-    """Steps 4-8 of the order for one config: temperature and the method's cut (greedy keeps the argmax)."""
-    return BatchSampler([config] * logits.shape[0]).cut(logits)
-
-
-def process_logits(
-    logits: torch.Tensor,
-    config: SamplingConfig,
-    *,
-    mask: torch.Tensor | None = None,
-    history: Sequence[Sequence[int]] | None = None,
-) -> torch.Tensor:
-    """All of steps 1-8: the logits whose softmax is the distribution actually sampled from."""
-    return BatchSampler([config] * logits.shape[0]).process(logits, mask, history)
+def _as_index(rows: list[int]) -> slice | torch.Tensor:
+    """Row numbers as a slice where they are consecutive (indexing gives a view), else a tensor."""
+    if rows == list(range(rows[0], rows[-1] + 1)):
+        return slice(rows[0], rows[-1] + 1)
+    return torch.tensor(rows)
 
 
 def sample_from_probs(probs: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
@@ -471,6 +452,5 @@ def sample(
     history: Sequence[Sequence[int]] | None = None,
 ) -> torch.Tensor:
     """Choose one token per row (B,) by `config`, drawing randomness only from `generator`."""
-    sampler = BatchSampler([config] * logits.shape[0])
-    uniforms = torch.rand(logits.shape[0], generator=generator)
-    return sampler.choose(sampler.process(logits, mask, history), uniforms)
+    probs = torch.softmax(process_logits(logits, config, mask=mask, history=history), dim=-1)
+    return sample_from_probs(probs, torch.rand(logits.shape[0], generator=generator))

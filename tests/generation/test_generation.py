@@ -381,6 +381,25 @@ def test_lstm_step_gives_the_same_melodies_as_the_forward_pass():
     assert [g.tokens for g in written_out] == [g.tokens for g in through_forward]
 
 
+def test_generation_runs_the_readable_filters(monkeypatch):
+    """The functions students read in sampling.py are the ones that make the music."""
+    from bachlstm.generation import sampling
+
+    calls = []
+
+    def counted(name, real):
+        return lambda *args: calls.append(name) or real(*args)
+
+    for name in ("greedy", "top_k_filter", "top_p_filter", "scale_by_temperature", "min_p_filter"):
+        monkeypatch.setattr(sampling, name, counted(name, getattr(sampling, name)))
+    model, tok = generation_model()
+    configs = [SamplingConfig("greedy"), SamplingConfig("top-k", k=3), SamplingConfig("top-p", min_p=0.1)]
+    gens = generate(as_checkpoint(model, tok), configs, length=5, seed=0)
+    steps = max(len(g.tokens) + g.trimmed for g in gens)
+    assert calls.count("greedy") == calls.count("top_k_filter") == calls.count("top_p_filter") == steps
+    assert calls.count("min_p_filter") == steps and calls.count("scale_by_temperature") == 2 * steps
+
+
 def test_fit_primer_transposes_into_the_vocabulary():
     model, tok = generation_model()
     # Melody "b" a semitone higher (D-flat major): its notes are unknown, a shift of -1 brings it home.

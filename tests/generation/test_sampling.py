@@ -341,3 +341,36 @@ def test_batch_sampler_skips_only_what_no_row_needs():
     out = BatchSampler(nucleus).cut(logits)
     for r, p in enumerate((0.3, 0.9, 1.0)):
         assert torch.equal(out[r], top_p_filter(logits[r : r + 1], p)[0])
+
+
+def test_batch_sampler_applies_the_readable_filters_to_each_group_of_rows():
+    """A mixed batch, one config's rows apart (rows 0 and 4): each row's processed logits are exactly
+    (values too) the filters above composed by hand in the documented order."""
+    from bachlstm.generation.sampling import BatchSampler, scale_by_temperature
+
+    logits = torch.randn(6, 12, generator=torch.Generator().manual_seed(3)) * 2
+    nucleus = SamplingConfig("top-p", p=0.6, temperature=1.3)
+    cfgs = [
+        nucleus,
+        SamplingConfig("greedy", repetition_penalty=2.0),
+        SamplingConfig("top-k", k=3, temperature=0.7, min_p=0.4),
+        SamplingConfig("temperature", temperature=2.0, typical_p=0.5),
+        nucleus,
+        SamplingConfig("top-k", k=5, no_repeat_ngram=2),
+    ]
+    history = [[], [4, 4], [], [], [], [5, 6, 5]]
+    out = BatchSampler(cfgs).process(logits, history=history)
+    by_hand = [
+        top_p_filter(scale_by_temperature(logits[0:1], 1.3), 0.6),
+        None,  # greedy: below
+        min_p_filter(scale_by_temperature(top_k_filter(logits[2:3], 3), 0.7), 0.4),
+        typical_filter(scale_by_temperature(logits[3:4], 2.0), 0.5),
+        top_p_filter(scale_by_temperature(logits[4:5], 1.3), 0.6),
+        scale_by_temperature(top_k_filter(no_repeat_ngram_filter(logits[5:6], [[5, 6, 5]], 2), 5), 1.0),
+    ]
+    for row, want in enumerate(by_hand):
+        if want is not None:
+            assert torch.equal(out[row : row + 1], want), cfgs[row].label
+    penalised = repetition_penalty(logits[1:2], [[4, 4]], 2.0)
+    assert kept(out[1:2]) == [i == int(greedy(penalised)) for i in range(12)]
+    assert out[1, int(greedy(penalised))] == penalised[0, int(greedy(penalised))]
