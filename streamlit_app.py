@@ -1,6 +1,7 @@
 """bachlstm dashboard entry point: `streamlit run streamlit_app.py` (st.navigation over app_pages/)."""
 
 import os
+from pathlib import Path
 
 # Set before anything imports torch (the pages import it late). Generating four short melodies gains
 # nothing from more threads, and on a busy 2-core server idle OpenMP threads spin: one Generate took
@@ -13,6 +14,7 @@ from app_pages.common import job_manager, startup_cleanup  # noqa: E402
 from app_pages.identity import draw_student_sidebar, require_student  # noqa: E402
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
+st.html(Path(__file__).parent / "app_pages" / "layout.css")  # narrow screens: columns wrap (see it)
 
 # The page files live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67 still runs the old
 # folder-based navigation whenever a server's first request is for a page URL (e.g. a reloaded

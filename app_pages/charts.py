@@ -178,6 +178,11 @@ def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool 
 # --------------------------------------------------------------------------------------------------
 # Corpus page
 
+# Legends under the plot, not beside it: beside it they took a third of a narrow column.
+BOTTOM = alt.Legend(orient="bottom", direction="horizontal", columns=2)
+# The Corpus charts have no title of their own: the page writes it above each (a Vega title wider than a
+# narrow column was cut off with "...", and a page text wraps). Heights are the whole chart's.
+
 
 def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
     """Pieces per time-signature combination; combinations inside the chosen set highlighted."""
@@ -186,13 +191,15 @@ def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
         all(ts in chosen for ts in label.split(" + ")) if chosen else True for label in frame.time_signatures
     ]
     return (
-        alt.Chart(frame, title="Time signatures (every measure of every part)", height=alt.Step(22))
+        alt.Chart(frame, height=alt.Step(22))
         .mark_bar()
         .encode(
             x=alt.X("n_pieces:Q", title="pieces"),
             y=alt.Y("time_signatures:N", sort="-x", title=None),
             color=alt.Color(
-                "selected:N", scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c8c8c8"])
+                "selected:N",
+                scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c8c8c8"]),
+                legend=None,  # the title says it: the chosen ones are blue
             ),
             tooltip=["time_signatures", "n_pieces", "n_four_parts"],
         )
@@ -202,12 +209,12 @@ def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
 def length_chart(lengths: pd.DataFrame, min_events: int | None, max_events: int | None):
     """Histogram of melody lengths (notes + rests) per voice, the chosen cut-offs drawn as red rules."""
     hist = (
-        alt.Chart(lengths, title="Melody lengths, with your cut-offs", height=240)
+        alt.Chart(lengths, height=320)
         .mark_bar(opacity=0.75)
         .encode(
             x=alt.X("n_events:Q", bin=alt.Bin(step=5), title="notes + rests"),
             y=alt.Y("count():Q", title="melodies", stack=None),
-            color=alt.Color("voice:N"),
+            color=alt.Color("voice:N", legend=BOTTOM),
         )
     )
     cuts = pd.DataFrame(
@@ -223,16 +230,19 @@ def length_chart(lengths: pd.DataFrame, min_events: int | None, max_events: int 
 
 
 def key_chart(keys: pd.DataFrame):
-    """Pieces per key, ordered around the circle of fifths, coloured by mode."""
+    """Pieces per key, ordered around the circle of fifths (flats at the top), coloured by mode; one row
+    per key, so the names never overlap however narrow the column."""
     order = keys.sort_values(["key_sharps", "mode"]).key.tolist()
     return (
-        alt.Chart(keys, title="Keys and modes", height=240)
+        alt.Chart(keys, height=alt.Step(20))
         .mark_bar()
         .encode(
-            x=alt.X("key:N", sort=order, title="key (flats on the left, sharps on the right)"),
-            y=alt.Y("n_pieces:Q", title="pieces"),
+            y=alt.Y("key:N", sort=order, title="key (flats at the top, sharps at the bottom)"),
+            x=alt.X("n_pieces:Q", title="pieces"),
             color=alt.Color(
-                "mode:N", scale=alt.Scale(domain=["major", "minor"], range=["#e1a33b", "#4a6fa5"])
+                "mode:N",
+                scale=alt.Scale(domain=["major", "minor"], range=["#e1a33b", "#4a6fa5"]),
+                legend=BOTTOM,
             ),
             tooltip=["key", "mode", "n_pieces"],
         )
@@ -240,7 +250,8 @@ def key_chart(keys: pd.DataFrame):
 
 
 def ambitus_chart(table: pd.DataFrame):
-    """Range per voice: the full range over all melodies (light) and the median melody's range (dark)."""
+    """Range per voice: the full range over all melodies (light) and the median melody's range (dark); a
+    row of its own for each voice (a fixed height printed the names of all parts over each other)."""
     rows = []
     for voice, g in table.dropna(subset=["lowest"]).groupby("voice", sort=True):
         rows.append((voice, "all melodies", g.lowest.min(), g.highest.max()))
@@ -251,7 +262,7 @@ def ambitus_chart(table: pd.DataFrame):
     names = ",".join(f"'{name}'" for name in PITCH_CLASS_NAMES)  # the tooltips' spelling, on the axis too
     axis = alt.Axis(labelExpr=f"[{names}][datum.value % 12] + (floor(datum.value / 12) - 1)")
     return (
-        alt.Chart(frame, title="Ambitus per voice", height=max(120, 36 * frame.voice.nunique()))
+        alt.Chart(frame, height=alt.Step(28))
         .mark_bar(height=14)
         .encode(
             y=alt.Y("voice:N", title=None),
@@ -265,14 +276,15 @@ def ambitus_chart(table: pd.DataFrame):
     )
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, sort=None, x_title: str | None = None):
-    """A plain bar chart (pitch classes, durations) with tooltips."""
+def bar_chart(frame: pd.DataFrame, x: str, y: str, sort=None, x_title: str | None = None):
+    """A plain bar chart (pitch classes, durations) with tooltips: the categories (`x`) one row each, the
+    bars across, so long names never squash the plot (rotated duration names left it about 30 px)."""
     return (
-        alt.Chart(frame, title=title, height=220)
+        alt.Chart(frame, height=alt.Step(20))
         .mark_bar(color="#4a6fa5")
         .encode(
-            x=alt.X(f"{x}:N", sort=sort, title=x_title or x),
-            y=alt.Y(f"{y}:Q", title=y),
+            y=alt.Y(f"{x}:N", sort=sort, title=x_title or x),
+            x=alt.X(f"{y}:Q", title=y),
             tooltip=list(frame.columns),
         )
     )
@@ -281,12 +293,12 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, title: str, sort=None, x_titl
 def zipf_chart(freq: pd.DataFrame):
     """Token frequency by rank on log-log axes (a straight line = Zipf's law)."""
     return (
-        alt.Chart(freq, title="Token frequency by rank (log-log)", height=240)
+        alt.Chart(freq, height=320)
         .mark_line(point=True)
         .encode(
             x=alt.X("rank:Q", scale=alt.Scale(type="log"), title="rank"),
             y=alt.Y("count:Q", scale=alt.Scale(type="log"), title="count"),
-            color=alt.Color("type:N", title="token type"),
+            color=alt.Color("type:N", title="token type", legend=BOTTOM),
             detail=alt.Detail("tokenizer:N") if "tokenizer" in freq else alt.Undefined,
             tooltip=["rank", "token", "type", "count", alt.Tooltip("share:Q", format=".2%")],
         )
@@ -296,12 +308,12 @@ def zipf_chart(freq: pd.DataFrame):
 def coverage_chart(coverage: pd.DataFrame):
     """Share of all tokens covered by the N most frequent token types, one line per tokenizer."""
     return (
-        alt.Chart(coverage, title="Vocabulary coverage", height=240)
+        alt.Chart(coverage, height=320)
         .mark_line(point=True)
         .encode(
             x=alt.X("top_n:Q", scale=alt.Scale(type="log"), title="most frequent N token types"),
             y=alt.Y("coverage:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="tokens"),
-            color=alt.Color("tokenizer:N"),
+            color=alt.Color("tokenizer:N", legend=BOTTOM),
             tooltip=["tokenizer", "vocab_size", "top_n", alt.Tooltip("coverage:Q", format=".1%")],
         )
     )
@@ -321,12 +333,12 @@ def windows_chart(windows: pd.DataFrame):
     frame = windows.copy()
     frame["melodies"] = [limits_label(lo, hi) for lo, hi in zip(frame.min_events, frame.max_events)]
     return (
-        alt.Chart(frame, title="Training windows vs sequence length", height=240)
+        alt.Chart(frame, height=320)
         .mark_line(point=True)
         .encode(
             x=alt.X("seq_len:Q", title="sequence length (tokens)"),
             y=alt.Y("n_windows:Q", title="windows (stride 1)"),
-            color=alt.Color("melodies:N", title=None),
+            color=alt.Color("melodies:N", title=None, legend=BOTTOM),
             tooltip=[
                 "seq_len",
                 "melodies",
@@ -348,35 +360,60 @@ ROLL_SCHEMA = pa.schema(
 )  # fmt: skip
 
 
+# verovio's page width for sheet music in a Sampling column, in its units (scale 40). A page 1000 wide,
+# shrunk into a quarter of a 1400 px window (about 250 px), drew a staff 25 px high, notes 5 px:
+# unreadable on a projector. 450 draws them 2.2 times as large (more systems, each as wide as the column).
+COLUMN_PAGE_WIDTH = 450
+FOCUS_PAGE_WIDTH = 1100  # one method across the page: about as large again on a 1400 px screen
+
+
 def melody_view(
-    events: Sequence, n_primer: int = 0, page_width: int = 1000, key_sharps: int | None = None
+    events: Sequence, n_primer: int = 0, page_width: int = COLUMN_PAGE_WIDTH, key_sharps: int | None = None
 ) -> dict:
     """What a column shows: sheet music (SVG pages, [] for nothing to engrave) and the piano roll, a
     pyarrow Table (`ROLL_SCHEMA`): a chart sends it as it is, where a DataFrame is converted on every
     rerun of the page (about 1 ms a column, and building it another 1.3 ms).
 
     Built from the events (MEI -> verovio, no music21); audio is made separately, when asked for.
-    key_sharps: the key signature (None: `pitches.estimate_key_sharps` of the events).
+    key_sharps: the key signature (None: `pitches.estimate_key_sharps` of the events). The primer (the
+    first `n_primer` events) is grey in both.
     """
     roll = piano_roll(events)
     roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
     return {
-        "svg": to_svg(events, page_width=page_width, key_sharps=key_sharps),
+        "svg": to_svg(events, page_width=page_width, key_sharps=key_sharps, marked=n_primer),
         "roll": pa.Table.from_pydict(roll, schema=ROLL_SCHEMA),
     }
 
 
-def piano_roll_chart(roll: pa.Table, title: str = "") -> dict:
+def roll_domains(rolls: Sequence[pa.Table]) -> tuple[list[float] | None, list[int] | None]:
+    """(x, y) scale domains that fit every roll of one result: 0 to the last note's end in quarters, the
+    lowest to the highest MIDI pitch; None where no roll has a note. Charts side by side then share axes
+    (each its own, 0-20 beside 0-100 quarters, misled the eye)."""
+    rolls = [r for r in rolls if len(r)]
+    if not rolls:
+        return None, None
+    end = max(max(r["end"].to_pylist()) for r in rolls)
+    low = min(min(r["midi"].to_pylist()) for r in rolls)
+    high = max(max(r["midi"].to_pylist()) for r in rolls)
+    return [0.0, float(end)], [int(low) - 1, int(high) + 1]
+
+
+def piano_roll_chart(
+    roll: pa.Table, title: str = "", x_domain: Sequence | None = None, y_domain: Sequence | None = None
+) -> dict:
     """Vega-Lite spec of a `melody_view` roll: notes as horizontal bars, time (quarters) on x, pitch on y;
-    the primer greyed."""
+    the primer greyed. x_domain, y_domain: fixed axes (`roll_domains`), so rolls side by side compare."""
+    x_scale = {"domain": list(x_domain), "nice": False} if x_domain is not None else {}
+    y_scale = {"domain": list(y_domain)} if y_domain is not None else {"zero": False}
     return {
         "title": title,
         "height": 160,
-        "mark": {"type": "bar", "cornerRadius": 2},
+        "mark": {"type": "bar", "cornerRadius": 2, "clip": True},
         "encoding": {
-            "x": {"field": "start", "type": "quantitative", "title": "quarters"},
+            "x": {"field": "start", "type": "quantitative", "title": "quarters", "scale": x_scale},
             "x2": {"field": "end"},
-            "y": {"field": "midi", "type": "quantitative", "title": "MIDI pitch", "scale": {"zero": False}},
+            "y": {"field": "midi", "type": "quantitative", "title": "MIDI pitch", "scale": y_scale},
             "color": {
                 "field": "part",
                 "type": "nominal",
@@ -459,28 +496,28 @@ def style_chart(frame: pd.DataFrame) -> dict:
         "mark": {"type": "rule", "color": "black"},
         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"}},
     }
+    bars["encoding"]["color"]["legend"] = {"orient": "bottom", "columns": 2, "title": None}
+    # Two panels a row, the legend under them: about 360 px wide, so it fits an 800 px laptop's column
+    # (four a row with the legend beside them were some 750 px, cut off at the right).
     return {
         "facet": {"field": "figure", "type": "nominal", "title": None},
-        "columns": 4,
-        "spec": {"width": 130, "height": 130, "layer": [bars, whiskers]},
+        "columns": 2,
+        "spec": {"width": 150, "height": 120, "layer": [bars, whiskers]},
         "resolve": {"scale": {"y": "independent"}},
     }
 
 
-def next_token_chart(frame: pd.DataFrame) -> dict:
-    """Vega-Lite spec per method: the model's probabilities (wide bars; red = cut), what it samples from."""
+def next_token_chart(frame: pd.DataFrame) -> list[dict]:
+    """Vega-Lite specs, one per method (in the frame's order): the model's probabilities (wide bars;
+    red = cut), what the method samples from (narrow bars). Each is as wide as its container, so the page
+    lays them out in columns that wrap on a narrow screen (a faceted chart of fixed width was cut off)."""
     order = frame.drop_duplicates("token").sort_values("rank").token.tolist()
-    return {
-        "facet": {
-            "field": "method",
-            "type": "nominal",
-            "title": None,
-            "sort": list(dict.fromkeys(frame.method)),
-        },
-        "columns": 2,
-        "spec": {
-            "width": 260,
+    return [
+        {
+            "title": method,
+            "width": "container",
             "height": 180,
+            "transform": [{"filter": {"field": "method", "equal": method}}],
             "encoding": {
                 "x": {"field": "token", "type": "nominal", "sort": order, "title": None},
                 "tooltip": _tooltip(
@@ -490,6 +527,7 @@ def next_token_chart(frame: pd.DataFrame) -> dict:
                     ("kept", "nominal"),
                 ),
             },
+            # each chart its own y scale: a flat distribution stays visible beside greedy's single 1.0
             "layer": [
                 {
                     "mark": {"type": "bar", "opacity": 0.35},
@@ -500,6 +538,7 @@ def next_token_chart(frame: pd.DataFrame) -> dict:
                             "type": "nominal",
                             "title": "kept",
                             "scale": {"domain": [True, False], "range": ["#4a6fa5", "#c0392b"]},
+                            "legend": {"orient": "bottom"},
                         },
                     },
                 },
@@ -508,10 +547,9 @@ def next_token_chart(frame: pd.DataFrame) -> dict:
                     "encoding": {"y": {"field": "after", "type": "quantitative"}},
                 },
             ],
-        },
-        # a flat distribution stays visible beside greedy's single 1.0
-        "resolve": {"scale": {"y": "independent"}},
-    }
+        }
+        for method in dict.fromkeys(frame.method)
+    ]
 
 
 def listening_frame(results) -> pd.DataFrame:

@@ -184,15 +184,18 @@ def render_cache() -> render.ContentCache:
     return render.ContentCache(int(os.environ.get("BACHLSTM_RENDER_CACHE_MB", "64")) * 2**20)
 
 
-def column_view(events: tuple, n_primer: int, key_sharps: int | None = None) -> dict:
+def column_view(events: tuple, n_primer: int, key_sharps: int | None = None, large: bool = False) -> dict:
     """A Sampling column's sheet music and piano roll, drawn once per content for the whole server.
-    key_sharps: the staff's key signature (None: estimated from all the events)."""
+    key_sharps: the staff's key signature (None: estimated from all the events); large: the focus view's
+    page, as wide as the whole page (a column's is a quarter of it)."""
     from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
 
-    def draw():
-        return charts.melody_view(events, n_primer, key_sharps=key_sharps)
+    width = charts.FOCUS_PAGE_WIDTH if large else charts.COLUMN_PAGE_WIDTH
 
-    return render_cache().get(("view", events, n_primer, key_sharps), draw)
+    def draw():
+        return charts.melody_view(events, n_primer, page_width=width, key_sharps=key_sharps)
+
+    return render_cache().get(("view", events, n_primer, key_sharps, width), draw)
 
 
 def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> dict:

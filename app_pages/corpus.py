@@ -68,24 +68,24 @@ if not o.n_melodies:
     st.warning("No melody passes these filters: widen them to see the charts.")
     st.stop()
 
+pictures = [
+    ("Time signatures (every measure of every part; the chosen ones blue)",
+     charts.time_signature_chart(o.time_signatures, ts)),
+    ("Melody lengths, with your cut-offs", charts.length_chart(o.lengths, filters[2], filters[3])),
+    ("Keys and modes", charts.key_chart(o.keys)),
+    ("Ambitus per voice", charts.ambitus_chart(o.melodies)),
+    ("Pitch classes (by duration)",
+     charts.bar_chart(o.pitch_classes, "name", "share", sort=None, x_title="pitch class")),
+    ("Durations", charts.bar_chart(o.durations, "duration", "count", sort=list(o.durations.duration))),
+    ("Token frequency by rank (log-log)", charts.zipf_chart(o.tokens)),
+    ("Vocabulary coverage", charts.coverage_chart(o.coverage)),
+    ("Training windows vs sequence length", charts.windows_chart(o.windows)),
+]  # fmt: skip
 left, right = st.columns(2)
-left.altair_chart(charts.time_signature_chart(o.time_signatures, ts), width="stretch")
-right.altair_chart(charts.length_chart(o.lengths, filters[2], filters[3]), width="stretch")
-left.altair_chart(charts.key_chart(o.keys), width="stretch")
-right.altair_chart(charts.ambitus_chart(o.melodies), width="stretch")
-left.altair_chart(
-    charts.bar_chart(
-        o.pitch_classes, "name", "share", "Pitch classes (by duration)", sort=None, x_title="pitch class"
-    ),
-    width="stretch",
-)
-right.altair_chart(
-    charts.bar_chart(o.durations, "duration", "count", "Durations", sort=list(o.durations.duration)),
-    width="stretch",
-)
-left.altair_chart(charts.zipf_chart(o.tokens), width="stretch")
-right.altair_chart(charts.coverage_chart(o.coverage), width="stretch")
-left.altair_chart(charts.windows_chart(o.windows), width="stretch")
+for i, (title, chart) in enumerate(pictures):  # titles as page text: they wrap in a narrow column
+    with (left, right)[i % 2]:
+        st.markdown(f"**{title}**")
+        st.altair_chart(chart, width="stretch")
 with right:
     st.markdown(f"**Embedding dimension** for a vocabulary of {o.vocab_size} {tokenizer} tokens")
     embedding_sizes = o.embedding[o.embedding.tokenizer == tokenizer]

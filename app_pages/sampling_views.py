@@ -292,10 +292,19 @@ def draw_stale(res: dict, shown: SamplingSettings) -> None:
         st.warning(note, icon=":material/history:")
 
 
+def primer_key(gens):
+    """The primer's key (`tonality.estimate_key` of its notes), None without a primer note."""
+    return estimate_key(gens[0].primer_events) if gens and getattr(gens[0], "primer_events", ()) else None
+
+
 def column_key_signatures(gens) -> list[int | None]:
-    """Each column's key signature: that of the key its figures name (`tonality.estimate_key` of the
+    """Each column's key signature. With a primer, the primer's key in every column: the same primer is
+    written alike everywhere. Without one, the key its figures name (`tonality.estimate_key` of the
     continuation), so the staff, the downloads and the name agree; None (estimated from all the events)
     where the continuation has no note."""
+    key = primer_key(gens)
+    if key is not None:
+        return [key.sharps] * len(gens)
     return [None if (key := estimate_key(g.events)) is None else key.sharps for g in gens]
 
 
@@ -308,74 +317,107 @@ def cut_words(gen) -> str:
     return _("Cut at the length limit: the model had not ended this melody.")
 
 
+FOCUS_ALL = "all four"  # the focus control's first option: the four methods side by side
+
+
 def draw_columns(res: dict) -> None:
-    """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads."""
+    """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads; or one
+    method large (the focus control). Below about 1000 px the columns wrap two by two (the app's CSS)."""
     if res.get("note"):
         st.info(res["note"])
+    gens = res["gens"]
+    methods = [g.config.method for g in gens]
+    focus = st.segmented_control(
+        "Show",
+        [FOCUS_ALL, *methods],
+        default=FOCUS_ALL,
+        key="sampling_focus",
+        persist_state=SESSION,
+        help="One method large, e.g. on a projector, or all four side by side.",
+    )
+    shown = [i for i, m in enumerate(methods) if focus in (None, FOCUS_ALL, m)] or list(range(len(gens)))
+    key = primer_key(gens)
+    if key is not None:
+        st.caption(
+            f"Every staff is written in the primer's key, **{key.name}** (grey notes: the primer). The "
+            "key under each melody is the one its continuation settles in."
+        )
     metrics = [res["comparison"].metrics[i] for i in res["shown"]]
-    melodies = tuple(tuple(gen.full_events) for gen in res["gens"])
-    signatures = column_key_signatures(res["gens"])
-    for col, gen, events, sharps in zip(st.columns(4), res["gens"], melodies, signatures):
-        # The session keeps only the events: drawings and audio live in the server's bounded cache.
-        view = column_view(events, res["n_primer"], sharps)
-        with col:
-            st.markdown(f"##### {gen.config.label}")
-            if gen.cut:
-                st.caption(cut_words(gen))
-            if view["svg"]:
-                st.image(view["svg"], width="stretch")
-            if len(view["roll"]):
-                st.vega_lite_chart(view["roll"], charts.piano_roll_chart(view["roll"]), width="stretch")
-    # One fragment for the four players: a Listen click redraws only that row, and the page pays for
-    # one fragment per run instead of four (Streamlit deep-copies the page's containers for each).
-    listen_row(melodies, tuple(g.config.method for g in res["gens"]))
-    for i, (col, gen, events, row, profile, sharps) in enumerate(
-        zip(st.columns(4), res["gens"], melodies, metrics, res["profiles"], signatures)
-    ):
-        stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
-        with col:
-            st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
-            source = {"metrics": row, "profile": profile}
-            lines = [
-                f"{label}: **{format_metric(source[where].get(k), fmt)}**"
-                for where, k, label, fmt in COLUMN_METRICS
-            ]
-            if profile.get("copy_piece"):
-                lines[-1] += f" ({profile['copy_piece']})"
-            st.markdown("  \n".join(lines))
-            formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
-                       "application/xml", "xml"))  # fmt: skip
-            for slot, (label, export, ext, mime, key) in zip(st.columns(2), formats):
-                slot.download_button(
-                    label,
-                    lambda ev=events, export=export, k=sharps: export(ev, key_sharps=k),  # built when clicked
-                    f"{stem}.{ext}",
-                    mime,
-                    key=f"{key}_{i}",
-                    on_click="ignore",
-                    disabled=not events,
-                )
+    melodies = tuple(tuple(gen.full_events) for gen in gens)
+    signatures = column_key_signatures(gens)
+    large = len(shown) == 1
+    views = {i: column_view(melodies[i], res["n_primer"], signatures[i], large=large) for i in shown}
+    x_domain, y_domain = charts.roll_domains([views[i]["roll"] for i in shown])
+    with st.container(key="sampling_methods"):
+        for col, i in zip(st.columns(len(shown)), shown):
+            # The session keeps only the events: drawings and audio live in the server's bounded cache.
+            view = views[i]
+            with col:
+                st.markdown(f"##### {gens[i].config.label}")
+                if gens[i].cut:
+                    st.caption(cut_words(gens[i]))
+                if view["svg"]:
+                    st.image(view["svg"], width="stretch")
+                if len(view["roll"]):
+                    spec = charts.piano_roll_chart(view["roll"], x_domain=x_domain, y_domain=y_domain)
+                    st.vega_lite_chart(view["roll"], spec, width="stretch")
+    # One fragment for the players: a Listen click redraws only that row, and the page pays for one
+    # fragment per run instead of four (Streamlit deep-copies the page's containers for each).
+    listen_row(tuple(melodies[i] for i in shown), tuple(methods[i] for i in shown), tuple(shown))
+    with st.container(key="sampling_figures"):
+        for col, i in zip(st.columns(len(shown)), shown):
+            with col:
+                draw_figures(res, i, metrics[i], res["profiles"][i], melodies[i], signatures[i])
+
+
+def draw_figures(res: dict, i: int, row: dict, profile: dict, events: tuple, sharps: int | None) -> None:
+    """One method's figures under its music, and its MIDI and MusicXML downloads."""
+    gen = res["gens"][i]
+    stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+    st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
+    source = {"metrics": row, "profile": profile}
+    lines = [
+        f"{label}: **{format_metric(source[where].get(k), fmt)}**" for where, k, label, fmt in COLUMN_METRICS
+    ]
+    if profile.get("copy_piece"):
+        lines[-1] += f" ({profile['copy_piece']})"
+    st.markdown("  \n".join(lines))
+    formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
+               "application/xml", "xml"))  # fmt: skip
+    # A row that wraps, not two columns: in a narrow column two half-width buttons read "M..".
+    with st.container(horizontal=True, gap="small"):
+        for label, export, ext, mime, key in formats:
+            st.download_button(
+                label,
+                lambda ev=events, export=export, k=sharps: export(ev, key_sharps=k),  # built when clicked
+                f"{stem}.{ext}",
+                mime,
+                key=f"{key}_{i}",
+                on_click="ignore",
+                disabled=not events,
+            )
 
 
 @st.fragment
-def listen_row(melodies: tuple, methods: tuple) -> None:
-    """The four columns' audio, each made when first asked for: OGG Vorbis for a whole class costs CPU
+def listen_row(melodies: tuple, methods: tuple, columns: tuple = (0, 1, 2, 3)) -> None:
+    """The shown columns' audio, each made when first asked for: OGG Vorbis for a whole class costs CPU
     no one waits for otherwise (about 0.1 s per minute of music, measured), so each has a button.
     Each names its method: on a narrow screen the columns stack and the row no longer sits under its
-    sheet music."""
+    sheet music. `columns`: each melody's column number (the keys of its button)."""
     heard = st.session_state.setdefault("heard", set())
-    for i, (col, events, method) in enumerate(zip(st.columns(4), melodies, methods)):
-        with col:
-            if i not in heard:
-                icon = ":material/play_arrow:"
-                st.button(f"Listen: {method}", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
-                continue
-            data = column_audio(events)
-            if data is None:
-                st.caption(f"{method}: nothing to play, this melody has no notes.")
-            else:  # autoplay only right after the click, not on every later redraw of the page
-                st.caption(method)
-                st.audio(data, format="audio/ogg", autoplay=st.session_state.get("autoplay") == i)
+    with st.container(key="sampling_listen"):
+        for col, events, method, i in zip(st.columns(len(melodies)), melodies, methods, columns):
+            with col:
+                if i not in heard:
+                    icon = ":material/play_arrow:"
+                    st.button(f"Listen: {method}", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
+                    continue
+                data = column_audio(events)
+                if data is None:
+                    st.caption(f"{method}: nothing to play, this melody has no notes.")
+                else:  # autoplay only right after the click, not on every later redraw of the page
+                    st.caption(method)
+                    st.audio(data, format="audio/ogg", autoplay=st.session_state.get("autoplay") == i)
     st.session_state.pop("autoplay", None)
 
 
@@ -464,7 +506,9 @@ def explorer(res: dict) -> None:
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
     view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res["constrained"])
-    st.vega_lite_chart(view["data"], view["spec"])
+    with st.container(key="sampling_explorer"):
+        for col, spec in zip(st.columns(2) * 2, view["spec"]):  # two a row, two rows
+            col.vega_lite_chart(view["data"], spec, width="stretch")
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
         f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "

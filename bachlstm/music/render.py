@@ -92,6 +92,7 @@ class Written:
     recip: str
     tied_in: bool  # a tie arrives from the note before (never on a rest)
     tied_out: bool  # a tie leaves for the note after
+    index: int  # the event's place among the events written (zero-length ones skipped)
 
     @property
     def tuplet(self) -> bool:
@@ -106,9 +107,7 @@ def measures(events: Sequence[Event], pickup: float) -> list[list[Written]]:
     skipped; durations below a 64th left over by `spell` are dropped."""
     bars: list[list[Written]] = [[]]
     room = pickup if pickup > 0 else BAR_QUARTERS
-    for e in events:
-        if e.quarter_length <= 0:
-            continue
+    for index, e in enumerate(e for e in events if e.quarter_length > 0):
         left, first = e.quarter_length, True
         tied_in = not e.is_rest and e.tie in ("stop", "continue")
         tied_out = not e.is_rest and e.tie in ("start", "continue")
@@ -122,9 +121,12 @@ def measures(events: Sequence[Event], pickup: float) -> list[list[Written]]:
             for i, (_, dur) in enumerate(pieces):
                 has_in = not e.is_rest and (not first or tied_in or i > 0)
                 has_out = not e.is_rest and (left > 1e-9 or tied_out or i < len(pieces) - 1)
-                bars[-1].append(Written(e, dur, has_in, has_out))
+                bars[-1].append(Written(e, dur, has_in, has_out, index))
             first = False
     return bars if bars[0] else []
+
+
+MARKED_COLOUR = "#8c8c8c"  # the first `marked` events (a primer) are drawn in this grey
 
 
 def to_kern(
@@ -133,11 +135,13 @@ def to_kern(
     key_sharps: int | None = None,
     pickup: float | None = None,
     tempo_bpm: float = DEFAULT_TEMPO,
+    marked: int = 0,
 ) -> str:
     """A one-spine Humdrum **kern score in 4/4: bars, ties across bar lines, key signature, tempo.
 
     Events are laid end to end (zero-length ones skipped); `key_sharps` None = estimated, `pickup`
-    None = `music.infer_pickup`. The same layout as music.to_score, for verovio.
+    None = `music.infer_pickup`. The same layout as music.to_score, for verovio. The first `marked`
+    events (a primer) are drawn in MARKED_COLOUR (a Humdrum "marked note" signifier).
     """
     events = [e for e in events if e.quarter_length > 0]
     key_sharps = estimate_key_sharps(events) if key_sharps is None else int(key_sharps)
@@ -150,13 +154,16 @@ def to_kern(
         if number > first:
             lines.append(f"={number}")
         for w in bar:
+            mark = "@" if w.index < marked else ""
             if w.event.is_rest:
-                lines.append(f"{w.recip}r")
+                lines.append(f"{w.recip}r{mark}")
                 continue
             start = "[" if w.tied_out and not w.tied_in else ""
             end = {(True, True): "_", (True, False): "]"}.get((w.tied_in, w.tied_out), "")
-            lines.append(f"{start}{w.recip}{kern_pitch(w.event, key_sharps)}{end}")
+            lines.append(f"{start}{w.recip}{kern_pitch(w.event, key_sharps)}{end}{mark}")
     lines += ["==", "*-"]
+    if marked > 0:
+        lines.append(f'!!!RDF**kern: @ = marked note, color="{MARKED_COLOUR}"')
     return "\n".join(lines) + "\n"
 
 
@@ -171,19 +178,24 @@ def key_alterations(sharps: int) -> dict[str, int]:
     return {letter: (1 if sharps > 0 else -1) for letter in letters}
 
 
-def mei_measure(bar: Sequence[Written], first: int, key: dict[str, int], key_sharps: int) -> str:
+def mei_measure(
+    bar: Sequence[Written], first: int, key: dict[str, int], key_sharps: int, marked: int = 0
+) -> str:
     """One MEI measure's layer and ties; `first` numbers its first piece (tied notes get ids "n<number>").
 
     Accidentals as verovio's Humdrum reader decides them (humlib's analyzeKernAccidentals): shown where
     a note differs from the key or from an earlier note of the same letter and octave in the measure,
     never on a note a tie arrives at; when a bar opens with such a note off the key, the next note of
-    that letter and octave shows its accidental as a cautionary one.
+    that letter and octave shows its accidental as a cautionary one. The first `marked` events (a primer)
+    are drawn in MARKED_COLOUR.
     """
     state: dict[tuple[str, int], int | None] = {}  # None: the next note must show its accidental
     items, ties = [], []
     for j, w in enumerate(bar, start=first):
         dur = w.recip.rstrip(".")
         attrs = f' dur="{dur}"' + (f' dots="{len(w.recip) - len(dur)}"' if w.recip != dur else "")
+        if w.index < marked:
+            attrs += f' color="{MARKED_COLOUR}"'
         if w.event.is_rest:
             items.append(f"<rest{attrs}/>")
             continue
@@ -247,6 +259,7 @@ def to_mei(
     key_sharps: int | None = None,
     pickup: float | None = None,
     tempo_bpm: float = DEFAULT_TEMPO,
+    marked: int = 0,
 ) -> str | None:
     """The score of `to_kern` as MEI, verovio's own format: it reads MEI in half the time it takes to
     read Humdrum and engraves the same page. None where `mei_writable` says no (tuplets, broken ties)."""
@@ -273,7 +286,9 @@ def to_mei(
             rest = "<mRest/>" if count == 1 else f'<multiRest num="{count}"/>'
             out.append(f'<measure{n}{end}><staff n="1"><layer n="1">{rest}</layer></staff></measure>')
         else:
-            out.append(f"<measure{n}{end}>{mei_measure(bars[start], piece, key, key_sharps)}</measure>")
+            out.append(
+                f"<measure{n}{end}>{mei_measure(bars[start], piece, key, key_sharps, marked)}</measure>"
+            )
         piece += sum(len(bar) for bar in bars[start : start + count])
     out.append("</section></score></mdiv></body></music></mei>")
     return "".join(out)
@@ -327,20 +342,25 @@ def to_svg(
     all_pages: bool = True,
     key_sharps: int | None = None,
     pickup: float | None = None,
+    marked: int = 0,
 ) -> list[str]:
     """Sheet music of the events as SVG pages; [] when there is nothing to engrave. `key_sharps` None =
-    estimated, `pickup` None = `music.infer_pickup`. Written as MEI, or as **kern where MEI here does
-    not write the same score (tuplets, broken ties): verovio engraves both alike, MEI in less time."""
+    estimated, `pickup` None = `music.infer_pickup`, the first `marked` events (a primer) in grey.
+    Written as MEI, or as **kern where MEI here does not write the same score (tuplets, broken ties):
+    verovio engraves both alike, MEI in less time."""
+    marked_events = list(events[: max(marked, 0)])
     events = [e for e in events if e.quarter_length > 0]
     if not events:
         return []
+    marked = sum(1 for e in marked_events if e.quarter_length > 0)  # counted among the kept events
     key_sharps = estimate_key_sharps(events) if key_sharps is None else int(key_sharps)
     pickup = infer_pickup(events) if pickup is None else pickup
     kw = {"page_width": page_width, "all_pages": all_pages}
-    mei = to_mei(events, key_sharps=key_sharps, pickup=pickup)
+    mei = to_mei(events, key_sharps=key_sharps, pickup=pickup, marked=marked)
     if mei is not None:
         return engrave(mei, "mei", **kw)
-    return engrave(to_kern(events, key_sharps=key_sharps, pickup=pickup), "humdrum", **kw)
+    kern = to_kern(events, key_sharps=key_sharps, pickup=pickup, marked=marked)
+    return engrave(kern, "humdrum", **kw)
 
 
 # --- a bounded cache by content --------------------------------------------------------------------

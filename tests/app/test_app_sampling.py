@@ -84,10 +84,10 @@ def test_generate_fills_four_columns_with_every_part():
     zero = charts.zero_figures(charts.style_frame(at.session_state["sampling"]["comparison"].style))
     for name in zero:
         assert any(c.value.startswith(f"**{name}** (") and "no chart" in c.value for c in at.caption), name
-    # a piano roll per melody with notes + the comparison chart + the next-token explorer
+    # a piano roll per melody with notes + the comparison chart + the next-token explorer, one per method
     gens = at.session_state["sampling"]["gens"]
     rolls = sum(any(not e.is_rest for e in g.full_events) for g in gens)
-    assert len(at.get("vega_lite_chart")) == rolls + 2
+    assert len(at.get("vega_lite_chart")) == rolls + 1 + 4
     assert len(at.image) == 4 and at.image[0].proto.imgs[0].url.startswith("data:image/svg+xml")
     assert any(b.proto.label.startswith("Download all") for b in at.get("download_button"))
     # audio is made when a column is listened to, not for every click on Generate
@@ -619,3 +619,32 @@ def test_length_is_in_notes_and_a_melody_cut_by_it_says_so():
     cut = [c.value for c in at.caption if c.value.startswith("Cut at the length limit")]
     assert len(cut) == sum(g.cut for g in gens) > 0  # a model trained for 4 steps seldom ends by itself
     assert all(c.startswith("Cut at the length limit (8 notes)") for c in cut if "notes" in c)
+
+
+@pytest.mark.slow
+def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_be_shown_large():
+    import base64
+    from urllib.parse import unquote
+
+    from app_pages.sampling_views import column_key_signatures
+    from bachlstm.music.tonality import estimate_key
+
+    at = sampling_page()
+    at.radio(key="primer_source").set_value("opening of a held-out chorale").run()
+    at.slider(key="length").set_value(48)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    gens = at.session_state["sampling"]["gens"]
+    key = estimate_key(gens[0].primer_events)
+    assert column_key_signatures(gens) == [key.sharps] * 4
+    assert any(f"primer's key, **{key.name}**" in c.value for c in at.caption)
+    for image in at.image:  # the primer's notes grey in every column's score
+        url = image.proto.imgs[0].url
+        svg = base64.b64decode(url.split(",", 1)[1]).decode() if ";base64," in url else unquote(url)
+        assert 'class="note" color="#8c8c8c"' in svg, url[:80]
+    rolls = [c.proto.spec for c in at.get("vega_lite_chart")][:4]
+    assert len({json.dumps(json.loads(r)["encoding"]["x"]["scale"]) for r in rolls}) == 1  # shared axes
+    at.segmented_control(key="sampling_focus").set_value("top-p").run()
+    assert not at.exception
+    assert column_titles(at) == ["top-p (p=0.9)"]
+    assert [b.proto.label for b in at.get("download_button")][:2] == ["MIDI", "MusicXML"]

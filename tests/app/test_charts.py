@@ -50,6 +50,38 @@ def _notes(*midis):
     return [Event("note", 1.0, pitch=names[m][0], octave=names[m][1], midi=m, measure=1) for m in midis]
 
 
+def test_rolls_of_one_result_share_their_axes():
+    rolls = [
+        charts.melody_view(_notes(62, 64))["roll"],
+        charts.melody_view(_notes(60, 64, 64, 60, 62))["roll"],
+    ]
+    x, y = charts.roll_domains([*rolls, charts.melody_view([])["roll"]])
+    assert (x, y) == ([0.0, 5.0], [59, 65])  # five quarter notes; a semitone of room below and above
+    specs = [charts.piano_roll_chart(r, x_domain=x, y_domain=y) for r in rolls]
+    assert {str(s["encoding"]["x"]["scale"]) for s in specs} == {str({"domain": [0.0, 5.0], "nice": False})}
+    assert all(s["encoding"]["y"]["scale"] == {"domain": [59, 65]} for s in specs)
+    assert charts.roll_domains([]) == (None, None)
+
+
+def test_next_token_chart_is_one_chart_per_method_as_wide_as_its_column():
+    frame = pd.DataFrame(
+        {"method": ["greedy", "greedy", "top-k", "top-k"], "token": ["C4", "D4"] * 2, "rank": [0, 1] * 2,
+         "before": [0.6, 0.4] * 2, "after": [1.0, 0.0, 0.6, 0.4], "kept": [True, False, True, True]}
+    )  # fmt: skip
+    specs = charts.next_token_chart(frame)
+    assert [s["title"] for s in specs] == ["greedy", "top-k"]
+    assert all(s["width"] == "container" for s in specs)
+    assert specs[1]["transform"] == [{"filter": {"field": "method", "equal": "top-k"}}]
+
+
+def test_the_primer_is_grey_in_the_score():
+    from bachlstm.music.render import MARKED_COLOUR
+
+    svg = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)["svg"][0]
+    assert svg.count(f'class="note" color="{MARKED_COLOUR}"') == 2
+    assert MARKED_COLOUR not in charts.melody_view(_notes(60, 62, 64, 60))["svg"][0]
+
+
 def test_melody_view_marks_the_primer_and_draws_sheet_music():
     view = charts.melody_view(_notes(60, 62, 64, 60), n_primer=2)
     assert view["roll"]["part"].to_pylist() == ["primer", "primer", "generated", "generated"]
@@ -99,7 +131,7 @@ def test_every_chart_builds_valid_vega_lite():
     plain = [
         *charts.training_charts(frame),
         (roll, charts.piano_roll_chart(roll)),
-        (tokens, charts.next_token_chart(tokens)),
+        *((tokens, spec) for spec in charts.next_token_chart(tokens)),
         (charts.style_frame(style), charts.style_chart(charts.style_frame(style))),
     ]
     for data, spec in plain:

@@ -248,3 +248,12 @@ def test_svg_from_another_thread_after_the_main_one():
         worker.start()
         worker.join()
         assert "error" not in result and "</svg>" in result["svg"]
+
+
+def test_kern_marks_the_first_events_grey():
+    from bachlstm.music.render import MARKED_COLOUR
+
+    kern = to_kern(MELODY, key_sharps=1, marked=2).splitlines()
+    assert kern[6:9] == ["4g@", "8a@", "8b"]
+    assert kern[-1] == f'!!!RDF**kern: @ = marked note, color="{MARKED_COLOUR}"'
+    assert "@" not in to_kern(MELODY, key_sharps=1)

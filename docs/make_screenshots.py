@@ -1,0 +1,84 @@
+"""Screenshots of every page at 800 and 1400 px, in German and English, into docs/screenshots/.
+
+    python docs/make_screenshots.py                 # all pages, both widths, both languages
+    python docs/make_screenshots.py --width 800 --lang de --page sampling
+
+Starts `streamlit run` on a free local port with the shipped models, opens each page in Debian's headless
+Chromium (/usr/bin/chromium), presses Generate on Sampling, and saves NAME-WIDTH-LANG.png, reduced to
+256 colours so the folder stays small. Takes about a minute per width and language on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.helpers import (  # noqa: E402
+    assert_no_exception,
+    by_key,
+    chromium_page,
+    open_page,
+    screenshot_full,
+    streamlit_server,
+    wait_ready,
+)
+
+PAGES = {
+    "home": "",
+    "corpus": "corpus",
+    "training": "training",
+    "sampling": "sampling",
+    "inside-the-model": "inside",
+    "glossary": "glossary",
+    "lesson": "lesson",
+}
+OUT = ROOT / "docs" / "screenshots"
+
+
+def shrink(path: Path) -> None:
+    """Re-save a PNG with a 256-colour palette (a third of the size; text and charts stay sharp)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
+def shoot(url: str, name: str, width: int, lang: str, out: Path) -> Path:
+    """One page at one width and language, saved as out/NAME-WIDTH-LANG.png."""
+    path = out / f"{name}-{width}-{lang}.png"
+    with chromium_page(width=width, height=900) as page:
+        open_page(page, url, f"{PAGES[name]}?lang={lang}", timeout=120)
+        if name == "sampling":
+            by_key(page, "generate", "button").click()
+            wait_ready(page, timeout=120)
+        assert_no_exception(page, f"{name} at {width} px ({lang})")
+        screenshot_full(page, str(path), width=width)
+    shrink(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments, start a server, take the screenshots."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--width", type=int, action="append", help="800, 1400 (default both)")
+    parser.add_argument("--lang", action="append", choices=("de", "en"), help="default both")
+    parser.add_argument("--page", action="append", choices=list(PAGES), help="default all")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(timeout=120) as url:
+        for width in args.width or [800, 1400]:
+            for lang in args.lang or ["de", "en"]:
+                for name in args.page or list(PAGES):
+                    path = shoot(url, name, width, lang, args.out)
+                    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
+                          f"{path.stat().st_size // 1024} KB")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
