@@ -11,7 +11,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import streamlit as st  # noqa: E402
 
 from app_pages.common import job_manager, startup_cleanup  # noqa: E402
+from app_pages.i18n import choose_language, language_picker, translator  # noqa: E402
 from app_pages.identity import draw_student_sidebar, require_student  # noqa: E402
+from app_pages.texts import job_status_words  # noqa: E402
+
+_ = translator(__name__)
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
 st.html(Path(__file__).parent / "app_pages" / "layout.css")  # narrow screens: columns wrap (see it)
@@ -19,16 +23,18 @@ st.html(Path(__file__).parent / "app_pages" / "layout.css")  # narrow screens: c
 # The page files live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67 still runs the old
 # folder-based navigation whenever a server's first request is for a page URL (e.g. a reloaded
 # /sampling tab), which skips this script, lists every helper module as a page and drops the layout.
+choose_language()  # ?lang= in the address, else this session's choice, else the browser's language
 pages = [
-    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("app_pages/corpus.py", title="Corpus", icon=":material/library_music:"),
-    st.Page("app_pages/training.py", title="Training", icon=":material/model_training:"),
-    st.Page("app_pages/sampling.py", title="Sampling", icon=":material/queue_music:"),
-    st.Page("app_pages/inside.py", title="Inside the model", icon=":material/neurology:"),
-    st.Page("app_pages/board.py", title="Class board", icon=":material/dashboard:"),
-    st.Page("app_pages/listening.py", title="Bach or model?", icon=":material/hearing:"),
+    st.Page("app_pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+    st.Page("app_pages/corpus.py", title=_("Corpus"), icon=":material/library_music:"),
+    st.Page("app_pages/training.py", title=_("Training"), icon=":material/model_training:"),
+    st.Page("app_pages/sampling.py", title=_("Sampling"), icon=":material/queue_music:"),
+    st.Page("app_pages/inside.py", title=_("Inside the model"), icon=":material/neurology:"),
+    st.Page("app_pages/board.py", title=_("Class board"), icon=":material/dashboard:"),
+    st.Page("app_pages/listening.py", title=_("Bach or model?"), icon=":material/hearing:"),
 ]
 page = st.navigation(pages)
+language_picker()
 startup_cleanup()  # temp files of processes killed while saving (once per server)
 
 # Every student gives a name once (kept in the session and in the address as ?student=NAME): their
@@ -40,6 +46,10 @@ draw_student_sidebar()
 job = job_manager().find(st.session_state.get("train_job"))
 if job is not None and job.is_active:
     latest = job.latest()
-    done = f" · step {latest.step}/{latest.total_steps}" if latest is not None else ""
-    st.sidebar.caption(f"Training **{job.name}**: {job.status}{done}")
+    done = _(" · step {step}/{total}").format(step=latest.step, total=latest.total_steps) if latest else ""
+    st.sidebar.caption(
+        _("Training **{name}**: {status}{done}").format(
+            name=job.name, status=job_status_words(job.status), done=done
+        )
+    )
 page.run()

@@ -6,6 +6,8 @@ import os
 
 import streamlit as st
 
+from app_pages.i18n import translator
+from app_pages.messages import describe
 from bachlstm.classroom import records
 from bachlstm.corpus import overview
 from bachlstm.corpus.cache import load_corpus
@@ -13,6 +15,8 @@ from bachlstm.corpus.selection import SelectionConfig, select
 from bachlstm.music import audio, render
 from bachlstm.music.events import Event
 from bachlstm.training.jobs import JobManager
+
+_ = translator(__name__)
 
 # Every setting a student makes (Sampling, the Training form, the Corpus filters) is a widget with
 # persist_state=SESSION: it keeps its value when the student opens another page and comes back.
@@ -37,25 +41,9 @@ def class_records() -> records.ClassRecords:
     return records.ClassRecords()
 
 
-def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
-    return text
-
-
 def records_problem_text(exc: records.RecordsError) -> str:
     """A problem with the class's records as a sentence; the page goes on without them."""
-    values = exc.values
-    if exc.code == records.LOCKED:
-        text = _("The class's records ({path}) are busy: another program holds them. Try again in a minute.")
-    elif exc.code == records.DAMAGED:
-        text = _(
-            "The class's records ({path}) are damaged, so names and owners cannot be saved now. The "
-            "teacher page can set the file aside (it is kept) and start a fresh one."
-        )
-    elif exc.code == records.NEWER_SCHEMA:
-        text = _("The class's records ({path}) were written by a newer bachlstm: update this server.")
-    else:
-        text = _("The class's records ({path}) cannot be opened: {reason}")
-    return text.format(**{"reason": "", **values})
+    return describe(exc)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model ...")
@@ -129,9 +117,13 @@ def usable_checkpoints() -> tuple[list, list]:
 def show_problem(info) -> None:
     """An error box for a broken checkpoint, a warning for a skipped file, nothing for a usable one."""
     if info.status == "skipped":
-        st.warning(f"**{info.name}** in the runs folder is not a regular file: skipped, never opened.")
+        st.warning(
+            _("**{name}** in the runs folder is not a regular file: skipped, never opened.").format(
+                name=info.name
+            )
+        )
     elif info.error:
-        st.error(f"Checkpoint **{info.name}** cannot be used: {info.error}")
+        st.error(_("Checkpoint **{name}** cannot be used: {error}").format(name=info.name, error=info.error))
 
 
 def mtime(path) -> float:

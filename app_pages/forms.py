@@ -6,8 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from app_pages.i18n import N_, ngettext, translator
+from app_pages.messages import problem_sentence
 from bachlstm.settings.problems import Problem, SettingsError, problems_of
 from bachlstm.training.presets import Preset, get_preset
+
+_ = translator(__name__)
 
 
 class FormError(SettingsError):
@@ -20,17 +24,17 @@ class FormError(SettingsError):
 # (a value outside a widget's bounds turns it red and the button silently does nothing); the library
 # refuses a bad value with a message that names it.
 TRAINING_FIELDS = {
-    "epochs": ("Epochs", "int"),
-    "batch_size": ("Batch size", "int"),
-    "lr": ("Learning rate", "float"),
-    "embedding_dim": ("Embedding dimension", "int"),
-    "lstm_sizes": ("LSTM layer sizes (comma-separated)", "ints"),
-    "dropouts": ("Dropout per LSTM layer (comma-separated)", "floats"),
-    "hidden_linear": ("Hidden linear layer (0 = none)", "int0"),
-    "seq_len": ("Sequence length (tokens)", "int"),
-    "max_melodies": ("Use only the first N melodies (0 = all)", "int0"),
-    "max_steps": ("Stop after N steps (0 = no limit)", "int0"),
-    "seed": ("Seed", "text_int"),
+    "epochs": (N_("Epochs"), "int"),
+    "batch_size": (N_("Batch size"), "int"),
+    "lr": (N_("Learning rate"), "float"),
+    "embedding_dim": (N_("Embedding dimension"), "int"),
+    "lstm_sizes": (N_("LSTM layer sizes (comma-separated)"), "ints"),
+    "dropouts": (N_("Dropout per LSTM layer (comma-separated)"), "floats"),
+    "hidden_linear": (N_("Hidden linear layer (0 = none)"), "int0"),
+    "seq_len": (N_("Sequence length (tokens)"), "int"),
+    "max_melodies": (N_("Use only the first N melodies (0 = all)"), "int0"),
+    "max_steps": (N_("Stop after N steps (0 = no limit)"), "int0"),
+    "seed": (N_("Seed"), "text_int"),
 }
 
 
@@ -126,9 +130,9 @@ def training_preset(preset_name: str, values: dict) -> Preset:
 def field_label(field: str, labels: Mapping[str, str] | None = None) -> str:
     """The label a student sees for a field: 'Batch size' for batch_size (the part before any '(')."""
     if labels and field in labels:
-        return labels[field]
+        return _(labels[field])
     if field in TRAINING_FIELDS:
-        return TRAINING_FIELDS[field][0].split(" (")[0]
+        return _(TRAINING_FIELDS[field][0]).split(" (")[0]
     return field.replace("_", " ")
 
 
@@ -138,10 +142,13 @@ def problems_text(exc: BaseException, labels: Mapping[str, str] | None = None) -
     problems: Sequence[Problem] = problems_of(exc)
     if not problems:
         return str(exc)
-    lines = [f"**{field_label(p.field, labels)}** {p.text}" for p in problems]
+    lines = [f"**{field_label(p.field, labels)}** {problem_sentence(p)}" for p in problems]
     if len(lines) == 1:
         return lines[0] + "."
-    return f"{len(lines)} settings need a change:\n" + "\n".join(f"- {line}" for line in lines)
+    head = ngettext("{n} setting needs a change:", "{n} settings need a change:", len(lines)).format(
+        n=len(lines)
+    )
+    return head + "\n" + "\n".join(f"- {line}" for line in lines)
 
 
 # --- hyperparameter sweep: one field of the training form at 2-5 values -------------------------------

@@ -3,76 +3,86 @@
 import streamlit as st
 
 from app_pages.common import corpus, show_problem
+from app_pages.i18n import number, translator
 from app_pages.texts import (
     MISSING,
     NOT_MEASURED,
     NOTE_FIGURES_HELP,
-    PIPELINE_DOT,
     checkpoint_table,
     literature_table,
+    pipeline_dot,
+    shown_headers,
 )
 from bachlstm.corpus.cache import CorpusCacheError
 from bachlstm.corpus.selection import is_duplicate_file
 from bachlstm.model.checkpoints import list_checkpoints  # header-only: does not import torch
 
-_ = lambda s: s  # noqa: E731  (the translation layer's `translator(__name__)` replaces it when it lands)
+_ = translator(__name__)
 
-st.title("bachlstm: an LSTM writes Bach-like melodies")
+st.title(_("bachlstm: an LSTM writes Bach-like melodies"))
 st.markdown(
-    "Explore the Bach chorales that ship with music21, train a small LSTM on their melodies while you "
-    "watch, and compare how **greedy**, **top-k**, **top-p** and **temperature** sampling change what "
-    "the model writes. Every melody can be seen as sheet music, played and downloaded as MIDI."
+    _(
+        "Explore the Bach chorales that ship with music21, train a small LSTM on their melodies while you "
+        "watch, and compare how **greedy**, **top-k**, **top-p** and **temperature** sampling change what "
+        "the model writes. Every melody can be seen as sheet music, played and downloaded as MIDI."
+    )
 )
-st.graphviz_chart(PIPELINE_DOT, width="stretch")
+st.graphviz_chart(pipeline_dot(), width="stretch")
 
 # Two by two: four in a row cut the labels off at 1400 px (the new-user trial).
-cols = [c for _ in range(2) for c in st.columns(2)]
+cols = [c for _row in range(2) for c in st.columns(2)]
 cols[0].page_link(
-    "app_pages/corpus.py", label="**Corpus**: the chorales in charts", icon=":material/library_music:"
+    "app_pages/corpus.py", label=_("**Corpus**: the chorales in charts"), icon=":material/library_music:"
 )
 cols[1].page_link(
-    "app_pages/training.py", label="**Training**: train a model live", icon=":material/model_training:"
+    "app_pages/training.py", label=_("**Training**: train a model live"), icon=":material/model_training:"
 )
 cols[2].page_link(
-    "app_pages/sampling.py", label="**Sampling**: four methods side by side", icon=":material/queue_music:"
+    "app_pages/sampling.py", label=_("**Sampling**: four methods side by side"), icon=":material/queue_music:"
 )
 cols[3].page_link(
-    "app_pages/inside.py", label="**Inside the model**: what the LSTM learned", icon=":material/neurology:"
+    "app_pages/inside.py", label=_("**Inside the model**: what the LSTM learned"), icon=":material/neurology:"
 )
 
-st.subheader("What is available")
+st.subheader(_("What is available"))
 try:
     c = corpus()
 except (CorpusCacheError, OSError) as exc:
-    st.error(f"The corpus could not be loaded: {exc}")
+    st.error(_("The corpus could not be loaded: {error}").format(error=exc))
 else:
     # as the Corpus page counts them: a Humdrum copy of a MusicXML chorale is the same piece
     four_four = sum(1 for p in c.pieces if p.time_signatures == ("4/4",) and not is_duplicate_file(p))
     m1, m2, m3 = st.columns(3)
-    m1.metric("Score files", c.n_score_files)
+    m1.metric(_("Score files"), number(c.n_score_files))
     m2.metric(
-        "Pieces in 4/4 throughout",
-        four_four,
-        help="Every measure of every part in 4/4; a Humdrum file that repeats a MusicXML chorale is not "
-        "counted again (as on the Corpus page, which then takes one voice of each).",
+        _("Pieces in 4/4 throughout"),
+        number(four_four),
+        help=_(
+            "Every measure of every part in 4/4; a Humdrum file that repeats a MusicXML chorale is not "
+            "counted again (as on the Corpus page, which then takes one voice of each)."
+        ),
     )
-    m3.metric("Parts (voices and instruments)", sum(p.n_parts for p in c.pieces))
+    m3.metric(_("Parts (voices and instruments)"), number(sum(p.n_parts for p in c.pieces)))
     if c.failed:
-        st.warning(f"music21 could not read {len(c.failed)} files: {', '.join(c.failed)}")
+        st.warning(
+            _("music21 could not read {n} files: {files}").format(n=len(c.failed), files=", ".join(c.failed))
+        )
 
 infos = list_checkpoints()
 if not infos:
-    st.info("No trained model found yet: train one on the Training page.")
+    st.info(_("No trained model found yet: train one on the Training page."))
 else:
     table = checkpoint_table(infos)
-    st.dataframe(table, hide_index=True, width="stretch", placeholder=MISSING)
-    st.caption(NOTE_FIGURES_HELP)
+    st.dataframe(shown_headers(table), hide_index=True, width="stretch", placeholder=MISSING)
+    st.caption(_(NOTE_FIGURES_HELP))
     if table.drop(columns=["name", "kind", "status"]).isna().any(axis=None):
-        st.caption(f"{MISSING} {NOT_MEASURED}")
+        st.caption(f"{MISSING} {_(NOT_MEASURED)}")
     for info in infos:
         show_problem(info)
     st.subheader(_("Pitch prediction against the literature"))
-    st.dataframe(literature_table(infos), hide_index=True, width="stretch", placeholder=MISSING)
+    st.dataframe(
+        shown_headers(literature_table(infos)), hide_index=True, width="stretch", placeholder=MISSING
+    )
     st.caption(
         _(
             "Bits per note for the pitch of each note of a chorale melody, with the note's duration known "

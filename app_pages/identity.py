@@ -12,20 +12,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.common import class_records, records_problem_text
+from app_pages.i18n import translator
+from app_pages.messages import describe
 from bachlstm.classroom.records import RecordsError
-from bachlstm.classroom.students import (
-    BAD_CHARACTERS,
-    EMPTY,
-    TOO_LONG,
-    StudentNameError,
-    validate_student_name,
-)
+from bachlstm.classroom.students import StudentNameError, validate_student_name
 
 STUDENT = "student"  # the session state key and the address parameter
 
 
-def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
-    return text
+_ = translator(__name__)
 
 
 def current_student() -> str | None:
@@ -35,15 +30,7 @@ def current_student() -> str | None:
 
 def name_problem_text(exc: StudentNameError) -> str:
     """A display name's problem as a sentence for the student."""
-    if exc.code == EMPTY:
-        return _("Please type your name: at least one letter or digit.")
-    if exc.code == TOO_LONG:
-        return _("A name can have at most {max} characters; this one has {length}.").format(**exc.values)
-    if exc.code == BAD_CHARACTERS:
-        return _(
-            "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not {chars}"
-        ).format(chars=" ".join(exc.values["chars"]))
-    return str(exc)
+    return describe(exc)
 
 
 def register(name: str) -> str:

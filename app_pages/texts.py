@@ -1,6 +1,8 @@
 """What the pages say: teaching and help texts, explanations, and values written out for a reader.
 
-Plain text and tables beside the pages (no streamlit here).
+Plain text and tables beside the pages (no streamlit calls here). Texts are English message ids: module
+constants are marked with `N_` and translated where a page shows them (`_(NOTE_FIGURES_HELP)`), functions
+return them translated (app_pages/i18n.py).
 """
 
 from __future__ import annotations
@@ -10,21 +12,53 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from app_pages.i18n import N_, current_language, translator
 from bachlstm.analysis.literature import PUBLISHED
+from bachlstm.training import jobs
 
-# The pipeline picture on the home page (Graphviz DOT, drawn by the browser).
-PIPELINE_DOT = """
-digraph pipeline {
+_ = translator(__name__)
+
+
+def pipeline_dot() -> str:
+    """The pipeline picture on the home page (Graphviz DOT, drawn by the browser), in the page's language."""
+    labels = {
+        "corpus": _("music21\nBach corpus"),
+        "select": _("selection\n4/4, voice, length"),
+        "tokens": _("tokens\nnotes + rests"),
+        "lstm": _("LSTM\nembedding -> LSTM stack"),
+        "sampling": _("sampling\ngreedy | top-k | top-p | T"),
+        "midi": _("MIDI, sheet music,\naudio"),
+        "next": _(" next token"),
+    }
+    q = {k: v.replace('"', "'").replace("\n", "\\n") for k, v in labels.items()}
+    return f"""
+digraph pipeline {{
   rankdir=LR; bgcolor="transparent";
   node [shape=box, style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5", fontname="Helvetica"];
   edge [color="#4a6fa5", fontname="Helvetica", fontsize=10];
-  corpus [label="music21\\nBach corpus"]; select [label="selection\\n4/4, voice, length"];
-  tokens [label="tokens\\nnotes + rests"]; lstm [label="LSTM\\nembedding -> LSTM stack"];
-  sampling [label="sampling\\ngreedy | top-k | top-p | T"]; midi [label="MIDI, sheet music,\\naudio"];
+  corpus [label="{q["corpus"]}"]; select [label="{q["select"]}"];
+  tokens [label="{q["tokens"]}"]; lstm [label="{q["lstm"]}"];
+  sampling [label="{q["sampling"]}"]; midi [label="{q["midi"]}"];
   corpus -> select -> tokens -> lstm -> sampling -> midi;
-  lstm -> tokens [label=" next token", style=dashed, constraint=false];
-}
+  lstm -> tokens [label="{q["next"]}", style=dashed, constraint=false];
+}}
 """
+
+
+# A training job's status in words (the sidebar, the queue).
+JOB_STATUS_WORDS = {
+    jobs.QUEUED: N_("queued"),
+    jobs.RUNNING: N_("running"),
+    jobs.STOPPING: N_("stopping"),
+    jobs.DONE: N_("done"),
+    jobs.FAILED: N_("failed"),
+    jobs.STOPPED: N_("stopped"),
+}
+
+
+def job_status_words(status: str) -> str:
+    """A job's status ('running') in the page's language."""
+    return _(JOB_STATUS_WORDS[status]) if status in JOB_STATUS_WORDS else status
 
 
 # A teacher's one-line explanation of each Training form field (forms.TRAINING_FIELDS), its help tooltip.
@@ -118,7 +152,7 @@ COLUMN_METRICS = (
     ("profile", "copy_notes", "longest copy (notes)", "{:.0f}"),
 )
 
-NOTE_FIGURES_HELP = (
+NOTE_FIGURES_HELP = N_(
     "Perplexity and top-1 count tokens, and the two tokenizers cut a note differently (the factored one "
     "spends four of its five tokens per note on nearly certain structure), so compare models by the "
     "per-note columns: bits per event = the information a whole melody costs the model per note or rest; "
@@ -235,7 +269,7 @@ METRIC_WORDS = {
     "memorized_piece": ("copied from", "The training melody that run comes from."),
 }
 
-NOT_MEASURED = (
+NOT_MEASURED = N_(
     "in the table: not measured. A run that was stopped (or interrupted) is scored on the test split only "
     "when it is continued to its end; a file that cannot be used has no figures."
 )
@@ -278,7 +312,7 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
         rows.append(
             {
                 "name": info.name,
-                "kind": "shipped" if info.shipped else "user run",
+                "kind": _("shipped") if info.shipped else _("user run"),
                 "preset": info.preset,
                 "tokenizer": info.tokenizer,
                 "parameters": info.n_params,
@@ -299,9 +333,9 @@ def literature_table(infos: Sequence) -> pd.DataFrame:
     rows = [
         {
             "source": f.source,
-            "model": f.model,
+            "model": _(f.model),  # the library's English words, in the catalog by LITERATURE_WORDS
             "pitch bits given duration": f.bits,
-            "conditions": f.conditions,
+            "conditions": _(f.conditions),
         }
         for f in PUBLISHED
     ]
@@ -313,16 +347,55 @@ def literature_table(infos: Sequence) -> pd.DataFrame:
                     "source": "bachlstm",
                     "model": info.name,
                     "pitch bits given duration": bits,
-                    "conditions": OUR_CONDITIONS,
+                    "conditions": _(OUR_CONDITIONS),
                 }
             )
     return pd.DataFrame(rows)
 
 
-OUR_CONDITIONS = (
+# The published figures' words (bachlstm/analysis/literature.py) for the catalog: the Home page shows them
+# through `_`, and tests/app/test_i18n.py's German page check finds any the catalog lacks.
+LITERATURE_WORDS = (
+    N_("185 chorales (BWV 253-438), 10-fold cross-validation, pitch given the note's duration"),
+    N_("a 5-chorale test set, pitch given the note's duration"),
+    N_("pitch viewpoint alone"),
+    N_("best multiple-viewpoint system"),
+    N_("a Conklin & Witten-style system"),
+    N_("pitch alone"),
+    N_("multiple viewpoints"),
+    N_("best multiple viewpoints"),
+)
+
+OUR_CONDITIONS = N_(
     "its tune-disjoint test split (no hymn tune of it was trained on), soprano lines in 4/4, pitch given "
     "the note's duration"
 )
+
+
+# Table headers: the English header or code column name -> the header a reader sees (translated when shown).
+HEADERS = {
+    "name": N_("name"),
+    "kind": N_("kind"),
+    "preset": N_("preset"),
+    "tokenizer": N_("tokenizer"),
+    "parameters": N_("parameters"),
+    "test perplexity": N_("test perplexity"),
+    "test top-1": N_("test top-1"),
+    "bits per event": N_("bits per event"),
+    "pitch bits per note": N_("pitch bits per note"),
+    "pitch bits given duration": N_("pitch bits given duration"),
+    "pitch top-1": N_("pitch top-1"),
+    "status": N_("status"),
+    "source": N_("source"),
+    "model": N_("model"),
+    "conditions": N_("conditions"),
+}
+
+
+def shown_headers(table: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:
+    """The table with its column names in the page's language (HEADERS, or `headers`, by column name)."""
+    words = HEADERS if headers is None else headers
+    return table.rename(columns={c: _(words[c]) for c in table.columns if c in words})
 
 
 def _num(value) -> float | None:
@@ -380,23 +453,20 @@ FEATURE_WORDS = {
 }
 
 
-def _(message: str) -> str:
-    """The page's language for `message`: English until the translation layer (app_pages/i18n.py) lands."""
-    return message
-
-
-def notice_text(notice, lang: str = "en") -> str:
+def notice_text(notice, lang: str | None = None) -> str:
     """A reading notice (`bachlstm.music.notices.Notice`) in the page's words: its English template
-    translated, filled with its values, notes named in `lang`."""
+    translated (babel.cfg extracts notices.TEXTS into the catalog), filled with its values, notes named in
+    `lang` (default: the page's language)."""
     from bachlstm.music.notices import TEXTS
 
-    return notice.worded(_(TEXTS[notice.code]), lang)
+    return notice.worded(_(TEXTS[notice.code]), lang or current_language())
 
 
-def line_label(line, lang: str = "en") -> str:
+def line_label(line, lang: str | None = None) -> str:
     """A file's track or part (`generation.primer.PrimerLine`) for the Sampling page's choice box."""
     from bachlstm.music.names import pitch_name
 
+    lang = lang or current_language()
     return _("{number}: {name} ({instrument}, {low} to {high}, {notes} notes)").format(
         number=line.number,
         name=line.name or _("line {number}").format(number=line.number),

@@ -11,13 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+# Problem codes (the dashboard words them with their values).
+WHOLE_NUMBER = "whole_number"  # lo, hi (None: no upper bound), got
+
 
 @dataclass(frozen=True)
 class Problem:
-    """One bad setting: the library's field name and what is wrong, worded to follow any name."""
+    """One bad setting: the library's field name and what is wrong, worded to follow any name.
+
+    `code` and `values` say the same for a reader in another language (the dashboard words them:
+    app_pages/messages.py); `text` is the English wording the command line shows.
+    """
 
     field: str  # "batch_size", "lstm_sizes", "seed"
     text: str  # "must be a whole number from 1 to 65,536, got 0"
+    code: str = ""  # WHOLE_NUMBER, ...; "" where only the English text exists
+    values: tuple[tuple[str, object], ...] = ()  # (("lo", 1), ("hi", 65536), ("got", 0))
 
     def __str__(self) -> str:
         return f"{self.field} {self.text}"
@@ -49,9 +58,9 @@ class Checks:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, field: str, text: str) -> None:
-        """Record that `field` `text` ("must be ...")."""
-        self.problems.append(Problem(field, text))
+    def add(self, field: str, text: str, code: str = "", **values: object) -> None:
+        """Record that `field` `text` ("must be ..."), with its code and values for other languages."""
+        self.problems.append(Problem(field, text, code, tuple(values.items())))
 
     def extend(self, problems: Iterable[Problem]) -> None:
         """Record problems found elsewhere (a nested config's)."""
@@ -63,7 +72,9 @@ class Checks:
         ok = ok and (hi is None or value <= hi)
         if not ok:
             span = f"from {lo:,} to {hi:,}" if hi is not None else f"of at least {lo:,}"
-            self.add(field, f"must be a whole number {span}, got {value!r}")
+            self.add(
+                field, f"must be a whole number {span}, got {value!r}", WHOLE_NUMBER, lo=lo, hi=hi, got=value
+            )
         return ok
 
     def raise_any(self, error: type[SettingsError] = SettingsError) -> None:

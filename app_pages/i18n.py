@@ -1,0 +1,216 @@
+"""The one translation layer: German or English for every text a page shows (gettext catalogs, Babel).
+
+Use in a page or helper module:
+
+    from app_pages.i18n import translator
+    _ = translator(__name__)
+    st.button(_("Generate"))
+    st.caption(_("{n} melodies").format(n=len(melodies)))     # placeholders by name, never by position
+    st.caption(ngettext("{n} melody", "{n} melodies", n).format(n=n))
+    LABELS = {"seed": N_("Seed")}  # a module constant: marked here, translated where shown: _(LABELS[k])
+
+`_` looks the language up on every call, so a helper module imported once serves every session in its
+own language. The English text is the message id; the German catalog is
+`app_pages/locales/de/LC_MESSAGES/messages.po`, read at run time (no compiled .mo, no build step).
+After adding or changing texts (see `app_pages/locales/README.md`):
+
+    PYTHONPATH=. pybabel extract -F babel.cfg -o app_pages/locales/messages.pot --no-location \
+        --sort-output --no-wrap .
+    pybabel update -i app_pages/locales/messages.pot -d app_pages/locales --no-wrap --ignore-obsolete \
+        --omit-header
+    # then write the German `msgstr`s (an updated text comes back "fuzzy": check it, drop the flag);
+    # tests/app/test_i18n.py fails on any left empty or fuzzy, and on {placeholders} that differ
+
+Don't name a throwaway variable `_` in a module that translates (`for _ in ...` hides the translator).
+Library texts a page shows: the library gives codes with values (app_pages/messages.py words them), or
+a table of English templates keyed by code that babel.cfg extracts (bachlstm/music/notices.py's TEXTS).
+
+The language: `?lang=de|en` in the address, else this session's earlier choice, else the browser's
+(`st.context.locale`: German if it starts with "de", English otherwise); the sidebar's picker changes it
+and writes it to the address, so a link or a test can choose it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import gettext
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import streamlit as st
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_percent
+
+LANGUAGES = ("de", "en")
+LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}  # each in its own language, so anyone finds theirs
+DEFAULT = "en"  # where nothing says otherwise (no browser language, no script run: AppTest, the CLI)
+LOCALES = Path(__file__).resolve().parent / "locales"
+DOMAIN = "messages"
+STATE_KEY = "lang"  # st.session_state[STATE_KEY]: the session's language
+_WIDGET_KEY = "_lang_picker"
+_PICKER_LABEL = "Sprache / Language"  # both: whoever cannot read the page's language still finds it
+
+# A language set for a block of code outside a page run (tests, pre-rendered texts): `using("de")`.
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("bachlstm_lang", default=None)
+
+
+def po_path(lang: str) -> Path:
+    """The catalog file of one language."""
+    return LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def _catalog(lang: str, mtime: float) -> gettext.NullTranslations:
+    """The language's catalog as gettext translations, compiled in memory (cached per file version)."""
+    path = po_path(lang)
+    if lang == DEFAULT or not path.exists():
+        return gettext.NullTranslations()
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)  # fuzzy entries are left out: an unchecked guess shows the English text
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+def translations(lang: str | None = None) -> gettext.NullTranslations:
+    """The gettext translations of `lang` (default: the current language)."""
+    lang = lang or current_language()
+    path = po_path(lang)
+    return _catalog(lang, path.stat().st_mtime if path.exists() else 0.0)
+
+
+def language_of_locale(locale: str | None) -> str:
+    """ "de" for a German browser locale ("de", "de-AT", "de_CH"), English for any other or none."""
+    return "de" if (locale or "").lower().startswith("de") else "en"
+
+
+def _in_page_run() -> bool:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return get_script_run_ctx(suppress_warning=True) is not None
+
+
+def _chosen_language() -> str:
+    """The address's ?lang=, else this session's earlier choice, else the browser's language."""
+    asked = st.query_params.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    earlier = st.session_state.get(STATE_KEY)
+    if earlier in LANGUAGES:
+        return earlier
+    return language_of_locale(st.context.locale)
+
+
+def current_language() -> str:
+    """ "de" or "en": the language every text of this page run is shown in."""
+    forced = _forced.get()
+    if forced is not None:
+        return forced
+    if not _in_page_run():
+        return DEFAULT
+    lang = st.session_state.get(STATE_KEY)
+    return lang if lang in LANGUAGES else _chosen_language()
+
+
+@contextlib.contextmanager
+def using(lang: str) -> Iterator[None]:
+    """Within the block, texts are in `lang` whatever the session chose (tests, texts made ahead)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {lang!r}")
+    token = _forced.set(lang)
+    try:
+        yield
+    finally:
+        _forced.reset(token)
+
+
+def gettext_(message: str) -> str:
+    """`message` (the English text) in the current language."""
+    return translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural text for `n`, by the current language's plural rule (format {n} yourself)."""
+    return translations().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for "mark for extraction, translate later")
+    """Mark a module constant for the catalog without translating it now: show it with `_(CONSTANT)`."""
+    return message
+
+
+def translator(module: str) -> Callable[[str], str]:
+    """The `_` of a module: `_ = translator(__name__)`; `_("English text")` in the current language.
+
+    One catalog (domain) serves every module; `module` is kept for messages about missing texts.
+    """
+
+    def _(message: str) -> str:
+        return gettext_(message)
+
+    _.__qualname__ = f"translator({module})"
+    return _
+
+
+def extract_library_texts(fileobj, keywords, comment_tags, options):
+    """A Babel extraction method (babel.cfg `[texts: ...]`): the str values of the module-level dicts
+    named in `options["names"]` ("TEXTS"), the library's English templates that a page translates."""
+    import ast
+
+    names = set(options.get("names", "TEXTS").split())
+    tree = ast.parse(fileobj.read())
+    for node in tree.body:
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        )
+        if isinstance(target, ast.Name) and target.id in names and isinstance(node.value, ast.Dict):
+            for value in node.value.values:
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield value.lineno, "", value.value, []
+
+
+def _picked() -> None:
+    """The picker changed: remember the choice for the session and in the address."""
+    lang = st.session_state[_WIDGET_KEY]
+    st.session_state[STATE_KEY] = lang
+    st.query_params["lang"] = lang
+
+
+def choose_language() -> str:
+    """Fix this run's language (address, session, browser) and keep it; call once, before any text."""
+    lang = _chosen_language()
+    st.session_state[STATE_KEY] = lang
+    if st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang  # a copied link opens in the same language
+    return lang
+
+
+def language_picker() -> None:
+    """The sidebar's language box (streamlit_app.py draws it once for every page)."""
+    st.session_state[_WIDGET_KEY] = current_language()
+    st.sidebar.selectbox(
+        _PICKER_LABEL,
+        LANGUAGES,
+        format_func=LANGUAGE_NAMES.__getitem__,
+        key=_WIDGET_KEY,
+        on_change=_picked,
+    )
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """A number with `decimals` places in the current language: 1,234.5 in English, 1.234,5 in German."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    return format_decimal(value, format=pattern, locale=current_language())
+
+
+def percent(fraction: float, decimals: int = 0) -> str:
+    """A fraction as a percentage in the current language: 12.5% / 12,5 %."""
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
+    return format_percent(fraction, format=pattern, locale=current_language())

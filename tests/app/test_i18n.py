@@ -1,0 +1,296 @@
+"""German and English: every text in the catalog, placeholders alike, no English left on a German page.
+
+The catalog checks read the messages the code uses with Babel's own extractor (babel.cfg, as `pybabel
+extract` does) and the German catalog app_pages/locales/de/LC_MESSAGES/messages.po. The page checks render
+every page of streamlit_app.py under AppTest with ?lang=de and ?lang=en and read every text a student sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from streamlit.testing.v1 import AppTest
+
+from app_pages import i18n
+from tests.app.helpers import fresh_caches, new_app  # noqa: F401 (autouse fixture)
+from tests.builders import ROOT
+
+PAGES = re.findall(r'st\.Page\(\s*"(app_pages/\w+\.py)"', (ROOT / "streamlit_app.py").read_text())
+
+# Pages whose texts are still being put through the translation layer (issue 21): rendered in both
+# languages like the others, their German check expected to fail until each is done (strict: a page that
+# passes must leave this list).
+NOT_YET_TRANSLATED = {
+    "app_pages/corpus.py",
+    "app_pages/training.py",
+    "app_pages/sampling.py",
+    "app_pages/inside.py",
+}
+
+# Words that mark a text as English: common English words that are not also German words (no "die",
+# "an", "in", "was", "will", "also", "so", "hat", "per") and a few of the workshop's own.
+ENGLISH_WORDS = frozenset(
+    """the and of is are with from this that which each for not by be you your can has have were than there
+    these those what when where how only or it its to on at into after before between about more most
+    less fewer every other same could would should does did been being they their them melody melodies
+    pitch chorales voice voices length none yes shows shown click choose generate generated train
+    trained model models loss rests bars key keys minimum maximum""".split()  # noqa: SIM905 (a word list reads better as text)
+)
+
+# Texts in both languages alike: names of tools and pieces, units, codes.
+SAME_IN_BOTH = frozenset({"bachlstm", "music21", "LSTM", "MIDI", "MusicXML", "English", "Deutsch"})
+
+
+def english_words(text: str) -> list[str]:
+    """The English words in a text a German page shows (code in backticks and placeholders left out)."""
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\{[^}]*\}|https?://\S+|:material/\w+:", " ", text)
+    return [w for w in re.findall(r"[A-Za-z']+", text) if w.lower() in ENGLISH_WORDS]
+
+
+# --- the catalog ------------------------------------------------------------------------------------
+
+
+def code_messages() -> dict[str, tuple[str, ...]]:
+    """Every message the code marks for translation (msgid -> its forms), found as babel.cfg says."""
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    found = {}
+    for _path, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map, directory_filter=lambda d: ".venv" not in d
+    ):
+        forms = (message,) if isinstance(message, str) else tuple(message)
+        found[forms[0]] = forms
+    return found
+
+
+def german_catalog():
+    with i18n.po_path("de").open("rb") as f:
+        return read_po(f, locale="de")
+
+
+def fields(text: str) -> list[str]:
+    """The {placeholders} of a text, sorted ('{n:,}' -> 'n')."""
+    return sorted(name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None)
+
+
+def test_the_extractor_finds_the_pages_messages():
+    messages = code_messages()
+    assert "What is available" in messages  # home.py
+    assert "must be a whole number from {lo} to {hi}, got {got}" in messages  # messages.py, marked with N_
+
+
+def test_every_message_the_code_uses_has_a_german_translation():
+    catalog = german_catalog()
+    missing = []
+    for msgid, forms in code_messages().items():
+        entry = catalog.get(msgid)
+        strings = (
+            () if entry is None else (entry.string if isinstance(entry.string, tuple) else (entry.string,))
+        )
+        if entry is None or entry.fuzzy or not strings or not all(strings) or len(forms) != len(strings):
+            missing.append(msgid)
+    assert missing == [], f"{len(missing)} texts without German (see app_pages/i18n.py): {missing}"
+
+
+def test_the_catalog_holds_no_texts_the_code_no_longer_uses():
+    used = set(code_messages())
+    stale = [
+        m.id for m in german_catalog() if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in used
+    ]
+    assert stale == [], f"run pybabel update (app_pages/i18n.py): {stale}"
+
+
+def test_placeholders_are_the_same_in_both_languages():
+    differ = []
+    for m in german_catalog():
+        if not m.id:
+            continue
+        ids = (m.id,) if isinstance(m.id, str) else m.id
+        strings = (m.string,) if isinstance(m.string, str) else m.string
+        for text in strings:
+            if text and fields(text) not in ([fields(i) for i in ids]):
+                differ.append((ids[0], text))
+    assert differ == []
+
+
+def test_the_english_text_check_finds_english_and_passes_german():
+    assert english_words("Nothing generated: the seed must be a whole number") == ["generated", "the", "be"]
+    assert english_words("Train a model on the melodies") == ["Train", "model", "on", "the", "melodies"]
+    assert english_words("Die Melodie endet auf dem Grundton, wie es ein Choral tut (`the_end`)") == []
+
+
+def test_formatting_follows_the_language():
+    with i18n.using("de"):
+        assert (i18n.number(1234.5, 1), i18n.percent(0.125, 1)) == ("1.234,5", "12,5%")
+        assert i18n.translator(__name__)("What is available") == "Was es gibt"
+    with i18n.using("en"):
+        assert (i18n.number(1234.5, 1), i18n.percent(0.125, 1)) == ("1,234.5", "12.5%")
+        assert i18n.translator(__name__)("What is available") == "What is available"
+    assert i18n.current_language() == "en"  # outside a page run and a `using` block
+
+
+@pytest.mark.parametrize(
+    ("locale", "lang"),
+    [("de-DE", "de"), ("de_AT", "de"), ("de", "de"), ("en-GB", "en"), ("fr-FR", "en"), (None, "en")],
+)
+def test_the_browser_language_decides_when_nothing_else_does(locale, lang):
+    assert i18n.language_of_locale(locale) == lang
+
+
+def test_the_problem_sentences_follow_the_language():
+    from app_pages.messages import describe
+    from bachlstm.classroom.students import StudentNameError, validate_student_name
+    from bachlstm.training.presets import get_preset
+
+    with pytest.raises(Exception) as bad_preset:
+        get_preset("workshop", batch_size=0)
+    with pytest.raises(StudentNameError) as bad_name:
+        validate_student_name("x" * 31)
+    with i18n.using("de"):
+        assert describe(bad_preset.value) == "batch_size muss eine ganze Zahl von 1 bis 65.536 sein, nicht 0"
+        assert describe(bad_name.value) == "Ein Name hat höchstens 30 Zeichen, dieser hat 31."
+        assert describe(StudentNameError("bad_characters", chars="!?")) == (
+            "Ein Name darf Buchstaben, Ziffern, Leerzeichen, Bindestriche, Apostrophe und Punkte enthalten, "
+            "aber nicht ! ?"
+        )
+    with i18n.using("en"):
+        assert describe(bad_preset.value) == "batch_size must be a whole number from 1 to 65,536, got 0"
+
+
+# --- the pages ---------------------------------------------------------------------------------------
+
+
+def open_page(page: str, lang: str | None = None, locale: str | None = None, **student) -> AppTest:
+    at = new_app(**student, **({"lang": lang} if lang else {}))
+    if locale:
+        at.context["locale"] = locale
+    at.run()
+    if page != PAGES[0]:
+        at.switch_page(page).run()
+    return at
+
+
+def _nodes(node):
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from _nodes(child)
+
+
+def _spec_texts(spec) -> list[str]:
+    """Titles, axis and legend titles and text marks of a Vega-Lite spec."""
+    out = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key in ("title", "text", "description") and isinstance(value, str):
+                out.append(value)
+            elif key == "title" and isinstance(value, list):
+                out.extend(v for v in value if isinstance(v, str))
+            elif key not in ("data", "datasets", "$schema"):
+                out.extend(_spec_texts(value))
+    elif isinstance(spec, list):
+        for item in spec:
+            out.extend(_spec_texts(item))
+    return out
+
+
+def visible_texts(at: AppTest) -> list[str]:
+    """Every text the rendered page shows: markdown, titles, labels, help, options, table headers and
+    text cells, metrics, chart titles and axes, graph labels."""
+    texts = []
+    for node in _nodes(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        if node.type == "dataframe":
+            frame = node.value
+            texts.extend(str(c) for c in frame.columns)
+            cells = frame.select_dtypes(include=["object", "string"])
+            texts.extend(v for col in cells for v in cells[col] if isinstance(v, str))  # None is drawn as "–"
+            continue
+        for field, value in proto.ListFields():
+            name = field.name
+            if name in ("body", "label", "help", "placeholder", "caption", "text") and isinstance(value, str):
+                texts.append(value)
+            elif name == "options":
+                texts.extend(str(v) for v in value)
+            elif name == "spec" and isinstance(value, str):
+                if node.type == "graphviz_chart":
+                    texts.extend(re.findall(r'label="([^"]*)"', value))
+                else:
+                    with contextlib.suppress(ValueError):  # a spec that is not JSON has no titles to read
+                        texts.extend(_spec_texts(json.loads(value)))
+    return [t for t in texts if t and t.strip() not in SAME_IN_BOTH]
+
+
+def english_left(at: AppTest) -> list[str]:
+    """The texts of a German page that are English: with English words, or an English msgid shown as is."""
+    catalog = {m.id: m.string for m in german_catalog() if isinstance(m.id, str) and m.string}
+    return [t for t in visible_texts(at) if english_words(t) or (t in catalog and catalog[t] != t)]
+
+
+def _mark(page: str):
+    if page in NOT_YET_TRANSLATED:
+        return pytest.param(page, marks=pytest.mark.xfail(strict=True, reason="not yet translated"))
+    return page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", [_mark(p) for p in PAGES], ids=lambda p: Path(p).stem)
+def test_a_german_page_shows_no_english(page):
+    at = open_page(page, lang="de")
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key=i18n._WIDGET_KEY).value == "de"
+    assert len(visible_texts(at)) >= 5  # the reader finds the page's texts
+    assert english_left(at) == []
+
+
+@pytest.mark.slow
+def test_the_first_visit_asks_the_name_in_german():
+    at = open_page(PAGES[0], lang="de", student=None)
+    assert not at.exception
+    assert at.title[0].value == "Willkommen bei bachlstm"
+    assert english_left(at) == []
+    at.text_input(key="student_name_input").input("Anna!")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == [
+        "Ein Name darf Buchstaben, Ziffern, Leerzeichen, Bindestriche, Apostrophe und Punkte enthalten, "
+        "aber nicht !"
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
+def test_an_english_page_renders(page):
+    at = open_page(page, lang="en")
+    assert not at.exception, at.exception
+    assert at.sidebar.selectbox(key=i18n._WIDGET_KEY).value == "en"
+
+
+def test_the_language_comes_from_the_address_then_the_session_then_the_browser():
+    at = open_page(PAGES[0], locale="de-DE")
+    assert (at.session_state["lang"], at.query_params["lang"]) == ("de", "de")
+    assert at.title[0].value == "bachlstm: ein LSTM schreibt Melodien wie Bach"
+    at = open_page(PAGES[0], lang="en", locale="de-DE")  # a link that asks for English wins
+    assert at.title[0].value == "bachlstm: an LSTM writes Bach-like melodies"
+    at = open_page(PAGES[0])  # AppTest sends no browser language: English
+    assert at.session_state["lang"] == "en"
+
+
+def test_the_sidebar_picker_switches_the_language_and_keeps_it_in_the_address():
+    at = open_page(PAGES[0], lang="en")
+    at.sidebar.selectbox(key=i18n._WIDGET_KEY).set_value("de").run()
+    assert not at.exception
+    assert at.title[0].value == "bachlstm: ein LSTM schreibt Melodien wie Bach"
+    assert at.query_params["lang"] == "de"
+    at.switch_page(PAGES[-1]).run()  # another page keeps the choice
+    at.switch_page(PAGES[0]).run()
+    assert at.title[0].value == "bachlstm: ein LSTM schreibt Melodien wie Bach"
