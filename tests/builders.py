@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bachlstm.music.durations import duration_type_of
 from bachlstm.music.events import Event, Melody
-from bachlstm.music.pitches import midi_of
+from bachlstm.music.pitches import midi_of, spelled_pitch
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 CHECKPOINTS = ROOT / "checkpoints"  # the shipped models
@@ -25,6 +25,11 @@ def note(pitch: str, octave: int, ql: float = 1.0, measure: int = 1, beat: float
     return Event("note", ql, dtype, dots, pitch, octave, midi_of(pitch, octave), tie, measure, beat)
 
 
+def n(midi: int, ql: float = 1.0, measure: int = 1, beat: float = 1.0, tie=None) -> Event:
+    """A note by its MIDI number (70 spelled "B-" 4, as in C major), its duration type from `ql`."""
+    return note(*spelled_pitch(midi), ql, measure, beat, tie)
+
+
 def rest(ql: float = 1.0, measure: int = 1, beat: float = 1.0) -> Event:
     """A rest, its duration type from `ql`."""
     return Event("rest", ql, *duration_type_of(ql), measure=measure, beat=beat)
@@ -35,10 +40,10 @@ def rest(ql: float = 1.0, measure: int = 1, beat: float = 1.0) -> Event:
 SCALE = [("C", 60), ("D", 62), ("E", 64), ("F", 65), ("G", 67), ("A", 69), ("B", 71)]
 
 
-def scale_melodies(n: int = 12) -> list[Melody]:
-    """n short 4/4 melodies on the C major scale, each its own tune, with a few different shapes."""
+def scale_melodies(count: int = 12) -> list[Melody]:
+    """`count` short 4/4 melodies on the C major scale, each its own tune, with a few different shapes."""
     out = []
-    for i in range(n):
+    for i in range(count):
         idx = [(i + k * (1 + i % 3)) % 7 for k in range(12)]
         events = [
             Event("note", 1.0, "quarter", 0, SCALE[j][0], 4, SCALE[j][1], measure=1 + k // 4)
@@ -47,6 +52,25 @@ def scale_melodies(n: int = 12) -> list[Melody]:
         events.append(Event("rest", 4.0, "whole", measure=4))
         out.append(Melody(f"p{i:02d}", "soprano", tuple(events), tune=f"t{i}"))
     return out
+
+
+def short_melody(i: int = 0) -> Melody:
+    """C D E G twice in quarters, then a half rest: tune `t{i}` of piece `p{i}`."""
+    pitches = [("C", 60), ("D", 62), ("E", 64), ("G", 67)]
+    events = tuple(
+        Event("note", 1.0, "quarter", 0, p, 4, m, measure=1 + k // 4) for k, (p, m) in enumerate(pitches * 2)
+    )
+    return Melody(f"p{i}", "soprano", events + (Event("rest", 2.0, "half", measure=3),), tune=f"t{i}")
+
+
+def mel(piece, tune="", voice="soprano", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1) -> Melody:
+    """A melody of spelled quarter notes (by default G F# B in G major)."""
+    return Melody(piece, voice, tuple(note(p, o) for p, o in pitches), tune=tune, key_sharps=key_sharps)
+
+
+def pitches(m: Melody) -> list[tuple]:
+    """(name, octave, MIDI) of each note of a melody."""
+    return [(e.pitch, e.octave, e.midi) for e in m.events if e.kind == "note"]
 
 
 # A quarter pickup, a tie across the bar line, a rest: every token kind shows up.
@@ -133,3 +157,10 @@ class Ckpt:
 
     def __init__(self, model, tokenizer):
         self.model, self.tokenizer = model, tokenizer
+
+
+def step_progress(step, loss, epoch=1, total=10, eta=None, tps=0.0):
+    """A training step's Progress record."""
+    from bachlstm.training.loop import Progress
+
+    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)

@@ -23,6 +23,14 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
+def real():
+    """The shipped corpus cache, read directly (a test fails, not rebuilds, when it is bad)."""
+    from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
+
+    return read_cache(DEFAULT_CACHE_PATH)
+
+
+@pytest.fixture(scope="session")
 def checkpoint_path(tmp_path_factory):
     """A checkpoint trained for a moment on `scale_melodies` (generation, comparison and CLI tests)."""
     from bachlstm.training.loop import train

@@ -36,23 +36,12 @@ from bachlstm.analysis.metrics import (
     validity,
 )
 from bachlstm.music.events import Event, Melody
-
-NAMES = {60: ("C", 4), 62: ("D", 4), 64: ("E", 4), 65: ("F", 4), 66: ("F#", 4), 67: ("G", 4), 70: ("B-", 4)}
-
-
-def n(midi, ql, measure=0):
-    pitch, octave = NAMES[midi]
-    return Event("note", ql, pitch=pitch, octave=octave, midi=midi, measure=measure)
-
-
-def r(ql, measure=0):
-    return Event("rest", ql, measure=measure)
-
+from tests.builders import n, rest
 
 # Bars: [C E G(h)] [r G(e) F(e) E(h)] [D C] -> 4, 4, 2 quarters.
 FIX = [
     n(60, 1.0, 1), n(64, 1.0, 1), n(67, 2.0, 1),
-    r(1.0, 2), n(67, 0.5, 2), n(65, 0.5, 2), n(64, 2.0, 2),
+    rest(1.0, 2), n(67, 0.5, 2), n(65, 0.5, 2), n(64, 2.0, 2),
     n(62, 1.0, 3), n(60, 1.0, 3),
 ]  # fmt: skip
 
@@ -68,7 +57,7 @@ def test_counts_and_range():
         0,
         0,
     )
-    assert pitch_range([r(1.0)]) == 0
+    assert pitch_range([rest(1.0)]) == 0
 
 
 def test_pitch_class_histogram_and_entropy_exact():
@@ -103,7 +92,7 @@ def test_scale_consistency():
 def test_mean_abs_interval():
     assert mean_abs_interval(FIX) == 2.0  # |4|+|3|+0+|2|+|1|+|2|+|2| = 14 over 7
     assert mean_abs_interval([n(60, 1.0)]) == 0.0
-    assert mean_abs_interval([n(60, 1.0), r(1.0), n(67, 1.0)]) == 7.0
+    assert mean_abs_interval([n(60, 1.0), rest(1.0), n(67, 1.0)]) == 7.0
 
 
 def test_distinct_and_seq_rep():
@@ -142,8 +131,8 @@ def test_bar_validity():
     pickup = [n(67, 1.0, 0), n(60, 4.0, 1), n(62, 3.0, 2)]
     assert bar_validity(pickup) == 1.0
     # Without bar numbers, bars are cut every 4 quarters; the half note at offset 3 crosses a bar line.
-    assert bar_validity([n(60, 1.0), n(60, 1.0), n(60, 1.0), n(60, 2.0), n(60, 1.0), n(60, 2.0)]) == 0.0
-    assert bar_validity([n(60, 2.0), n(60, 2.0), n(60, 4.0)]) == 1.0
+    assert bar_validity([n(60, ql, measure=0) for ql in (1.0, 1.0, 1.0, 2.0, 1.0, 2.0)]) == 0.0
+    assert bar_validity([n(60, ql, measure=0) for ql in (2.0, 2.0, 4.0)]) == 1.0
     assert bar_validity([]) == 0.0
     assert bar_validity([n(60, 1.0, 0)]) == 0.0  # a lone pickup: nothing to judge
 
@@ -242,7 +231,7 @@ def test_bach_reference_on_the_real_corpus():
 
 def test_kl_is_none_without_notes():
     ref = build_reference([Melody("a", "soprano", tuple(FIX))])
-    rests = melody_metrics([r(4.0, 1)], reference=ref)
+    rests = melody_metrics([rest(4.0, 1)], reference=ref)
     assert rests["kl_pc"] is None and rests["kl_transitions"] is None
     one = melody_metrics([n(60, 4.0, 1)], reference=ref)
     assert one["kl_pc"] is not None and one["kl_transitions"] is None

@@ -22,16 +22,13 @@ from bachlstm.analysis.style import (
 )
 from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
 from bachlstm.corpus.selection import select
-from bachlstm.music.events import Event, Melody
+from bachlstm.music.events import Melody
 from bachlstm.training.dataset import split_by_tune
 from bachlstm.training.presets import get_preset
+from tests.builders import n
 
 
-def n(midi, ql=1.0, tie=None):
-    return Event("note", ql, pitch="C", octave=4, midi=midi, tie=tie)
-
-
-def mel(piece_id, midis, ql=1.0):
+def line(piece_id, midis, ql=1.0):
     return Melody(piece_id, "soprano", tuple(n(m, ql) for m in midis))
 
 
@@ -88,15 +85,15 @@ def test_bootstrap_interval():
 
 
 def test_memorization_counts_sung_notes_with_ties_merged():
-    train = [mel("a", (60, 62, 64, 65, 67, 69)), mel("b", (70, 70, 70))]
+    train = [line("a", (60, 62, 64, 65, 67, 69)), line("b", (70, 70, 70))]
     index = NoteRunIndex(train)
     # the first 5 notes of "a", a fifth higher, one of them written as two tied halves
-    copy = (n(50), n(67), n(69), n(71, 0.5, "start"), n(71, 0.5, "stop"), n(72), n(74), n(40))
+    copy = (n(50), n(67), n(69), n(71, 0.5, tie="start"), n(71, 0.5, tie="stop"), n(72), n(74), n(40))
     assert note_steps(copy)[:3] == [(17, 1.0), (2, 1.0), (2, 1.0)]
     run = index.longest_shared(copy)
     assert (run.notes, run.piece_id, run.piece_start, run.start) == (4, "a", 0, 1)
     assert index.longest_shared([n(60), n(66)]).piece_id is None
-    assert memorization_floor([mel("h", (10, 12, 14))], index) == 2 and memorization_floor([], index) == 0
+    assert memorization_floor([line("h", (10, 12, 14))], index) == 2 and memorization_floor([], index) == 0
 
 
 @settings(max_examples=40, deadline=None)
@@ -110,7 +107,7 @@ def test_memorization_finds_a_planted_transposed_copy(source, noise, shift, data
     start = data.draw(st.integers(0, len(source) - 12))
     planted = [m + shift for m in source[start : start + 12]]
     sample = [n(m) for m in noise] + [n(m, 0.5) for m in planted] + [n(m, 3.0) for m in noise]
-    index = NoteRunIndex([mel("other", (60, 60, 60)), Melody("src", "s", tuple(n(m, 0.5) for m in source))])
+    index = NoteRunIndex([line("other", (60, 60, 60)), Melody("src", "s", tuple(n(m, 0.5) for m in source))])
     run = index.longest_shared(sample)
     assert run.notes >= 11 and run.piece_id == "src"  # 12 notes = 11 steps after the first
 

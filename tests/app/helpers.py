@@ -85,3 +85,8 @@ def leave_and_return(at: AppTest, page: str, other: str = "app_pages/home.py") -
     at.switch_page(other).run()
     assert not at.exception
     return at.switch_page(page).run()
+
+
+def training_page() -> AppTest:
+    """The app opened on the Training page."""
+    return open_app("app_pages/training.py")

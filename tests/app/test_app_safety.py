@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from bachlstm.model.checkpoints import load_checkpoint, read_meta, save_checkpoint
-from tests.app.helpers import ROOT, fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
+from tests.app.helpers import ROOT, fresh_caches, new_app, open_app, training_page  # noqa: F401 (autouse fixture)
 
 SHIPPED = ROOT / "checkpoints"
 
@@ -19,10 +19,6 @@ def runs(tmp_path, monkeypatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(folder))
     return folder
-
-
-def training_page() -> AppTest:
-    return open_app("app_pages/training.py")
 
 
 def start(at: AppTest, **values) -> list[str]:

@@ -11,11 +11,14 @@ from app_pages.forms import TRAINING_FIELDS
 from app_pages.texts import TRAINING_HELP
 from bachlstm.model.checkpoints import read_meta
 from bachlstm.training.presets import get_preset
-from tests.app.helpers import ROOT, fresh_caches, leave_and_return, open_app, widget_value_warnings  # noqa: F401
-
-
-def training_page() -> AppTest:
-    return open_app("app_pages/training.py")
+from tests.app.helpers import (  # noqa: F401
+    ROOT,
+    fresh_caches,
+    leave_and_return,
+    open_app,
+    training_page,
+    widget_value_warnings,
+)
 
 
 def fill(at: AppTest, **values) -> None:

@@ -12,16 +12,13 @@ from bachlstm.analysis.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.music.events import Event
 from bachlstm.music.render import size_of
 from bachlstm.training.loop import Progress
+from tests.builders import step_progress
 
 VEGA_LITE = load_schema()
 
 
-def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
-    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
-
-
 def test_progress_frame_thins_steps_but_keeps_the_newest_and_all_epochs():
-    records = [_step(i, 10.0 - i / 100) for i in range(1, 1001)]
+    records = [step_progress(i, 10.0 - i / 100) for i in range(1, 1001)]
     records.append(Progress("epoch", 1, 1000, 1000, train_loss=2.0, val_loss=2.5, val_top1=0.4, val_top5=0.8))
     frame = charts.progress_frame(records, run="r", max_points=100)
     train = frame[frame.metric == "train loss"]
@@ -100,7 +97,8 @@ def valid_vega_lite(spec: dict, data) -> None:
 
 
 def test_every_chart_builds_valid_vega_lite():
-    frame = charts.progress_frame([_step(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)], "r")
+    records = [step_progress(1, 3.0), Progress("epoch", 1, 1, 1, 2.9, 3.1, 0.2, 0.5)]
+    frame = charts.progress_frame(records, "r")
     roll = charts.melody_view(_notes(60, 62))["roll"]
     bach = StyleRow(
         "Bach (validation)", 3, {"ends on tonic": Interval(0.9, 0.8, 1.0)}, SharedRun(9, "a", 0, 0)
@@ -147,7 +145,8 @@ def test_every_chart_builds_valid_vega_lite():
 
 def test_a_chart_without_points_is_not_drawn_as_an_empty_frame():
     """Before the first epoch the validation-accuracy panel has no point: no spec, the page says why."""
-    loss, acc = charts.training_charts(charts.progress_frame([_step(1, 3.0), _step(2, 2.9)], "r"))
+    records = [step_progress(1, 3.0), step_progress(2, 2.9)]
+    loss, acc = charts.training_charts(charts.progress_frame(records, "r"))
     assert loss[1] is not None and len(loss[0]) == 2
     assert acc[1] is None and acc[0].empty
 

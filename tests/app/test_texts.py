@@ -10,7 +10,7 @@ import pytest
 from app_pages import texts
 from bachlstm.model.checkpoints import CheckpointInfo as Info
 from bachlstm.music.events import Melody
-from bachlstm.training.loop import Progress
+from tests.builders import step_progress
 
 
 @pytest.mark.parametrize(
@@ -23,13 +23,9 @@ def test_format_seconds(seconds, text):
     assert texts.format_seconds(seconds) == text
 
 
-def _step(step, loss, epoch=1, total=10, eta=None, tps=0.0):
-    return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
-
-
 def test_progress_text():
     assert texts.progress_text(None) == (0.0, "preparing the data ...")
-    fraction, text = texts.progress_text(_step(25, 1.0, total=100, eta=125, tps=1234.5))
+    fraction, text = texts.progress_text(step_progress(25, 1.0, total=100, eta=125, tps=1234.5))
     assert fraction == 0.25
     assert text == "epoch 1 · step 25/100 · ETA 2 min 05 s · 1,234 tokens/s"
 

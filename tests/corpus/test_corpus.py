@@ -17,12 +17,6 @@ from bachlstm.corpus.extraction import EXTRACTOR_VERSION
 from bachlstm.music.events import Corpus, Event, Part, Piece
 
 
-@pytest.fixture(scope="module")
-def real():
-    """The shipped cache, read directly (a test must fail, not rebuild, when the shipped file is bad)."""
-    return read_cache(C.DEFAULT_CACHE_PATH)
-
-
 def _ev(kind="note", ql=1.0, pitch="C", octave=4, midi=60, **kw):
     if kind == "rest":
         return Event("rest", ql, **kw)

@@ -4,24 +4,21 @@ import pickle
 
 from bachlstm.corpus.overview import CorpusOverview, corpus_overview
 from bachlstm.corpus.selection import SelectionConfig
-from bachlstm.music.events import Corpus, Event, Part, Piece
-
-
-def n(pitch, octave, midi, beat=1.0, measure=1):
-    return Event("note", 1.0, "quarter", 0, pitch, octave, midi, beat=beat, measure=measure)
+from bachlstm.music.events import Corpus, Part, Piece
+from tests.builders import note
 
 
 def line(*notes):
     """Quarter notes, four to a bar."""
-    return tuple(n(p, o, m, beat=1.0 + i % 4, measure=1 + i // 4) for i, (p, o, m) in enumerate(notes))
+    return tuple(note(p, o, beat=1.0 + i % 4, measure=1 + i // 4) for i, (p, o) in enumerate(notes))
 
 
 def piece(pid, ts, soprano, sharps=0, mode="major"):
-    parts = (Part("Soprano", ts, soprano), Part("Bass", ts, line(("C", 3, 48))))
+    parts = (Part("Soprano", ts, soprano), Part("Bass", ts, line(("C", 3))))
     return Piece(pid, f"bach/{pid}.mxl", f"title {pid}", sharps, mode, "", ts, parts, 2, 0.0, 8.0)
 
 
-TUNE = line(("C", 5, 72), ("D", 5, 74), ("E", 5, 76), ("C", 5, 72), ("G", 4, 67), ("C", 5, 72))
+TUNE = line(("C", 5), ("D", 5), ("E", 5), ("C", 5), ("G", 4), ("C", 5))
 CORPUS = Corpus(
     (piece("a", ("4/4",), TUNE), piece("b", ("4/4",), TUNE[:2], 1, "minor"), piece("c", ("3/4",), TUNE)),
     3,

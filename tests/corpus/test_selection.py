@@ -4,7 +4,6 @@ import collections
 
 import pytest
 
-from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
 from bachlstm.corpus.selection import (
     Exclusion,
     SelectionConfig,
@@ -14,25 +13,13 @@ from bachlstm.corpus.selection import (
     tune_key,
     voice_role,
 )
-from bachlstm.music.events import Corpus, Event, Part, Piece
-
-
-@pytest.fixture(scope="module")
-def real():
-    return read_cache(DEFAULT_CACHE_PATH)
-
-
-def n(pitch, octave, ql=1.0, beat=1.0, tie=None, midi=60):
-    return Event("note", ql, pitch=pitch, octave=octave, midi=midi, beat=beat, tie=tie)
-
-
-def r(ql=1.0, beat=1.0):
-    return Event("rest", ql, beat=beat)
+from bachlstm.music.events import Corpus, Part, Piece
+from tests.builders import note, rest
 
 
 def line(*pitches):
     """Quarter notes on successive beats: line("C4", "D4") ."""
-    return tuple(n(p[:-1], int(p[-1]), beat=1.0 + i % 4) for i, p in enumerate(pitches))
+    return tuple(note(p[:-1], int(p[-1]), beat=1.0 + i % 4) for i, p in enumerate(pitches))
 
 
 def piece(pid, parts, ts=("4/4",), title=""):
@@ -102,7 +89,7 @@ def tiny():
             piece("p1", [part("Horn", line("G4")), *satb]),
             piece("p2", satb, ts=("3/4",)),
             piece("p3", satb[:3]),  # no bass
-            piece("p4", [part("Soprano", (r(4.0),), ("empty_part",))]),
+            piece("p4", [part("Soprano", (rest(4.0),), ("empty_part",))]),
             piece("p5", [part("Soprano", line(*["C4"] * 6))]),
             piece("p5-krn", [part("Soprano", line(*["C4"] * 6))]),
             piece("p6", satb, ts=("4/4", "3/4")),
@@ -169,23 +156,23 @@ def test_tune_key_rule():
     assert tune_key(line("A4", "A4", "F#4", "G#4", "A4", "G4", "F4", "E4")) == tune_key(base)
     # a passing eighth off the beat and a tied continuation are not new tune notes
     decorated = (
-        n("G", 4, beat=1.0),
-        n("G", 4, 0.5, beat=2.0),
-        n("F", 4, 0.5, beat=2.5),  # passing note
-        n("E", 4, beat=3.0),
-        n("F", 4, beat=4.0, tie="start"),
-        n("F", 4, beat=1.0, tie="stop"),
-        r(beat=2.0),
-        n("G", 4, beat=3.0),
-        n("F", 4, beat=4.0),
-        n("E", 4, beat=1.0),
+        note("G", 4, beat=1.0),
+        note("G", 4, 0.5, beat=2.0),
+        note("F", 4, 0.5, beat=2.5),  # passing note
+        note("E", 4, beat=3.0),
+        note("F", 4, beat=4.0, tie="start"),
+        note("F", 4, beat=1.0, tie="stop"),
+        rest(beat=2.0),
+        note("G", 4, beat=3.0),
+        note("F", 4, beat=4.0),
+        note("E", 4, beat=1.0),
     )
     assert tune_key(decorated) == "+0-2+1+1-1-1"
     assert tune_key(base, n_intervals=2) == "+0-2"
-    assert tune_key((r(),)) == "empty"
+    assert tune_key((rest(),)) == "empty"
     assert tune_key(line("C4")) == "0"
     # only syncopated notes: fall back to all onsets
-    assert tune_key((n("C", 4, beat=1.5), n("E", 4, beat=2.5))) == "+2"
+    assert tune_key((note("C", 4, beat=1.5), note("E", 4, beat=2.5))) == "+2"
 
 
 def test_tune_groups_merge_same_titles():
@@ -194,8 +181,8 @@ def test_tune_groups_merge_same_titles():
             piece("a", [part("Soprano", line("C4", "D4", "E4"))], title="Lobet Gott"),
             piece("b", [part("Soprano", line("C4", "E4", "G4"))], title="12. Lobet  Gott!"),
             piece("c", [part("Soprano", line("D4", "E4", "F4"))]),
-            piece("d", [part("Soprano", (r(),))]),
-            piece("e", [part("Soprano", (r(),))]),
+            piece("d", [part("Soprano", (rest(),))]),
+            piece("e", [part("Soprano", (rest(),))]),
         ),
         5,
         "x",

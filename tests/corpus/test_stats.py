@@ -5,24 +5,16 @@ import pytest
 
 from bachlstm.corpus import stats as S
 from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
-from bachlstm.music.events import Corpus, Event, Melody, Part, Piece
+from bachlstm.music.events import Corpus, Melody, Part, Piece
+from tests.builders import note, rest
 
-
-def n(pitch, octave, midi, ql=1.0, measure=1, dtype="quarter", dots=0):
-    return Event("note", ql, dtype, dots, pitch, octave, midi, measure=measure)
-
-
-def r(ql=1.0, measure=1, dtype="quarter"):
-    return Event("rest", ql, dtype, measure=measure)
-
-
-SOP = (n("C", 5, 72, measure=0), n("D", 5, 74, 2.0, dtype="half"), r(), n("B", 4, 71, 0.5, 2, "eighth"),
-       n("C", 5, 72, 1.5, 2, "quarter", 1))  # fmt: skip
-BASS = (n("C", 3, 48, 4.0, dtype="whole"), n("G", 2, 43, 4.0, 2, "whole"))
+SOP = (note("C", 5, measure=0), note("D", 5, 2.0), rest(), note("B", 4, 0.5, 2),
+       note("C", 5, 1.5, 2))  # fmt: skip
+BASS = (note("C", 3, 4.0), note("G", 2, 4.0, 2))
 MELODIES = [
     Melody("p1", "soprano", SOP, tune="t1"),
     Melody("p1", "bass", BASS, tune="t1"),
-    Melody("p2", "soprano", (n("F#", 4, 66), r(2.0, dtype="half")), tune="t2"),
+    Melody("p2", "soprano", (note("F#", 4), rest(2.0)), tune="t2"),
 ]
 
 
@@ -86,9 +78,9 @@ def test_melody_table_and_lengths():
 
 
 def test_melody_without_notes_has_no_ambitus():
-    t = S.melody_table([Melody("x", "alto", (r(),))])
+    t = S.melody_table([Melody("x", "alto", (rest(),))])
     assert np.isnan(t.loc[0, "lowest"]) and t.loc[0, "n_rests"] == 1
-    assert S.ambitus([Melody("x", "alto", (r(),))]).empty
+    assert S.ambitus([Melody("x", "alto", (rest(),))]).empty
 
 
 def test_ambitus():

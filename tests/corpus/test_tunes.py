@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.corpus.cache import DEFAULT_CACHE_PATH, read_cache
 from bachlstm.corpus.selection import find_voice, select, tune_groups
 from bachlstm.corpus.tunes import (
     SIMILAR_TUNE,
@@ -21,31 +20,23 @@ from bachlstm.corpus.tunes import (
 from bachlstm.music.events import Event
 from bachlstm.training.dataset import split_by_tune
 from bachlstm.training.presets import get_preset
-
-
-@pytest.fixture(scope="module")
-def real():
-    return read_cache(DEFAULT_CACHE_PATH)
-
-
-def note(midi, ql=1.0, beat=1.0):
-    return Event("note", ql, pitch="C", octave=4, midi=midi, beat=beat)
+from tests.builders import n
 
 
 def test_beat_skeleton_takes_the_pitch_sounding_on_each_beat():
     events = (
-        note(67, 1.0, beat=4.0),  # pickup on beat 4: sounds on the grid at 3 quarters into the bar
-        note(72, 0.5),  # beat 1
-        note(71, 0.5),  # passing eighth off the beat: not in the skeleton
-        note(69, 2.0),  # beats 2 and 3
+        n(67, 1.0, beat=4.0),  # pickup on beat 4: sounds on the grid at 3 quarters into the bar
+        n(72, 0.5),  # beat 1
+        n(71, 0.5),  # passing eighth off the beat: not in the skeleton
+        n(69, 2.0),  # beats 2 and 3
         Event("rest", 1.0),  # beat 4: skipped
-        note(67, 1.0),
+        n(67, 1.0),
     )
     assert beat_skeleton(events) == (67, 72, 69, 69, 67)
     assert skeleton_intervals(events) == (5, -3, 0, -2)
     # a pickup off the beat: its first grid beat is the next note
-    assert beat_skeleton((note(60, 0.5, beat=4.5), note(62))) == (62,)
-    assert beat_skeleton(()) == () and skeleton_intervals((note(60),)) == ()
+    assert beat_skeleton((n(60, 0.5, beat=4.5), n(62))) == (62,)
+    assert beat_skeleton(()) == () and skeleton_intervals((n(60),)) == ()
 
 
 def test_alignment_score_and_similarity_exact():
@@ -71,8 +62,8 @@ def test_batched_matrix_equals_the_plain_dynamic_programme(seqs):
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.integers(55, 80), min_size=9, max_size=30), st.integers(-7, 7))
 def test_similarity_is_transposition_invariant(midis, shift):
-    a = tuple(note(m, beat=1.0 + k % 4) for k, m in enumerate(midis))
-    b = tuple(note(m + shift, beat=1.0 + k % 4) for k, m in enumerate(midis))
+    a = tuple(n(m, beat=1.0 + k % 4) for k, m in enumerate(midis))
+    b = tuple(n(m + shift, beat=1.0 + k % 4) for k, m in enumerate(midis))
     assert skeleton_intervals(a) == skeleton_intervals(b)
     assert similarity(skeleton_intervals(a), skeleton_intervals(b)) == 1.0
 

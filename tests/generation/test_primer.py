@@ -9,30 +9,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bachlstm.generation.primer import MusicInputError, read_primer, sniff_format
-from bachlstm.music.events import Event
 from bachlstm.music.scores import infer_pickup, make_event, to_midi, to_musicxml
-
-
-def n(name: str, octave: int, ql: float) -> Event:
-    from music21 import pitch
-
-    return make_event("note", ql, name, octave, pitch.Pitch(f"{name}{octave}").midi)
-
-
-def r(ql: float) -> Event:
-    return make_event("rest", ql)
-
+from tests.builders import note, rest
 
 # The same eight events as tests/music/test_scores.py: two full 4/4 bars.
 MELODY = [
-    n("G", 4, 1.0),
-    n("A", 4, 0.5),
-    n("B", 4, 0.5),
-    n("C", 5, 1.0),
-    n("D", 5, 2.0),
-    r(1.0),
-    n("F#", 4, 1.0),
-    n("G", 4, 1.0),
+    note("G", 4, 1.0),
+    note("A", 4, 0.5),
+    note("B", 4, 0.5),
+    note("C", 5, 1.0),
+    note("D", 5, 2.0),
+    rest(1.0),
+    note("F#", 4, 1.0),
+    note("G", 4, 1.0),
 ]
 
 
@@ -114,7 +103,7 @@ def test_read_primer_top_line_of_chords_and_overlaps():
     ]  # fmt: skip
 
 
-EMPTY_MUSICXML = to_musicxml([r(4.0)])
+EMPTY_MUSICXML = to_musicxml([rest(4.0)])
 
 
 @pytest.mark.parametrize(

@@ -27,22 +27,12 @@ from bachlstm.model.checkpoints import (
     validate_run_name,
 )
 from bachlstm.model.lstm import LSTMModel, ModelConfig
-from bachlstm.music.events import Event, Melody
-from bachlstm.tokens.tokenizers import build_tokenizer
 from bachlstm.training.loop import TrainingStopped, train
 from bachlstm.training.presets import get_preset
 from bachlstm.training.run_files import check_out, remove_stale_temp_files, save_best, staging_path
-from tests.builders import ROOT
+from tests.builders import ROOT, short_melody
 
 BACH = ROOT / "checkpoints" / "bach.safetensors"
-
-
-def melody(i: int = 0) -> Melody:
-    pitches = [("C", 60), ("D", 62), ("E", 64), ("G", 67)]
-    events = tuple(
-        Event("note", 1.0, "quarter", 0, p, 4, m, measure=1 + k // 4) for k, (p, m) in enumerate(pitches * 2)
-    )
-    return Melody(f"p{i}", "soprano", events + (Event("rest", 2.0, "half", measure=3),), tune=f"t{i}")
 
 
 @pytest.fixture
@@ -50,11 +40,6 @@ def runs(tmp_path, monkeypatch):
     monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
     monkeypatch.setenv("BACHLSTM_CHECKPOINTS_DIR", str(tmp_path / "none"))
     return tmp_path
-
-
-@pytest.fixture
-def tokenizer():
-    return build_tokenizer("event", [melody()])
 
 
 def small_model(tokenizer, sizes=(8,)) -> LSTMModel:
@@ -289,7 +274,7 @@ def test_save_best_keeps_a_better_target_and_stages_next_to_it(runs, tokenizer):
 
 
 def test_a_run_that_dies_after_its_first_epoch_leaves_the_complete_model_in_place(runs, tokenizer):
-    data = [melody(i) for i in range(12)]
+    data = [short_melody(i) for i in range(12)]
     preset = get_preset("workshop", epochs=3, batch_size=4, lstm_sizes=(8,), hidden_linear=None)
     target = runs / "done.safetensors"
     train(preset, out=target, data=data)
@@ -341,7 +326,7 @@ save_checkpoint({str(runs / "victim.safetensors")!r}, m, tok)
     assert [p.name for p in temps] == [f".victim.safetensors.{child.pid}.tmp"]
     live = runs / f".other.safetensors.{os.getpid()}.tmp"  # a write in progress in a live process
     live.write_bytes(b"x")
-    data = [melody(i) for i in range(6)]
+    data = [short_melody(i) for i in range(6)]
     train(get_preset("workshop", epochs=1, lstm_sizes=(4,), hidden_linear=None), out=runs / "next", data=data)
     assert not temps[0].exists() and live.exists()
     assert remove_stale_temp_files([runs]) == []

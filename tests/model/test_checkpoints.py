@@ -23,23 +23,8 @@ from bachlstm.model.checkpoints import (
     weights_digest,
 )
 from bachlstm.model.lstm import LSTMModel, ModelConfig
-from bachlstm.music.events import Event, Melody
-from bachlstm.tokens.tokenizers import build_tokenizer
 from bachlstm.training.splits import checkpoint_selection
-from tests.builders import ROOT
-
-
-def melody(i: int = 0) -> Melody:
-    pitches = [("C", 60), ("D", 62), ("E", 64), ("G", 67)]
-    events = tuple(
-        Event("note", 1.0, "quarter", 0, p, 4, m, measure=1 + k // 4) for k, (p, m) in enumerate(pitches * 2)
-    )
-    return Melody(f"p{i}", "soprano", events + (Event("rest", 2.0, "half", measure=3),), tune=f"t{i}")
-
-
-@pytest.fixture
-def tokenizer():
-    return build_tokenizer("event", [melody()])
+from tests.builders import ROOT, short_melody
 
 
 def make_model(tokenizer, sizes=(8,), seed=0) -> LSTMModel:
@@ -62,7 +47,7 @@ def saved(tmp_path, tokenizer):
 def test_round_trip_gives_bit_identical_logits(saved, tokenizer):
     path, model = saved
     ckpt = load_checkpoint(path)
-    x = torch.tensor([tokenizer.encode(melody())])
+    x = torch.tensor([tokenizer.encode(short_melody())])
     assert torch.equal(ckpt.model(x)[0], model(x)[0])
     assert ckpt.tokenizer.to_dict() == tokenizer.to_dict()
     assert ckpt.config == model.config

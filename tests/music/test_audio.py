@@ -7,15 +7,7 @@ import pytest
 import soundfile
 
 from bachlstm.music import audio
-from bachlstm.music.events import Event
-
-
-def n(midi: int, ql: float, tie: str | None = None) -> Event:
-    return Event("note", ql, "quarter", 0, "C", 4, midi, tie)
-
-
-def r(ql: float) -> Event:
-    return Event("rest", ql)
+from tests.builders import n, rest
 
 
 @pytest.fixture(params=["organ", "fluidsynth"])
@@ -30,26 +22,26 @@ def synth(request, monkeypatch):
 
 
 def test_note_times_merge_ties_and_skip_rests():
-    events = [n(60, 1.0), r(1.0), n(62, 2.0, "start"), n(62, 1.0, "stop"), n(62, 1.0), r(0.0)]
+    events = [n(60, 1.0), rest(1.0), n(62, 2.0, tie="start"), n(62, 1.0, tie="stop"), n(62, 1.0), rest(0.0)]
     assert audio.note_times(events, tempo_bpm=60) == [(0.0, 1.0, 60), (2.0, 5.0, 62), (5.0, 6.0, 62)]
-    assert audio.note_times([r(2.0)]) == []
+    assert audio.note_times([rest(2.0)]) == []
 
 
 def test_synthesis_has_the_melodys_length_and_a_fixed_peak(synth):
-    wave = audio.synthesize([n(60, 1.0), n(64, 1.0), r(1.0), n(67, 1.0)], tempo_bpm=60)
+    wave = audio.synthesize([n(60, 1.0), n(64, 1.0), rest(1.0), n(67, 1.0)], tempo_bpm=60)
     assert wave.dtype == np.float32 and wave.ndim == 1
     assert len(wave) == pytest.approx((4 + audio.TAIL_S) * audio.SAMPLE_RATE, abs=2)
     assert np.isfinite(wave).all()
     assert float(np.abs(wave).max()) == pytest.approx(audio.PEAK, rel=1e-5)
-    assert audio.synthesize([r(1.0)]) is None
+    assert audio.synthesize([rest(1.0)]) is None
 
 
 def test_the_rest_in_the_middle_is_quieter_than_the_notes(synth):
-    wave = audio.synthesize([n(69, 1.0), r(1.0), n(69, 1.0)], tempo_bpm=60)
+    wave = audio.synthesize([n(69, 1.0), rest(1.0), n(69, 1.0)], tempo_bpm=60)
     sr = audio.SAMPLE_RATE
-    note = np.abs(wave[int(0.2 * sr) : int(0.8 * sr)]).mean()
-    rest = np.abs(wave[int(1.6 * sr) : int(1.9 * sr)]).mean()  # after the release has died away
-    assert rest < note / 4
+    sounding = np.abs(wave[int(0.2 * sr) : int(0.8 * sr)]).mean()
+    silent = np.abs(wave[int(1.6 * sr) : int(1.9 * sr)]).mean()  # after the release has died away
+    assert silent < sounding / 4
 
 
 def test_ogg_vorbis_decodes_to_the_same_duration_and_tone(synth):
@@ -70,7 +62,7 @@ def test_ogg_vorbis_decodes_to_the_same_duration_and_tone(synth):
         fa, fb = np.abs(np.fft.rfft(a)), np.abs(np.fft.rfft(b))
         assert np.argmax(fa) == np.argmax(fb)  # the strongest partial is the same
         assert np.corrcoef(fa, fb)[0, 1] > 0.9
-    assert audio.to_ogg([r(4.0)]) is None
+    assert audio.to_ogg([rest(4.0)]) is None
 
 
 def test_synth_name_says_which_one_is_used(synth):

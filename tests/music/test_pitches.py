@@ -27,20 +27,7 @@ from bachlstm.music.pitches import (
     voice_range,
     voice_ranges,
 )
-
-
-def note(pitch, octave, ql=1.0, measure=1):
-    return Event("note", ql, "quarter" if ql == 1.0 else "half", 0, pitch, octave, midi_of(pitch, octave),
-                 measure=measure)  # fmt: skip
-
-
-def mel(piece, tune="", voice="soprano", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1):
-    return Melody(piece, voice, tuple(note(p, o) for p, o in pitches), tune=tune, key_sharps=key_sharps)
-
-
-def pitches(m):
-    return [(e.pitch, e.octave, e.midi) for e in m.events if e.kind == "note"]
-
+from tests.builders import mel, note, pitches
 
 # ---------------------------------------------------------------- names
 

@@ -18,27 +18,17 @@ from bachlstm.music.render import (
     to_mei,
     to_svg,
 )
-
-
-def n(name: str, octave: int, ql: float, tie: str | None = None, measure: int = 0) -> Event:
-    steps = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-    midi = 12 * (octave + 1) + steps[name[0]] + name.count("#") - name.count("-")
-    return Event("note", ql, "quarter", 0, name, octave, midi, tie, measure)
-
-
-def r(ql: float) -> Event:
-    return Event("rest", ql)
-
+from tests.builders import note, rest
 
 # Two 4/4 bars; the half note on beat 4 of bar 1 crosses the bar line and is tied across it.
 MELODY = [
-    n("G", 4, 1.0),
-    n("A", 4, 0.5),
-    n("B", 4, 0.5),
-    n("C", 5, 1.0),
-    n("D", 5, 2.0),
-    r(1.0),
-    n("F#", 4, 1.0),
+    note("G", 4, 1.0),
+    note("A", 4, 0.5),
+    note("B", 4, 0.5),
+    note("C", 5, 1.0),
+    note("D", 5, 2.0),
+    rest(1.0),
+    note("F#", 4, 1.0),
 ]
 
 
@@ -48,8 +38,17 @@ def test_kern_of_a_two_bar_melody_is_exact():
     )
 
 
+# A pickup bar, then a whole note tied over the bar line.
+PICKUP_TIE = [
+    note("D", 4, 1.0, measure=0),
+    note("G", 4, 4.0, 1, tie="start"),
+    note("G", 4, 2.0, 2, tie="stop"),
+    rest(2.0),
+]
+
+
 def test_a_pickup_bar_and_a_tie_from_the_events_themselves():
-    melody = [n("D", 4, 1.0, measure=0), n("G", 4, 4.0, "start", 1), n("G", 4, 2.0, "stop", 2), r(2.0)]
+    melody = PICKUP_TIE
     kern = to_kern(melody, key_sharps=-2)
     assert kern.splitlines()[2] == "*k[b-e-]"
     body = kern.splitlines()[5:]
@@ -69,12 +68,12 @@ def test_recip(ql, text):
 def test_odd_durations_are_spelled_as_tied_pieces():
     assert spell(1.25) == [(1.0, "4"), (0.25, "16")]
     assert spell(2.5) == [(2.0, "2"), (0.5, "8")]
-    kern = to_kern([n("C", 4, 1.25), n("C", 4, 2.75)], key_sharps=0)
+    kern = to_kern([note("C", 4, 1.25), note("C", 4, 2.75)], key_sharps=0)
     assert kern.splitlines()[6:10] == ["[4c", "16c]", "[2c", "8.c]"]
 
 
 def test_kern_pitches_and_key_signatures():
-    assert [kern_pitch(n(*p, 1.0)) for p in [("C", 4), ("C", 5), ("B-", 3), ("F#", 2), ("E", 6)]] == [
+    assert [kern_pitch(note(*p, 1.0)) for p in [("C", 4), ("C", 5), ("B-", 3), ("F#", 2), ("E", 6)]] == [
         "c", "cc", "B-", "FF#", "eee",
     ]  # fmt: skip
     bad = Event("note", 1.0, "quarter", 0, "C", 4, 61)  # a spelling that disagrees with midi
@@ -104,7 +103,7 @@ def test_key_estimate_agrees_with_music21_on_real_chorales():
     melodies = select(load_corpus(), SelectionConfig()).melodies[:40]
     ours = [estimate_key_sharps(m.events) for m in melodies]
     assert ours == [music21_key_sharps(m.events) for m in melodies]
-    assert estimate_key_sharps([r(4.0)]) == 0
+    assert estimate_key_sharps([rest(4.0)]) == 0
     assert estimate_key_sharps(MELODY) == music21_key_sharps(MELODY) == 1
     assert music.estimate_key_sharps is estimate_key_sharps  # one key estimate, used by the exports too
 
@@ -115,11 +114,11 @@ def test_svg_shows_every_written_note():
     written = len(re.findall(r'class="note"', pages[0]))
     assert written == 7  # six notes, one of them split in two at the bar line
     assert len(re.findall(r'class="rest"', pages[0])) == 1
-    assert to_svg([r(0.0)]) == []
+    assert to_svg([rest(0.0)]) == []
 
 
 def test_a_long_melody_breaks_into_systems_on_one_page_or_more():
-    long = [n("C", 5, 1.0)] * 200
+    long = [note("C", 5, 1.0)] * 200
     pages = to_svg(long, page_width=1000)
     assert sum(len(re.findall(r'class="note"', p)) for p in pages) == 200
 
@@ -138,9 +137,10 @@ def test_mei_of_a_two_bar_melody_is_exact():
 
 
 ACCIDENTALS = [  # in D major: C natural, C natural again, C#, C natural in another octave; ties over bars
-    n("C", 5, 1.0), n("C", 5, 1.0), n("C#", 5, 1.0), n("C", 4, 1.0),
-    n("G#", 4, 4.0, "start"), n("G#", 4, 1.0, "stop"), n("G#", 4, 1.0), n("G", 4, 1.0), n("G#", 4, 1.0),
-    r(4.0), r(4.0), r(4.0), n("E#", 4, 2.0), n("B--", 4, 2.0), r(4.0),
+    note("C", 5, 1.0), note("C", 5, 1.0), note("C#", 5, 1.0), note("C", 4, 1.0),
+    note("G#", 4, 4.0, tie="start"), note("G#", 4, 1.0, tie="stop"),
+    note("G#", 4, 1.0), note("G", 4, 1.0), note("G#", 4, 1.0),
+    rest(4.0), rest(4.0), rest(4.0), note("E#", 4, 2.0), note("B--", 4, 2.0), rest(4.0),
 ]  # fmt: skip
 
 
@@ -180,8 +180,9 @@ def engraved_both_ways(events, **kw) -> tuple[list[str], list[str]]:
 @pytest.mark.parametrize(
     "events, kw",
     [(MELODY, {"key_sharps": 1}), (ACCIDENTALS, {"key_sharps": 2}), (ACCIDENTALS, {"key_sharps": -6}),
-     ([n("D", 4, 1.0, measure=0), n("G", 4, 4.0, "start", 1), n("G", 4, 2.0, "stop", 2), r(2.0)], {}),
-     ([n("C", 5, 1.25), n("C#", 5, 2.75), n("D", 5, 0.125), r(1.75), n("A", 4, 10.0)], {"pickup": 0.5})],
+     (PICKUP_TIE, {}),
+     ([note("C", 5, 1.25), note("C#", 5, 2.75), note("D", 5, 0.125), rest(1.75), note("A", 4, 10.0)],
+      {"pickup": 0.5})],
     ids=["two bars", "accidentals in D", "accidentals in G-flat", "pickup and tie", "odd values"],
 )  # fmt: skip
 def test_mei_engraves_the_same_page_as_humdrum(events, kw):
@@ -203,8 +204,9 @@ def test_mei_engraves_real_chorales_as_humdrum_does():
 
 
 def test_what_mei_does_not_write_is_engraved_from_kern():
-    triplets = [n("C", 5, 1 / 3), n("D", 5, 1 / 3), n("E", 5, 1 / 3), n("F", 5, 3.0)]
-    broken = [n("C", 5, 1.0, "start"), r(1.0)]  # a tie to nothing: the Humdrum reader draws it in red
+    triplets = [note("C", 5, 1 / 3), note("D", 5, 1 / 3), note("E", 5, 1 / 3), note("F", 5, 3.0)]
+    # a tie to nothing: the Humdrum reader draws it in red
+    broken = [note("C", 5, 1.0, tie="start"), rest(1.0)]
     for events in (triplets, broken):
         assert to_mei(events) is None
         pages = to_svg(events)

@@ -17,40 +17,30 @@ from bachlstm.music.scores import (
     to_score,
     zip_melodies,
 )
-
-
-def n(name: str, octave: int, ql: float) -> Event:
-    from music21 import pitch
-
-    return make_event("note", ql, name, octave, pitch.Pitch(f"{name}{octave}").midi)
-
-
-def r(ql: float) -> Event:
-    return make_event("rest", ql)
-
+from tests.builders import note, rest
 
 # Eight events, 8 quarters: two full 4/4 bars; the half note on beat 4 of bar 1 crosses the bar line.
 MELODY = [
-    n("G", 4, 1.0),
-    n("A", 4, 0.5),
-    n("B", 4, 0.5),
-    n("C", 5, 1.0),
-    n("D", 5, 2.0),
-    r(1.0),
-    n("F#", 4, 1.0),
-    n("G", 4, 1.0),
+    note("G", 4, 1.0),
+    note("A", 4, 0.5),
+    note("B", 4, 0.5),
+    note("C", 5, 1.0),
+    note("D", 5, 2.0),
+    rest(1.0),
+    note("F#", 4, 1.0),
+    note("G", 4, 1.0),
 ]
 TEMPO = 60  # one quarter = one second, so MIDI times equal quarter offsets
 
 
 def test_make_event_spells_durations():
-    assert (n("C", 4, 1.5).duration_type, n("C", 4, 1.5).dots) == ("quarter", 1)
+    assert (note("C", 4, 1.5).duration_type, note("C", 4, 1.5).dots) == ("quarter", 1)
     assert make_event("rest", 1.25).duration_type == "complex"
-    assert n("B-", 3, 4.0).midi == 58
+    assert note("B-", 3, 4.0).midi == 58
 
 
 def test_stamp_bars_and_infer_pickup():
-    stamped = stamp_bars([r(1.0), n("C", 4, 4.0), n("D", 4, 3.0)], pickup=1.0)
+    stamped = stamp_bars([rest(1.0), note("C", 4, 4.0), note("D", 4, 3.0)], pickup=1.0)
     assert [(e.measure, e.beat) for e in stamped] == [(0, 4.0), (1, 1.0), (2, 1.0)]
     assert infer_pickup(stamped) == 1.0
     assert infer_pickup(MELODY) == 0.0  # no bar numbers
@@ -87,9 +77,8 @@ def test_musicxml_back_through_music21():
 
 
 def test_score_with_pickup_and_estimated_key():
-    events = stamp_bars(
-        [n("D", 4, 1.0), n("G", 4, 4.0), n("B", 4, 2.0), n("D", 5, 1.0), n("G", 4, 4.0)], pickup=1.0
-    )
+    line = [note("D", 4, 1.0), note("G", 4, 4.0), note("B", 4, 2.0), note("D", 5, 1.0), note("G", 4, 4.0)]
+    events = stamp_bars(line, pickup=1.0)
     score = to_score(events)  # pickup inferred from the bar numbers, key estimated (G major)
     measures = score.parts[0].getElementsByClass("Measure")
     assert [m.number for m in measures] == [0, 1, 2, 3]
@@ -104,7 +93,7 @@ def test_piano_roll_exact():
     assert roll["end"] == [1.0, 1.5, 2.0, 3.0, 5.0]
     assert roll["pitch"] == ["G4", "A4", "B4", "C5", "D5"]
     assert roll["index"] == [0, 1, 2, 3, 4]
-    assert all(column == [] for column in piano_roll([r(1.0)]).values())
+    assert all(column == [] for column in piano_roll([rest(1.0)]).values())
 
 
 def test_zip_has_midi_and_musicxml_per_melody():

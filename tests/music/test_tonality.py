@@ -19,32 +19,25 @@ from bachlstm.music.tonality import (
     pc_entropy_counted,
     sung_notes,
 )
-
-
-def n(midi, ql=1.0, tie=None):
-    return Event("note", ql, pitch="C", octave=4, midi=midi, tie=tie)
-
-
-def r(ql=1.0):
-    return Event("rest", ql)
-
+from tests.builders import n, rest
 
 C_MAJOR_LINE = tuple(n(m) for m in (60, 62, 64, 65, 67, 65, 64, 62, 60, 67, 64, 60))
 A_MINOR_LINE = tuple(n(m) for m in (69, 71, 72, 74, 76, 77, 80, 81, 76, 72, 71, 69))
 
 
 def test_sung_notes_merge_ties_and_drop_rests():
-    events = (n(60, 1.0, "start"), n(60, 0.5, "continue"), n(60, 0.5, "stop"), r(), n(62), n(64, 1, "stop"))
+    tied = (n(60, 1.0, tie="start"), n(60, 0.5, tie="continue"), n(60, 0.5, tie="stop"))
+    events = (*tied, rest(), n(62), n(64, 1, tie="stop"))
     assert [(s.midi, s.quarter_length) for s in sung_notes(events)] == [(60, 2.0), (62, 1.0), (64, 1.0)]
     # a tie into another pitch is not a tie: two notes
-    assert len(sung_notes((n(60, 1, "start"), n(62, 1, "stop")))) == 2
-    assert sung_notes((r(),)) == []
+    assert len(sung_notes((n(60, 1, tie="start"), n(62, 1, tie="stop")))) == 2
+    assert sung_notes((rest(),)) == []
 
 
 def test_key_estimate_and_key_facts():
     assert estimate_key(C_MAJOR_LINE) == Key(0, "major")
     assert estimate_key(A_MINOR_LINE) == Key(9, "minor")
-    assert estimate_key((r(),)) is None
+    assert estimate_key((rest(),)) is None
     assert [Key(t, "major").sharps for t in (0, 7, 2, 5, 6, 1)] == [0, 1, 2, -1, -6, -5]
     assert Key(3, "major").name == "E- major" and Key(6, "minor").name == "F# minor"
     assert Key(9, "minor").sharps == 0 and Key(2, "minor").sharps == -1
@@ -57,14 +50,14 @@ def test_intervals_durations_rests_entropy_exact():
         "unison", "step", "step", "third", "third", "leap", "awkward", "leap", "leap", "leap",
         "awkward", "awkward", "leap", "awkward",
     ]  # fmt: skip
-    shares = interval_class_shares((n(60), n(60), n(62), r(), n(66), n(77)))
+    shares = interval_class_shares((n(60), n(60), n(62), rest(), n(66), n(77)))
     assert shares == {"unison": 0.25, "step": 0.25, "third": 0.25, "leap": 0.0, "awkward": 0.25}
     assert interval_class_shares((n(60),)) == dict.fromkeys(shares, 0.0)
     assert [duration_class(q) for q in (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 8)] == [
         "< 8th", "8th", "8th", "quarter", "dotted quarter", "half", "longer", "longer",
     ]  # fmt: skip
-    assert duration_shares((n(60, 1, "start"), n(60, 1, "stop"), n(62, 0.5)))["half"] == 0.5
-    assert inner_rests((r(), n(60), r(), r(), n(62), r())) == 2 and inner_rests((r(),)) == 0
+    assert duration_shares((n(60, 1, tie="start"), n(60, 1, tie="stop"), n(62, 0.5)))["half"] == 0.5
+    assert inner_rests((rest(), n(60), rest(), rest(), n(62), rest())) == 2 and inner_rests((rest(),)) == 0
     assert pc_entropy_counted((n(60), n(72), n(62), n(64))) == 1.5
     assert pc_entropy_counted(()) == 0.0
 
@@ -72,7 +65,7 @@ def test_intervals_durations_rests_entropy_exact():
 def test_closure_and_outside_key():
     end = closure(C_MAJOR_LINE)
     assert (end.ends_on_tonic, end.tonic_by_step, end.final_quarters) == (True, False, 1.0)  # G-E-C: a leap
-    by_step = closure((*C_MAJOR_LINE[:-1], n(62), n(60, 2.0, "start"), n(60, 2.0, "stop")))
+    by_step = closure((*C_MAJOR_LINE[:-1], n(62), n(60, 2.0, tie="start"), n(60, 2.0, tie="stop")))
     assert (by_step.ends_on_tonic, by_step.tonic_by_step, by_step.final_quarters) == (True, True, 4.0)
     assert not closure((*C_MAJOR_LINE, n(67))).ends_on_tonic
     assert closure(()).final_quarters == 0.0

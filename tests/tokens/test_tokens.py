@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from bachlstm.music.durations import duration_type_of, format_ql
 from bachlstm.music.events import Event, Melody
-from bachlstm.music.pitches import midi_of
 from bachlstm.tokens.grammar import Grammar, GrammarError, build_grammar
 from bachlstm.tokens.tokenizers import (
     BOS,
@@ -26,20 +25,10 @@ from bachlstm.tokens.tokenizers import (
     build_tokenizer,
     tokenizer_from_dict,
 )
-from tests.builders import ROOT
+from tests.builders import ROOT, note, rest
 
 TYPES = {0.25: ("16th", 0), 0.5: ("eighth", 0), 0.75: ("eighth", 1), 1.0: ("quarter", 0),
          1.5: ("quarter", 1), 2.0: ("half", 0), 3.0: ("half", 1), 4.0: ("whole", 0)}  # fmt: skip
-
-
-def note(pitch, octave, ql=1.0, measure=1, beat=1.0, tie=None):
-    dtype, dots = TYPES[ql]
-    return Event("note", ql, dtype, dots, pitch, octave, midi_of(pitch, octave), tie, measure, beat)
-
-
-def rest(ql=1.0, measure=1, beat=1.0):
-    dtype, dots = TYPES[ql]
-    return Event("rest", ql, dtype, dots, measure=measure, beat=beat)
 
 
 def strings(tok, ids):

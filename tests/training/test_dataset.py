@@ -7,8 +7,6 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bachlstm.music.events import Event, Melody
-from bachlstm.music.pitches import midi_of
 from bachlstm.tokens.tokenizers import BOS, EOS, PAD, UNK, build_tokenizer
 from bachlstm.training.dataset import (
     DataConfig,
@@ -19,20 +17,7 @@ from bachlstm.training.dataset import (
     split_by_tune,
     tune_groups,
 )
-
-
-def note(pitch, octave, ql=1.0, measure=1):
-    return Event("note", ql, "quarter" if ql == 1.0 else "half", 0, pitch, octave, midi_of(pitch, octave),
-                 measure=measure)  # fmt: skip
-
-
-def mel(piece, tune="", voice="soprano", pitches=(("G", 4), ("F#", 4), ("B", 4)), key_sharps=1):
-    return Melody(piece, voice, tuple(note(p, o) for p, o in pitches), tune=tune, key_sharps=key_sharps)
-
-
-def pitches(m):
-    return [(e.pitch, e.octave, e.midi) for e in m.events if e.kind == "note"]
-
+from tests.builders import mel
 
 # ---------------------------------------------------------------- config
 
