@@ -15,7 +15,7 @@ from bachlstm.music.events import Event
 from bachlstm.reports.comparison import Knobs, compare_methods, method_config
 from bachlstm.tokens.grammar import build_grammar, grammar_of
 from bachlstm.tokens.tokenizers import EOS
-from tests.builders import CHECKPOINTS, MELODIES, as_checkpoint, generation_model
+from tests.builders import MELODIES, as_checkpoint, generation_model
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: one thread is fastest
 
@@ -163,8 +163,6 @@ PRIMERS = {
 @pytest.mark.parametrize("checkpoint", ["bach", "workshop"])
 @pytest.mark.parametrize("primer", sorted(PRIMERS))
 def test_shipped_models_write_notes_after_primers_they_would_end_at_once(checkpoint, primer):
-    if not (CHECKPOINTS / f"{checkpoint}.safetensors").exists():
-        pytest.skip(f"{checkpoint}.safetensors is not shipped")
     ck = load_checkpoint(checkpoint)
     events, _ = fit_primer(ck.tokenizer, read_primer(_musicxml(PRIMERS[primer]), "primer.musicxml").events)
     assert len(events) >= 8 and all(isinstance(e, Event) for e in events)

@@ -1,6 +1,7 @@
 """Audio: note timing with ties, both synthesisers, OGG Vorbis that decodes to the same tone, and its size."""
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -12,11 +13,15 @@ from tests.builders import n, rest
 
 @pytest.fixture(params=["organ", "fluidsynth"])
 def synth(request, monkeypatch):
-    """Each test once with the built-in organ tone and once with FluidSynth (skipped where absent)."""
+    """Each test once with the built-in organ tone and once with FluidSynth (skipped where absent, a failure
+    where BACHLSTM_REQUIRE_FLUIDSYNTH=1, as in CI, which installs it)."""
     monkeypatch.setenv("BACHLSTM_SYNTH", "organ" if request.param == "organ" else "auto")
     audio._fluidsynth.cache_clear()
     if request.param == "fluidsynth" and audio._fluidsynth() is None:
-        pytest.skip("FluidSynth (pyfluidsynth + libfluidsynth) is not installed here")
+        missing = "FluidSynth (pyfluidsynth + libfluidsynth) is not installed here"
+        if os.environ.get("BACHLSTM_REQUIRE_FLUIDSYNTH") == "1":
+            pytest.fail(f"{missing}, and BACHLSTM_REQUIRE_FLUIDSYNTH=1 requires it")
+        pytest.skip(missing)
     yield request.param
     audio._fluidsynth.cache_clear()
 

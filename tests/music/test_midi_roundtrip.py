@@ -17,7 +17,6 @@ from bachlstm.model.checkpoints import load_checkpoint
 from bachlstm.music.midi import read_midi
 from bachlstm.music.scores import infer_pickup, to_midi, to_musicxml
 from bachlstm.training.splits import split_melodies
-from tests.builders import CHECKPOINTS
 
 
 def midi_positions(data: bytes) -> list[tuple[int, int, float]]:
@@ -69,8 +68,6 @@ def test_every_selected_chorale_keeps_its_bar_lines_in_midi():
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("name", ["bach", "workshop"])
 def test_generated_melodies_keep_their_bar_lines_in_midi(name):
-    if not (CHECKPOINTS / f"{name}.safetensors").exists():
-        pytest.skip(f"{name}.safetensors is not shipped")
     ck = load_checkpoint(name)
     heldout = split_melodies(ck.meta)["test"]
     chorales = [m for m in heldout if infer_pickup(m.events) > 0][:2] + [
@@ -89,8 +86,6 @@ def test_generated_melodies_keep_their_bar_lines_in_midi(name):
 @pytest.mark.slow
 def test_the_cli_writes_midi_with_the_bar_lines_of_its_musicxml(tmp_path, capsys):
     """The issue's command: a chorale opening with a pickup continued greedily, written both ways."""
-    if not (CHECKPOINTS / "bach.safetensors").exists():
-        pytest.skip("bach.safetensors is not shipped")
     midi, xml = tmp_path / "x.mid", tmp_path / "x.musicxml"
     args = ["generate", "--checkpoint", "bach", "--method", "greedy", "--length", "16", "--seed", "1",
             "--primer", "bwv66.6", "--out", str(midi), "--musicxml", str(xml)]  # fmt: skip

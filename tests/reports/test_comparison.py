@@ -27,7 +27,7 @@ from bachlstm.reports.comparison import (
     sampling_configs,
     validity_report,
 )
-from tests.builders import CHECKPOINTS, as_checkpoint, generation_model, scale_melodies
+from tests.builders import as_checkpoint, generation_model, scale_melodies
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # small batches: one torch thread is fastest
 
@@ -153,8 +153,6 @@ def _same(value, pinned) -> bool:
 @pytest.mark.parametrize("name", ["workshop", "bach"])
 def test_pinned_comparison_table_and_tokens(name):
     """One seed and chorale primer give these tokens, table and warnings, before and after any move."""
-    if not (CHECKPOINTS / f"{name}.safetensors").exists():
-        pytest.skip(f"{name}.safetensors is not shipped")
     primer_tokens, tokens, rows, warnings = _compare(name)
     pinned = PINNED[name]
     assert primer_tokens == pinned["primer_tokens"]
@@ -291,8 +289,6 @@ def test_next_token_explains_what_each_method_chose():
 
 
 def test_cli_compare_gives_the_librarys_table_and_warnings(capsys):
-    if not (CHECKPOINTS / "workshop.safetensors").exists():
-        pytest.skip("workshop.safetensors is not shipped")
     knobs = Knobs(k=4, k_temperature=1.3, p=0.8, p_temperature=1.3, temperature=1.3, repetition_penalty=1.1)
     args = ["compare", "--checkpoint", "workshop", "--samples", "1", "--length", "96", "--seed", "3",
             "--k", "4", "--p", "0.8", "--temperature", "1.3", "--repetition-penalty", "1.1",
@@ -364,8 +360,6 @@ def test_cli_compare_with_a_shipped_model(capsys):
 
     from bachlstm.cli import main
 
-    if not (CHECKPOINTS / "workshop.safetensors").exists():
-        pytest.skip("workshop.safetensors is not shipped yet")
     args = [
         "compare",
         "--checkpoint",
