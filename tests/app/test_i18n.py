@@ -228,7 +228,8 @@ def visible_texts(at: AppTest) -> list[str]:
                 else:
                     with contextlib.suppress(ValueError):  # a spec that is not JSON has no titles to read
                         texts.extend(_spec_texts(json.loads(value)))
-    return [t for t in texts if t and t.strip() not in SAME_IN_BOTH]
+    texts = [re.sub(r"(?s)<style>.*?</style>", "", t) for t in texts]  # st.html's style rules: not shown
+    return [t for t in texts if t.strip() and t.strip() not in SAME_IN_BOTH]
 
 
 def english_left(at: AppTest) -> list[str]:
