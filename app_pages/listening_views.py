@@ -16,6 +16,7 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text
+from app_pages.i18n import translator
 from app_pages.texts import MISSING
 from bachlstm.classroom.listening import listening_results, student_scores
 from bachlstm.classroom.records import ListeningRound, ListeningSettings, RecordsError
@@ -43,8 +44,7 @@ def teacher_here() -> bool:
     return bool(st.session_state.get(TEACHER))
 
 
-def _(text: str) -> str:  # the translation layer (app_pages.i18n) takes this place once it has landed
-    return text
+_ = translator(__name__)
 
 
 # ----------------------------------------------------------------------------------------------------
