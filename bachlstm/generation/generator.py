@@ -240,39 +240,44 @@ class _Transitions:
 
     def step(self, state, token: int) -> tuple:
         """(state after `token`, whether that state is complete)."""
-        key = (state, token)
-        hit = self._next.get(key)
+        hit = self._next.get((state, token))  # the usual case, inline: every row, every step
         if hit is None:
-            if len(self._next) > self._LIMIT:
-                self._next.clear()
-            nxt = self.grammar.advance(state, token)
-            hit = self._next[key] = (nxt, self.grammar.is_complete(nxt))
+            hit = self._kept(self._next, (state, token), lambda: self._advance(state, token))
         return hit
+
+    def _advance(self, state, token: int) -> tuple:
+        nxt = self.grammar.advance(state, token)
+        return nxt, self.grammar.is_complete(nxt)
 
     def blocked(self, state) -> np.ndarray:
         """Bool [V]: the tokens the grammar forbids after `state` (checked once to allow some token)."""
-        row = self._blocked.get(state)
-        if row is None:
-            if len(self._blocked) > self._LIMIT:
-                self._blocked.clear()
-            allowed = self.grammar.allowed(state)
-            if not allowed.any():
-                raise ValueError(f"the grammar allows no token in state {state}")
-            row = self._blocked[state] = ~allowed
-        return row
+        return self._kept(self._blocked, state, lambda: self._forbidden(state))
+
+    def _forbidden(self, state) -> np.ndarray:
+        allowed = self.grammar.allowed(state)
+        if not allowed.any():
+            raise ValueError(f"the grammar allows no token in state {state}")
+        return ~allowed
 
     def ending(self, state) -> np.ndarray:
         """Bool [V]: the allowed tokens that end the line here (EOS, or a token after which only EOS
         may follow); all False where nothing else is allowed, so a minimum length never blocks a row."""
-        row = self._ending.get(state)
-        if row is None:
-            if len(self._ending) > self._LIMIT:
-                self._ending.clear()
-            row = self.grammar.ending(state)
-            if row[~self.blocked(state)].all():
-                row[:] = False
-            self._ending[state] = row
+        return self._kept(self._ending, state, lambda: self._ending_tokens(state))
+
+    def _ending_tokens(self, state) -> np.ndarray:
+        row = self.grammar.ending(state)
+        if row[~self.blocked(state)].all():
+            row[:] = False
         return row
+
+    def _kept(self, memo: dict, key, compute):
+        """memo[key], from compute() the first time; a memo past `_LIMIT` entries is emptied first."""
+        hit = memo.get(key)
+        if hit is None:
+            if len(memo) > self._LIMIT:
+                memo.clear()
+            hit = memo[key] = compute()
+        return hit
 
 
 _TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars grammar_of shares
