@@ -29,6 +29,14 @@ class SamplingSettings:
     constrained: bool  # the grammar mask
     samples: int = 1  # per method, pooled in the comparison table (the columns show the first)
 
+    @property
+    def primer_name(self) -> str:
+        """The primer as a download's title and file name give it: "none", "bwv66.6 soprano" or the
+        uploaded file's name (with the line taken, when chosen)."""
+        if self.primer_id == "none":
+            return "none"
+        return self.primer.removeprefix("file ") if self.primer.startswith("file ") else self.primer_id
+
     def described(self) -> dict[str, str]:
         """Each setting in words, e.g. {"seed": "seed 7", "k": "top-k: k 8", ...}."""
         model = self.model if self.model else "no model"

@@ -23,7 +23,14 @@ from app_pages.texts import (
 )
 from bachlstm.generation.generator import check_arguments, token_limit
 from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
-from bachlstm.music.scores import to_midi, to_musicxml, zip_melodies
+from bachlstm.music.scores import (
+    download_composer,
+    download_stem,
+    download_title,
+    to_midi,
+    to_musicxml,
+    zip_melodies,
+)
 from bachlstm.music.tonality import estimate_key
 from bachlstm.reports.comparison import compare_methods, sampling_configs
 from bachlstm.reports.links import (
@@ -373,7 +380,9 @@ def draw_columns(res: dict) -> None:
 def draw_figures(res: dict, i: int, row: dict, profile: dict, events: tuple, sharps: int | None) -> None:
     """One method's figures under its music, and its MIDI and MusicXML downloads."""
     gen = res["gens"][i]
-    stem = f"{res['model']}-{gen.config.method}-seed{res['seed']}"
+    primer = res["settings"].primer_name
+    stem = download_stem(res["model"], gen.config.method, primer, res["seed"])
+    title = download_title(res["model"], gen.config.method, primer)
     st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
     source = {"metrics": row, "profile": profile}
     lines = [
@@ -382,14 +391,15 @@ def draw_figures(res: dict, i: int, row: dict, profile: dict, events: tuple, sha
     if profile.get("copy_piece"):
         lines[-1] += f" ({profile['copy_piece']})"
     st.markdown("  \n".join(lines))
-    formats = (("MIDI", to_midi, "mid", "audio/midi", "midi"), ("MusicXML", to_musicxml, "musicxml",
-               "application/xml", "xml"))  # fmt: skip
+    named = {"title": title, "composer": download_composer(res["model"])}  # a MIDI file has no composer
+    formats = (("MIDI", to_midi, "mid", "audio/midi", "midi", {"title": title}),
+               ("MusicXML", to_musicxml, "musicxml", "application/xml", "xml", named))  # fmt: skip
     # A row that wraps, not two columns: in a narrow column two half-width buttons read "M..".
     with st.container(horizontal=True, gap="small"):
-        for label, export, ext, mime, key in formats:
+        for label, export, ext, mime, key, kw in formats:
             st.download_button(
                 label,
-                lambda ev=events, export=export, k=sharps: export(ev, key_sharps=k),  # built when clicked
+                lambda ev=events, export=export, k=sharps, kw=kw: export(ev, key_sharps=k, **kw),  # on click
                 f"{stem}.{ext}",
                 mime,
                 key=f"{key}_{i}",
@@ -443,11 +453,15 @@ def draw_below(res: dict) -> None:
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
     shown = [(g, k) for g, k in zip(res["gens"], column_key_signatures(res["gens"])) if g.full_events]
-    items = [(f"{res['model']}-{g.config.method}-seed{res['seed']}", g.full_events) for g, _ in shown]
+    model, primer = res["model"], res["settings"].primer_name
+    items = [(download_stem(model, g.config.method, primer, res["seed"]), g.full_events) for g, _ in shown]
+    titles = [download_title(model, g.config.method, primer) for g, _ in shown]
     st.download_button(
         "Download all (MIDI + MusicXML, zip)",
-        lambda: zip_melodies(items, key_signatures=[k for _, k in shown]),
-        f"{res['model']}-seed{res['seed']}.zip",
+        lambda: zip_melodies(
+            items, key_signatures=[k for _, k in shown], titles=titles, composer=download_composer(model)
+        ),
+        f"{download_stem(model, 'all', primer, res['seed'])}.zip",
         "application/zip",
         key="zip_all",
         on_click="ignore",

@@ -113,6 +113,14 @@ def _knob_values(args):
     )
 
 
+def _primer_name(args) -> str:
+    """The primer as a download's title names it: "none", a chorale id, or the file's name (and line)."""
+    if not args.primer:
+        return "none"
+    name = Path(args.primer).name
+    return f"{name}, line {args.track}" if args.track and Path(args.primer).is_file() else name
+
+
 def _primer(args, checkpoint):
     """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
     if not args.primer:
@@ -164,7 +172,7 @@ def run_generate(args) -> int:
     """Generate one melody; write MIDI/MusicXML; print a summary with warnings, or JSON."""
     _one_thread()
     from bachlstm.model.checkpoints import load_checkpoint
-    from bachlstm.music.scores import to_midi, to_musicxml
+    from bachlstm.music.scores import download_composer, download_title, to_midi, to_musicxml
     from bachlstm.reports.comparison import compare_methods, method_config
 
     config = method_config(_knob_values(args), args.method)
@@ -184,10 +192,12 @@ def run_generate(args) -> int:
     )
     gen, metrics = result.generations[0], result.metrics[0]
     melody = gen.full_events
+    model = Path(args.checkpoint).stem
+    title = download_title(model, config.method, _primer_name(args))
     if args.out:
-        Path(args.out).write_bytes(to_midi(melody))
+        Path(args.out).write_bytes(to_midi(melody, title=title))
     if args.musicxml:
-        Path(args.musicxml).write_bytes(to_musicxml(melody))
+        Path(args.musicxml).write_bytes(to_musicxml(melody, title=title, composer=download_composer(model)))
     vocab = checkpoint.tokenizer.vocab
     if args.json:
         out = {

@@ -26,11 +26,12 @@ import numpy as np
 import soundfile
 
 from bachlstm.music.events import Event
+from bachlstm.music.midi import ORGAN_PROGRAM
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000  # Hz: a melody's partials fit below 8 kHz (11 or 12 kHz saved no Vorbis bytes)
-PROGRAM = 19  # General MIDI church organ: chorales were sung over one (the same program as our MIDI)
+PROGRAM = ORGAN_PROGRAM  # General MIDI church organ: chorales were sung over one (our MIDI names it too)
 VELOCITY = 80
 TAIL_S = 0.6  # seconds after the last note for the instrument's release to die away
 QUALITY = 1.0  # soundfile's compression level: 1.0 = Vorbis' smallest files (~18 kbit/s), plenty for a melody

@@ -25,6 +25,7 @@ from bachlstm.music.notices import Notice, NoticeError
 DRUM_CHANNEL = 9  # General MIDI percussion (channel 10 counted from 1): no melody there
 DEFAULT_TEMPO_US = 500_000  # MIDI's default tempo, 120 quarters per minute (SMF 1.0 spec)
 TICKS_PER_QUARTER = 480  # what we write: divisible by 3 and by 32
+ORGAN_PROGRAM = 19  # General MIDI church organ (0-based): the sound the pages play and the downloads name
 KEY_NAMES = {  # mido's key_signature names -> sharps (> 0) or flats (< 0)
     **{name: sharps for sharps, name in enumerate(("C", "G", "D", "A", "E", "B", "F#", "C#"))},
     **{name: -flats for flats, name in enumerate(("C", "F", "Bb", "Eb", "Ab", "Db", "Gb", "Cb"))},
@@ -563,15 +564,16 @@ def _conductor_track(title: str, tempo_bpm: float, key: str, pickup: float, bar_
     return mido.MidiTrack([*meta, mido.MetaMessage("end_of_track", time=0)])
 
 
-def _melody_track(title: str, notes: Sequence[tuple[float, float, int]]):
-    """Track 1: the notes on channel 1 (piano); at a shared tick releases come before strikes."""
+def _melody_track(title: str, notes: Sequence[tuple[float, float, int]], program: int = ORGAN_PROGRAM):
+    """Track 1: the notes on channel 1 with `program` (the church organ the pages play); at a shared tick
+    releases come before strikes."""
     timed = sorted(
         (round(t * TICKS_PER_QUARTER), order, kind, pitch)
         for start, end, pitch in notes
         for t, order, kind in ((start, 1, "note_on"), (end, 0, "note_off"))
     )
     track = mido.MidiTrack([mido.MetaMessage("track_name", name=title, time=0)])
-    track.append(mido.Message("program_change", program=0, channel=0, time=0))
+    track.append(mido.Message("program_change", program=program, channel=0, time=0))
     last = 0
     for tick, _, kind, pitch in timed:
         velocity = 80 if kind == "note_on" else 0
@@ -590,6 +592,7 @@ def write_midi(
     tempo_bpm: float = 80.0,
     title: str = "",
     bar_quarters: float = 4.0,
+    part_name: str = "",
 ) -> bytes:
     """A type-1 standard MIDI file of one melody that keeps its written meter.
 
@@ -597,13 +600,16 @@ def write_midi(
     length at tick 0 (`pickup_signature`) and the full 4/4 from the first downbeat, so every notation
     program and DAW puts the bar lines where the score has them and playback starts with the first note.
     Tied events sound as one note (`sounding_notes`). Key signature, tempo and the track name (`title`,
-    made Latin-1 by `midi_text`) are written too. Ticks: 480 per quarter.
+    made Latin-1 by `midi_text`) are written too, and the melody track's name (`part_name`, else the
+    title) with the church organ's program (`ORGAN_PROGRAM`), the sound the pages play. Ticks: 480 per
+    quarter.
     """
     title = midi_text(title or "melody")
+    part_name = midi_text(part_name or title)
     key = _SHARPS_TO_KEY.get((max(-7, min(7, int(key_sharps))), mode == "minor"), "C")
     tracks = [
         _conductor_track(title, tempo_bpm, key, pickup, bar_quarters),
-        _melody_track(title, sounding_notes(events)),
+        _melody_track(part_name, sounding_notes(events)),
     ]
     out = io.BytesIO()
     mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER, tracks=tracks).save(file=out)

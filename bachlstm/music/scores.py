@@ -18,13 +18,34 @@ from dataclasses import replace
 
 from bachlstm.music.durations import duration_parts
 from bachlstm.music.events import Event
-from bachlstm.music.midi import write_midi
+from bachlstm.music.midi import ORGAN_PROGRAM, write_midi
 from bachlstm.music.pitches import estimate_key_sharps, midi_name
 
 log = logging.getLogger(__name__)
 
 BAR_QUARTERS = 4.0  # 4/4 throughout: the corpus selection keeps 4/4 pieces only
 DEFAULT_TEMPO = 80  # quarter notes per minute; a calm chorale tempo
+PART_NAME = "Melody"  # the one part's name in a download: notation programs list parts by name
+
+
+# ----------------------------------------------------------------------------------------------------
+# What a download is called
+
+
+def download_title(model: str, method: str, primer: str) -> str:
+    """The title a generated melody's download carries: "bach: top-k, primer bwv66.6 soprano"."""
+    return f"{model}: {method}, primer {primer or 'none'}"
+
+
+def download_composer(model: str) -> str:
+    """The composer field of a generated melody: the tool and the model that wrote it."""
+    return f"bachlstm, model {model}"
+
+
+def download_stem(model: str, method: str, primer: str, seed: int) -> str:
+    """A file name (no extension) that says model, method, primer and seed, safe on every system:
+    "bach-top-k-bwv66.6_soprano-seed0"."""
+    return "-".join(_safe_name(x) for x in (model, method, primer or "none", f"seed{seed}"))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -100,13 +121,17 @@ def to_score(
     pickup: float | None = None,
     tempo_bpm: float = DEFAULT_TEMPO,
     title: str | None = None,
+    composer: str | None = None,
 ):
     """A music21 Score: one part in 4/4 with measures, a key signature (estimated when None) and a tempo.
 
     Events are laid end to end (zero-length events are skipped); notes crossing a bar line are split and
-    tied. `pickup` (quarters, None = `infer_pickup`) makes the first measure an anacrusis.
+    tied. `pickup` (quarters, None = `infer_pickup`) makes the first measure an anacrusis: measure 0,
+    written `implicit="yes"` so notation programs leave it unnumbered. The part is named `PART_NAME` and
+    played by a church organ (General MIDI `ORGAN_PROGRAM`, the pages' sound); title and composer are
+    filled ("bachlstm" when no composer is given).
     """
-    from music21 import clef, key, metadata, meter, stream, tempo
+    from music21 import clef, instrument, key, metadata, meter, stream, tempo
 
     events = [e for e in events if e.quarter_length > 0]
     if key_sharps is None:
@@ -114,11 +139,16 @@ def to_score(
     if pickup is None:
         pickup = infer_pickup(events)
     part = stream.Part()
+    part.partName = PART_NAME
+    organ = instrument.Organ()
+    organ.partName, organ.midiProgram = PART_NAME, ORGAN_PROGRAM
+    part.insert(0, organ)
     number = 0 if pickup > 0 else 1
     room = pickup if pickup > 0 else BAR_QUARTERS
     measure = stream.Measure(number=number)
     if pickup > 0:
         measure.paddingLeft = BAR_QUARTERS - pickup
+        measure.showNumber = stream.enums.ShowNumber.NEVER  # implicit="yes": the pickup is not bar 1
     measure.append(clef.TrebleClef())
     measure.append(key.KeySignature(int(key_sharps)))
     measure.append(meter.TimeSignature("4/4"))
@@ -149,7 +179,7 @@ def to_score(
     for m in measures:
         part.append(m)
     score = stream.Score([part])
-    score.insert(0, metadata.Metadata(title=title or ""))
+    score.insert(0, metadata.Metadata(title=title or "", composer=composer or "bachlstm"))
     part.makeBeams(inPlace=True)
     return score
 
@@ -166,7 +196,8 @@ def to_midi(
 
     Same arguments and defaults as `to_score`: the key is estimated when None, the pickup inferred from
     the events' measure numbers when None. A pickup is written as a short first bar, so bar lines in a
-    DAW or notation program fall where the MusicXML has them.
+    DAW or notation program fall where the MusicXML has them. The melody track is named `PART_NAME` and
+    plays the church organ.
     """
     events = [e for e in events if e.quarter_length > 0]
     return write_midi(
@@ -176,6 +207,7 @@ def to_midi(
         tempo_bpm=tempo_bpm,
         title=title or "",
         bar_quarters=BAR_QUARTERS,
+        part_name=PART_NAME,
     )
 
 
@@ -210,12 +242,14 @@ def zip_melodies(
     items: Sequence[tuple[str, Sequence[Event]]],
     *,
     key_signatures: Sequence[int | None] | None = None,
+    titles: Sequence[str] | None = None,
     **kwargs,
 ) -> bytes:
     """A zip with NAME.mid and NAME.musicxml for each (name, events), names made file-safe and unique.
     key_signatures: one per item (sharps > 0, flats < 0; None = estimated), else `key_sharps` (or None)
-    for all; the other keyword arguments go to `to_midi` and `to_musicxml` for every item. Raises
-    ValueError when the signatures and items differ in number."""
+    for all; titles: one per item (else `title` for all); the other keyword arguments go to `to_midi`
+    and `to_musicxml` for every item (`composer` to the MusicXML only). Raises ValueError when the
+    signatures and items differ in number."""
     every = kwargs.pop("key_sharps", None)
     signatures = list(key_signatures) if key_signatures is not None else [every] * len(items)
     if len(signatures) != len(items):
@@ -223,12 +257,15 @@ def zip_melodies(
     buf = io.BytesIO()
     used: set[str] = set()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for (name, events), sharps in zip(items, signatures):
+        for k, ((name, events), sharps) in enumerate(zip(items, signatures)):
+            if titles is not None:
+                kwargs["title"] = titles[k]
             base = _safe_name(name)
             stem, n = base, 2
             while stem in used:
                 stem, n = f"{base}_{n}", n + 1
             used.add(stem)
-            zf.writestr(f"{stem}.mid", to_midi(events, key_sharps=sharps, **kwargs))
+            midi_kwargs = {k: v for k, v in kwargs.items() if k != "composer"}  # MIDI has no composer field
+            zf.writestr(f"{stem}.mid", to_midi(events, key_sharps=sharps, **midi_kwargs))
             zf.writestr(f"{stem}.musicxml", to_musicxml(events, key_sharps=sharps, **kwargs))
     return buf.getvalue()
