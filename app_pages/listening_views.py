@@ -15,7 +15,7 @@ import uuid
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text
+from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text, render_cache
 from app_pages.i18n import translator
 from app_pages.texts import MISSING
 from bachlstm.classroom.listening import listening_results, student_scores
@@ -61,9 +61,10 @@ def _bach_pool(path: str, stamp: float, bars: int) -> list[Excerpt]:
     return bach_excerpts(checkpoint(path, stamp).meta, bars)
 
 
-@st.cache_resource(max_entries=1024, show_spinner=False)
 def _audio(excerpt: Excerpt, bars: int) -> bytes | None:
-    return excerpt_audio(excerpt, bars)
+    """An excerpt's audio, from the server's bounded cache (keyed by content: Streamlit's own cache
+    would hash the events field by field on every call, 3 ms an excerpt), else from disk or made."""
+    return render_cache().get(("excerpt-ogg", excerpt.events, bars), lambda: excerpt_audio(excerpt, bars))
 
 
 def pools(info, method: str, bars: int) -> tuple[list[Excerpt], list[Excerpt]]:

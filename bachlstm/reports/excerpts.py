@@ -22,6 +22,7 @@ import random
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from bachlstm.generation.generator import generate
@@ -50,7 +51,7 @@ class Excerpt:
     id: str
     events: tuple[Event, ...]
 
-    @property
+    @cached_property  # asked for every Bach excerpt in every round's pairing
     def mean_pitch(self) -> float:
         """The mean MIDI pitch of its notes, weighted by duration (0 without notes)."""
         notes = [(e.midi, e.quarter_length) for e in self.events if not e.is_rest]
