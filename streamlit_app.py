@@ -1,6 +1,7 @@
 """bachlstm dashboard entry point: `streamlit run streamlit_app.py` (st.navigation over app_pages/)."""
 
 import os
+import re
 from pathlib import Path
 
 # Set before anything imports torch (the pages import it late). Generating four short melodies gains
@@ -18,7 +19,11 @@ from app_pages.texts import job_status_words  # noqa: E402
 _ = translator(__name__)
 
 st.set_page_config(page_title="bachlstm: LSTM Bach chorales", page_icon=":musical_score:", layout="wide")
-st.html(Path(__file__).parent / "app_pages" / "layout.css")  # narrow screens: columns wrap (see it)
+# Narrow screens: columns wrap (see the file). Its comments stay out of the page: they are no page text.
+LAYOUT = re.sub(
+    r"/\*.*?\*/", "", (Path(__file__).parent / "app_pages" / "layout.css").read_text(), flags=re.S
+)
+st.html(f"<style>{LAYOUT}</style>")
 
 # The page files live in app_pages/, not pages/: with a pages/ folder Streamlit 1.67 still runs the old
 # folder-based navigation whenever a server's first request is for a page URL (e.g. a reloaded
@@ -26,12 +31,14 @@ st.html(Path(__file__).parent / "app_pages" / "layout.css")  # narrow screens: c
 choose_language()  # ?lang= in the address, else this session's choice, else the browser's language
 pages = [
     st.Page("app_pages/home.py", title=_("Home"), icon=":material/home:", default=True),
+    st.Page("app_pages/lesson.py", title=_("Lesson path"), icon=":material/school:"),
     st.Page("app_pages/corpus.py", title=_("Corpus"), icon=":material/library_music:"),
     st.Page("app_pages/training.py", title=_("Training"), icon=":material/model_training:"),
     st.Page("app_pages/sampling.py", title=_("Sampling"), icon=":material/queue_music:"),
     st.Page("app_pages/inside.py", title=_("Inside the model"), icon=":material/neurology:"),
     st.Page("app_pages/board.py", title=_("Class board"), icon=":material/dashboard:"),
     st.Page("app_pages/listening.py", title=_("Bach or model?"), icon=":material/hearing:"),
+    st.Page("app_pages/glossary.py", title=_("Glossary"), icon=":material/menu_book:"),
 ]
 page = st.navigation(pages)
 language_picker()

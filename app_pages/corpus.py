@@ -5,12 +5,22 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
 from app_pages.forms import problems_text
+from app_pages.page_links import apply_link_settings, one_of, some_of, whole_number
 from app_pages.texts import MISSING, TUNE_GROUPS_HELP, exclusion_summary, melody_label
 from bachlstm.corpus.selection import VOICES
 
 st.title("Corpus")
 c = corpus()
 signatures = sorted({ts for p in c.pieces for ts in p.time_signatures})
+apply_link_settings(  # a link (the lesson path) may choose the filters
+    {
+        "corpus_ts": some_of(signatures),
+        "corpus_voice": one_of(VOICES),
+        "corpus_min": whole_number,
+        "corpus_max": whole_number,
+        "corpus_tokenizer": one_of(("event", "factored")),
+    }
+)
 with st.form("corpus_form"):
     f = st.columns([3, 2, 2, 2, 2])
     ts = f[0].multiselect(

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages import inside_views as views
 from app_pages.common import SESSION, checkpoint, mtime, usable_checkpoints
+from app_pages.page_links import apply_link_settings, one_of
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
 
@@ -14,6 +15,8 @@ if not usable:
     st.info("No trained model yet: train one on the Training page.")
     st.stop()
 names = [info.name for info in usable]
+# A link (the lesson path) may choose the model and the tab (by its id: tab labels are translated).
+linked = apply_link_settings({"inside_ckpt": one_of(names), "inside_tab": one_of(views.TAB_IDS)})
 top = st.columns(3)
 default = names.index("workshop") if "workshop" in names else 0  # small enough to show every unit
 name = top[0].selectbox("Model", names, index=default, key="inside_ckpt", persist_state=SESSION)
@@ -35,7 +38,9 @@ except ValueError as exc:
 # Only the open tab is drawn (switching tabs reruns the page): drawing all four took seconds per change.
 # Tabs have no persist_state: the open one is kept under a key of its own and reopened on return.
 names_of_tabs = ["Surprise", "Gates and states", "What units track", "Embedding"]
-if "inside_tab" not in st.session_state:  # back on the page: the tab open when the student left
+if "inside_tab" in linked:  # a link's tab id, as the tab's label
+    st.session_state.inside_tab = names_of_tabs[views.TAB_IDS.index(st.session_state.inside_tab)]
+elif "inside_tab" not in st.session_state:  # back on the page: the tab open when the student left
     st.session_state.inside_tab = views.kept_tab(names_of_tabs)
 surprise, states, units, embedding = st.tabs(names_of_tabs, key="inside_tab", on_change="rerun")
 views.keep_tab(names_of_tabs, (surprise, states, units, embedding))

@@ -19,6 +19,7 @@ from bachlstm.tokens.timeline import FEATURES
 from bachlstm.training.splits import split_melodies
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
+TAB_IDS = ("surprise", "states", "units", "embedding")  # the tabs in order, as a link names them
 KEPT_TAB = "inside_tab_kept"  # the open tab, kept across page switches (tabs have no persist_state)
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.common import SESSION, check_cost, job_manager, session_id
 from app_pages.forms import TRAINING_FIELDS, form_defaults, problems_text
+from app_pages.page_links import apply_link_settings, one_of, plain_text
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
 from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
@@ -22,6 +23,16 @@ def reset_form() -> None:
         st.session_state.pop(f"train_{name}", None)
 
 
+# A link (the lesson path) may choose the preset and the sweep; a new preset brings its own defaults.
+linked = apply_link_settings(
+    {
+        "train_preset": one_of(preset_names()),
+        "sweep_field": one_of(TRAINING_FIELDS),
+        "sweep_values": plain_text,
+    }
+)
+if "train_preset" in linked:
+    reset_form()
 preset_name = st.selectbox(
     "Preset", preset_names(), key="train_preset", on_change=reset_form, persist_state=SESSION
 )
