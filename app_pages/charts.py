@@ -12,9 +12,13 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
-from bachlstm.music.pitches import PITCH_CLASS_NAMES, midi_name
+from app_pages.i18n import current_language, translator
+from app_pages.messages import mode_words, voice_words
+from bachlstm.music.names import key_label, pitch_class_label, pitch_name
 from bachlstm.music.render import to_svg
 from bachlstm.music.scores import piano_roll
+
+_ = translator(__name__)
 
 # The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
 STYLE_CHART = {
@@ -194,31 +198,36 @@ def time_signature_chart(counts: pd.DataFrame, chosen: Sequence[str]):
         alt.Chart(frame, height=alt.Step(22))
         .mark_bar()
         .encode(
-            x=alt.X("n_pieces:Q", title="pieces"),
+            x=alt.X("n_pieces:Q", title=_("pieces")),
             y=alt.Y("time_signatures:N", sort="-x", title=None),
             color=alt.Color(
                 "selected:N",
                 scale=alt.Scale(domain=[True, False], range=["#4a6fa5", "#c8c8c8"]),
                 legend=None,  # the title says it: the chosen ones are blue
             ),
-            tooltip=["time_signatures", "n_pieces", "n_four_parts"],
+            tooltip=[
+                alt.Tooltip("time_signatures:N", title=_("time signatures")),
+                alt.Tooltip("n_pieces:Q", title=_("pieces")),
+                alt.Tooltip("n_four_parts:Q", title=_("in four parts")),
+            ],
         )
     )
 
 
 def length_chart(lengths: pd.DataFrame, min_events: int | None, max_events: int | None):
     """Histogram of melody lengths (notes + rests) per voice, the chosen cut-offs drawn as red rules."""
+    lengths = lengths.assign(voice=[voice_words(v) for v in lengths["voice"]])
     hist = (
         alt.Chart(lengths, height=320)
         .mark_bar(opacity=0.75)
         .encode(
-            x=alt.X("n_events:Q", bin=alt.Bin(step=5), title="notes + rests"),
-            y=alt.Y("count():Q", title="melodies", stack=None),
-            color=alt.Color("voice:N", legend=BOTTOM),
+            x=alt.X("n_events:Q", bin=alt.Bin(step=5), title=_("notes + rests")),
+            y=alt.Y("count():Q", title=_("melodies"), stack=None),
+            color=alt.Color("voice:N", title=_("voice"), legend=BOTTOM),
         )
     )
     cuts = pd.DataFrame(
-        [(v, label) for v, label in ((min_events, "min"), (max_events, "max")) if v],
+        [(v, label) for v, label in ((min_events, _("min")), (max_events, _("max"))) if v],
         columns=["n_events", "cut"],
     )
     rules = (
@@ -232,19 +241,29 @@ def length_chart(lengths: pd.DataFrame, min_events: int | None, max_events: int 
 def key_chart(keys: pd.DataFrame):
     """Pieces per key, ordered around the circle of fifths (flats at the top), coloured by mode; one row
     per key, so the names never overlap however narrow the column."""
-    order = keys.sort_values(["key_sharps", "mode"]).key.tolist()
+    lang = current_language()
+    keys = keys.sort_values(["key_sharps", "mode"]).assign(
+        key=lambda k: [key_label((s, m), lang) for s, m in zip(k.key_sharps, k["mode"])],
+        mode=lambda k: [mode_words(m) for m in k["mode"]],
+    )
     return (
         alt.Chart(keys, height=alt.Step(20))
         .mark_bar()
         .encode(
-            y=alt.Y("key:N", sort=order, title="key (flats at the top, sharps at the bottom)"),
-            x=alt.X("n_pieces:Q", title="pieces"),
+            y=alt.Y("key:N", sort=keys.key.tolist(), title=_("key (flats at the top, sharps at the bottom)")),
+            x=alt.X("n_pieces:Q", title=_("pieces")),
             color=alt.Color(
                 "mode:N",
-                scale=alt.Scale(domain=["major", "minor"], range=["#e1a33b", "#4a6fa5"]),
+                title=_("mode"),
+                scale=alt.Scale(
+                    domain=[mode_words("major"), mode_words("minor")], range=["#e1a33b", "#4a6fa5"]
+                ),
                 legend=BOTTOM,
             ),
-            tooltip=["key", "mode", "n_pieces"],
+            tooltip=[
+                alt.Tooltip("key:N", title=_("key")),
+                alt.Tooltip("n_pieces:Q", title=_("pieces")),
+            ],
         )
     )
 
@@ -254,29 +273,42 @@ def ambitus_chart(table: pd.DataFrame):
     row of its own for each voice (a fixed height printed the names of all parts over each other)."""
     rows = []
     for voice, g in table.dropna(subset=["lowest"]).groupby("voice", sort=True):
-        rows.append((voice, "all melodies", g.lowest.min(), g.highest.max()))
-        rows.append((voice, "median melody", g.lowest.median(), g.highest.median()))
+        voice = voice_words(voice)
+        rows.append((voice, _("all melodies"), g.lowest.min(), g.highest.max()))
+        rows.append((voice, _("median melody"), g.lowest.median(), g.highest.median()))
+    lang = current_language()
     frame = pd.DataFrame(rows, columns=["voice", "range", "low", "high"])
-    frame["from"] = [midi_name(int(round(v))) for v in frame.low]
-    frame["to"] = [midi_name(int(round(v))) for v in frame.high]
-    names = ",".join(f"'{name}'" for name in PITCH_CLASS_NAMES)  # the tooltips' spelling, on the axis too
+    frame["from"] = [pitch_name(int(round(v)), lang) for v in frame.low]
+    frame["to"] = [pitch_name(int(round(v)), lang) for v in frame.high]
+    # the tooltips' spelling on the axis too (German H for B)
+    names = ",".join(f"'{pitch_class_label(pc, lang)}'" for pc in range(12))
     axis = alt.Axis(labelExpr=f"[{names}][datum.value % 12] + (floor(datum.value / 12) - 1)")
     return (
         alt.Chart(frame, height=alt.Step(28))
         .mark_bar(height=14)
         .encode(
             y=alt.Y("voice:N", title=None),
-            x=alt.X("low:Q", title="pitch", scale=alt.Scale(zero=False), axis=axis),
+            x=alt.X("low:Q", title=_("pitch"), scale=alt.Scale(zero=False), axis=axis),
             x2="high:Q",
             color=alt.Color(
-                "range:N", scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"]), legend=alt.Legend(orient="bottom")
+                "range:N",
+                title=_("range"),
+                scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"]),
+                legend=alt.Legend(orient="bottom"),
             ),
-            tooltip=["voice", "range", "from", "to"],
+            tooltip=[
+                alt.Tooltip("voice:N", title=_("voice")),
+                alt.Tooltip("range:N", title=_("range")),
+                alt.Tooltip("from:N", title=_("from")),
+                alt.Tooltip("to:N", title=_("to")),
+            ],
         )
     )
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str, sort=None, x_title: str | None = None):
+def bar_chart(
+    frame: pd.DataFrame, x: str, y: str, sort=None, x_title: str | None = None, y_title: str | None = None
+):
     """A plain bar chart (pitch classes, durations) with tooltips: the categories (`x`) one row each, the
     bars across, so long names never squash the plot (rotated duration names left it about 30 px)."""
     return (
@@ -284,7 +316,7 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, sort=None, x_title: str | Non
         .mark_bar(color="#4a6fa5")
         .encode(
             y=alt.Y(f"{x}:N", sort=sort, title=x_title or x),
-            x=alt.X(f"{y}:Q", title=y),
+            x=alt.X(f"{y}:Q", title=y_title or y),
             tooltip=list(frame.columns),
         )
     )
@@ -296,9 +328,9 @@ def zipf_chart(freq: pd.DataFrame):
         alt.Chart(freq, height=320)
         .mark_line(point=True)
         .encode(
-            x=alt.X("rank:Q", scale=alt.Scale(type="log"), title="rank"),
-            y=alt.Y("count:Q", scale=alt.Scale(type="log"), title="count"),
-            color=alt.Color("type:N", title="token type", legend=BOTTOM),
+            x=alt.X("rank:Q", scale=alt.Scale(type="log"), title=_("rank")),
+            y=alt.Y("count:Q", scale=alt.Scale(type="log"), title=_("count")),
+            color=alt.Color("type:N", title=_("token type"), legend=BOTTOM),
             detail=alt.Detail("tokenizer:N") if "tokenizer" in freq else alt.Undefined,
             tooltip=["rank", "token", "type", "count", alt.Tooltip("share:Q", format=".2%")],
         )
@@ -311,9 +343,14 @@ def coverage_chart(coverage: pd.DataFrame):
         alt.Chart(coverage, height=320)
         .mark_line(point=True)
         .encode(
-            x=alt.X("top_n:Q", scale=alt.Scale(type="log"), title="most frequent N token types"),
-            y=alt.Y("coverage:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]), title="tokens"),
-            color=alt.Color("tokenizer:N", legend=BOTTOM),
+            x=alt.X("top_n:Q", scale=alt.Scale(type="log"), title=_("most frequent N token types")),
+            y=alt.Y(
+                "coverage:Q",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+                title=_("tokens covered"),
+            ),
+            color=alt.Color("tokenizer:N", title=_("tokenizer"), legend=BOTTOM),
             tooltip=["tokenizer", "vocab_size", "top_n", alt.Tooltip("coverage:Q", format=".1%")],
         )
     )
@@ -324,8 +361,8 @@ def limits_label(lo, hi) -> str:
     lo = None if lo is None or pd.isna(lo) else int(lo)
     hi = None if hi is None or pd.isna(hi) else int(hi)
     if lo is None and hi is None:
-        return "all lengths"
-    return f"{lo or 0}..{'∞' if hi is None else hi} events"
+        return _("all lengths")
+    return _("{lo}..{hi} events").format(lo=lo or 0, hi="∞" if hi is None else hi)
 
 
 def windows_chart(windows: pd.DataFrame):
@@ -336,8 +373,8 @@ def windows_chart(windows: pd.DataFrame):
         alt.Chart(frame, height=320)
         .mark_line(point=True)
         .encode(
-            x=alt.X("seq_len:Q", title="sequence length (tokens)"),
-            y=alt.Y("n_windows:Q", title="windows (stride 1)"),
+            x=alt.X("seq_len:Q", title=_("sequence length (tokens)")),
+            y=alt.Y("n_windows:Q", title=_("windows (stride 1)")),
             color=alt.Color("melodies:N", title=None, legend=BOTTOM),
             tooltip=[
                 "seq_len",

@@ -1,4 +1,4 @@
-"""The library's problems (codes with values) worded in the reader's language: the one place pages word them.
+"""The library's problems (codes with values) and other codes (voices, modes) in the reader's language.
 
 A page shows a library problem with `describe(exc)` (any error: RecordsError, StudentNameError,
 SettingsError, ...) or `problem_sentence(problem)` (one setting's "must be ..." part). A new problem code in
@@ -37,6 +37,28 @@ SENTENCES: Mapping[tuple[str, str], str] = {
         "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not {chars}"
     ),
 }
+
+
+# The library's other codes a page shows: the selection's voices (selection.VOICES), the modes.
+VOICE_WORDS = {
+    "first": N_("first part"),
+    "soprano": N_("soprano"),
+    "alto": N_("alto"),
+    "tenor": N_("tenor"),
+    "bass": N_("bass"),
+    "all": N_("all parts"),
+}
+MODE_WORDS = {"major": N_("major"), "minor": N_("minor")}
+
+
+def voice_words(voice: str) -> str:
+    """A voice ('soprano', 'first', 'all', or a part's own name) in the page's language."""
+    return _(VOICE_WORDS[voice]) if voice in VOICE_WORDS else voice
+
+
+def mode_words(mode: str) -> str:
+    """'major' / 'minor' in the page's language (Dur / Moll)."""
+    return _(MODE_WORDS[mode]) if mode in MODE_WORDS else mode
 
 
 def shown(value: object) -> str:

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from app_pages.i18n import N_, current_language, translator
+from app_pages.i18n import N_, current_language, number, translator
+from app_pages.messages import voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
 
@@ -120,22 +121,82 @@ KNOB_HELP = {
 
 # What each exclusion reason of selection.select() means, for the Corpus page's "what the filters exclude".
 EXCLUSION_EXPLANATIONS = {
-    "duplicate file": "a Humdrum (.krn) copy of a chorale that is also there as MusicXML; counted once",
-    "time signature": "some measure of some part is in a time signature you did not choose",
-    "no such voice": "the piece has no part of that voice (e.g. instrumental lines only)",
-    "empty part": "the part has no notes at all",
-    "too short": "fewer notes and rests than the minimum length",
-    "too long": "more notes and rests than the maximum length",
+    "duplicate file": N_("a Humdrum (.krn) copy of a chorale that is also there as MusicXML; counted once"),
+    "time signature": N_("some measure of some part is in a time signature you did not choose"),
+    "no such voice": N_("the piece has no part of that voice (e.g. instrumental lines only)"),
+    "empty part": N_("the part has no notes at all"),
+    "too short": N_("fewer notes and rests than the minimum length"),
+    "too long": N_("more notes and rests than the maximum length"),
+}
+
+# The selection's reasons (selection.select's codes) in words.
+REASON_WORDS = {
+    "selected": N_("selected"),
+    "duplicate file": N_("duplicate file"),
+    "time signature": N_("time signature"),
+    "no such voice": N_("no such voice"),
+    "empty part": N_("empty part"),
+    "too short": N_("too short"),
+    "too long": N_("too long"),
 }
 
 
+def _worded(values, words: dict) -> list:
+    return [_(words[v]) if v in words else v for v in values]
+
+
 def exclusion_summary(summary: pd.DataFrame) -> pd.DataFrame:
-    """Selection.summary() with an `explanation` column (the selected row first)."""
+    """Selection.summary() in words, with an `explanation` column (the selected row first)."""
     out = summary.copy()
     out["explanation"] = [
-        "kept" if r == "selected" else EXCLUSION_EXPLANATIONS.get(r, "") for r in out["reason"]
+        _("kept") if r == "selected" else _(EXCLUSION_EXPLANATIONS[r]) if r in EXCLUSION_EXPLANATIONS else ""
+        for r in out["reason"]
     ]
-    return out
+    out["reason"] = _worded(out["reason"], REASON_WORDS)
+    return shown_headers(out)
+
+
+def excluded_table(excluded: pd.DataFrame) -> pd.DataFrame:
+    """Selection.report() (piece_id, voice, reason, detail) in words."""
+    out = excluded.copy()
+    out["reason"] = _worded(out["reason"], REASON_WORDS)
+    out["voice"] = [voice_words(v) for v in out["voice"]]
+    out["detail"] = [d.replace(" events", " " + _("notes and rests")) for d in out["detail"].astype(str)]
+    return shown_headers(out)
+
+
+# The embedding-size rules (stats.embedding_suggestions) in words: rule -> (name, reasoning with {v}, {x}).
+EMBEDDING_RULES = {
+    "fourth root": (
+        N_("fourth root"),
+        N_("{v} ** 0.25 = {x}: a common rule of thumb for categorical inputs"),
+    ),
+    "fast.ai": (
+        "fast.ai",
+        N_("min(600, 1.6 * {v} ** 0.56): fast.ai's default, larger for small vocabularies"),
+    ),
+    "original": (
+        N_("original"),
+        N_(
+            "the workshop's lower bound (Patel & Bhattacharyya 2017): co-occurrence cosine similarities, "
+            "largest clique of tokens with one exact similarity value (2 tokens), table lookup gives the "
+            "table's floor, 3; a lower bound, not an optimum"
+        ),
+    ),
+}
+
+
+def embedding_table(table: pd.DataFrame) -> pd.DataFrame:
+    """stats.embedding_suggestions rows in words: rule and reasoning in the page's language."""
+
+    out = table.copy()
+    known = [r in EMBEDDING_RULES for r in out["rule"]]
+    out["reasoning"] = [
+        _(EMBEDDING_RULES[r][1]).format(v=v, x=number(v**0.25, 2)) if ok else text
+        for r, v, text, ok in zip(out["rule"], out["vocab_size"], out["reasoning"], known)
+    ]
+    out["rule"] = [_(EMBEDDING_RULES[r][0]) if ok else r for r, ok in zip(out["rule"], known)]
+    return shown_headers(out)
 
 
 # The metrics each Sampling column shows under its music, in this order: (column of the table, label, format).
@@ -163,7 +224,7 @@ NOTE_FIGURES_HELP = N_(
     "about 3.7-3.9 bits per pitch."
 )
 
-TUNE_GROUPS_HELP = (
+TUNE_GROUPS_HELP = N_(
     "{n} tunes are set by more than one piece. Pieces are one tune when their openings agree, their "
     "titles name the same hymn, or their melodies align (the notes on the beats, as intervals, so another "
     "key or other passing notes do not matter; similarity 0.5 or more). Training, validation and test "
@@ -224,7 +285,7 @@ def progress_text(record) -> tuple[float, str]:
 def melody_label(melody) -> str:
     """'bwv269 soprano: Aus meines Herzens Grunde' for the piece browser."""
     title = (melody.meta or {}).get("title") or ""
-    return f"{melody.piece_id} {melody.voice}" + (f": {title}" if title else "")
+    return f"{melody.piece_id} {voice_words(melody.voice)}" + (f": {title}" if title else "")
 
 
 # What every table shows where a value does not exist (st.dataframe's `placeholder`), never "None" or
@@ -387,6 +448,21 @@ HEADERS = {
     "pitch top-1": N_("pitch top-1"),
     "status": N_("status"),
     "source": N_("source"),
+    "reason": N_("reason"),
+    "count": N_("count"),
+    "explanation": N_("explanation"),
+    "piece_id": N_("piece"),
+    "voice": N_("voice"),
+    "detail": N_("detail"),
+    "vocab_size": N_("vocabulary size"),
+    "rule": N_("rule"),
+    "dim": N_("dimension"),
+    "reasoning": N_("reasoning"),
+    "tune": N_("tune"),
+    "melodies": N_("melodies"),
+    "pieces": N_("pieces"),
+    "titles": N_("titles"),
+    "closest": N_("closest"),
     "model": N_("model"),
     "conditions": N_("conditions"),
 }

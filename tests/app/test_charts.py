@@ -8,6 +8,7 @@ import pytest
 from altair.vegalite.v6.schema.core import load_schema
 
 from app_pages import charts
+from app_pages.i18n import using
 from bachlstm.analysis.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.music.events import Event
 from bachlstm.music.render import size_of
@@ -192,11 +193,20 @@ def test_ambitus_chart_spells_pitches_one_way():
     spec = charts.ambitus_chart(table).to_dict()
     rows = spec["datasets"][next(iter(spec["datasets"]))]
     assert [(r["range"], r["from"], r["to"]) for r in rows] == [
-        ("all melodies", "C#4", "B-4"),
-        ("median melody", "D4", "B-4"),
+        ("all melodies", "C♯4", "B♭4"),
+        ("median melody", "D4", "B♭4"),
     ]
     expr = spec["encoding"]["x"]["axis"]["labelExpr"]
-    assert expr.startswith("['C','C#','D','E-','E','F','F#','G','G#','A','B-','B'][datum.value % 12]")
+    assert expr.startswith("['C','C♯','D','E♭','E','F','F♯','G','G♯','A','B♭','B'][datum.value % 12]")
+    with using("de"):  # German names: B is B-flat, H is B natural
+        spec = charts.ambitus_chart(table).to_dict()
+    rows = spec["datasets"][next(iter(spec["datasets"]))]
+    assert [(r["voice"], r["range"], r["from"], r["to"]) for r in rows] == [
+        ("Sopran", "alle Melodien", "Cis4", "B4"),
+        ("Sopran", "mittlere Melodie (Median)", "D4", "B4"),
+    ]
+    expr = spec["encoding"]["x"]["axis"]["labelExpr"]
+    assert expr.startswith("['C','Cis','D','Es','E','F','Fis','G','Gis','A','B','H'][datum.value % 12]")
 
 
 def test_sweep_chart_adds_bits_per_note_only_where_runs_report_them():

@@ -29,7 +29,6 @@ PAGES = re.findall(r'st\.Page\(\s*"(app_pages/\w+\.py)"', (ROOT / "streamlit_app
 # languages like the others, their German check expected to fail until each is done (strict: a page that
 # passes must leave this list).
 NOT_YET_TRANSLATED = {
-    "app_pages/corpus.py",
     "app_pages/training.py",
     "app_pages/sampling.py",
     "app_pages/inside.py",
@@ -38,7 +37,7 @@ NOT_YET_TRANSLATED = {
 # Words that mark a text as English: common English words that are not also German words (no "die",
 # "an", "in", "was", "will", "also", "so", "hat", "per") and a few of the workshop's own.
 ENGLISH_WORDS = frozenset(
-    """the and of is are with from this that which each for not by be you your can has have were than there
+    """the and of is are with from this that which each for by be you your can has have were than there
     these those what when where how only or it its to on at into after before between about more most
     less fewer every other same could would should does did been being they their them melody melodies
     pitch chorales voice voices length none yes shows shown click choose generate generated train
