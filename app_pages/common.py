@@ -216,6 +216,15 @@ def column_audio(events: tuple) -> bytes | None:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
+@st.cache_resource(max_entries=8, show_spinner=False)
+def held_out_primers(path: str, mtime: float) -> tuple[list, list]:
+    """The checkpoint's held-out melodies offered as primers and those left out (`primer_choices`)."""
+    from bachlstm.generation.primer import primer_choices
+
+    ref = reference(path, mtime)
+    return primer_choices(ref.melodies, corpus()) if ref else ([], [])
+
+
 def reference(path: str, mtime: float):
     """The checkpoint's held-out melodies, reference statistics and "Bach" metrics row (None if no split)."""
     from bachlstm.reports.comparison import checkpoint_reference

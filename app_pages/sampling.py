@@ -6,6 +6,7 @@ from app_pages.board_views import draw_share
 from app_pages.common import (
     SESSION,
     checkpoint,
+    held_out_primers,
     model_ready,
     mtime,
     music_tools_ready,
@@ -33,7 +34,13 @@ from app_pages.sampling_views import (
     read_upload,
     settings_problems,
 )
-from app_pages.texts import KNOB_HELP, KNOB_LABELS, melody_label, run_state_words
+from app_pages.texts import (
+    KNOB_HELP,
+    KNOB_LABELS,
+    left_out_primers_text,
+    primer_choice_label,
+    run_state_words,
+)
 from bachlstm.generation.primer import primer_from_melody
 from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.reports.comparison import Knobs
@@ -74,7 +81,8 @@ except CheckpointError as exc:
 ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()
 model_ready(str(info.path), mtime(info.path))
-link = held_out_primer(link, [melody_key(m) for m in ref.melodies] if ref else [])
+offered, left_out = held_out_primers(str(info.path), mtime(info.path))
+link = held_out_primer(link, [melody_key(c.melody) for c in offered])
 sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
 source = st.radio(
     "Primer",
@@ -93,7 +101,7 @@ with st.form("sample_form"):
     primer_key = ""  # what a link names the primer by ("" none, a chorale's key, None a file)
     if source == sources[1]:
         # Labels as options (not positions): another model holds out other chorales (see corpus.py).
-        by_label = {melody_label(m): m for m in ref.melodies}
+        by_label = {primer_choice_label(c): c.melody for c in offered}
         keys = [melody_key(m) for m in by_label.values()]
         primer_words = top[0].selectbox(
             "Held-out chorale",
@@ -102,6 +110,8 @@ with st.form("sample_form"):
             key="primer_piece",
             persist_state=SESSION,
         )
+        if left_out:
+            top[0].caption(left_out_primers_text(left_out))
         melody = by_label[primer_words]
         primer = primer_from_melody(melody, bars=2)
         primer_id = f"{melody.piece_id} {melody.voice}"

@@ -529,6 +529,29 @@ FEATURE_WORDS = {
 }
 
 
+def primer_choice_label(choice) -> str:
+    """A held-out primer (`generation.primer.PrimerChoice`) in the Sampling page's list, like
+    `melody_label`; an instrument part says that it plays the tune ("bwv250 Horn 1, plays the tune: ...")."""
+    m = choice.melody
+    title = (m.meta or {}).get("title") or ""
+    part = _("{part}, plays the tune").format(part=m.voice) if choice.why == "tune" else m.voice
+    return f"{m.piece_id} {part}" + (f": {title}" if title else "")
+
+
+def left_out_primers_text(left) -> str:
+    """Why some held-out parts are not in the primer list (`PrimerChoice`s left out), or ""."""
+    if not left:
+        return ""
+    silent = [f"{c.melody.piece_id} {c.melody.voice}" for c in left if c.why == "silent"]
+    other = [f"{c.melody.piece_id} {c.melody.voice}" for c in left if c.why == "not_tune"]
+    parts = []
+    if silent:
+        parts.append(_("rests in their opening bars: {parts}").format(parts=", ".join(silent)))
+    if other:
+        parts.append(_("instrument parts that do not play the tune: {parts}").format(parts=", ".join(other)))
+    return _("Not offered as primers: {why}.").format(why="; ".join(parts))
+
+
 def notice_text(notice, lang: str | None = None) -> str:
     """A reading notice (`bachlstm.music.notices.Notice`) in the page's words: its English template
     translated (babel.cfg extracts notices.TEXTS into the catalog), filled with its values, notes named in

@@ -29,6 +29,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "PrimerFile",
             "PrimerLine",
             "UploadedPrimer",
+            "PrimerChoice",
+            "primer_choices",
             "upload_primer",
             "PrimerError",
             "MusicInputError",

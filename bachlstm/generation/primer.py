@@ -521,6 +521,36 @@ def primer_from_melody(melody: Melody | Sequence[Event], bars: int = 2) -> list[
     return [e for e in events if e.measure <= bars]
 
 
+@dataclass(frozen=True)
+class PrimerChoice:
+    """A held-out melody offered as a primer: why it is one ("voice": a sung part; "tune": an instrument
+    that plays the soprano's tune) or why it is left out ("silent": no note in its opening; "not_tune":
+    an instrument part that does not play the tune)."""
+
+    melody: Melody
+    why: str
+
+
+def primer_choices(melodies: Sequence[Melody], corpus, bars: int = 2) -> tuple[list, list]:
+    """(offered, left out) `PrimerChoice`s of held-out melodies as primers: a melody whose opening
+    (`primer_from_melody`, `bars` bars) has a note and that is a sung voice, or an instrument part whose
+    hymn tune (`corpus.selection.tune_key`) is the soprano's of its piece (a horn doubling the tune).
+    `corpus` finds each piece's soprano. Order kept."""
+    from bachlstm.corpus.selection import find_voice, tune_key, voice_role
+
+    offered, left = [], []
+    for m in melodies:
+        if not any(not e.is_rest for e in primer_from_melody(m, bars)):
+            left.append(PrimerChoice(m, "silent"))
+        elif voice_role(m.voice) is not None:
+            offered.append(PrimerChoice(m, "voice"))
+        else:
+            soprano = find_voice(corpus.get(m.piece_id), "soprano")
+            plays = soprano is not None and tune_key(m.events) == tune_key(soprano.events)
+            (offered if plays else left).append(PrimerChoice(m, "tune" if plays else "not_tune"))
+    return offered, left
+
+
 def encode_primer(
     tokenizer, primer: Sequence[Event] | Melody | None, *, constrained: bool = True
 ) -> list[int]:

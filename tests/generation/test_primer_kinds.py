@@ -399,3 +399,56 @@ def test_chords_reduced_to_their_top_line_are_said():
     primer = read_primer(musicxml(bar(1, body, ATTRS)), "chords.musicxml")
     assert notes(primer) == [("C", 5, 1.0), ("D", 5, 1.0), ("E", 5, 1.0), ("F", 5, 1.0)]
     assert codes(primer) == [("chords", {"count": 1})]
+
+
+# ----------------------------------------------------------------------------------------------------
+# The held-out chorale primers: melodies with notes in their opening
+
+
+def test_held_out_primers_are_sung_voices_or_instruments_playing_the_tune_with_notes_in_their_opening():
+    from bachlstm.generation.primer import primer_choices
+    from bachlstm.music.events import Corpus, Melody, Part, Piece
+    from bachlstm.music.scores import stamp_bars
+    from tests.builders import note, rest
+
+    tune = stamp_bars([note(p, 5) for p in "CDEFGFED"] + [note("C", 5, 4.0)])
+    other = stamp_bars([note(p, 4) for p in "EGCEGCEG"] + [note("E", 4, 4.0)])
+    silent = stamp_bars([rest(4.0), rest(4.0), note("C", 5, 4.0)])
+    parts = {"Soprano": tune, "Horn 1": tune, "Trumpet 1": silent, "Violin 1": other, "Alto": other}
+    piece = Piece(
+        id="bwv1", path="", title="T", key_sharps=0, mode="major", key_estimate="C major",
+        time_signatures=("4/4",), parts=tuple(Part(n, ("4/4",), ev) for n, ev in parts.items()),
+        n_measures=3, pickup_quarters=0.0, length_quarters=12.0,
+    )  # fmt: skip
+    corpus = Corpus(pieces=(piece,), n_score_files=1, music21_version="", extractor_version=0)
+    melodies = [Melody("bwv1", voice, tuple(ev)) for voice, ev in parts.items()]
+    offered, left = primer_choices(melodies, corpus, bars=2)
+    assert [(c.melody.voice, c.why) for c in offered] == [
+        ("Soprano", "voice"),
+        ("Horn 1", "tune"),
+        ("Alto", "voice"),
+    ]
+    assert [(c.melody.voice, c.why) for c in left] == [("Trumpet 1", "silent"), ("Violin 1", "not_tune")]
+
+
+@pytest.mark.slow
+def test_the_shipped_workshop_model_offers_no_silent_trumpet_and_says_which_horns_play_the_tune():
+    from app_pages.texts import left_out_primers_text, primer_choice_label
+    from bachlstm.corpus.cache import load_corpus
+    from bachlstm.generation.primer import primer_choices
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.training.splits import split_melodies
+    from tests.builders import CHECKPOINTS
+
+    if not (CHECKPOINTS / "workshop.safetensors").exists():
+        pytest.skip("workshop.safetensors is not shipped")
+    held_out = split_melodies(load_checkpoint("workshop").meta)["test"]
+    offered, left = primer_choices(held_out, load_corpus())
+    assert [(c.melody.piece_id, c.melody.voice, c.why) for c in left] == [("bwv149.7", "Trumpet 1", "silent")]
+    horns = [primer_choice_label(c) for c in offered if c.why == "tune"]
+    assert len(horns) == 3 and all(", plays the tune" in h and "Horn 1" in h for h in horns)
+    assert len(offered) == 29 and {c.why for c in offered} == {"voice", "tune"}
+    assert (
+        left_out_primers_text(left)
+        == "Not offered as primers: rests in their opening bars: bwv149.7 Trumpet 1."
+    )
