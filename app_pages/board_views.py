@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import class_records, column_audio, column_view, records_problem_text
 from app_pages.i18n import translator
+from app_pages.sampling_state import SamplingResult
 from bachlstm.classroom.records import BoardItem, RecordsError
 from bachlstm.music.events import Event
 from bachlstm.music.scores import to_midi, to_musicxml
@@ -166,9 +167,9 @@ def _move(index: int) -> None:
 SHARED = "board_shared"  # session_state: (result, choice) pairs shared already (a second click adds nothing)
 
 
-def draw_share(res: dict, student: str | None) -> None:
+def draw_share(res: SamplingResult, student: str | None) -> None:
     """Under a Sampling result: share one column, or all four, with the class under a short title."""
-    gens = res["gens"]
+    gens = res.gens
     labels = [g.config.label for g in gens]
     every = _("all four")
     with st.expander(_("Share with the class"), icon=":material/share:"):
@@ -187,7 +188,7 @@ def draw_share(res: dict, student: str | None) -> None:
             st.error(_("Give the melody a short title first, so the class can tell it apart."))
             return
         done = st.session_state.setdefault(SHARED, set())
-        mark = (id(res["comparison"]), which, title)
+        mark = (res.settings, which, title)  # equal settings made equal melodies
         if mark in done:
             st.info(_("Shared already: see the Class board."))
             return
@@ -195,8 +196,8 @@ def draw_share(res: dict, student: str | None) -> None:
         columns = []
         for g in chosen:
             key = estimate_key(g.events)
-            melody = melody_record(g.full_events, res["n_primer"], key.sharps if key else None)
+            melody = melody_record(g.full_events, res.n_primer, key.sharps if key else None)
             columns.append((g.config.method, g.config.label, melody))
-        if share(student, title, res["model"], columns, res.get("link") or {}):
+        if share(student, title, res.model, columns, res.link or {}):
             done.add(mark)
             st.success(_("Shared: see the Class board."))

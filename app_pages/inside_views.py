@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
+from app_pages.sampling_state import SamplingResult
 from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.analysis.activations import SIGNALS
 from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
@@ -70,7 +71,7 @@ def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
     return pooled_correlations(pairs)
 
 
-def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> tuple[tuple, str]:
+def choose_melody(melodies, generated: SamplingResult | None, source_col, melody_col) -> tuple[tuple, str]:
     """The melody to look at: a held-out chorale, or one generated on the Sampling page; stops the page
     with a message when there is neither."""
     sources = (["a held-out chorale"] if melodies else []) + (
@@ -92,12 +93,12 @@ def choose_melody(melodies, generated: dict | None, source_col, melody_col) -> t
         melody = by_label[chosen]
         events, label = tuple(melody.events), melody.piece_id
     else:
-        by_label = {g.label: g for g in generated["gens"]}
+        by_label = {g.label: g for g in generated.gens}
         chosen = melody_col.selectbox(
             "Generated melody", list(by_label), key="inside_gen", persist_state=SESSION
         )
         gen = by_label[chosen]
-        events, label = tuple(gen.full_events), f"{gen.label} ({generated['model']})"
+        events, label = tuple(gen.full_events), f"{gen.label} ({generated.model})"
     if not events:
         st.info("That melody has no notes: choose another.")
         st.stop()

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from app_pages.texts import KNOB_LABELS
 from bachlstm.reports.comparison import Knobs
 from bachlstm.reports.links import SamplingRequest
+
+if TYPE_CHECKING:
+    from bachlstm.generation.generator import Generation
+    from bachlstm.model.checkpoints import Checkpoint
+    from bachlstm.reports.comparison import Comparison
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,42 @@ class SamplingSettings:
         out = self.described()
         out["primer"] = f"{out['primer']} ({self.primer_id})"
         return out
+
+
+@dataclass(frozen=True)
+class SamplingResult:
+    """What one Generate made, kept in the session: the comparison, the four columns and the settings
+    that made them (the session keeps events and figures; drawings and audio live in the server's cache)."""
+
+    comparison: Comparison  # every sample of every method, the table, the style report
+    gens: list[Generation]  # the four columns: each method's first sample
+    settings: SamplingSettings
+    checkpoint: Checkpoint  # the model travels with its result: the explorer uses the tokens' vocabulary
+    n_primer: int  # events of the primer at the start of each column
+    shown: list[int]  # the columns' indices into comparison.generations
+    profiles: list[dict]  # each column's per-note profile (empty where the comparison has none)
+    note: str = ""  # said above the columns (e.g. how a primer file was read)
+    link: dict | None = None  # the query parameters that make these melodies again; None: no link
+
+    @property
+    def model(self) -> str:
+        """The model's name in the model list."""
+        return self.settings.model
+
+    @property
+    def seed(self) -> int:
+        """The seed that made these melodies."""
+        return self.settings.seed
+
+    @property
+    def constrained(self) -> bool:
+        """Whether the grammar mask was on."""
+        return self.settings.constrained
+
+    @property
+    def samples(self) -> int:
+        """Samples per method in the comparison table."""
+        return self.settings.samples
 
 
 def file_id(name: str, data: bytes) -> str:

@@ -7,7 +7,14 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import SESSION, column_audio, column_view, next_token_view
-from app_pages.sampling_state import SLIDERS, SamplingSettings, file_id, outside_sliders, stale_note
+from app_pages.sampling_state import (
+    SLIDERS,
+    SamplingResult,
+    SamplingSettings,
+    file_id,
+    outside_sliders,
+    stale_note,
+)
 from app_pages.texts import (
     COLUMN_METRICS,
     KNOB_HELP,
@@ -133,9 +140,9 @@ def link_opened() -> None:
     st.session_state[LINK_DONE] = _link_query()
 
 
-def draw_link(res: dict) -> None:
+def draw_link(res: SamplingResult) -> None:
     """The result's link (a copy button on its box), or why a result has none."""
-    query = res.get("link")
+    query = res.link
     if query is None:
         st.caption("No link for these melodies: a primer file cannot travel in a link.")
         return
@@ -265,7 +272,7 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
         st.error(f"These sampling settings cannot be used: {exc}")
         st.stop()
     old = st.session_state.get("sampling")
-    if old is not None and old["settings"] == settings:
+    if old is not None and old.settings == settings:
         return  # same settings, same seed: the same music is already there
     samples = settings.samples
     try:
@@ -284,17 +291,16 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
     profiles = [comparison.profiles[i] for i in shown] if comparison.profiles else [{} for _ in shown]
-    st.session_state.sampling = dict(
-        comparison=comparison, gens=gens, settings=settings, model=settings.model,
-        checkpoint=ck, seed=settings.seed, constrained=settings.constrained, n_primer=n_primer, note=note,
-        shown=shown, profiles=profiles, samples=samples, link=link,
+    st.session_state.sampling = SamplingResult(
+        comparison=comparison, gens=gens, settings=settings, checkpoint=ck, n_primer=n_primer, shown=shown,
+        profiles=profiles, note=note, link=link,
     )  # fmt: skip
     st.session_state.heard = set()  # the columns listened to: none of the new ones yet
 
 
-def draw_stale(res: dict, shown: SamplingSettings) -> None:
+def draw_stale(res: SamplingResult, shown: SamplingSettings) -> None:
     """Above the result: which settings made it, where the controls now say something else."""
-    note = stale_note(res["settings"], shown)
+    note = stale_note(res.settings, shown)
     if note:
         st.warning(note, icon=":material/history:")
 
@@ -327,12 +333,12 @@ def cut_words(gen) -> str:
 FOCUS_ALL = "all four"  # the focus control's first option: the four methods side by side
 
 
-def draw_columns(res: dict) -> None:
+def draw_columns(res: SamplingResult) -> None:
     """greedy | top-k | top-p | temperature: sheet music, piano roll, audio, metrics, downloads; or one
     method large (the focus control). Below about 1000 px the columns wrap two by two (the app's CSS)."""
-    if res.get("note"):
-        st.info(res["note"])
-    gens = res["gens"]
+    if res.note:
+        st.info(res.note)
+    gens = res.gens
     methods = [g.config.method for g in gens]
     focus = st.segmented_control(
         "Show",
@@ -349,11 +355,11 @@ def draw_columns(res: dict) -> None:
             f"Every staff is written in the primer's key, **{key.name}** (grey notes: the primer). The "
             "key under each melody is the one its continuation settles in."
         )
-    metrics = [res["comparison"].metrics[i] for i in res["shown"]]
+    metrics = [res.comparison.metrics[i] for i in res.shown]
     melodies = tuple(tuple(gen.full_events) for gen in gens)
     signatures = column_key_signatures(gens)
     large = len(shown) == 1
-    views = {i: column_view(melodies[i], res["n_primer"], signatures[i], large=large) for i in shown}
+    views = {i: column_view(melodies[i], res.n_primer, signatures[i], large=large) for i in shown}
     x_domain, y_domain = charts.roll_domains([views[i]["roll"] for i in shown])
     with st.container(key="sampling_methods"):
         for col, i in zip(st.columns(len(shown)), shown):
@@ -374,15 +380,17 @@ def draw_columns(res: dict) -> None:
     with st.container(key="sampling_figures"):
         for col, i in zip(st.columns(len(shown)), shown):
             with col:
-                draw_figures(res, i, metrics[i], res["profiles"][i], melodies[i], signatures[i])
+                draw_figures(res, i, metrics[i], res.profiles[i], melodies[i], signatures[i])
 
 
-def draw_figures(res: dict, i: int, row: dict, profile: dict, events: tuple, sharps: int | None) -> None:
+def draw_figures(
+    res: SamplingResult, i: int, row: dict, profile: dict, events: tuple, sharps: int | None
+) -> None:
     """One method's figures under its music, and its MIDI and MusicXML downloads."""
-    gen = res["gens"][i]
-    primer = res["settings"].primer_name
-    stem = download_stem(res["model"], gen.config.method, primer, res["seed"])
-    title = download_title(res["model"], gen.config.method, primer)
+    gen = res.gens[i]
+    primer = res.settings.primer_name
+    stem = download_stem(res.model, gen.config.method, primer, res.seed)
+    title = download_title(res.model, gen.config.method, primer)
     st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
     source = {"metrics": row, "profile": profile}
     lines = [
@@ -391,7 +399,7 @@ def draw_figures(res: dict, i: int, row: dict, profile: dict, events: tuple, sha
     if profile.get("copy_piece"):
         lines[-1] += f" ({profile['copy_piece']})"
     st.markdown("  \n".join(lines))
-    named = {"title": title, "composer": download_composer(res["model"])}  # a MIDI file has no composer
+    named = {"title": title, "composer": download_composer(res.model)}  # a MIDI file has no composer
     formats = (("MIDI", to_midi, "mid", "audio/midi", "midi", {"title": title}),
                ("MusicXML", to_musicxml, "musicxml", "application/xml", "xml", named))  # fmt: skip
     # A row that wraps, not two columns: in a narrow column two half-width buttons read "M..".
@@ -436,32 +444,32 @@ def _hear(i: int) -> None:
     st.session_state.autoplay = i
 
 
-def draw_below(res: dict) -> None:
+def draw_below(res: SamplingResult) -> None:
     """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
     st.subheader("How the methods compare")
-    comparison = res["comparison"]
-    first = {g.config.method for g in res["gens"]}
+    comparison = res.comparison
+    first = {g.config.method for g in res.gens}
     for warning in comparison.warnings:  # only the melodies shown above, not every pooled sample
         if warning.label in first or warning.label.endswith(" #1"):
             st.warning(warning.text)
     if comparison.style is not None:
-        draw_style(comparison.style, res["samples"])
+        draw_style(comparison.style, res.samples)
     else:
         st.info("This model has no recorded held-out split, so there is nothing to compare with.")
     with st.expander("Token-level metrics (per method, mean over its samples)"):
         draw_token_table(comparison.table)
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
-    shown = [(g, k) for g, k in zip(res["gens"], column_key_signatures(res["gens"])) if g.full_events]
-    model, primer = res["model"], res["settings"].primer_name
-    items = [(download_stem(model, g.config.method, primer, res["seed"]), g.full_events) for g, _ in shown]
+    shown = [(g, k) for g, k in zip(res.gens, column_key_signatures(res.gens)) if g.full_events]
+    model, primer = res.model, res.settings.primer_name
+    items = [(download_stem(model, g.config.method, primer, res.seed), g.full_events) for g, _ in shown]
     titles = [download_title(model, g.config.method, primer) for g, _ in shown]
     st.download_button(
         "Download all (MIDI + MusicXML, zip)",
         lambda: zip_melodies(
             items, key_signatures=[k for _, k in shown], titles=titles, composer=download_composer(model)
         ),
-        f"{download_stem(model, 'all', primer, res['seed'])}.zip",
+        f"{download_stem(model, 'all', primer, res.seed)}.zip",
         "application/zip",
         key="zip_all",
         on_click="ignore",
@@ -505,10 +513,10 @@ def draw_style(style, samples: int) -> None:
 
 
 @st.fragment
-def explorer(res: dict) -> None:
+def explorer(res: SamplingResult) -> None:
     """The next-token distribution at a chosen step and where each method cuts it (reruns on its own)."""
     st.subheader("Next-token explorer")
-    gens, ck = res["gens"], res["checkpoint"]
+    gens, ck = res.gens, res.checkpoint
     c = st.columns(2)
     # The method's label is the option, not its row: a new Generate with other settings relabels the rows,
     # and a browser keeps the label it drew for a chosen option.
@@ -519,7 +527,7 @@ def explorer(res: dict) -> None:
         return
     step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
-    view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res["constrained"])
+    view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res.constrained)
     with st.container(key="sampling_explorer"):
         for col, spec in zip(st.columns(2) * 2, view["spec"]):  # two a row, two rows
             col.vega_lite_chart(view["data"], spec, width="stretch")

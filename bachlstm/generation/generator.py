@@ -280,16 +280,20 @@ class _Transitions:
         return hit
 
 
-_TRANSITIONS: dict[int, _Transitions] = {}  # id(grammar) -> its memo, for the grammars grammar_of shares
+# (grammar class, tokenizer) -> memo: keyed by content (tokenizers compare by their vocabulary and
+# options), as grammar_of shares its grammars; equal tokenizers have grammars that step alike.
+_TRANSITIONS: dict[tuple, _Transitions] = {}
 _MAX_MEMOS = 8  # as many as grammar_of keeps
 
 
 def _transitions(grammar) -> _Transitions:
-    memo = _TRANSITIONS.get(id(grammar))
-    if memo is None or memo.grammar is not grammar:
+    """The memo of a grammar's steps, one per grammar kind and tokenizer content."""
+    key = (type(grammar), grammar.tokenizer)
+    memo = _TRANSITIONS.get(key)
+    if memo is None:
         if len(_TRANSITIONS) >= _MAX_MEMOS:
             _TRANSITIONS.pop(next(iter(_TRANSITIONS)))
-        memo = _TRANSITIONS[id(grammar)] = _Transitions(grammar)
+        memo = _TRANSITIONS[key] = _Transitions(grammar)
     return memo
 
 

@@ -8,7 +8,7 @@ Results are dataclasses; the metrics of one melody stay `metrics.melody_metrics`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
@@ -125,6 +125,8 @@ class CheckpointReference:
     reference: Reference
     bach: dict  # reference_metrics of the held-out melodies (keys: metrics.METRIC_COLUMNS)
     parts: dict[str, list[Melody]] | None = None  # "train", "val", "test"
+    # the style baselines made for this reference, per (n_boot, seed): `style_baseline_of` keeps them here
+    baselines: dict[tuple[int, int], StyleBaseline] = field(default_factory=dict, repr=False, compare=False)
 
 
 def checkpoint_reference(
@@ -328,10 +330,6 @@ def note_copy_warning(label: str, figures: dict, floor: int) -> list[GenerationW
     return [GenerationWarning(label, "copy", text)]
 
 
-_BASELINES: dict[int, tuple[CheckpointReference, int, int, StyleBaseline]] = {}
-_MAX_BASELINES = 8  # one per model a server has open, like the page's reference cache
-
-
 def style_baseline_of(
     reference: CheckpointReference, *, n_boot: int = BOOTSTRAP, seed: int = 0
 ) -> StyleBaseline:
@@ -341,16 +339,13 @@ def style_baseline_of(
     Raises ValueError for a reference without its split."""
     if reference.parts is None:
         raise ValueError("this reference carries no split: no style comparison")
-    hit = _BASELINES.get(id(reference))
-    if hit is not None and hit[0] is reference and hit[1:3] == (n_boot, seed):
-        return hit[3]
-    parts = reference.parts
-    made = style_baseline(
-        train=parts["train"], val=parts["val"], test=parts["test"], n_boot=n_boot, seed=seed
-    )
-    if len(_BASELINES) >= _MAX_BASELINES:
-        _BASELINES.pop(next(iter(_BASELINES)))
-    _BASELINES[id(reference)] = (reference, n_boot, seed, made)
+    made = reference.baselines.get((n_boot, seed))
+    if made is None:  # kept by the reference itself: it lives as long as the page keeps the reference
+        parts = reference.parts
+        made = style_baseline(
+            train=parts["train"], val=parts["val"], test=parts["test"], n_boot=n_boot, seed=seed
+        )
+        reference.baselines[(n_boot, seed)] = made
     return made
 
 

@@ -35,7 +35,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "TrainResult",
             "TrainingStopped",
         ),
-        "evaluation": ("evaluate",),
+        "evaluation": ("evaluate", "Scores"),
         "run_data": ("prepare",),
         "run_files": ("save_best",),
         "jobs": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -15,6 +16,48 @@ from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.model.lstm import LSTMModel
 from bachlstm.training.dataset import sequence_tensors
 from bachlstm.training.splits import SPLITS, split_melodies
+
+
+def finite_or_none(x: float | None) -> float | None:
+    """`x` as a float, None where it is missing, NaN or infinite (JSON has no NaN)."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One split's token figures as a checkpoint saves them and a Progress record carries them: mean loss
+    (nats per token), perplexity, top-1 and top-5 accuracy (None where not finite or not scored), and
+    how many tokens were scored."""
+
+    loss: float | None = None
+    perplexity: float | None = None
+    top1: float | None = None
+    top5: float | None = None
+    tokens: int = 0
+
+    @classmethod
+    def of(cls, figures: dict) -> Scores:
+        """From `evaluate_tensors`' figures."""
+        return cls(
+            loss=finite_or_none(figures["loss"]),
+            perplexity=finite_or_none(figures["perplexity"]),
+            top1=finite_or_none(figures["top1"]),
+            top5=finite_or_none(figures["top5"]),
+            tokens=int(figures["n_tokens"]),
+        )
+
+    def named(self, split: str, tokens: bool = True) -> dict:
+        """The figures under their saved names: {split}_loss, _perplexity, _top1, _top5 (and _tokens)."""
+        out = {
+            f"{split}_loss": self.loss,
+            f"{split}_perplexity": self.perplexity,
+            f"{split}_top1": self.top1,
+            f"{split}_top5": self.top5,
+        }
+        return {**out, f"{split}_tokens": self.tokens} if tokens else out
+
+
+NOT_SCORED = Scores()  # a stopped run's test split (scoring it would keep Stop waiting)
 
 
 @torch.no_grad()

@@ -24,7 +24,7 @@ from bachlstm.model.checkpoints import Checkpoint, load_checkpoint, save_checkpo
 from bachlstm.model.lstm import LSTMModel
 from bachlstm.tokens.tokenizers import EventTokenizer
 from bachlstm.training.dataset import TokenTensors
-from bachlstm.training.evaluation import evaluate_tensors
+from bachlstm.training.evaluation import NOT_SCORED, Scores, evaluate_tensors, finite_or_none
 from bachlstm.training.presets import Preset, PresetError
 from bachlstm.training.run_data import TrainingStopped, prepare_stoppable
 from bachlstm.training.run_files import check_out, remove_stale_temp_files, save_best
@@ -127,10 +127,6 @@ def _lr_at(cfg: Any, step: int, total: int) -> float:
         )
         return cfg.lr * ratio
     return cfg.lr
-
-
-def _finite_or_none(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
@@ -361,11 +357,8 @@ class _Loop:
         record = {
             "epoch": self.epoch,
             "step": self.step,
-            "train_loss": _finite_or_none(train_loss),
-            "val_loss": _finite_or_none(val["loss"]),
-            "val_perplexity": _finite_or_none(val["perplexity"]),
-            "val_top1": _finite_or_none(val["top1"]),
-            "val_top5": _finite_or_none(val["top5"]),
+            "train_loss": finite_or_none(train_loss),
+            **Scores.of(val).named("val", tokens=False),
             "elapsed_s": round(time.perf_counter() - self.t_start, 3),
             "partial": self.stopped,
         }
@@ -374,7 +367,7 @@ class _Loop:
             self.best_loss, self.best_epoch, self.best_val = val["loss"], self.epoch, val
             self.best_state = copy.deepcopy(self.model.state_dict())
             if self.out is not None:
-                self._save(self.model, metrics=_val_metrics(val), final=False)
+                self._save(self.model, metrics=Scores.of(val).named("val"), final=False)
         message = f"epoch {self.epoch} val loss {val['loss']:.4f}"
         self.emit(self._progress("epoch", train_loss=train_loss, val=val, message=message))
 
@@ -396,11 +389,8 @@ class _Loop:
             epoch=self.epoch,
             step=self.step,
             total_steps=self.total_steps,
-            train_loss=_finite_or_none(train_loss),
-            val_loss=_finite_or_none(val["loss"]) if val else None,
-            val_top1=_finite_or_none(val["top1"]) if val else None,
-            val_top5=_finite_or_none(val["top5"]) if val else None,
-            val_perplexity=_finite_or_none(val["perplexity"]) if val else None,
+            train_loss=finite_or_none(train_loss),
+            **(Scores.of(val).named("val", tokens=False) if val else {}),
             tokens_per_s=self.train_tokens / self.train_time if self.train_time > 0 else 0.0,
             elapsed_s=elapsed,
             eta_s=per_step * left if per_step is not None and kind != "done" else None,  # done: no ETA
@@ -437,17 +427,13 @@ class _Loop:
             own=self.saved_path is not None and self.saved_path == Path(self.out),
         )
 
-    def _final_metrics(self, val: dict, test: dict, notes: dict, elapsed: float, n_threads: int) -> dict:
+    def _final_metrics(self, val: Scores, test: Scores, notes: dict, elapsed: float, n_threads: int) -> dict:
         """The metrics saved with the final checkpoint: val and test scores, run figures."""
         return {
-            **_val_metrics(val),
-            "test_loss": _finite_or_none(test["loss"]),
-            "test_perplexity": _finite_or_none(test["perplexity"]),
-            "test_top1": _finite_or_none(test["top1"]),
-            "test_top5": _finite_or_none(test["top5"]),
-            "test_tokens": test["n_tokens"],
+            **val.named("val"),
+            **test.named("test"),
             # per note, comparable across tokenizers (note_bits.py)
-            **{f"test_{k}": _finite_or_none(v) if isinstance(v, float) else v for k, v in notes.items()},
+            **{f"test_{k}": finite_or_none(v) if isinstance(v, float) else v for k, v in notes.items()},
             "best_epoch": self.best_epoch,
             "epochs_run": self.epoch,
             "steps": self.step,
@@ -467,8 +453,8 @@ class _Loop:
         # shortens the wait. A stopped run is not scored on the test split either (that pass alone takes
         # seconds for `bach`): Stop must answer within a second; continuing the run to its end, or
         # `python -m bachlstm evaluate`, scores it.
-        val = self.best_val or self._evaluate(val_data)
-        test = _NOT_SCORED if self.stopped else self._evaluate(test_data)
+        val = Scores.of(self.best_val or self._evaluate(val_data))
+        test = NOT_SCORED if self.stopped else Scores.of(self._evaluate(test_data))
         notes = {}  # per-note figures (note_bits.py), of the test split like the token figures
         if not self.stopped:
             seqs = sequences_of(test_data.inputs, test_data.targets, self.preset.model.pad_id)
@@ -495,16 +481,3 @@ class _Loop:
             elapsed_s=elapsed,
             split=self.split,
         )
-
-
-_NOT_SCORED = {"loss": None, "perplexity": None, "top1": None, "top5": None, "n_tokens": 0}
-
-
-def _val_metrics(val: dict) -> dict:
-    return {
-        "val_loss": _finite_or_none(val["loss"]),
-        "val_perplexity": _finite_or_none(val["perplexity"]),
-        "val_top1": _finite_or_none(val["top1"]),
-        "val_top5": _finite_or_none(val["top5"]),
-        "val_tokens": val["n_tokens"],
-    }

@@ -68,7 +68,7 @@ def test_each_link_opens_the_named_page_and_setting(number):
         assert value(at, "selectbox", "inside_ckpt") == step.query["inside_ckpt"]
         assert at.selectbox(key="inside_layer"), "the Gates and states tab is open"
     else:  # a Sampling link: its melodies made at once with its settings
-        settings = at.session_state["sampling"]["settings"]
+        settings = at.session_state["sampling"].settings
         assert settings.model == step.query["model"] and settings.seed == int(step.query["seed"])
         if "temperature" in step.query:
             assert settings.knobs.temperature == float(step.query["temperature"])

@@ -202,6 +202,6 @@ def test_sampling_seed_outside_the_range_gets_a_message(runs, seed, message):
     assert not at.exception
     errors = [e.value for e in at.error]
     if message is None:
-        assert not errors and at.session_state["sampling"]["seed"] == 2**31
+        assert not errors and at.session_state["sampling"].seed == 2**31
     else:
         assert len(errors) == 1 and message in errors[0], errors

@@ -441,6 +441,9 @@ def test_memoised_grammar_steps_match_the_grammar():
     grammar = grammar_of(tok)
     memo = _transitions(grammar)
     assert _transitions(grammar) is memo
+    # kept by content: another tokenizer equal to this one, and another grammar of it, find the same memo
+    assert _transitions(build_grammar(generation_model()[1])) is memo
+    assert _transitions(build_grammar(generation_model("factored")[1])) is not memo
     gens = generate(as_checkpoint(model, tok), default_configs(), length=40, seed=1)
     for g in gens:
         state = grammar.initial_state()

@@ -404,3 +404,18 @@ def test_copies_are_judged_in_notes_above_what_held_out_bach_shares():
     assert warning.text.startswith("top-p #2: repeats 14 notes of the training melody bwv1.6")
     assert "held-out Bach shares at most 13" in warning.text
     assert note_copy_warning("greedy", {"copy_notes": 0, "copy_piece": None}, floor=0) == []
+
+
+def test_a_reference_keeps_its_own_style_baselines(checkpoint_path):
+    """The Bach side of the style comparison is made once per reference and bootstrap: the reference
+    keeps it (no cache keyed by the object's address)."""
+    from bachlstm.reports.comparison import style_baseline_of
+
+    ckpt = load_checkpoint(checkpoint_path)
+    ref = checkpoint_reference(ckpt, melodies=scale_melodies(9))
+    first = style_baseline_of(ref, n_boot=10)
+    assert style_baseline_of(ref, n_boot=10) is first
+    assert style_baseline_of(ref, n_boot=10, seed=1) is not first
+    assert set(ref.baselines) == {(10, 0), (10, 1)}
+    other = checkpoint_reference(ckpt, melodies=scale_melodies(9))
+    assert other.baselines == {} and style_baseline_of(other, n_boot=10) is not first

@@ -320,3 +320,19 @@ def test_early_stopping_after_patience_epochs_without_improvement(monkeypatch):
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     assert result.metrics["best_epoch"] == 1 and "early stopping" in result.stop_reason
     assert not result.stopped  # early stopping is not a user stop
+
+
+def test_scores_keep_the_saved_names_and_leave_out_what_is_not_finite():
+    from bachlstm.training.evaluation import NOT_SCORED, Scores
+
+    scores = Scores.of({"loss": 2.0, "perplexity": math.inf, "top1": 0.5, "top5": math.nan, "n_tokens": 7})
+    assert scores.named("val") == {
+        "val_loss": 2.0,
+        "val_perplexity": None,
+        "val_top1": 0.5,
+        "val_top5": None,
+        "val_tokens": 7,
+    }
+    assert NOT_SCORED.named("test", tokens=False) == dict.fromkeys(
+        ["test_loss", "test_perplexity", "test_top1", "test_top5"]
+    )
