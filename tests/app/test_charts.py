@@ -13,7 +13,7 @@ from bachlstm.analysis.style import Interval, SharedRun, StyleReport, StyleRow
 from bachlstm.music.events import Event
 from bachlstm.music.render import size_of
 from bachlstm.training.loop import Progress
-from tests.builders import step_progress
+from tests.builders import n, step_progress
 
 VEGA_LITE = load_schema()
 
@@ -44,8 +44,7 @@ def test_limits_label():
 
 
 def _notes(*midis):
-    names = {60: ("C", 4), 62: ("D", 4), 64: ("E", 4)}
-    return [Event("note", 1.0, pitch=names[m][0], octave=names[m][1], midi=m, measure=1) for m in midis]
+    return [n(m) for m in midis]
 
 
 def test_rolls_of_one_result_share_their_axes():

@@ -6,7 +6,6 @@ import io
 import pytest
 import soundfile
 
-from bachlstm.music.events import Event
 from bachlstm.reports.excerpts import (
     SAME_RANGE,
     Excerpt,
@@ -19,21 +18,13 @@ from bachlstm.reports.excerpts import (
     pool_path,
 )
 from bachlstm.training.splits import melody_key, split_melodies
-
-
-def note(midi: int, ql: float, measure: int) -> Event:
-    return Event("note", ql, pitch="C", octave=midi // 12 - 1, midi=midi, measure=measure)
-
-
-def rest(ql: float, measure: int) -> Event:
-    return Event("rest", ql, measure=measure)
-
+from tests.builders import n, rest
 
 PICKUP_TUNE = (
-    note(67, 1.0, 0),  # the pickup: left out
-    note(72, 2.0, 1), note(71, 2.0, 1),
-    note(69, 4.0, 2),
-    note(67, 1.0, 3), rest(3.0, 3),
+    n(67, 1.0, 0),  # the pickup: left out
+    n(72, 2.0, 1), n(71, 2.0, 1),
+    n(69, 4.0, 2),
+    n(67, 1.0, 3), rest(3.0, 3),
 )  # fmt: skip
 
 
@@ -50,13 +41,13 @@ def test_the_mean_pitch_weighs_by_duration():
 
 
 def test_a_round_pairs_a_comparable_range_and_is_the_same_wherever_drawn():
-    low = Excerpt("gen/0", (note(60, 4.0, 1),))
-    bach = [Excerpt(f"b{m}", (note(m, 4.0, 1),)) for m in (58, 62, 66, 70, 74)]
+    low = Excerpt("gen/0", (n(60, 4.0, 1),))
+    bach = [Excerpt(f"b{m}", (n(m, 4.0, 1),)) for m in (58, 62, 66, 70, 74)]
     drawn = {pair([low], bach, f"round-{i}") for i in range(40)}
     assert {p.bach.id for p in drawn} == {"b58", "b62"}  # within SAME_RANGE of 60 only
     assert SAME_RANGE == 3.0 and {p.bach_first for p in drawn} == {True, False}
     assert pair([low], bach, "round-7") == pair([low], bach, "round-7")
-    far = Excerpt("gen/1", (note(90, 4.0, 1),))
+    far = Excerpt("gen/1", (n(90, 4.0, 1),))
     assert pair([far], bach, "k").bach.id == "b74"  # none within range: the nearest
     with pytest.raises(ValueError, match="needs a model excerpt and a Bach excerpt"):
         pair([], bach, "k")
@@ -94,7 +85,7 @@ def test_a_models_pool_is_made_once_and_kept_on_disk(workshop, tmp_path, monkeyp
 
 def test_every_excerpt_plays_equally_long_and_its_audio_is_kept(tmp_path):
     ends_on_a_rest = Excerpt("a", PICKUP_TUNE[1:])
-    ends_on_a_note = Excerpt("b", (note(60, 4.0, 1), note(62, 4.0, 2), note(64, 4.0, 3)))
+    ends_on_a_note = Excerpt("b", (n(60, 4.0, 1), n(62, 4.0, 2), n(64, 4.0, 3)))
     lengths = []
     for excerpt in (ends_on_a_rest, ends_on_a_note):
         data = excerpt_audio(excerpt, 3, tmp_path)
