@@ -438,10 +438,7 @@ def test_the_shipped_workshop_model_offers_no_silent_trumpet_and_says_which_horn
     from bachlstm.generation.primer import primer_choices
     from bachlstm.model.checkpoints import load_checkpoint
     from bachlstm.training.splits import split_melodies
-    from tests.builders import CHECKPOINTS
 
-    if not (CHECKPOINTS / "workshop.safetensors").exists():
-        pytest.skip("workshop.safetensors is not shipped")
     held_out = split_melodies(load_checkpoint("workshop").meta)["test"]
     offered, left = primer_choices(held_out, load_corpus())
     assert [(c.melody.piece_id, c.melody.voice, c.why) for c in left] == [("bwv149.7", "Trumpet 1", "silent")]
