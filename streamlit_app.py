@@ -11,10 +11,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 
-from app_pages.common import job_manager, startup_cleanup  # noqa: E402
+from app_pages.common import new_page_run, startup_cleanup  # noqa: E402
 from app_pages.i18n import choose_language, language_picker, translator  # noqa: E402
 from app_pages.identity import draw_student_sidebar, require_student  # noqa: E402
-from app_pages.texts import job_status_words  # noqa: E402
+from app_pages.training_views import draw_run_status  # noqa: E402
 
 _ = translator(__name__)
 
@@ -39,24 +39,22 @@ pages = [
     st.Page("app_pages/board.py", title=_("Class board"), icon=":material/dashboard:"),
     st.Page("app_pages/listening.py", title=_("Bach or model?"), icon=":material/hearing:"),
     st.Page("app_pages/glossary.py", title=_("Glossary"), icon=":material/menu_book:"),
+    st.Page(
+        "app_pages/teacher.py", title=_("Teacher"), icon=":material/admin_panel_settings:", url_path="teacher"
+    ),
 ]
 page = st.navigation(pages)
 language_picker()
 startup_cleanup()  # temp files of processes killed while saving (once per server)
+new_page_run()
 
 # Every student gives a name once (kept in the session and in the address as ?student=NAME): their
 # runs carry it, and a reload, a second tab or a bookmark comes back as the same student.
-require_student()
-draw_student_sidebar()
+if page.url_path != "teacher":  # the teacher page asks for its PIN, not a student's name
+    require_student()
+    draw_student_sidebar()
 
-# Training runs on while the user is on other pages: say so in the sidebar of every page.
-job = job_manager().find(st.session_state.get("train_job"))
-if job is not None and job.is_active:
-    latest = job.latest()
-    done = _(" · step {step}/{total}").format(step=latest.step, total=latest.total_steps) if latest else ""
-    st.sidebar.caption(
-        _("Training **{name}**: {status}{done}").format(
-            name=job.name, status=job_status_words(job.status), done=done
-        )
-    )
+# Training runs on while the student is on other pages: say so in the sidebar of every page, live.
+with st.sidebar:
+    draw_run_status()
 page.run()

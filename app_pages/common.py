@@ -57,18 +57,12 @@ def checkpoint(path: str, mtime: float):
     return load_checkpoint(path)
 
 
-def session_id() -> str:
-    """A stable id for this browser session (marks which training jobs are this user's).
+STUDENT = "student"  # the session state key and the address parameter of this tab's student
 
-    Kept in the address too (`?sid=`) once a run starts, so a reloaded tab finds its run again.
-    """
-    if "session_id" not in st.session_state:
-        import uuid
 
-        sid = st.query_params.get("sid", "")
-        valid = len(sid) == 12 and all(c in "0123456789abcdef" for c in sid)
-        st.session_state.session_id = sid if valid else uuid.uuid4().hex[:12]
-    return st.session_state.session_id
+def current_student() -> str:
+    """This tab's student (identity.require_student asked for the name before the page ran); '' before."""
+    return st.session_state.get(STUDENT) or ""
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the training data ...")
@@ -89,6 +83,19 @@ def check_cost(preset):
     return check_preset(preset, data_size(preset.name, preset.train.max_melodies))
 
 
+def wait_estimates() -> dict[str, float]:
+    """Each queued job's estimated wait in seconds (classroom.waits, from the cost of the runs ahead)."""
+    from bachlstm.classroom.waits import job_waits
+
+    def cost(job) -> float:
+        try:
+            return check_cost(job.config).run_s
+        except ValueError:  # a setting the server now refuses: it costs nothing to wait for
+            return 0.0
+
+    return job_waits(job_manager(), cost)
+
+
 @st.cache_resource
 def startup_cleanup() -> list:
     """Once per server: remove temp files that killed processes left in runs/ (run_files)."""
@@ -106,12 +113,50 @@ def training_history(path: str, mtime: float) -> list[dict]:
     return list(read_meta(path).get("history") or [])
 
 
-def usable_checkpoints() -> tuple[list, list]:
-    """(loadable checkpoint infos, broken ones), shipped models first."""
+def run_owners() -> list:
+    """Every checkpoint with its owner and whether it is shared (ownership.Visibility), shipped first.
+
+    The owners come from the class's records, else from each checkpoint's metadata (a records problem
+    is said once per run of the page).
+    """
+    from bachlstm.classroom.ownership import run_owners as owners
     from bachlstm.model.checkpoints import list_checkpoints
 
-    infos = list_checkpoints()
+    try:
+        kept = class_records().runs()
+    except records.RecordsError as exc:
+        _warn_once(records_problem_text(exc))
+        kept = []
+    return owners(list_checkpoints(), kept)
+
+
+def visible_checkpoints() -> list:
+    """The checkpoints this tab's student may see (shipped, theirs, shared, nobody's), broken ones too."""
+    from bachlstm.classroom.ownership import visible_to
+
+    return [v.info for v in visible_to(current_student(), run_owners())]
+
+
+def usable_checkpoints() -> tuple[list, list]:
+    """(loadable checkpoint infos, broken ones) this tab's student may see, shipped models first."""
+    infos = visible_checkpoints()
     return [i for i in infos if not i.error], [i for i in infos if i.error]
+
+
+def _warn_once(text: str) -> None:
+    """A warning shown once per run of the page, however many parts ask for the same records."""
+    said = st.session_state.setdefault(SAID, set())
+    if text not in said:
+        said.add(text)
+        st.warning(text)
+
+
+def new_page_run() -> None:
+    """Forget which warnings this run said (streamlit_app.py calls it before each page runs)."""
+    st.session_state[SAID] = set()
+
+
+SAID = "_said_this_run"
 
 
 def show_problem(info) -> None:

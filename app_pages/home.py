@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import corpus, show_problem
+from app_pages.common import corpus, show_problem, visible_checkpoints
 from app_pages.i18n import number, translator
 from app_pages.texts import (
     MISSING,
@@ -15,7 +15,6 @@ from app_pages.texts import (
 )
 from bachlstm.corpus.cache import CorpusCacheError
 from bachlstm.corpus.selection import is_duplicate_file
-from bachlstm.model.checkpoints import list_checkpoints  # header-only: does not import torch
 
 _ = translator(__name__)
 
@@ -68,7 +67,7 @@ else:
             _("music21 could not read {n} files: {files}").format(n=len(c.failed), files=", ".join(c.failed))
         )
 
-infos = list_checkpoints()
+infos = visible_checkpoints()  # the shipped models, this student's runs, the runs shared with the class
 if not infos:
     st.info(_("No trained model found yet: train one on the Training page."))
 else:

@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import class_records, records_problem_text
+from app_pages.common import STUDENT, class_records, current_student, records_problem_text
 from app_pages.i18n import translator
 from app_pages.messages import describe
 from bachlstm.classroom.records import RecordsError
 from bachlstm.classroom.students import StudentNameError, validate_student_name
 
-STUDENT = "student"  # the session state key and the address parameter
+__all__ = [
+    "current_student",
+    "require_student",
+    "draw_student_sidebar",
+    "name_problem_text",
+    "forget_student",
+]
 
 
 _ = translator(__name__)
-
-
-def current_student() -> str | None:
-    """The display name of this tab's student, or None before they gave one."""
-    return st.session_state.get(STUDENT)
 
 
 def name_problem_text(exc: StudentNameError) -> str:
@@ -66,7 +67,7 @@ def require_student() -> str:
     The address wins over the session: a link `?student=NAME` opens the app as that student.
     """
     raw = st.query_params.get(STUDENT)
-    held = current_student()
+    held = current_student() or None
     if raw and raw != held:
         try:
             name = validate_student_name(raw)
@@ -115,7 +116,7 @@ def ask_name() -> None:
 def draw_student_sidebar() -> None:
     """The student's name in the sidebar, and a way to give another (a laptop shared between students)."""
     name = current_student()
-    if name is None:
+    if not name:
         return
     st.sidebar.caption(_("Student: **{name}**").format(name=name))
     if st.sidebar.button(_("Not {name}? Change the name").format(name=name), key="student_change"):

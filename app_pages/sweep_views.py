@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import check_cost, job_manager, session_id
+from app_pages.common import check_cost, job_manager
 from app_pages.forms import (
     LIST_KINDS,
     TRAINING_FIELDS,
@@ -16,11 +16,15 @@ from app_pages.forms import (
     sweep_label,
     sweep_runs,
 )
+from app_pages.i18n import translator
 from app_pages.texts import MISSING, NOT_YET
-from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, run_path, validate_run_name
+from app_pages.training_runs import start_run
+from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, validate_run_name
 from bachlstm.training.budget import BudgetError
-from bachlstm.training.jobs import JobError
+from bachlstm.training.jobs import JobError, OwnerBusyError
 from bachlstm.training.presets import PresetError, get_preset
+
+_ = translator(__name__)
 
 
 def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: str) -> None:
@@ -39,11 +43,16 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
             preset = get_preset(preset_name, **overrides)
             check_cost(preset)  # every run of the sweep within the limits, or none is queued
             planned.append((name, preset))
-        jobs = [manager.submit(name, p, out=run_path(name), owner=session_id()) for name, p in planned]
+        jobs = []
+        for name, p in planned:  # one request: the sweep's runs count as one run of the student's
+            jobs.append(start_run(name, p, group=jobs[0].group if jobs else None, show=False))
+    except OwnerBusyError as exc:
+        st.error(_("Sweep not started: {why}").format(why=exc))
+        return
     except (FormError, PresetError, JobError, CheckpointError, BudgetError) as exc:
         st.error(f"Sweep not started: {problems_text(exc)}")
         return
-    swept = [overrides[field] for _, overrides in runs]
+    swept = [overrides[field] for _name, overrides in runs]
     st.session_state.sweep = {
         "field": field,
         "labels": [sweep_label(v) for v in parsed],

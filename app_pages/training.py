@@ -2,16 +2,33 @@
 
 import streamlit as st
 
-from app_pages.common import SESSION, check_cost, job_manager, session_id
+from app_pages.common import SESSION, check_cost, current_student, job_manager
 from app_pages.forms import TRAINING_FIELDS, form_defaults, problems_text
 from app_pages.page_links import apply_link_settings, one_of, plain_text
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
 from app_pages.texts import TRAINING_HELP
-from app_pages.training_runs import draw_estimate, draw_resume, find_lost_run, form_preset, remember_run
-from app_pages.training_views import draw_compare, draw_job, draw_queue, live_job, live_queued
-from bachlstm.classroom.students import next_run_name
-from bachlstm.model.checkpoints import list_checkpoints, run_path, validate_run_name
-from bachlstm.training.jobs import QUEUED
+from app_pages.training_runs import (
+    draw_estimate,
+    draw_replace,
+    draw_resume,
+    find_lost_run,
+    followed_job,
+    form_preset,
+    say_busy,
+    start_run,
+    taken_run_names,
+)
+from app_pages.training_views import (
+    draw_compare,
+    draw_job,
+    draw_other_runs,
+    draw_queue,
+    live_job,
+    live_queued,
+)
+from bachlstm.classroom.students import default_run_name, next_run_name, run_stem
+from bachlstm.model.checkpoints import validate_run_name
+from bachlstm.training.jobs import QUEUED, OwnerBusyError
 from bachlstm.training.presets import get_preset, preset_names
 
 st.title("Training")
@@ -42,10 +59,10 @@ find_lost_run()
 defaults = form_defaults(base)
 bump = st.session_state.pop("train_bump_name", False)  # after a start, offer the next free name
 if bump or "train_run_name" not in st.session_state:
-    # A new session (another student, a reloaded tab) must not be offered a name that is already saved
-    # or training: every session used to start at "my-workshop-1" and be refused.
-    taken = {info.name for info in list_checkpoints()} | {j.name for j in manager.jobs() if j.is_active}
-    name = st.session_state.get("train_run_name", f"my-{preset_name}-1")
+    # Each student is offered names of their own ('anna-workshop-1'), never one already saved, training
+    # or reserved: every session used to start at "my-workshop-1", and most first clicks were refused.
+    taken = taken_run_names()
+    name = st.session_state.get("train_run_name") or default_run_name(current_student(), preset_name)
     st.session_state.train_run_name = next_run_name(name, taken) if bump or name in taken else name
 
 with st.form("train_form"):
@@ -87,24 +104,29 @@ with st.form("train_form"):
             "Values", key="sweep_values", persist_state=SESSION, help=TRAINING_HELP["sweep"]
         )
         sweep_prefix = c[2].text_input(
-            "Run names start with", "sweep", key="sweep_prefix", persist_state=SESSION
-        )
+            "Run names start with", f"{run_stem(current_student())}-sweep", key="sweep_prefix",
+            persist_state=SESSION,
+        )  # fmt: skip
         sweep = st.form_submit_button("Start sweep", key="sweep_start")
 
 if start:
+    st.session_state.pop("train_replace", None)
     try:
         preset = form_preset(preset_name, values)
         check_cost(preset)  # refused here, with the setting to lower, not by an allocation failure
         name = validate_run_name(run_name)
-        job = manager.submit(name, preset, out=run_path(name), owner=session_id())
+        job = start_run(name, preset)  # a taken name moves on to the next free one
+    except OwnerBusyError as exc:  # one run per student: say so, offer to stop the first
+        say_busy(exc, preset, name)
     except ValueError as exc:  # FormError, PresetError, BudgetError, JobError, CheckpointError, data errors
         st.error(f"Training not started: {problems_text(exc)}")
     else:
-        st.session_state.train_job = job.id
         st.session_state.train_bump_name = True
-        remember_run(name)
+        if job.name != name:
+            st.info(f"**{name}** was taken in the meantime: your run is **{job.name}**.")
 elif not sweep:
     draw_estimate(preset_name, values)
+draw_replace()
 
 if sweep:
     start_sweep(preset_name, values, sweep_field, sweep_text, f"{sweep_prefix.strip()}-{sweep_field}")
@@ -113,7 +135,7 @@ if sweep_active():
 else:
     draw_sweep()
 
-job = manager.find(st.session_state.get("train_job"))
+job = followed_job()
 if job is not None:
     st.button("Stop training", key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,))
     if job.status == QUEUED:
@@ -123,6 +145,7 @@ if job is not None:
     else:
         draw_job(job.id)
 
+draw_other_runs(job)
 draw_queue(manager)
 draw_resume()
 draw_compare()

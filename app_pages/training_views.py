@@ -6,10 +6,28 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
-from app_pages.common import job_manager, mtime, session_id, training_history, usable_checkpoints
-from app_pages.texts import MISSING, NOT_YET_CHARTED, format_seconds, progress_text, queue_state_words
+from app_pages.common import (
+    current_student,
+    job_manager,
+    mtime,
+    training_history,
+    usable_checkpoints,
+    wait_estimates,
+)
+from app_pages.i18n import translator
+from app_pages.texts import (
+    MISSING,
+    NOT_YET_CHARTED,
+    format_seconds,
+    job_status_words,
+    progress_text,
+    queue_state_words,
+)
+from bachlstm.classroom.ownership import same_student
 from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.training.jobs import DONE, FAILED, QUEUED, STOPPED, STOPPING
+
+_ = translator(__name__)
 
 
 def draw_job(job_id: str, live: bool = False) -> None:
@@ -22,9 +40,14 @@ def draw_job(job_id: str, live: bool = False) -> None:
     records = job.progress()
     st.subheader(f"Run {job.name}: {job.status}")
     if job.status == QUEUED:
+        wait = wait_estimates().get(job.id)
         st.info(
-            f"Waiting for a free training slot: number {manager.queue_position(job.id)} in the queue "
-            f"(this server trains {manager.max_running} model(s) at a time)."
+            _(
+                "Waiting for a free training slot: number {position} in the queue, about {wait} to wait "
+                "(this server trains {slots} model(s) at a time)."
+            ).format(
+                position=manager.queue_position(job.id), wait=format_seconds(wait), slots=manager.max_running
+            )
         )
     elif job.is_active:
         fraction, text = progress_text(records[-1] if records else None)
@@ -100,23 +123,80 @@ def _fmt(value, pct: bool = False, none: str = "?") -> str:
 
 
 def draw_queue(manager) -> None:
-    """The server's training slots and queue (other users' runs too, without their details)."""
-    me = session_id()
+    """The server's training slots and queue (other students' runs too, without their names)."""
+    me = current_student()
     jobs = [j for j in manager.jobs() if j.is_active]
     st.caption(
         f"Server: {len(manager.running())} of {manager.max_running} training slot(s) busy, "
         f"{len(manager.queue())} run(s) waiting."
     )
     if jobs:
+        waits = wait_estimates()
         rows = [
             {
-                "run": j.name if j.owner == me else "(another user)",
+                "run": j.name if same_student(j.owner, me) else _("(another student)"),
                 "state": queue_state_words(j.status, manager.queue_position(j.id)),
-                "yours": "yes" if j.owner == me else "no",
+                "wait": format_seconds(waits[j.id]) if j.id in waits else "",
+                "yours": _("yes") if same_student(j.owner, me) else _("no"),
             }
             for j in jobs
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING)
+
+
+def draw_other_runs(shown) -> None:
+    """The student's other runs queued or training (a server that allows several), each with Stop."""
+    manager = job_manager()
+    others = [j for j in manager.active_for(current_student()) if shown is None or j.id != shown.id]
+    if not others:
+        return
+    st.subheader(_("Your other runs"))
+    for job in others:
+        left, right = st.columns([4, 1])
+        left.write(f"**{job.name}**: {queue_state_words(job.status, manager.queue_position(job.id))}")
+        right.button(
+            _("Stop"),
+            key=f"stop_{job.id}",
+            disabled=job.status == STOPPING,
+            on_click=manager.stop,
+            args=(job.id,),
+        )
+
+
+def draw_run_status() -> None:
+    """The sidebar's line about this student's run (every page): live while it is queued or training."""
+    manager = job_manager()
+    job = manager.find(st.session_state.get("train_job"))
+    active = manager.active_for(current_student()) if current_student() else []
+    if job is None or not same_student(job.owner, current_student()):
+        job = active[-1] if active else None
+    if job is None:
+        return
+    if job.is_active:
+        live_status(job.id)
+    else:
+        _status_line(job.id)
+
+
+def _status_line(job_id: str) -> None:
+    manager = job_manager()
+    job = manager.find(job_id)
+    if job is None:
+        return
+    if job.status == QUEUED:
+        wait = format_seconds(wait_estimates().get(job.id))
+        text = _("Training **{name}**: number {position} in the queue, about {wait} to wait").format(
+            name=job.name, position=manager.queue_position(job.id), wait=wait
+        )
+    else:
+        latest = job.latest()
+        done = (
+            _(" · step {step}/{total}").format(step=latest.step, total=latest.total_steps) if latest else ""
+        )
+        text = _("Training **{name}**: {status}{done}").format(
+            name=job.name, status=job_status_words(job.status), done=done
+        )
+    st.caption(text)
 
 
 ALL_TOKENIZERS = "all (losses do not compare)"
@@ -125,7 +205,7 @@ ALL_TOKENIZERS = "all (losses do not compare)"
 def draw_compare() -> None:
     """Overlay the histories of saved runs and shipped models (from checkpoint metadata)."""
     st.subheader("Compare runs")
-    usable, _ = usable_checkpoints()
+    usable, _broken = usable_checkpoints()
     if not usable:
         st.info("No saved model yet: finished or stopped runs appear here.")
         return
@@ -185,4 +265,7 @@ def draw_compare() -> None:
 CHART_EVERY_S = 5.0
 QUEUED_EVERY_S = 5.0
 live_job = st.fragment(run_every=1)(draw_job)
+# The sidebar line, on every page: a few words every STATUS_EVERY_S seconds while the run is active.
+STATUS_EVERY_S = 2.0
+live_status = st.fragment(run_every=STATUS_EVERY_S)(_status_line)
 live_queued = st.fragment(run_every=QUEUED_EVERY_S)(_draw_queued)

@@ -31,6 +31,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="class: also train one default run while W sessions queue runs and watch",
     )
     p.add_argument(
+        "--students",
+        type=int,
+        default=None,
+        help="class: instead of Generate rounds, N students (distinct names) press Start within two seconds, "
+        "press it again, reload while queued or training; the wait estimates against the real waits",
+    )
+    p.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="class --students: shorten each run to N optimizer steps (development; else the default run)",
+    )
+    p.add_argument(
         "--browser-nice",
         type=int,
         default=None,
@@ -50,6 +63,11 @@ def run(args) -> int:
         options = {"sessions": max(args.sessions), "rounds": args.rounds}
     if args.which in ("class", "listening") and args.browser_nice is not None:
         options["browser_nice"] = args.browser_nice
+    if args.which == "class" and args.students is not None:
+        options = {k: v for k, v in options.items() if k == "browser_nice"}
+        figures = mod.run_students(args.students, max_steps=args.max_steps, **options)
+        print(json.dumps(figures, indent=2) if args.json else mod.format_students_report(figures))
+        return 0
     figures = mod.run(**options)
     print(json.dumps(figures, indent=2) if args.json else mod.format_report(figures))
     return 0

@@ -17,9 +17,11 @@ import contextlib
 import itertools
 import os
 import platform
+import re
 import statistics
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -453,3 +455,180 @@ def format_report(f: dict) -> str:
     lines.append(f"  server RSS: {f['rss_mb_start']} MB after warm-up, {f['rss_mb_end']} MB at the end")
     lines.append(f"  targets: {f['targets']}")
     return "\n".join(lines)
+
+
+# --- a class starting together (`--students N`) --------------------------------------------------------
+
+START_WITHIN_S = 2.0  # the class presses Start "together": every click within this many seconds
+WAIT_TEXT = re.compile(r"about (.+?) to wait")
+
+
+def student_names(n: int) -> list[str]:
+    """N distinct display names whose run names collide in pairs: 'Zoe 1' and 'Zoë 1' are both offered
+    'zoe-1-workshop-1', so the records must move one of each pair on."""
+    return [f"Zo{'e' if i % 2 == 0 else 'ë'} {i // 2 + 1}" for i in range(n)]
+
+
+def parse_duration(text: str) -> float | None:
+    """The seconds of a duration as the pages write it ('1 h 02 min', '3 min 05 s', '42 s'); None for '?'."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    parts = re.findall(r"(\d+)\s*(h|min|s)\b", text)
+    return float(sum(int(v) * units[u] for v, u in parts)) if parts else None
+
+
+async def _main_text(page) -> str:
+    return await page.locator('[data-testid="stMain"]').inner_text()
+
+
+def _run_in_url(url: str) -> str | None:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("run", [None])[0]
+
+
+async def _class_start(
+    browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float
+) -> dict:
+    """N students open Training, press Start within START_WITHIN_S seconds, press it again, reload once
+    while their run is queued or training; then each queued run's real wait against its estimate."""
+    from bachlstm.classroom.records import ClassRecords
+
+    names = student_names(n)
+    sessions = await asyncio.gather(*[_open(browser, url, "training", student=name) for name in names])
+    if max_steps:
+        for s in sessions:
+            box = s.page.locator(".st-key-train_max_steps input")
+            await box.fill(str(max_steps))
+            await box.press("Tab")
+    offered = [await s.page.locator(".st-key-train_run_name input").input_value() for s in sessions]
+    t0 = time.time()
+    await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
+    click_spread = time.time() - t0
+    await asyncio.gather(*[wait_ready_async(s.page) for s in sessions])
+    clicked_at = time.time()
+    followed, estimates, refused = [], {}, 0
+    for s in sessions:
+        run = _run_in_url(s.page.url)
+        text = await _main_text(s.page)
+        followed.append(run)
+        if run is None or "Training not started" in text:
+            refused += 1
+        m = WAIT_TEXT.search(text)
+        if run and m:
+            estimates[run] = parse_duration(m.group(1))
+    accepted = sum(r is not None for r in followed)
+    # Two tabs of different students following one run name: what the class used to get.
+    collisions = sum(followed.count(r) - 1 for r in set(followed) if r is not None)
+    # A second Start by every student: refused with an offer to stop the first, nothing queued twice.
+    await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
+    await asyncio.gather(*[wait_ready_async(s.page) for s in sessions])
+    offers = sum([await s.page.locator(".st-key-train_replace_go").count() > 0 for s in sessions])
+    records = ClassRecords(runs / "class.sqlite3").runs()
+    active = {}
+    for r in records:
+        if r.state in ("reserved", "queued", "running"):
+            active.setdefault(r.owner.casefold(), []).append(r.name)
+    orphaned = sum(len(v) - 1 for v in active.values()) + sum(
+        1
+        for r in records
+        if r.state == "reserved"  # a name taken at Start whose run never queued
+    )
+    # Each student reloads once while the run is queued or training: the page must find it again.
+    reattached = 0
+    for s, run in zip(sessions, followed):
+        await s.page.reload()
+        await wait_ready_async(s.page)
+        text = await _main_text(s.page)
+        stop = s.page.locator(".st-key-train_stop button")
+        if run and f"Run {run}" in text and await stop.count() and await stop.is_enabled():
+            reattached += 1
+    # The real waits: when each queued run's page first shows it training (queued pages redraw every 5 s).
+    started: dict[str, float] = {}
+    deadline = time.time() + timeout_s
+    waiting = {run: s for s, run in zip(sessions, followed) if run in estimates}
+    while waiting and time.time() < deadline:
+        for run, s in list(waiting.items()):
+            text = await _main_text(s.page)
+            if f"Run {run}: queued" not in text:
+                started[run] = time.time() - clicked_at
+                del waiting[run]
+        await asyncio.sleep(2)
+    errors = [
+        (estimates[r] - started[r]) / started[r]
+        for r in started
+        if estimates.get(r) is not None and started[r] > 0
+    ]
+    for s in sessions:
+        await s.context.close()
+    return {
+        "students": n,
+        "start_clicks_within_s": round(click_spread, 2),
+        "accepted": accepted,
+        "refused": refused,
+        "name_collisions": collisions,
+        "names_moved_on": sum(o != r for o, r in zip(offered, followed) if r),
+        "second_start_offers_to_stop": offers,
+        "orphaned_slots": orphaned,
+        "reattached_after_reload": reattached,
+        "waits_measured": len(errors),
+        "waits_not_started_in_time": len(waiting),
+        "wait_estimate_error": round(statistics.median(abs(e) for e in errors), 3) if errors else None,
+        "wait_estimate_bias": round(statistics.median(errors), 3) if errors else None,
+        "waits_s": {r: [estimates.get(r), round(started[r], 1)] for r in started},
+    }
+
+
+async def _main_students(
+    n: int, runs: Path, browser_nice: int, max_steps: int | None, timeout_s: float
+) -> dict:
+    from playwright.async_api import async_playwright
+
+    env = {"BACHLSTM_RUNS_DIR": str(runs), "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(SESSION_TTL_S)}
+    figures: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "browser_nice": browser_nice}
+    with streamlit_server(env=env, timeout=120) as url:
+        async with async_playwright() as pw:
+            launcher = _niced_chromium(runs, browser_nice)
+            browser = await pw.chromium.launch(**launch_options(launcher))
+            figures["class_start"] = await _class_start(browser, url, runs, n, max_steps, timeout_s)
+            await browser.close()
+    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
+    figures["targets"] = STUDENT_TARGETS
+    return figures
+
+
+STUDENT_TARGETS = {
+    "refused": 0,
+    "name_collisions": 0,
+    "orphaned_slots": 0,
+    "reattached_after_reload": "all",
+    "wait_estimate_error": 0.5,
+}
+
+
+def run_students(
+    students: int, browser_nice: int = BROWSER_NICE, max_steps: int | None = None, timeout_s: float = 1800.0
+) -> dict:
+    """A class of `students` starting default runs together (see `_class_start`); `max_steps` shortens
+    each run (development), `timeout_s` bounds the wait for the last queued run to start."""
+    if not CHROMIUM.exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="bachlstm-bench-class-") as runs:
+        return asyncio.run(_main_students(students, Path(runs), browser_nice, max_steps, timeout_s))
+
+
+def format_students_report(f: dict) -> str:
+    """The class-start figures, one line each."""
+    c = f["class_start"]
+    return "\n".join(
+        [
+            f"class start ({f['machine']}): {c['students']} students press Start within "
+            f"{c['start_clicks_within_s']} s (browsers at nice {f['browser_nice']})",
+            f"  accepted {c['accepted']}, refused {c['refused']}, name collisions {c['name_collisions']} "
+            f"(names moved on: {c['names_moved_on']})",
+            f"  second Start: {c['second_start_offers_to_stop']} offers to stop the first; orphaned slots "
+            f"{c['orphaned_slots']}",
+            f"  reattached after reload: {c['reattached_after_reload']} of {c['students']}",
+            f"  wait estimate: median relative error {c['wait_estimate_error']} "
+            f"(bias {c['wait_estimate_bias']}) "
+            f"over {c['waits_measured']} queued runs; {c['waits_not_started_in_time']} not started in time",
+            f"  targets: {f['targets']}",
+        ]
+    )

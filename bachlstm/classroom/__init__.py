@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "student_scores",
             "wilson_interval",
         ),
+        "ownership": ("Visibility", "run_owners", "same_student", "visible_to"),
         "records": (
             "BoardItem",
             "ClassRecords",
@@ -30,5 +31,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "next_run_name",
             "run_stem",
         ),
+        "waits": ("job_waits", "pace_from", "queue_waits", "time_left"),
+        "workshop": ("ClassRun", "archive_runs", "class_runs", "delete_run", "run_files", "zip_runs"),
     },
 )

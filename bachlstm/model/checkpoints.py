@@ -92,6 +92,7 @@ class CheckpointInfo:
     status: str = "complete"
     epoch: int | None = None  # epochs trained (of the saved weights' run)
     epochs: int | None = None  # epochs the run was set to train
+    owner: str | None = None  # the student whose run it is (metadata "owner"); None: nobody's
 
     @property
     def resumable(self) -> bool:
@@ -350,6 +351,8 @@ def _check_file(path: Path, name: str, shipped: bool) -> CheckpointInfo:
     info.tokenizer = (meta.get("tokenizer") or {}).get("name")
     info.metrics = dict(meta.get("metrics") or {})
     info.created = meta.get("created")
+    owner = meta.get("owner")
+    info.owner = owner if isinstance(owner, str) and owner else None
     info.n_params = sum(
         math.prod(t.shape) for k, t in header.tensors.items() if not k.startswith(EXTRA_PREFIX)
     )

@@ -76,15 +76,12 @@ class LSTMModel(nn.Module):
 
         `forward` on one token (tested equal to float rounding), written out as the LSTM equations
         (`lstm_cell`) from each layer's weights: at one token nn.LSTM's per-call checks cost more than
-        its arithmetic (measured for `bach` at batch 4, one thread, on a busy 2-core machine: about
-        400 us a step through `forward`, 170-190 us written out). Dropout as in `forward`; in eval
-        mode its modules, which would return their input, are not called (a few us each per token).
+        its arithmetic (measured for `bach` at batch 4, one thread: about 400 us a step through
+        `forward`, 190 us written out).
         """
         if hidden is None:
             hidden = self.init_hidden(tokens.shape[0], tokens.device)
-        x = self.embedding(tokens)  # (B, E)
-        if self.training:
-            x = self.embedding_dropout(x)
+        x = self.embedding_dropout(self.embedding(tokens))  # (B, E)
         new_hidden = []
         for lstm, drop, (h, c) in zip(self.lstms, self.dropouts, hidden):
             # pre-activations of the four gates (B, 4H): W_i x + b_i + W_h h + b_h
@@ -93,7 +90,7 @@ class LSTMModel(nn.Module):
             )
             *_, c, h = lstm_cell(z, c[0])  # (B, H) each
             new_hidden.append((h[None], c[None]))  # the state as nn.LSTM keeps it: (1, B, H)
-            x = drop(h) if self.training else h
+            x = drop(h)
         return self.head(x), tuple(new_hidden)
 
     def n_params(self) -> int:

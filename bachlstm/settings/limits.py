@@ -14,6 +14,9 @@ MB = 1024 * 1024
 DEFAULT_MAX_TRAIN_MB = 2048
 DEFAULT_MAX_TRAIN_SECONDS = 3600
 DEFAULT_MAX_STEP_SECONDS = 1.0
+# A class: how many runs (a sweep counts as one) each student may have queued or training at once.
+ENV_RUNS_PER_STUDENT = "BACHLSTM_RUNS_PER_STUDENT"
+DEFAULT_RUNS_PER_STUDENT = 1
 
 
 class BudgetError(ValueError):
@@ -53,3 +56,11 @@ def _env_number(name: str, default: float) -> float:
     if not (math.isfinite(value) and value > 0):
         raise BudgetError(f"{name} must be a positive number, got {raw!r}")
     return value
+
+
+def runs_per_student() -> int:
+    """Runs one student may have queued or training at once: env BACHLSTM_RUNS_PER_STUDENT, default 1."""
+    value = _env_number(ENV_RUNS_PER_STUDENT, DEFAULT_RUNS_PER_STUDENT)
+    if value != int(value):
+        raise BudgetError(f"{ENV_RUNS_PER_STUDENT} must be a whole number, got {value:g}")
+    return int(value)

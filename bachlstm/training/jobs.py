@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -34,6 +35,18 @@ class JobError(ValueError):
     """A job request that cannot be accepted (name taken, full queue, unknown job)."""
 
 
+class OwnerBusyError(JobError):
+    """The owner has as many runs queued or training as the server allows (`active`: those jobs)."""
+
+    def __init__(self, owner: str, limit: int, active: list[TrainingJob]) -> None:
+        self.owner, self.limit, self.active = owner, limit, active
+        names = ", ".join(repr(j.name) for j in active)
+        super().__init__(
+            f"{owner} already has {len(active)} run(s) queued or training ({names}); this server allows "
+            f"{limit} at a time: stop one first"
+        )
+
+
 @dataclass
 class TrainingJob:
     """One training run: its request, status and progress, written by its worker, read by pages."""
@@ -42,7 +55,8 @@ class TrainingJob:
     config: Preset  # what train() takes
     out: Path | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    owner: str = ""  # the session that started it (pages show other sessions' jobs only as queue entries)
+    owner: str = ""  # the student who started it (pages show other students' jobs only as queue entries)
+    group: str = ""  # jobs started by one request (a sweep) share a group; one job is its own group
     status: str = QUEUED
     history: list = field(default_factory=list)  # Progress records, oldest first
     error: str | None = None
@@ -81,11 +95,11 @@ class TrainingJob:
             self.history.append(progress)
 
 
-def default_train(config: Preset, *, callback, stop_event, out, resume=None) -> TrainResult:
-    """Call bachlstm.training.loop.train."""
+def default_train(config: Preset, *, callback, stop_event, out, resume=None, owner=None) -> TrainResult:
+    """Call bachlstm.training.loop.train (`owner` saved in the checkpoint's metadata)."""
     from bachlstm.training.loop import train  # late: torch loads with the first job, not with every page
 
-    return train(config, callback=callback, stop_event=stop_event, out=out, resume=resume)
+    return train(config, callback=callback, stop_event=stop_event, out=out, resume=resume, owner=owner)
 
 
 def _same_file(a: Path | None, b: Path | None) -> bool:
@@ -132,6 +146,7 @@ class JobManager:
         keep_finished_s: float = 6 * 3600.0,
     ) -> None:
         self.train_fn = train_fn or default_train
+        self._owner_in_meta = train_fn is None  # default_train saves the owner; a caller's function may not
         # A function of the caller's may not survive pickling into a worker process: run it in threads.
         self.runner = runner or (ThreadRunner() if train_fn is not None else ProcessRunner())
         self.max_running = max_running if max_running is not None else _env_int("BACHLSTM_MAX_JOBS", 1)
@@ -164,15 +179,28 @@ class JobManager:
         out: Path | None = None,
         owner: str = "",
         resume: Path | None = None,
+        max_per_owner: int | None = None,
+        group: str | None = None,
     ) -> TrainingJob:
         """Queue a job (started at once when a slot is free); `resume` continues that checkpoint.
 
         CheckpointError for an invalid run name (checkpoints.validate_run_name), JobError when the
-        name is taken or the queue is full. `out` must not exist, unless it is the resumed file.
+        name is taken or the queue is full, OwnerBusyError when `owner` already has `max_per_owner`
+        runs queued or training (jobs of one `group`, a sweep, count as one run). `out` must not
+        exist, unless it is the resumed file.
         """
         with self._lock:
             self.prune()
             name = validate_run_name(name)
+            if owner and max_per_owner is not None:
+                # A stopping run ends within a batch: "stop the first and start this one" is allowed.
+                active = [
+                    j
+                    for j in self.active_for(owner)
+                    if j.status != STOPPING and (not group or j.group != group)
+                ]
+                if len({j.group for j in active}) >= max_per_owner:
+                    raise OwnerBusyError(owner, max_per_owner, active)
             if name in {j.name for j in self._jobs.values() if j.is_active}:
                 raise JobError(
                     f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
@@ -185,6 +213,7 @@ class JobManager:
             if len(self._queue) >= self.max_queued:
                 raise JobError(f"the training queue is full ({self.max_queued} waiting): try again later")
             job = TrainingJob(name=name, config=config, out=Path(out) if out else None, owner=owner)
+            job.group = group or job.id
             job.resume = Path(resume) if resume else None
             self._jobs[job.id] = job
             self._queue.append(job.id)
@@ -236,6 +265,12 @@ class JobManager:
         with self._lock:
             self.prune()
             return sorted(self._jobs.values(), key=lambda j: j.created)
+
+    def active_for(self, owner: str) -> list[TrainingJob]:
+        """The owner's jobs queued, running or stopping, oldest first ('Anna' and 'anna' are one owner)."""
+        key = owner.casefold()
+        with self._lock:
+            return [j for j in self.jobs() if j.is_active and j.owner.casefold() == key]
 
     def queue(self) -> list[TrainingJob]:
         """Queued jobs in the order they will start."""
@@ -317,7 +352,10 @@ class JobManager:
         timer.daemon = True
         timer.start()
         try:
-            run = self.runner.start(self.train_fn, job.config, job.out, resume=job.resume)
+            train_fn = self.train_fn
+            if self._owner_in_meta and job.owner:
+                train_fn = functools.partial(train_fn, owner=job.owner)  # picklable: a worker process
+            run = self.runner.start(train_fn, job.config, job.out, resume=job.resume)
         except Exception as exc:  # e.g. the system refuses a new process
             log.exception("training job %s could not start", job.name)
             outcome = Outcome(failed=True, error=describe(exc))

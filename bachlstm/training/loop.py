@@ -166,6 +166,7 @@ def train(
     out: str | os.PathLike | None = None,
     data: list | None = None,
     overwrite: bool = False,
+    owner: str | None = None,
 ) -> TrainResult:
     """Train a preset (or resume a checkpoint) and return the best model by validation loss.
 
@@ -177,7 +178,8 @@ def train(
     (budget.py). `out` must be free, the resumed file, or `overwrite` must be given
     (run_files.check_out). `resume` continues a checkpoint, given by name or path (same tokenizer,
     split and network; epochs counted on from where it stopped). `data` replaces the corpus selection
-    with a list of melodies (tests, quick demos).
+    with a list of melodies (tests, quick demos). `owner` (a student's name) is saved in the
+    checkpoint's metadata; a resumed run keeps its owner.
     """
     t_start = time.perf_counter()
     resumed = load_checkpoint(resume) if resume is not None else None
@@ -208,6 +210,7 @@ def train(
             n_threads = min(n_threads, torch.get_num_threads())
         with _torch_threads(n_threads):
             loop = _Loop(preset, model, opt, tokenizer, device, emit, stop_event, out, split, t_start)
+            loop.owner = owner
             if resumed:
                 loop.resume_from(resumed.meta)
             loop.run(datasets.train, datasets.val)
@@ -253,12 +256,14 @@ class _Loop:
         self.gen = torch.Generator().manual_seed(self.cfg.seed)
         self.saved_path: Path | None = None
         self.best_val: dict | None = None  # validation of the best weights (eval mode: deterministic)
+        self.owner: str | None = None  # the student whose run it is (saved in the metadata when known)
 
     def resume_from(self, meta: dict) -> None:
         """Carry on a checkpoint's history, epoch and step count; its val loss is the one to beat."""
         self.history = list(meta.get("history", []))
         self.start_epoch = int(meta.get("epoch", 0))
         self.step = int(meta.get("step", 0))
+        self.owner = self.owner or meta.get("owner") or None
         if meta.get("metrics", {}).get("val_loss") is not None:
             self.best_loss = meta["metrics"]["val_loss"]
             self.best_state = copy.deepcopy(self.model.state_dict())
@@ -399,7 +404,9 @@ class _Loop:
         )
 
     def _meta(self, metrics: dict, final: bool) -> dict:
+        owner = {"owner": self.owner} if self.owner else {}
         return {
+            **owner,
             "preset": self.preset.name,
             # The one copy of the data selection, data, model and training settings (seed included).
             "preset_config": self.preset.to_dict(),

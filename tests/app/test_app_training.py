@@ -67,21 +67,22 @@ def test_every_field_explains_itself_to_a_teacher():
 
 
 def test_a_new_session_is_offered_a_free_run_name():
-    """Regression: every new session was offered "my-workshop-1" and refused once that run existed."""
+    """Regression: every new session was offered "my-workshop-1" and refused once that run existed;
+    each student is offered names of their own, never one already saved."""
     import os
     import shutil
 
     runs = Path(os.environ["BACHLSTM_RUNS_DIR"])
-    shutil.copy(ROOT / "checkpoints" / "workshop.safetensors", runs / "my-workshop-1.safetensors")
+    shutil.copy(ROOT / "checkpoints" / "workshop.safetensors", runs / "tess-workshop-1.safetensors")
     at = training_page()
-    assert at.text_input(key="train_run_name").value == "my-workshop-2"
-    saved = (runs / "my-workshop-1.safetensors").read_bytes()
+    assert at.text_input(key="train_run_name").value == "tess-workshop-2"
+    saved = (runs / "tess-workshop-1.safetensors").read_bytes()
     fill(at, max_steps=1, max_melodies=24, epochs=1)
     submit(at)
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "train_job" in at.session_state  # started under the offered name, nothing overwritten
-    wait_for(at, lambda a: (runs / "my-workshop-2.safetensors").exists(), timeout=60)
-    assert (runs / "my-workshop-1.safetensors").read_bytes() == saved
+    wait_for(at, lambda a: (runs / "tess-workshop-2.safetensors").exists(), timeout=60)
+    assert (runs / "tess-workshop-1.safetensors").read_bytes() == saved
 
 
 @pytest.mark.parametrize(
@@ -145,8 +146,10 @@ def test_tiny_run_reports_progress_finishes_and_is_listed(tmp_path, monkeypatch)
     assert "tiny" in at.multiselect(key="compare").value  # regression: a finished run was not overlaid
     assert at.text_input(key="train_run_name").value == "tiny-2"  # the next free name is offered
     at.text_input(key="train_run_name").set_value("tiny")
-    submit(at)
-    assert "already exists" in at.error[0].value  # a saved run is never overwritten
+    submit(at)  # a saved run is never overwritten: the taken name moves on to the next free one
+    assert not at.error and "**tiny** was taken in the meantime: your run is **tiny-2**." in at.info[0].value
+    assert read_meta(tmp_path / "tiny.safetensors")["owner"] == "Tess"  # the owner is saved with the run
+    wait_for(at, lambda a: a.success)
 
 
 @pytest.mark.slow
@@ -187,14 +190,15 @@ def test_training_error_is_shown_and_the_page_keeps_working(tmp_path, monkeypatc
 @pytest.mark.slow
 def test_second_session_waits_in_the_server_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
-    first, second = training_page(), training_page()  # two browser sessions, one server-wide manager
+    # two students' browser sessions, one server-wide manager
+    first, second = training_page(), open_app("app_pages/training.py", student="Ben")
     fill(first, epochs=50, max_melodies=30, run_name="first")
     submit(first)
     fill(second, epochs=1, max_melodies=12, max_steps=2, run_name="second")
     submit(second)
     assert "number 1 in the queue" in second.info[0].value
     table = second.dataframe[0].value
-    assert table.run.tolist() == ["(another user)", "second"]  # others' run names stay private
+    assert table.run.tolist() == ["(another student)", "second"]  # others' run names stay private
     assert table.state.tolist() == ["training", "waiting: number 1 in the queue"]  # words, never "None"
     first.button(key="train_stop").click().run()
     wait_for(second, lambda a: a.success)  # the queued run starts when the slot frees, and finishes
@@ -216,7 +220,7 @@ def test_a_sweep_queues_one_ordinary_run_per_value_and_charts_them(tmp_path, mon
     sweep(at, "embedding_dim", "2, 5")
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert at.session_state["sweep"]["labels"] == ["2", "5"]
-    names = ["sweep-embedding_dim-2", "sweep-embedding_dim-5"]
+    names = ["tess-sweep-embedding_dim-2", "tess-sweep-embedding_dim-5"]  # the student's own prefix
     wait_for(
         at, lambda a: any(c.value.startswith("Best: Embedding dimension") for c in a.caption), timeout=180
     )
@@ -256,12 +260,14 @@ def test_a_sweep_never_overwrites_a_saved_run():
     import shutil
 
     runs = Path(os.environ["BACHLSTM_RUNS_DIR"])
-    shutil.copy(ROOT / "checkpoints" / "workshop.safetensors", runs / "sweep-embedding_dim-5.safetensors")
+    shutil.copy(
+        ROOT / "checkpoints" / "workshop.safetensors", runs / "tess-sweep-embedding_dim-5.safetensors"
+    )
     at = training_page()
     sweep(at, "embedding_dim", "2, 5")
     errors = [e.value for e in at.error]
-    assert len(errors) == 1 and "'sweep-embedding_dim-5' already exists" in errors[0], errors
-    assert "sweep" not in at.session_state  # the free name 'sweep-embedding_dim-2' was not queued either
+    assert len(errors) == 1 and "'tess-sweep-embedding_dim-5' already exists" in errors[0], errors
+    assert "sweep" not in at.session_state  # the free name 'tess-sweep-embedding_dim-2' was not queued either
 
 
 def test_the_form_survives_a_page_switch():

@@ -1,0 +1,74 @@
+"""How long a queued run waits: the cost estimates of the runs ahead of it, slot by slot.
+
+The server trains `max_running` runs at once and takes queued runs first come, first served. A
+running run has left what its own progress says (`Progress.eta_s`, from its measured speed), or, before
+its first progress, its estimated cost (`budget.Estimate.run_s` plus the data preparation) less the
+time it has run. A queued run waits until a slot is free for it: the slots are filled in queue order,
+each queued run taking its estimated cost. The estimates are for a laptop CPU; `pace` (the median of
+real over estimated time of the runs this server finished, `pace_from`) scales them to this server.
+"""
+
+from __future__ import annotations
+
+import heapq
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from bachlstm.training.jobs import DONE, QUEUED, JobManager, TrainingJob
+
+PREPARE_S = 5.0  # reading and windowing the data before the first step (measured: 3-6 s, workshop)
+PACE_BOUNDS = (0.25, 4.0)  # a pace outside this is a measurement gone wrong, not this server
+
+
+def queue_waits(running_left: Sequence[float], queued_cost: Sequence[float], slots: int) -> list[float]:
+    """Seconds until each queued run starts (queue order), given each running run's time left."""
+    if slots < 1:
+        raise ValueError(f"slots must be at least 1, got {slots}")
+    free_at = sorted(max(0.0, t) for t in running_left)[:slots]
+    free_at += [0.0] * (slots - len(free_at))  # idle slots are free now
+    heapq.heapify(free_at)
+    waits = []
+    for cost in queued_cost:
+        start = heapq.heappop(free_at)
+        waits.append(start)
+        heapq.heappush(free_at, start + max(0.0, cost))
+    return waits
+
+
+def pace_from(pairs: Iterable[tuple[float, float]]) -> float:
+    """Real over estimated seconds, the median of finished runs' (real, estimated) pairs; 1 without any."""
+    ratios = [real / est for real, est in pairs if est > 0 and real > 0]
+    if not ratios:
+        return 1.0
+    low, high = PACE_BOUNDS
+    return min(high, max(low, statistics.median(ratios)))
+
+
+def time_left(job: TrainingJob, cost_s: float, now: float) -> float:
+    """A running run's seconds left: its own ETA once it reports one, else its cost less its time so far."""
+    latest = job.latest()
+    if latest is not None and latest.eta_s is not None:
+        return max(0.0, latest.eta_s)
+    return max(0.0, cost_s - (now - (job.started or now)))
+
+
+def job_waits(
+    manager: JobManager, cost_s: Callable[[TrainingJob], float], now: float | None = None
+) -> dict[str, float]:
+    """Each queued job's estimated wait in seconds, by job id.
+
+    `cost_s(job)`: the job's estimated seconds on a laptop CPU (the page gives budget's run_s); the
+    server's pace (its finished runs, real over estimated) and PREPARE_S are applied here.
+    """
+    now = time.time() if now is None else now
+    jobs = manager.jobs()
+    pace = pace_from(
+        ((j.finished or 0) - (j.started or 0), cost_s(j) + PREPARE_S)
+        for j in jobs
+        if j.status == DONE and j.started and j.finished
+    )
+    running = [time_left(j, pace * (cost_s(j) + PREPARE_S), now) for j in manager.running()]
+    queue = [j for j in manager.queue() if j.status == QUEUED]
+    waits = queue_waits(running, [pace * (cost_s(j) + PREPARE_S) for j in queue], manager.max_running)
+    return {j.id: w for j, w in zip(queue, waits)}
