@@ -5,7 +5,7 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
 from app_pages.forms import problems_text
-from app_pages.i18n import number, translator
+from app_pages.i18n import current_language, number, translator
 from app_pages.page_links import apply_link_settings, one_of, some_of, whole_number
 from app_pages.texts import (
     MISSING,
@@ -18,6 +18,7 @@ from app_pages.texts import (
     voice_words,
 )
 from bachlstm.corpus.selection import VOICES
+from bachlstm.music.names import key_label, pitch_name
 
 _ = translator(__name__)
 
@@ -105,6 +106,7 @@ if not o.n_melodies:
     st.warning(_("No melody passes these filters: widen them to see the charts."))
     st.stop()
 
+lang = current_language()  # pitch names in the reader's convention (B and H in German)
 pictures = [
     (_("Time signatures (every measure of every part; the chosen ones blue)"),
      charts.time_signature_chart(o.time_signatures, ts)),
@@ -112,7 +114,8 @@ pictures = [
     (_("Keys and modes"), charts.key_chart(o.keys)),
     (_("Ambitus per voice"), charts.ambitus_chart(o.melodies)),
     (_("Pitch classes (by duration)"),
-     charts.bar_chart(o.pitch_classes, "name", "share", x_title=_("pitch class"), y_title=_("share"))),
+     charts.bar_chart(o.pitch_classes.assign(name=[pitch_name(n, lang) for n in o.pitch_classes.name]),
+                      "name", "share", x_title=_("pitch class"), y_title=_("share"))),
     (_("Durations"), charts.bar_chart(o.durations, "duration", "count", sort=list(o.durations.duration),
                                       x_title=_("duration (quarters)"), y_title=_("count"))),
     (_("Token frequency by rank (log-log)"), charts.zipf_chart(o.tokens)),
@@ -166,12 +169,15 @@ except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read mu
     st.error(_("{piece} cannot be shown: {error}").format(piece=mel.piece_id, error=exc))
     st.stop()
 st.image(media["svg"], width="stretch")
+key = (mel.key_sharps, mel.mode)
+st.caption(f"{melody_label(mel)} · {key_label(key, current_language())}")  # Es-Dur / E♭ major
+file_key = key_label(key, current_language(), ascii=True).replace(" ", "-")  # Es-Dur, Eb-major
 if media["audio"] is not None:
     st.audio(media["audio"], format="audio/ogg")
 st.download_button(
     _("Download MIDI"),
     media["midi"],
-    f"{mel.piece_id}-{mel.voice}.mid",
+    f"{mel.piece_id}-{mel.voice}-{file_key}.mid",
     "audio/midi",
     on_click="ignore",
     key="piece_midi",

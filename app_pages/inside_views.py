@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
+from app_pages.i18n import current_language
 from app_pages.sampling_state import SamplingResult
 from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.analysis.activations import SIGNALS
@@ -15,6 +16,7 @@ from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
 from bachlstm.analysis.probes import best_units, pooled_correlations
 from bachlstm.analysis.surprise import extremes
 from bachlstm.model.checkpoints import CheckpointError
+from bachlstm.music.names import pitch_name
 from bachlstm.reports.inspection import Inspection, checkpoint_embedding, inspect_melody
 from bachlstm.tokens.timeline import FEATURES
 from bachlstm.training.splits import split_melodies
@@ -125,8 +127,15 @@ def _total(ins: Inspection) -> float:
     return float(notes.onset.iat[-1] + notes.duration.iat[-1])
 
 
+def named_notes(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A note table with its `name`s in the reader's convention (names.pitch_name: B4 is H4 in German);
+    a rest keeps the page's word for it."""
+    return frame.assign(name=[n if n == "rest" else pitch_name(n, lang) for n in frame.name])
+
+
 def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | None) -> None:
     """The surprise roll, the mean bits, the most and least surprising notes; a second model beside it."""
+    lang = current_language()
     shown = [(name, ins)] + ([other] if other else [])
     top = max(float(i.surprise.notes.bits.max()) for _, i in shown)
     for col, (model, one) in zip(st.columns(len(shown)), shown):
@@ -134,9 +143,10 @@ def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | No
         col.metric(f"{model}: mean surprise", f"{s.mean_bits:.2f} bits per note")
         if one.n_unknown:
             col.warning(f"{one.n_unknown} tokens of this melody are not in {model}'s vocabulary.")
-        chart = charts.surprise_roll(s.notes, one.timeline.bar_lines, _total(one), model, max_bits=top)
+        notes = named_notes(s.notes, lang)
+        chart = charts.surprise_roll(notes, one.timeline.bar_lines, _total(one), model, max_bits=top)
         col.altair_chart(chart, width="stretch")
-        most, least = extremes(s, 5)
+        most, least = (named_notes(f, lang) for f in extremes(s, 5))
         col.markdown("**Most surprising notes**")
         col.dataframe(most, hide_index=True, width="stretch", placeholder=MISSING)
         col.markdown("**Least surprising notes**")
@@ -252,6 +262,10 @@ def draw_embedding(ck, path: str, mtime: float) -> None:
     view = embedding(path, mtime)
     key = st.selectbox("Colour by", list(COLOUR_KEYS), key="inside_colour", format_func=COLOUR_KEYS.get)
     frame, title = view.frame, COLOUR_KEYS[key]
+    lang = current_language()  # pitch classes in the reader's convention (B and H in German)
+    frame = frame.assign(
+        pitch_class=[pc if pd.isna(pc) else pitch_name(pc, lang) for pc in frame.pitch_class]
+    )
     share = [f"{e:.0%}" for e in view.explained]
     if view.method == "direct" and view.dims == 3:
         pairs = [("x", "y"), ("x", "z"), ("y", "z")]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import SESSION, column_audio, column_view, next_token_view
+from app_pages.i18n import current_language
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -30,6 +31,7 @@ from app_pages.texts import (
 )
 from bachlstm.generation.generator import check_arguments, token_limit
 from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
+from bachlstm.music.names import key_label
 from bachlstm.music.scores import (
     download_composer,
     download_stem,
@@ -351,9 +353,10 @@ def draw_columns(res: SamplingResult) -> None:
     shown = [i for i, m in enumerate(methods) if focus in (None, FOCUS_ALL, m)] or list(range(len(gens)))
     key = primer_key(gens)
     if key is not None:
+        named = key_label(key, current_language())  # Es-Dur / E♭ major
         st.caption(
-            f"Every staff is written in the primer's key, **{key.name}** (grey notes: the primer). The "
-            "key under each melody is the one its continuation settles in."
+            f"Every staff is written in the primer's key, **{named}** (grey notes: the primer). The key "
+            "under each melody is the one its continuation settles in."
         )
     metrics = [res.comparison.metrics[i] for i in res.shown]
     melodies = tuple(tuple(gen.full_events) for gen in gens)
@@ -392,7 +395,9 @@ def draw_figures(
     stem = download_stem(res.model, gen.config.method, primer, res.seed)
     title = download_title(res.model, gen.config.method, primer)
     st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
-    source = {"metrics": row, "profile": profile}
+    lang = current_language()  # key names in the reader's convention: Es-Dur, fis-Moll / E♭ major
+    named_key = key_label(profile["key"], lang) if profile.get("key") else None
+    source = {"metrics": row, "profile": {**profile, "key": named_key}}
     lines = [
         f"{label}: **{format_metric(source[where].get(k), fmt)}**" for where, k, label, fmt in COLUMN_METRICS
     ]

@@ -136,3 +136,27 @@ def test_tune_groups_are_listed_with_the_melodic_leaks_joined():
     herzlich = groups[groups.pieces.str.contains("bwv149.7")]
     assert len(herzlich) == 1 and "bwv174.5" in herzlich.pieces.iloc[0]
     assert any("Training, validation and test never share a tune" in c.value for c in at.caption)
+
+
+def test_keys_and_notes_are_named_the_german_way_on_a_german_page():
+    import pyarrow as pa
+
+    from tests.app.helpers import new_app
+
+    at = new_app(lang="de")
+    at.run()
+    at.switch_page("app_pages/corpus.py").run()
+    assert not at.exception, at.exception
+    rows = [
+        row
+        for chart in at.get("vega_lite_chart")  # each chart's data travels as Arrow tables
+        for data in chart.proto.datasets
+        for row in pa.ipc.open_stream(data.data.data).read_all().to_pylist()
+    ]
+    keys = {r["key"] for r in rows if "key" in r and "n_pieces" in r}
+    assert {"F-Dur", "B-Dur", "Es-Dur", "e-Moll", "h-Moll"} <= keys  # B-Dur is B-flat major; h-Moll B minor
+    assert not any("-" in k.split("-")[0][1:] for k in keys)  # no music21 spelling such as "B- major"
+    classes = {r["name"] for r in rows if "name" in r and "share" in r}
+    assert {"B", "H", "Fis", "Es"} <= classes and not classes & {"B-", "F#", "E-"}
+    caption = next(c.value for c in at.caption if c.value.startswith("bwv"))
+    assert caption.endswith(("-Dur", "-Moll")), caption

@@ -143,3 +143,19 @@ def test_what_units_track_speaks_words_and_opens_on_the_best_tracked_feature():
     best = table.loc[table.r.abs().idxmax(), "feature"]
     feature = at.selectbox(key="inside_feature")
     assert feature.format_func(feature.value) == best
+
+
+def test_note_names_of_the_surprise_tables_follow_the_page_language():
+    from bachlstm.music.names import pitch_name
+    from tests.app.helpers import new_app
+
+    at = new_app(lang="de")
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    assert not at.exception, at.exception
+    ckpt = load_checkpoint("workshop")
+    notes = inspect_melody(ckpt, split_melodies(ckpt.meta)["test"][0].events).surprise.notes
+    expected = {n if n == "rest" else pitch_name(n, "de") for n in notes.name}
+    shown = {n for d in at.dataframe if "name" in d.value.columns for n in d.value.name}
+    assert shown and shown <= expected
+    assert not any("-" in n or "#" in n for n in shown)  # never music21's "B-4" or "F#4"

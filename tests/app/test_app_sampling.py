@@ -632,6 +632,7 @@ def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_b
     from urllib.parse import unquote
 
     from app_pages.sampling_views import column_key_signatures
+    from bachlstm.music.names import key_label
     from bachlstm.music.tonality import estimate_key
 
     at = sampling_page()
@@ -642,7 +643,7 @@ def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_b
     gens = at.session_state["sampling"].gens
     key = estimate_key(gens[0].primer_events)
     assert column_key_signatures(gens) == [key.sharps] * 4
-    assert any(f"primer's key, **{key.name}**" in c.value for c in at.caption)
+    assert any(f"primer's key, **{key_label(key, 'en')}**" in c.value for c in at.caption)
     for image in at.image:  # the primer's notes grey in every column's score
         url = image.proto.imgs[0].url
         svg = base64.b64decode(url.split(",", 1)[1]).decode() if ";base64," in url else unquote(url)
