@@ -150,6 +150,8 @@ def _decode(buf: bytes, pos: int, status: int | None = None) -> tuple[list, int,
                     raise IndexError
                 out.append(build_meta_message(kind, list(buf[pos : pos + size]), delta + pending))
                 pos, pending = pos + size, 0
+                if kind == 0x2F:  # end of track: what follows in the chunk is not this track's
+                    return out, ticks, None
             elif byte in (0xF0, 0xF7):
                 size, pos = _varint(buf, pos)
                 pos, pending = pos + size, pending + delta
@@ -171,37 +173,65 @@ def _decode(buf: bytes, pos: int, status: int | None = None) -> tuple[list, int,
     return out, ticks, None
 
 
-def _released_later(messages: Sequence, channel: int, pitch: int) -> bool:
-    """Whether `messages` (after a strike) release `pitch` on `channel`."""
-    return any(
-        m.type in ("note_off", "note_on")
-        and m.channel == channel
-        and m.note == pitch
-        and (m.type == "note_off" or m.velocity == 0)
-        for m in messages
-    )
+def _released_next(messages: Sequence, channel: int, pitch: int) -> bool:
+    """Whether the next message on `pitch` and `channel` in `messages` (after a strike) releases it,
+    rather than striking it again."""
+    for m in messages:
+        if m.type in ("note_off", "note_on") and m.channel == channel and m.note == pitch:
+            return m.type == "note_off" or m.velocity == 0
+    return False
 
 
-def _assumed_strike(buf: bytes, bad: int) -> tuple[list, int, str | None] | None:
-    """The track read from `bad` (a first event with no status byte) as a note-on, when that reading is
-    whole and the track releases the note later: (messages, ticks, problem), else None.
+def _imbalance(messages: Sequence) -> tuple[int, int]:
+    """(strays, notes) of a reading: strays are releases of keys not sounding and strikes never
+    released, which a misaligned reading of damaged bytes makes; notes are the strikes released."""
+    sounding: dict[tuple[int, int], int] = defaultdict(int)
+    stray = paired = 0
+    for m in messages:
+        if m.type not in ("note_on", "note_off"):
+            continue
+        key = (m.channel, m.note)
+        if m.type == "note_on" and m.velocity > 0:
+            sounding[key] += 1
+        elif sounding[key]:
+            sounding[key] -= 1
+            paired += 1
+        else:
+            stray += 1
+    return stray + sum(sounding.values()), paired
 
-    A writer that drops the status byte of a track's first event (the byte running status would repeat
-    later) almost always drops a note-on; the channel is the one the track's status bytes name first.
+
+def _resync(buf: bytes, bad: int, first_event: bool) -> tuple[int, list, int, int] | None:
+    """How to go on after orphan data bytes at `bad`: (skipped bytes, messages, ticks, status assumed or
+    -1) of the likeliest reading, or None when nothing after them reads cleanly.
+
+    Candidates: resuming at each of the next 15 bytes whose reading is whole, and, for a track's first
+    event, reading it as a note-on (a writer that drops the status byte running status would repeat
+    later almost always drops a note-on's) on each channel the track's status bytes name. The reading
+    with the fewest strays (`_imbalance`) wins, then the one with most notes, then the earliest resume;
+    a guessed note-on only where its note is released before it is struck again.
     """
-    channels = [b & 0x0F for b in buf[bad:] if 0x80 <= b < 0xF0]
-    for channel in dict.fromkeys(channels or [0]):
-        messages, ticks, problem = _decode(buf, bad, status=0x90 | channel)
-        first = messages[0] if messages else None
-        if (
-            problem != "cut"
-            and first is not None
-            and first.type == "note_on"
-            and first.velocity > 0
-            and _released_later(messages[1:], channel, first.note)
-        ):
-            return messages, ticks, problem
-    return None
+    candidates = []
+    for j in range(bad + 1, min(len(buf), bad + 16)):
+        messages, ticks, problem = _decode(buf, j)
+        if problem is None:
+            stray, notes = _imbalance(messages)
+            candidates.append(((stray, -notes, j - bad), (j - bad, messages, ticks, -1)))
+    if first_event:
+        channels = [b & 0x0F for b in buf[bad:] if 0x80 <= b < 0xF0]
+        for channel in dict.fromkeys(channels or [0]):
+            messages, ticks, problem = _decode(buf, bad, status=0x90 | channel)
+            first = messages[0] if messages else None
+            if (
+                problem is None
+                and first is not None
+                and first.type == "note_on"
+                and first.velocity > 0
+                and _released_next(messages[1:], channel, first.note)
+            ):
+                stray, notes = _imbalance(messages)
+                candidates.append(((stray, -notes, 0), (0, messages, ticks, first.note)))
+    return min(candidates, key=lambda c: c[0])[1] if candidates else None
 
 
 def _read_track_lenient(
@@ -209,58 +239,61 @@ def _read_track_lenient(
 ) -> tuple[mido.MidiTrack, list[Notice]]:
     """Messages of one damaged track, skipping what cannot be read instead of failing.
 
-    A first event with no status byte is read as the note-on it almost always is, when the track releases
-    that note later (`_assumed_strike`); other orphan data bytes are skipped: the reader resumes at the
-    nearest following position from which the rest of the track reads cleanly. A track cut short ends at
-    its last whole message, also when the cut (`cut`: its chunk is shorter than its header says) fell
-    between two messages. Each loss or guess is a notice (never the raw bytes).
+    Data bytes with no status byte before them are skipped, or, for a track's first event, read as the
+    note-on they almost always are, whichever reading of the rest is likeliest (`_resync`). A track cut
+    short ends at its last whole message, also when the cut (`cut`: its chunk is shorter than its header
+    says, or it has no end-of-track) fell between two messages. Each loss or guess is a notice (never the
+    raw bytes).
     """
-    track, warnings, pos, tick = mido.MidiTrack(), [], 0, 0
+    track, warnings = mido.MidiTrack(), []
+    messages, ticks, problem = _decode(buf, 0)
+    track.extend(messages)
 
     def at() -> float:
-        return round(tick / division, 1) if division > 0 else 0.0
+        return round(ticks / division, 1) if division > 0 else 0.0
 
-    while True:
-        messages, ticks, problem = _decode(buf, pos)
-        track.extend(messages)
-        tick += ticks
-        if problem is None and cut:
-            problem = "cut"
-        if problem is None:
-            return track, warnings
-        if problem == "cut":
-            warnings.append(Notice.of("cut_short", track=number, at=at()))
-            return track, warnings
-        bad = int(problem.split("@")[1])
-        first_event = not any(not m.is_meta for m in track)
-        assumed = _assumed_strike(buf, bad) if first_event else None
-        if assumed is not None:
-            messages, ticks, problem = assumed
-            warnings.append(Notice.of("status_assumed", track=number, note=messages[0].note))
-            track.extend(messages)
-            tick += ticks
-            if problem is None and not cut:
-                return track, warnings
-            warnings.append(Notice.of("cut_short", track=number, at=at()))
-            return track, warnings
-        resume = next(
-            (j for j in range(bad + 1, min(len(buf), bad + 16)) if _decode(buf, j)[2] is None),
-            None,
-        )
-        if resume is None:
+    if problem is not None and problem != "cut":
+        found = _resync(buf, int(problem.split("@")[1]), first_event=not any(not m.is_meta for m in track))
+        if found is None:
             warnings.append(Notice.of("track_unreadable", track=number, at=at()))
             return track, warnings
-        warnings.append(Notice.of("bytes_skipped", track=number, count=resume - bad, at=at()))
-        pos = resume
+        skipped, more, more_ticks, assumed = found
+        if assumed >= 0:
+            warnings.append(Notice.of("status_assumed", track=number, note=assumed))
+        else:
+            warnings.append(Notice.of("bytes_skipped", track=number, count=skipped, at=at()))
+        track.extend(more)
+        ticks += more_ticks
+        problem = None
+    if problem == "cut" or cut or not (track and track[-1].type == "end_of_track"):
+        warnings.append(Notice.of("cut_short", track=number, at=at()))
+    return track, warnings
 
 
-def _chunks(data: bytes, start: int) -> list[tuple[bytes, bytes, int]]:
-    """(name, body, declared size) of each chunk after the header; a body cut short is shorter."""
+def _is_chunk(data: bytes, pos: int) -> bool:
+    """Whether a chunk starts at `pos`: a track ("MTrk"), or four letters or digits and a size that fits
+    the file (another kind of chunk, which readers skip)."""
+    name = data[pos : pos + 4]
+    if name == b"MTrk":
+        return True
+    if len(name) < 4 or pos + 8 > len(data) or not name.isalnum():
+        return False
+    return pos + 8 + struct.unpack(">I", data[pos + 4 : pos + 8])[0] <= len(data)
+
+
+def _chunks(data: bytes, start: int) -> list[tuple[bytes, bytes, int, bool]]:
+    """(name, body, declared size, size wrong) of each chunk after the header; a body cut short is
+    shorter. A track chunk whose declared size ends neither at another chunk nor at the file's end (or
+    its zero padding) is measured to the next "MTrk" instead, or to the file's end, and marked wrong."""
     pos, out = start, []
     while pos + 8 <= len(data):
         name, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
-        out.append((name, data[pos + 8 : pos + 8 + size], size))
-        pos += 8 + size
+        end, wrong = pos + 8 + size, False
+        if name == b"MTrk" and data[end:].strip(b"\0") and not _is_chunk(data, end):
+            found = data.find(b"MTrk", pos + 8)
+            end, wrong = (found if found != -1 else len(data)), True
+        out.append((name, data[pos + 8 : end], size, wrong))
+        pos = end
     return out
 
 
@@ -279,13 +312,16 @@ def _read_lenient(data: bytes) -> tuple[int, list[mido.MidiTrack], list[Notice]]
     """(division, tracks, warnings) of a damaged file: every track chunk walked by hand, read leniently."""
     header_size, _, n_tracks, division = _header(data)
     tracks, warnings, cut = [], [], False
-    for name, body, size in _chunks(data, 8 + header_size):
+    for name, body, size, wrong in _chunks(data, 8 + header_size):
         if name != b"MTrk":
             continue
-        track, lost = _read_track_lenient(body, len(tracks) + 1, division, len(body) < size)
+        if wrong:
+            warnings.append(Notice.of("chunk_length", track=len(tracks) + 1, said=size, found=len(body)))
+        short = len(body) < size and not wrong
+        track, lost = _read_track_lenient(body, len(tracks) + 1, division, short)
         tracks.append(track)
         warnings.extend(lost)
-        cut = cut or len(body) < size
+        cut = cut or short
     if not tracks:
         raise MidiReadError("no_track")
     if len(tracks) < n_tracks and cut:
@@ -299,8 +335,8 @@ def _tracks(data: bytes) -> tuple[int, int, list[mido.MidiTrack], list[Notice]]:
     """(format, division, tracks, warnings): mido reads a sound file whose header counts its track chunks
     right; any other is read leniently (every track chunk there is, what is damaged skipped and said)."""
     header_size, fmt, n_tracks, _ = _header(data)
-    chunks = sum(name == b"MTrk" for name, _, _ in _chunks(data, 8 + header_size))
-    if chunks == n_tracks:
+    chunks = _chunks(data, 8 + header_size)
+    if sum(c[0] == b"MTrk" for c in chunks) == n_tracks and not any(c[3] for c in chunks):
         try:
             mf = mido.MidiFile(file=io.BytesIO(data))
             return fmt, mf.ticks_per_beat, list(mf.tracks), []

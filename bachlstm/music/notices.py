@@ -41,6 +41,8 @@ TEXTS: dict[str, str] = {
     "strike of {note}, which the track releases later",
     "tracks_missing": "the file was cut short: {missing} of its {total} tracks are missing",
     "track_count": "the file's header announces {said} track(s) but it holds {found}; all {found} were read",
+    "chunk_length": "track {track}'s length in the file is wrong ({said} bytes; {found} found): it was "
+    "read to where the next track begins",
     "unreleased": "{count} note(s) were never released; they end with their track (or last one quarter)",
     "zero_length": "{count} note(s) of zero length (released as soon as struck) were left out",
     "release_other_channel": "{count} note release(s) came on another channel than their note; each was "
