@@ -17,6 +17,29 @@ def seed(text: str) -> int:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def add_track_option(parser) -> None:
+    """`--track` / `--part N|NAME`: which track (MIDI) or part (MusicXML) of a file holds the melody."""
+    parser.add_argument(
+        "--track",
+        "--part",
+        dest="track",
+        metavar="N|NAME",
+        help="the track (MIDI) or part (MusicXML) of a file the melody is taken from, by number from 1 or "
+        "name (default: one named like a melody, such as soprano or voice, else the highest)",
+    )
+
+
+def print_lines(name: str, lines) -> None:
+    """List a file's tracks or parts on stderr when it has several, so the student can choose another."""
+    import sys
+
+    if len(lines) > 1:
+        print(
+            f"{name}: lines (choose with --track N or NAME): {'; '.join(x.label for x in lines)}",
+            file=sys.stderr,
+        )
+
+
 def check_new_file(path: str | None, option: str, overwrite: bool) -> None:
     """A file a command is about to write: ValueError when `path` exists (unless `overwrite`, and never
     a folder), saying what to do. Checked before the work starts, so nothing is lost and no time wasted."""

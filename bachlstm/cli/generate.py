@@ -55,14 +55,7 @@ def _common(p) -> None:
         help="a MIDI/MusicXML file, or a chorale id from the corpus (e.g. bwv66.6) whose opening is used",
     )
     p.add_argument("--primer-bars", type=int, default=2, help="bars of a chorale used as primer (default 2)")
-    p.add_argument(
-        "--track",
-        "--part",
-        dest="track",
-        metavar="N|NAME",
-        help="the track (MIDI) or part (MusicXML) of a --primer file the melody is taken from, by number "
-        "from 1 or name (default: one named like a melody, such as soprano or voice, else the highest)",
-    )
+    args_types.add_track_option(p)
     p.add_argument("--unconstrained", action="store_true", help="no grammar mask (shows invalid output)")
 
 
@@ -132,9 +125,7 @@ def _primer(args, checkpoint):
         primer = upload_primer(path.read_bytes(), path.name, checkpoint.tokenizer, line=args.track)
         for warning in primer.warnings:  # the same notices the Sampling page words
             print(f"{path.name}: {warning}", file=sys.stderr)
-        if len(primer.lines) > 1:
-            lines = "; ".join(x.label for x in primer.lines)
-            print(f"{path.name}: lines (choose with --track N or NAME): {lines}", file=sys.stderr)
+        args_types.print_lines(path.name, primer.lines)
         return primer.events
     from bachlstm.corpus.cache import load_corpus
     from bachlstm.corpus.selection import select

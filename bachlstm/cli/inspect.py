@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from bachlstm.cli import args as args_types
+
 
 def add_parser(sub) -> None:
     """Register `inspect`."""
@@ -20,6 +22,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("melody", nargs="?", metavar="ID|FILE", help=what)
     p.add_argument("--melody", dest="melody_option", metavar="ID|FILE", help="the same, as an option")
+    args_types.add_track_option(p)
     p.add_argument("--units", type=int, default=3, help="best units listed per feature (default 3)")
     p.add_argument("--json", action="store_true", help="print the tables as JSON")
     p.set_defaults(func=run)
@@ -39,7 +42,7 @@ def run(args) -> int:
         raise ValueError(f"two melodies given ({args.melody} and --melody {args.melody_option}): give one")
     torch.set_num_threads(1)  # one melody, step by step: more threads only spin
     checkpoint = load_checkpoint(args.checkpoint)
-    events, label = find_melody(checkpoint, args.melody or args.melody_option)
+    events, label = find_melody(checkpoint, args.melody or args.melody_option, line=args.track)
     inspection = inspect_melody(checkpoint, events, label)
     out = {
         "checkpoint": str(checkpoint.path),

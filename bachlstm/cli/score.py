@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+from bachlstm.cli import args as args_types
+
 
 def add_parser(sub) -> None:
     """Register `score`."""
@@ -21,18 +23,21 @@ def add_parser(sub) -> None:
         "Bach is then that model's own validation/test split",
     )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args_types.add_track_option(p)
     p.set_defaults(func=run)
 
 
-def _events(spec: str):
-    """Events of a file, or of a corpus piece's soprano (first part if it has none)."""
+def _events(spec: str, track: str | None = None):
+    """Events of a file (its `track`, else the library's choice), or of a corpus piece's soprano (first
+    part if it has none)."""
     from bachlstm.generation.primer import read_primer
 
     path = Path(spec)
     if path.exists():
-        read = read_primer(path.read_bytes(), path.name)
+        read = read_primer(path.read_bytes(), path.name, line=track)
         for warning in read.warnings:  # what a damaged or unusual file lost, in plain words
             print(f"{path.name}: {warning}", file=sys.stderr)
+        args_types.print_lines(path.name, read.lines)
         return read.events, path.name
     from bachlstm.corpus.cache import load_corpus
     from bachlstm.corpus.selection import find_voice
@@ -49,7 +54,7 @@ def run(args) -> int:
     from bachlstm.model.checkpoints import load_checkpoint
     from bachlstm.reports.scoring import bach_split, score_melody
 
-    events, label = _events(args.file)
+    events, label = _events(args.file, args.track)
     checkpoint = load_checkpoint(args.checkpoint) if args.checkpoint else None
     split = bach_split(checkpoint)
     result = score_melody(events, split, checkpoint)

@@ -19,7 +19,7 @@ from bachlstm.analysis.activations import Activations, record_activations
 from bachlstm.analysis.embeddings import EmbeddingView, embedding_view
 from bachlstm.analysis.probes import best_units, melody_correlations
 from bachlstm.analysis.surprise import Surprise, melody_surprise
-from bachlstm.generation.primer import fit_primer, read_primer
+from bachlstm.generation.primer import upload_primer
 from bachlstm.music.events import Event, Melody
 from bachlstm.tokens.timeline import Timeline, melody_timeline
 from bachlstm.tokens.tokenizers import UNK
@@ -65,12 +65,13 @@ def inspect_melody(checkpoint: Any, events: Sequence[Event] | Melody, label: str
 
 
 def find_melody(
-    checkpoint: Any, melody: str | None = None, *, melodies: list | None = None
+    checkpoint: Any, melody: str | None = None, *, line: int | str | None = None, melodies: list | None = None
 ) -> tuple[list[Event], str]:
     """Events and a label for `melody`: a chorale id of the checkpoint's selection (e.g. "bwv66.6";
     the label says whether it was held out) or a MIDI/MusicXML file, transposed into the vocabulary
-    if it has to be; None: the first held-out (test split) melody, the Inside the model page's default.
-    `melodies` replaces the corpus (tests). ValueError naming what was tried.
+    if it has to be (`line`: the file's track or part, `upload_primer`); None: the first held-out (test
+    split) melody, the Inside the model page's default. `melodies` replaces the corpus (tests).
+    ValueError naming what was tried.
     """
     if melody is None:
         test = split_melodies(checkpoint.meta, melodies)["test"]
@@ -81,12 +82,12 @@ def find_melody(
         return list(test[0].events), f"{test[0].piece_id} ({test[0].voice}, test split, the first held-out)"
     path = Path(melody)
     if path.is_file():
-        primer = read_primer(path.read_bytes(), path.name)
-        for warning in primer.warnings:  # damaged bytes, dropped ghost notes, another meter
+        primer = upload_primer(path.read_bytes(), path.name, checkpoint.tokenizer, line=line)
+        for warning in primer.warnings:  # damaged bytes, dropped ghost notes, another meter, the line
             log.warning("%s: %s", path.name, warning)
-        events, shift = fit_primer(checkpoint.tokenizer, primer.events)
-        moved = f", transposed {shift:+d} semitones to fit the vocabulary" if shift else ""
-        return events, f"{path.name}{moved}"
+        taken = f", line {primer.line}" if len(primer.lines) > 1 else ""
+        moved = f", transposed {primer.shift:+d} semitones to fit the vocabulary" if primer.shift else ""
+        return primer.events, f"{path.name}{taken}{moved}"
     parts = split_melodies(checkpoint.meta, melodies)
     for split in SPLIT_NAMES:
         for m in parts[split]:

@@ -449,3 +449,19 @@ def test_the_shipped_workshop_model_offers_no_silent_trumpet_and_says_which_horn
         left_out_primers_text(left)
         == "Not offered as primers: rests in their opening bars: bwv149.7 Trumpet 1."
     )
+
+
+def test_the_score_command_takes_the_track_asked_for_and_lists_the_others(tmp_path, capsys):
+    from bachlstm.cli import main
+
+    path = tmp_path / "two.mid"
+    path.write_bytes(
+        tracks_file(melody_track(TUNE, name="Melody"), melody_track(ACCOMPANIMENT, name="Strings"))
+    )
+    main(["score", str(path), "--part", "strings", "--json"])
+    said = capsys.readouterr().err.splitlines()
+    assert said == [
+        "two.mid: the melody was taken from Strings (no instrument named, G5 to C6), as chosen",
+        "two.mid: lines (choose with --track N or NAME): 1: Melody (no instrument named, G4 to D5, 8 notes); "
+        "2: Strings (no instrument named, G5 to C6, 8 notes)",
+    ]
