@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 # MusicXML, while music21's MIDI reader took over 10 minutes on a 1.2 MB MIDI (measured; 480 KB: 1.3 s).
 MAX_PRIMER_BYTES = 512_000
 MAX_PRIMER_EVENTS = 512  # longer than any chorale melody we train on (max 622 is an outlier)
+FORMAT_NAMES = {"midi": "MIDI", "mxl": "MXL", "musicxml": "MusicXML"}  # as the student knows them
 GRID = 0.25  # primer onsets/durations are snapped to sixteenth notes, the finest value in the chorales
 # A line named like this carries the tune (English, German, Italian, Latin, French names of voices).
 MELODY_NAMES = re.compile(
@@ -140,7 +141,7 @@ def _parse(data: bytes, fmt: str, filename: str):
         return converter.parse(path, forceSource=True)
     except Exception as exc:
         raise MusicInputError(
-            "unreadable", filename=filename, format=fmt.upper(), detail=str(exc)[:200]
+            "unreadable", filename=filename, format=FORMAT_NAMES[fmt], detail=str(exc)[:200]
         ) from exc
     finally:
         os.unlink(path)

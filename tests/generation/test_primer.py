@@ -115,7 +115,7 @@ EMPTY_MUSICXML = to_musicxml([rest(4.0)])
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "picture.musicxml", "not a MIDI or MusicXML"),
         (b"MThd\x00\x00\x00\x06garbage", "a.mid", "header is invalid"),
         (b"PK\x03\x04" + b"\x00" * 60, "a.mxl", "could not be read as MXL"),
-        (b"<score-partwise><part-list", "a.musicxml", "could not be read as MUSICXML"),
+        (b"<score-partwise><part-list", "a.musicxml", "could not be read as MusicXML"),
         (EMPTY_MUSICXML, "rests.musicxml", "holds only rests"),
     ],
     ids=["empty", "too-large", "text", "png", "corrupt-midi", "corrupt-mxl", "corrupt-xml", "no-notes"],
