@@ -94,19 +94,20 @@ def _rough_note_count(data: bytes, fmt: str) -> int:
 
 def mxl_score(data: bytes) -> tuple[bytes | None, str, int]:
     """(MusicXML bytes, path, score files in the zip) of the score an .mxl's `META-INF/container.xml` names
-    first, as MusicXML readers take it; (None, "", n) when the container names none that is there."""
+    first (a MusicXML rootfile, namespaced or not, "./" or not), as MusicXML readers take it; without a
+    usable container, the zip's first MusicXML file; (None, "", 0) when it holds none."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         names = zf.namelist()
         scores = [n for n in names if not n.startswith("META-INF") and n.endswith((".xml", ".musicxml"))]
         try:
             root = ElementTree.fromstring(zf.read("META-INF/container.xml"))
+            named = [el.get("full-path", "") for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "rootfile"]
         except (KeyError, ElementTree.ParseError):
-            return None, "", len(scores)
-        for rootfile in root.iter("rootfile"):
-            path = rootfile.get("full-path", "")
-            if path in names and not path.startswith("META-INF"):
+            named = []
+        for path in [p.removeprefix("./") for p in named] + scores:
+            if path in scores:
                 return zf.read(path), path, len(scores)
-    return None, "", len(scores)
+    return None, "", 0
 
 
 def silence_cues(data: bytes) -> tuple[bytes, int]:
@@ -177,10 +178,13 @@ class PrimerLine:
 
 @dataclass(frozen=True)
 class _Line:
-    """A line while reading: its description and its notes (spelled where the file spells them)."""
+    """A line while reading: its description, its notes (spelled where the file spells them), and the
+    words that name it in the file (a MIDI track's name, a part's name and instrument; not a General
+    MIDI program's name, whose "Voice Oohs" is no melody)."""
 
     info: PrimerLine
     notes: tuple[LineNote, ...]
+    words: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,10 +197,10 @@ class _Source:
     warnings: tuple[Notice, ...]
 
 
-def _line(number: int, name: str, instrument: str, notes: Sequence[LineNote]) -> _Line:
+def _line(number: int, name: str, instrument: str, notes: Sequence[LineNote], words: str) -> _Line:
     pitches = [n.midi for n in notes]
     info = PrimerLine(number, name, instrument, min(pitches), max(pitches), len(notes))
-    return _Line(info, tuple(notes))
+    return _Line(info, tuple(notes), words)
 
 
 def _merged_ties(part) -> tuple[list[LineNote], int, int]:
@@ -300,7 +304,8 @@ def _score_source(data: bytes, fmt: str, filename: str, max_events: int) -> _Sou
         notes, c, g = _merged_ties(part)
         cues, graces = cues + c, graces + g
         if notes:
-            lines.append(_line(number, (part.partName or "").strip(), _instrument_of(part), notes))
+            name, instrument = (part.partName or "").strip(), _instrument_of(part)
+            lines.append(_line(number, name, instrument, notes, f"{name} {instrument}"))
     if cues:
         warnings.append(Notice.of("cue_notes", count=cues))
     if graces:
@@ -355,7 +360,7 @@ def _midi_source(data: bytes, filename: str, max_events: int) -> _Source:
         if sum(t == track for t, _ in keys) > 1:
             name = f"{name or f'track {track + 1}'}, channel {channel + 1}"
         instrument = _program_name(programs.get((track, channel)))
-        lines.append(_line(number, name, instrument, _spelled(reading, notes)))
+        lines.append(_line(number, name, instrument, _spelled(reading, notes), name))
     return _Source(tuple(lines), reading.downbeat, reading.meters, tuple(warnings))
 
 
@@ -376,7 +381,7 @@ def _chosen(lines: Sequence[_Line], asked: int | str | None, filename: str) -> t
         return found[0], _line_notice("line_chosen", found[0], len(lines))
     if len(lines) == 1:
         return lines[0], None
-    named = [x for x in lines if MELODY_NAMES.search(f"{x.info.name} {x.info.instrument}")]
+    named = [x for x in lines if MELODY_NAMES.search(x.words)]
     if named:
         return named[0], _line_notice("line_named", named[0], len(lines))
     highest = max(lines, key=lambda x: (statistics.median(n.midi for n in x.notes), -x.info.number))

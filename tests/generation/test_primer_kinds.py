@@ -465,3 +465,31 @@ def test_the_score_command_takes_the_track_asked_for_and_lists_the_others(tmp_pa
         "two.mid: lines (choose with --track N or NAME): 1: Melody (no instrument named, G4 to D5, 8 notes); "
         "2: Strings (no instrument named, G5 to C6, 8 notes)",
     ]
+
+
+def test_mxl_container_namespaced_or_with_dot_slash_or_missing_still_finds_the_score():
+    bass = musicxml(bar(1, "".join(xml_note("C", 3) for _ in range(4)), ATTRS), part_name="Bass")
+    tune = "".join(xml_note(s, o) for s, o in (("G", 4), ("A", 4), ("B", 4), ("C", 5)))
+    tune2 = "".join(xml_note(s, o) for s, o in (("D", 5), ("C", 5), ("B", 4), ("A", 4)))
+    score = musicxml(bar(1, tune, ATTRS) + bar(2, tune2), part_name="Soprano")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="./score.musicxml"/></rootfiles></container>',
+        )
+        zf.writestr("parts/Bass.musicxml", bass)
+        zf.writestr("score.musicxml", score)
+    assert notes(read_primer(out.getvalue(), "ns.mxl")) == TUNE_NOTES
+    alone = read_primer(mxl({"score.musicxml": score, "z/Bass.musicxml": bass}, None), "no-container.mxl")
+    assert notes(alone) == TUNE_NOTES  # without a container: the zip's first MusicXML file
+
+
+def test_a_general_midi_program_name_does_not_make_a_line_the_melody():
+    # "Voice Oohs" (program 53) is a pad, not a voice part: with no track named, the highest line is taken
+    data = tracks_file(melody_track(TUNE), melody_track(ACCOMPANIMENT, program=53))
+    primer = read_primer(data, "pad.mid")
+    assert (
+        primer.warnings[0].code == "line_highest" and primer.warnings[0].value("instrument") == "Voice Oohs"
+    )
