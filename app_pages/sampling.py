@@ -16,7 +16,7 @@ from app_pages.common import (
 )
 from app_pages.forms import parse_whole_number, problems_text
 from app_pages.identity import current_student
-from app_pages.sampling_state import SLIDERS, SamplingSettings, request_of
+from app_pages.sampling_state import SLIDERS, SamplingSettings, default_model_index, request_of
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
     SAMPLING_LABELS,
@@ -37,6 +37,7 @@ from app_pages.sampling_views import (
 from app_pages.texts import (
     KNOB_HELP,
     KNOB_LABELS,
+    _,
     left_out_primers_text,
     primer_choice_label,
     run_state_words,
@@ -64,7 +65,7 @@ start = link or SamplingRequest("")  # the page's defaults: a request without a 
 name = st.selectbox(
     "Model",
     names,
-    index=names.index(link.model) if link else names.index("bach") if "bach" in names else 0,
+    index=names.index(link.model) if link else default_model_index(names),
     key="ckpt",
     persist_state=SESSION,
 )
@@ -136,6 +137,18 @@ with st.form("sample_form"):
         help="The most notes the model writes after the primer. Most melodies end before, when the model "
         "ends them; one that would go on is cut here, and its column says so.",
     )
+    cadence = top[1].checkbox(
+        _("end on a cadence"),
+        start.cadence,
+        key="cadence",
+        persist_state=SESSION,
+        help=_(
+            "On: a melody may end only where it closes as a chorale does, on the tonic of its key, begun "
+            "on beat 1 or 3, reached by a step; once it has the length above, it ends at its next such "
+            "cadence (cut at three times the length if none comes). Off: the model ends it wherever it "
+            "writes the end, and the length above cuts it."
+        ),
+    )
     # No bounds in the widget: a number out of a field's range turns red and Generate silently does
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a
     # browser's number field holds.
@@ -205,7 +218,17 @@ try:
 except ValueError as exc:
     seed, seed_problem = seed_text, exc  # shown as typed until Generate says what is wrong
 shown = SamplingSettings(
-    name, str(info.path), primer_words, primer_id, length, min_length, seed, knobs, constrained, int(samples)
+    name,
+    str(info.path),
+    primer_words,
+    primer_id,
+    length,
+    min_length,
+    seed,
+    knobs,
+    constrained,
+    int(samples),
+    cadence,
 )
 request = request_of(shown, primer_key)
 if link is not None and request == link:  # a link opened: its melodies at once, as if Generate was pressed

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 from app_pages.texts import KNOB_LABELS
+from bachlstm.model.checkpoints import DEFAULT_MODEL
 from bachlstm.reports.comparison import Knobs
 from bachlstm.reports.links import SamplingRequest
 
@@ -34,6 +35,7 @@ class SamplingSettings:
     knobs: Knobs
     constrained: bool  # the grammar mask
     samples: int = 1  # per method, pooled in the comparison table (the columns show the first)
+    cadence: bool = True  # end on a cadence: the first after `length` notes (generator's close_after)
 
     @property
     def primer_name(self) -> str:
@@ -57,6 +59,7 @@ class SamplingSettings:
         for f in fields(Knobs):
             out[f.name] = f"{KNOB_LABELS[f.name]} {getattr(self.knobs, f.name):g}"
         out["constrained"] = "grammar mask " + ("on" if self.constrained else "off")
+        out["cadence"] = "end on a cadence " + ("on" if self.cadence else "off")
         out["samples"] = f"{self.samples} samples per method"
         return out
 
@@ -149,8 +152,17 @@ def request_of(settings: SamplingSettings, primer_key: str | None) -> SamplingRe
         return None
     return SamplingRequest(
         settings.model, primer_key, settings.seed, settings.length, settings.min_length, settings.samples,
-        settings.knobs, settings.constrained,
+        settings.knobs, settings.constrained, settings.cadence,
     )  # fmt: skip
+
+
+def default_model_index(names: list[str]) -> int:
+    """Where the model list starts: the default model (checkpoints.DEFAULT_MODEL), else `bach`, else the
+    first."""
+    for name in (DEFAULT_MODEL, "bach"):
+        if name in names:
+            return names.index(name)
+    return 0
 
 
 def value_of(request: SamplingRequest, name: str):

@@ -8,7 +8,9 @@ import json
 def add_parser(sub) -> None:
     """Register `evaluate`."""
     p = sub.add_parser("evaluate", help="score a checkpoint on its tune-disjoint val or test split")
-    p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument(
+        "--checkpoint", required=True, help="shipped name (workshop, bach, chorale), run name or path"
+    )
     p.add_argument("--split", choices=("val", "test", "train"), default="test")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.set_defaults(func=run)

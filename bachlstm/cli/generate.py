@@ -31,7 +31,9 @@ def _knobs(p, *, method: bool) -> None:
 
 
 def _common(p) -> None:
-    p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument(
+        "--checkpoint", required=True, help="shipped name (workshop, bach, chorale), run name or path"
+    )
     p.add_argument(
         "--notes",
         type=int,
@@ -41,6 +43,19 @@ def _common(p) -> None:
         "only the token limit)",
     )
     p.add_argument("--length", type=int, default=256, help="most tokens to generate (default 256)")
+    p.add_argument(
+        "--cadence",
+        action="store_true",
+        help="end a melody only where it closes as a chorale does: on the tonic of its key, begun on "
+        "beat 1 or 3 (a grammar option)",
+    )
+    p.add_argument(
+        "--close-after",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --cadence: once a melody has N notes, it ends at its next closing point",
+    )
     p.add_argument(
         "--min-length",
         type=int,
@@ -178,6 +193,8 @@ def run_generate(args) -> int:
         length=args.length,
         min_length=args.min_length,
         max_notes=args.notes,
+        cadence=args.cadence,
+        close_after=args.close_after,
         seed=args.seed,
         constrained=not args.unconstrained,
     )
@@ -274,6 +291,8 @@ def run_compare(args) -> int:
         length=args.length,
         min_length=args.min_length,
         max_notes=args.notes,
+        cadence=args.cadence,
+        close_after=args.close_after,
         seed=args.seed,
         samples=args.samples,
         constrained=not args.unconstrained,
@@ -289,6 +308,8 @@ def run_compare(args) -> int:
             "length": args.length,
             "min_length": result.generations[0].min_length,
             "max_notes": args.notes,
+            "cadence": args.cadence,
+            "close_after": args.close_after,
             "cut": {
                 g.config.label: sum(x.cut for x in result.generations if x.config == g.config)
                 for g in result.generations

@@ -14,7 +14,9 @@ from bachlstm.cli import args as args_types
 def add_parser(sub) -> None:
     """Register `inspect`."""
     p = sub.add_parser("inspect", help="surprise per note, units that track the meter, the token embedding")
-    p.add_argument("--checkpoint", required=True, help="shipped name (workshop, bach), run name or path")
+    p.add_argument(
+        "--checkpoint", required=True, help="shipped name (workshop, bach, chorale), run name or path"
+    )
     what = (
         "a chorale id of the model's melodies (e.g. bwv66.6) or a MIDI/MusicXML file (the whole file; "
         "with several parts, its top line); without one, the model's first held-out chorale, as on the "

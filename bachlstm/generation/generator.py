@@ -25,6 +25,7 @@ from bachlstm.generation.sampling import NEG_INF, BatchSampler, SamplingConfig
 from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.scores import infer_pickup, stamp_bars
+from bachlstm.music.tonality import closes
 from bachlstm.settings.problems import Checks, SettingsError
 from bachlstm.settings.seeds import check_seed
 from bachlstm.tokens.grammar import grammar_of
@@ -117,6 +118,8 @@ def generate(
     length: int = 256,
     min_length: int = 0,
     max_notes: int | None = None,
+    cadence: bool = False,
+    close_after: int | None = None,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -143,6 +146,10 @@ def generate(
     it may have fewer notes (a factored note takes 5 tokens).
     `max_notes` limits the melody in notes instead (None = off; `length` still applies): a row that
     would begin note `max_notes + 1` stops there, cut like a row at the token limit (`Generation.cut`).
+    `cadence` (with `constrained`) lets a row end only where its line closes as a chorale does
+    (`tonality.closes`: the tonic of its key so far, begun on beat 1 or 3); elsewhere EOS is held back
+    like below `min_length`; with `close_after` too, a row that has that many notes ends at its next
+    closing point (EOS is forced there), so melodies end where they close rather than at a limit.
     Returns the Generations in order: config 0 samples 0..n-1, config 1, ...
     TypeError when `checkpoint` is not a Checkpoint; ValueError names a bad argument.
     """
@@ -164,7 +171,7 @@ def generate(
     prefix = encode_primer(tokenizer, primer, constrained=constrained)
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
-    settings = _Settings(length, seed, constrained, mode, window, min_length, max_notes)
+    settings = _Settings(length, seed, constrained, mode, window, min_length, max_notes, cadence, close_after)
     run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
     pickup = 0.0
     if primer is not None:
@@ -210,6 +217,8 @@ class _Settings:
     window: int
     min_length: int = 0
     max_notes: int | None = None
+    cadence: bool = False
+    close_after: int | None = None
 
 
 @dataclass
@@ -387,6 +396,42 @@ class _Minimum:
         return torch.from_numpy(hold)
 
 
+class _Cadence:
+    """`cadence`'s bookkeeping: each row's tokens so far, and EOS (with any token that only leads to it)
+    held back where the line so far does not close (`tonality.closes`); decoded only where a row could
+    end now (with bar lines: after a bar)."""
+
+    def __init__(self, tokenizer, prefix: list[int], n_rows: int, close_after: int | None) -> None:
+        self.tokenizer, self.prefix, self.close_after = tokenizer, list(prefix), close_after
+        self.tokens: list[list[int]] = [[] for _ in range(n_rows)]
+        self.is_note = np.array([tokenizer.token_type(i) in NOTE_TYPES for i in range(len(tokenizer.vocab))])
+        self.notes = [0] * n_rows
+
+    def advance(self, chosen: list[int]) -> None:
+        """Take one step's tokens."""
+        for r, tok in enumerate(chosen):
+            self.tokens[r].append(tok)
+            self.notes[r] += int(self.is_note[tok])
+
+    def hold(self, rows: _Rows) -> torch.Tensor | None:
+        """(B, V) bool: the ending tokens of rows whose line does not close here, and every other token
+        of rows past `close_after` whose line does; None if no row is held."""
+        hold = None
+        for r, state in enumerate(rows.states):
+            if rows.done[r]:
+                continue
+            ending = rows.memo.ending(state)
+            if not ending.any():
+                continue
+            ok = closes(self.tokenizer.decode(self.prefix + self.tokens[r]).events)
+            if ok and (self.close_after is None or self.notes[r] < self.close_after):
+                continue
+            if hold is None:
+                hold = np.zeros((len(self.tokens), len(ending)), dtype=bool)
+            hold[r] = ending if not ok else ~ending
+        return None if hold is None else torch.from_numpy(hold)
+
+
 def _run(
     model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event
 ) -> _Run:
@@ -398,6 +443,9 @@ def _run(
     minimum = _Minimum(tokenizer, prefix, n_rows, settings.min_length) if settings.min_length else None
     if settings.max_notes is not None:  # counts notes the same way, with nothing held back
         minimum = minimum or _Minimum(tokenizer, prefix, n_rows, 0)
+    cadence = None
+    if settings.cadence and grammar is not None:
+        cadence = _Cadence(tokenizer, prefix, n_rows, settings.close_after)
     # Each row's uniforms come from its own generator: independent of how many rows share the batch.
     uniforms = torch.stack(
         [
@@ -420,6 +468,8 @@ def _run(
                 hold = minimum.hold(rows) if minimum is not None else None
                 if hold is not None:
                     masked = masked.masked_fill(hold, NEG_INF)
+                if cadence is not None and (held := cadence.hold(rows)) is not None:
+                    masked = masked.masked_fill(held, NEG_INF)
                 processed = sampler.process(masked, None, rows.histories)
                 chosen = sampler.choose(processed, uniforms[:, t])  # (B,)
                 tokens = chosen.tolist()
@@ -434,6 +484,8 @@ def _run(
                 rows.advance(t, tokens)
                 if minimum is not None:
                     minimum.advance(tokens)
+                if cadence is not None:
+                    cadence.advance(tokens)
                 chosen_steps.append(chosen)
                 if progress is not None:
                     progress(t + 1, length)

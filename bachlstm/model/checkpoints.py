@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUFFIX = ".safetensors"
-SHIPPED_NAMES = ("workshop", "bach")  # reserved: these names resolve to the shipped models first
+SHIPPED_NAMES = ("workshop", "bach", "chorale")  # reserved: these names resolve to the shipped models first
+DEFAULT_MODEL = "chorale"  # the Sampling page's first choice (checkpoints/README.md: the strongest shipped)
 # A run name becomes a file name in runs/ and a label in charts: short, starting with a letter or
 # digit (no hidden files), no path separators and no '..' (no traversal). The one rule for names,
 # used by the CLI, the job queue and the Training page alike.
@@ -170,7 +171,7 @@ def _looks_like_path(name_or_path: str | os.PathLike) -> bool:
 
 
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
-    """A shipped name ('workshop', 'bach'), a user run name (runs dir) or a file path -> existing Path."""
+    """A shipped name (SHIPPED_NAMES), a user run name (runs dir) or a file path -> existing Path."""
     if _looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if not path.is_file():

@@ -234,6 +234,22 @@ def closure(events: Sequence[Event], key: Key | None = None) -> Closure:
     return Closure(on_tonic, by_step, notes[-1].quarter_length)
 
 
+STRONG_BEATS = (1.0, 3.0)  # of a 4/4 bar: where a chorale's final note begins
+
+
+def closes(events: Sequence[Event]) -> bool:
+    """Whether a line may end here as a chorale's top voice does: its last sung note is the tonic of its
+    estimated key reached by a step (`closure`: 2-1 or 7-1, the soprano's clausula) and begins on a strong
+    beat (STRONG_BEATS; a tied note where its chain begins)."""
+    notes = [e for e in events if not e.is_rest]
+    if not notes or not closure(events).tonic_by_step:
+        return False
+    k = len(notes) - 1
+    while k > 0 and notes[k].tie in ("stop", "continue") and notes[k - 1].midi == notes[k].midi:
+        k -= 1
+    return notes[k].beat in STRONG_BEATS
+
+
 def pc_entropy_counted(events: Sequence[Event]) -> float:
     """Shannon entropy in bits of the pitch-class histogram of sung notes, counted (not timed), as in
     muspy's pitch_class_entropy; 0.0 if there is no note. metrics.pitch_class_entropy is duration-weighted."""

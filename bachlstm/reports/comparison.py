@@ -261,6 +261,8 @@ def compare_methods(
     length: int = 128,
     min_length: int | None = None,
     max_notes: int | None = None,
+    cadence: bool = False,
+    close_after: int | None = None,
     seed: int = 0,
     samples: int = 1,
     constrained: bool = True,
@@ -272,7 +274,9 @@ def compare_methods(
 
     `min_length`: notes each melody must have after the primer before it may end (generate()'s); None
     is the dashboard's and the command line's default, `generation.DEFAULT_MIN_LENGTH` notes (at most
-    `length`). `max_notes`: the most notes a melody may have (generate()'s; None: only `length`).
+    `length`). `max_notes`: the most notes a melody may have (generate()'s; None: only `length`); `cadence`:
+    generate()'s (melodies end only where they close on the tonic, on a strong beat); `close_after`:
+    generate()'s (with `cadence`, the notes after which a melody ends at its next closing point).
     `reference` (a CheckpointReference) adds KL divergences, memorization, the Bach row and a copy
     threshold from it. With `unmasked` the same settings are also generated without the grammar mask
     and the table gets an "invalid_unmasked" column (third): the share of token groups that would not
@@ -286,7 +290,14 @@ def compare_methods(
         if isinstance(max_notes, int):
             min_length = min(min_length, max_notes)
     settings = dict(
-        primer=primer, length=length, min_length=min_length, max_notes=max_notes, seed=seed, samples=samples
+        primer=primer,
+        length=length,
+        min_length=min_length,
+        max_notes=max_notes,
+        cadence=cadence,
+        close_after=close_after,
+        seed=seed,
+        samples=samples,
     )
     gens = generate(checkpoint, configs, constrained=constrained, **settings)
     ref = reference.reference if reference else None

@@ -27,8 +27,9 @@ NOT_A_NUMBER = "not_a_number"  # a number field that does not read as one
 NOT_ON_OFF = "not_on_off"  # the grammar switch is neither 1 nor 0
 OUT_OF_RANGE = "out_of_range"  # a number the library's rule (or the page's control) refuses
 
-DEFAULT_LENGTH = 64  # notes at most: the Sampling page's default (the token limit: token_limit)
+DEFAULT_LENGTH = 40  # notes: the Sampling page's default (with a cadence: the first after 40 notes)
 GRAMMAR = "grammar"  # the query name of `constrained`: what the page calls the switch
+CADENCE = "cadence"  # the query name of `cadence`: end only on a cadence (generate()'s `cadence`)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class SamplingRequest:
     samples: int = 1
     knobs: Knobs = field(default_factory=Knobs)
     constrained: bool = True
+    cadence: bool = True  # end on a cadence, the first one after `length` notes (cut at 3x the length)
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class LinkError(ValueError):
 
 _INTS = ("seed", "length", "min_length", "samples")
 _KNOB_TYPES = {f.name: (int if f.type in ("int", int) else float) for f in fields(Knobs)}
-LINK_FIELDS = ("model", "primer", *_INTS, *_KNOB_TYPES, GRAMMAR)  # every query name a link uses
+LINK_FIELDS = ("model", "primer", *_INTS, *_KNOB_TYPES, GRAMMAR, CADENCE)  # every query name a link uses
 
 
 def is_link(params: Mapping[str, str]) -> bool:
@@ -83,6 +85,7 @@ def to_query(request: SamplingRequest) -> dict[str, str]:
     out.update({name: str(getattr(request, name)) for name in _INTS})
     out.update({name: _number(getattr(request.knobs, name)) for name in _KNOB_TYPES})
     out[GRAMMAR] = "1" if request.constrained else "0"
+    out[CADENCE] = "1" if request.cadence else "0"
     return out
 
 
@@ -123,11 +126,19 @@ def from_query(
     constrained = str(params.get(GRAMMAR, "1")).strip()
     if constrained not in ("0", "1"):
         problems.append(LinkProblem(GRAMMAR, NOT_ON_OFF, constrained))
+    cadence = str(params.get(CADENCE, "1" if defaults.cadence else "0")).strip()
+    if cadence not in ("0", "1"):
+        problems.append(LinkProblem(CADENCE, NOT_ON_OFF, cadence))
     if problems:  # the rules below need every number read
         raise LinkError(problems)
     knobs = Knobs(**{name: values[name] for name in _KNOB_TYPES})
     request = SamplingRequest(
-        model, primer, *(values[name] for name in _INTS), knobs=knobs, constrained=constrained == "1"
+        model,
+        primer,
+        *(values[name] for name in _INTS),
+        knobs=knobs,
+        constrained=constrained == "1",
+        cadence=cadence == "1",
     )
     problems += _rule_problems(request, params)
     if problems:

@@ -282,6 +282,7 @@ SETTINGS = {  # widget key -> a value other than its default
     ("slider", "rep"): 1.1,
     ("number_input", "ngram"): 2,
     ("checkbox", "constrained"): False,
+    ("checkbox", "cadence"): False,
     ("number_input", "samples"): 4,
 }
 
@@ -616,7 +617,9 @@ def test_share_one_column_or_all_four_on_the_class_board(tmp_path, monkeypatch):
 def test_length_is_in_notes_and_a_melody_cut_by_it_says_so():
     at = sampling_page()
     assert at.slider(key="length").label == "Length (notes)"
+    assert at.checkbox(key="cadence").value  # on by default: ends at a cadence after the length
     at.slider(key="length").set_value(8)
+    at.checkbox(key="cadence").uncheck()
     at.button(key=GENERATE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     gens = at.session_state["sampling"].gens
@@ -654,3 +657,15 @@ def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_b
     assert not at.exception
     assert column_titles(at) == ["top-p (p=0.9)"]
     assert [b.proto.label for b in at.get("download_button")][:2] == ["MIDI", "MusicXML"]
+
+
+def test_end_on_a_cadence_ends_each_melody_on_the_tonic_or_says_it_was_cut():
+    from bachlstm.music.tonality import closes
+
+    at = sampling_page()
+    at.slider(key="length").set_value(8)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    gens = at.session_state["sampling"].gens
+    assert all(g.max_notes == 3 * 8 and g.notes <= 24 for g in gens)
+    assert all(closes(g.full_events) for g in gens if g.finished)

@@ -102,7 +102,7 @@ def test_known_leaks_are_grouped_and_unrelated_tunes_score_low(real):
     assert 0.48 < below < SIMILAR_TUNE < min(above) < 0.54
 
 
-@pytest.mark.parametrize("preset", ["workshop", "bach"])
+@pytest.mark.parametrize("preset", ["workshop", "bach", "chorale"])
 def test_no_tune_crosses_splits_under_the_similarity_rule(real, preset):
     p = get_preset(preset)
     melodies = select(real, p.selection).melodies

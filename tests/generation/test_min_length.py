@@ -12,6 +12,7 @@ from bachlstm.generation.primer import fit_primer, primer_from_melody, read_prim
 from bachlstm.generation.sampling import SamplingConfig, default_configs
 from bachlstm.model.checkpoints import load_checkpoint
 from bachlstm.music.events import Event
+from bachlstm.music.tonality import closes
 from bachlstm.reports.comparison import Knobs, compare_methods, method_config
 from bachlstm.tokens.grammar import build_grammar, grammar_of
 from bachlstm.tokens.tokenizers import EOS
@@ -248,3 +249,24 @@ def test_max_notes_is_checked_with_the_other_arguments():
     # a model that ends by itself within the limit is not cut
     gens = generate(ck, default_configs(), length=80, min_length=3, max_notes=10)
     assert all(g.finished and not g.cut and g.notes == 3 for g in gens)
+
+
+def test_cadence_lets_a_line_end_only_where_it_closes():
+    ck = as_checkpoint(*generation_model("event-bars-ties", seed=3))  # untrained: ends anywhere
+    configs = [SamplingConfig("temperature", temperature=1.5)]
+    free = generate(ck, configs, length=120, samples=24, seed=5)
+    assert not all(closes(g.events) for g in free if g.finished)  # the rule has something to do
+    held = generate(ck, configs, length=120, samples=24, seed=5, cadence=True)
+    assert all(closes(g.events) for g in held if g.finished)
+    forced = generate(ck, configs, length=120, samples=24, seed=5, cadence=True, close_after=1)
+    assert sum(g.finished for g in forced) > sum(g.finished for g in held)  # ends at its first closing point
+    assert all(closes(g.events) for g in forced if g.finished)
+
+
+def test_cadence_never_ends_a_line_that_never_closes():
+    # G4 quarters and the end: each bar's last G begins on beat 4, never a strong beat
+    ck = preferring("event-bars-ties", "eos", "note")
+    assert all(g.finished for g in generate(ck, default_configs(), length=60, min_length=4))
+    for close_after in (None, 6):
+        gens = generate(ck, default_configs(), length=60, cadence=True, close_after=close_after)
+        assert all(g.cut and not g.finished and g.notes >= 40 for g in gens)

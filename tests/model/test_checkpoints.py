@@ -257,8 +257,8 @@ def test_names_resolve_to_shipped_models_and_user_runs(tmp_path, monkeypatch, to
 
 def test_shipped_models_load_by_name_and_are_listed():
     infos = {i.name: i for i in list_checkpoints() if i.shipped}
-    assert set(infos) == {"workshop", "bach"}
-    for name in ("workshop", "bach"):
+    assert set(infos) == {"workshop", "bach", "chorale"}
+    for name in ("workshop", "bach", "chorale"):
         assert infos[name].error is None and infos[name].preset == name
         ckpt = load_checkpoint(name)
         assert ckpt.meta["preset"] == name and ckpt.meta["complete"]
@@ -276,6 +276,13 @@ def test_shipped_models_reach_the_quality_targets_on_the_real_test_split():
     assert bach["perplexity"] <= 7.0 and bach["top1"] >= 0.45 and bach["top5"] >= 0.80
     assert bach["perplexity"] == pytest.approx(load_checkpoint("bach").meta["metrics"]["test_perplexity"])
     assert evaluate(load_checkpoint("workshop"), "test")["top1"] >= 0.72
+    chorale = evaluate(load_checkpoint("chorale"), "test")
+    assert chorale["perplexity"] <= 7.0 and chorale["top1"] >= 0.45
+    # measured 2.03 (checkpoints/README.md); the published best, 1.911, is not reached
+    assert chorale["pitch_bits_given_duration"] < 2.1
+    assert chorale["pitch_bits_given_duration"] == pytest.approx(
+        load_checkpoint("chorale").meta["metrics"]["test_pitch_bits_given_duration"]
+    )
 
 
 def test_listing_and_metadata_do_not_import_torch():

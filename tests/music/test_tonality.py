@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from bachlstm.music.events import Event
 from bachlstm.music.tonality import (
     Key,
+    closes,
     closure,
     duration_class,
     duration_shares,
@@ -96,3 +97,24 @@ def test_per_melody_figures_are_exactly_transposition_invariant(spec, shift):
     ka, kb = estimate_key(a), estimate_key(b)
     assert ka is None or (kb.tonic - ka.tonic) % 12 == shift % 12 and ka.mode == kb.mode
     assert all((x == y).all() for x, y in zip(melody_counts([a]), melody_counts([b])))
+
+
+def test_a_line_closes_on_the_tonic_begun_on_a_strong_beat():
+    def line(last_beat, last=60, tie_from=None):
+        # C major: C D E F | G F E D | C on `last_beat` (a tied C from `tie_from` when given)
+        head = [Event("note", 1.0, pitch="C", octave=4, midi=m, measure=1 + k // 4, beat=1.0 + k % 4)
+                for k, m in enumerate((60, 62, 64, 65, 67, 65, 64, 62))]  # fmt: skip
+        if tie_from is None:
+            return (*head, Event("note", 2.0, pitch="C", octave=4, midi=last, measure=3, beat=last_beat))
+        return (
+            *head,
+            Event("note", 1.0, pitch="C", octave=4, midi=60, measure=3, beat=tie_from, tie="start"),
+            Event("note", 1.0, pitch="C", octave=4, midi=60, measure=3, beat=tie_from + 1, tie="stop"),
+        )
+
+    assert closes(line(1.0)) and closes(line(3.0))
+    assert not closes(line(2.0)) and not closes(line(4.0))  # the tonic on a weak beat
+    assert not closes(line(1.0, last=67))  # on the dominant
+    assert closes(line(0, tie_from=1.0))  # a tied tonic counts where its chain begins
+    assert not closes(line(0, tie_from=2.0))
+    assert not closes(()) and not closes((rest(),))

@@ -5,6 +5,7 @@ import pytest
 
 from bachlstm.reports.comparison import Knobs
 from bachlstm.reports.links import (
+    CADENCE,
     GRAMMAR,
     MISSING_MODEL,
     NOT_A_NUMBER,
@@ -29,6 +30,7 @@ EVERY_KNOB = SamplingRequest(
     samples=2,
     knobs=Knobs(3, 0.7, 0.85, 1.3, 0.55, 0.05, 0.95, 1.2, 3),
     constrained=False,
+    cadence=False,
 )
 
 
@@ -39,6 +41,7 @@ def test_every_setting_goes_into_the_address_and_back():
         "min_length": "4", "samples": "2", "k": "3", "k_temperature": "0.7", "p": "0.85",
         "p_temperature": "1.3", "temperature": "0.55", "min_p": "0.05", "typical_p": "0.95",
         "repetition_penalty": "1.2", "no_repeat_ngram": "3", GRAMMAR: "0",
+        CADENCE: "0",
     }  # fmt: skip
     assert from_query(query, ["bach"], ["bwv66.6:soprano"]) == EVERY_KNOB
     assert is_link(query) and not is_link({"student": "Anna"})

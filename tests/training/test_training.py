@@ -66,6 +66,20 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
+def test_the_chorale_preset_is_reproducible_and_keeps_to_bachs_keys(tmp_path):
+    # the chorale recipe on a tiny network: its key limit and batch, augmentation on scale melodies in C
+    small = dict(embedding_dim=4, lstm_sizes=(8,), epochs=2, seq_len=16, stride=8, augment_semitones=(-4, 4))
+    preset = get_preset("chorale", **small)
+    assert (preset.data.max_key_accidentals, preset.train.batch_size) == (3, 32)
+    runs = [train(preset, data=scale_melodies(), out=tmp_path / f"{k}.safetensors") for k in range(2)]
+    shas = [read_meta(tmp_path / f"{k}.safetensors")["weights_sha256"] for k in range(2)]
+    assert shas[0] == shas[1] and runs[0].metrics["test_loss"] == runs[1].metrics["test_loss"]
+    # C + 4 = E major (4 sharps) is left out, C - 4 = A-flat major (4 flats) too: only the originals
+    assert runs[0].meta["preset_config"]["data"]["max_key_accidentals"] == 3
+    wider = train(override(preset, max_key_accidentals=4), data=scale_melodies())
+    assert wider.metrics["steps"] > runs[0].metrics["steps"]
+
+
 def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_path):
     stop = threading.Event()
     seen = []
