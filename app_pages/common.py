@@ -260,7 +260,6 @@ def column_audio(events: tuple) -> bytes | None:
     return render_cache().get(("ogg", events), lambda: audio.to_ogg(events))
 
 
-@st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
 @st.cache_resource(max_entries=8, show_spinner=False)
 def held_out_primers(path: str, mtime: float) -> tuple[list, list]:
     """The checkpoint's held-out melodies offered as primers and those left out (`primer_choices`)."""
@@ -270,6 +269,7 @@ def held_out_primers(path: str, mtime: float) -> tuple[list, list]:
     return primer_choices(ref.melodies, corpus()) if ref else ([], [])
 
 
+@st.cache_resource(max_entries=8, show_spinner="Scoring the held-out Bach melodies ...")
 def reference(path: str, mtime: float):
     """The checkpoint's held-out melodies, reference statistics and "Bach" metrics row (None if no split)."""
     from bachlstm.reports.comparison import checkpoint_reference

@@ -669,3 +669,22 @@ def test_end_on_a_cadence_ends_each_melody_on_the_tonic_or_says_it_was_cut():
     gens = at.session_state["sampling"].gens
     assert all(g.max_notes == 3 * 8 and g.notes <= 24 for g in gens)
     assert all(closes(g.full_events) for g in gens if g.finished)
+
+
+def test_the_held_out_reference_is_scored_once_per_model_not_per_generate(monkeypatch):
+    """The Bach row and the reference statistics (about a second of CPU) are made once per checkpoint
+    file, whatever the reruns and clicks: a decorator that slid onto another function had made every
+    Generate of every student score them again."""
+    from bachlstm.reports import comparison
+
+    made = []
+    real = comparison.checkpoint_reference
+    monkeypatch.setattr(
+        comparison, "checkpoint_reference", lambda ck, **kw: made.append(ck.path) or real(ck, **kw)
+    )
+    at = sampling_page()
+    for seed in ("3", "4"):
+        at.text_input(key="seed").set_value(seed)
+        at.button(key=GENERATE).click().run()
+        assert not at.exception
+    assert len(made) == len(set(made)) == 1
