@@ -7,6 +7,7 @@ from app_pages.common import SESSION, checkpoint, mtime, usable_checkpoints
 from app_pages.page_links import apply_link_settings, one_of
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
+from bachlstm.training.splits import held_out_first
 
 st.title("Inside the model")
 st.caption(INSIDE_HELP["intro"])
@@ -28,7 +29,10 @@ except CheckpointError as exc:
     st.error(f"Checkpoint **{name}** cannot be loaded: {exc}")
     st.stop()
 melodies = views.held_out(path, stamp)
+if melodies:  # the chorales no other model was trained on first: the default compares fairly
+    melodies = tuple(held_out_first(melodies, views.others_trained(usable, name)))
 events, label = views.choose_melody(melodies, st.session_state.get("sampling"), top[1], top[2])
+piece = label if melodies and label in {m.piece_id for m in melodies} else None
 try:
     ins = views.inspection(path, stamp, events, label)
 except ValueError as exc:
@@ -47,7 +51,7 @@ views.keep_tab(names_of_tabs, (surprise, states, units, embedding))
 if surprise.open:
     with surprise:
         st.markdown(INSIDE_HELP["surprise"])
-        views.draw_surprise(ins, name, views.second_model(usable, name, events, label))
+        views.draw_surprise(ins, name, views.second_model(usable, name, events, label, piece))
 if states.open:
     with states:
         st.markdown(INSIDE_HELP["states"])

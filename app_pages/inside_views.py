@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
-from app_pages.i18n import current_language
+from app_pages.i18n import current_language, translator
 from app_pages.sampling_state import SamplingResult
 from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.analysis.activations import SIGNALS
@@ -19,7 +19,9 @@ from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.music.names import pitch_name
 from bachlstm.reports.inspection import Inspection, checkpoint_embedding, inspect_melody
 from bachlstm.tokens.timeline import FEATURES
-from bachlstm.training.splits import split_melodies
+from bachlstm.training.splits import split_melodies, trained_pieces
+
+_ = translator(__name__)
 
 MAX_UNITS = 32  # rows of a heatmap by default: a 256-unit layer shows its 32 most active units
 TAB_IDS = ("surprise", "states", "units", "embedding")  # the tabs in order, as a link names them
@@ -107,14 +109,33 @@ def choose_melody(melodies, generated: SamplingResult | None, source_col, melody
     return events, label
 
 
-def second_model(usable: list, name: str, events: tuple, label: str) -> tuple[str, Inspection] | None:
-    """The model chosen to compare with (its inspection of the same melody), or None."""
+def others_trained(usable: list, name: str) -> frozenset[str]:
+    """The piece ids the other models (not `name`) were trained on."""
+    pieces: set[str] = set()
+    for info in usable:
+        if info.name != name:
+            pieces |= trained_pieces(checkpoint(str(info.path), mtime(info.path)).meta)
+    return frozenset(pieces)
+
+
+def second_model(
+    usable: list, name: str, events: tuple, label: str, piece: str | None = None
+) -> tuple[str, Inspection] | None:
+    """The model chosen to compare with (its inspection of the same melody), or None; says so when that
+    model was trained on the chorale `piece` (its surprise there partly measures memory)."""
     names = [info.name for info in usable]
     others = ["none", *(n for n in names if n != name)]
     other = st.selectbox("Compare with", others, key="inside_other", persist_state=SESSION)
     if other == "none":
         return None
     info = usable[names.index(other)]
+    if piece is not None and piece in trained_pieces(checkpoint(str(info.path), mtime(info.path)).meta):
+        st.warning(
+            _(
+                "{other} was trained on {piece}: its surprise here partly measures memory. For a fair "
+                "comparison choose a chorale neither model was trained on (those come first in the list)."
+            ).format(other=other, piece=piece)
+        )
     try:
         return other, inspection(str(info.path), mtime(info.path), events, label)
     except (ValueError, CheckpointError) as exc:

@@ -24,6 +24,21 @@ def split_keys(parts: dict[str, list[Melody]]) -> dict[str, list[str]]:
     return {name: [melody_key(m) for m in parts[name]] for name in SPLITS}
 
 
+def trained_pieces(meta: dict) -> frozenset[str]:
+    """The piece ids of a checkpoint's training melodies, from the split keys in its metadata (no corpus
+    needed); empty when it records no split."""
+    split = meta.get("split")
+    train = split.get("train") if isinstance(split, dict) else None
+    return frozenset(str(key).rpartition(":")[0] for key in train or ())
+
+
+def held_out_first(melodies, trained: frozenset[str]) -> list:
+    """The melodies whose piece is not in `trained` first, then the others, each in the given order: the
+    first is one that none of the models behind `trained` learnt from, where there is one."""
+    melodies = list(melodies)
+    return [m for m in melodies if m.piece_id not in trained] + [m for m in melodies if m.piece_id in trained]
+
+
 def load_melodies(preset: Preset, melodies: list[Melody] | None = None) -> list[Melody]:
     """The preset's selected melodies from the corpus cache (or `melodies`), capped by max_melodies.
 
