@@ -10,11 +10,11 @@ from app_pages.listening_views import (
     PROBLEM,
     REVEALED,
     class_choice,
-    deal,
     draw_answer,
     draw_question,
     draw_results,
     draw_teacher,
+    playable_round,
     round_excerpts,
     teacher_here,
 )
@@ -66,12 +66,8 @@ if shown is not None and shown.model in infos:
     )
 else:
     st.session_state.pop(REVEALED, None)
-    round_ = deal(student, choice, infos)
-    excerpts = round_excerpts(round_, infos[round_.model]) if round_ is not None else None
-    if round_ is not None and excerpts is None:
-        st.warning(_("This round's excerpts are gone (the model was trained again): a new round follows."))
-    elif round_ is not None:
-        draw_question(round_, excerpts)
+    if (playable := playable_round(student, choice, infos)) is not None:
+        draw_question(*playable)
 
 st.subheader(_("The class's results"))
 draw_results(student)

@@ -111,6 +111,8 @@ def deal(student: str, choice: ListeningSettings, infos: dict) -> ListeningRound
         open_round = records.open_round(student)
         if open_round is not None and open_round.model in infos:
             return open_round
+        if open_round is not None:  # its model is gone from this server: that round cannot be played
+            records.abandon_round(open_round.id)
         key = uuid.uuid4().hex
         rng = random.Random(key)
         model, method = rng.choice(choice.models), rng.choice(choice.methods)
@@ -129,6 +131,24 @@ def deal(student: str, choice: ListeningSettings, infos: dict) -> ListeningRound
                 "The model **{model}** wrote no usable {bars}-bar excerpt with {method}: choose another."
             ).format(model=model, bars=choice.bars, method=method)
         )
+    return None
+
+
+def playable_round(student: str, choice: ListeningSettings, infos: dict) -> tuple | None:
+    """(the round to play, its excerpts A and B): the open round, or a new one where the open round's
+    excerpts are gone (its model was trained again since); None after a sentence saying why not."""
+    for _attempt in range(2):
+        round_ = deal(student, choice, infos)
+        if round_ is None:
+            return None
+        excerpts = round_excerpts(round_, infos[round_.model])
+        if excerpts is not None:
+            return round_, excerpts
+        try:
+            class_records().abandon_round(round_.id)
+        except RecordsError as exc:
+            st.error(records_problem_text(exc))
+            return None
     return None
 
 

@@ -468,6 +468,13 @@ class ClassRecords:
             ).fetchone()
             return cur.rowcount > 0, (_round(row) if row else None)
 
+    def abandon_round(self, round_id: str) -> bool:
+        """Drop a dealt round that was never answered (its model or excerpts are gone, so it cannot be
+        played); False when there was no such open round. An answered round is never dropped."""
+        with self._write() as conn:
+            cur = conn.execute("DELETE FROM listening_rounds WHERE id = ? AND picked IS NULL", (round_id,))
+            return cur.rowcount > 0
+
     def answered_rounds(self, student: str | None = None) -> list[ListeningRound]:
         """Every answered round since the last reset (or one student's), in the order answered."""
         query, args = (

@@ -1,5 +1,8 @@
 """Three students answer "Bach or model?" at once in one real Chromium (three contexts): a double click,
-a reload between question and answer; every answer stored once."""
+a reload between question and answer; every answer stored once. A Sampling link opened in a fresh
+browser gives the same MIDI files byte for byte."""
+
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +63,35 @@ def test_three_students_answer_at_once_and_each_answer_counts_once(server):
     assert sorted(r.student for r in answered) == students  # one each: none lost, none twice
     assert {r.student: r.picked for r in answered} == {"Anna": "A", "Ben": "B", "Cem": "B"}
     assert {r.id for r in answered} == {r.id for r in dealt.values()}
+
+
+def _midi(page, column: int) -> bytes:
+    """The MIDI file a column's download button gives."""
+    with page.expect_download() as info:
+        by_key(page, f"midi_{column}", "button").click()
+    return Path(info.value.path()).read_bytes()
+
+
+def test_a_link_reproduces_its_melodies_byte_for_byte_in_a_fresh_browser(server):
+    url, _ = server
+    with chromium() as browser:
+        anna = new_page(browser)
+        anna.set_default_timeout(120_000)
+        anna.goto(student_url(url, "sampling", "Anna"))
+        wait_ready(anna, 180)
+        by_key(anna, "seed", "input").fill("5")
+        by_key(anna, "seed", "input").press("Tab")
+        wait_ready(anna, 60)
+        by_key(anna, "generate", "button").click()
+        by_key(anna, "midi_3", "button").wait_for()
+        wait_ready(anna, 120)
+        made = [_midi(anna, i) for i in range(4)]
+        link = anna.locator('[data-testid="stCode"]').first.inner_text().strip()
+        assert "/sampling?model=" in link and "seed=5" in link and "student" not in link
+        ben = new_page(browser)  # another laptop opens the link Anna sent
+        ben.set_default_timeout(120_000)
+        ben.goto(f"{link}&student=Ben")
+        by_key(ben, "midi_3", "button").wait_for()
+        wait_ready(ben, 120)
+        assert_no_exception(ben, "Sampling opened from a link")
+        assert [_midi(ben, i) for i in range(4)] == made

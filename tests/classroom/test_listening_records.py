@@ -177,3 +177,12 @@ def test_the_teachers_choice_is_kept(tmp_path):
     db.set_listening_settings(["bach", "workshop"], ["top-p"], 2)
     chosen = db.listening_settings()
     assert (chosen.models, chosen.methods, chosen.bars) == (("bach", "workshop"), ("top-p",), 2)
+
+
+def test_an_unplayable_open_round_is_abandoned_never_an_answered_one(tmp_path):
+    db = _db(tmp_path)
+    db.deal_round(_round("r1"))
+    assert db.abandon_round("r1") and db.open_round("Anna") is None
+    db.deal_round(_round("r2"))
+    db.answer_round("r2", "A")
+    assert not db.abandon_round("r2") and [r.id for r in db.answered_rounds()] == ["r2"]
