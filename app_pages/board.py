@@ -4,10 +4,9 @@ open their links; a projector view shows one melody large."""
 import streamlit as st
 
 from app_pages.board_views import card, projector
-from app_pages.common import class_records, records_problem_text
+from app_pages.common import class_records, records_problem_text, teacher_signed_in
 from app_pages.i18n import translator
 from app_pages.identity import current_student
-from app_pages.listening_views import teacher_here
 from bachlstm.classroom.records import RecordsError
 from bachlstm.generation.sampling import METHODS
 
@@ -18,7 +17,7 @@ _ = translator(__name__)
 
 
 st.title(_("Class board"))
-student, teacher = current_student(), teacher_here()
+student, teacher = current_student(), teacher_signed_in()
 if problem := st.session_state.pop("board_problem", None):
     st.warning(problem)
 try:

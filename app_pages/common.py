@@ -35,6 +35,14 @@ def job_manager() -> JobManager:
     return JobManager()
 
 
+TEACHER = "teacher_signed_in"  # session_state: True once this session gave the teacher PIN (teacher.py)
+
+
+def teacher_signed_in() -> bool:
+    """Whether this session is the teacher's (the teacher page's PIN given in it)."""
+    return bool(st.session_state.get(TEACHER))
+
+
 @st.cache_resource
 def class_records() -> records.ClassRecords:
     """The class's records (students, run owners, shares): one file per server (records.database_path)."""

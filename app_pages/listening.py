@@ -3,7 +3,7 @@ is Bach? Then the answer, both scores, and the class's results."""
 
 import streamlit as st
 
-from app_pages.common import class_records, records_problem_text, usable_checkpoints
+from app_pages.common import class_records, records_problem_text, teacher_signed_in, usable_checkpoints
 from app_pages.i18n import translator
 from app_pages.identity import current_student
 from app_pages.listening_views import (
@@ -16,7 +16,6 @@ from app_pages.listening_views import (
     draw_teacher,
     playable_round,
     round_excerpts,
-    teacher_here,
 )
 from bachlstm.classroom.records import ListeningSettings, RecordsError
 from bachlstm.generation.sampling import METHODS
@@ -71,6 +70,6 @@ else:
 
 st.subheader(_("The class's results"))
 draw_results(student)
-if teacher_here():
+if teacher_signed_in():
     with st.expander(_("Teacher: the class's models, methods and length; reset the results")):
         draw_teacher(available, choice)

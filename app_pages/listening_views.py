@@ -36,14 +36,6 @@ REVEALED = "listening_revealed"  # session_state: the round just answered, shown
 PROBLEM = "listening_problem"  # session_state: a records problem met while storing an answer
 
 
-TEACHER = "teacher"  # session_state: set by the teacher page once its PIN was given
-
-
-def teacher_here() -> bool:
-    """Whether this session is the teacher's (the teacher page's PIN given)."""
-    return bool(st.session_state.get(TEACHER))
-
-
 _ = translator(__name__)
 
 

@@ -9,7 +9,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import class_records, job_manager, records_problem_text, run_owners, wait_estimates
+from app_pages.common import (
+    TEACHER,
+    class_records,
+    job_manager,
+    records_problem_text,
+    run_owners,
+    wait_estimates,
+)
 from app_pages.i18n import translator
 from app_pages.texts import MISSING, format_seconds
 from bachlstm.classroom.records import DAMAGED, RecordsError
@@ -17,7 +24,6 @@ from bachlstm.classroom.workshop import archive_runs, class_runs, delete_run, zi
 
 ENV_PIN = "BACHLSTM_TEACHER_PIN"
 WRONG_PIN_DELAY_S = 1.5  # a wrong PIN waits this long: guessing a 4-digit PIN takes hours, not seconds
-TEACHER = "teacher_signed_in"
 
 
 _ = translator(__name__)

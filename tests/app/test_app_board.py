@@ -66,7 +66,7 @@ def test_filters_by_model_and_method(board):
     assert not titles(at) and at.info[0].value == "No shared melody of this model and method."
 
 
-def test_the_owner_or_the_teacher_removes_an_item(board):
+def test_the_owner_or_the_teacher_removes_an_item(board, monkeypatch):
     at = board_page("anna")  # her name in another case is still her
     assert {b.key for b in at.button if b.key.startswith("board_remove_")} == {
         "board_remove_1",
@@ -74,9 +74,14 @@ def test_the_owner_or_the_teacher_removes_an_item(board):
     }
     at.button(key="board_remove_1").click().run()
     assert titles(at) == ["Wild", "Stuck"] and [i.id for i in board.board_items()] == [3, 2]
-    teacher = board_page("Teacher")
-    teacher.session_state["teacher"] = True
+    monkeypatch.setenv("BACHLSTM_TEACHER_PIN", "2468")
+    teacher = new_app(student="Teacher")  # signs in on the teacher page, then opens the board
     teacher.run()
+    teacher.switch_page("app_pages/teacher.py").run()
+    teacher.text_input(key="teacher_pin_input").input("2468")
+    next(b for b in teacher.button if b.label == "Open the teacher page").click().run()
+    teacher.switch_page(PAGE).run()
+    assert not teacher.exception
     assert {b.key for b in teacher.button if b.key.startswith("board_remove_")} == {
         "board_remove_2",
         "board_remove_3",

@@ -8,7 +8,7 @@ import pytest
 import soundfile
 from streamlit.testing.v1 import AppTest
 
-from app_pages.common import usable_checkpoints
+from app_pages.common import TEACHER, usable_checkpoints
 from app_pages.listening_views import round_excerpts
 from bachlstm.classroom.records import ClassRecords
 from bachlstm.reports.excerpts import excerpt_audio
@@ -97,7 +97,7 @@ def test_german_and_english_both_open(class_db):
 def test_the_teacher_chooses_for_the_class_and_resets_the_results(class_db):
     at = listening_page()
     assert "listen_reset" not in {b.key for b in at.button}  # a student has no teacher controls
-    at.session_state["teacher"] = True
+    at.session_state[TEACHER] = True  # signed in on the teacher page (its PIN: tests/app/test_app_board.py)
     at.run()
     at.multiselect(key="listen_methods").set_value(["top-k", "temperature"])
     at.selectbox(key="listen_bars").set_value(4)
