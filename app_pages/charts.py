@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
-from app_pages.i18n import current_language, translator
+from app_pages.i18n import N_, current_language, translator
 from app_pages.messages import mode_words, voice_words
 from bachlstm.music.names import key_label, pitch_class_label, pitch_name
 from bachlstm.music.render import to_svg
@@ -55,17 +55,19 @@ def progress_frame(records: Sequence, run: str = "", max_points: int = 400) -> p
     """
     steps = [r for r in records if r.kind == "step" and r.train_loss is not None]
     every = max(1, math.ceil(len(steps) / max_points))
-    rows = [(r.step, r.epoch, "train loss", r.train_loss, "loss") for r in steps[::every]]
+    train, train_epoch, val = _("train loss"), _("train loss (epoch)"), _("val loss")
+    top1, top5 = _("val top-1"), _("val top-5")
+    rows = [(r.step, r.epoch, train, r.train_loss, "loss") for r in steps[::every]]
     if steps and (len(steps) - 1) % every:
         r = steps[-1]  # always show the newest point
-        rows.append((r.step, r.epoch, "train loss", r.train_loss, "loss"))
+        rows.append((r.step, r.epoch, train, r.train_loss, "loss"))
     for r in records:
         if r.kind != "epoch":
             continue
-        rows.append((r.step, r.epoch, "train loss (epoch)", r.train_loss, "loss"))
-        rows.append((r.step, r.epoch, "val loss", r.val_loss, "loss"))
-        rows.append((r.step, r.epoch, "val top-1", r.val_top1, "accuracy"))
-        rows.append((r.step, r.epoch, "val top-5", r.val_top5, "accuracy"))
+        rows.append((r.step, r.epoch, train_epoch, r.train_loss, "loss"))
+        rows.append((r.step, r.epoch, val, r.val_loss, "loss"))
+        rows.append((r.step, r.epoch, top1, r.val_top1, "accuracy"))
+        rows.append((r.step, r.epoch, top5, r.val_top5, "accuracy"))
     frame = pd.DataFrame(rows, columns=["step", "epoch", "metric", "value", "panel"]).dropna()
     frame.insert(0, "run", run)
     return frame
@@ -86,7 +88,7 @@ def training_charts(frame: pd.DataFrame) -> tuple:
                 "x": {
                     "field": "step",
                     "type": "quantitative",
-                    "title": "optimizer step",
+                    "title": _("optimizer step"),
                     "axis": {"format": "d", "tickMinStep": 1},
                 },
                 "y": {"field": "value", "type": "quantitative", **y},
@@ -107,11 +109,13 @@ def training_charts(frame: pd.DataFrame) -> tuple:
         }
         return data, spec
 
-    loss = panel(frame[frame.panel == "loss"], "Loss", {"title": "cross-entropy", "scale": {"zero": False}})
+    loss = panel(
+        frame[frame.panel == "loss"], _("Loss"), {"title": _("cross-entropy"), "scale": {"zero": False}}
+    )
     acc = panel(
         frame[frame.panel == "accuracy"],
-        "Validation accuracy",
-        {"title": "accuracy", "scale": {"domain": [0, 1]}},
+        _("Validation accuracy"),
+        {"title": _("accuracy"), "scale": {"domain": [0, 1]}},
     )
     return loss, acc
 
@@ -122,9 +126,9 @@ def history_frame(histories: dict[str, list[dict]]) -> pd.DataFrame:
     for run, history in histories.items():
         for rec in history or []:
             for key, metric in (
-                ("train_loss", "train loss"),
-                ("val_loss", "val loss"),
-                ("val_top1", "val top-1"),
+                ("train_loss", _("train loss")),
+                ("val_loss", _("val loss")),
+                ("val_top1", _("val top-1")),
             ):
                 value = rec.get(key)
                 if value is not None and rec.get("epoch") is not None:
@@ -138,9 +142,9 @@ def history_chart(frame: pd.DataFrame):
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(format="d", tickMinStep=1)),
+            x=alt.X("epoch:Q", title=_("epoch"), axis=alt.Axis(format="d", tickMinStep=1)),
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run", legend=alt.Legend(orient="top")),
+            color=alt.Color("run:N", title=_("run"), legend=alt.Legend(orient="top")),
             strokeDash=alt.StrokeDash("run:N", legend=None),
             tooltip=["run", "metric", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
@@ -151,8 +155,8 @@ def history_chart(frame: pd.DataFrame):
 
 
 SWEEP_MEASURES = {
-    "best_val_loss": "best validation loss (per token)",
-    "bits_per_note": "bits per note (test)",
+    "best_val_loss": N_("best validation loss (per token)"),
+    "bits_per_note": N_("bits per note (test)"),
 }
 
 
@@ -171,7 +175,7 @@ def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool 
         .mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
         .encode(
             x=x,
-            y=alt.Y(f"{m}:Q", title=SWEEP_MEASURES[m], scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{m}:Q", title=_(SWEEP_MEASURES[m]), scale=alt.Scale(zero=False)),
             tooltip=["run", "label", alt.Tooltip(f"{m}:Q", format=".4f")],
         )
         for m in measures

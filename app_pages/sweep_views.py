@@ -16,8 +16,8 @@ from app_pages.forms import (
     sweep_label,
     sweep_runs,
 )
-from app_pages.i18n import translator
-from app_pages.texts import MISSING, NOT_YET
+from app_pages.i18n import number, translator
+from app_pages.texts import MISSING, NOT_YET, job_status_words
 from app_pages.training_runs import start_run
 from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, validate_run_name
 from bachlstm.training.budget import BudgetError
@@ -35,11 +35,17 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
         runs = sweep_runs(values, field, parsed, prefix.strip())
         taken = {info.name for info in list_checkpoints()} | {j.name for j in manager.jobs() if j.is_active}
         if manager.max_queued - len(manager.queue()) < len(runs):
-            raise JobError(f"the training queue has no room for {len(runs)} more runs: try again later")
+            raise JobError(
+                _("the training queue has no room for {n} more runs: try again later").format(n=len(runs))
+            )
         planned = []
         for name, overrides in runs:
             if validate_run_name(name) in taken:
-                raise JobError(f"a run named {name!r} already exists: choose another start for the names")
+                raise JobError(
+                    _("a run named {name} already exists: choose another start for the names").format(
+                        name=repr(name)
+                    )
+                )
             preset = get_preset(preset_name, **overrides)
             check_cost(preset)  # every run of the sweep within the limits, or none is queued
             planned.append((name, preset))
@@ -50,7 +56,7 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
         st.error(_("Sweep not started: {why}").format(why=exc))
         return
     except (FormError, PresetError, JobError, CheckpointError, BudgetError) as exc:
-        st.error(f"Sweep not started: {problems_text(exc)}")
+        st.error(_("Sweep not started: {problems}").format(problems=problems_text(exc)))
         return
     swept = [overrides[field] for _name, overrides in runs]
     st.session_state.sweep = {
@@ -95,13 +101,15 @@ def draw_sweep(live: bool = False) -> None:
         return
     manager = job_manager()
     label, kind = TRAINING_FIELDS[sweep["field"]]
-    st.subheader(f"Sweep: {label}")
+    label = _(label)
+    st.subheader(_("Sweep: {field}").format(field=label))
     table = sweep_table(sweep)
-    words = {**charts.SWEEP_MEASURES, "label": label, "test_perplexity": "test perplexity"}
-    config = {name: st.column_config.Column(text) for name, text in words.items()}
-    st.dataframe(table.drop(columns="value"), hide_index=True, column_config=config, placeholder=MISSING)
+    words = {**charts.SWEEP_MEASURES, "label": label, "test_perplexity": "test perplexity", "run": "run"}
+    config = {name: st.column_config.Column(_(text)) for name, text in words.items()}
+    shown = table.drop(columns="value").assign(status=[job_status_words(s) for s in table.status])
+    st.dataframe(shown, hide_index=True, column_config=config, placeholder=MISSING)
     if table[["best_val_loss", "bits_per_note", "test_perplexity"]].isna().any(axis=None):
-        st.caption(f"{MISSING} {NOT_YET}")
+        st.caption(f"{MISSING} {_(NOT_YET)}")
     histories = {}
     for job_id, value in zip(sweep["jobs"], sweep["labels"]):
         job = manager.find(job_id)
@@ -118,12 +126,14 @@ def draw_sweep(live: bool = False) -> None:
         st.altair_chart(chart)
         best = done.loc[done.best_val_loss.idxmin()]
         st.caption(
-            f"Best: {label} = {best.label} (validation loss {best.best_val_loss:.4f} per token). The runs "
-            "are saved like any other: compare them below or generate music with them on the Sampling page."
+            _(
+                "Best: {field} = {value} (validation loss {loss} per token). The runs are saved like any "
+                "other: compare them below or generate music with them on the Sampling page."
+            ).format(field=label, value=best.label, loss=number(best.best_val_loss, 3))
         )
     active = [j for j in (manager.find(i) for i in sweep["jobs"]) if j is not None and j.is_active]
     if active:
-        st.button("Stop the sweep", key="sweep_stop", on_click=_stop_all, args=([j.id for j in active],))
+        st.button(_("Stop the sweep"), key="sweep_stop", on_click=_stop_all, args=([j.id for j in active],))
     elif live:
         st.rerun()  # the whole page once more: the live redraw stops and the run lists change
 

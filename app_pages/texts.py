@@ -64,23 +64,30 @@ def job_status_words(status: str) -> str:
 
 # A teacher's one-line explanation of each Training form field (forms.TRAINING_FIELDS), its help tooltip.
 TRAINING_HELP = {
-    "epochs": "Passes over all training windows. More epochs fit the melodies better but take longer.",
-    "batch_size": "Windows per optimizer step. Larger batches give fewer, smoother steps per epoch.",
-    "lr": "Learning rate: how big each AdamW step is. Too large and the loss jumps about; too small and "
-    "it learns slowly.",
-    "embedding_dim": "Length of the vector each token becomes before the LSTM (see the Corpus page's "
-    "embedding panel).",
-    "lstm_sizes": "Memory units per LSTM layer, one number per layer: '6, 12, 6' is three layers.",
-    "dropouts": "Share of units switched off at random while training, one value per LSTM layer (0 = none); "
-    "it fights memorizing the training melodies.",
-    "hidden_linear": "Size of an extra dense layer between the LSTMs and the output (0 = none).",
-    "seq_len": "How many tokens the model sees in one training window: its context while it learns.",
-    "max_melodies": "Train on only the first N melodies for a quicker demo (0 = all of them).",
-    "max_steps": "End training after this many optimizer steps, whatever the epochs say (0 = no limit).",
-    "seed": "The same seed and settings train the same model again.",
-    "sweep": "The values to try, e.g. '3, 8, 16' (LSTM sizes and dropouts: ';' between values, "
-    "'6, 12, 6; 32, 32'). Each value becomes an ordinary saved run named after it, queued one after another "
-    "with all the other settings from the form above.",
+    "epochs": N_("Passes over all training windows. More epochs fit the melodies better but take longer."),
+    "batch_size": N_("Windows per optimizer step. Larger batches give fewer, smoother steps per epoch."),
+    "lr": N_(
+        "Learning rate: how big each AdamW step is. Too large and the loss jumps about; too small and "
+        "it learns slowly."
+    ),
+    "embedding_dim": N_(
+        "Length of the vector each token becomes before the LSTM (see the Corpus page's embedding panel)."
+    ),
+    "lstm_sizes": N_("Memory units per LSTM layer, one number per layer: '6, 12, 6' is three layers."),
+    "dropouts": N_(
+        "Share of units switched off at random while training, one value per LSTM layer (0 = none); "
+        "it fights memorizing the training melodies."
+    ),
+    "hidden_linear": N_("Size of an extra dense layer between the LSTMs and the output (0 = none)."),
+    "seq_len": N_("How many tokens the model sees in one training window: its context while it learns."),
+    "max_melodies": N_("Train on only the first N melodies for a quicker demo (0 = all of them)."),
+    "max_steps": N_("End training after this many optimizer steps, whatever the epochs say (0 = no limit)."),
+    "seed": N_("The same seed and settings train the same model again."),
+    "sweep": N_(
+        "The values to try, e.g. '3, 8, 16' (LSTM sizes and dropouts: ';' between values, "
+        "'6, 12, 6; 32, 32'). Each value becomes an ordinary saved run named after it, queued one after "
+        "another with all the other settings from the form above."
+    ),
 }
 
 
@@ -249,6 +256,49 @@ def format_metric(value, fmt: str) -> str:
     return fmt.format(value)
 
 
+def preset_description(preset) -> str:
+    """A preset's description (bachlstm.training.presets) in the page's language."""
+    return _(preset.description)
+
+
+# The shipped presets' descriptions, for the catalog (the Training page shows them through `_`; the
+# German page check finds one the catalog lacks).
+PRESET_DESCRIPTIONS = (
+    N_(
+        "The original workshop network: embedding 3, LSTM 6-12-6 (dropout 0.2/0.3/0.3), a 512-unit "
+        "linear layer, batch 64, stateless, factored tokens, 4/4 first part with 30-65 events."
+    ),
+    N_(
+        "A stronger model: one token per note/rest plus bar lines and ties, 4/4 soprano melodies, "
+        "every training melody also transposed by -5..+6 semitones, one 256-unit LSTM layer."
+    ),
+)
+
+
+def _megabytes(value: float) -> str:
+    if value >= 1024:
+        return _("{n} GB").format(n=number(value / 1024, 1))
+    return _("{n} MB").format(n=number(value)) if value >= 1 else _("under 1 MB")
+
+
+def estimate_words(e) -> str:
+    """A run's cost (budget.Estimate) in one line for the Training form, in the page's language."""
+    return _(
+        "Estimate: {params} parameters; peak memory ~{peak} (weights and optimizer {state}, one batch "
+        "{batch}, {windows} windows {windows_mb}); ~{epoch} per epoch, ~{run} of training in all on a "
+        "laptop CPU (rough, +-50%), after the data is prepared (a few seconds, more the first time)."
+    ).format(
+        params=number(e.n_params),
+        peak=_megabytes(e.peak_mb),
+        state=_megabytes(e.state_mb),
+        batch=_megabytes(e.activations_mb),
+        windows=number(e.windows),
+        windows_mb=_megabytes(e.windows_mb),
+        epoch=format_seconds(e.epoch_s),
+        run=format_seconds(e.run_s),
+    )
+
+
 def format_seconds(seconds: float | None) -> str:
     """'1 h 02 min', '3 min 05 s', '42 s'; '?' when unknown."""
     if seconds is None or not math.isfinite(seconds) or seconds < 0:
@@ -263,22 +313,24 @@ def format_seconds(seconds: float | None) -> str:
 
 # What each live training chart (loss, validation accuracy) says before it has a point to draw.
 NOT_YET_CHARTED = (
-    "**Loss**: drawn from the first training steps on.",
-    "**Validation accuracy**: measured at the end of each epoch, so its first point comes after epoch 1.",
+    N_("**Loss**: drawn from the first training steps on."),
+    N_("**Validation accuracy**: measured at the end of each epoch, so its first point comes after epoch 1."),
 )
 
 
 def progress_text(record) -> tuple[float, str]:
     """(fraction done, one-line status) for the progress bar from the newest Progress record."""
     if record is None:
-        return 0.0, "preparing the data ..."
+        return 0.0, _("preparing the data ...")
     total = max(int(record.total_steps or 0), 1)
     fraction = min(max(record.step / total, 0.0), 1.0)
-    text = f"epoch {record.epoch} · step {record.step:,}/{total:,}"
+    text = _("epoch {epoch} · step {step}/{total}").format(
+        epoch=record.epoch, step=number(record.step), total=number(total)
+    )
     if record.eta_s is not None and record.kind != "done":
-        text += f" · ETA {format_seconds(record.eta_s)}"
+        text += _(" · ETA {time}").format(time=format_seconds(record.eta_s))
     if record.tokens_per_s:
-        text += f" · {record.tokens_per_s:,.0f} tokens/s"
+        text += _(" · {n} tokens/s").format(n=number(record.tokens_per_s))
     return fraction, text
 
 
@@ -340,29 +392,53 @@ NOT_APPLICABLE = (
     "piece copied from when nothing was copied, or a figure about sampling in Bach's own row."
 )
 
-NOT_YET = (
+NOT_YET = N_(
     "in the table: not measured yet. The validation loss comes at the end of a run's first epoch, the "
     "test figures when a run ends by itself (a stopped run is not scored on the test split)."
 )
 
 RUN_STATE_WORDS = {
-    "stopped": "it was stopped before its last epoch; its best epoch so far is saved",
-    "interrupted": "its training ended without finishing (the server stopped or restarted); its best "
-    "epoch so far is saved",
+    "stopped": N_("it was stopped before its last epoch; its best epoch so far is saved"),
+    "interrupted": N_(
+        "its training ended without finishing (the server stopped or restarted); its best epoch so far "
+        "is saved"
+    ),
 }
+
+# A saved run's status (checkpoints.CheckpointInfo.status) in words.
+RUN_STATUS_WORDS = {
+    "complete": N_("complete"),
+    "stopped": N_("stopped"),
+    "interrupted": N_("interrupted"),
+    "broken": N_("broken"),
+    "skipped": N_("skipped"),
+}
+
+
+def run_state(info) -> str:
+    """'complete', 'stopped at epoch 5 of 45', 'broken: why' for a CheckpointInfo, in the page's language."""
+    status = _(RUN_STATUS_WORDS[info.status]) if info.status in RUN_STATUS_WORDS else info.status
+    if info.error:
+        return f"{status}: {info.error}"
+    if info.resumable:
+        return _("{status} at epoch {epoch} of {epochs}").format(
+            status=status, epoch=info.epoch, epochs=info.epochs
+        )
+    return status
 
 
 def queue_state_words(status: str, position: int | None) -> str:
     """A training job's state in the server's queue table: 'training', 'waiting: number 2 in the queue'."""
     if status == "queued":
-        return f"waiting: number {position} in the queue" if position else "waiting"
-    return {"running": "training", "stopping": "stopping (saving its best epoch)"}.get(status, status)
+        return _("waiting: number {n} in the queue").format(n=position) if position else _("waiting")
+    words = {"running": N_("training"), "stopping": N_("stopping (saving its best epoch)")}
+    return _(words[status]) if status in words else job_status_words(status)
 
 
 def run_state_words(info) -> str:
     """'stopped at epoch 4 of 30: it was stopped before ...' for a CheckpointInfo, read when drawn."""
     why = RUN_STATE_WORDS.get(info.status)
-    return f"{info.state}: {why}." if why else f"{info.state}."
+    return f"{run_state(info)}: {_(why)}." if why else f"{run_state(info)}."
 
 
 def checkpoint_table(infos: Sequence) -> pd.DataFrame:
@@ -383,7 +459,7 @@ def checkpoint_table(infos: Sequence) -> pd.DataFrame:
                 "pitch bits per note": _num(metrics.get("test_pitch_bits_per_note")),
                 "pitch bits given duration": _num(metrics.get("test_pitch_bits_given_duration")),
                 "pitch top-1": _num(metrics.get("test_pitch_top1")),
-                "status": info.state,  # complete | stopped/interrupted at epoch E of N | broken: why
+                "status": run_state(info),  # complete | stopped/interrupted at epoch E of N | broken: why
             }
         )
     return pd.DataFrame(rows)
@@ -463,6 +539,9 @@ HEADERS = {
     "pieces": N_("pieces"),
     "titles": N_("titles"),
     "closest": N_("closest"),
+    "run": N_("run"),
+    "state": N_("state"),
+    "yours": N_("yours"),
     "model": N_("model"),
     "conditions": N_("conditions"),
 }

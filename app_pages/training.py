@@ -4,9 +4,10 @@ import streamlit as st
 
 from app_pages.common import SESSION, check_cost, current_student, job_manager
 from app_pages.forms import TRAINING_FIELDS, form_defaults, problems_text
+from app_pages.i18n import translator
 from app_pages.page_links import apply_link_settings, one_of, plain_text
 from app_pages.sweep_views import draw_sweep, live_sweep, start_sweep, sweep_active
-from app_pages.texts import TRAINING_HELP
+from app_pages.texts import TRAINING_HELP, preset_description
 from app_pages.training_runs import (
     draw_estimate,
     draw_replace,
@@ -31,7 +32,9 @@ from bachlstm.model.checkpoints import validate_run_name
 from bachlstm.training.jobs import QUEUED, OwnerBusyError
 from bachlstm.training.presets import get_preset, preset_names
 
-st.title("Training")
+_ = translator(__name__)
+
+st.title(_("Training"))
 manager = job_manager()
 
 
@@ -51,10 +54,10 @@ linked = apply_link_settings(
 if "train_preset" in linked:
     reset_form()
 preset_name = st.selectbox(
-    "Preset", preset_names(), key="train_preset", on_change=reset_form, persist_state=SESSION
+    _("Preset"), preset_names(), key="train_preset", on_change=reset_form, persist_state=SESSION
 )
 base = get_preset(preset_name)
-st.caption(base.description)
+st.caption(preset_description(base))
 find_lost_run()
 defaults = form_defaults(base)
 bump = st.session_state.pop("train_bump_name", False)  # after a start, offer the next free name
@@ -68,7 +71,7 @@ if bump or "train_run_name" not in st.session_state:
 with st.form("train_form"):
     cols, values = st.columns(4), {}
     for i, (name, (label, kind)) in enumerate(TRAINING_FIELDS.items()):
-        col, key, tip = cols[i % 4], f"train_{name}", TRAINING_HELP[name]
+        col, key, tip, label = cols[i % 4], f"train_{name}", _(TRAINING_HELP[name]), _(label)
         # No bounds on the number fields: out of a widget's range a value turns red and Start silently
         # does nothing; the library refuses it instead, with a message that names the field.
         if kind in ("ints", "floats", "text_int"):
@@ -83,31 +86,31 @@ with st.form("train_form"):
                 label, value=int(defaults[name]), step=1, key=key, persist_state=SESSION, help=tip
             )
     run_name = st.text_input(
-        "Run name (saved as runs/NAME.safetensors)",
+        _("Run name (saved as runs/NAME.safetensors)"),
         key="train_run_name",
         persist_state=SESSION,
-        help="Letters, digits, '-', '_' or '.'; a saved run is never overwritten.",
+        help=_("Letters, digits, '-', '_' or '.'; a saved run is never overwritten."),
     )
     left, right = st.columns([1, 4])
-    left.form_submit_button("Estimate cost", key="train_estimate")
-    start = right.form_submit_button("Start training", type="primary", key="train_start")
-    with st.expander("Hyperparameter sweep: these settings, with one field at 2 to 5 values"):
+    left.form_submit_button(_("Estimate cost"), key="train_estimate")
+    start = right.form_submit_button(_("Start training"), type="primary", key="train_start")
+    with st.expander(_("Hyperparameter sweep: these settings, with one field at 2 to 5 values")):
         c = st.columns([2, 3, 2])
         sweep_field = c[0].selectbox(
-            "Field to vary",
+            _("Field to vary"),
             list(TRAINING_FIELDS),
-            format_func=lambda f: TRAINING_FIELDS[f][0],
+            format_func=lambda f: _(TRAINING_FIELDS[f][0]),
             key="sweep_field",
             persist_state=SESSION,
         )
         sweep_text = c[1].text_input(
-            "Values", key="sweep_values", persist_state=SESSION, help=TRAINING_HELP["sweep"]
+            _("Values"), key="sweep_values", persist_state=SESSION, help=_(TRAINING_HELP["sweep"])
         )
         sweep_prefix = c[2].text_input(
-            "Run names start with", f"{run_stem(current_student())}-sweep", key="sweep_prefix",
+            _("Run names start with"), f"{run_stem(current_student())}-sweep", key="sweep_prefix",
             persist_state=SESSION,
         )  # fmt: skip
-        sweep = st.form_submit_button("Start sweep", key="sweep_start")
+        sweep = st.form_submit_button(_("Start sweep"), key="sweep_start")
 
 if start:
     st.session_state.pop("train_replace", None)
@@ -119,11 +122,15 @@ if start:
     except OwnerBusyError as exc:  # one run per student: say so, offer to stop the first
         say_busy(exc, preset, name)
     except ValueError as exc:  # FormError, PresetError, BudgetError, JobError, CheckpointError, data errors
-        st.error(f"Training not started: {problems_text(exc)}")
+        st.error(_("Training not started: {problems}").format(problems=problems_text(exc)))
     else:
         st.session_state.train_bump_name = True
         if job.name != name:
-            st.info(f"**{name}** was taken in the meantime: your run is **{job.name}**.")
+            st.info(
+                _("**{name}** was taken in the meantime: your run is **{run}**.").format(
+                    name=name, run=job.name
+                )
+            )
 elif not sweep:
     draw_estimate(preset_name, values)
 draw_replace()
@@ -137,7 +144,9 @@ else:
 
 job = followed_job()
 if job is not None:
-    st.button("Stop training", key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,))
+    st.button(
+        _("Stop training"), key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,)
+    )
     if job.status == QUEUED:
         live_queued(job.id)
     elif job.is_active:

@@ -16,7 +16,7 @@ from app_pages.common import (
 )
 from app_pages.forms import training_preset
 from app_pages.i18n import translator
-from app_pages.texts import run_state_words
+from app_pages.texts import estimate_words, run_state, run_state_words
 from bachlstm.classroom.ownership import same_student
 from bachlstm.classroom.records import RecordsError
 from bachlstm.classroom.students import next_run_name
@@ -39,11 +39,15 @@ def draw_estimate(preset_name: str, values: dict) -> None:
     try:
         estimate = check_cost(form_preset(preset_name, values))
     except BudgetError as exc:
-        st.warning(f"These settings cannot start: {exc}")
+        st.warning(_("These settings cannot start: {why}").format(why=exc))
         return
     except ValueError:  # FormError, PresetError, a data error
         return  # Start reports it, naming every bad field
-    st.caption(f"{estimate.summary()} After changing a setting, press *Estimate cost* to update.")
+    st.caption(
+        _("{estimate} After changing a setting, press *Estimate cost* to update.").format(
+            estimate=estimate_words(estimate)
+        )
+    )
 
 
 def taken_run_names() -> set[str]:
@@ -191,17 +195,25 @@ def find_lost_run() -> None:
     info = {i.name: i for i in usable_checkpoints()[0]}.get(name)
     if info is None:
         st.warning(
-            f"Run **{name}** is no longer running: the server stopped or restarted while it trained, "
-            "before its first epoch was saved. Nothing was kept; start it again below."
+            _(
+                "Run **{name}** is no longer running: the server stopped or restarted while it trained, "
+                "before its first epoch was saved. Nothing was kept; start it again below."
+            ).format(name=name)
         )
     elif info.resumable:
         st.warning(
-            f"Run **{name}** is no longer running: the server stopped or restarted while it trained. "
-            f"Its best model so far is saved ({info.state}); continue it below."
+            _(
+                "Run **{name}** is no longer running: the server stopped or restarted while it trained. "
+                "Its best model so far is saved ({state}); continue it below."
+            ).format(name=name, state=run_state(info))
         )
     else:
-        st.info(f"Run **{name}** has ended ({info.state}); it is on the Sampling page.")
-    if st.button("Dismiss", key="lost_run_dismiss"):
+        st.info(
+            _("Run **{name}** has ended ({state}); it is on the Sampling page.").format(
+                name=name, state=run_state(info)
+            )
+        )
+    if st.button(_("Dismiss"), key="lost_run_dismiss"):
         del st.query_params["run"]
         st.rerun()
 
@@ -219,15 +231,15 @@ def draw_resume() -> None:
     ]  # fmt: skip
     if not runs:
         return
-    st.subheader("Continue a stopped run")
+    st.subheader(_("Continue a stopped run"))
     by_name = {i.name: i for i in runs}
     # The option is the bare name and the run's state a caption, re-read on every run of the page: a
     # browser keeps the label it first showed for a chosen option, so "interrupted at epoch 2 of 30"
     # (read while the run trained) stayed on screen after Stop had saved epoch 4.
-    name = st.selectbox("Run", list(by_name), key="resume_name")
+    name = st.selectbox(_("Run"), list(by_name), key="resume_name")
     info = by_name[name]
     st.caption(f"**{name}**: {run_state_words(info)}")
-    if not st.button("Continue training", key="resume_start"):
+    if not st.button(_("Continue training"), key="resume_start"):
         return
     try:
         # The run's own settings: it continues to the epochs it was set to train.
@@ -237,6 +249,6 @@ def draw_resume() -> None:
         say_busy(exc, preset, name, resume=info.path)
         return
     except (CheckpointError, PresetError, JobError, KeyError) as exc:
-        st.error(f"Run {name} cannot be continued: {exc}")
+        st.error(_("Run {name} cannot be continued: {error}").format(name=name, error=exc))
         return
     st.rerun()

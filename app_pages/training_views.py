@@ -14,7 +14,7 @@ from app_pages.common import (
     usable_checkpoints,
     wait_estimates,
 )
-from app_pages.i18n import translator
+from app_pages.i18n import N_, number, percent, translator
 from app_pages.texts import (
     MISSING,
     NOT_YET_CHARTED,
@@ -22,6 +22,7 @@ from app_pages.texts import (
     job_status_words,
     progress_text,
     queue_state_words,
+    shown_headers,
 )
 from bachlstm.classroom.ownership import same_student
 from bachlstm.model.checkpoints import CheckpointError
@@ -35,10 +36,12 @@ def draw_job(job_id: str, live: bool = False) -> None:
     manager = job_manager()
     job = manager.find(job_id)
     if job is None:
-        st.info("That training job has been cleared from the server; its checkpoint (if any) stays in runs/.")
+        st.info(
+            _("That training job has been cleared from the server; its checkpoint (if any) stays in runs/.")
+        )
         return
     records = job.progress()
-    st.subheader(f"Run {job.name}: {job.status}")
+    st.subheader(_("Run {name}: {status}").format(name=job.name, status=job_status_words(job.status)))
     if job.status == QUEUED:
         wait = wait_estimates().get(job.id)
         st.info(
@@ -52,37 +55,45 @@ def draw_job(job_id: str, live: bool = False) -> None:
     elif job.is_active:
         fraction, text = progress_text(records[-1] if records else None)
         if job.status == STOPPING:
-            text += " · stopping after this batch ..."
+            text += _(" · stopping after this batch ...")
         st.progress(fraction, text=text)
     elif job.status == DONE:
         took = format_seconds((job.finished or 0) - (job.started or 0))
-        st.success(f"Finished in {took}: saved as **{_saved_name(job)}**, ready on the Sampling page.")
+        st.success(
+            _("Finished in {took}: saved as **{name}**, ready on the Sampling page.").format(
+                took=took, name=_saved_name(job)
+            )
+        )
     elif job.status == STOPPED:
-        saved = f"saved as **{_saved_name(job)}**" if job.checkpoint else "nothing was saved"
-        st.warning(f"Training {job.stop_reason or 'stopped'}: {saved}.")
+        saved = (
+            _("saved as **{name}**").format(name=_saved_name(job))
+            if job.checkpoint
+            else _("nothing was saved")
+        )
+        st.warning(_("Training stopped: {saved}.").format(saved=saved))
     elif job.status == FAILED:
         st.error(job.error)
     if records:
         frame = _chart_frame(job, records) if live else progress_frame(records, job.name)
         for col, (data, spec), waiting in zip(st.columns(2), training_charts(frame), NOT_YET_CHARTED):
             if spec is None:  # no point yet: a sentence says when one comes, not an empty frame
-                col.caption(waiting)
+                col.caption(_(waiting))
             else:
                 col.vega_lite_chart(data, spec, width="stretch")
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)
-        cols[0].metric("Validation perplexity", _fmt(m.get("val_perplexity")))
-        unscored = "not scored" if job.status == STOPPED else "?"
-        why = (
+        cols[0].metric(_("Validation perplexity"), _fmt(m.get("val_perplexity")))
+        unscored = _("not scored") if job.status == STOPPED else "?"
+        why = _(
             "A stopped run is not scored on the test split, so Stop answers at once. Continue it to score it."
         )
-        cols[1].metric("Test perplexity", _fmt(m.get("test_perplexity"), none=unscored), help=why)
-        cols[2].metric("Test top-1 accuracy", _fmt(m.get("test_top1"), pct=True, none=unscored), help=why)
-        cols[3].metric("Best epoch", m.get("best_epoch", "?"))
+        cols[1].metric(_("Test perplexity"), _fmt(m.get("test_perplexity"), none=unscored), help=why)
+        cols[2].metric(_("Test top-1 accuracy"), _fmt(m.get("test_top1"), pct=True, none=unscored), help=why)
+        cols[3].metric(_("Best epoch"), m.get("best_epoch", "?"))
     if job.status in (DONE, STOPPED) and job.checkpoint:
         st.page_link(
-            "app_pages/sampling.py", label="Generate music with this model", icon=":material/queue_music:"
+            "app_pages/sampling.py", label=_("Generate music with this model"), icon=":material/queue_music:"
         )
     if live and job.is_final:
         st.rerun()  # the whole page: the Stop button and the run lists change
@@ -119,7 +130,7 @@ def _draw_queued(job_id: str) -> None:
 def _fmt(value, pct: bool = False, none: str = "?") -> str:
     if value is None:
         return none
-    return f"{value:.1%}" if pct else f"{value:.2f}"
+    return percent(value, 1) if pct else number(value, 2)
 
 
 def draw_queue(manager) -> None:
@@ -127,8 +138,9 @@ def draw_queue(manager) -> None:
     me = current_student()
     jobs = [j for j in manager.jobs() if j.is_active]
     st.caption(
-        f"Server: {len(manager.running())} of {manager.max_running} training slot(s) busy, "
-        f"{len(manager.queue())} run(s) waiting."
+        _("Server: {busy} of {slots} training slot(s) busy, {waiting} run(s) waiting.").format(
+            busy=len(manager.running()), slots=manager.max_running, waiting=len(manager.queue())
+        )
     )
     if jobs:
         waits = wait_estimates()
@@ -141,7 +153,7 @@ def draw_queue(manager) -> None:
             }
             for j in jobs
         ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder=MISSING)
+        st.dataframe(shown_headers(pd.DataFrame(rows)), hide_index=True, placeholder=MISSING)
 
 
 def draw_other_runs(shown) -> None:
@@ -199,15 +211,15 @@ def _status_line(job_id: str) -> None:
     st.caption(text)
 
 
-ALL_TOKENIZERS = "all (losses do not compare)"
+ALL_TOKENIZERS = N_("all (losses do not compare)")  # the choice of every tokenizer, translated when shown
 
 
 def draw_compare() -> None:
     """Overlay the histories of saved runs and shipped models (from checkpoint metadata)."""
-    st.subheader("Compare runs")
+    st.subheader(_("Compare runs"))
     usable, _broken = usable_checkpoints()
     if not usable:
-        st.info("No saved model yet: finished or stopped runs appear here.")
+        st.info(_("No saved model yet: finished or stopped runs appear here."))
         return
     job = job_manager().find(st.session_state.get("train_job"))
     names = {info.name for info in usable}
@@ -227,12 +239,15 @@ def draw_compare() -> None:
         newest = next((info for info in usable if not info.shipped), usable[0])  # user runs newest first
         st.session_state.compare_tokenizer = newest.tokenizer or "?"
     kind = st.radio(
-        "Tokenizer",
+        _("Tokenizer"),
         [*tokenizers, ALL_TOKENIZERS],
+        format_func=lambda t: _(ALL_TOKENIZERS) if t == ALL_TOKENIZERS else t,
         key="compare_tokenizer",
         horizontal=True,
-        help="Loss and accuracy are per token, and the tokenizers cut a note into different tokens: "
-        "curves of two tokenizers do not compare.",
+        help=_(
+            "Loss and accuracy are per token, and the tokenizers cut a note into different tokens: "
+            "curves of two tokenizers do not compare."
+        ),
     )
     by_name = {i.name: i for i in usable if kind == ALL_TOKENIZERS or (i.tokenizer or "?") == kind}
     if "compare" not in st.session_state:
@@ -240,7 +255,7 @@ def draw_compare() -> None:
     # runs deleted from disk since the last rerun, or of another tokenizer, are no choice here
     kept = list(dict.fromkeys(n for n in st.session_state.compare if n in by_name))
     st.session_state.compare = kept or [n for n, i in by_name.items() if i.shipped] or list(by_name)[:1]
-    chosen = st.multiselect("Runs to overlay", list(by_name), key="compare")
+    chosen = st.multiselect(_("Runs to overlay"), list(by_name), key="compare")
     histories = {}
     for name in chosen:
         path = by_name[name].path
@@ -250,13 +265,15 @@ def draw_compare() -> None:
             st.error(f"{name}: {exc}")
     frame = history_frame(histories)
     if frame.empty:
-        st.info("The chosen runs have no per-epoch history to show.")
+        st.info(_("The chosen runs have no per-epoch history to show."))
     else:
         st.altair_chart(history_chart(frame))
         if kind == ALL_TOKENIZERS:
             st.caption(
-                "Loss and accuracy are per token: compare runs that use the same tokenizer (a factored "
-                "note is five easy tokens, an event token is a whole note)."
+                _(
+                    "Loss and accuracy are per token: compare runs that use the same tokenizer (a factored "
+                    "note is five easy tokens, an event token is a whole note)."
+                )
             )
 
 
