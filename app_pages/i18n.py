@@ -158,22 +158,27 @@ def translator(module: str) -> Callable[[str], str]:
 
 
 def extract_library_texts(fileobj, keywords, comment_tags, options):
-    """A Babel extraction method (babel.cfg `[texts: ...]`): the str values of the module-level dicts
-    named in `options["names"]` ("TEXTS"), the library's English templates that a page translates."""
+    """A Babel extraction method (babel.cfg `[texts: ...]`): the library's English texts a page translates.
+
+    `names = TEXTS`: the str values of those module-level dicts; `arguments = description`: the str passed
+    as that keyword argument to any call (a preset's description).
+    """
     import ast
 
-    names = set(options.get("names", "TEXTS").split())
+    names = set(options.get("names", "").split())
+    keys = set(options.get("arguments", "").split())
     tree = ast.parse(fileobj.read())
-    for node in tree.body:
-        target = (
-            node.target
-            if isinstance(node, ast.AnnAssign)
-            else (node.targets[0] if isinstance(node, ast.Assign) else None)
-        )
-        if isinstance(target, ast.Name) and target.id in names and isinstance(node.value, ast.Dict):
-            for value in node.value.values:
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    yield value.lineno, "", value.value, []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
+            target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
+            if isinstance(target, ast.Name) and target.id in names:
+                for value in node.value.values:
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        yield value.lineno, "", value.value, []
+        elif isinstance(node, ast.keyword) and node.arg in keys:
+            value = node.value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                yield value.lineno, "", value.value, []
 
 
 def _picked() -> None:

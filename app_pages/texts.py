@@ -257,22 +257,8 @@ def format_metric(value, fmt: str) -> str:
 
 
 def preset_description(preset) -> str:
-    """A preset's description (bachlstm.training.presets) in the page's language."""
+    """A preset's description (bachlstm.training.presets; babel.cfg puts it in the catalog), translated."""
     return _(preset.description)
-
-
-# The shipped presets' descriptions, for the catalog (the Training page shows them through `_`; the
-# German page check finds one the catalog lacks).
-PRESET_DESCRIPTIONS = (
-    N_(
-        "The original workshop network: embedding 3, LSTM 6-12-6 (dropout 0.2/0.3/0.3), a 512-unit "
-        "linear layer, batch 64, stateless, factored tokens, 4/4 first part with 30-65 events."
-    ),
-    N_(
-        "A stronger model: one token per note/rest plus bar lines and ties, 4/4 soprano melodies, "
-        "every training melody also transposed by -5..+6 semitones, one 256-unit LSTM layer."
-    ),
-)
 
 
 def _megabytes(value: float) -> str:
