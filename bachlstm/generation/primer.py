@@ -30,7 +30,7 @@ from bachlstm.music.midi import MidiReadError, MidiReading, read_midi
 from bachlstm.music.notices import Notice, NoticeError
 from bachlstm.music.pitches import estimate_key_sharps, spelled_key_sharps, spelled_pitch, transpose
 from bachlstm.music.scores import BAR_QUARTERS, stamp_bars
-from bachlstm.music.skyline import EPS, LineNote, fit_to_grid, primer_segments, top_line
+from bachlstm.music.skyline import EPS, LineNote, fit_to_grid, primer_segments, snap, top_line
 from bachlstm.tokens.grammar import grammar_of
 from bachlstm.tokens.tokenizers import BOS, EOS, UNK, EventTokenizer
 
@@ -481,7 +481,13 @@ def read_primer(
         warnings.append(Notice.of("meter", meters=", ".join(others)))
     notes = [n if n.name is not None else LineNote(n.start, n.end, n.midi, *spelled_pitch(n.midi, 0))
              for n in chosen.notes]  # fmt: skip
-    fitted = fit_to_grid(top_line(notes), GRID)
+    line = top_line(notes)
+    fitted = fit_to_grid(line, GRID)
+    off_grid = sum(abs(n.start - snap(n.start, GRID)) > EPS for n in line)
+    if len(line) > len(fitted):
+        warnings.append(Notice.of("grid_dropped", count=len(line) - len(fitted)))
+    if off_grid > len(line) - len(fitted):
+        warnings.append(Notice.of("grid_moved", count=off_grid - (len(line) - len(fitted))))
     segments, pickup = primer_segments(fitted[: max_events + 1], source.origin, BAR_QUARTERS)
     events = _split_at_bars(segments, pickup)
     if len(events) > max_events or len(fitted) > max_events:

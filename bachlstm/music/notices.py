@@ -25,6 +25,10 @@ TEXTS: dict[str, str] = {
     "line",
     "cue_notes": "{count} cue note(s) (small notes reminding of another part, not played) were left out",
     "grace_notes": "{count} grace note(s) were left out",
+    "grid_dropped": "{count} note(s) faster than a sixteenth were left out, keeping the notes on the "
+    "sixteenths: the model writes nothing finer",
+    "grid_moved": "{count} note(s) between two sixteenths (triplets, for example) were moved to the "
+    "nearest sixteenth: the model writes nothing finer",
     "patterns": "the file holds {count} separate patterns (MIDI format 2); they were read one after another",
     "meter": "the file is (partly) in {meters}; the model writes 4/4, so bar lines are counted in 4/4",
     "mxl_rootfile": "the compressed file holds {count} scores; the first one its table of contents names "

@@ -108,9 +108,20 @@ def test_run_of_32nd_notes_keeps_the_notes_on_the_beat():
     run = [60, 62, 64, 65, 67, 69, 71, 72]  # C D E F G A B C as 32nds, then a quarter D5
     events = [m for p in run for m in ((0, "note_on", p, 80), (Q // 8, "note_off", p, 0))]
     events += [(0, "note_on", 74, 80), (Q, "note_off", 74, 0)]
-    assert notes(read_primer(midi_file(events), "fast.mid")) == [
+    primer = read_primer(midi_file(events), "fast.mid")
+    assert notes(primer) == [
         ("C", 4, 0.25), ("E", 4, 0.25), ("G", 4, 0.25), ("B", 4, 0.25), ("D", 5, 1.0),
     ]  # fmt: skip
+    assert primer.warnings == (Notice.of("grid_dropped", count=4),)  # the four 32nds between sixteenths
+
+
+def test_triplets_moved_to_the_sixteenth_grid_are_said():
+    third = Q // 3  # an eighth-note triplet C D E, then a half F
+    events = [m for p in (60, 62, 64) for m in ((0, "note_on", p, 80), (third, "note_off", p, 0))]
+    events += [(0, "note_on", 65, 80), (3 * Q, "note_off", 65, 0)]
+    primer = read_primer(midi_file(events), "triplets.mid")
+    assert notes(primer) == [("C", 4, 0.25), ("D", 4, 0.5), ("E", 4, 0.25), ("F", 4, 3.0)]
+    assert primer.warnings == (Notice.of("grid_moved", count=2),)  # D at 1/3 -> 1/4, E at 2/3 -> 3/4
 
 
 def test_smpte_timed_file_is_read_at_its_tempo():
