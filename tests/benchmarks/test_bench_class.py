@@ -21,7 +21,7 @@ def test_niced_launcher_runs_chromium_at_the_given_priority(tmp_path):
     probe.write_text(text.replace(str(classroom.CHROMIUM), "nice"))
     probe.chmod(0o755)
     shown = subprocess.run([str(probe)], capture_output=True, text=True, check=True, start_new_session=True)
-    assert int(shown.stdout.strip()) == os.nice(0) + 7
+    assert int(shown.stdout.strip()) == min(os.nice(0) + 7, 19)  # the kernel caps niceness at 19
     if Path("/proc/self/autogroup").exists():  # Linux with autogroup scheduling
         group = tmp_path / "group"
         group.write_text(text.replace(f'{classroom.CHROMIUM} "$@"', "cat /proc/self/autogroup"))
