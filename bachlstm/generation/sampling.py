@@ -189,10 +189,11 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def scale_by_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Temperature: logits / T (a new tensor); T < 1 sharpens the distribution, T > 1 flattens it."""
+    """Temperature: logits / T; T < 1 sharpens the distribution, T > 1 flattens it. At T = 1 the logits
+    themselves (x / 1 is x exactly: no new tensor for the default, every step of every row)."""
     if not (temperature > 0 and math.isfinite(temperature)):
         raise SamplingConfigError(f"temperature must be a finite number above 0, got {temperature!r}")
-    return logits / temperature
+    return logits if temperature == 1.0 else logits / temperature
 
 
 def min_p_filter(logits: torch.Tensor, min_p: float) -> torch.Tensor:
@@ -361,6 +362,9 @@ class BatchSampler:
         # (config, its row numbers, the same as an index: a slice where they are consecutive, as
         # generate() orders them, so a group's logits are a view)
         self.groups = [(c, r, _as_index(r)) for c, r in rows.items()]
+        # every group a slice and the groups one after the other: their results stack into the batch
+        self.in_order = [row for _, r, _ in self.groups for row in r] == list(range(len(self.configs)))
+        self.in_order = self.in_order and all(isinstance(i, slice) for _, _, i in self.groups)
         self.uses_history = any(c.repetition_penalty != 1.0 or c.no_repeat_ngram for c in self.configs)
 
     def __len__(self) -> int:
@@ -396,6 +400,8 @@ class BatchSampler:
         """`step(config, rows, index)` for each group, the results written into one (B, V) tensor."""
         if len(self.groups) == 1:
             return step(*self.groups[0])
+        if self.in_order:  # one new tensor from the groups' results (generate()'s batches)
+            return torch.cat([step(*group) for group in self.groups])
         out = torch.empty_like(logits)
         for c, rows, index in self.groups:
             out[index] = step(c, rows, index)

@@ -46,6 +46,7 @@ class LSTMModel(nn.Module):
             self.hidden = None
             self.act = nn.Identity()
         self.out = nn.Linear(top, config.vocab_size)
+        self._input_table: tuple | None = None  # (weights' versions, table): see input_table
 
     def init_hidden(self, batch: int, device: torch.device | str | None = None) -> Hidden:
         """Zero state for `batch` sequences: one (h, c) pair of shape (1, B, H_layer) per layer."""
@@ -76,22 +77,40 @@ class LSTMModel(nn.Module):
 
         `forward` on one token (tested equal to float rounding), written out as the LSTM equations
         (`lstm_cell`) from each layer's weights: at one token nn.LSTM's per-call checks cost more than
-        its arithmetic (measured for `bach` at batch 4, one thread: about 400 us a step through
-        `forward`, 190 us written out).
+        its arithmetic (measured for `bach` at batch 4, one thread, on a busy 2-core machine: about
+        400 us a step through `forward`, 170-190 us written out). Dropout as in `forward`; in eval
+        mode its modules, which would return their input, are not called (a few us each per token),
+        and the first layer's input term W_i x + b_i is its token's row of `input_table` (the same
+        numbers, looked up instead of multiplied).
         """
         if hidden is None:
             hidden = self.init_hidden(tokens.shape[0], tokens.device)
-        x = self.embedding_dropout(self.embedding(tokens))  # (B, E)
+        # training: the embedding with its dropout (B, E); eval: the first layer's W_i x + b_i (B, 4H_0)
+        x = self.embedding_dropout(self.embedding(tokens)) if self.training else self.input_table()[tokens]
         new_hidden = []
-        for lstm, drop, (h, c) in zip(self.lstms, self.dropouts, hidden):
+        for i, (lstm, drop, (h, c)) in enumerate(zip(self.lstms, self.dropouts, hidden)):
             # pre-activations of the four gates (B, 4H): W_i x + b_i + W_h h + b_h
-            z = F.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0) + F.linear(
-                h[0], lstm.weight_hh_l0, lstm.bias_hh_l0
-            )
+            wx = x if i == 0 and not self.training else F.linear(x, lstm.weight_ih_l0, lstm.bias_ih_l0)
+            z = wx + F.linear(h[0], lstm.weight_hh_l0, lstm.bias_hh_l0)
             *_, c, h = lstm_cell(z, c[0])  # (B, H) each
             new_hidden.append((h[None], c[None]))  # the state as nn.LSTM keeps it: (1, B, H)
-            x = drop(h)
+            x = drop(h) if self.training else h
         return self.head(x), tuple(new_hidden)
+
+    def input_table(self) -> torch.Tensor:
+        """W_i e + b_i of the first LSTM layer for every token's embedding e (V, 4H_0), which an eval-mode
+        `step` looks up instead of computing: made once per version of those three weights (their
+        tensors' own version counters move with every in-place change: an optimizer step, a load)."""
+        lstm = self.lstms[0]
+        weights = (self.embedding.weight, lstm.weight_ih_l0, lstm.bias_ih_l0)
+        key = tuple((w._version, w.device, w.dtype, w.shape) for w in weights)
+        kept = self._input_table
+        if kept is None or kept[0] != key:
+            # a plain tensor (not an inference-mode one, not part of autograd): usable in any mode
+            with torch.inference_mode(False), torch.no_grad():
+                kept = (key, F.linear(*weights))
+            self._input_table = kept  # one assignment: a thread sees the old pair or the new one
+        return kept[1]
 
     def n_params(self) -> int:
         """Number of trainable parameters."""

@@ -374,3 +374,20 @@ def test_batch_sampler_applies_the_readable_filters_to_each_group_of_rows():
     penalised = repetition_penalty(logits[1:2], [[4, 4]], 2.0)
     assert kept(out[1:2]) == [i == int(greedy(penalised)) for i in range(12)]
     assert out[1, int(greedy(penalised))] == penalised[0, int(greedy(penalised))]
+
+
+def test_batch_sampler_gives_each_row_the_same_whether_its_groups_come_in_order_or_not():
+    """generate() orders rows config by config (the groups' results are stacked); rows in any other
+    order are written back row by row: every row's logits are the same either way."""
+    from bachlstm.generation.sampling import BatchSampler
+
+    logits = torch.randn(6, 12, generator=torch.Generator().manual_seed(5)) * 2
+    cfgs = [SamplingConfig("greedy")] * 2 + [SamplingConfig("top-k", k=3)] * 2 + [SamplingConfig("top-p")] * 2
+    in_order = BatchSampler(cfgs)
+    order = [4, 0, 2, 5, 1, 3]
+    mixed = BatchSampler([cfgs[i] for i in order])
+    assert in_order.in_order and not mixed.in_order
+    assert torch.equal(in_order.process(logits)[order], mixed.process(logits[order]))
+    from bachlstm.generation.sampling import scale_by_temperature
+
+    assert torch.equal(scale_by_temperature(logits, 1.0), logits)  # T = 1: the logits unchanged

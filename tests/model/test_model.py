@@ -204,3 +204,34 @@ def test_step_in_training_mode_drops_out_as_forward_does():
     torch.testing.assert_close(step_state[1][1], forward_state[1][1], atol=1e-6, rtol=1e-5)
     torch.manual_seed(4)
     assert not torch.allclose(model.step(tokens, None)[0], stepped)  # other draws: other logits
+
+
+def test_the_input_table_follows_the_weights():
+    """An eval step looks the first layer's W_i e + b_i up in `input_table`, built from the weights as
+    they are: after an optimizer step or a load it is rebuilt, so the step still equals forward."""
+    torch.manual_seed(2)
+    model = LSTMModel(tiny(lstm_sizes=(8, 6), dropouts=(0.0, 0.0))).eval()
+    lstm = model.lstms[0]
+    table = model.input_table()
+    assert table.shape == (model.config.vocab_size, 4 * 8) and not table.requires_grad
+    assert model.input_table() is table  # the same weights: the same table
+    torch.testing.assert_close(table[5], lstm.weight_ih_l0 @ model.embedding.weight[5] + lstm.bias_ih_l0)
+
+    def step_equals_forward():
+        tokens = torch.tensor([2, 5, 7])
+        with torch.inference_mode():
+            stepped = model.step(tokens, None)[0]
+            full = model(tokens[:, None], model.init_hidden(3))[0][:, 0]
+        torch.testing.assert_close(stepped, full, atol=1e-6, rtol=1e-5)
+
+    step_equals_forward()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    model(torch.tensor([[2, 5, 7, 3]]))[0].sum().backward()
+    optimizer.step()  # in place: the weights' versions move
+    assert model.input_table() is not table
+    step_equals_forward()
+    other = LSTMModel(tiny(lstm_sizes=(8, 6), dropouts=(0.0, 0.0)))
+    before = model.input_table()
+    model.load_state_dict(other.state_dict())  # copied in place as well
+    assert not torch.equal(model.input_table(), before)
+    step_equals_forward()
