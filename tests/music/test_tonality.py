@@ -99,6 +99,31 @@ def test_per_melody_figures_are_exactly_transposition_invariant(spec, shift):
     assert all((x == y).all() for x, y in zip(melody_counts([a]), melody_counts([b])))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(58, 66),
+            st.sampled_from((0.5, 1.0, 2.0)),
+            st.sampled_from((1.0, 2.0, 3.0, 4.0)),
+            st.sampled_from((None, "start", "stop", "continue", "rest")),
+        ),
+        max_size=10,
+    )
+)
+def test_closes_is_its_definition_whatever_it_checks_first(items):
+    """The tonic of the estimated key reached by a step (`closure`), begun on a strong beat: the cheap
+    checks `closes` makes before estimating the key never change its answer."""
+    events = [
+        rest(ql, beat=beat) if tie == "rest" else n(m, ql, beat=beat, tie=tie) for m, ql, beat, tie in items
+    ]
+    notes = [e for e in events if not e.is_rest]
+    k = len(notes) - 1
+    while k > 0 and notes[k].tie in ("stop", "continue") and notes[k - 1].midi == notes[k].midi:
+        k -= 1
+    assert closes(events) == bool(notes and closure(events).tonic_by_step and notes[k].beat in (1.0, 3.0))
+
+
 def test_a_line_closes_on_the_tonic_begun_on_a_strong_beat():
     def line(last_beat, last=60, tie_from=None):
         # C major: C D E F | G F E D | C on `last_beat` (a tied C from `tie_from` when given)
