@@ -498,6 +498,26 @@ def zero_figures(frame: pd.DataFrame) -> list[str]:
     return [figure.rsplit(" (", 1)[0] for figure, is_zero in zero.items() if is_zero]
 
 
+OWN = "your melody"  # `kind` of a with_own_points row; the pooled rows' kind is "pooled"
+
+
+def with_own_points(frame: pd.DataFrame, own: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """A `style_frame` plus one row per method and figure of `own` (figure name without its "(good)"
+    suffix -> value, per method label), drawn by style_chart as dots; a `kind` column tells them apart.
+    Figures the frame does not chart are left out."""
+    figures = {f.rsplit(" (", 1)[0]: f for f in dict.fromkeys(frame.figure)}
+    extra = [
+        (method, figures[name], value, math.nan, math.nan, OWN)
+        for method, values in own.items()
+        for name, value in values.items()
+        if name in figures
+    ]
+    pooled = frame.assign(kind="pooled")
+    if not extra:
+        return pooled
+    return pd.concat([pooled, pd.DataFrame(extra, columns=[*frame.columns, "kind"])], ignore_index=True)
+
+
 def style_chart(frame: pd.DataFrame) -> dict:
     """Vega-Lite spec of a `style_frame`: one small bar chart per figure, Bach validation first in its
     own colour, with the 95% interval as a line where there is one."""
@@ -538,12 +558,29 @@ def style_chart(frame: pd.DataFrame) -> dict:
         "encoding": {"x": x, "y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"}},
     }
     bars["encoding"]["color"]["legend"] = {"orient": "bottom", "columns": 2, "title": None}
+    layers = [bars, whiskers]
+    if "kind" in frame.columns:  # with_own_points: the pooled bars, and the student's melodies as dots
+        pooled = [{"filter": {"field": "kind", "equal": "pooled"}}]
+        bars["transform"] = whiskers["transform"] = pooled
+        layers.append(
+            {
+                "transform": [{"filter": {"field": "kind", "equal": OWN}}],
+                "mark": {"type": "point", "filled": True, "color": "black", "size": 60},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "value", "type": "quantitative"},
+                    "tooltip": _tooltip(
+                        ("method", "nominal"), ("figure", "nominal"), ("value", "quantitative", ".3f")
+                    ),
+                },
+            }
+        )
     # Two panels a row, the legend under them: about 360 px wide, so it fits an 800 px laptop's column
     # (four a row with the legend beside them were some 750 px, cut off at the right).
     return {
         "facet": {"field": "figure", "type": "nominal", "title": None},
         "columns": 2,
-        "spec": {"width": 150, "height": 120, "layer": [bars, whiskers]},
+        "spec": {"width": 150, "height": 120, "layer": layers},
         "resolve": {"scale": {"y": "independent"}},
     }
 

@@ -288,6 +288,27 @@ def reference(path: str, mtime: float):
         return None
 
 
+METHOD_SAMPLES = 64  # melodies per method behind the Sampling page's comparison (as `compare` makes them)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def method_figures(path: str, mtime: float, knobs, constrained: bool, lengths: tuple):
+    """Each method's figures against held-out Bach from METHOD_SAMPLES melodies of this model per method
+    (no primer, seed 0, these knobs and `lengths`: compare_methods' length arguments as sorted items),
+    made once per server, model and setting and shared by every session; None without a held-out split.
+    The first Generate with a new setting waits for it (about 10 s of CPU for `chorale`)."""
+    from bachlstm.reports.comparison import compare_methods, sampling_configs
+
+    ref = reference(path, mtime)
+    if ref is None:
+        return None
+    comparison = compare_methods(
+        checkpoint(path, mtime), sampling_configs(knobs), samples=METHOD_SAMPLES, seed=0, reference=ref,
+        constrained=constrained, **dict(lengths),
+    )  # fmt: skip
+    return comparison.style
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def model_ready(path: str, mtime: float) -> bool:
     """Run the model once for a few tokens (first-call costs: thread pools, lazy inits) before a click."""

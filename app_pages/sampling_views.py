@@ -1,12 +1,21 @@
 """Drawing parts of the Sampling page (streamlit), kept apart so the page itself stays a short script."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode
 
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import SESSION, column_audio, column_view, next_token_view
+from app_pages.common import (
+    METHOD_SAMPLES,
+    SESSION,
+    column_audio,
+    column_view,
+    method_figures,
+    mtime,
+    next_token_view,
+)
 from app_pages.i18n import current_language
 from app_pages.sampling_state import (
     SLIDERS,
@@ -29,6 +38,7 @@ from app_pages.texts import (
     line_label,
     notice_text,
 )
+from bachlstm.analysis.style import REMOTE_SHARPS
 from bachlstm.generation.generator import check_arguments, token_limit
 from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
 from bachlstm.music.names import key_label
@@ -468,8 +478,24 @@ def draw_below(res: SamplingResult) -> None:
     for warning in comparison.warnings:  # only the melodies shown above, not every pooled sample
         if warning.label in first or warning.label.endswith(" #1"):
             st.warning(warning.text)
-    if comparison.style is not None:
-        draw_style(comparison.style, res.samples)
+    settings = res.settings
+    lengths = tuple(sorted({**length_settings(settings), "min_length": settings.min_length}.items()))
+    with st.spinner(
+        _(
+            "Making {n} melodies per method with this model and these settings (once for the class) ..."
+        ).format(n=METHOD_SAMPLES)
+    ):
+        path = settings.checkpoint
+        style = method_figures(path, mtime(Path(path)), settings.knobs, settings.constrained, lengths)
+    if style is not None:
+        st.caption(
+            _(
+                "The bars: {n} melodies per method made by this model with these settings (no primer, "
+                "seed 0), each with its 95% interval, the same figures as `python -m bachlstm compare`. "
+                "The black dots: your melodies above."
+            ).format(n=METHOD_SAMPLES)
+        )
+        draw_style(style, METHOD_SAMPLES, own_figures(res))
     else:
         st.info("This model has no recorded held-out split, so there is nothing to compare with.")
     with st.expander("Token-level metrics (per method, mean over its samples)"):
@@ -505,8 +531,26 @@ def draw_token_table(table) -> None:
         st.caption(f"{MISSING} {NOT_APPLICABLE}")
 
 
-def draw_style(style, samples: int) -> None:
-    """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor."""
+def own_figures(res: SamplingResult) -> dict[str, dict[str, float]]:
+    """Each column's melody's own figures, by method label, for the comparison chart's dots: those a
+    single melody has (ends on the tonic, inner rests, notes outside the key, a remote key)."""
+    out = {}
+    for gen, profile in zip(res.gens, res.profiles):
+        key = estimate_key(gen.events)
+        if not profile or key is None:
+            continue
+        out[gen.config.label] = {
+            "ends on tonic": profile["ends_on_tonic"],
+            "inner rests": profile["inner_rests"],
+            "outside key": profile["outside_key"],
+            "remote keys": float(abs(key.sharps) >= REMOTE_SHARPS),
+        }
+    return out
+
+
+def draw_style(style, samples: int, own: dict | None = None) -> None:
+    """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor;
+    `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
     st.caption(STYLE_HELP.format(n=style.n_notes or "all"))
     frame = style.frame()
     config = {name: st.column_config.Column(help=meaning) for name, meaning in style.meanings().items()}
@@ -521,6 +565,8 @@ def draw_style(style, samples: int) -> None:
     chart = charts.style_frame(style)
     zero = charts.zero_figures(chart)
     drawn = chart[[figure.rsplit(" (", 1)[0] not in zero for figure in chart.figure]]
+    if own:
+        drawn = charts.with_own_points(drawn, own)
     if not drawn.empty:
         st.vega_lite_chart(drawn, charts.style_chart(drawn))
     meanings = style.meanings()

@@ -688,3 +688,16 @@ def test_the_held_out_reference_is_scored_once_per_model_not_per_generate(monkey
         at.button(key=GENERATE).click().run()
         assert not at.exception
     assert len(made) == len(set(made)) == 1
+
+
+def test_the_comparison_pools_64_melodies_per_method_once_with_the_students_as_dots():
+    at = sampling_page()
+    at.slider(key="length").set_value(8)
+    at.button(key=GENERATE).click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    style = at.dataframe[0].value  # pooled per method even though the columns show one melody each
+    assert style.melodies.tolist()[2:] == [64, 64, 64]  # Bach, greedy (one melody), then 64 per method
+    assert any(c.value.startswith("The bars: 64 melodies per method") for c in at.caption)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    style_spec = next(s for s in specs if s.get("facet", {}).get("field") == "figure")
+    assert len(style_spec["spec"]["layer"]) == 3  # bars, intervals and the student's dots

@@ -187,6 +187,25 @@ def test_style_chart_puts_bach_first_in_its_own_colour_with_interval_lines():
     assert (whiskers["encoding"]["y"]["field"], whiskers["encoding"]["y2"]["field"]) == ("low", "high")
 
 
+def test_a_students_melodies_are_dots_on_the_pooled_bars():
+    rows = [
+        StyleRow(label, 64, {"ends on tonic": iv}, SharedRun(0, None, 0, 0))
+        for label, iv in [("greedy", Interval(0.0, 0.0, 0.0)), ("top-p (p=0.9)", Interval(0.9, 0.8, 0.95))]
+    ]
+    frame = charts.style_frame(StyleReport(rows, (0.01, 0.2), 9, 32))
+    own = {"top-p (p=0.9)": {"ends on tonic": 1.0, "inner rests": 2.0}}  # inner rests: not charted here
+    both = charts.with_own_points(frame, own)
+    assert both.kind.tolist() == ["pooled", "pooled", charts.OWN]
+    assert both.iloc[-1][["method", "figure", "value"]].tolist() == [
+        "top-p (p=0.9)", "ends on tonic (Bach-like)", 1.0
+    ]  # fmt: skip
+    bars, whiskers, dots = charts.style_chart(both)["spec"]["layer"]
+    assert bars["transform"] == whiskers["transform"] == [{"filter": {"field": "kind", "equal": "pooled"}}]
+    assert dots["transform"] == [{"filter": {"field": "kind", "equal": charts.OWN}}]
+    assert dots["mark"]["type"] == "point" and dots["encoding"]["x"] == bars["encoding"]["x"]
+    assert len(charts.style_chart(frame)["spec"]["layer"]) == 2  # without a melody of one's own: bars only
+
+
 def test_ambitus_chart_spells_pitches_one_way():
     table = pd.DataFrame({"voice": ["soprano", "soprano"], "lowest": [63.0, 61.0], "highest": [70.0, 70.0]})
     spec = charts.ambitus_chart(table).to_dict()
