@@ -133,7 +133,7 @@ def _primer(args, checkpoint):
     """Events from --primer: a file (read as MIDI/MusicXML) or a chorale id of the checkpoint's selection."""
     if not args.primer:
         return None
-    from bachlstm.generation.primer import primer_from_melody, upload_primer
+    from bachlstm.generation.primer import primer_choices, primer_from_melody, upload_primer
 
     path = Path(args.primer)
     if path.is_file():
@@ -146,11 +146,26 @@ def _primer(args, checkpoint):
     from bachlstm.corpus.selection import select
     from bachlstm.training.splits import checkpoint_selection
 
-    melodies = select(load_corpus(), checkpoint_selection(checkpoint.meta)).melodies
-    for m in melodies:
-        if m.piece_id == args.primer:
-            return primer_from_melody(m, bars=args.primer_bars)
-    raise ValueError(f"--primer {args.primer!r} is neither a file nor a chorale id of this model's selection")
+    corpus = load_corpus()
+    melodies = select(corpus, checkpoint_selection(checkpoint.meta)).melodies
+    found = [m for m in melodies if m.piece_id == args.primer]
+    if not found:
+        raise ValueError(
+            f"--primer {args.primer!r} is neither a file nor a chorale id of this model's selection"
+        )
+    offered, left = primer_choices(found, corpus, bars=args.primer_bars)  # the Sampling page's rule
+    if not offered:
+        m, why = left[0].melody, left[0].why
+        said = (
+            "rests in its opening bars"
+            if why == "silent"
+            else "an instrument part that does not play the tune"
+        )
+        raise ValueError(
+            f"--primer {args.primer}: this model's melody of it is {m.voice}, {said}; try another chorale "
+            "or a file"
+        )
+    return primer_from_melody(offered[0].melody, bars=args.primer_bars)
 
 
 def _clean(value):

@@ -504,3 +504,19 @@ def test_a_general_midi_program_name_does_not_make_a_line_the_melody():
     assert (
         primer.warnings[0].code == "line_highest" and primer.warnings[0].value("instrument") == "Voice Oohs"
     )
+
+
+@pytest.mark.slow
+def test_the_command_line_refuses_a_chorale_primer_whose_opening_is_silent(capsys):
+    from bachlstm.cli import main
+    from tests.builders import CHECKPOINTS
+
+    if not (CHECKPOINTS / "workshop.safetensors").exists():
+        pytest.skip("workshop.safetensors is not shipped")
+    with pytest.raises(SystemExit) as done:  # workshop's melody of bwv149.7 is its first part, Trumpet 1
+        main(["generate", "--checkpoint", "workshop", "--primer", "bwv149.7", "--length", "16"])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: --primer bwv149.7: this model's melody of it is Trumpet 1, rests in its opening bars; try "
+        "another chorale or a file\n"
+    )
