@@ -36,6 +36,7 @@ def _common(p) -> None:
     )
     p.add_argument(
         "--notes",
+        dest="max_notes",  # generate()'s name, so its problems name this option
         type=int,
         default=None,
         metavar="N",
@@ -207,7 +208,7 @@ def run_generate(args) -> int:
         primer=primer,
         length=args.length,
         min_length=args.min_length,
-        max_notes=args.notes,
+        max_notes=args.max_notes,
         cadence=args.cadence,
         close_after=args.close_after,
         seed=args.seed,
@@ -305,7 +306,7 @@ def run_compare(args) -> int:
         primer=primer,
         length=args.length,
         min_length=args.min_length,
-        max_notes=args.notes,
+        max_notes=args.max_notes,
         cadence=args.cadence,
         close_after=args.close_after,
         seed=args.seed,
@@ -322,7 +323,7 @@ def run_compare(args) -> int:
             "samples": args.samples,
             "length": args.length,
             "min_length": result.generations[0].min_length,
-            "max_notes": args.notes,
+            "max_notes": args.max_notes,
             "cadence": args.cadence,
             "close_after": args.close_after,
             "cut": {

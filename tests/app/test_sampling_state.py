@@ -70,3 +70,11 @@ def test_the_duplicate_value_check_sees_streamlits_warning():
         'The widget with key "level" was created with a default value but also had its value set via '
         "the Session State API."
     ]
+
+
+def test_the_model_list_starts_at_the_default_model_then_bach():
+    from app_pages.sampling_state import default_model_index
+
+    assert default_model_index(["workshop", "bach", "chorale", "anna-1"]) == 2
+    assert default_model_index(["workshop", "bach", "anna-1"]) == 1
+    assert default_model_index(["anna-1", "anna-2"]) == 0

@@ -204,6 +204,9 @@ def test_cli_generate_and_compare_take_a_length_in_notes(checkpoint_path, capsys
     cut = sum(g.cut for g in compare_methods(ck, [c for c in default_configs()], length=400, seed=2,
                                              min_length=3, max_notes=5, samples=2).generations)  # fmt: skip
     assert (f"{cut} of 8 melodies were cut by the limit" in text) == (cut > 0)
+    with pytest.raises(SystemExit):
+        main(["compare", "--samples", "1", "--no-reference", "--notes", "0", *common])
+    assert "error: --notes must be a whole number of at least 1, got 0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
