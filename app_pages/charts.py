@@ -644,9 +644,10 @@ def listening_frame(results) -> pd.DataFrame:
     )
 
 
-def listening_chart(frame: pd.DataFrame) -> dict:
+def listening_chart(frame: pd.DataFrame, axis: str = "taken for Bach (95% interval)") -> dict:
     """Vega-Lite spec for the projector: per model and method the share taken for Bach (a point) with
-    its 95% interval (a rule), and chance (50%) as a dashed line."""
+    its 95% interval (a rule), and chance (50%) as a dashed line; `axis`: the x axis' title, worded by
+    the page."""
     y = {"field": "row", "type": "nominal", "title": None, "sort": None}
     x = {"type": "quantitative", "scale": {"domain": [0, 1]}, "axis": {"format": "%"}}
     return {
@@ -654,10 +655,10 @@ def listening_chart(frame: pd.DataFrame) -> dict:
         "height": {"step": 36},
         "layer": [
             {"mark": {"type": "rule", "strokeWidth": 3},
-             "encoding": {"y": y, "x": {**x, "field": "low", "title": "taken for Bach (95% interval)"},
+             "encoding": {"y": y, "x": {**x, "field": "low", "title": axis},
                           "x2": {"field": "high"}}},
             {"mark": {"type": "point", "filled": True, "size": 120},
-             "encoding": {"y": y, "x": {**x, "field": "taken for Bach"},
+             "encoding": {"y": y, "x": {**x, "field": "taken for Bach", "title": axis},
                           "tooltip": _tooltip(("row", "nominal"), ("answers", "quantitative"),
                                               ("taken for Bach", "quantitative", ".0%"))}},
             {"mark": {"type": "rule", "strokeDash": [6, 4], "color": "grey"},

@@ -33,6 +33,7 @@ from bachlstm.reports.excerpts import (
 
 CLASS_METHODS = ("top-k", "top-p", "temperature")  # greedy without a primer writes one melody: no test
 REVEALED = "listening_revealed"  # session_state: the round just answered, shown with its answer
+AGAIN = "listening_again"  # session_state: the answered round whose excerpts are played again
 PROBLEM = "listening_problem"  # session_state: a records problem met while storing an answer
 
 
@@ -191,7 +192,13 @@ def draw_answer(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> No
             view = column_view(excerpt.events, 0)
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
-            st.audio(_audio(excerpt, round_.bars), format="audio/ogg")
+            if st.session_state.get(AGAIN) == round_.id:
+                st.audio(_audio(excerpt, round_.bars), format="audio/ogg")
+    if st.session_state.get(AGAIN) != round_.id:  # the audio again only when asked: 60 KB a round
+        st.button(
+            _("Listen again, knowing which is which"), key="listen_again", icon=":material/replay:",
+            on_click=st.session_state.__setitem__, args=(AGAIN, round_.id),
+        )  # fmt: skip
     st.caption(
         _(
             "The model's excerpt: the opening {bars} bars of a melody **{model}** wrote with **{method}** "
@@ -218,12 +225,16 @@ def draw_results(student: str | None) -> None:
         hide_index=True,
         placeholder=MISSING,
         column_config={
-            "taken for Bach": st.column_config.NumberColumn(format="percent"),
-            "low": st.column_config.NumberColumn(format="percent"),
-            "high": st.column_config.NumberColumn(format="percent"),
+            "model": st.column_config.TextColumn(_("model")),
+            "method": st.column_config.TextColumn(_("method")),
+            "answers": st.column_config.NumberColumn(_("answers")),
+            "taken for Bach": st.column_config.NumberColumn(_("taken for Bach"), format="percent"),
+            "low": st.column_config.NumberColumn(_("95% from"), format="percent"),
+            "high": st.column_config.NumberColumn(_("95% to"), format="percent"),
         },
     )
-    st.vega_lite_chart(frame, charts.listening_chart(frame))
+    axis = _("taken for Bach (95% interval)")
+    st.vega_lite_chart(frame, charts.listening_chart(frame, axis))
     st.caption(
         _(
             "Share of rounds in which listeners took the model's excerpt for Bach, with its 95% interval "

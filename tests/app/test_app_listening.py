@@ -2,6 +2,7 @@
 stored once (a double click, a reload between question and answer), the class's results and chart."""
 
 import io
+import json
 import re
 
 import pytest
@@ -78,7 +79,9 @@ def test_an_answer_is_stored_once_and_shows_both_scores(class_db):
     shown = texts(at)
     assert f"#### {dealt.bach_letter}: Bach ({dealt.bach.split(':')[0]})" in shown
     assert any(t.endswith(": workshop, top-p") for t in shown)
-    assert len(at.image) == 2  # both scores now
+    assert len(at.image) == 2 and not at.get("audio")  # both scores now; the audio again when asked
+    at.button(key="listen_again").click().run()
+    assert len(at.get("audio")) == 2
     table = at.dataframe[0].value
     assert list(table["answers"]) == [1] and list(table["taken for Bach"]) == [0.0 if right else 1.0]
     assert f"**Your score**: Bach found in {int(right)} of 1 rounds." in shown
@@ -123,3 +126,16 @@ def test_a_round_whose_excerpts_are_gone_gives_way_to_a_new_one(class_db):
     assert not at.exception and not at.error and {b.key for b in at.button} >= {"pick_A", "pick_B"}
     dealt = class_db.open_round("Tess")
     assert dealt is not None and dealt.id != "old"
+
+
+def test_the_results_are_worded_in_german_too(class_db):
+    at = new_app("Tess", timeout=180, lang="de")
+    at.run()
+    at.switch_page(PAGE).run()
+    at.button(key="pick_A").click().run()
+    assert not at.exception
+    config = json.loads(at.dataframe[0].proto.columns)  # the headers the page gave
+    labels = [c["label"] for name, c in config.items() if name != "_index"]
+    assert labels == ["Modell", "Verfahren", "Antworten", "für Bach gehalten", "95 % von", "95 % bis"]
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "für Bach gehalten (95-%-Intervall)"
