@@ -148,8 +148,10 @@ def history_chart(frame: pd.DataFrame):
             strokeDash=alt.StrokeDash("run:N", legend=None),
             tooltip=["run", "metric", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(width=210, height=200)
-        .facet(column=alt.Column("metric:N", title=None))
+        # two panels a row, 160 px each: about 470 px in all, so it fits an 800 px laptop's page (three in a
+        # row of 210 px were 787 px, cut off at the right)
+        .properties(width=160, height=180)
+        .facet(facet=alt.Facet("metric:N", title=None), columns=2)
         .resolve_scale(y="independent")
     )
 
@@ -171,7 +173,7 @@ def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool 
         x = alt.X("label:N", title=field_label, sort=list(table["label"]))
     measures = [m for m in SWEEP_MEASURES if m in table and table[m].notna().any()]
     panels = [
-        alt.Chart(table.dropna(subset=[m]), height=240, width=320)
+        alt.Chart(table.dropna(subset=[m]), height=240, width=170)  # two side by side: about 470 px
         .mark_line(point=alt.OverlayMarkDef(size=80, filled=True))
         .encode(
             x=x,

@@ -7,6 +7,7 @@ from app_pages.common import SESSION, corpus, corpus_overview, melody_media, sel
 from app_pages.forms import problems_text
 from app_pages.i18n import current_language, number, translator
 from app_pages.page_links import apply_link_settings, one_of, some_of, whole_number
+from app_pages.terms import glossary_link
 from app_pages.texts import (
     MISSING,
     TUNE_GROUPS_HELP,
@@ -98,7 +99,9 @@ m = st.columns(4)
 m[0].metric(_("Melodies selected"), number(o.n_melodies))
 m[1].metric(_("From pieces"), number(o.n_pieces))
 m[2].metric(_("Left out"), number(o.n_excluded))
-m[3].metric(_("Tokens ({tokenizer})").format(tokenizer=tokenizer), number(o.n_tokens))
+m[3].metric(
+    _("Tokens ({tokenizer})").format(tokenizer=tokenizer), number(o.n_tokens), help=glossary_link("token")
+)
 st.dataframe(exclusion_summary(o.summary), hide_index=True, width="stretch", placeholder=MISSING)
 with st.expander(_("Every exclusion ({n})").format(n=number(o.n_excluded))):
     st.dataframe(excluded_table(o.excluded), hide_index=True, width="stretch", placeholder=MISSING)
@@ -123,9 +126,12 @@ pictures = [
     (_("Training windows vs sequence length"), charts.windows_chart(o.windows)),
 ]  # fmt: skip
 left, right = st.columns(2)
+# The glossary entry a chart's title links to (by the chart's place in `pictures`).
+PICTURE_TERMS = {2: "tonality", 3: "ambitus", 6: "token", 7: "vocabulary"}
 for i, (title, chart) in enumerate(pictures):  # titles as page text: they wrap in a narrow column
     with (left, right)[i % 2]:
-        st.markdown(f"**{title}**")
+        term = PICTURE_TERMS.get(i)
+        st.markdown(f"**{title}**", help=glossary_link(term) if term else None)
         st.altair_chart(chart, width="stretch")
 with right:
     st.markdown(

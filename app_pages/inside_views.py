@@ -10,6 +10,7 @@ from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
 from app_pages.i18n import current_language, translator
 from app_pages.sampling_state import SamplingResult
+from app_pages.terms import glossary_link
 from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
 from bachlstm.analysis.activations import SIGNALS
 from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
@@ -161,7 +162,11 @@ def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | No
     top = max(float(i.surprise.notes.bits.max()) for _, i in shown)
     for col, (model, one) in zip(st.columns(len(shown)), shown):
         s = one.surprise
-        col.metric(f"{model}: mean surprise", f"{s.mean_bits:.2f} bits per note")
+        col.metric(
+            f"{model}: mean surprise",
+            f"{s.mean_bits:.2f} bits per note",
+            help=glossary_link("information-content"),
+        )
         if one.n_unknown:
             col.warning(f"{one.n_unknown} tokens of this melody are not in {model}'s vocabulary.")
         notes = named_notes(s.notes, lang)

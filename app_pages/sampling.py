@@ -34,6 +34,7 @@ from app_pages.sampling_views import (
     read_upload,
     settings_problems,
 )
+from app_pages.terms import with_glossary
 from app_pages.texts import (
     KNOB_HELP,
     KNOB_LABELS,
@@ -158,7 +159,7 @@ with st.form("sample_form"):
         step=1,
         key="min_length",
         persist_state=SESSION,
-        help=KNOB_HELP["min_length"],
+        help=with_glossary(KNOB_HELP["min_length"], "bos-eos"),
     )
     seed_text = top[3].text_input(
         "Seed",
@@ -207,7 +208,7 @@ with st.form("sample_form"):
             start.constrained,
             key="constrained",
             persist_state=SESSION,
-            help=KNOB_HELP["constrained"],
+            help=with_glossary(KNOB_HELP["constrained"], "grammar-mask"),
         )
     go = st.form_submit_button("Generate", type="primary", key="generate")
 

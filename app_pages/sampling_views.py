@@ -25,6 +25,7 @@ from app_pages.sampling_state import (
     outside_sliders,
     stale_note,
 )
+from app_pages.terms import with_glossary
 from app_pages.texts import (
     COLUMN_METRICS,
     KNOB_HELP,
@@ -79,8 +80,17 @@ def knob(slot, field: str, start, key=None, tip=None):
     low, high, step = SLIDERS[field]
     return slot.slider(
         KNOB_LABELS[field], low, high, start, step, key=key or field, persist_state=SESSION,
-        help=KNOB_HELP[tip or field],
+        help=with_glossary(KNOB_HELP[tip or field], KNOB_TERMS.get(field)),
     )  # fmt: skip
+
+
+# The glossary entry each knob, table column and figure links to from its help (terms.TERMS keys).
+KNOB_TERMS = {"k": "top-k", "p": "nucleus-sampling", "k_temperature": "temperature",
+              "p_temperature": "temperature", "temperature": "temperature"}  # fmt: skip
+COLUMN_TERMS = {"validity": "valid-groups", "self_perplexity": "self-perplexity", "kl_pc": "kl-divergence",
+                "kl_transitions": "kl-divergence", "pitch classes vs Bach": "kl-divergence",
+                "transitions vs Bach": "kl-divergence", "remote keys": "remote",
+                "tonic by step": "tonic-step", "ends on tonic": "cadence"}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -522,7 +532,7 @@ def draw_below(res: SamplingResult) -> None:
 def draw_token_table(table) -> None:
     """The token-level metrics with headers in words; a figure that does not apply shows MISSING."""
     config = {
-        name: st.column_config.Column(words, help=meaning)
+        name: st.column_config.Column(words, help=with_glossary(meaning, COLUMN_TERMS.get(name)))
         for name, (words, meaning) in METRIC_WORDS.items()
         if name in table.columns
     }
@@ -553,7 +563,10 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
     `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
     st.caption(STYLE_HELP.format(n=style.n_notes or "all"))
     frame = style.frame()
-    config = {name: st.column_config.Column(help=meaning) for name, meaning in style.meanings().items()}
+    config = {
+        name: st.column_config.Column(help=with_glossary(meaning, COLUMN_TERMS.get(name)))
+        for name, meaning in style.meanings().items()
+    }
     shown = [c for c in frame.columns if not c.endswith(" 95%")] if samples == 1 else list(frame.columns)
     st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     floor_pc, floor_tr = style.noise_floor

@@ -1,15 +1,17 @@
 """The glossary's entries: each term the pages use, in a student's words, and where it appears.
 
-Plain data beside the pages (no streamlit here). Texts are English message ids, marked with N_ for the
-catalog and shown through the translation layer (`_(term.name)`); the Glossary page draws them, and
-`glossary_help` puts an entry's first sentence and a link to it into a label's help tooltip.
+Plain data beside the pages. Texts are English message ids, marked with N_ for the catalog and shown
+through the translation layer (`_(term.name)`); the Glossary page draws them, and `glossary_link` gives the
+link a label's help tooltip ends with (`with_glossary(help, key)`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app_pages.i18n import N_
+from app_pages.i18n import N_, current_language, translator
+
+_ = translator(__name__)
 
 # The pages by file, as streamlit_app.py registers them (their titles are translated there too).
 HOME, CORPUS, TRAINING = "app_pages/home.py", "app_pages/corpus.py", "app_pages/training.py"
@@ -353,3 +355,19 @@ def glossary_url(key: str, lang: str, student: str | None = None) -> str:
 
     params = {"lang": lang, "term": key, **({"student": student} if student else {})}
     return f"glossary?{urlencode(params)}#{key}"
+
+
+def glossary_link(key: str) -> str:
+    """A markdown link to one glossary entry, in the page's language, for the student at this tab."""
+    import streamlit as st  # late: the entries themselves are plain data
+
+    term = BY_KEY[key]
+    url = glossary_url(key, current_language(), st.session_state.get("student"))
+    return _("[Glossary: {term}]({url})").format(term=_(term.name), url=url)
+
+
+def with_glossary(help_text: str | None, key: str | None) -> str | None:
+    """A help tooltip that ends with a link to the glossary entry `key` (None: the help as it is)."""
+    if key is None:
+        return help_text
+    return f"{help_text}\n\n{glossary_link(key)}" if help_text else glossary_link(key)

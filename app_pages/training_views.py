@@ -15,6 +15,7 @@ from app_pages.common import (
     wait_estimates,
 )
 from app_pages.i18n import N_, number, percent, translator
+from app_pages.terms import glossary_link, with_glossary
 from app_pages.texts import (
     MISSING,
     NOT_YET_CHARTED,
@@ -83,12 +84,18 @@ def draw_job(job_id: str, live: bool = False) -> None:
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)
-        cols[0].metric(_("Validation perplexity"), _fmt(m.get("val_perplexity")))
+        cols[0].metric(
+            _("Validation perplexity"), _fmt(m.get("val_perplexity")), help=glossary_link("perplexity")
+        )
         unscored = _("not scored") if job.status == STOPPED else "?"
         why = _(
             "A stopped run is not scored on the test split, so Stop answers at once. Continue it to score it."
         )
-        cols[1].metric(_("Test perplexity"), _fmt(m.get("test_perplexity"), none=unscored), help=why)
+        cols[1].metric(
+            _("Test perplexity"),
+            _fmt(m.get("test_perplexity"), none=unscored),
+            help=with_glossary(why, "perplexity"),
+        )
         cols[2].metric(_("Test top-1 accuracy"), _fmt(m.get("test_top1"), pct=True, none=unscored), help=why)
         cols[3].metric(_("Best epoch"), m.get("best_epoch", "?"))
     if job.status in (DONE, STOPPED) and job.checkpoint:

@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.helpers import (  # noqa: E402
-    assert_no_exception,
+from benchmarks.browser import (  # noqa: E402
     by_key,
     chromium_page,
+    exception_texts,
     open_page,
     screenshot_full,
     streamlit_server,
@@ -56,7 +56,9 @@ def shoot(url: str, name: str, width: int, lang: str, out: Path) -> Path:
         if name == "sampling":
             by_key(page, "generate", "button").click()
             wait_ready(page, timeout=120)
-        assert_no_exception(page, f"{name} at {width} px ({lang})")
+        problems = exception_texts(page)
+        if problems:
+            raise RuntimeError(f"{name} at {width} px ({lang}): {problems}")
         screenshot_full(page, str(path), width=width)
     shrink(path)
     return path

@@ -52,3 +52,20 @@ def test_every_place_an_entry_names_is_a_page_of_the_app_and_keys_are_unique():
     assert all(page in PAGE_TITLES for t in TERMS for page, _ in t.where)
     assert len(BY_KEY) == len(TERMS) and all(re.fullmatch(r"[a-z0-9-]+", k) for k in BY_KEY)
     assert glossary_url("ambitus", "de", "Anna M.") == "glossary?lang=de&term=ambitus&student=Anna+M.#ambitus"
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_jargon_on_the_pages_links_to_its_entry(lang):
+    at = new_app(lang=lang)
+    at.run()
+    at.switch_page("app_pages/corpus.py").run()
+    assert not at.exception, at.exception
+    helps = [m.proto.help for m in at.metric] + [m.proto.help for m in at.markdown]
+    word = {"en": "Glossary", "de": "Glossar"}[lang]
+    for key in ("token", "ambitus", "tonality", "vocabulary"):
+        url = glossary_url(key, lang, "Tess")
+        assert any(f"]({url})" in h and f"[{word}: " in h for h in helps), (key, helps)
+    at = new_app(lang=lang)  # a new session: AppTest cannot carry a translated option to another page
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    assert "term=information-content" in at.metric[0].proto.help

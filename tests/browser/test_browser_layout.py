@@ -1,0 +1,124 @@
+"""Every page at 800 px (a small laptop, sidebar open) and 1400 px, in English and German, in a real Chromium:
+no control's label is cut off or broken inside a word, and no chart or picture is wider than its column.
+
+The checks run in the page (`LAYOUT_PROBLEMS`, JavaScript over the rendered DOM): a label is cut when its
+text is wider than its box; broken mid-word when two letters next to each other sit on different lines;
+a chart (Vega-Lite canvas or SVG, graph, image) is too wide when it reaches past its column's edges.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.helpers import (
+    assert_no_exception,
+    by_key,
+    chromium_page,
+    need_browser,
+    open_page,
+    streamlit_server,
+    wait_ready,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The pages as their addresses; Sampling is checked after Generate (its four columns are the hard part).
+PAGES = ["", "lesson", "corpus", "training", "sampling", "inside", "glossary"]
+
+LAYOUT_PROBLEMS = r"""
+() => {
+  const problems = [];
+  const main = document.querySelector('[data-testid="stMain"]');
+  const shown = (el) => el.offsetParent !== null && el.getClientRects().length > 0;
+  const labels = main.querySelectorAll(
+    '[data-testid="stWidgetLabel"] p, button p, [data-testid="stPageLink"] p, [data-baseweb="tab"] p');
+  for (const el of labels) {
+    if (!shown(el)) continue;
+    const text = el.textContent.trim();
+    if (el.scrollWidth > el.clientWidth + 1) problems.push(`label cut off: "${text}"`);
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let prev = null;
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      for (let i = 0; i < node.length; i++) {
+        const range = document.createRange();
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const rect = range.getClientRects()[0];
+        if (!rect) continue;
+        const letter = /[\p{L}\p{N}]/u.test(node.data[i]);
+        if (prev && letter && prev.letter && rect.top > prev.top + 2) {
+          problems.push(`label broken inside a word: "${text}"`);
+        }
+        prev = {top: rect.top, letter};
+      }
+    }
+  }
+  const pictures = main.querySelectorAll(
+    '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg.marks, ' +
+    '[data-testid="stGraphVizChart"] svg, [data-testid="stImage"] img');
+  for (const el of pictures) {
+    if (!shown(el)) continue;
+    const box = (el.closest('[data-testid="stColumn"]') ||
+                 el.closest('[data-testid="stMainBlockContainer"]')).getBoundingClientRect();
+    const r = el.getBoundingClientRect();
+    if (r.right > box.right + 2 || r.left < box.left - 2) {
+      const chart = el.closest('[data-testid]');
+      problems.push(`${chart.dataset.testid} ${Math.round(r.width)} px wide in a column of ` +
+                    `${Math.round(box.width)} px (${Math.round(r.left - box.left)} from its left edge)`);
+    }
+  }
+  return [...new Set(problems)];
+}
+"""
+
+
+def layout_problems(page) -> list[str]:
+    """What is cut off, broken or too wide on the page as drawn now."""
+    page.wait_for_timeout(800)  # charts and pictures draw after the script has finished
+    return page.evaluate(LAYOUT_PROBLEMS)
+
+
+@pytest.fixture(scope="module")
+def server():
+    need_browser()
+    with streamlit_server(timeout=120) as url:
+        yield url
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+@pytest.mark.parametrize("width", [800, 1400])
+def test_no_label_cut_or_broken_and_no_chart_wider_than_its_column(server, width, lang):
+    found = {}
+    with chromium_page(width=width, height=900) as page:
+        for path in PAGES:
+            open_page(page, server, f"{path}?lang={lang}", timeout=120)
+            if path == "sampling":
+                by_key(page, "generate", "button").click()
+                wait_ready(page, timeout=120)
+            assert_no_exception(page, f"{path or 'home'} at {width} px ({lang})")
+            problems = layout_problems(page)
+            if problems:
+                found[path or "home"] = problems
+    assert not found, found
+
+
+def test_the_checks_find_a_cut_label_and_a_chart_too_wide(server):
+    """The checks can fail: a label squeezed into 40 px and a chart made wider than its column."""
+    with chromium_page(width=800, height=900) as page:
+        open_page(page, server, "corpus?lang=en", timeout=120)
+        assert layout_problems(page) == []
+        page.evaluate(
+            """() => {
+              const label = document.querySelector('[data-testid="stMain"] [data-testid="stWidgetLabel"] p');
+              label.style.width = '40px';
+              label.style.whiteSpace = 'normal';
+              label.style.wordBreak = 'break-all';
+              const chart = document.querySelector('[data-testid="stVegaLiteChart"] canvas, '
+                                                   + '[data-testid="stVegaLiteChart"] svg.marks');
+              chart.style.width = '3000px'; chart.style.maxWidth = 'none';
+            }"""
+        )
+        problems = layout_problems(page)
+    assert any(p.startswith("label broken inside a word") for p in problems), problems
+    assert any("px wide in a column of" in p for p in problems), problems
