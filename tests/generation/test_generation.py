@@ -188,6 +188,29 @@ def test_progress_and_stop():
     assert all(g.tokens == [] for g in gens)
 
 
+def test_stepping_loops_of_one_process_run_one_at_a_time():
+    """A class's sessions are threads of one server: a second generation starts stepping only when the
+    first has finished (ONE_LOOP), even while the first one waits inside its loop."""
+    model, tok = generation_model()
+    ck = as_checkpoint(model, tok)
+    seen = []
+    second = threading.Thread(
+        target=generate,
+        args=(ck, default_configs()),
+        kwargs=dict(length=5, progress=lambda s, n: seen.append("B")),
+    )
+
+    def first_progress(step, n):
+        seen.append("A")
+        if step == 1:
+            second.start()
+            second.join(timeout=0.3)  # without the lock, B would step (and note it) meanwhile
+
+    generate(ck, default_configs(), length=5, min_length=5, progress=first_progress)
+    second.join()
+    assert seen == ["A"] * 5 + ["B"] * seen.count("B") and "B" in seen
+
+
 @pytest.mark.parametrize(
     "kwargs,message",
     [
