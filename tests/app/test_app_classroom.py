@@ -12,7 +12,14 @@ from bachlstm.model.checkpoints import load_checkpoint, read_meta, runs_dir, sav
 from tests.app.helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
 
 SHIPPED = ROOT / "checkpoints"
-SEEN_BY_ANNA = ["bach", "workshop", "cli-run", "ben-workshop-2", "anna-workshop-1"]  # user runs newest first
+SEEN_BY_ANNA = [
+    "bach",
+    "chorale",
+    "workshop",
+    "cli-run",
+    "ben-workshop-2",
+    "anna-workshop-1",
+]  # user runs newest first
 
 
 def saved_run(name: str, owner: str | None, *, stopped: bool = False) -> Path:
