@@ -44,14 +44,22 @@ _ = translator(__name__)
 # Pools and audio, made once per server
 
 
+def _engraved(pool: list[Excerpt]) -> list[Excerpt]:
+    """The pool, each excerpt's sheet music drawn into the server's cache now (about 40 ms each, once per
+    server), so that showing a round's answer costs no engraving while the class waits."""
+    for excerpt in pool:
+        column_view(excerpt.events, 0)
+    return pool
+
+
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _model_pool(path: str, stamp: float, method: str, bars: int) -> list[Excerpt]:
-    return model_pool(checkpoint(path, stamp), method, bars)
+    return _engraved(model_pool(checkpoint(path, stamp), method, bars))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
 def _bach_pool(path: str, stamp: float, bars: int) -> list[Excerpt]:
-    return bach_excerpts(checkpoint(path, stamp).meta, bars)
+    return _engraved(bach_excerpts(checkpoint(path, stamp).meta, bars))
 
 
 def _audio(excerpt: Excerpt, bars: int) -> bytes | None:
