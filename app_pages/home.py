@@ -9,6 +9,7 @@ from app_pages.texts import (
     NOT_MEASURED,
     NOTE_FIGURES_HELP,
     checkpoint_table,
+    figure_formats,
     literature_table,
     pipeline_dot,
     shown_headers,
@@ -72,7 +73,10 @@ if not infos:
     st.info(_("No trained model found yet: train one on the Training page."))
 else:
     table = checkpoint_table(infos)
-    st.dataframe(shown_headers(table), hide_index=True, width="stretch", placeholder=MISSING)
+    formats = {name: st.column_config.NumberColumn(format=f) for name, f in figure_formats(table).items()}
+    st.dataframe(
+        shown_headers(table), hide_index=True, width="stretch", placeholder=MISSING, column_config=formats
+    )
     st.caption(_(NOTE_FIGURES_HELP))
     if table.drop(columns=["name", "kind", "status"]).isna().any(axis=None):
         st.caption(f"{MISSING} {_(NOT_MEASURED)}")

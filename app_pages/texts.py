@@ -533,6 +533,25 @@ HEADERS = {
 }
 
 
+# How the models' figures are shown: perplexity and bits to two decimals, shares as percentages, counts
+# with thousands separators (st.column_config.NumberColumn formats; four raw decimals said nothing more).
+FIGURE_FORMATS = {
+    "parameters": "localized",
+    "test perplexity": "%.2f",
+    "test top-1": "percent",
+    "bits per event": "%.2f",
+    "pitch bits per note": "%.2f",
+    "pitch bits given duration": "%.2f",
+    "pitch top-1": "percent",
+}
+
+
+def figure_formats(table: pd.DataFrame, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """FIGURE_FORMATS for the columns of `table`, keyed by their shown (translated) header."""
+    words = HEADERS if headers is None else headers
+    return {_(words.get(c, c)): FIGURE_FORMATS[c] for c in table.columns if c in FIGURE_FORMATS}
+
+
 def shown_headers(table: pd.DataFrame, headers: dict[str, str] | None = None) -> pd.DataFrame:
     """The table with its column names in the page's language (HEADERS, or `headers`, by column name)."""
     words = HEADERS if headers is None else headers

@@ -74,3 +74,17 @@ def test_every_table_in_the_app_has_a_mark_for_missing_values():
                 calls.append((f"{path.name}:{node.lineno}", "placeholder" in keywords))
     assert len(calls) >= 10, calls  # the scan finds the tables
     assert [where for where, ok in calls if not ok] == []
+
+
+def test_the_models_figures_are_shown_with_sensible_precision():
+    import json
+
+    from app_pages.texts import FIGURE_FORMATS
+
+    at = open_app()
+    assert not at.exception, at.exception
+    table = at.dataframe[0]
+    config = json.loads(table.proto.columns)
+    formats = {name: c.get("type_config", {}).get("format") for name, c in config.items()}
+    assert formats["test perplexity"] == "%.2f" and formats["test top-1"] == "percent"
+    assert set(FIGURE_FORMATS) <= set(table.value.columns)
