@@ -5,7 +5,8 @@
 
 Starts `streamlit run` on a free local port with the shipped models, opens each page in Debian's headless
 Chromium (/usr/bin/chromium), presses Generate on Sampling, and saves NAME-WIDTH-LANG.png, reduced to
-128 colours and cut to its first 3200 px so the folder stays small. Takes about a minute per width and language on 2 cores.
+128 colours and cut to its first 3200 px so the folder stays small. About two minutes per width and
+language on 2 cores.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from benchmarks.browser import (  # noqa: E402
     chromium_page,
     exception_texts,
     open_page,
-    screenshot_full,
     streamlit_server,
     wait_ready,
 )
@@ -52,6 +52,17 @@ def shrink(path: Path) -> None:
     top.quantize(128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
 
 
+def full_height(page) -> None:
+    """Grow the window to the whole page and let tables and charts draw (they draw when in view)."""
+    page.wait_for_timeout(1000)
+    height = page.evaluate(
+        "() => Math.max(document.querySelector('[data-testid=\"stMain\"]').scrollHeight,"
+        " document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": page.viewport_size["width"], "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(3000)
+
+
 def shoot(url: str, name: str, width: int, lang: str, out: Path) -> Path:
     """One page at one width and language, saved as out/NAME-WIDTH-LANG.png."""
     path = out / f"{name}-{width}-{lang}.png"
@@ -63,7 +74,8 @@ def shoot(url: str, name: str, width: int, lang: str, out: Path) -> Path:
         problems = exception_texts(page)
         if problems:
             raise RuntimeError(f"{name} at {width} px ({lang}): {problems}")
-        screenshot_full(page, str(path), width=width)
+        full_height(page)
+        page.screenshot(path=str(path), full_page=True)
     shrink(path)
     return path
 
