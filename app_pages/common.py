@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import streamlit as st
@@ -31,8 +32,17 @@ def corpus():
 
 @st.cache_resource
 def job_manager() -> JobManager:
-    """The server's one job manager: its limit on concurrent training holds for all sessions."""
-    return JobManager()
+    """The server's one job manager: its limit on concurrent training holds for all sessions.
+
+    Each job's state goes into the class's records as it starts and ends (the teacher's view and a
+    restarted server read them there)."""
+    kept = class_records()
+
+    def note_state(job) -> None:
+        with contextlib.suppress(records.RecordsError):  # the pages say a records problem, not the worker
+            kept.set_state(job.name, job.status)
+
+    return JobManager(on_change=note_state)
 
 
 TEACHER = "teacher_signed_in"  # session_state: True once this session gave the teacher PIN (teacher.py)

@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -463,6 +464,11 @@ START_WITHIN_S = 2.0  # the class presses Start "together": every click within t
 WAIT_TEXT = re.compile(r"about (.+?) to wait")
 
 
+def _say(text: str) -> None:
+    """Progress on stderr (the figures go to stdout)."""
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 def student_names(n: int) -> list[str]:
     """N distinct display names whose run names collide in pairs: 'Zoe 1' and 'Zoë 1' are both offered
     'zoe-1-workshop-1', so the records must move one of each pair on."""
@@ -492,6 +498,7 @@ async def _class_start(
     from bachlstm.classroom.records import ClassRecords
 
     names = student_names(n)
+    _say(f"{n} students open Training")
     sessions = await asyncio.gather(*[_open(browser, url, "training", student=name) for name in names])
     if max_steps:
         for s in sessions:
@@ -499,6 +506,7 @@ async def _class_start(
             await box.fill(str(max_steps))
             await box.press("Tab")
     offered = [await s.page.locator(".st-key-train_run_name input").input_value() for s in sessions]
+    _say("all press Start")
     t0 = time.time()
     await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
     click_spread = time.time() - t0
@@ -518,6 +526,7 @@ async def _class_start(
     # Two tabs of different students following one run name: what the class used to get.
     collisions = sum(followed.count(r) - 1 for r in set(followed) if r is not None)
     # A second Start by every student: refused with an offer to stop the first, nothing queued twice.
+    _say("all press Start again")
     await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
     await asyncio.gather(*[wait_ready_async(s.page) for s in sessions])
     offers = sum([await s.page.locator(".st-key-train_replace_go").count() > 0 for s in sessions])
@@ -532,15 +541,24 @@ async def _class_start(
         if r.state == "reserved"  # a name taken at Start whose run never queued
     )
     # Each student reloads once while the run is queued or training: the page must find it again.
-    reattached = 0
+    _say("each reloads once")
+    reattached = reloaded = 0
+    later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
     for s, run in zip(sessions, followed):
+        stop = s.page.locator(".st-key-train_stop button")
+        if not (run and await stop.count() and await stop.is_enabled()):
+            continue  # its run has ended already (a short run): not a reload during the run
+        reloaded += 1
         await s.page.reload()
         await wait_ready_async(s.page)
         text = await _main_text(s.page)
-        stop = s.page.locator(".st-key-train_stop button")
-        if run and f"Run {run}" in text and await stop.count() and await stop.is_enabled():
+        if f"Run {run}" in text and await stop.count() and await stop.is_enabled():
             reattached += 1
+        m = WAIT_TEXT.search(text)
+        if m and run in estimates:  # what the student reads once the run ahead has been measured a while
+            later[run] = (parse_duration(m.group(1)), round(time.time() - clicked_at, 1))
     # The real waits: when each queued run's page first shows it training (queued pages redraw every 5 s).
+    _say(f"waiting for {len(estimates)} queued runs to start")
     started: dict[str, float] = {}
     deadline = time.time() + timeout_s
     waiting = {run: s for s, run in zip(sessions, followed) if run in estimates}
@@ -556,6 +574,12 @@ async def _class_start(
         for r in started
         if estimates.get(r) is not None and started[r] > 0
     ]
+    # The estimate read after the reload, against the wait still ahead at that moment.
+    later_errors = [
+        (est - (started[r] - read)) / (started[r] - read)
+        for r, (est, read) in later.items()
+        if r in started and est is not None and started[r] - read > 0
+    ]
     for s in sessions:
         await s.context.close()
     return {
@@ -568,11 +592,18 @@ async def _class_start(
         "second_start_offers_to_stop": offers,
         "orphaned_slots": orphaned,
         "reattached_after_reload": reattached,
+        "reloads_while_queued_or_training": reloaded,
         "waits_measured": len(errors),
         "waits_not_started_in_time": len(waiting),
         "wait_estimate_error": round(statistics.median(abs(e) for e in errors), 3) if errors else None,
         "wait_estimate_bias": round(statistics.median(errors), 3) if errors else None,
-        "waits_s": {r: [estimates.get(r), round(started[r], 1)] for r in started},
+        "wait_estimate_error_after_reload": (
+            round(statistics.median(abs(e) for e in later_errors), 3) if later_errors else None
+        ),
+        # run -> [estimate at Start, real wait, estimate after the reload, s after Start it was read]
+        "waits_s": {
+            r: [estimates.get(r), round(started[r], 1), *(later.get(r, (None, None)))] for r in started
+        },
     }
 
 
@@ -625,10 +656,12 @@ def format_students_report(f: dict) -> str:
             f"(names moved on: {c['names_moved_on']})",
             f"  second Start: {c['second_start_offers_to_stop']} offers to stop the first; orphaned slots "
             f"{c['orphaned_slots']}",
-            f"  reattached after reload: {c['reattached_after_reload']} of {c['students']}",
+            f"  reattached after reload: {c['reattached_after_reload']} of "
+            f"{c['reloads_while_queued_or_training']} reloads while queued or training",
             f"  wait estimate: median relative error {c['wait_estimate_error']} "
             f"(bias {c['wait_estimate_bias']}) "
-            f"over {c['waits_measured']} queued runs; {c['waits_not_started_in_time']} not started in time",
+            f"over {c['waits_measured']} queued runs ({c['wait_estimate_error_after_reload']} read after "
+            f"the reload); {c['waits_not_started_in_time']} not started in time",
             f"  targets: {f['targets']}",
         ]
     )

@@ -5,7 +5,8 @@ running run has left what its own progress says (`Progress.eta_s`, from its meas
 its first progress, its estimated cost (`budget.Estimate.run_s` plus the data preparation) less the
 time it has run. A queued run waits until a slot is free for it: the slots are filled in queue order,
 each queued run taking its estimated cost. The estimates are for a laptop CPU; `pace` (the median of
-real over estimated time of the runs this server finished, `pace_from`) scales them to this server.
+real over estimated time of the runs this server finished, and of the running runs so far, `pace_from`)
+scales them to this server as busy as it is now.
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ def time_left(job: TrainingJob, cost_s: float, now: float) -> float:
     return max(0.0, cost_s - (now - (job.started or now)))
 
 
+def observed(job: TrainingJob, cost_s: float, now: float) -> tuple[float, float] | None:
+    """A running run's (real, estimated) seconds so far, from its progress; None before its first step.
+
+    So the pace reflects how busy the server is now, before any run has finished."""
+    latest = job.latest()
+    if latest is None or not job.started or not latest.total_steps or latest.step <= 0:
+        return None
+    done = min(1.0, latest.step / latest.total_steps)
+    return now - job.started, PREPARE_S + done * cost_s
+
+
 def job_waits(
     manager: JobManager, cost_s: Callable[[TrainingJob], float], now: float | None = None
 ) -> dict[str, float]:
@@ -63,11 +75,13 @@ def job_waits(
     """
     now = time.time() if now is None else now
     jobs = manager.jobs()
-    pace = pace_from(
+    pairs = [
         ((j.finished or 0) - (j.started or 0), cost_s(j) + PREPARE_S)
         for j in jobs
         if j.status == DONE and j.started and j.finished
-    )
+    ]
+    pairs += [p for j in manager.running() if (p := observed(j, cost_s(j), now)) is not None]
+    pace = pace_from(pairs)
     running = [time_left(j, pace * (cost_s(j) + PREPARE_S), now) for j in manager.running()]
     queue = [j for j in manager.queue() if j.status == QUEUED]
     waits = queue_waits(running, [pace * (cost_s(j) + PREPARE_S) for j in queue], manager.max_running)

@@ -144,6 +144,7 @@ class JobManager:
         max_wall_s: float | None = None,
         kill_grace_s: float = 30.0,
         keep_finished_s: float = 6 * 3600.0,
+        on_change: Callable[[TrainingJob], None] | None = None,
     ) -> None:
         self.train_fn = train_fn or default_train
         self._owner_in_meta = train_fn is None  # default_train saves the owner; a caller's function may not
@@ -162,6 +163,7 @@ class JobManager:
         self.max_wall_s = max_wall_s
         self.kill_grace_s = kill_grace_s
         self.keep_finished_s = keep_finished_s
+        self.on_change = on_change  # told of each job that starts, ends or leaves the queue (never locked)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self.version = 0  # bumped on every status or queue change (pages redraw a queue only then)
@@ -225,7 +227,8 @@ class JobManager:
         """Stop a job: a queued one is dropped from the queue, a running one finishes its step and saves."""
         with self._lock:
             job = self.get(job_id)
-            if job.status == QUEUED:
+            dropped = job.status == QUEUED
+            if dropped:
                 self._queue.remove(job.id)
                 job.status, job.stop_reason, job.finished = STOPPED, reason, time.time()
             elif job.status == RUNNING:
@@ -235,7 +238,9 @@ class JobManager:
                 if run is not None:
                     run.stop()
             self._bump()
-            return job
+        if dropped:
+            self._tell(job)
+        return job
 
     def kill(self, job_id: str) -> None:
         """End a running job's worker at once (a run that does not stop); it is reported as failed."""
@@ -346,7 +351,17 @@ class JobManager:
             self._threads[job.id] = thread
             thread.start()
 
+    def _tell(self, job: TrainingJob) -> None:
+        # Called without the lock: the listener may write a file or a database.
+        if self.on_change is None:
+            return
+        try:
+            self.on_change(job)
+        except Exception:  # a listener's problem never stops training
+            log.exception("on_change for training job %s failed", job.name)
+
     def _work(self, job: TrainingJob) -> None:
+        self._tell(job)  # running
         # A timer, not a check in the callback: a training that never reports must still be bounded.
         timer = threading.Timer(self.max_wall_s, self._time_out, args=(job,))
         timer.daemon = True
@@ -372,6 +387,7 @@ class JobManager:
             self._finish(job, outcome)
             self._start_waiting()
             self._bump()
+        self._tell(job)  # done, failed or stopped
 
     def _follow(self, job: TrainingJob, run: Run) -> Outcome:
         outcome = Outcome(failed=True, error="training failed: the run ended without a result")

@@ -58,3 +58,25 @@ def test_report_names_the_browsers_priority_and_every_target():
     assert "ratio 0.85" in report and "15.0 min" in report and "Generate every 10 s" in report
     with pytest.raises(KeyError):
         classroom.format_report({k: v for k, v in figures.items() if k != "listen_all_four"})
+
+
+def test_a_class_starting_together_has_names_whose_run_names_collide_in_pairs():
+    from bachlstm.classroom.students import default_run_name
+
+    names = classroom.student_names(5)
+    assert names == ["Zoe 1", "Zoë 1", "Zoe 2", "Zoë 2", "Zoe 3"]
+    assert len(set(names)) == 5  # five students
+    offered = [default_run_name(n, "workshop") for n in names]
+    assert offered == ["zoe-1-workshop-1"] * 2 + ["zoe-2-workshop-1"] * 2 + ["zoe-3-workshop-1"]
+
+
+@pytest.mark.parametrize(
+    ("shown", "seconds"),
+    [("42 s", 42.0), ("3 min 05 s", 185.0), ("1 h 02 min", 3720.0), ("?", None)],
+)
+def test_the_wait_the_page_shows_is_read_back_in_seconds(shown, seconds):
+    from app_pages.texts import format_seconds
+
+    assert classroom.parse_duration(shown) == seconds
+    if seconds is not None:
+        assert classroom.parse_duration(format_seconds(seconds)) == seconds

@@ -13,7 +13,7 @@ import pytest
 
 from bachlstm.classroom.ownership import run_owners, same_student, visible_to
 from bachlstm.classroom.records import RunRecord
-from bachlstm.classroom.waits import PREPARE_S, job_waits, pace_from, queue_waits, time_left
+from bachlstm.classroom.waits import PREPARE_S, job_waits, observed, pace_from, queue_waits, time_left
 from bachlstm.model.checkpoints import CheckpointInfo
 from bachlstm.settings.limits import BudgetError, runs_per_student
 from bachlstm.training.jobs import JobManager, OwnerBusyError
@@ -110,20 +110,31 @@ def test_the_pace_is_the_median_of_real_over_estimated_within_bounds():
 @dataclass
 class Latest:
     eta_s: float | None
+    step: int = 0
+    total_steps: int = 0
 
 
 class Job:
-    def __init__(self, started: float, eta: float | None = None) -> None:
-        self.started, self._eta = started, eta
+    def __init__(self, started: float, eta: float | None = None, step: int = 0, total: int = 0) -> None:
+        self.started, self._latest = started, None if eta is None and not step else Latest(eta, step, total)
 
     def latest(self):
-        return None if self._eta is None else Latest(self._eta)
+        return self._latest
 
 
 def test_a_running_run_has_left_its_own_eta_else_its_cost_less_its_time():
     assert time_left(Job(started=100.0, eta=42.0), cost_s=500.0, now=110.0) == 42.0
     assert time_left(Job(started=100.0), cost_s=50.0, now=130.0) == 20.0
     assert time_left(Job(started=100.0), cost_s=50.0, now=200.0) == 0.0
+
+
+def test_a_running_run_shows_how_busy_the_server_is_now():
+    # a quarter of a 100 s run done after 60 s: 60 s real against 5 + 25 s estimated (pace 2)
+    assert observed(Job(started=100.0, step=25, total=100), cost_s=100.0, now=160.0) == (
+        60.0,
+        PREPARE_S + 25.0,
+    )
+    assert observed(Job(started=100.0), cost_s=100.0, now=160.0) is None  # no step yet
 
 
 def test_job_waits_from_the_costs_of_the_runs_ahead(manager, tmp_path):
@@ -192,3 +203,19 @@ def test_the_owner_is_saved_with_the_run_and_kept_when_it_is_continued(tmp_path,
     started = time.time()
     train(more, out=out, data=scale_melodies(9), resume=out)  # continued without naming the owner
     assert read_meta(out)["owner"] == "Anna" and out.stat().st_mtime >= started
+
+
+def test_the_job_manager_tells_each_start_and_end_outside_its_lock(manager, tmp_path):
+    seen = []
+    train = Gated()
+    m = manager(train, on_change=lambda job: seen.append((job.name, job.status)))
+    first = m.submit("a", "cfg", out=tmp_path / "a")
+    waiting = m.submit("b", "cfg", out=tmp_path / "b")
+    assert train.started.wait(5)
+    m.stop(waiting.id)  # leaves the queue: told at once
+    train.gate.set()
+    m.wait(first.id, timeout=5)
+    deadline = time.monotonic() + 5
+    while len(seen) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert seen == [("a", "running"), ("b", "stopped"), ("a", "done")]
