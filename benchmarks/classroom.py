@@ -482,6 +482,25 @@ def parse_duration(text: str) -> float | None:
     return float(sum(int(v) * units[u] for v, u in parts)) if parts else None
 
 
+async def _value_when_drawn(box, timeout_s: float = 10.0) -> str:
+    """An input's value once the page has drawn it (a rerun right after loading empties it briefly)."""
+    deadline = time.time() + timeout_s
+    while not (value := await box.input_value()) and time.time() < deadline:
+        await asyncio.sleep(0.25)
+    return value
+
+
+async def _shows_run(page, run: str, timeout_s: float = 15.0) -> bool:
+    """True once the page shows the run with an enabled Stop (retried while the page redraws)."""
+    stop = page.locator(".st-key-train_stop button")
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if f"Run {run}" in await _main_text(page) and await stop.count() and await stop.is_enabled():
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
 async def _main_text(page) -> str:
     return await page.locator('[data-testid="stMain"]').inner_text()
 
@@ -505,7 +524,7 @@ async def _class_start(
             box = s.page.locator(".st-key-train_max_steps input")
             await box.fill(str(max_steps))
             await box.press("Tab")
-    offered = [await s.page.locator(".st-key-train_run_name input").input_value() for s in sessions]
+    offered = [await _value_when_drawn(s.page.locator(".st-key-train_run_name input")) for s in sessions]
     _say("all press Start")
     t0 = time.time()
     await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
@@ -551,9 +570,9 @@ async def _class_start(
         reloaded += 1
         await s.page.reload()
         await wait_ready_async(s.page)
-        text = await _main_text(s.page)
-        if f"Run {run}" in text and await stop.count() and await stop.is_enabled():
+        if await _shows_run(s.page, run):
             reattached += 1
+        text = await _main_text(s.page)
         m = WAIT_TEXT.search(text)
         if m and run in estimates:  # what the student reads once the run ahead has been measured a while
             later[run] = (parse_duration(m.group(1)), round(time.time() - clicked_at, 1))

@@ -46,12 +46,14 @@ def pace_from(pairs: Iterable[tuple[float, float]]) -> float:
     return min(high, max(low, statistics.median(ratios)))
 
 
-def time_left(job: TrainingJob, cost_s: float, now: float) -> float:
-    """A running run's seconds left: its own ETA once it reports one, else its cost less its time so far."""
-    latest = job.latest()
-    if latest is not None and latest.eta_s is not None:
-        return max(0.0, latest.eta_s)
-    return max(0.0, cost_s - (now - (job.started or now)))
+def time_left(job: TrainingJob, cost_s: float, now: float, pace: float = 1.0) -> float:
+    """A running run's seconds left: its own speed so far carried to its end once it has made a step
+    (`observed`), else its estimated cost (`cost_s` plus PREPARE_S, times `pace`) less its time so far."""
+    elapsed = now - (job.started or now)
+    seen = observed(job, cost_s, now)
+    if seen is not None and seen[1] > 0:
+        pace = seen[0] / seen[1]
+    return max(0.0, pace * (cost_s + PREPARE_S) - elapsed)
 
 
 def observed(job: TrainingJob, cost_s: float, now: float) -> tuple[float, float] | None:
@@ -82,7 +84,7 @@ def job_waits(
     ]
     pairs += [p for j in manager.running() if (p := observed(j, cost_s(j), now)) is not None]
     pace = pace_from(pairs)
-    running = [time_left(j, pace * (cost_s(j) + PREPARE_S), now) for j in manager.running()]
+    running = [time_left(j, cost_s(j), now, pace) for j in manager.running()]
     queue = [j for j in manager.queue() if j.status == QUEUED]
     waits = queue_waits(running, [pace * (cost_s(j) + PREPARE_S) for j in queue], manager.max_running)
     return {j.id: w for j, w in zip(queue, waits)}

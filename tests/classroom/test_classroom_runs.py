@@ -122,10 +122,12 @@ class Job:
         return self._latest
 
 
-def test_a_running_run_has_left_its_own_eta_else_its_cost_less_its_time():
-    assert time_left(Job(started=100.0, eta=42.0), cost_s=500.0, now=110.0) == 42.0
-    assert time_left(Job(started=100.0), cost_s=50.0, now=130.0) == 20.0
-    assert time_left(Job(started=100.0), cost_s=50.0, now=200.0) == 0.0
+def test_a_running_run_has_left_its_own_pace_carried_to_its_end_else_its_cost_less_its_time():
+    # a quarter done after 60 s of a 100 s (+5 s) estimate: pace 60/30 = 2, so 2 x 105 - 60 = 150 s left
+    assert time_left(Job(started=100.0, step=25, total=100), cost_s=100.0, now=160.0) == 150.0
+    assert time_left(Job(started=100.0), cost_s=45.0, now=130.0) == 20.0  # no step yet: 45 + 5 - 30
+    assert time_left(Job(started=100.0), cost_s=45.0, now=130.0, pace=2.0) == 70.0
+    assert time_left(Job(started=100.0), cost_s=45.0, now=200.0) == 0.0
 
 
 def test_a_running_run_shows_how_busy_the_server_is_now():
