@@ -142,6 +142,6 @@ def test_a_reload_or_a_second_tab_shows_the_run_with_progress_and_stop():
         assert "train_job" not in other.session_state and not other.get("progress")
         tab.button(key="train_stop").click().run()
         wait_for(at, lambda a: a.warning)  # the first tab sees the run that the second tab stopped
-        assert at.warning[0].value.startswith("Training stopped by the user")
+        assert at.warning[0].value.startswith("Training stopped")
     finally:
         stop_all()
