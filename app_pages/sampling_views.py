@@ -490,14 +490,31 @@ def draw_below(res: SamplingResult) -> None:
             st.warning(warning.text)
     settings = res.settings
     lengths = tuple(sorted({**length_settings(settings), "min_length": settings.min_length}.items()))
-    with st.spinner(
-        _(
-            "Making {n} melodies per method with this model and these settings (once for the class) ..."
-        ).format(n=METHOD_SAMPLES)
-    ):
-        path = settings.checkpoint
-        style = method_figures(path, mtime(Path(path)), settings.knobs, settings.constrained, lengths)
-    if style is not None:
+    path = settings.checkpoint
+    figures_key = (path, mtime(Path(path)), settings.knobs, settings.constrained, lengths)
+    # 64 melodies per method cost the server 10-25 s of CPU: made without asking only for the page's
+    # default settings (once per model, shared by the class); other settings on a student's request,
+    # so a room moving sliders does not queue minutes of work behind each Generate.
+    if not (comparison_is_default(settings) or figures_key in asked_figures()):
+        st.caption(
+            _(
+                "The bars compare {n} melodies per method. For the default settings they are made once "
+                "for the class; for these settings the server needs about 10-25 seconds."
+            ).format(n=METHOD_SAMPLES)
+        )
+        ask = _("Compare with {n} melodies per method").format(n=METHOD_SAMPLES)
+        if st.button(ask, key="method_figures"):
+            asked_figures().add(figures_key)
+            st.rerun()
+        style = False
+    else:
+        with st.spinner(
+            _(
+                "Making {n} melodies per method with this model and these settings (once for the class) ..."
+            ).format(n=METHOD_SAMPLES)
+        ):
+            style = method_figures(*figures_key)
+    if style:
         st.caption(
             _(
                 "The bars: {n} melodies per method made by this model with these settings (no primer, "
@@ -506,8 +523,8 @@ def draw_below(res: SamplingResult) -> None:
             ).format(n=METHOD_SAMPLES)
         )
         draw_style(style, METHOD_SAMPLES, own_figures(res))
-    else:
-        st.info("This model has no recorded held-out split, so there is nothing to compare with.")
+    elif style is None:
+        st.info(_("This model has no recorded held-out split, so there is nothing to compare with."))
     with st.expander("Token-level metrics (per method, mean over its samples)"):
         draw_token_table(comparison.table)
     explorer(res)
@@ -527,6 +544,25 @@ def draw_below(res: SamplingResult) -> None:
         on_click="ignore",
         disabled=not items,
     )
+
+
+def comparison_is_default(settings: SamplingSettings) -> bool:
+    """Whether the comparison's settings are the page's defaults (knobs, lengths, grammar, cadence): the
+    ones whose 64-melody figures the page makes without being asked."""
+    start = SamplingRequest("")
+    return (settings.knobs, settings.length, settings.min_length, settings.constrained, settings.cadence) == (
+        start.knobs,
+        start.length,
+        start.min_length,
+        start.constrained,
+        start.cadence,
+    )
+
+
+@st.cache_resource
+def asked_figures() -> set:
+    """The comparison settings some student asked for (server-wide): once made, shown to everyone."""
+    return set()
 
 
 def draw_token_table(table) -> None:

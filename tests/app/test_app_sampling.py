@@ -72,6 +72,10 @@ def test_generate_fills_four_columns_with_every_part():
     assert column_titles(at) == ["greedy", "top-k (k=8)", "top-p (p=0.9)", "temperature (T=1)"]
     assert len(midi_buttons(at)) == 4
     assert [b.proto.label for b in at.get("download_button")].count("MusicXML") == 4
+    # Not the page's default length: the 64-melody comparison waits for a student to ask for it.
+    assert not any(c.value.startswith("The bars: ") for c in at.caption)
+    at.button(key="method_figures").click().run()
+    assert any(c.value.startswith("The bars: 64 melodies per method") for c in at.caption)
     style = at.dataframe[0].value  # pooled over 16 samples per method, Bach validation first
     assert list(style.method) == ["Bach (validation)", *column_titles(at)]
     assert {"pitch classes vs Bach", "pitch classes vs Bach 95%", "ends on tonic", "copied"} <= set(style)
@@ -343,11 +347,11 @@ def test_settings_upload_and_result_survive_a_page_switch():
 
 @pytest.mark.slow
 def test_one_sample_per_method_still_compares_64_with_intervals_and_every_column_explains_itself():
-    at = sampling_page()
-    at.slider(key="length").set_value(32)
+    at = sampling_page()  # the page's default settings: the comparison is made without asking
     at.number_input(key="samples").set_value(1)
     at.button(key=GENERATE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not any(b.key == "method_figures" for b in at.button)  # no "compare" button to press
     frame = at.dataframe[0]
     # the comparison is the model's 64 melodies per method, whatever the columns pool (issue 22)
     assert [c for c in frame.value.columns if c.endswith("95%")] and frame.value.melodies.tolist()[-1] == 64
