@@ -22,13 +22,13 @@ _ = translator(__name__)
 
 # The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
 STYLE_CHART = {
-    "pitch classes vs Bach": "low",
-    "transitions vs Bach": "low",
-    "remote keys": "Bach-like",
-    "ends on tonic": "Bach-like",
-    "outside key": "Bach-like",
-    "awkward intervals": "Bach-like",
-    "inner rests": "Bach-like",
+    "pitch classes vs Bach": N_("low"),
+    "transitions vs Bach": N_("low"),
+    "remote keys": N_("Bach-like"),
+    "ends on tonic": N_("Bach-like"),
+    "outside key": N_("Bach-like"),
+    "awkward intervals": N_("Bach-like"),
+    "inner rests": N_("Bach-like"),
     "copied": "0",
 }
 
@@ -454,9 +454,9 @@ def piano_roll_chart(
         "height": 160,
         "mark": {"type": "bar", "cornerRadius": 2, "clip": True},
         "encoding": {
-            "x": {"field": "start", "type": "quantitative", "title": "quarters", "scale": x_scale},
+            "x": {"field": "start", "type": "quantitative", "title": _("quarters"), "scale": x_scale},
             "x2": {"field": "end"},
-            "y": {"field": "midi", "type": "quantitative", "title": "MIDI pitch", "scale": y_scale},
+            "y": {"field": "midi", "type": "quantitative", "title": _("MIDI pitch"), "scale": y_scale},
             "color": {
                 "field": "part",
                 "type": "nominal",
@@ -481,7 +481,7 @@ def style_frame(style) -> pd.DataFrame:
     """Long DataFrame (method, figure, value, low, high) of a style.StyleReport's charted figures, the
     rows in report order; figures whose value is NaN (not measured) are left out."""
     rows = [
-        (row.label, f"{name} ({good})", iv.value, iv.low, iv.high)
+        (row.label, f"{_(name)} ({_(good)})", iv.value, iv.low, iv.high)  # style.COLUMNS: in the catalog
         for row in style.rows
         for name, good in STYLE_CHART.items()
         if name in row.figures and not math.isnan(row.figures[name].value)
@@ -509,10 +509,10 @@ def with_own_points(frame: pd.DataFrame, own: dict[str, dict[str, float]]) -> pd
     Figures the frame does not chart are left out."""
     figures = {f.rsplit(" (", 1)[0]: f for f in dict.fromkeys(frame.figure)}
     extra = [
-        (method, figures[name], value, math.nan, math.nan, OWN)
+        (method, figures[_(name)], value, math.nan, math.nan, OWN)  # the frame's names are translated
         for method, values in own.items()
         for name, value in values.items()
-        if name in figures
+        if _(name) in figures
     ]
     pooled = frame.assign(kind="pooled")
     if not extra:
@@ -612,11 +612,11 @@ def next_token_chart(frame: pd.DataFrame) -> list[dict]:
                 {
                     "mark": {"type": "bar", "opacity": 0.35},
                     "encoding": {
-                        "y": {"field": "before", "type": "quantitative", "title": "probability"},
+                        "y": {"field": "before", "type": "quantitative", "title": _("probability")},
                         "color": {
                             "field": "kept",
                             "type": "nominal",
-                            "title": "kept",
+                            "title": _("kept"),
                             "scale": {"domain": [True, False], "range": ["#4a6fa5", "#c0392b"]},
                             "legend": {"orient": "bottom"},
                         },

@@ -160,19 +160,22 @@ def translator(module: str) -> Callable[[str], str]:
 def extract_library_texts(fileobj, keywords, comment_tags, options):
     """A Babel extraction method (babel.cfg `[texts: ...]`): the library's English texts a page translates.
 
-    `names = TEXTS`: the str values of those module-level dicts; `arguments = description`: the str passed
+    `names = TEXTS`: the str values of those module-level dicts (`keys = COLUMNS`: keys and values);
+    `arguments = description`: the str passed
     as that keyword argument to any call (a preset's description).
     """
     import ast
 
     names = set(options.get("names", "").split())
+    with_keys = set(options.get("keys", "").split())  # dicts whose keys are texts too (column names)
     keys = set(options.get("arguments", "").split())
     tree = ast.parse(fileobj.read())
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Dict):
             target = node.target if isinstance(node, ast.AnnAssign) else node.targets[0]
-            if isinstance(target, ast.Name) and target.id in names:
-                for value in node.value.values:
+            if isinstance(target, ast.Name) and target.id in names | with_keys:
+                texts = node.value.values + (node.value.keys if target.id in with_keys else [])
+                for value in texts:
                     if isinstance(value, ast.Constant) and isinstance(value.value, str):
                         yield value.lineno, "", value.value, []
         elif isinstance(node, ast.keyword) and node.arg in keys:

@@ -15,6 +15,7 @@ from app_pages.common import (
     usable_checkpoints,
 )
 from app_pages.forms import parse_whole_number, problems_text
+from app_pages.i18n import N_, translator
 from app_pages.identity import current_student
 from app_pages.sampling_state import SLIDERS, SamplingSettings, default_model_index, request_of
 from app_pages.sampling_views import (
@@ -38,7 +39,6 @@ from app_pages.terms import with_glossary
 from app_pages.texts import (
     KNOB_HELP,
     KNOB_LABELS,
-    _,
     left_out_primers_text,
     primer_choice_label,
     run_state_words,
@@ -51,20 +51,22 @@ from bachlstm.settings.problems import SettingsError
 from bachlstm.settings.seeds import check_seed
 from bachlstm.training.splits import melody_key
 
-st.title("Sampling")
+_ = translator(__name__)
+
+st.title(_("Sampling"))
 
 
 usable, broken = usable_checkpoints()
 for info in broken:
     show_problem(info)
 if not usable:
-    st.info("No trained model yet: train one on the Training page.")
+    st.info(_("No trained model yet: train one on the Training page."))
     st.stop()
 names = [info.name for info in usable]
 link = read_link(names)  # a shared link's settings become the controls' starting values, once
 start = link or SamplingRequest("")  # the page's defaults: a request without a link
 name = st.selectbox(
-    "Model",
+    _("Model"),
     names,
     index=names.index(link.model) if link else default_model_index(names),
     key="ckpt",
@@ -74,39 +76,43 @@ info = usable[names.index(name)]
 if info.status != "complete":
     # A run that ended early is usable, but says so, beside the box: a browser keeps the label it first
     # showed for a chosen option, so a state inside the label went stale when the run went on.
-    st.caption(f"**{name}** is {run_state_words(info)}")
+    st.caption(_("**{name}** is {state}").format(name=name, state=run_state_words(info)))
 try:
     ck = checkpoint(str(info.path), mtime(info.path))
 except CheckpointError as exc:
-    st.error(f"Checkpoint **{name}** cannot be loaded: {exc}")
+    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=exc))
     st.stop()
 ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()
 model_ready(str(info.path), mtime(info.path))
 offered, left_out = held_out_primers(str(info.path), mtime(info.path))
 link = held_out_primer(link, [melody_key(c.melody) for c in offered])
-sources = ["none", "opening of a held-out chorale", "upload MIDI/MusicXML"]
+sources = [N_("none"), N_("opening of a held-out chorale"), N_("upload MIDI/MusicXML")]
+source_labels = [_(s) for s in sources]  # the labels are the options (AppTest keeps a radio's raw value)
 source = st.radio(
-    "Primer",
-    sources if ref else sources[::2],
+    _("Primer"),
+    source_labels if ref else source_labels[::2],
     index=1 if link and link.primer else 0,
     horizontal=True,
     key="primer_source",
     persist_state=SESSION,
-    help="The notes the model continues: none, the first two bars of a chorale it never trained on, "
-    "or your own MIDI/MusicXML file.",
+    help=_(
+        "The notes the model continues: none, the first two bars of a chorale it never trained on, "
+        "or your own MIDI/MusicXML file."
+    ),
 )
+source = sources[source_labels.index(source)] if source in source_labels else sources[0]
 
 with st.form("sample_form"):
     top = st.columns([3, 3, 2, 2, 2])
-    primer, primer_words, primer_id, file, line = None, "none", "none", None, None
+    primer, primer_words, primer_id, file, line = None, _("none"), "none", None, None
     primer_key = ""  # what a link names the primer by ("" none, a chorale's key, None a file)
     if source == sources[1]:
         # Labels as options (not positions): another model holds out other chorales (see corpus.py).
         by_label = {primer_choice_label(c): c.melody for c in offered}
         keys = [melody_key(m) for m in by_label.values()]
         primer_words = top[0].selectbox(
-            "Held-out chorale",
+            _("Held-out chorale"),
             list(by_label),
             index=keys.index(link.primer) if link and link.primer else 0,
             key="primer_piece",
@@ -120,23 +126,28 @@ with st.form("sample_form"):
         primer_key = melody_key(melody)
     elif source == sources[2]:
         upload = top[0].file_uploader(
-            "Primer file", type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
+            _("Primer file"), type=["mid", "midi", "xml", "musicxml", "mxl"], key="upload"
         )
         file = kept_primer_file(top[0], upload)  # st.file_uploader forgets its file on a page switch
         line = line_choice(top[0], file) if file else None
-        primer_words, primer_id = (f"file {file.name}", file.id) if file else ("file (none chosen)", "none")
+        primer_words, primer_id = (
+            (_("file {name}").format(name=file.name), file.id) if file else (_("file (none chosen)"), "none")
+        )
         if line is not None:
-            primer_words, primer_id = f"{primer_words}, line {line}", f"{primer_id} line {line}"
+            primer_words = _("{primer}, line {line}").format(primer=primer_words, line=line)
+            primer_id = f"{primer_id} line {line}"
         primer_key = None
     length = top[1].slider(
-        "Length (notes)",
+        _("Length (notes)"),
         *SLIDERS["length"][:2],
         start.length,
         SLIDERS["length"][2],
         key="length",
         persist_state=SESSION,
-        help="The most notes the model writes after the primer. Most melodies end before, when the model "
-        "ends them; one that would go on is cut here, and its column says so.",
+        help=_(
+            "The most notes the model writes after the primer. Most melodies end before, when the model "
+            "ends them; one that would go on is cut here, and its column says so."
+        ),
     )
     cadence = top[1].checkbox(
         _("end on a cadence"),
@@ -154,33 +165,37 @@ with st.form("sample_form"):
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a
     # browser's number field holds.
     min_length = top[2].number_input(
-        "Minimum notes",
+        _("Minimum notes"),
         value=start.min_length,
         step=1,
         key="min_length",
         persist_state=SESSION,
-        help=with_glossary(KNOB_HELP["min_length"], "bos-eos"),
+        help=with_glossary(_(KNOB_HELP["min_length"]), "bos-eos"),
     )
     seed_text = top[3].text_input(
-        "Seed",
+        _("Seed"),
         str(start.seed),
         key="seed",
         persist_state=SESSION,
-        help="A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
-        "another draw.",
+        help=_(
+            "A whole number from 0 to 4294967295. Same seed and settings, same music; change it for "
+            "another draw."
+        ),
     )
     samples = top[4].number_input(
-        "Samples per method (table)",
+        _("Samples per method (table)"),
         value=start.samples,
         step=1,
         key="samples",
         persist_state=SESSION,
-        help=f"The columns show one melody per method; the comparison table pools this many per method "
-        f"(1-{MAX_TABLE_SAMPLES}). 1 keeps Generate quick for a whole class; 16 or more gives steadier "
-        "figures and 95% intervals, at about 0.1 s of server time per melody.",
+        help=_(
+            "The columns show one melody per method; the comparison table pools this many per method "
+            "(1-{most}). 1 keeps Generate quick for a whole class; 16 or more gives steadier figures and "
+            "95% intervals, at about 0.1 s of server time per melody."
+        ).format(most=MAX_TABLE_SAMPLES),
     )
     c = st.columns(4)
-    c[0].markdown("**greedy**: always the most likely token (no knobs)")
+    c[0].markdown(_("**greedy**: always the most likely token (no knobs)"))
     knobs = {
         "k": knob(c[1], "k", start.knobs.k),
         "k_temperature": knob(c[1], "k_temperature", start.knobs.k_temperature, key="k_t", tip="t"),
@@ -188,29 +203,29 @@ with st.form("sample_form"):
         "p_temperature": knob(c[2], "p_temperature", start.knobs.p_temperature, key="p_t", tip="t"),
         "temperature": knob(c[3], "temperature", start.knobs.temperature, key="t", tip="t"),
     }
-    with st.expander("More samplers (added to every column)"):
+    with st.expander(_("More samplers (added to every column)")):
         e = st.columns(5)
         extras = {
             "min_p": knob(e[0], "min_p", start.knobs.min_p),
             "typical_p": knob(e[1], "typical_p", start.knobs.typical_p),
             "repetition_penalty": knob(e[2], "repetition_penalty", start.knobs.repetition_penalty, key="rep"),
             "no_repeat_ngram": e[3].number_input(
-                f"{KNOB_LABELS['no_repeat_ngram']} (0 = off)",
+                _("{knob} (0 = off)").format(knob=_(KNOB_LABELS["no_repeat_ngram"])),
                 value=start.knobs.no_repeat_ngram,
                 step=1,
                 key="ngram",
                 persist_state=SESSION,
-                help=KNOB_HELP["no_repeat_ngram"],
+                help=_(KNOB_HELP["no_repeat_ngram"]),
             ),
         }
         constrained = e[4].checkbox(
-            "grammar mask (valid notes only)",
+            _("grammar mask (valid notes only)"),
             start.constrained,
             key="constrained",
             persist_state=SESSION,
-            help=with_glossary(KNOB_HELP["constrained"], "grammar-mask"),
+            help=with_glossary(_(KNOB_HELP["constrained"]), "grammar-mask"),
         )
-    go = st.form_submit_button("Generate", type="primary", key="generate")
+    go = st.form_submit_button(_("Generate"), type="primary", key="generate")
 
 
 knobs = Knobs(**knobs, **extras)
@@ -240,16 +255,20 @@ if go:
     problems = settings_problems(seed_problem, shown)
     read = (primer, "")
     if problems:  # every bad field at once, by the labels above
-        st.error(f"Nothing generated: {problems_text(SettingsError(problems), SAMPLING_LABELS)}")
+        st.error(
+            _("Nothing generated: {problems}").format(
+                problems=problems_text(SettingsError(problems), SAMPLING_LABELS)
+            )
+        )
     elif source == sources[2] and file is None:
-        st.info("Choose a MIDI or MusicXML file for the primer first (or another primer source).")
+        st.info(_("Choose a MIDI or MusicXML file for the primer first (or another primer source)."))
     elif source == sources[2] and (read := read_upload(file, ck.tokenizer, line)) is None:
         pass  # read_upload said what is wrong with the file
     else:
         generate_once(ck, ref, shown, *read, link=to_query(request) if request else None)
 result = st.session_state.get("sampling")
 if result is None:
-    st.info("Choose the settings and press **Generate**.")
+    st.info(_("Choose the settings and press **Generate**."))
     st.stop()
 draw_stale(result, shown)
 draw_columns(result)

@@ -16,7 +16,7 @@ from app_pages.common import (
     mtime,
     next_token_view,
 )
-from app_pages.i18n import current_language
+from app_pages.i18n import N_, current_language, number, translator
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -34,11 +34,11 @@ from app_pages.texts import (
     MISSING,
     NOT_APPLICABLE,
     STYLE_HELP,
-    _,
     format_metric,
     line_label,
     notice_text,
 )
+from bachlstm.analysis.style import COLUMNS as STYLE_COLUMNS
 from bachlstm.analysis.style import REMOTE_SHARPS
 from bachlstm.generation.generator import check_arguments, token_limit
 from bachlstm.generation.primer import MusicInputError, PrimerError, PrimerLine, read_primer, upload_primer
@@ -68,10 +68,12 @@ from bachlstm.reports.links import (
     from_query,
     is_link,
 )
-from bachlstm.settings.problems import Problem, SettingsError, problems_of
+from bachlstm.settings.problems import WHOLE_NUMBER, Problem, SettingsError, problems_of
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
 MAX_TABLE_SAMPLES = 64  # per method: beyond this the page waits too long on a 2-core machine
+
+_ = translator(__name__)
 
 
 def knob(slot, field: str, start, key=None, tip=None):
@@ -79,8 +81,8 @@ def knob(slot, field: str, start, key=None, tip=None):
     place, kept across pages."""
     low, high, step = SLIDERS[field]
     return slot.slider(
-        KNOB_LABELS[field], low, high, start, step, key=key or field, persist_state=SESSION,
-        help=with_glossary(KNOB_HELP[tip or field], KNOB_TERMS.get(field)),
+        _(KNOB_LABELS[field]), low, high, start, step, key=key or field, persist_state=SESSION,
+        help=with_glossary(_(KNOB_HELP[tip or field]), KNOB_TERMS.get(field)),
     )  # fmt: skip
 
 
@@ -98,23 +100,25 @@ COLUMN_TERMS = {"validity": "valid-groups", "self_perplexity": "self-perplexity"
 
 LINK_DONE = "link_done"  # session_state: the query of the link this session has already opened
 LINK_WORDS = {
-    MISSING_MODEL: "names no model",
-    UNKNOWN_MODEL: "names the model **{value}**, which this server does not have (any more)",
-    UNKNOWN_PRIMER: "names the chorale **{value}**, which is not among this model's held-out chorales",
-    NOT_A_NUMBER: "has **{value}** for {label}, which is not a number",
-    NOT_ON_OFF: "has **{value}** for {label}, which should be 1 (on) or 0 (off)",
-    OUT_OF_RANGE: "has {label} **{value}**, which {detail}",
+    MISSING_MODEL: N_("names no model"),
+    UNKNOWN_MODEL: N_("names the model **{value}**, which this server does not have (any more)"),
+    UNKNOWN_PRIMER: N_("names the chorale **{value}**, which is not among this model's held-out chorales"),
+    NOT_A_NUMBER: N_("has **{value}** for {label}, which is not a number"),
+    NOT_ON_OFF: N_("has **{value}** for {label}, which should be 1 (on) or 0 (off)"),
+    OUT_OF_RANGE: N_("has {label} **{value}**, which {detail}"),
 }
 
 
 def link_problem_text(problems) -> str:
     """A link's problems (`links.LinkProblem`s) in one sentence, each setting by its label."""
-    labels = {**SAMPLING_LABELS, "model": "Model", "primer": "Primer", GRAMMAR: "grammar mask"}
+    labels = {**SAMPLING_LABELS, "model": N_("Model"), "primer": N_("Primer"), GRAMMAR: N_("grammar mask")}
     parts = [
-        LINK_WORDS[p.code].format(value=p.value, label=labels.get(p.field, p.field), detail=p.detail)
+        _(LINK_WORDS[p.code]).format(value=p.value, label=_(labels.get(p.field, p.field)), detail=p.detail)
         for p in problems
     ]
-    return f"This link cannot be opened: it {'; it '.join(parts)}. The page is ready for your own settings."
+    return _("This link cannot be opened: it {problems}. The page is ready for your own settings.").format(
+        problems=_("; it ").join(parts)
+    )
 
 
 def read_link(models: list[str]) -> SamplingRequest | None:
@@ -166,12 +170,14 @@ def draw_link(res: SamplingResult) -> None:
     """The result's link (a copy button on its box), or why a result has none."""
     query = res.link
     if query is None:
-        st.caption("No link for these melodies: a primer file cannot travel in a link.")
+        st.caption(_("No link for these melodies: a primer file cannot travel in a link."))
         return
     base = st.context.url or "/sampling"
     st.caption(
-        "**Link to these melodies**: whoever opens it on this server gets the same melodies again "
-        "(copy it with the button at its right end)."
+        _(
+            "**Link to these melodies**: whoever opens it on this server gets the same melodies again "
+            "(copy it with the button at its right end)."
+        )
     )
     st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
 
@@ -198,7 +204,11 @@ def kept_primer_file(slot, upload) -> PrimerUpload | None:
         return PrimerUpload(upload.name, upload.getvalue())
     kept = st.session_state.get(KEPT_FILE)
     if kept is not None:
-        slot.caption(f"Primer file: {kept.name} (uploaded earlier). Choose another file to replace it.")
+        slot.caption(
+            _("Primer file: {name} (uploaded earlier). Choose another file to replace it.").format(
+                name=kept.name
+            )
+        )
     return kept
 
 
@@ -252,11 +262,11 @@ def read_upload(file: PrimerUpload, tokenizer, line: int | None = None) -> tuple
 # The Sampling form's fields as the page labels them (forms.problems_text words errors with them).
 SAMPLING_LABELS = {
     **KNOB_LABELS,
-    "seed": "Seed",
-    "length": "Length",
-    "max_notes": "Length",
-    "min_length": "Minimum notes",
-    "samples": "Samples per method",
+    "seed": N_("Seed"),
+    "length": N_("Length"),
+    "max_notes": N_("Length"),
+    "min_length": N_("Minimum notes"),
+    "samples": N_("Samples per method"),
 }
 
 
@@ -272,7 +282,10 @@ def settings_problems(seed_problem: Exception | None, settings: SamplingSettings
     if not 1 <= settings.samples <= MAX_TABLE_SAMPLES:
         problems.append(
             Problem(
-                "samples", f"must be a whole number from 1 to {MAX_TABLE_SAMPLES}, got {settings.samples}"
+                "samples",
+                f"must be a whole number from 1 to {MAX_TABLE_SAMPLES}, got {settings.samples}",
+                WHOLE_NUMBER,
+                (("lo", 1), ("hi", MAX_TABLE_SAMPLES), ("got", settings.samples)),
             )
         )
     try:
@@ -297,7 +310,7 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
         return  # same settings, same seed: the same music is already there
     samples = settings.samples
     try:
-        with st.spinner("Generating ..."):
+        with st.spinner(_("Generating ...")):
             comparison = compare_methods(
                 ck, configs, primer=primer, min_length=settings.min_length, **length_settings(settings),
                 seed=settings.seed, constrained=settings.constrained, reference=ref, samples=samples,
@@ -363,7 +376,7 @@ def cut_words(gen) -> str:
     return _("Cut at the length limit: the model had not ended this melody.")
 
 
-FOCUS_ALL = "all four"  # the focus control's first option: the four methods side by side
+FOCUS_ALL = N_("all four")  # the focus control's first option: the four methods side by side
 
 
 def draw_columns(res: SamplingResult) -> None:
@@ -374,20 +387,23 @@ def draw_columns(res: SamplingResult) -> None:
     gens = res.gens
     methods = [g.config.method for g in gens]
     focus = st.segmented_control(
-        "Show",
+        _("Show"),
         [FOCUS_ALL, *methods],
+        format_func=lambda m: _(m) if m == FOCUS_ALL else m,
         default=FOCUS_ALL,
         key="sampling_focus",
         persist_state=SESSION,
-        help="One method large, e.g. on a projector, or all four side by side.",
+        help=_("One method large, e.g. on a projector, or all four side by side."),
     )
     shown = [i for i, m in enumerate(methods) if focus in (None, FOCUS_ALL, m)] or list(range(len(gens)))
     key = primer_key(gens)
     if key is not None:
         named = key_label(key, current_language())  # Es-Dur / E♭ major
         st.caption(
-            f"Every staff is written in the primer's key, **{named}** (grey notes: the primer). The key "
-            "under each melody is the one its continuation settles in."
+            _(
+                "Every staff is written in the primer's key, **{key}** (grey notes: the primer). The key "
+                "under each melody is the one its continuation settles in."
+            ).format(key=named)
         )
     metrics = [res.comparison.metrics[i] for i in res.shown]
     melodies = tuple(tuple(gen.full_events) for gen in gens)
@@ -430,7 +446,8 @@ def draw_figures(
     named_key = key_label(profile["key"], lang) if profile.get("key") else None
     source = {"metrics": row, "profile": {**profile, "key": named_key}}
     lines = [
-        f"{label}: **{format_metric(source[where].get(k), fmt)}**" for where, k, label, fmt in COLUMN_METRICS
+        f"{_(label)}: **{format_metric(source[where].get(k), fmt)}**"
+        for where, k, label, fmt in COLUMN_METRICS
     ]
     if profile.get("copy_piece"):
         lines[-1] += f" ({profile['copy_piece']})"
@@ -464,11 +481,14 @@ def listen_row(melodies: tuple, methods: tuple, columns: tuple = (0, 1, 2, 3)) -
             with col:
                 if i not in heard:
                     icon = ":material/play_arrow:"
-                    st.button(f"Listen: {method}", key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
+                    label = _("Listen: {method}").format(method=method)
+                    st.button(label, key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
                     continue
                 data = column_audio(events)
                 if data is None:
-                    st.caption(f"{method}: nothing to play, this melody has no notes.")
+                    st.caption(
+                        _("{method}: nothing to play, this melody has no notes.").format(method=method)
+                    )
                 else:  # autoplay only right after the click, not on every later redraw of the page
                     st.caption(method)
                     st.audio(data, format="audio/ogg", autoplay=st.session_state.get("autoplay") == i)
@@ -482,7 +502,7 @@ def _hear(i: int) -> None:
 
 def draw_below(res: SamplingResult) -> None:
     """Warnings, the comparison table and chart with the Bach row, the explorer and download-all."""
-    st.subheader("How the methods compare")
+    st.subheader(_("How the methods compare"))
     comparison = res.comparison
     first = {g.config.method for g in res.gens}
     for warning in comparison.warnings:  # only the melodies shown above, not every pooled sample
@@ -525,7 +545,7 @@ def draw_below(res: SamplingResult) -> None:
         draw_style(style, METHOD_SAMPLES, own_figures(res))
     elif style is None:
         st.info(_("This model has no recorded held-out split, so there is nothing to compare with."))
-    with st.expander("Token-level metrics (per method, mean over its samples)"):
+    with st.expander(_("Token-level metrics (per method, mean over its samples)")):
         draw_token_table(comparison.table)
     explorer(res)
     # the same names as the single downloads, so a student's files from both routes match
@@ -534,7 +554,7 @@ def draw_below(res: SamplingResult) -> None:
     items = [(download_stem(model, g.config.method, primer, res.seed), g.full_events) for g, _ in shown]
     titles = [download_title(model, g.config.method, primer) for g, _ in shown]
     st.download_button(
-        "Download all (MIDI + MusicXML, zip)",
+        _("Download all (MIDI + MusicXML, zip)"),
         lambda: zip_melodies(
             items, key_signatures=[k for _, k in shown], titles=titles, composer=download_composer(model)
         ),
@@ -568,13 +588,13 @@ def asked_figures() -> set:
 def draw_token_table(table) -> None:
     """The token-level metrics with headers in words; a figure that does not apply shows MISSING."""
     config = {
-        name: st.column_config.Column(words, help=with_glossary(meaning, COLUMN_TERMS.get(name)))
+        name: st.column_config.Column(_(words), help=with_glossary(_(meaning), COLUMN_TERMS.get(name)))
         for name, (words, meaning) in METRIC_WORDS.items()
         if name in table.columns
     }
     st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     if table.isna().any(axis=None):
-        st.caption(f"{MISSING} {NOT_APPLICABLE}")
+        st.caption(f"{MISSING} {_(NOT_APPLICABLE)}")
 
 
 def own_figures(res: SamplingResult) -> dict[str, dict[str, float]]:
@@ -597,19 +617,24 @@ def own_figures(res: SamplingResult) -> dict[str, dict[str, float]]:
 def draw_style(style, samples: int, own: dict | None = None) -> None:
     """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor;
     `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
-    st.caption(STYLE_HELP.format(n=style.n_notes or "all"))
+    st.caption(_(STYLE_HELP).format(n=style.n_notes or _("all")))
     frame = style.frame()
-    config = {
-        name: st.column_config.Column(help=with_glossary(meaning, COLUMN_TERMS.get(name)))
-        for name, meaning in style.meanings().items()
-    }
+    # style.COLUMNS (names and meanings) are in the catalog (babel.cfg): a label and help for each column
+    meanings = {_(name): _(text).format(n=style.n_notes or _("all")) for name, text in STYLE_COLUMNS.items()}
+    config = {}
+    for name in frame.columns:  # "remote keys" and its interval's column "remote keys 95%"
+        base, interval = (name[:-4], " 95%") if name.endswith(" 95%") else (name, "")
+        help_text = with_glossary(meanings.get(_(base)), COLUMN_TERMS.get(base))
+        config[name] = st.column_config.Column(_(base) + interval, help=help_text)
     shown = [c for c in frame.columns if not c.endswith(" 95%")] if samples == 1 else list(frame.columns)
     st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     floor_pc, floor_tr = style.noise_floor
     st.caption(
-        f"Noise floor (Bach validation vs Bach test): {floor_pc:.3f} bits for pitch classes, {floor_tr:.3f} "
-        f"for transitions. Held-out Bach shares up to {style.memorization_floor} notes with the training "
-        "melodies by chance; only longer copies count as copied."
+        _(
+            "Noise floor (Bach validation vs Bach test): {pc} bits for pitch classes, {tr} for transitions. "
+            "Held-out Bach shares up to {n} notes with the training melodies by chance; only longer copies "
+            "count as copied."
+        ).format(pc=number(floor_pc, 3), tr=number(floor_tr, 3), n=style.memorization_floor)
     )
     chart = charts.style_frame(style)
     zero = charts.zero_figures(chart)
@@ -618,25 +643,28 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
         drawn = charts.with_own_points(drawn, own)
     if not drawn.empty:
         st.vega_lite_chart(drawn, charts.style_chart(drawn))
-    meanings = style.meanings()
     for name in zero:  # a panel of zero-height bars reads as a broken chart: a sentence says it
-        st.caption(f"**{name}** ({meanings.get(name, name)}) is 0 for every method and for Bach: no chart.")
+        st.caption(
+            _("**{name}** ({meaning}) is 0 for every method and for Bach: no chart.").format(
+                name=name, meaning=meanings.get(name, name)
+            )
+        )
 
 
 @st.fragment
 def explorer(res: SamplingResult) -> None:
     """The next-token distribution at a chosen step and where each method cuts it (reruns on its own)."""
-    st.subheader("Next-token explorer")
+    st.subheader(_("Next-token explorer"))
     gens, ck = res.gens, res.checkpoint
     c = st.columns(2)
     # The method's label is the option, not its row: a new Generate with other settings relabels the rows,
     # and a browser keeps the label it drew for a chosen option.
     by_label = {g.config.label: g for g in gens}
-    gen = by_label[c[0].selectbox("Context from the melody of", list(by_label), key="explore_row")]
+    gen = by_label[c[0].selectbox(_("Context from the melody of"), list(by_label), key="explore_row")]
     if not gen.tokens:
-        st.info("This melody has no generated tokens to explore.")
+        st.info(_("This melody has no generated tokens to explore."))
         return
-    step = c[1].slider("Step", 1, len(gen.tokens), 1, key="explore_step")
+    step = c[1].slider(_("Step"), 1, len(gen.tokens), 1, key="explore_step")
     context = gen.full_tokens[: len(gen.primer_tokens) + step - 1]
     view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res.constrained)
     with st.container(key="sampling_explorer"):
@@ -644,7 +672,9 @@ def explorer(res: SamplingResult) -> None:
             col.vega_lite_chart(view["data"], spec, width="stretch")
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
-        f"At step {step} the {gen.config.method} melody chose **{chosen}**. Wide bars: the model's "
-        "probabilities (red = cut by that method); narrow bars: what the method samples from. Greedy keeps "
-        "one token; temperature below 1 sharpens the distribution, above 1 flattens it."
+        _(
+            "At step {step} the {method} melody chose **{token}**. Wide bars: the model's probabilities "
+            "(red = cut by that method); narrow bars: what the method samples from. Greedy keeps one token; "
+            "temperature below 1 sharpens the distribution, above 1 flattens it."
+        ).format(step=step, method=gen.config.method, token=chosen)
     )

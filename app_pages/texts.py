@@ -8,11 +8,12 @@ return them translated (app_pages/i18n.py).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import pandas as pd
 
-from app_pages.i18n import N_, current_language, number, translator
+from app_pages.i18n import N_, current_language, number, percent, translator
 from app_pages.messages import voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
@@ -93,36 +94,48 @@ TRAINING_HELP = {
 
 # The Sampling page's knobs by compare.Knobs field: their labels on the page and in "made with ..." notes.
 KNOB_LABELS = {
-    "k": "top-k: k",
-    "k_temperature": "top-k: temperature",
-    "p": "top-p: p",
-    "p_temperature": "top-p: temperature",
-    "temperature": "temperature: T",
-    "min_p": "min-p",
-    "typical_p": "typical p",
-    "repetition_penalty": "repetition penalty",
-    "no_repeat_ngram": "no repeated n-gram",
+    "k": N_("top-k: k"),
+    "k_temperature": N_("top-k: temperature"),
+    "p": N_("top-p: p"),
+    "p_temperature": N_("top-p: temperature"),
+    "temperature": N_("temperature: T"),
+    "min_p": N_("min-p"),
+    "typical_p": N_("typical p"),
+    "repetition_penalty": N_("repetition penalty"),
+    "no_repeat_ngram": N_("no repeated n-gram"),
 }
 
 
 # What each Sampling-page knob does, in a teacher's words (the knobs' help tooltips).
 KNOB_HELP = {
-    "k": "top-k: draw the next token from the k most likely ones only. k = 1 is greedy; a larger k "
-    "allows more variety (and more mistakes).",
-    "p": "top-p (nucleus): draw from the fewest most-likely tokens whose probabilities add up to p. "
-    "A small p plays safe; p = 1 keeps every token.",
-    "t": "Temperature reshapes the probabilities before drawing: below 1 the likely tokens get likelier "
-    "(safer, more repetitive), above 1 the distribution flattens (more surprising, more random).",
-    "min_p": "Drop every token less likely than min-p times the most likely one (0 = off).",
-    "typical_p": "Keep the tokens whose surprise is closest to the usual surprise, up to this total "
-    "probability (1 = off).",
-    "repetition_penalty": "Make tokens the melody has already used less likely (1 = off).",
-    "no_repeat_ngram": "Never write the same n tokens in a row twice: breaks greedy loops (0 = off).",
-    "min_length": "The fewest notes each melody writes after the primer before it may end, like "
-    "min_new_tokens in text generators but counted in notes (0 = off). Until then the end token is "
-    "left out, and a rest may not follow a rest, so a model that would stop at once keeps writing.",
-    "constrained": "Allow only tokens that can come next in a well-formed melody (e.g. no duration "
-    "without a pitch), so every sample can be turned into notes.",
+    "k": N_(
+        "top-k: draw the next token from the k most likely ones only. k = 1 is greedy; a larger k "
+        "allows more variety (and more mistakes)."
+    ),
+    "p": N_(
+        "top-p (nucleus): draw from the fewest most-likely tokens whose probabilities add up to p. "
+        "A small p plays safe; p = 1 keeps every token."
+    ),
+    "t": N_(
+        "Temperature reshapes the probabilities before drawing: below 1 the likely tokens get likelier "
+        "(safer, more repetitive), above 1 the distribution flattens (more surprising, more random)."
+    ),
+    "min_p": N_("Drop every token less likely than min-p times the most likely one (0 = off)."),
+    "typical_p": N_(
+        "Keep the tokens whose surprise is closest to the usual surprise, up to this total "
+        "probability (1 = off)."
+    ),
+    "repetition_penalty": N_("Make tokens the melody has already used less likely (1 = off)."),
+    "no_repeat_ngram": N_("Never write the same n tokens in a row twice: breaks greedy loops (0 = off)."),
+    "min_length": N_(
+        "The fewest notes each melody writes after the primer before it may end, like "
+        "min_new_tokens in text generators but counted in notes (0 = off). Until then the end token is "
+        "left out, and a rest may not follow a rest, so a model that would stop at once keeps writing."
+    ),
+    "constrained": N_(
+        "Allow only tokens that can come next in a well-formed melody (e.g. no duration "
+        "without a pitch), so every sample can be turned into notes."
+    ),
 }
 
 
@@ -210,14 +223,14 @@ def embedding_table(table: pd.DataFrame) -> pd.DataFrame:
 # Under each Sampling column: (where, key, label, format); "metrics" = the token-level
 # metrics.melody_metrics row, "profile" = compare.melody_figures (sung notes, ties merged).
 COLUMN_METRICS = (
-    ("metrics", "validity", "valid groups", "{:.0%}"),
-    ("profile", "notes", "notes (ties merged)", "{:.0f}"),
-    ("profile", "key", "estimated key", "{}"),
-    ("profile", "ends_on_tonic", "ends on the tonic", "yes/no"),
-    ("profile", "outside_key", "notes outside the key", "{:.0%}"),
-    ("profile", "interval_awkward", "awkward intervals", "{:.0%}"),
-    ("metrics", "self_perplexity", "self-perplexity", "{:.1f}"),
-    ("profile", "copy_notes", "longest copy (notes)", "{:.0f}"),
+    ("metrics", "validity", N_("valid groups"), "{:.0%}"),
+    ("profile", "notes", N_("notes (ties merged)"), "{:.0f}"),
+    ("profile", "key", N_("estimated key"), "{}"),
+    ("profile", "ends_on_tonic", N_("ends on the tonic"), "yes/no"),
+    ("profile", "outside_key", N_("notes outside the key"), "{:.0%}"),
+    ("profile", "interval_awkward", N_("awkward intervals"), "{:.0%}"),
+    ("metrics", "self_perplexity", N_("self-perplexity"), "{:.1f}"),
+    ("profile", "copy_notes", N_("longest copy (notes)"), "{:.0f}"),
 )
 
 NOTE_FIGURES_HELP = N_(
@@ -239,7 +252,7 @@ TUNE_GROUPS_HELP = N_(
     "similarity between two pieces of the tune (0 when only the opening or the title joins them)."
 )
 
-STYLE_HELP = (
+STYLE_HELP = N_(
     "Every melody of a method is moved to C major / A minor and cut to its first {n} notes, then the "
     "notes of all its samples are pooled and compared with held-out Bach. The first row is other Bach "
     "(the validation melodies): its divergences are the noise floor, what real Bach scores. In brackets: "
@@ -252,7 +265,11 @@ def format_metric(value, fmt: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if isinstance(value, bool) or fmt == "yes/no":
-        return "yes" if value else "no"
+        return _("yes") if value else _("no")
+    fixed = re.fullmatch(r"\{:\.(\d)([f%])\}", fmt)  # numbers in the page's format: 0,75 / 75 %
+    if fixed and isinstance(value, (int, float)):
+        places = int(fixed.group(1))
+        return percent(value, places) if fixed.group(2) == "%" else number(value, places)
     return fmt.format(value)
 
 
@@ -331,41 +348,59 @@ def melody_label(melody) -> str:
 MISSING = "–"
 
 # Token names a reader cannot see: the workshop's separator token is a space.
-TOKEN_WORDS = {" ": "(separator)", "": "(empty)"}
+TOKEN_WORDS = {" ": N_("(separator)"), "": N_("(empty)")}
 
 
 def token_words(token: str) -> str:
     """A token as a reader sees it: ' ' is '(separator)', other tokens as they are."""
-    return TOKEN_WORDS.get(token, token)
+    return _(TOKEN_WORDS[token]) if token in TOKEN_WORDS else token
 
 
 # The Sampling page's token-level table: metrics.METRIC_COLUMNS in words, with what each one means.
 METRIC_WORDS = {
-    "method": ("method", "The sampling method, or Bach's own held-out melodies."),
-    "samples": ("melodies", "Melodies averaged: the samples per method, or the held-out Bach melodies."),
-    "validity": ("valid groups", "Share of token groups that make a note or rest."),
-    "invalid_unmasked": (
-        "invalid without the grammar",
-        "Share of invalid groups when the same melody is sampled without the grammar mask.",
+    "method": (N_("method"), N_("The sampling method, or Bach's own held-out melodies.")),
+    "samples": (
+        N_("melodies"),
+        N_("Melodies averaged: the samples per method, or the held-out Bach melodies."),
     ),
-    "events": ("notes and rests", "Notes and rests generated."),
-    "notes": ("notes", "Notes generated."),
-    "quarters": ("length (quarters)", "Length in quarter notes."),
-    "pitch_range": ("range (semitones)", "Highest minus lowest pitch."),
-    "pitch_classes": ("pitch classes", "Different pitch classes used (of 12)."),
-    "pc_entropy": ("pitch-class spread (bits)", "Entropy of the pitch classes: higher = more evenly spread."),
-    "scale_consistency": ("in one scale", "Largest share of notes that fit one major or minor scale."),
-    "mean_interval": ("mean step (semitones)", "Mean size of the jump from one note to the next."),
-    "distinct_2": ("new pairs", "Share of note pairs that occur only once (1 = nothing repeats)."),
-    "distinct_3": ("new triples", "Share of three-note groups that occur only once."),
-    "loops": ("loops", "Share of melodies that end in a loop."),
-    "loop_period": ("loop length", "Length of the repeated phrase, for a melody that loops."),
-    "bar_validity": ("full bars", "Share of 4/4 bars that add up to exactly 4 quarters."),
-    "self_perplexity": ("self-perplexity", "How surprised the model is by its own melody (lower = surer)."),
-    "kl_pc": ("pitch classes vs Bach", "KL divergence (bits) of the pitch classes from held-out Bach."),
-    "kl_transitions": ("steps vs Bach", "KL divergence (bits) of the pitch-class steps from held-out Bach."),
-    "memorized": ("longest copy (tokens)", "Longest run of tokens shared with one training melody."),
-    "memorized_piece": ("copied from", "The training melody that run comes from."),
+    "validity": (N_("valid groups"), N_("Share of token groups that make a note or rest.")),
+    "invalid_unmasked": (
+        N_("invalid without the grammar"),
+        N_("Share of invalid groups when the same melody is sampled without the grammar mask."),
+    ),
+    "events": (N_("notes and rests"), N_("Notes and rests generated.")),
+    "notes": (N_("notes"), N_("Notes generated.")),
+    "quarters": (N_("length (quarters)"), N_("Length in quarter notes.")),
+    "pitch_range": (N_("range (semitones)"), N_("Highest minus lowest pitch.")),
+    "pitch_classes": (N_("pitch classes"), N_("Different pitch classes used (of 12).")),
+    "pc_entropy": (
+        N_("pitch-class spread (bits)"),
+        N_("Entropy of the pitch classes: higher = more evenly spread."),
+    ),
+    "scale_consistency": (
+        N_("in one scale"),
+        N_("Largest share of notes that fit one major or minor scale."),
+    ),
+    "mean_interval": (N_("mean step (semitones)"), N_("Mean size of the jump from one note to the next.")),
+    "distinct_2": (N_("new pairs"), N_("Share of note pairs that occur only once (1 = nothing repeats).")),
+    "distinct_3": (N_("new triples"), N_("Share of three-note groups that occur only once.")),
+    "loops": (N_("loops"), N_("Share of melodies that end in a loop.")),
+    "loop_period": (N_("loop length"), N_("Length of the repeated phrase, for a melody that loops.")),
+    "bar_validity": (N_("full bars"), N_("Share of 4/4 bars that add up to exactly 4 quarters.")),
+    "self_perplexity": (
+        N_("self-perplexity"),
+        N_("How surprised the model is by its own melody (lower = surer)."),
+    ),
+    "kl_pc": (
+        N_("pitch classes vs Bach"),
+        N_("KL divergence (bits) of the pitch classes from held-out Bach."),
+    ),
+    "kl_transitions": (
+        N_("steps vs Bach"),
+        N_("KL divergence (bits) of the pitch-class steps from held-out Bach."),
+    ),
+    "memorized": (N_("longest copy (tokens)"), N_("Longest run of tokens shared with one training melody.")),
+    "memorized_piece": (N_("copied from"), N_("The training melody that run comes from.")),
 }
 
 NOT_MEASURED = N_(
@@ -373,7 +408,7 @@ NOT_MEASURED = N_(
     "when it is continued to its end; a file that cannot be used has no figures."
 )
 
-NOT_APPLICABLE = (
+NOT_APPLICABLE = N_(
     "in the table: does not apply to that row, such as a loop length for melodies that do not loop, the "
     "piece copied from when nothing was copied, or a figure about sampling in Bach's own row."
 )
