@@ -4,29 +4,32 @@ import streamlit as st
 
 from app_pages import inside_views as views
 from app_pages.common import SESSION, checkpoint, mtime, usable_checkpoints
+from app_pages.i18n import N_, translator
 from app_pages.page_links import apply_link_settings, one_of
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.training.splits import held_out_first
 
-st.title("Inside the model")
-st.caption(INSIDE_HELP["intro"])
-usable, _ = usable_checkpoints()
+_ = translator(__name__)
+
+st.title(_("Inside the model"))
+st.caption(_(INSIDE_HELP["intro"]))
+usable, _broken = usable_checkpoints()
 if not usable:
-    st.info("No trained model yet: train one on the Training page.")
+    st.info(_("No trained model yet: train one on the Training page."))
     st.stop()
 names = [info.name for info in usable]
 # A link (the lesson path) may choose the model and the tab (by its id: tab labels are translated).
 linked = apply_link_settings({"inside_ckpt": one_of(names), "inside_tab": one_of(views.TAB_IDS)})
 top = st.columns(3)
 default = names.index("workshop") if "workshop" in names else 0  # small enough to show every unit
-name = top[0].selectbox("Model", names, index=default, key="inside_ckpt", persist_state=SESSION)
+name = top[0].selectbox(_("Model"), names, index=default, key="inside_ckpt", persist_state=SESSION)
 info = usable[names.index(name)]
 path, stamp = str(info.path), mtime(info.path)
 try:
     ck = checkpoint(path, stamp)
 except CheckpointError as exc:
-    st.error(f"Checkpoint **{name}** cannot be loaded: {exc}")
+    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=exc))
     st.stop()
 melodies = views.held_out(path, stamp)
 if melodies:  # the chorales no other model was trained on first: the default compares fairly
@@ -36,12 +39,14 @@ piece = label if melodies and label in {m.piece_id for m in melodies} else None
 try:
     ins = views.inspection(path, stamp, events, label)
 except ValueError as exc:
-    st.error(f"The model cannot read this melody: {exc}")
+    st.error(_("The model cannot read this melody: {error}").format(error=exc))
     st.stop()
 
 # Only the open tab is drawn (switching tabs reruns the page): drawing all four took seconds per change.
 # Tabs have no persist_state: the open one is kept under a key of its own and reopened on return.
-names_of_tabs = ["Surprise", "Gates and states", "What units track", "Embedding"]
+names_of_tabs = [
+    _(t) for t in (N_("Surprise"), N_("Gates and states"), N_("What units track"), N_("Embedding"))
+]
 if "inside_tab" in linked:  # a link's tab id, as the tab's label
     st.session_state.inside_tab = names_of_tabs[views.TAB_IDS.index(st.session_state.inside_tab)]
 elif "inside_tab" not in st.session_state:  # back on the page: the tab open when the student left
@@ -50,20 +55,23 @@ surprise, states, units, embedding = st.tabs(names_of_tabs, key="inside_tab", on
 views.keep_tab(names_of_tabs, (surprise, states, units, embedding))
 if surprise.open:
     with surprise:
-        st.markdown(INSIDE_HELP["surprise"])
+        st.markdown(_(INSIDE_HELP["surprise"]))
         views.draw_surprise(ins, name, views.second_model(usable, name, events, label, piece))
 if states.open:
     with states:
-        st.markdown(INSIDE_HELP["states"])
+        st.markdown(_(INSIDE_HELP["states"]))
         views.draw_states(ins)
 if units.open:
     with units:
-        st.markdown(INSIDE_HELP["units"])
+        st.markdown(_(INSIDE_HELP["units"]))
         pool = bool(melodies) and st.toggle(
-            "Pool all held-out melodies", key="inside_pool", help=INSIDE_HELP["pool"], persist_state=SESSION
+            _("Pool all held-out melodies"),
+            key="inside_pool",
+            help=_(INSIDE_HELP["pool"]),
+            persist_state=SESSION,
         )
         views.draw_units(ins, views.pooled(path, stamp, melodies) if pool else ins.units)
 if embedding.open:
     with embedding:
-        st.markdown(INSIDE_HELP["embedding"])
+        st.markdown(_(INSIDE_HELP["embedding"]))
         views.draw_embedding(ck, path, stamp)
