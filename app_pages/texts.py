@@ -618,14 +618,14 @@ INSIDE_HELP = {
         "**Surprise** is a note's information content: -log2 of the probability the model gave it, "
         "knowing every note before it. 1 bit is a coin toss; 10 bits means the model gave that note about a "
         "1-in-1000 chance. A note made of several tokens (the workshop's pitch, octave, duration, dots and "
-        "separator) adds up its tokens' bits. Music psychologists measure listeners' expectation the same way "
-        "(IDyOM): surprising notes are often where the melody turns, starts a phrase or leaves the key."
+        "separator) adds up its tokens' bits. Music psychologists measure listeners' expectation the same "
+        "way (IDyOM): surprising notes are often where the melody turns, starts a phrase or leaves the key."
     ),
     "states": N_(
         "Each LSTM unit has gates between 0 and 1: the **input gate** decides how much new content "
         "is written into its memory cell, the **forget gate** how much of the old content is kept, and the "
-        "**output gate** how much of the cell the next layer sees. The **cell state** is the long memory, the "
-        "**hidden state** what the unit passes on. One column per token, under the notes it belongs to; "
+        "**output gate** how much of the cell the next layer sees. The **cell state** is the long memory, "
+        "the **hidden state** what the unit passes on. One column per token, under the notes it belongs to; "
         "dashed lines are bar lines."
     ),
     "units": N_(
@@ -647,9 +647,9 @@ INSIDE_HELP = {
         "The embedding turns every token into a short vector before the LSTM sees it. The "
         "workshop network uses only **3 numbers per token**, so each token is a point in a space we can draw "
         "as it is, and tokens the network uses alike lie close together; three numbers are little room for "
-        "some 40 tokens, so it cannot keep every distinction apart. A wider embedding (64 numbers for `bach`) "
-        "has room for finer ones and is drawn here on its two main directions (PCA), which show only part of "
-        "its spread."
+        "some 40 tokens, so it cannot keep every distinction apart. A wider embedding (64 numbers for "
+        "`bach`) has room for finer ones and is drawn here on its two main directions (PCA), which show "
+        "only part of its spread."
     ),
 }
 
