@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
-from app_pages.i18n import current_language, translator
+from app_pages.i18n import N_, current_language, translator
 from app_pages.sampling_state import SamplingResult
 from app_pages.terms import glossary_link
 from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
@@ -79,33 +79,38 @@ def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
 def choose_melody(melodies, generated: SamplingResult | None, source_col, melody_col) -> tuple[tuple, str]:
     """The melody to look at: a held-out chorale, or one generated on the Sampling page; stops the page
     with a message when there is neither."""
-    sources = (["a held-out chorale"] if melodies else []) + (
-        ["a melody from the Sampling page"] if generated else []
+    sources = ([N_("a held-out chorale")] if melodies else []) + (
+        [N_("a melody from the Sampling page")] if generated else []
     )
     if not sources:
         st.info(
-            "This model records no held-out melodies: generate one on the Sampling page to look at it here."
+            _(
+                "This model records no held-out melodies: generate one on the Sampling page to look at "
+                "it here."
+            )
         )
         st.stop()
+    labels = [_(s) for s in sources]  # the labels are the options (AppTest keeps a radio's raw value)
     source = source_col.radio(
-        "Melody", sources, key="inside_source", help=INSIDE_HELP["source"], persist_state=SESSION
+        _("Melody"), labels, key="inside_source", help=_(INSIDE_HELP["source"]), persist_state=SESSION
     )
+    source = sources[labels.index(source)] if source in labels else sources[0]
     if source == "a held-out chorale":
         # Labels as options, not positions: each model holds out other chorales, and a browser keeps
         # the label it drew for a chosen option (a position showed the old model's chorale name).
         by_label = {melody_label(m): m for m in melodies}
-        chosen = melody_col.selectbox("Chorale", list(by_label), key="inside_piece", persist_state=SESSION)
+        chosen = melody_col.selectbox(_("Chorale"), list(by_label), key="inside_piece", persist_state=SESSION)
         melody = by_label[chosen]
         events, label = tuple(melody.events), melody.piece_id
     else:
         by_label = {g.label: g for g in generated.gens}
         chosen = melody_col.selectbox(
-            "Generated melody", list(by_label), key="inside_gen", persist_state=SESSION
+            _("Generated melody"), list(by_label), key="inside_gen", persist_state=SESSION
         )
         gen = by_label[chosen]
         events, label = tuple(gen.full_events), f"{gen.label} ({generated.model})"
     if not events:
-        st.info("That melody has no notes: choose another.")
+        st.info(_("That melody has no notes: choose another."))
         st.stop()
     return events, label
 
@@ -126,7 +131,13 @@ def second_model(
     model was trained on the chorale `piece` (its surprise there partly measures memory)."""
     names = [info.name for info in usable]
     others = ["none", *(n for n in names if n != name)]
-    other = st.selectbox("Compare with", others, key="inside_other", persist_state=SESSION)
+    other = st.selectbox(
+        _("Compare with"),
+        others,
+        format_func=lambda o: _("none") if o == "none" else o,
+        key="inside_other",
+        persist_state=SESSION,
+    )
     if other == "none":
         return None
     info = usable[names.index(other)]
