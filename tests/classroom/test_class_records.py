@@ -106,7 +106,7 @@ def test_processes_writing_at_once_lose_nothing(tmp_path):
     procs = [ctx.Process(target=_reserve_in_process, args=(path, f"s{i}", 5, out)) for i in range(4)]
     for p in procs:
         p.start()
-    got = [name for _ in procs for name in out.get(timeout=60)]
+    got = [name for _ in procs for name in out.get(timeout=240)]  # spawn re-imports: slow on a busy machine
     for p in procs:
         p.join(30)
     assert sorted(got) == sorted(f"p-{i}" for i in range(1, 21))
