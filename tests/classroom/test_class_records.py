@@ -2,7 +2,9 @@
 
 import multiprocessing
 import sqlite3
+import sys
 import threading
+import types
 
 import pytest
 
@@ -99,7 +101,10 @@ def _reserve_in_process(path, owner, n, out):
     out.put(got)
 
 
-def test_processes_writing_at_once_lose_nothing(tmp_path):
+def test_processes_writing_at_once_lose_nothing(tmp_path, monkeypatch):
+    # An AppTest earlier in the same pytest process leaves its temporary page script as __main__, which
+    # spawn would re-run in each child (NameError: '__args'); the children need no __main__ of ours.
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     path = tmp_path / "class.sqlite3"
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
