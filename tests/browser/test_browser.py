@@ -27,14 +27,17 @@ from tests.browser.helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-PAGES = [
+PAGES = [  # streamlit_app.py's navigation, in its order
     ("Home", ""),
+    ("Lesson path", "lesson"),
     ("Corpus", "corpus"),
     ("Training", "training"),
     ("Sampling", "sampling"),
     ("Inside the model", "inside"),
     ("Class board", "board"),
     ("Bach or model?", "listening"),
+    ("Glossary", "glossary"),
+    ("Teacher", "teacher"),
 ]
 
 
