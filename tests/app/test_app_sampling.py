@@ -701,6 +701,7 @@ def test_the_comparison_pools_64_melodies_per_method_once_with_the_students_as_d
     at.slider(key="length").set_value(8)
     at.button(key=GENERATE).click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
+    at.button(key="method_figures").click().run()  # not the page's default length: asked for once
     style = at.dataframe[0].value  # pooled per method even though the columns show one melody each
     assert style.melodies.tolist()[2:] == [64, 64, 64]  # Bach, greedy (one melody), then 64 per method
     assert any(c.value.startswith("The bars: 64 melodies per method") for c in at.caption)
