@@ -164,3 +164,16 @@ def step_progress(step, loss, epoch=1, total=10, eta=None, tps=0.0):
     from bachlstm.training.loop import Progress
 
     return Progress("step", epoch, step, total, train_loss=loss, eta_s=eta, tokens_per_s=tps)
+
+
+# Eight events, 8 quarters: two full 4/4 bars; the half note on beat 4 of bar 1 crosses the bar line.
+TWO_BARS = [
+    note("G", 4, 1.0),
+    note("A", 4, 0.5),
+    note("B", 4, 0.5),
+    note("C", 5, 1.0),
+    note("D", 5, 2.0),
+    rest(1.0),
+    note("F#", 4, 1.0),
+    note("G", 4, 1.0),
+]

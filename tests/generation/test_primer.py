@@ -10,19 +10,9 @@ from hypothesis import strategies as st
 
 from bachlstm.generation.primer import MusicInputError, read_primer, sniff_format
 from bachlstm.music.scores import infer_pickup, make_event, to_midi, to_musicxml
-from tests.builders import note, rest
+from tests.builders import TWO_BARS, rest
 
-# The same eight events as tests/music/test_scores.py: two full 4/4 bars.
-MELODY = [
-    note("G", 4, 1.0),
-    note("A", 4, 0.5),
-    note("B", 4, 0.5),
-    note("C", 5, 1.0),
-    note("D", 5, 2.0),
-    rest(1.0),
-    note("F#", 4, 1.0),
-    note("G", 4, 1.0),
-]
+MELODY = TWO_BARS  # two full 4/4 bars (tests/builders.py)
 
 
 def key(events):

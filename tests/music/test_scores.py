@@ -17,19 +17,9 @@ from bachlstm.music.scores import (
     to_score,
     zip_melodies,
 )
-from tests.builders import note, rest
+from tests.builders import TWO_BARS, note, rest
 
-# Eight events, 8 quarters: two full 4/4 bars; the half note on beat 4 of bar 1 crosses the bar line.
-MELODY = [
-    note("G", 4, 1.0),
-    note("A", 4, 0.5),
-    note("B", 4, 0.5),
-    note("C", 5, 1.0),
-    note("D", 5, 2.0),
-    rest(1.0),
-    note("F#", 4, 1.0),
-    note("G", 4, 1.0),
-]
+MELODY = TWO_BARS  # two full 4/4 bars (tests/builders.py)
 TEMPO = 60  # one quarter = one second, so MIDI times equal quarter offsets
 
 
