@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages import inside_views as views
 from app_pages.common import SESSION, checkpoint, mtime, usable_checkpoints
 from app_pages.i18n import N_, translator
+from app_pages.messages import describe
 from app_pages.page_links import apply_link_settings, one_of
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
@@ -29,7 +30,7 @@ path, stamp = str(info.path), mtime(info.path)
 try:
     ck = checkpoint(path, stamp)
 except CheckpointError as exc:
-    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=exc))
+    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=describe(exc)))
     st.stop()
 melodies = views.held_out(path, stamp)
 if melodies:  # the chorales no other model was trained on first: the default compares fairly
@@ -39,7 +40,7 @@ piece = label if melodies and label in {m.piece_id for m in melodies} else None
 try:
     ins = views.inspection(path, stamp, events, label)
 except ValueError as exc:
-    st.error(_("The model cannot read this melody: {error}").format(error=exc))
+    st.error(_("The model cannot read this melody: {error}").format(error=describe(exc)))
     st.stop()
 
 # Only the open tab is drawn (switching tabs reruns the page): drawing all four took seconds per change.

@@ -11,13 +11,29 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from app_pages.i18n import N_, translator
+
+_ = translator(__name__)
+
 Y_AXIS = alt.Axis(minExtent=55)  # the same room for every y axis, so stacked plots line up
 # Heights are the whole chart's (Streamlit fits title, legend and axes inside them), in pixels.
 BITS_SCHEME = "yelloworangered"  # the surprise colour scale: pale = expected, dark red = surprising
 
 
-def _x(total: float, title: str | None = "quarters") -> alt.X:
+def _x(total: float, titled: bool = True) -> alt.X:
+    """Time in quarters from 0 to the melody's end (untitled in a chart stacked over one that says it)."""
+    title = _("time (quarters)") if titled else None
     return alt.X("start:Q", title=title, scale=alt.Scale(domain=[0, total], nice=False))
+
+
+def _note_tooltip() -> list[alt.Tooltip]:
+    """A note's name, bar, beat and duration, titled in the page's language."""
+    return [
+        alt.Tooltip("name:N", title=_("note")),
+        alt.Tooltip("measure:Q", title=_("bar")),
+        alt.Tooltip("beat:Q", title=_("beat"), format=".2~f"),
+        alt.Tooltip("duration:Q", title=_("duration (quarters)"), format=".2~f"),
+    ]
 
 
 def bar_rules(bar_lines, total: float, color: str = "#888") -> alt.Chart:
@@ -48,12 +64,14 @@ def surprise_roll(
         .encode(
             x=_x(total),
             x2="end:Q",
-            y=alt.Y("low:Q", title="MIDI pitch", scale=alt.Scale(zero=False), axis=Y_AXIS),
+            y=alt.Y("low:Q", title=_("MIDI pitch"), scale=alt.Scale(zero=False), axis=Y_AXIS),
             y2="high:Q",
             color=alt.Color(
-                "bits:Q", title="bits", scale=alt.Scale(scheme=BITS_SCHEME, domain=[0, max(top, 1e-6)])
+                "bits:Q",
+                title=_("surprise (bits)"),
+                scale=alt.Scale(scheme=BITS_SCHEME, domain=[0, max(top, 1e-6)]),
             ),
-            tooltip=["name", "measure", "beat", "duration", alt.Tooltip("bits:Q", format=".2f")],
+            tooltip=[*_note_tooltip(), alt.Tooltip("bits:Q", title=_("surprise (bits)"), format=".2f")],
         )
     )
     return (bars + bar_rules(bar_lines, total)).properties(height=260)  # all in: axes and title
@@ -66,11 +84,11 @@ def plain_roll(notes: pd.DataFrame, bar_lines, total: float, height: int = 170):
         alt.Chart(frame)
         .mark_rect(cornerRadius=2, color="#4a6fa5")
         .encode(
-            x=_x(total, title=None),
+            x=_x(total, titled=False),
             x2="end:Q",
-            y=alt.Y("low:Q", title="pitch", scale=alt.Scale(zero=False), axis=Y_AXIS),
+            y=alt.Y("low:Q", title=_("MIDI pitch"), scale=alt.Scale(zero=False), axis=Y_AXIS),
             y2="high:Q",
-            tooltip=["name", "measure", "beat", "duration"],
+            tooltip=_note_tooltip(),
         )
     )
     return (bars + bar_rules(bar_lines, total)).properties(height=height)
@@ -105,14 +123,18 @@ def unit_heatmap(frame: pd.DataFrame, label: str, value_range, bar_lines, total:
         .encode(
             x=_x(total),
             x2="end:Q",
-            y=alt.Y("unit:O", title="unit", axis=Y_AXIS),
+            y=alt.Y("unit:O", title=_("unit"), axis=Y_AXIS),
             color=alt.Color(
                 "value:Q",
                 title=label,
                 scale=alt.Scale(scheme=scheme, domain=[lo, hi], reverse=scheme == "redblue"),
                 legend=alt.Legend(orient="top"),
             ),
-            tooltip=["unit", "token", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("unit:O", title=_("unit")),
+                alt.Tooltip("token:N", title=_("token")),
+                alt.Tooltip("value:Q", title=label, format=".2f"),
+            ],
         )
     )
     height = 150 + min(22 * rows, 660)  # legend and axis, then the rows
@@ -128,7 +150,10 @@ def unit_trace(steps: pd.DataFrame, values: np.ndarray, label: str, bar_lines, t
         .encode(
             x=_x(total),
             y=alt.Y("value:Q", title=label, axis=Y_AXIS),
-            tooltip=["token", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("token:N", title=_("token")),
+                alt.Tooltip("value:Q", title=_("value"), format=".2f"),
+            ],
         )
     )
     return (line + bar_rules(bar_lines, total)).properties(height=190)
@@ -141,12 +166,15 @@ def feature_traces(frame: pd.DataFrame, bar_lines, total: float):
         .mark_line(interpolate="step-after", point=alt.OverlayMarkDef(size=14))
         .encode(
             x=_x(total),
-            y=alt.Y("z:Q", title="standardised value", axis=Y_AXIS),
+            y=alt.Y("z:Q", title=_("standardised value"), axis=Y_AXIS),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
             strokeDash=alt.condition(
                 alt.datum.series_kind == "feature", alt.value([1, 0]), alt.value([4, 2])
             ),
-            tooltip=["series", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[
+                alt.Tooltip("series:N", title=_("curve")),
+                alt.Tooltip("value:Q", title=_("value"), format=".2f"),
+            ],
         )
     )
     return (line + bar_rules(bar_lines, total)).properties(height=320)
@@ -155,7 +183,7 @@ def feature_traces(frame: pd.DataFrame, bar_lines, total: float):
 # The embedding's colour legend fits this many pixels, the main column of a phone: it is drawn once under
 # the views, never cut off (a legend under each of three narrow views lost half its entries).
 LEGEND_WIDTH = 300
-NO_VALUE = "none"  # the colour of tokens without the attribute (a duration has no pitch class)
+NO_VALUE = N_("none")  # the colour of tokens without the attribute (a duration has no pitch class)
 
 
 # Vega's "tableau20": 20 colours that differ; past 20 distinct_colours spreads hues around the circle.
@@ -184,11 +212,12 @@ def distinct_colours(n: int) -> list[str]:
 def _coloured(frame: pd.DataFrame, colour: str) -> tuple[pd.DataFrame, alt.Scale]:
     """The frame with a `colour` column (NO_VALUE where the token lacks the attribute) and the one colour
     scale the views and the legend share: a colour of its own for every value, grey for NO_VALUE."""
-    data = frame.assign(colour=frame[colour].astype("string").fillna(NO_VALUE))
-    values = sorted(v for v in data.colour.unique() if v != NO_VALUE)
+    none = _(NO_VALUE)
+    data = frame.assign(colour=frame[colour].astype("string").fillna(none))
+    values = sorted(v for v in data.colour.unique() if v != none)
     colours = distinct_colours(len(values))
-    if (data.colour == NO_VALUE).any():
-        values, colours = [*values, NO_VALUE], [*colours, NO_VALUE_COLOUR]
+    if (data.colour == none).any():
+        values, colours = [*values, none], [*colours, NO_VALUE_COLOUR]
     return data, alt.Scale(domain=values, range=colours)
 
 
@@ -203,7 +232,13 @@ def embedding_scatter(frame: pd.DataFrame, x: str, y: str, colour: str, colour_t
             x=alt.X(f"{x}:Q", title=titles[0] or x, scale=alt.Scale(zero=False)),
             y=alt.Y(f"{y}:Q", title=titles[1] or y, scale=alt.Scale(zero=False)),
             color=alt.Color("colour:N", title=colour_title, scale=scale, legend=None),
-            tooltip=["token", "type", "pitch_class", "octave", "duration"],
+            tooltip=[
+                alt.Tooltip("token:N", title=_("token")),
+                alt.Tooltip("type:N", title=_("type")),
+                alt.Tooltip("pitch_class:N", title=_("pitch class")),
+                alt.Tooltip("octave:O", title=_("octave")),
+                alt.Tooltip("duration:Q", title=_("duration (quarters)"), format=".3~f"),
+            ],
         )
     )
 

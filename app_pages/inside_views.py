@@ -8,10 +8,23 @@ import streamlit as st
 
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
-from app_pages.i18n import N_, current_language, translator
+from app_pages.i18n import N_, current_language, number, percent, translator
+from app_pages.messages import describe
 from app_pages.sampling_state import SamplingResult
 from app_pages.terms import glossary_link
-from app_pages.texts import FEATURE_WORDS, INSIDE_HELP, MISSING, melody_label, token_words
+from app_pages.texts import (
+    COLOUR_WORDS,
+    FEATURE_WORDS,
+    INSIDE_HEADERS,
+    INSIDE_HELP,
+    MISSING,
+    melody_label,
+    shown_headers,
+    signal_words,
+    signed,
+    token_type_words,
+    token_words,
+)
 from bachlstm.analysis.activations import SIGNALS
 from bachlstm.analysis.embeddings import COLOUR_KEYS, nearest_tokens
 from bachlstm.analysis.probes import best_units, pooled_correlations
@@ -40,8 +53,30 @@ def keep_tab(labels: list[str], tabs) -> None:
     st.session_state[KEPT_TAB] = next((label for label, t in zip(labels, tabs) if t.open), labels[0])
 
 
-@st.cache_resource(max_entries=8, show_spinner="Loading the held-out melodies ...")
+# The cached work shows no spinner of its own (a cache's spinner text is fixed when the module loads, in
+# one language): each public function below says what it does in the page's language.
+
+
 def held_out(path: str, mtime: float) -> tuple | None:
+    """The checkpoint's held-out melodies (see _held_out), with a spinner in the page's language."""
+    with st.spinner(_("Loading the held-out melodies ...")):
+        return _held_out(path, mtime)
+
+
+def inspection(path: str, mtime: float, events: tuple, label: str) -> Inspection:
+    """inspect_melody for one model file and melody (see _inspection), with a spinner."""
+    with st.spinner(_("Running the model over the melody ...")):
+        return _inspection(path, mtime, events, label)
+
+
+def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
+    """Unit correlations pooled over all the given melodies (see _pooled), with a spinner."""
+    with st.spinner(_("Running the model over every held-out melody ...")):
+        return _pooled(path, mtime, melodies)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _held_out(path: str, mtime: float) -> tuple | None:
     """The checkpoint's test-split melodies (never trained on), None when it records no split.
 
     Only the melodies: the Sampling page's reference (Bach metrics row, memorization index) is not
@@ -53,8 +88,8 @@ def held_out(path: str, mtime: float) -> tuple | None:
         return None
 
 
-@st.cache_resource(max_entries=16, show_spinner="Running the model over the melody ...")
-def inspection(path: str, mtime: float, events: tuple, label: str) -> Inspection:
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _inspection(path: str, mtime: float, events: tuple, label: str) -> Inspection:
     """inspect_melody for one model file and melody (shared, read-only)."""
     return inspect_melody(checkpoint(path, mtime), events, label)
 
@@ -65,8 +100,8 @@ def embedding(path: str, mtime: float):
     return checkpoint_embedding(checkpoint(path, mtime))
 
 
-@st.cache_resource(max_entries=4, show_spinner="Running the model over every held-out melody ...")
-def pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _pooled(path: str, mtime: float, melodies: tuple) -> pd.DataFrame:
     """Unit correlations pooled over all the given melodies (their notes stacked)."""
     ck = checkpoint(path, mtime)
     pairs = []
@@ -134,7 +169,7 @@ def second_model(
     other = st.selectbox(
         _("Compare with"),
         others,
-        format_func=lambda o: _("none") if o == "none" else o,
+        format_func={o: _("none") if o == "none" else o for o in others}.__getitem__,
         key="inside_other",
         persist_state=SESSION,
     )
@@ -151,7 +186,7 @@ def second_model(
     try:
         return other, inspection(str(info.path), mtime(info.path), events, label)
     except (ValueError, CheckpointError) as exc:
-        st.error(f"{other} cannot read this melody: {exc}")
+        st.error(_("{model} cannot read this melody: {error}").format(model=other, error=describe(exc)))
         return None
 
 
@@ -162,8 +197,20 @@ def _total(ins: Inspection) -> float:
 
 def named_notes(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A note table with its `name`s in the reader's convention (names.pitch_name: B4 is H4 in German);
-    a rest keeps the page's word for it."""
-    return frame.assign(name=[n if n == "rest" else pitch_name(n, lang) for n in frame.name])
+    a rest is the page's word for it."""
+    rest = _("rest")
+    return frame.assign(name=[rest if n == "rest" else pitch_name(n, lang) for n in frame.name])
+
+
+def notes_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table of surprise.extremes for a student: notes counted from 1, bits to two decimals, headers in
+    words (the note names already in the reader's convention: named_notes)."""
+    table = frame.assign(index=frame["index"] + 1, bits=frame.bits.round(2))
+    return shown_headers(table, INSIDE_HEADERS)
+
+
+# Shown figures: bits to two decimals, beats and durations as they are (1.5, 0.25).
+NOTES_FORMATS = {"bits": "%.2f"}
 
 
 def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | None) -> None:
@@ -174,20 +221,27 @@ def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | No
     for col, (model, one) in zip(st.columns(len(shown)), shown):
         s = one.surprise
         col.metric(
-            f"{model}: mean surprise",
-            f"{s.mean_bits:.2f} bits per note",
+            _("{model}: mean surprise").format(model=model),
+            _("{bits} bits per note").format(bits=number(s.mean_bits, 2)),
             help=glossary_link("information-content"),
         )
         if one.n_unknown:
-            col.warning(f"{one.n_unknown} tokens of this melody are not in {model}'s vocabulary.")
+            col.warning(
+                _("{n} tokens of this melody are not in {model}'s vocabulary.").format(
+                    n=number(one.n_unknown), model=model
+                )
+            )
         notes = named_notes(s.notes, lang)
         chart = charts.surprise_roll(notes, one.timeline.bar_lines, _total(one), model, max_bits=top)
         col.altair_chart(chart, width="stretch")
-        most, least = (named_notes(f, lang) for f in extremes(s, 5))
-        col.markdown("**Most surprising notes**")
-        col.dataframe(most, hide_index=True, width="stretch", placeholder=MISSING)
-        col.markdown("**Least surprising notes**")
-        col.dataframe(least, hide_index=True, width="stretch", placeholder=MISSING)
+        config = {
+            _(INSIDE_HEADERS[c]): st.column_config.NumberColumn(format=f) for c, f in NOTES_FORMATS.items()
+        }
+        most, least = (notes_table(named_notes(f, lang)) for f in extremes(s, 5))
+        col.markdown(_("**Most surprising notes**"))
+        col.dataframe(most, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+        col.markdown(_("**Least surprising notes**"))
+        col.dataframe(least, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
 
 
 def _shown_units(values: np.ndarray, limit: int) -> list[int]:
@@ -207,13 +261,15 @@ def draw_states(ins: Inspection) -> None:
     layers = ins.activations.layers
     c = st.columns(3)
     # The label is the option (another model has other layer sizes; see choose_melody).
-    by_label = {f"{i + 1} ({t.size} units)": i for i, t in enumerate(layers)}
-    layer = by_label[c[0].selectbox("Layer", list(by_label), key="inside_layer", persist_state=SESSION)]
+    by_label = {
+        _("{layer} ({n} units)").format(layer=i + 1, n=number(t.size)): i for i, t in enumerate(layers)
+    }
+    layer = by_label[c[0].selectbox(_("Layer"), list(by_label), key="inside_layer", persist_state=SESSION)]
     signal = c[1].selectbox(
-        "Signal",
+        _("Signal"),
         list(SIGNALS),
         key="inside_signal",
-        format_func=lambda s: SIGNALS[s][0],
+        format_func={s: signal_words(s) for s in SIGNALS}.__getitem__,
         persist_state=SESSION,
     )
     trace = layers[layer]
@@ -222,14 +278,20 @@ def draw_states(ins: Inspection) -> None:
     # The traced unit is one of the heatmap's rows: by default the one that varies most over the melody.
     if st.session_state.get("inside_unit") not in units:
         st.session_state.inside_unit = most_varying(values, units)
-    unit = c[2].selectbox("Unit to trace", units, key="inside_unit", help="One of the heatmap's rows.")
-    label, value_range = SIGNALS[signal]
+    unit = c[2].selectbox(_("Unit to trace"), units, key="inside_unit", help=_("One of the heatmap's rows."))
+    label, value_range = signal_words(signal), SIGNALS[signal][1]
     if len(units) < trace.size:
-        st.caption(f"The {len(units)} of {trace.size} units whose {label} varies most over this melody.")
+        st.caption(
+            _("The {n} of {total} units whose {signal} varies most over this melody.").format(
+                n=number(len(units)), total=number(trace.size), signal=label
+            )
+        )
     steps, bars, total = ins.timeline.steps, ins.timeline.bar_lines, _total(ins)
     heat = charts.unit_heatmap(charts.heatmap_frame(steps, values, units), label, value_range, bars, total)
     roll = charts.plain_roll(ins.timeline.notes, bars, total)
-    line = charts.unit_trace(steps, values[:, unit], f"unit {unit}: {label}", bars, total)
+    line = charts.unit_trace(
+        steps, values[:, unit], _("unit {unit}: {signal}").format(unit=unit, signal=label), bars, total
+    )
     for chart in (roll, heat, line):  # one under another on the same time axis
         st.altair_chart(chart, width="stretch")
 
@@ -238,10 +300,12 @@ def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.Data
     """z-scored feature and the best units' states per note, for feature_traces."""
     notes = ins.timeline.notes
     steps = ins.timeline.note_steps()
-    series = [("feature", FEATURE_WORDS[feature], notes[feature].to_numpy(dtype=float))]
+    series = [("feature", _(FEATURE_WORDS[feature]), notes[feature].to_numpy(dtype=float))]
     for r in rows.itertuples():
         values = ins.activations.layers[r.layer].signal(r.signal)[steps, r.unit]
-        name = f"layer {r.layer + 1}, unit {r.unit} ({SIGNALS[r.signal][0]}, r = {r.r:+.2f})"
+        name = _("layer {layer}, unit {unit} ({signal}, r = {r})").format(
+            layer=r.layer + 1, unit=r.unit, signal=signal_words(r.signal), r=signed(r.r)
+        )
         series.append(("unit", name, values))
     frames = []
     for kind, name, v in series:
@@ -259,25 +323,29 @@ def best_tracked(best: pd.DataFrame) -> str | None:
 
 
 def units_table(best: pd.DataFrame) -> pd.DataFrame:
-    """best_units in words: the feature and the state named, layers counted from 1, r to two decimals."""
-    return pd.DataFrame(
+    """best_units in words: the feature and the state named, layers counted from 1, r to two decimals,
+    headers in the page's language."""
+    table = pd.DataFrame(
         {
-            "feature": best.feature.map(FEATURE_WORDS),
+            "feature": best.feature.map(lambda f: _(FEATURE_WORDS[f])),
             "layer": best.layer + 1,
             "unit": best.unit,
-            "state": best.signal.map(lambda s: SIGNALS[s][0]),
+            "state": best.signal.map(signal_words),
             "r": best.r.round(2),
             "notes": best.n,
         }
     )
+    return shown_headers(table, INSIDE_HEADERS)
 
 
 def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
     """The ranked table of the best units per feature; the chosen feature and its units over the melody."""
     best = best_units(table, 3)
     config = {
-        "r": st.column_config.NumberColumn(format="%+.2f", help=INSIDE_HELP["r"]),
-        "notes": st.column_config.NumberColumn(help="Notes the correlation is computed over."),
+        "r": st.column_config.NumberColumn(format="%+.2f", help=_(INSIDE_HELP["r"])),
+        _(INSIDE_HEADERS["notes"]): st.column_config.NumberColumn(
+            format="localized", help=_("Notes the correlation is computed over.")
+        ),
     }
     st.dataframe(
         units_table(best), hide_index=True, width="stretch", column_config=config, placeholder=MISSING
@@ -285,42 +353,80 @@ def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
     features = list(FEATURES)
     if st.session_state.get("inside_feature") not in features:  # opens on what some unit tracks best
         st.session_state.inside_feature = best_tracked(best) or features[0]
-    feature = st.selectbox("Feature", features, key="inside_feature", format_func=FEATURE_WORDS.get)
+    feature = st.selectbox(
+        _("Feature"),
+        features,
+        key="inside_feature",
+        format_func={f: _(FEATURE_WORDS[f]) for f in features}.__getitem__,
+    )
     rows = best_units(table[table.feature == feature], 3)
     if rows.empty:
-        st.info("This feature does not vary in this melody, so no unit can track it.")
+        st.info(_("This feature does not vary in this melody, so no unit can track it."))
         return
     frame = _feature_frame(ins, feature, rows)
     st.altair_chart(charts.feature_traces(frame, ins.timeline.bar_lines, _total(ins)), width="stretch")
 
 
+def embedding_frame(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The embedding's token rows as a reader sees them: token types in words, pitch classes in the
+    reader's convention (B and H in German), the separator token named."""
+    return frame.assign(
+        token=frame.token.map(token_words),
+        type=frame.type.map(token_type_words),
+        pitch_class=[pc if pd.isna(pc) else pitch_name(pc, lang) for pc in frame.pitch_class],
+    )
+
+
 def draw_embedding(ck, path: str, mtime: float) -> None:
     """The token embedding as points (three projections for 3 dims, PCA for more) and nearest neighbours."""
     view = embedding(path, mtime)
-    key = st.selectbox("Colour by", list(COLOUR_KEYS), key="inside_colour", format_func=COLOUR_KEYS.get)
-    frame, title = view.frame, COLOUR_KEYS[key]
-    lang = current_language()  # pitch classes in the reader's convention (B and H in German)
-    frame = frame.assign(
-        pitch_class=[pc if pd.isna(pc) else pitch_name(pc, lang) for pc in frame.pitch_class]
+    key = st.selectbox(
+        _("Colour by"),
+        list(COLOUR_KEYS),
+        key="inside_colour",
+        format_func={k: _(COLOUR_WORDS[k]) for k in COLOUR_KEYS}.__getitem__,
     )
-    share = [f"{e:.0%}" for e in view.explained]
+    title = _(COLOUR_WORDS[key])
+    frame = embedding_frame(view.frame, current_language())
+    share = [percent(e) for e in view.explained]
     if view.method == "direct" and view.dims == 3:
         pairs = [("x", "y"), ("x", "z"), ("y", "z")]
         for col, (a, b) in zip(st.columns(3), pairs):
             i, j = "xyz".index(a), "xyz".index(b)
-            titles = (f"dimension {i + 1} ({share[i]})", f"dimension {j + 1} ({share[j]})")
+            titles = tuple(_("dimension {n} ({share})").format(n=k + 1, share=share[k]) for k in (i, j))
             col.altair_chart(charts.embedding_scatter(frame, a, b, key, title, titles), width="stretch")
     else:
         y = "y" if "y" in frame else "x"
-        titles = (f"main direction 1 ({share[0]} of the variance)", f"direction 2 ({share[-1]})")
+        titles = (
+            _("main direction 1 ({share} of the variance)").format(share=share[0]),
+            _("direction 2 ({share})").format(share=share[-1]),
+        )
         st.altair_chart(charts.embedding_scatter(frame, "x", y, key, title, titles), width="stretch")
-    st.caption(f"Colours: {title}")
+    st.caption(_("Colours: {what}").format(what=title))
     st.altair_chart(charts.embedding_legend(frame, key), width="content")
-    tokens = frame.token.tolist()
-    first = next((k for k, t in enumerate(frame.type) if t in ("note", "pitch")), 0)
+    tokens = view.frame.token.tolist()
+    first = next((k for k, t in enumerate(view.frame.type) if t in ("note", "pitch")), 0)
     token = st.selectbox(
-        "Nearest neighbours of", tokens, index=first, key="inside_token", format_func=token_words
+        _("Nearest neighbours of"),
+        tokens,
+        index=first,
+        key="inside_token",
+        format_func={t: token_words(t) for t in tokens}.__getitem__,
     )
-    nearest = nearest_tokens(ck.model, ck.tokenizer, token, 8)
-    nearest["token"] = nearest.token.map(token_words)  # the separator is a space: an empty-looking cell
-    st.dataframe(nearest, hide_index=True, placeholder=MISSING)
+    st.dataframe(
+        neighbours_table(nearest_tokens(ck.model, ck.tokenizer, token, 8)),
+        hide_index=True,
+        column_config={_(INSIDE_HEADERS["similarity"]): st.column_config.NumberColumn(format="%.2f")},
+        placeholder=MISSING,
+    )
+
+
+def neighbours_table(nearest: pd.DataFrame) -> pd.DataFrame:
+    """nearest_tokens for a reader: tokens and types in words (the separator is a space: an
+    empty-looking cell), similarity to two decimals, headers in the page's language."""
+    table = nearest.assign(
+        token=nearest.token.map(token_words),
+        type=nearest.type.map(token_type_words),
+        similarity=nearest.similarity.round(2),
+    )
+    return shown_headers(table, INSIDE_HEADERS)

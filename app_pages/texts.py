@@ -664,6 +664,75 @@ FEATURE_WORDS = {
 }
 
 
+# The LSTM's signals (activations.SIGNALS) in a reader's words: the gate's letter as in the help text.
+SIGNAL_WORDS = {
+    "input_gate": N_("input gate i"),
+    "forget_gate": N_("forget gate f"),
+    "output_gate": N_("output gate o"),
+    "cell_input": N_("candidate g"),
+    "cell": N_("cell state c"),
+    "hidden": N_("hidden state h"),
+}
+
+# What the embedding's points may be coloured by (embeddings.COLOUR_KEYS), in a reader's words.
+COLOUR_WORDS = {
+    "type": N_("token type"),
+    "pitch_class": N_("pitch class"),
+    "octave": N_("octave"),
+    "duration": N_("duration"),
+}
+
+# A token's type (Tokenizer.token_type) in a reader's words.
+TOKEN_TYPE_WORDS = {
+    "pad": N_("padding"),
+    "unk": N_("unknown"),
+    "bos": N_("start (BOS)"),
+    "eos": N_("end (EOS)"),
+    "separator": N_("separator"),
+    "rest": N_("rest"),
+    "note": N_("note"),
+    "pitch": N_("pitch"),
+    "octave": N_("octave"),
+    "duration": N_("duration"),
+    "dots": N_("dots"),
+    "bar": N_("bar line"),
+    "tie": N_("tie"),
+}
+
+# The Inside page's note tables (surprise.extremes), the units table and the nearest tokens, by column.
+INSIDE_HEADERS = {
+    "index": N_("note no."),
+    "name": N_("note"),
+    "measure": N_("bar"),
+    "beat": N_("beat"),
+    "duration": N_("duration (quarters)"),
+    "bits": N_("surprise (bits)"),
+    "feature": N_("feature"),
+    "layer": N_("layer"),
+    "unit": N_("unit"),
+    "state": N_("LSTM state"),
+    "notes": N_("notes"),
+    "token": N_("token"),
+    "type": N_("type"),
+    "similarity": N_("similarity"),
+}
+
+
+def signal_words(signal: str) -> str:
+    """An LSTM signal ('forget_gate') in the page's language ('forget gate f')."""
+    return _(SIGNAL_WORDS[signal]) if signal in SIGNAL_WORDS else signal
+
+
+def token_type_words(kind: str) -> str:
+    """A token type ('bos', 'pitch') in the page's language."""
+    return _(TOKEN_TYPE_WORDS[kind]) if kind in TOKEN_TYPE_WORDS else kind
+
+
+def signed(value: float, decimals: int = 2) -> str:
+    """A number with its sign always shown, in the page's language: +0.53 / -0,20."""
+    return ("-" if value < 0 else "+") + number(abs(value), decimals)
+
+
 def primer_choice_label(choice) -> str:
     """A held-out primer (`generation.primer.PrimerChoice`) in the Sampling page's list, like
     `melody_label`; an instrument part says that it plays the tune ("bwv250 Horn 1, plays the tune: ...")."""

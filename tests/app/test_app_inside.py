@@ -90,7 +90,7 @@ def test_a_melody_generated_on_the_sampling_page_and_pooled_units():
     assert gen.value == gen.options[0] and gen.value.startswith("greedy")
     open_tab(at, "What units track").toggle(key="inside_pool").set_value(True).run()
     assert not at.exception, at.exception
-    units = next(d.value for d in at.dataframe if "state" in d.value.columns)
+    units = next(d.value for d in at.dataframe if "LSTM state" in d.value.columns)
     assert (units["notes"] > 200).all()  # the notes of all 29 held-out melodies, not one melody's
 
 
@@ -141,9 +141,9 @@ def test_the_traced_unit_is_the_heatmaps_most_varying_row():
 def test_what_units_track_speaks_words_and_opens_on_the_best_tracked_feature():
     at = open_tab(inside_page(), "What units track")
     table = at.dataframe[0].value
-    assert list(table.columns) == ["feature", "layer", "unit", "state", "r", "notes"]
+    assert list(table.columns) == ["feature", "layer", "unit", "LSTM state", "r", "notes"]
     assert not set(table.feature) & {"position_in_bar", "beat_strength", "pitch_height", "distance_to_end"}
-    assert set(table.state) <= {"hidden state h", "cell state c"}
+    assert set(table["LSTM state"]) <= {"hidden state h", "cell state c"}
     best = table.loc[table.r.abs().idxmax(), "feature"]
     feature = at.selectbox(key="inside_feature")
     assert feature.format_func(feature.value) == best
@@ -163,8 +163,8 @@ def test_note_names_of_the_surprise_tables_follow_the_page_language():
     melody = next(m for part in split_melodies(ckpt.meta).values() for m in part
                   if m.piece_id == piece)  # fmt: skip
     notes = inspect_melody(ckpt, melody.events).surprise.notes
-    expected = {n if n == "rest" else pitch_name(n, "de") for n in notes.name}
-    shown = {n for d in at.dataframe if "name" in d.value.columns for n in d.value.name}
+    expected = {"Pause" if n == "rest" else pitch_name(n, "de") for n in notes.name}
+    shown = {n for d in at.dataframe if "Note" in d.value.columns for n in d.value["Note"]}
     assert shown and shown <= expected
     assert not any("-" in n or "#" in n for n in shown)  # never music21's "B-4" or "F#4"
 

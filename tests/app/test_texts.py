@@ -77,3 +77,42 @@ def test_melody_label():
     melody = Melody("bwv1.6", "soprano", (), meta={"title": "Wie schön"})
     assert texts.melody_label(melody) == "bwv1.6 soprano: Wie schön"
     assert texts.melody_label(Melody("bwv2", "alto", ())) == "bwv2 alto"
+
+
+def test_the_inside_pages_words_follow_the_language():
+    from app_pages.i18n import using
+
+    with using("de"):
+        assert (texts.signed(0.534), texts.signed(-0.2), texts.signed(0.0)) == ("+0,53", "-0,20", "+0,00")
+        assert [texts.token_type_words(t) for t in ("bos", "pitch", "bar", "made_up")] == [
+            "Anfang (BOS)",
+            "Tonhöhe",
+            "Taktstrich",
+            "made_up",
+        ]
+        assert texts.signal_words("forget_gate") == "Vergessens-Gate f"
+    with using("en"):
+        assert (texts.signed(1234.5, 1), texts.token_type_words("tie")) == ("+1,234.5", "tie")
+        assert texts.signal_words("cell") == "cell state c"
+
+
+def test_the_inside_pages_tables_speak_words():
+    from app_pages.i18n import using
+    from app_pages.inside_views import neighbours_table, notes_table
+
+    notes = pd.DataFrame(
+        {"index": [0, 4], "name": ["Pause", "H4"], "measure": [1, 2], "beat": [1.0, 2.5],
+         "duration": [1.0, 0.5], "bits": [0.123, 7.456]}
+    )  # fmt: skip
+    near = pd.DataFrame({"token": [" ", "o4"], "type": ["separator", "octave"], "similarity": [0.914, -0.5]})
+    with using("de"):
+        table = notes_table(notes)
+        assert list(table.columns) == [
+            "Note Nr.", "Note", "Takt", "Zählzeit", "Dauer (Viertel)", "Überraschung (Bits)"
+        ]  # fmt: skip
+        assert table["Note Nr."].tolist() == [1, 5] and table["Überraschung (Bits)"].tolist() == [0.12, 7.46]
+        assert neighbours_table(near).to_dict("list") == {
+            "Token": ["(Trenner)", "o4"],
+            "Art": ["Trenner", "Oktave"],
+            "Ähnlichkeit": [0.91, -0.5],
+        }
