@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -46,18 +47,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> None:
-    """Poll /_stcore/health until it answers; raise with the server's output when it dies or hangs."""
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float, log: Path | None = None) -> None:
+    """Poll /_stcore/health until it answers; raise with the server's output (`log`) when it dies or hangs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
+            out = log.read_text(errors="replace") if log else ""
             raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{out}")
         with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as resp:
             if resp.status == 200:
                 return
         time.sleep(0.05)
     raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+
+
+def start_logged(cmd: list[str], env: dict[str, str] | None = None) -> tuple[subprocess.Popen, Path]:
+    """Start `cmd` in ROOT in a process group of its own, its output going to a log file: (process, log).
+
+    A file, never a pipe nobody reads: once a pipe's 64 KB were full, the server's next print blocked
+    the rerun that printed for good (a class benchmark round hung so, on verovio's layout warnings).
+    The caller deletes the log."""
+    with tempfile.NamedTemporaryFile("w", prefix="streamlit-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            cmd,
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so stopping it stops its children too
+        )
+    return proc, Path(log.name)
 
 
 @contextlib.contextmanager
@@ -69,18 +88,10 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -
         "--server.address", "127.0.0.1", "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, so stopping it stops its children too
-    )
+    proc, log = start_logged(cmd, env)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(url, proc, timeout)
+        wait_healthy(url, proc, timeout, log)
         yield url
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -90,8 +101,7 @@ def streamlit_server(env: dict[str, str] | None = None, timeout: float = 60.0) -
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
-        if proc.stdout:
-            proc.stdout.close()
+        log.unlink(missing_ok=True)
 
 
 def server_pid(url: str) -> int | None:

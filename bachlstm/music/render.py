@@ -303,6 +303,9 @@ def _toolkit() -> verovio.toolkit:
     """One verovio toolkit per thread (it is not thread-safe; making one loads fonts, ~10 ms)."""
     tk = getattr(_local, "toolkit", None)
     if tk is None:
+        # Errors only: verovio warns on stderr about every tightly set line ("Justification is highly
+        # compressed"), hundreds of lines per class minute in the server's log. Process-wide, cheap.
+        verovio.enableLog(verovio.LOG_ERROR)
         # verovio loads its fonts per thread: a toolkit made in a second thread (Streamlit runs each
         # rerun in one) finds no fonts unless the resource path is given explicitly (verovio 6.4.1).
         tk = verovio.toolkit(False)

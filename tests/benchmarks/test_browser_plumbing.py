@@ -1,6 +1,7 @@
 """The browser plumbing shared by the benchmarks and the browser tests: addresses, options, the server."""
 
 import os
+import sys
 import urllib.request
 
 import pytest
@@ -41,3 +42,24 @@ def test_the_server_answers_on_127_0_0_1_and_is_gone_after():
         assert pid is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_server_that_prints_a_lot_never_blocks_on_its_output():
+    # 300 KB of output: into an unread pipe (64 KB) the child would block and never exit
+    code = "import sys\nfor i in range(3000): print('x' * 99)\nprint('done', file=sys.stderr)"
+    proc, log = browser.start_logged([sys.executable, "-c", code])
+    try:
+        assert proc.wait(timeout=60) == 0
+        text = log.read_text()
+        assert len(text) == 3000 * 100 + 5 and text.endswith("done\n")
+    finally:
+        log.unlink()
+
+
+def test_a_server_that_dies_is_reported_with_its_output():
+    proc, log = browser.start_logged([sys.executable, "-c", "raise SystemExit('no such page')"])
+    try:
+        with pytest.raises(RuntimeError, match="exited with 1:\nno such page"):
+            browser.wait_healthy("http://127.0.0.1:9", proc, timeout=30, log=log)
+    finally:
+        log.unlink()

@@ -252,6 +252,17 @@ def test_svg_from_another_thread_after_the_main_one():
         assert "error" not in result and "</svg>" in result["svg"]
 
 
+def test_a_tightly_set_line_engraves_without_a_word_on_stderr(capfd):
+    # Eight bars of quarters in 450 px: verovio warns "Justification is highly compressed" for it unless
+    # its log is limited to errors. A server whose output nobody reads hung on such warnings.
+    crowded = [note("F", 4, 1.0), *([note("A", 4, 1.0)] * 31)]
+    capfd.readouterr()
+    pages = to_svg(crowded, page_width=450)
+    assert sum(len(re.findall(r'class="note"', p)) for p in pages) == 32
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
 def test_kern_marks_the_first_events_grey():
     from bachlstm.music.render import MARKED_COLOUR
 
