@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import streamlit as st
 
@@ -298,25 +299,24 @@ def reference(path: str, mtime: float):
         return None
 
 
-METHOD_SAMPLES = 64  # melodies per method behind the Sampling page's comparison (as `compare` makes them)
-
-
 @st.cache_resource(max_entries=16, show_spinner=False)
 def method_figures(path: str, mtime: float, knobs, constrained: bool, lengths: tuple):
-    """Each method's figures against held-out Bach from METHOD_SAMPLES melodies of this model per method
-    (no primer, seed 0, these knobs and `lengths`: compare_methods' length arguments as sorted items),
-    made once per server, model and setting and shared by every session; None without a held-out split.
-    The first Generate with a new setting waits for it (about 10 s of CPU for `chorale`)."""
-    from bachlstm.reports.comparison import compare_methods, sampling_configs
+    """Each method's figures against held-out Bach from 64 melodies of this model per method (no primer,
+    seed 0, these knobs and `lengths`: compare_methods' length arguments as sorted items; the rest of
+    `stored_figures.FigureSettings`' defaults), made once per server, model and setting and shared by
+    every session; None without a held-out split.
+    Figures stored beside the checkpoint for exactly these settings are read (`stored_figures`: the
+    shipped models' defaults); otherwise the first Generate waits for them (about 10 s of CPU)."""
+    from bachlstm.reports.stored_figures import FigureSettings, method_style, stored_figures
 
+    settings = FigureSettings(knobs, constrained, lengths)
+    stored = stored_figures(Path(path), settings)
+    if stored is not None:
+        return stored
     ref = reference(path, mtime)
     if ref is None:
         return None
-    comparison = compare_methods(
-        checkpoint(path, mtime), sampling_configs(knobs), samples=METHOD_SAMPLES, seed=0, reference=ref,
-        constrained=constrained, **dict(lengths),
-    )  # fmt: skip
-    return comparison.style
+    return method_style(checkpoint(path, mtime), ref, settings)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

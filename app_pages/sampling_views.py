@@ -8,7 +8,6 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import (
-    METHOD_SAMPLES,
     SESSION,
     column_audio,
     column_view,
@@ -54,6 +53,7 @@ from bachlstm.music.scores import (
 from bachlstm.music.tonality import estimate_key
 from bachlstm.reports.comparison import compare_methods, sampling_configs
 from bachlstm.reports.links import (
+    CADENCE_CAP,
     GRAMMAR,
     LINK_FIELDS,
     MISSING_MODEL,
@@ -67,7 +67,9 @@ from bachlstm.reports.links import (
     SamplingRequest,
     from_query,
     is_link,
+    length_arguments,
 )
+from bachlstm.reports.stored_figures import METHOD_SAMPLES
 from bachlstm.settings.problems import WHOLE_NUMBER, Problem, SettingsError, problems_of
 
 PAGE_BOOTSTRAP = 200  # resamples for the page's intervals: about a second, not the CLI's 1000
@@ -354,17 +356,9 @@ def column_key_signatures(gens) -> list[int | None]:
     return [None if (key := estimate_key(g.events)) is None else key.sharps for g in gens]
 
 
-# With "end on a cadence": a melody ends at its first cadence after the length, and is cut at this many
-# times the length (measured with `chorale`: at 3x, 3-9 of 64 top-k/top-p melodies found no cadence).
-CADENCE_CAP = 3
-
-
 def length_settings(settings: SamplingSettings) -> dict:
     """compare_methods' length arguments for the page's Length (notes) and its cadence switch."""
-    if not settings.cadence:
-        return dict(length=token_limit(settings.length), max_notes=settings.length)
-    notes = settings.length * CADENCE_CAP
-    return dict(length=token_limit(notes), max_notes=notes, cadence=True, close_after=settings.length)
+    return length_arguments(settings.length, settings.cadence)
 
 
 def cut_words(gen) -> str:

@@ -7,10 +7,10 @@ import logging
 
 # Each module defines `add_parser(subparsers)` and sets `func(args) -> int` on its parser(s).
 # Heavy imports (torch, music21) stay inside the command functions so `--help` is instant.
-from bachlstm.cli import corpus, evaluate, generate, inspect, listening, score, train
+from bachlstm.cli import corpus, evaluate, figures, generate, inspect, listening, score, train
 from bachlstm.settings.problems import problems_of
 
-COMMANDS = (corpus, train, evaluate, generate, inspect, score, listening)
+COMMANDS = (corpus, train, evaluate, generate, figures, inspect, score, listening)
 COMMAND_MODULES = tuple(module.__name__.rpartition(".")[2] for module in COMMANDS)
 
 

@@ -28,5 +28,10 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "score_melody",
             "MelodyScore",
         ),
+        "stored_figures": (
+            "FigureSettings",
+            "method_style",
+            "stored_figures",
+        ),
     },
 )

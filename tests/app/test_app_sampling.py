@@ -708,3 +708,29 @@ def test_the_comparison_pools_64_melodies_per_method_once_with_the_students_as_d
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     style_spec = next(s for s in specs if s.get("facet", {}).get("field") == "figure")
     assert len(style_spec["spec"]["layer"]) == 3  # bars, intervals and the student's dots
+
+
+def test_the_comparison_reads_a_shipped_models_figures_for_the_defaults_and_computes_the_rest(monkeypatch):
+    """The default settings' 64-melody figures come from NAME.figures.json: no server CPU on the first
+    Generate. Any other setting (or no file) is computed as before."""
+    from app_pages import common
+    from bachlstm.reports import stored_figures
+    from bachlstm.reports.comparison import Knobs
+
+    computed = []
+
+    def compute(ck, ref, settings):
+        computed.append(settings)
+        return "computed"
+
+    monkeypatch.setattr(stored_figures, "method_style", compute)
+    monkeypatch.setattr(common, "reference", lambda path, mtime: "reference")
+    monkeypatch.setattr(common, "checkpoint", lambda path, mtime: "checkpoint")
+    path = Path(__file__).resolve().parents[2] / "checkpoints" / "chorale.safetensors"  # the shipped one
+    default = stored_figures.default_settings()
+    args = (str(path), common.mtime(path), default.knobs, default.constrained, default.lengths)
+    shipped = common.method_figures(*args)
+    assert not computed and shipped.rows[-1].melodies == 64
+    assert shipped.frame().equals(stored_figures.stored_figures(path, default).frame())
+    assert common.method_figures(*args[:2], Knobs(k=9), *args[3:]) == "computed"
+    assert computed == [stored_figures.FigureSettings(Knobs(k=9), default.constrained, default.lengths)]
