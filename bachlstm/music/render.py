@@ -10,10 +10,12 @@ read the **kern, and engraves the same page (tests/music/test_render.py compares
 from __future__ import annotations
 
 import math
+import queue
 import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from importlib.resources import files
 
@@ -296,46 +298,72 @@ def to_mei(
 
 # --- verovio ---------------------------------------------------------------------------------------
 
-_local = threading.local()
 
+class Engraver:
+    """verovio in one thread of its own, which every caller hands its scores to and waits for.
 
-def _toolkit() -> verovio.toolkit:
-    """One verovio toolkit per thread (it is not thread-safe; making one loads fonts, ~10 ms)."""
-    tk = getattr(_local, "toolkit", None)
-    if tk is None:
+    Streamlit runs each rerun of each session in a new thread, and a verovio toolkit belongs to the
+    thread that made it (verovio keeps its fonts per thread): a toolkit per thread loaded the fonts
+    again at every rerun, about 6 ms of server CPU per Generate. One rendering thread that owns the
+    toolkit is also what verovio's maintainers advise for threaded programs (verovio issue #3192).
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def run(self, job: Callable[[verovio.toolkit], object]) -> object:
+        """`job(toolkit)` run in the rendering thread; its result, or its exception raised here."""
+        with self._start:  # a forked child inherits no threads: it starts its own
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="verovio", daemon=True)
+                self._thread.start()
+        future: Future = Future()
+        self._jobs.put((job, future))
+        return future.result()
+
+    def _serve(self) -> None:
         # Errors only: verovio warns on stderr about every tightly set line ("Justification is highly
-        # compressed"), hundreds of lines per class minute in the server's log. Process-wide, cheap.
+        # compressed"), hundreds of lines per class minute in the server's log.
         verovio.enableLog(verovio.LOG_ERROR)
-        # verovio loads its fonts per thread: a toolkit made in a second thread (Streamlit runs each
-        # rerun in one) finds no fonts unless the resource path is given explicitly (verovio 6.4.1).
-        tk = verovio.toolkit(False)
-        tk.setResourcePath(str(files("verovio") / "data"))
-        _local.toolkit = tk
-    return tk
+        toolkit = verovio.toolkit(False)  # the resource path given: a thread's own fonts load from it
+        toolkit.setResourcePath(str(files("verovio") / "data"))
+        while True:
+            job, future = self._jobs.get()
+            try:
+                future.set_result(job(toolkit))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, who raises it
+                future.set_exception(exc)
+
+
+ENGRAVER = Engraver()  # one per process
 
 
 def engrave(
     score: str, input_from: str, *, page_width: int = 1000, scale: int = 40, all_pages: bool = True
 ) -> list[str]:
     """SVG pages of a score in verovio's `input_from` format ("mei", "humdrum"); RuntimeError when verovio
-    cannot read it."""
-    tk = _toolkit()
-    tk.setOptions(
-        {
-            "pageWidth": page_width,
-            "scale": scale,
-            "adjustPageHeight": True,
-            "header": "none",
-            "footer": "none",
-            "breaks": "auto",
-            "inputFrom": input_from,
-            "svgFormatRaw": True,  # no indentation: a third smaller
-        }
-    )
-    if not tk.loadData(score):
-        raise RuntimeError("verovio could not read the score it was given")
-    n = tk.getPageCount() if all_pages else 1
-    return [tk.renderToSVG(i) for i in range(1, n + 1)]
+    cannot read it. Engraved in the process's verovio thread (`ENGRAVER`)."""
+    options = {
+        "pageWidth": page_width,
+        "scale": scale,
+        "adjustPageHeight": True,
+        "header": "none",
+        "footer": "none",
+        "breaks": "auto",
+        "inputFrom": input_from,
+        "svgFormatRaw": True,  # no indentation: a third smaller
+    }
+
+    def job(tk: verovio.toolkit) -> list[str]:
+        tk.setOptions(options)
+        if not tk.loadData(score):
+            raise RuntimeError("verovio could not read the score it was given")
+        n = tk.getPageCount() if all_pages else 1
+        return [tk.renderToSVG(i) for i in range(1, n + 1)]
+
+    return ENGRAVER.run(job)
 
 
 def to_svg(

@@ -101,16 +101,15 @@ def _pc_weights(notes: Sequence[SungNote]) -> list[list[float]]:
     return bins
 
 
-def _correlation(x: Sequence[float], profile: Sequence[float]) -> float:
-    # Pearson correlation with exactly-rounded sums (math.fsum), so the same numbers in another order
-    # (a transposed melody) give bit-identical results; 0.0 for a flat histogram.
-    mx, mp = math.fsum(x) / 12, math.fsum(profile) / 12
-    dx = [v - mx for v in x]
-    dp = [v - mp for v in profile]
-    sxx = math.fsum(v * v for v in dx)
-    if sxx == 0:
-        return 0.0
-    return math.fsum(a * b for a, b in zip(dx, dp)) / math.sqrt(sxx * math.fsum(v * v for v in dp))
+def _centred(values: Sequence[float]) -> tuple[list[float], float]:
+    """(values minus their mean, sum of their squares), with exactly rounded sums (math.fsum): the same
+    numbers in another order (a transposed melody, a rotated histogram) give bit-identical results."""
+    mean = math.fsum(values) / len(values)
+    d = [v - mean for v in values]
+    return d, math.fsum(v * v for v in d)
+
+
+_CENTRED_PROFILES = tuple(_centred(p) for p in PROFILES)  # the profiles' share of every correlation
 
 
 def estimate_key(events: Sequence[Event]) -> Key | None:
@@ -135,11 +134,13 @@ def _estimate_key(events: tuple[Event, ...]) -> Key | None:
     bins = _pc_weights(notes)
     hist = [math.fsum(b) for b in bins]
     first = notes[0].midi % 12
+    d, sxx = _centred(hist)
     best: tuple | None = None
     for tonic in range(12):
-        rotated = [hist[(tonic + i) % 12] for i in range(12)]
-        for rank, (mode, profile) in enumerate((("major", PROFILES[0]), ("minor", PROFILES[1]))):
-            score = (_correlation(rotated, profile), -((tonic - first) % 12), -rank)
+        rotated = [d[(tonic + i) % 12] for i in range(12)]
+        for rank, (mode, (dp, spp)) in enumerate(zip(("major", "minor"), _CENTRED_PROFILES)):
+            r = 0.0 if sxx == 0 else math.fsum(a * b for a, b in zip(rotated, dp)) / math.sqrt(sxx * spp)
+            score = (r, -((tonic - first) % 12), -rank)
             if best is None or score > best[0]:
                 best = (score, Key(tonic, mode))
     return best[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import string
 from pathlib import Path
@@ -121,6 +122,32 @@ def test_the_english_text_check_finds_english_and_passes_german():
     assert english_words("Nothing generated: the seed must be a whole number") == ["generated", "the", "be"]
     assert english_words("Train a model on the melodies") == ["Train", "model", "on", "the", "melodies"]
     assert english_words("Die Melodie endet auf dem Grundton, wie es ein Choral tut (`the_end`)") == []
+
+
+def test_an_edited_catalog_shows_after_a_moment_without_a_restart(tmp_path, monkeypatch):
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    def write(german: str, mtime: float) -> None:
+        catalog = Catalog(locale="de")
+        catalog.add("Listen", german)
+        path = tmp_path / "de" / "LC_MESSAGES" / "messages.po"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as f:
+            write_po(f, catalog)
+        os.utime(path, (mtime, mtime))
+
+    clock = [1000.0]
+    monkeypatch.setattr(i18n, "LOCALES", tmp_path)
+    monkeypatch.setattr(i18n.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(i18n, "_checked", {})
+    write("Anhören", 1.0)
+    assert i18n.translations("de").gettext("Listen") == "Anhören"
+    write("Hören", 2.0)
+    clock[0] += i18n.CHECK_EVERY_S / 2
+    assert i18n.translations("de").gettext("Listen") == "Anhören"  # not looked at again yet
+    clock[0] += i18n.CHECK_EVERY_S
+    assert i18n.translations("de").gettext("Listen") == "Hören"
 
 
 def test_formatting_follows_the_language():

@@ -263,6 +263,24 @@ def test_a_tightly_set_line_engraves_without_a_word_on_stderr(capfd):
     assert (out, err) == ("", "")
 
 
+def test_every_thread_engraves_with_the_one_toolkit_of_the_verovio_thread():
+    import threading
+
+    from bachlstm.music.render import ENGRAVER
+
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(ENGRAVER.run(id))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 3 and len(set(seen)) == 1  # made once, not per thread (each rerun is a thread)
+    with pytest.raises(RuntimeError, match="verovio could not read"):
+        engrave("<mei><not closed", "mei")
+    after = to_svg(MELODY, key_sharps=1)  # the thread still serves after a job failed
+    assert len(re.findall(r'class="note"', after[0])) == 7
+
+
 def test_kern_marks_the_first_events_grey():
     from bachlstm.music.render import MARKED_COLOUR
 
