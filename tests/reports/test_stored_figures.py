@@ -142,7 +142,8 @@ def test_the_default_settings_are_the_sampling_pages():
 def test_each_shipped_model_ships_current_figures_for_the_defaults(name):
     """The key: the checkpoint's bytes, torch, the corpus, the settings and the code version. A failure
     here means: `python -m bachlstm figures` (checkpoints/README.md)."""
-    assert stored_figures(resolve_checkpoint(name), default_settings()) is not None
+    found = stored_figures(resolve_checkpoint(name), default_settings())
+    assert found is not None, f"checkpoints/{name}.figures.json is stale: run python -m bachlstm figures"
 
 
 @pytest.mark.slow
