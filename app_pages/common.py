@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.i18n import translator
-from app_pages.messages import describe
+from app_pages.messages import checkpoint_problem, describe
 from bachlstm.classroom import records
 from bachlstm.corpus import overview
 from bachlstm.corpus.cache import load_corpus
@@ -187,7 +187,11 @@ def show_problem(info) -> None:
             )
         )
     elif info.error:
-        st.error(_("Checkpoint **{name}** cannot be used: {error}").format(name=info.name, error=info.error))
+        st.error(
+            _("Checkpoint **{name}** cannot be used: {error}").format(
+                name=info.name, error=checkpoint_problem(info)
+            )
+        )
 
 
 def mtime(path) -> float:

@@ -6,6 +6,7 @@ from app_pages import charts
 from app_pages.common import SESSION, corpus, corpus_overview, melody_media, selection, tune_groups
 from app_pages.forms import problems_text
 from app_pages.i18n import current_language, number, translator
+from app_pages.messages import describe
 from app_pages.page_links import apply_link_settings, one_of, some_of, whole_number
 from app_pages.terms import glossary_link
 from app_pages.texts import (
@@ -20,6 +21,7 @@ from app_pages.texts import (
 )
 from bachlstm.corpus.selection import VOICES
 from bachlstm.music.names import key_label, pitch_name
+from bachlstm.settings.problems import code_of, problems_of
 
 _ = translator(__name__)
 
@@ -172,7 +174,8 @@ mel = by_label[st.selectbox(_("Chorale"), list(by_label), key="piece", persist_s
 try:
     media = melody_media(mel.events, mel.key_sharps, mel.meta.get("pickup_quarters"), melody_label(mel))
 except (ValueError, RuntimeError) as exc:  # a piece the engraver cannot read must not break the page
-    st.error(_("{piece} cannot be shown: {error}").format(piece=mel.piece_id, error=exc))
+    why = describe(exc) if problems_of(exc) or code_of(exc) else _("the sheet music program cannot read it")
+    st.error(_("{piece} cannot be shown: {error}").format(piece=mel.piece_id, error=why))
     st.stop()
 st.image(media["svg"], width="stretch")
 key = (mel.key_sharps, mel.mode)

@@ -7,8 +7,15 @@ import re
 from collections.abc import Mapping, Sequence
 
 from app_pages.i18n import N_, ngettext, translator
-from app_pages.messages import problem_sentence
-from bachlstm.settings.problems import Problem, SettingsError, problems_of
+from app_pages.messages import describe, problem_sentence
+from bachlstm.settings.problems import (
+    EMPTY_LIST,
+    NOT_NUMBER_LIST,
+    NOT_WHOLE,
+    Problem,
+    SettingsError,
+    problems_of,
+)
 from bachlstm.training.presets import Preset, get_preset
 
 _ = translator(__name__)
@@ -58,12 +65,19 @@ def parse_number_list(text: str, kind: type, field: str) -> tuple:
     """'6, 12, 6' -> (6, 12, 6); FormError naming `field` for anything that is not such a list."""
     parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
     if not parts:
-        raise FormError([Problem(field, "needs at least one number, e.g. '64, 64'")])
+        raise FormError([Problem(field, "needs at least one number, e.g. '64, 64'", EMPTY_LIST)])
     try:
         return tuple(kind(p) for p in parts)
     except ValueError:
         raise FormError(
-            [Problem(field, f"must be a comma-separated list of numbers, got {text!r}")]
+            [
+                Problem(
+                    field,
+                    f"must be a comma-separated list of numbers, got {text!r}",
+                    NOT_NUMBER_LIST,
+                    (("got", text),),
+                )
+            ]
         ) from None
 
 
@@ -72,7 +86,9 @@ def parse_whole_number(text: str, field: str) -> int:
     try:
         return int(str(text).strip())
     except ValueError:
-        raise FormError([Problem(field, f"must be a whole number, got {text!r}")]) from None
+        raise FormError(
+            [Problem(field, f"must be a whole number, got {text!r}", NOT_WHOLE, (("got", text),))]
+        ) from None
 
 
 def _parse_field(value, kind: str, name: str):
@@ -141,7 +157,7 @@ def problems_text(exc: BaseException, labels: Mapping[str, str] | None = None) -
     there are several; the error's own sentence when it names no field."""
     problems: Sequence[Problem] = problems_of(exc)
     if not problems:
-        return str(exc)
+        return describe(exc, lambda field: field_label(field, labels))
     lines = [f"**{field_label(p.field, labels)}** {problem_sentence(p)}" for p in problems]
     if len(lines) == 1:
         return lines[0] + "."
@@ -164,6 +180,7 @@ def parse_sweep_values(field: str, text: str) -> list:
     if field not in TRAINING_FIELDS:
         raise FormError(f"{field!r} is not a field of the training form")
     label, kind = TRAINING_FIELDS[field]
+    label = _(label)  # the sentences below are the page's: in its language
     parts = [p.strip() for p in re.split(";" if kind in LIST_KINDS else "[,;]", str(text)) if p.strip()]
     values = []
     for part in parts:
@@ -171,19 +188,27 @@ def parse_sweep_values(field: str, text: str) -> list:
             try:
                 values.append(parse_number_list(part, int if kind == "ints" else float, field))
             except FormError as exc:
-                raise FormError(f"sweep over {label}: {exc.problems[0].text}") from None
+                why = problem_sentence(exc.problems[0])
+                raise FormError(_("sweep over {label}: {why}").format(label=label, why=why)) from None
             continue
         try:
             values.append(float(part) if kind == "float" else int(part))
         except ValueError:
-            what = "a number" if kind == "float" else "a whole number"
-            raise FormError(f"sweep over {label}: {part!r} is not {what}") from None
+            what = _("{part} is not a number") if kind == "float" else _("{part} is not a whole number")
+            why = what.format(part=repr(part))
+            raise FormError(_("sweep over {label}: {why}").format(label=label, why=why)) from None
     lo, hi = SWEEP_SIZES
     example = "6, 12, 6; 32, 32" if kind in LIST_KINDS else "3, 8, 16"
     if not lo <= len(values) <= hi:
-        raise FormError(f"sweep over {label}: give {lo} to {hi} values (e.g. '{example}'), got {len(values)}")
+        raise FormError(
+            _("sweep over {label}: give {lo} to {hi} values (e.g. '{example}'), got {n}").format(
+                label=label, lo=lo, hi=hi, example=example, n=len(values)
+            )
+        )
     if len(set(values)) != len(values):
-        raise FormError(f"sweep over {label}: each value once, got {text!r}")
+        raise FormError(
+            _("sweep over {label}: each value once, got {text}").format(label=label, text=repr(text))
+        )
     return values
 
 

@@ -4,6 +4,7 @@ import streamlit as st
 
 from app_pages.common import corpus, show_problem, visible_checkpoints
 from app_pages.i18n import number, translator
+from app_pages.messages import describe
 from app_pages.texts import (
     MISSING,
     NOT_MEASURED,
@@ -48,7 +49,7 @@ st.subheader(_("What is available"))
 try:
     c = corpus()
 except (CorpusCacheError, OSError) as exc:
-    st.error(_("The corpus could not be loaded: {error}").format(error=exc))
+    st.error(_("The corpus could not be loaded: {error}").format(error=describe(exc)))
 else:
     # as the Corpus page counts them: a Humdrum copy of a MusicXML chorale is the same piece
     four_four = sum(1 for p in c.pieces if p.time_signatures == ("4/4",) and not is_duplicate_file(p))

@@ -17,6 +17,7 @@ from app_pages.common import (
 from app_pages.forms import parse_whole_number, problems_text
 from app_pages.i18n import N_, translator
 from app_pages.identity import current_student
+from app_pages.messages import describe
 from app_pages.sampling_state import SLIDERS, SamplingSettings, default_model_index, request_of
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
@@ -80,7 +81,7 @@ if info.status != "complete":
 try:
     ck = checkpoint(str(info.path), mtime(info.path))
 except CheckpointError as exc:
-    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=exc))
+    st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=describe(exc)))
     st.stop()
 ref = reference(str(info.path), mtime(info.path))
 music_tools_ready()

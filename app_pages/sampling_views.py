@@ -15,7 +15,9 @@ from app_pages.common import (
     mtime,
     next_token_view,
 )
+from app_pages.forms import problems_text
 from app_pages.i18n import N_, current_language, number, translator
+from app_pages.messages import describe, problem_sentence
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -36,6 +38,7 @@ from app_pages.texts import (
     format_metric,
     line_label,
     notice_text,
+    warning_words,
 )
 from bachlstm.analysis.style import COLUMNS as STYLE_COLUMNS
 from bachlstm.analysis.style import REMOTE_SHARPS
@@ -115,7 +118,11 @@ def link_problem_text(problems) -> str:
     """A link's problems (`links.LinkProblem`s) in one sentence, each setting by its label."""
     labels = {**SAMPLING_LABELS, "model": N_("Model"), "primer": N_("Primer"), GRAMMAR: N_("grammar mask")}
     parts = [
-        _(LINK_WORDS[p.code]).format(value=p.value, label=_(labels.get(p.field, p.field)), detail=p.detail)
+        _(LINK_WORDS[p.code]).format(
+            value=p.value,
+            label=_(labels.get(p.field, p.field)),
+            detail=problem_sentence(p.rule) if p.rule is not None else p.detail,
+        )
         for p in problems
     ]
     return _("This link cannot be opened: it {problems}. The page is ready for your own settings.").format(
@@ -137,8 +144,9 @@ def read_link(models: list[str]) -> SamplingRequest | None:
         request = from_query(params, models)
         outside = outside_sliders(request)
         if outside:
+            beyond = _("is outside this page's {low} to {high}")
             raise LinkError([
-                LinkProblem(name, OUT_OF_RANGE, f"{value:g}", f"is outside this page's {low:g} to {high:g}")
+                LinkProblem(name, OUT_OF_RANGE, f"{value:g}", beyond.format(low=f"{low:g}", high=f"{high:g}"))
                 for name, value, low, high in outside
             ])  # fmt: skip
     except LinkError as exc:
@@ -275,7 +283,7 @@ SAMPLING_LABELS = {
 def settings_problems(seed_problem: Exception | None, settings: SamplingSettings) -> list[Problem]:
     """Every bad setting of the Sampling form at once (the seed as typed, the knobs, the lengths)."""
     problems = list(problems_of(seed_problem)) if seed_problem is not None else []
-    if seed_problem is not None and not problems:
+    if seed_problem is not None and not problems:  # parse_whole_number's FormError: a page's own words
         problems.append(Problem("seed", str(seed_problem)))
     try:
         sampling_configs(settings.knobs)
@@ -305,7 +313,9 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
     try:
         configs = sampling_configs(settings.knobs)
     except ValueError as exc:
-        st.error(f"These sampling settings cannot be used: {exc}")
+        st.error(
+            _("These sampling settings cannot be used: {why}").format(why=problems_text(exc, SAMPLING_LABELS))
+        )
         st.stop()
     old = st.session_state.get("sampling")
     if old is not None and old.settings == settings:
@@ -322,7 +332,7 @@ def generate_once(ck, ref, settings: SamplingSettings, primer, note="", link: di
             gens = [comparison.generations[i] for i in shown]
             n_primer = len(gens[0].primer_events)
     except (ValueError, RuntimeError) as exc:  # e.g. a primer with notes this model has never seen
-        st.error(f"Generation failed: {exc}")
+        st.error(_("Generation failed: {why}").format(why=describe(exc)))
         st.stop()
     # the model travels with its result: the explorer must use the tokens' own vocabulary
     profiles = [comparison.profiles[i] for i in shown] if comparison.profiles else [{} for _ in shown]
@@ -501,7 +511,7 @@ def draw_below(res: SamplingResult) -> None:
     first = {g.config.method for g in res.gens}
     for warning in comparison.warnings:  # only the melodies shown above, not every pooled sample
         if warning.label in first or warning.label.endswith(" #1"):
-            st.warning(warning.text)
+            st.warning(warning_words(warning))
     settings = res.settings
     lengths = tuple(sorted({**length_settings(settings), "min_length": settings.min_length}.items()))
     path = settings.checkpoint

@@ -17,11 +17,12 @@ from app_pages.forms import (
     sweep_runs,
 )
 from app_pages.i18n import number, translator
+from app_pages.messages import describe
 from app_pages.texts import MISSING, NOT_YET, job_status_words
 from app_pages.training_runs import start_run
 from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, validate_run_name
 from bachlstm.training.budget import BudgetError
-from bachlstm.training.jobs import JobError, OwnerBusyError
+from bachlstm.training.jobs import SWEEP_STOPPED, JobError, OwnerBusyError
 from bachlstm.training.presets import PresetError, get_preset
 
 _ = translator(__name__)
@@ -53,7 +54,7 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
         for name, p in planned:  # one request: the sweep's runs count as one run of the student's
             jobs.append(start_run(name, p, group=jobs[0].group if jobs else None, show=False))
     except OwnerBusyError as exc:
-        st.error(_("Sweep not started: {why}").format(why=exc))
+        st.error(_("Sweep not started: {why}").format(why=describe(exc)))
         return
     except (FormError, PresetError, JobError, CheckpointError, BudgetError) as exc:
         st.error(_("Sweep not started: {problems}").format(problems=problems_text(exc)))
@@ -140,7 +141,7 @@ def draw_sweep(live: bool = False) -> None:
 
 def _stop_all(job_ids: list[str]) -> None:
     for job_id in job_ids:
-        job_manager().stop(job_id, "the sweep was stopped")
+        job_manager().stop(job_id, SWEEP_STOPPED)
 
 
 def sweep_active() -> bool:

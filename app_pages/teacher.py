@@ -21,6 +21,7 @@ from app_pages.i18n import translator
 from app_pages.texts import MISSING, format_seconds
 from bachlstm.classroom.records import DAMAGED, RecordsError
 from bachlstm.classroom.workshop import archive_runs, class_runs, delete_run, zip_runs
+from bachlstm.training.jobs import BY_TEACHER
 
 ENV_PIN = "BACHLSTM_TEACHER_PIN"
 WRONG_PIN_DELAY_S = 1.5  # a wrong PIN waits this long: guessing a 4-digit PIN takes hours, not seconds
@@ -136,7 +137,7 @@ if by_name:
     if cols[0].button(_("Stop"), key="teacher_stop", disabled=not run.active):
         for job in manager.jobs():
             if job.name == name and job.is_active:
-                manager.stop(job.id, "stopped by the teacher")
+                manager.stop(job.id, BY_TEACHER)
         st.rerun()
     share_label = _("Stop sharing") if run.shared else _("Share with the class")
     if cols[1].button(share_label, key="teacher_share", disabled=records is None or not run.saved):

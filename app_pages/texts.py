@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from app_pages.i18n import N_, current_language, number, percent, translator
-from app_pages.messages import voice_words
+from app_pages.messages import checkpoint_problem, format_seconds, voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
 
@@ -176,12 +176,57 @@ def exclusion_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return shown_headers(out)
 
 
+# The comparison's warnings about one generated melody (comparison.GenerationWarning's kind and values).
+WARNING_WORDS = {
+    "no notes": N_("{label}: no notes at all (only rests, or nothing before the end token)."),
+    "loop": N_("{label}: ends in a loop (the same note {times} or more times in a row)."),
+    "loop phrase": N_(
+        "{label}: ends in a loop (the same {period}-note phrase {times} or more times in a row)."
+    ),
+    "copy": N_(
+        "{label}: copies {tokens} consecutive tokens of the training piece {piece} (real held-out Bach "
+        "shares fewer): memorised, not composed."
+    ),
+}
+
+
+def warning_words(warning) -> str:
+    """A GenerationWarning in the page's words (its English `text` where its kind has none)."""
+    values = dict(warning.values)
+    kind = "loop phrase" if warning.kind == "loop" and values.get("period", 1) > 1 else warning.kind
+    if kind not in WARNING_WORDS:
+        return warning.text
+    return _(WARNING_WORDS[kind]).format(label=warning.label, **values)
+
+
+def exclusion_detail(reason: str, values: dict) -> str:
+    """An exclusion's specifics (selection.Exclusion's values) in words: '23 notes and rests, fewer
+    than 30', the time signatures found, the piece a duplicate copies, the parts a piece has."""
+    if reason in ("too short", "too long"):
+        text = (
+            N_("{n} notes and rests, fewer than {limit}")
+            if reason == "too short"
+            else N_("{n} notes and rests, more than {limit}")
+        )
+        return _(text).format(n=number(values["n"]), limit=number(values["limit"]))
+    if reason == "time signature":
+        return ", ".join(values["found"]) or _("none found")
+    if reason == "duplicate file":
+        return _("the MusicXML file {piece} holds the same chorale").format(piece=values["piece"])
+    if reason == "no such voice":
+        return _("its parts: {parts}").format(parts=", ".join(values["parts"]))
+    if reason == "empty part":
+        return str(values["part"])
+    return ""
+
+
 def excluded_table(excluded: pd.DataFrame) -> pd.DataFrame:
-    """Selection.report() (piece_id, voice, reason, detail) in words."""
-    out = excluded.copy()
+    """Selection.report() (piece_id, voice, reason, detail, values) in words, the values worded as the
+    detail (the library's detail is the command line's English)."""
+    out = excluded.drop(columns="values")
+    out["detail"] = [exclusion_detail(r, v) for r, v in zip(excluded["reason"], excluded["values"])]
     out["reason"] = _worded(out["reason"], REASON_WORDS)
     out["voice"] = [voice_words(v) for v in out["voice"]]
-    out["detail"] = [d.replace(" events", " " + _("notes and rests")) for d in out["detail"].astype(str)]
     return shown_headers(out)
 
 
@@ -300,18 +345,6 @@ def estimate_words(e) -> str:
         epoch=format_seconds(e.epoch_s),
         run=format_seconds(e.run_s),
     )
-
-
-def format_seconds(seconds: float | None) -> str:
-    """'1 h 02 min', '3 min 05 s', '42 s'; '?' when unknown."""
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
-        return "?"
-    s = round(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s} s"
 
 
 # What each live training chart (loss, validation accuracy) says before it has a point to draw.
@@ -440,7 +473,7 @@ def run_state(info) -> str:
     """'complete', 'stopped at epoch 5 of 45', 'broken: why' for a CheckpointInfo, in the page's language."""
     status = _(RUN_STATUS_WORDS[info.status]) if info.status in RUN_STATUS_WORDS else info.status
     if info.error:
-        return f"{status}: {info.error}"
+        return f"{status}: {checkpoint_problem(info)}"
     if info.resumable:
         return _("{status} at epoch {epoch} of {epochs}").format(
             status=status, epoch=info.epoch, epochs=info.epochs

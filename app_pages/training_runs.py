@@ -14,8 +14,9 @@ from app_pages.common import (
     run_owners,
     usable_checkpoints,
 )
-from app_pages.forms import training_preset
+from app_pages.forms import field_label, problems_text, training_preset
 from app_pages.i18n import translator
+from app_pages.messages import describe
 from app_pages.texts import estimate_words, run_state, run_state_words
 from bachlstm.classroom.ownership import same_student
 from bachlstm.classroom.records import RecordsError
@@ -39,7 +40,7 @@ def draw_estimate(preset_name: str, values: dict) -> None:
     try:
         estimate = check_cost(form_preset(preset_name, values))
     except BudgetError as exc:
-        st.warning(_("These settings cannot start: {why}").format(why=exc))
+        st.warning(_("These settings cannot start: {why}").format(why=describe(exc, field_label)))
         return
     except ValueError:  # FormError, PresetError, a data error
         return  # Start reports it, naming every bad field
@@ -176,7 +177,7 @@ def draw_replace() -> None:
         try:
             start_run(offer["name"], offer["preset"], resume=offer["resume"])
         except ValueError as exc:
-            st.error(_("Training not started: {why}").format(why=exc))
+            st.error(_("Training not started: {why}").format(why=problems_text(exc)))
         st.rerun()
     if right.button(_("Keep the running run"), key="train_keep"):
         del st.session_state.train_replace
@@ -249,6 +250,11 @@ def draw_resume() -> None:
         say_busy(exc, preset, name, resume=info.path)
         return
     except (CheckpointError, PresetError, JobError, KeyError) as exc:
-        st.error(_("Run {name} cannot be continued: {error}").format(name=name, error=exc))
+        why = (
+            describe(exc)
+            if not isinstance(exc, KeyError)
+            else _("the file records no settings to continue with")
+        )
+        st.error(_("Run {name} cannot be continued: {error}").format(name=name, error=why))
         return
     st.rerun()

@@ -15,6 +15,7 @@ from app_pages.common import (
     wait_estimates,
 )
 from app_pages.i18n import N_, number, percent, translator
+from app_pages.messages import describe, failure_words, stop_words
 from app_pages.terms import glossary_link, with_glossary
 from app_pages.texts import (
     MISSING,
@@ -65,15 +66,21 @@ def draw_job(job_id: str, live: bool = False) -> None:
                 took=took, name=_saved_name(job)
             )
         )
+        if job.stop_code:  # ended before its last epoch by itself (early stopping)
+            st.caption(_("It ended before its last epoch: {why}.").format(why=stop_words(job)))
     elif job.status == STOPPED:
         saved = (
             _("saved as **{name}**").format(name=_saved_name(job))
             if job.checkpoint
             else _("nothing was saved")
         )
-        st.warning(_("Training stopped: {saved}.").format(saved=saved))
+        why = stop_words(job)
+        if why:
+            st.warning(_("Training stopped ({why}): {saved}.").format(why=why, saved=saved))
+        else:
+            st.warning(_("Training stopped: {saved}.").format(saved=saved))
     elif job.status == FAILED:
-        st.error(job.error)
+        st.error(failure_words(job))
     if records:
         frame = _chart_frame(job, records) if live else progress_frame(records, job.name)
         for col, (data, spec), waiting in zip(st.columns(2), training_charts(frame), NOT_YET_CHARTED):
@@ -269,7 +276,7 @@ def draw_compare() -> None:
         try:
             histories[name] = training_history(str(path), mtime(path))
         except CheckpointError as exc:
-            st.error(f"{name}: {exc}")
+            st.error(_("{name}: {error}").format(name=name, error=describe(exc)))
     frame = history_frame(histories)
     if frame.empty:
         st.info(_("The chosen runs have no per-epoch history to show."))

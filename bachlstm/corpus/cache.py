@@ -18,6 +18,7 @@ import numpy as np
 
 from bachlstm.corpus.extraction import EXTRACTOR_VERSION, Progress, build_corpus
 from bachlstm.music.events import Corpus, Event, Part, Piece
+from bachlstm.settings.problems import CodedError
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,15 @@ CACHE_FORMAT = "bachlstm-corpus/2"  # the file layout; extraction.EXTRACTOR_VERS
 DEFAULT_CACHE_PATH = Path(__file__).parent / "data" / "bach_corpus.json.gz"
 
 
-class CorpusCacheError(ValueError):
+# CorpusCacheError codes (a page words them).
+DAMAGED, MISSING, STALE = "damaged", "missing", "stale"
+
+
+class CorpusCacheError(CodedError):
     """Our cache file cannot be used (missing, corrupt or made by another extractor/music21 version)."""
+
+    kind = "corpus_cache"
+    DEFAULT = DAMAGED
 
 
 # --------------------------------------------------------------------------------------------------
@@ -250,7 +258,7 @@ def read_cache(path: str | os.PathLike = DEFAULT_CACHE_PATH) -> Corpus:
     """Read a cache file as is; CorpusCacheError when it is missing, corrupt or from another version."""
     path = Path(path)
     if not path.is_file():
-        raise CorpusCacheError(f"corpus cache {path} does not exist")
+        raise CorpusCacheError(f"corpus cache {path} does not exist", MISSING)
     try:
         with gzip.open(path, "rb") as f:
             d = json.loads(f.read())
@@ -262,7 +270,8 @@ def read_cache(path: str | os.PathLike = DEFAULT_CACHE_PATH) -> Corpus:
     if d.get("extractor_version") != EXTRACTOR_VERSION or d.get("music21_version") != version:
         raise CorpusCacheError(
             f"corpus cache {path} is stale: extractor {d.get('extractor_version')!r} / music21 "
-            f"{d.get('music21_version')!r}, expected {EXTRACTOR_VERSION} / {version}"
+            f"{d.get('music21_version')!r}, expected {EXTRACTOR_VERSION} / {version}",
+            STALE,
         )
     return corpus_from_dict(d)
 

@@ -94,7 +94,8 @@ class Exclusion:
     piece_id: str
     voice: str
     reason: str  # a short category: "time signature", "no such voice", "empty part", "too short", ...
-    detail: str = ""  # the specifics ("3/4", "23 < 30 events")
+    detail: str = ""  # the specifics in English ("3/4", "23 < 30 events")
+    values: tuple[tuple[str, object], ...] = ()  # the same for a page to word: found, parts, n, limit
 
 
 @dataclass
@@ -106,12 +107,11 @@ class Selection:
     excluded: list[Exclusion] = field(default_factory=list)
 
     def report(self):
-        """The exclusions as a pandas DataFrame (columns piece_id, voice, reason, detail)."""
+        """The exclusions as a pandas DataFrame (columns piece_id, voice, reason, detail, values: a dict)."""
         import pandas as pd
 
-        return pd.DataFrame(
-            [asdict(e) for e in self.excluded], columns=["piece_id", "voice", "reason", "detail"]
-        )
+        rows = [{**asdict(e), "values": dict(e.values)} for e in self.excluded]
+        return pd.DataFrame(rows, columns=["piece_id", "voice", "reason", "detail", "values"])
 
     def summary(self):
         """Counts per exclusion reason, plus a "selected" row, as a DataFrame (reason, count)."""
@@ -252,29 +252,36 @@ def select(corpus: Corpus, config: SelectionConfig | None = None) -> Selection:
     voices = SATB if config.voice == "all" else (config.voice,)
     for piece in corpus.pieces:
         if config.skip_duplicates and is_duplicate_file(piece):
+            copy_of = piece.id.removesuffix("-krn")
             excluded.append(
-                Exclusion(piece.id, config.voice, "duplicate file", piece.id.removesuffix("-krn"))
+                Exclusion(piece.id, config.voice, "duplicate file", copy_of, (("piece", copy_of),))
             )
             continue
         bad = [ts for ts in piece.time_signatures if ts not in config.time_signatures]
         if config.time_signatures and (bad or not piece.time_signatures):
             detail = ", ".join(bad) if bad else "none found"
-            excluded.append(Exclusion(piece.id, config.voice, "time signature", detail))
+            values = (("found", tuple(bad)),)
+            excluded.append(Exclusion(piece.id, config.voice, "time signature", detail, values))
             continue
         for voice in voices:
             part = find_voice(piece, voice)
             if part is None:
-                excluded.append(Exclusion(piece.id, voice, "no such voice", ", ".join(piece.part_names)))
+                names = tuple(piece.part_names)
+                excluded.append(
+                    Exclusion(piece.id, voice, "no such voice", ", ".join(names), (("parts", names),))
+                )
                 continue
             if "empty_part" in part.flags:
-                excluded.append(Exclusion(piece.id, voice, "empty part", part.name))
+                excluded.append(Exclusion(piece.id, voice, "empty part", part.name, (("part", part.name),)))
                 continue
             n = part.n_events
             if config.min_events is not None and n < config.min_events:
-                excluded.append(Exclusion(piece.id, voice, "too short", f"{n} < {config.min_events} events"))
+                detail, values = f"{n} < {config.min_events} events", (("n", n), ("limit", config.min_events))
+                excluded.append(Exclusion(piece.id, voice, "too short", detail, values))
                 continue
             if config.max_events is not None and n > config.max_events:
-                excluded.append(Exclusion(piece.id, voice, "too long", f"{n} > {config.max_events} events"))
+                detail, values = f"{n} > {config.max_events} events", (("n", n), ("limit", config.max_events))
+                excluded.append(Exclusion(piece.id, voice, "too long", detail, values))
                 continue
             label = voice if voice != "first" else (voice_role(part.name) or part.name)
             melodies.append(_melody(piece, part, label, tunes[piece.id]))

@@ -27,7 +27,7 @@ from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.scores import infer_pickup, stamp_bars
 from bachlstm.music.tonality import closes
-from bachlstm.settings.problems import Checks, SettingsError
+from bachlstm.settings.problems import MIN_OVER_LENGTH, MIN_OVER_MOST, Checks, SettingsError
 from bachlstm.settings.seeds import check_seed
 from bachlstm.tokens.grammar import grammar_of
 from bachlstm.tokens.tokenizers import EOS, EventTokenizer, validity
@@ -207,9 +207,18 @@ def check_arguments(*, length, min_length=0, samples=1, window=1, mode="stateful
             "min_length",
             f"({min_length} notes) cannot be more than the length ({length} tokens): every note takes "
             "at least one token",
+            MIN_OVER_LENGTH,
+            min=min_length,
+            length=length,
         )
     if max_notes is not None and check.whole("max_notes", max_notes, 1) and ok[1] and min_length > max_notes:
-        check.add("min_length", f"({min_length} notes) cannot be more than the most notes ({max_notes})")
+        check.add(
+            "min_length",
+            f"({min_length} notes) cannot be more than the most notes ({max_notes})",
+            MIN_OVER_MOST,
+            min=min_length,
+            most=max_notes,
+        )
     if mode not in MODES:
         check.add("mode", f"must be one of {', '.join(MODES)}, got {mode!r}")
     check.raise_any(SettingsError)

@@ -35,7 +35,16 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from bachlstm.settings.problems import Checks, Problem, SettingsError
+from bachlstm.settings.problems import (
+    ABOVE_0_TO_1,
+    FROM_0_TO_1,
+    POSITIVE,
+    POSITIVE_TEMPERATURE,
+    WHOLE_NUMBER,
+    Checks,
+    Problem,
+    SettingsError,
+)
 
 METHODS = ("greedy", "top-k", "top-p", "temperature")
 NEG_INF = float("-inf")
@@ -80,7 +89,7 @@ class SamplingConfig:
             ("no_repeat_ngram", n >= 0, "a whole number of at least 0", n),
         ):
             if not ok:
-                check.add(name, f"must be {wanted}, got {value!r}")
+                check.extend([_problem(name, value, wanted)])
         check.raise_any(SamplingConfigError)
         for name, value in (("k", k), ("p", p), ("temperature", t), ("min_p", min_p), ("typical_p", typical),
                             ("repetition_penalty", rp), ("no_repeat_ngram", n)):  # fmt: skip
@@ -123,15 +132,33 @@ class SamplingConfig:
         return cls(**d)
 
 
+# Each "must be ..." of the knobs as a problem code and its bounds (a page words it).
+_WANTED = {
+    "a whole number of at least 1": (WHOLE_NUMBER, {"lo": 1, "hi": None}),
+    "a whole number of at least 0": (WHOLE_NUMBER, {"lo": 0, "hi": None}),
+    "above 0 and at most 1": (ABOVE_0_TO_1, {}),
+    "from 0 to 1": (FROM_0_TO_1, {}),
+    "a finite number above 0": (POSITIVE, {}),
+    "a finite number above 0 (for T -> 0 use greedy)": (POSITIVE_TEMPERATURE, {}),
+}
+
+
+def _problem(name: str, value, wanted: str) -> Problem:
+    """The Problem of a knob that is not `wanted` (one of _WANTED), with its code and values."""
+    code, bounds = _WANTED[wanted]
+    values = tuple({**bounds, "got": value}.items())
+    return Problem(name, f"must be {wanted}, got {value!r}", code, values)
+
+
 def _integer(name: str, value, wanted: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise SamplingConfigError([Problem(name, f"must be {wanted}, got {value!r}")])
+        raise SamplingConfigError([_problem(name, value, wanted)])
     return int(value)
 
 
 def _real(name: str, value, wanted: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SamplingConfigError([Problem(name, f"must be {wanted}, got {value!r}")])
+        raise SamplingConfigError([_problem(name, value, wanted)])
     return float(value)
 
 

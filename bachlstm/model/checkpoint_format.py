@@ -25,6 +25,7 @@ import numpy as np
 
 from bachlstm.model.config import ModelConfig, ModelConfigError, count_parameters, parameter_shapes
 from bachlstm.settings.limits import MB, Limits
+from bachlstm.settings.problems import CodedError
 
 FORMAT_NAME = "bachlstm-checkpoint"
 FORMAT_VERSION = 1
@@ -40,8 +41,28 @@ OPTIMIZER_KEY = re.compile(r"^optimizer\.(\d+)\.(step|exp_avg|exp_avg_sq)$")
 CHUNK = 1 << 20
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be found, read or trusted; the message names the run and the problem."""
+# CheckpointError codes (a page words them; the message keeps the English details for the command line).
+DAMAGED = "damaged"  # the file is not a bachlstm checkpoint, or is damaged (the default)
+NOT_FOUND = "not_found"  # name
+UNREADABLE = "unreadable"  # the system refuses to read the file
+NEWER_FORMAT = "newer_format"  # version, supported
+TOO_LARGE = "too_large"  # mb (the weights), limit (MB)
+CHANGED = "changed"  # the file changed while it was read
+NAME_EMPTY = "name_empty"
+NAME_NOT_ALLOWED = "name_not_allowed"  # name, max
+NAME_DEVICE = "name_device"  # name, device
+NAME_SHIPPED = "name_shipped"  # name
+NAME_TAKEN = "name_taken"  # name (a run of that name exists)
+NAME_TAKEN_UNUSABLE = "name_taken_unusable"  # name (something else of that name is there)
+NOT_REGULAR = "not_regular"  # a listed file that is no regular file (never opened)
+
+
+class CheckpointError(CodedError):
+    """A checkpoint cannot be found, read or trusted; the message names the run and the problem in
+    English, `code` (DAMAGED unless another is given) and `values` say it for a page."""
+
+    kind = "checkpoint"
+    DEFAULT = DAMAGED
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,7 @@ def _raw_header(path: Path, label: str, data: bytes | None) -> tuple[bytes, int,
             n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
             raw = data[8 : 8 + min(n, MAX_HEADER_BYTES + 1)]
     except OSError as exc:
-        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}", UNREADABLE) from exc
     if len(head) < 8:
         raise CheckpointError(f"{label}: truncated or empty file ({size} bytes), not a checkpoint")
     if n > MAX_HEADER_BYTES or 8 + n > size:
@@ -166,7 +187,10 @@ def _meta(label: str, st_meta: dict) -> dict:
     if version > FORMAT_VERSION:
         raise CheckpointError(
             f"{label}: format version {version} is newer than this bachlstm supports ({FORMAT_VERSION}); "
-            "update bachlstm"
+            "update bachlstm",
+            NEWER_FORMAT,
+            version=version,
+            supported=FORMAT_VERSION,
         )
     if version < 1:
         raise CheckpointError(f"{label}: unknown format version {version}")
@@ -210,7 +234,10 @@ def _check_size(label: str, config: ModelConfig) -> None:
     if 4 * n / MB > limit:
         raise CheckpointError(
             f"{label}: the model has {n:,} parameters ({4 * n / MB:,.0f} MB of weights), more than this "
-            f"machine's limit of {limit:,.0f} MB (BACHLSTM_MAX_TRAIN_MB)"
+            f"machine's limit of {limit:,.0f} MB (BACHLSTM_MAX_TRAIN_MB)",
+            TOO_LARGE,
+            mb=round(4 * n / MB),
+            limit=round(limit),
         )
 
 
@@ -264,7 +291,7 @@ def verify_content(path: Path, header: Header, label: str) -> None:
                     if not np.isfinite(np.frombuffer(chunk, dtype="<f4")).all():
                         raise CheckpointError(f"{label}: {key} contains NaN or infinite values")
     except OSError as exc:
-        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}", UNREADABLE) from exc
     if digest.hexdigest() != header.meta["weights_sha256"]:
         raise CheckpointError(f"{label}: weights do not match their checksum (file corrupted)")
 

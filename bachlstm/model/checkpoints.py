@@ -15,11 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from bachlstm import __version__
 from bachlstm.model.checkpoint_format import (  # noqa: F401 (re-exported: the format's names)
+    CHANGED,
     EXTRA_PREFIX,
     FORMAT_NAME,
     FORMAT_VERSION,
     MAX_HEADER_BYTES,
+    NAME_DEVICE,
+    NAME_EMPTY,
+    NAME_NOT_ALLOWED,
+    NAME_SHIPPED,
+    NOT_FOUND,
+    NOT_REGULAR,
     REQUIRED_META,
+    UNREADABLE,
     CheckpointError,
     Header,
     file_key,
@@ -90,6 +98,8 @@ class CheckpointInfo:
     created: str | None = None
     n_params: int | None = None
     error: str | None = None  # set (instead of raising) when the file is broken or skipped
+    error_code: str | None = None  # the CheckpointError's code (DAMAGED, ...; "not_regular" when skipped)
+    error_values: dict = field(default_factory=dict)  # and its values, for a page to word
     status: str = "complete"
     epoch: int | None = None  # epochs trained (of the saved weights' run)
     epochs: int | None = None  # epochs the run was set to train
@@ -123,16 +133,22 @@ def runs_dir() -> Path:
 def validate_name(name: str) -> str:
     """Return `name` if it is a valid checkpoint or run name, else raise CheckpointError saying why."""
     if not isinstance(name, str) or not name:
-        raise CheckpointError("the run name is empty: give the run a name such as 'my-run-1'")
+        raise CheckpointError("the run name is empty: give the run a name such as 'my-run-1'", NAME_EMPTY)
     if not NAME_RE.match(name) or ".." in name or name.endswith("."):
         raise CheckpointError(
             f"run name {name!r} is not allowed: use 1-{MAX_NAME_LENGTH} letters, digits, '-', '_' or '.', "
-            "starting with a letter or digit (no '..', slashes or spaces)"
+            "starting with a letter or digit (no '..', slashes or spaces)",
+            NAME_NOT_ALLOWED,
+            name=name,
+            max=MAX_NAME_LENGTH,
         )
     if name.split(".")[0].lower() in WINDOWS_DEVICES:
         raise CheckpointError(
             f"{name!r} cannot be a run name: Windows reserves {name.split('.')[0].upper()} for a device; "
-            "choose another name"
+            "choose another name",
+            NAME_DEVICE,
+            name=name,
+            device=name.split(".")[0].upper(),
         )
     return name
 
@@ -156,7 +172,9 @@ def validate_run_name(name: str) -> str:
     """A name typed for a new run, stripped and checked; CheckpointError if invalid or a shipped name."""
     name = validate_name(name.strip() if isinstance(name, str) else name)
     if name.lower() in SHIPPED_NAMES:
-        raise CheckpointError(f"run name {name!r} is reserved for a shipped model: choose another name")
+        raise CheckpointError(
+            f"run name {name!r} is reserved for a shipped model: choose another name", NAME_SHIPPED, name=name
+        )
     return name
 
 
@@ -175,7 +193,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
     if _looks_like_path(name_or_path):
         path = Path(name_or_path).expanduser()
         if not path.is_file():
-            raise CheckpointError(f"no checkpoint file at {path}")
+            raise CheckpointError(f"no checkpoint file at {path}", NOT_FOUND, name=path.name)
         return path
     name = validate_name(os.fspath(name_or_path))
     for directory in ((checkpoints_dir(),) if name in SHIPPED_NAMES else ()) + (runs_dir(),):
@@ -183,7 +201,9 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
         if path.is_file():
             return path
     known = sorted({info.name for info in list_checkpoints()})
-    raise CheckpointError(f"no checkpoint named {name!r} (available: {', '.join(known) or 'none'})")
+    raise CheckpointError(
+        f"no checkpoint named {name!r} (available: {', '.join(known) or 'none'})", NOT_FOUND, name=name
+    )
 
 
 def weights_digest(tensors: dict[str, torch.Tensor]) -> str:
@@ -281,9 +301,9 @@ def load_checkpoint(name_or_path: str | os.PathLike, device: str | torch.device 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}") from exc
+        raise CheckpointError(f"{label}: cannot read checkpoint: {exc.strerror or exc}", UNREADABLE) from exc
     if len(data) != header.file_size:
-        raise CheckpointError(f"{label}: the file changed while it was read; try again")
+        raise CheckpointError(f"{label}: the file changed while it was read; try again", CHANGED)
     try:
         tensors = st_load(data)
     except Exception as exc:  # safetensors raises its own error types for malformed buffers
@@ -323,7 +343,14 @@ def checkpoint_info(path: Path, shipped: bool = False) -> CheckpointInfo:
     key = file_key(path)
     if key is None:
         log.warning("skipping %s: not a regular file", path)
-        return CheckpointInfo(name, path, shipped, status="skipped", error="not a regular file, never opened")
+        return CheckpointInfo(
+            name,
+            path,
+            shipped,
+            status="skipped",
+            error="not a regular file, never opened",
+            error_code=NOT_REGULAR,
+        )
     cached = _LISTING_CACHE.get(key)
     if cached is not None:
         return dataclasses.replace(cached, shipped=shipped)
@@ -346,6 +373,7 @@ def _check_file(path: Path, name: str, shipped: bool) -> CheckpointInfo:
         verify_content(path, header, label)
     except CheckpointError as exc:
         info.status, info.error = "broken", str(exc).removeprefix(f"{label}: ")
+        info.error_code, info.error_values = exc.code, dict(exc.values)
         return info
     meta = header.meta
     info.preset = meta.get("preset")

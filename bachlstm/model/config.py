@@ -9,7 +9,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
-from bachlstm.settings.problems import Checks, SettingsError
+from bachlstm.settings.problems import (
+    EACH_PROBABILITY,
+    EACH_WIDTH,
+    LAYER_COUNT,
+    PER_LAYER,
+    PROBABILITY,
+    Checks,
+    SettingsError,
+)
 
 ACTIVATIONS = ("relu", "tanh", "gelu", "none")
 
@@ -46,16 +54,30 @@ class ModelConfig:
             check.whole("vocab_size", self.vocab_size, 2, MAX_VOCAB)
         check.whole("embedding_dim", self.embedding_dim, 1, MAX_WIDTH)
         if not 1 <= len(self.lstm_sizes) <= MAX_LAYERS:
-            check.add("lstm_sizes", f"needs 1 to {MAX_LAYERS} layers, got {len(self.lstm_sizes)}")
+            check.add(
+                "lstm_sizes",
+                f"needs 1 to {MAX_LAYERS} layers, got {len(self.lstm_sizes)}",
+                LAYER_COUNT,
+                max=MAX_LAYERS,
+                got=len(self.lstm_sizes),
+            )
         _check_each(check, "lstm_sizes", self.lstm_sizes, "a whole number from 1 to {MAX_WIDTH:,}", _width_ok)
         if len(self.dropouts) != len(self.lstm_sizes):
             check.add(
                 "dropouts",
                 f"needs one value per LSTM layer ({len(self.lstm_sizes)}), got {len(self.dropouts)}",
+                PER_LAYER,
+                layers=len(self.lstm_sizes),
+                got=len(self.dropouts),
             )
         _check_each(check, "dropouts", self.dropouts, "at least 0 and below 1", _prob_ok)
         if not _prob_ok(self.embedding_dropout):
-            check.add("embedding_dropout", f"must be at least 0 and below 1, got {self.embedding_dropout!r}")
+            check.add(
+                "embedding_dropout",
+                f"must be at least 0 and below 1, got {self.embedding_dropout!r}",
+                PROBABILITY,
+                got=self.embedding_dropout,
+            )
         if self.hidden_linear is not None:
             check.whole("hidden_linear", self.hidden_linear, 1, MAX_WIDTH)
         if self.activation not in ACTIVATIONS:
@@ -95,9 +117,13 @@ def _prob_ok(value: object) -> bool:
 
 def _check_each(check: Checks, field: str, values: tuple, must: str, ok) -> None:
     """One problem for a list field, naming each bad entry: 'layer 2 is 0, layer 3 is -1'."""
-    bad = [f"layer {i + 1} is {v!r}" for i, v in enumerate(values) if not ok(v)]
+    bad = tuple((i + 1, v) for i, v in enumerate(values) if not ok(v))
     if bad:
-        check.add(field, f"must each be {must.format(MAX_WIDTH=MAX_WIDTH)}: {', '.join(bad)}")
+        listed = ", ".join(f"layer {i} is {v!r}" for i, v in bad)
+        code, values = (EACH_WIDTH, {"max": MAX_WIDTH}) if ok is _width_ok else (EACH_PROBABILITY, {})
+        check.add(
+            field, f"must each be {must.format(MAX_WIDTH=MAX_WIDTH)}: {listed}", code, **values, bad=bad
+        )
 
 
 def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:

@@ -192,7 +192,8 @@ class GenerationWarning:
 
     label: str  # the melody: its method ("greedy"), with the sample number when there are several
     kind: str  # "no notes", "loop" or "copy"
-    text: str  # the sentence shown to a student, starting with the label
+    text: str  # the English sentence (the command line's), starting with the label
+    values: tuple[tuple[str, object], ...] = ()  # what a page words: period, times; tokens, piece
 
     def __str__(self) -> str:
         return self.text
@@ -219,14 +220,15 @@ def generation_warnings(label: str, row: dict, threshold: int) -> list[Generatio
         times = max(3, -(-6 // period))
         what = "note" if period == 1 else f"{period}-note phrase"
         text = f"{label}: ends in a loop (the same {what} {times} or more times in a row)."
-        out.append(GenerationWarning(label, "loop", text))
+        out.append(GenerationWarning(label, "loop", text, (("period", period), ("times", times))))
     copied = row.get("memorized")
     if copied is not None and copied >= threshold:
         text = (
             f"{label}: copies {copied:.0f} consecutive tokens of the training piece "
             f"{row.get('memorized_piece')} (real held-out Bach shares fewer): memorised, not composed."
         )
-        out.append(GenerationWarning(label, "copy", text))
+        values = (("tokens", int(copied)), ("piece", row.get("memorized_piece")))
+        out.append(GenerationWarning(label, "copy", text, values))
     return out
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 
 from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, check_arguments, token_limit
 from bachlstm.reports.comparison import Knobs, sampling_configs
-from bachlstm.settings.problems import problems_of
+from bachlstm.settings.problems import Problem, problems_of
 from bachlstm.settings.seeds import check_seed
 
 # Problem codes (the page words them).
@@ -69,6 +69,7 @@ class LinkProblem:
     code: str
     value: str
     detail: str = ""
+    rule: Problem | None = None  # for OUT_OF_RANGE: the library's Problem (its code and values)
 
 
 class LinkError(ValueError):
@@ -175,7 +176,7 @@ _LINK_NAMES = {"max_notes": "length"}  # generate()'s argument -> the link's que
 
 def _rule_problems(request: SamplingRequest, params: Mapping[str, str]) -> list[LinkProblem]:
     """The library's own checks of the seed, the lengths and the knobs, as OUT_OF_RANGE problems."""
-    found: list[tuple[str, str]] = []  # (query name, the rule's words)
+    found: list[tuple[str, Problem]] = []  # (query name, the rule's problem)
     checks = [
         (None, lambda: check_seed(request.seed)),
         (None, lambda: check_arguments(length=token_limit(request.length), min_length=request.min_length,
@@ -190,5 +191,5 @@ def _rule_problems(request: SamplingRequest, params: Mapping[str, str]) -> list[
             check()
         except ValueError as exc:
             # `length` is the link's limit in notes: generate()'s max_notes
-            found += [(name or _LINK_NAMES.get(p.field, p.field), p.text) for p in problems_of(exc)]
-    return [LinkProblem(name, OUT_OF_RANGE, str(params.get(name, "")), text) for name, text in found]
+            found += [(name or _LINK_NAMES.get(p.field, p.field), p) for p in problems_of(exc)]
+    return [LinkProblem(name, OUT_OF_RANGE, str(params.get(name, "")), p.text, p) for name, p in found]

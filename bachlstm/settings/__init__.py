@@ -9,6 +9,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "Problem",
             "Checks",
             "SettingsError",
+            "CodedError",
+            "code_of",
         ),
         "seeds": (
             "SeedError",

@@ -10,6 +10,8 @@ import math
 import os
 from dataclasses import dataclass
 
+from bachlstm.settings.problems import CodedError
+
 MB = 1024 * 1024
 DEFAULT_MAX_TRAIN_MB = 2048
 DEFAULT_MAX_TRAIN_SECONDS = 3600
@@ -19,8 +21,19 @@ ENV_RUNS_PER_STUDENT = "BACHLSTM_RUNS_PER_STUDENT"
 DEFAULT_RUNS_PER_STUDENT = 1
 
 
-class BudgetError(ValueError):
+# BudgetError codes: what is over its limit (values: the estimate, the limit, and `field` to lower with
+# `best`, the largest value that fits; field None when no single setting does), or a bad server setting.
+MEMORY = "memory"  # need_mb, limit_mb, field, best
+STEP_TIME = "step_time"  # step_s, limit_s, field, best
+RUN_TIME = "run_time"  # run_s, limit_s, field, best
+ENV_NUMBER = "env_number"  # name, got: a limit in the environment that is no positive number
+ENV_WHOLE = "env_whole"  # name, got: a count in the environment that is no whole number
+
+
+class BudgetError(CodedError):
     """A run that would exceed a limit; the message names the setting to change and a value that fits."""
+
+    kind = "budget"
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,9 @@ def _env_number(name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise BudgetError(f"{name} must be a number, got {raw!r}") from None
+        raise BudgetError(f"{name} must be a number, got {raw!r}", ENV_NUMBER, name=name, got=raw) from None
     if not (math.isfinite(value) and value > 0):
-        raise BudgetError(f"{name} must be a positive number, got {raw!r}")
+        raise BudgetError(f"{name} must be a positive number, got {raw!r}", ENV_NUMBER, name=name, got=raw)
     return value
 
 
@@ -62,5 +75,10 @@ def runs_per_student() -> int:
     """Runs one student may have queued or training at once: env BACHLSTM_RUNS_PER_STUDENT, default 1."""
     value = _env_number(ENV_RUNS_PER_STUDENT, DEFAULT_RUNS_PER_STUDENT)
     if value != int(value):
-        raise BudgetError(f"{ENV_RUNS_PER_STUDENT} must be a whole number, got {value:g}")
+        raise BudgetError(
+            f"{ENV_RUNS_PER_STUDENT} must be a whole number, got {value:g}",
+            ENV_WHOLE,
+            name=ENV_RUNS_PER_STUDENT,
+            got=f"{value:g}",
+        )
     return int(value)

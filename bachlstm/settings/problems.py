@@ -13,6 +13,21 @@ from dataclasses import dataclass
 
 # Problem codes (the dashboard words them with their values).
 WHOLE_NUMBER = "whole_number"  # lo, hi (None: no upper bound), got
+ABOVE_0_TO_1 = "above_0_to_1"  # got: a share, above 0 and at most 1
+FROM_0_TO_1 = "from_0_to_1"  # got
+POSITIVE = "positive"  # got: a finite number above 0
+POSITIVE_TEMPERATURE = "positive_temperature"  # got: as POSITIVE, and greedy is the limit T -> 0
+NOT_WHOLE = "not_whole"  # got: typed text that is no whole number
+NOT_NUMBER_LIST = "not_number_list"  # got: typed text that is no comma-separated list of numbers
+EMPTY_LIST = "empty_list"  # a list of numbers with none in it
+PROBABILITY = "probability"  # got: at least 0 and below 1 (a dropout, a weight decay)
+LAYER_COUNT = "layer_count"  # max, got: how many LSTM layers
+PER_LAYER = "per_layer"  # layers, got: one value per LSTM layer
+EACH_WIDTH = "each_width"  # max, bad: ((layer, value), ...) of layers that are no width from 1 to max
+EACH_PROBABILITY = "each_probability"  # bad: ((layer, value), ...) of layers not at least 0 and below 1
+STRIDE = "stride"  # seq_len, got: a whole number from 1 to seq_len
+MIN_OVER_LENGTH = "min_over_length"  # min, length (tokens)
+MIN_OVER_MOST = "min_over_most"  # min, most (notes)
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,33 @@ class SettingsError(ValueError):
         else:
             self.problems = tuple(problems)
             super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class CodedError(ValueError):
+    """An error that says what is wrong twice: in English (its message: the command line's words) and as
+    a `code` with `values`, which a page words in its reader's language (app_pages/messages.py).
+
+    `kind` names the family of codes ("checkpoint", "budget", "job", ...), so two families may share a
+    code; a subclass sets it and its `DEFAULT` code (used where a raise gives none).
+    """
+
+    kind = "error"
+    DEFAULT = ""
+
+    def __init__(self, message: str, code: str | None = None, **values: object):
+        self.code = self.DEFAULT if code is None else code
+        self.values = values
+        super().__init__(message)
+
+    def __reduce__(self):  # code and values survive a trip to another process
+        return type(self), (str(self), self.code), {"values": self.values}
+
+
+def code_of(exc: BaseException) -> tuple[str, str, dict[str, object]] | None:
+    """(kind, code, values) of a CodedError that has a code; None for any other error."""
+    if isinstance(exc, CodedError) and exc.code:
+        return exc.kind, exc.code, dict(exc.values)
+    return None
 
 
 def problems_of(exc: BaseException) -> tuple[Problem, ...]:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from bachlstm.model.config import ModelConfig, count_parameters
-from bachlstm.settings.limits import MB, BudgetError, Limits
+from bachlstm.settings.limits import MB, MEMORY, RUN_TIME, STEP_TIME, BudgetError, Limits
 
 if TYPE_CHECKING:
     from bachlstm.training.presets import Preset
@@ -208,20 +208,28 @@ def check_preset(preset: Preset, size: DataSize, limits: Limits | None = None) -
             f"needs ~{_mb(est.peak_mb)} of memory, more than the limit of {_mb(limits.max_mb)} "
             "(BACHLSTM_MAX_TRAIN_MB)"
         )
-        raise BudgetError(_refusal(preset, size, limits, what, fields))
+        raise _refusal(
+            preset, size, limits, what, fields, MEMORY, need_mb=est.peak_mb, limit_mb=limits.max_mb
+        )
     if est.step_s > limits.max_step_s:
         what = (
             f"takes ~{est.step_s:.1f} s per training step, more than the {limits.max_step_s:g} s "
             "limit (BACHLSTM_MAX_STEP_SECONDS) that lets Stop answer at once"
         )
-        raise BudgetError(_refusal(preset, size, limits, what, ("batch_size", "seq_len", "lstm_sizes")))
+        fields = ("batch_size", "seq_len", "lstm_sizes")
+        raise _refusal(
+            preset, size, limits, what, fields, STEP_TIME, step_s=est.step_s, limit_s=limits.max_step_s
+        )
     if est.run_s > limits.max_run_s:
         what = (
             f"would take ~{_duration(est.run_s)}, more than the limit of {_duration(limits.max_run_s)} "
             "(BACHLSTM_MAX_TRAIN_SECONDS)"
         )
         first = "max_steps" if preset.train.max_steps is not None else "epochs"
-        raise BudgetError(_refusal(preset, size, limits, what, (first, "lstm_sizes", "seq_len")))
+        fields = (first, "lstm_sizes", "seq_len")
+        raise _refusal(
+            preset, size, limits, what, fields, RUN_TIME, run_s=est.run_s, limit_s=limits.max_run_s
+        )
     return est
 
 
@@ -243,15 +251,34 @@ def _memory_suspects(est: Estimate) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _refusal(preset: Preset, size: DataSize, limits: Limits, what: str, fields: Sequence[str]) -> str:
+def _refusal(
+    preset: Preset,
+    size: DataSize,
+    limits: Limits,
+    what: str,
+    fields: Sequence[str],
+    code: str,
+    **values: float,
+) -> BudgetError:
+    """The BudgetError of a run over one limit: the first of `fields` that can bring it under, and how far."""
     for field in fields:
         best = largest_fitting(preset, size, limits, field)
         if best is not None:
-            return (
+            return BudgetError(
                 f"This run {what}. Lower {FIELD_NAMES[field]} to at most {best:,} "
-                "(or raise the limit on a machine that has more to spare)."
+                "(or raise the limit on a machine that has more to spare).",
+                code,
+                **values,
+                field=field,
+                best=best,
             )
-    return f"This run {what}, and no single setting brings it under the limit: choose a smaller model."
+    return BudgetError(
+        f"This run {what}, and no single setting brings it under the limit: choose a smaller model.",
+        code,
+        **values,
+        field=None,
+        best=None,
+    )
 
 
 def _current(preset: Preset, field: str) -> int | None:

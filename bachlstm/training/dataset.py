@@ -13,7 +13,7 @@ import torch
 from bachlstm.corpus.grouping import DisjointSets
 from bachlstm.music.events import Melody
 from bachlstm.music.pitches import transpose
-from bachlstm.settings.problems import Checks, SettingsError
+from bachlstm.settings.problems import STRIDE, Checks, SettingsError
 from bachlstm.tokens.tokenizers import PAD, UNK
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,9 @@ class DataConfig:
                 "stride",
                 f"must be a whole number from 1 to seq_len ({self.seq_len}) so no token is skipped, "
                 f"got {self.stride!r}",
+                STRIDE,
+                seq_len=self.seq_len,
+                got=self.stride,
             )
         check.whole("split_seed", self.split_seed, 0)
         if self.max_key_accidentals is not None:

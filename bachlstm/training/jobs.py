@@ -15,13 +15,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bachlstm.model.checkpoints import validate_run_name
+from bachlstm.settings.problems import CodedError
 
 # Types only: importing training pulls in torch (~1-2 s), and every page imports jobs.py at start-up.
 if TYPE_CHECKING:
     from bachlstm.training.loop import Progress, TrainResult
     from bachlstm.training.presets import Preset
 
-from bachlstm.training.workers import Outcome, ProcessRunner, Run, Runner, ThreadRunner, describe
+from bachlstm.training.workers import (
+    NO_RESULT,
+    Outcome,
+    ProcessRunner,
+    Run,
+    Runner,
+    ThreadRunner,
+    describe,
+    problem_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +41,31 @@ DONE, FAILED, STOPPED = "done", "failed", "stopped"
 FINAL = (DONE, FAILED, STOPPED)
 
 
-class JobError(ValueError):
+# JobError codes (a page words them with their values).
+NAME_TAKEN = "name_taken"  # name
+QUEUE_FULL = "queue_full"  # waiting
+UNKNOWN_JOB = "unknown_job"  # job
+ENV_WHOLE = "env_whole"  # name, got: a server setting that is no whole number of at least 1
+OWNER_BUSY = "owner_busy"  # owner, limit, runs (the names, comma-separated), n
+
+
+# Why a job stopped (or ended early), as codes with the English words the command line and logs use.
+BY_USER, BY_TEACHER, SWEEP_STOPPED, SHUTDOWN = "user", "teacher", "sweep", "shutdown"
+TIME_LIMIT, EARLY = "time_limit", "early"  # minutes; patience
+STOP_TEXTS = {
+    BY_USER: "stopped by the user",
+    BY_TEACHER: "stopped by the teacher",
+    SWEEP_STOPPED: "the sweep was stopped",
+    SHUTDOWN: "server shutting down",
+    TIME_LIMIT: "stopped after the server's time limit of {minutes:g} min",
+    EARLY: "early stopping: no better val loss for {patience} epochs",
+}
+
+
+class JobError(CodedError):
     """A job request that cannot be accepted (name taken, full queue, unknown job)."""
+
+    kind = "job"
 
 
 class OwnerBusyError(JobError):
@@ -43,8 +76,16 @@ class OwnerBusyError(JobError):
         names = ", ".join(repr(j.name) for j in active)
         super().__init__(
             f"{owner} already has {len(active)} run(s) queued or training ({names}); this server allows "
-            f"{limit} at a time: stop one first"
+            f"{limit} at a time: stop one first",
+            OWNER_BUSY,
+            owner=owner,
+            limit=limit,
+            runs=", ".join(j.name for j in active),
+            n=len(active),
         )
+
+    def __reduce__(self):
+        return type(self), (self.owner, self.limit, self.active)
 
 
 @dataclass
@@ -60,6 +101,9 @@ class TrainingJob:
     status: str = QUEUED
     history: list = field(default_factory=list)  # Progress records, oldest first
     error: str | None = None
+    problem: tuple = ()  # a failure as (kind, code, values) for a page to word (workers.problem_of)
+    stop_code: str = ""  # why it stopped or ended early: a code of STOP_TEXTS ("" when it did not)
+    stop_values: dict = field(default_factory=dict)
     checkpoint: Path | None = None
     metrics: dict = field(default_factory=dict)  # the finished run's metrics (TrainResult.metrics)
     created: float = field(default_factory=time.time)
@@ -116,9 +160,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError as exc:
-        raise JobError(f"{name} must be a whole number, got {raw!r}") from exc
+        raise JobError(f"{name} must be a whole number, got {raw!r}", ENV_WHOLE, name=name, got=raw) from exc
     if value < 1:
-        raise JobError(f"{name} must be at least 1, got {value}")
+        raise JobError(f"{name} must be at least 1, got {value}", ENV_WHOLE, name=name, got=raw)
     return value
 
 
@@ -205,15 +249,23 @@ class JobManager:
                     raise OwnerBusyError(owner, max_per_owner, active)
             if name in {j.name for j in self._jobs.values() if j.is_active}:
                 raise JobError(
-                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
+                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)",
+                    NAME_TAKEN,
+                    name=name,
                 )
             if out is not None and os.path.lexists(out) and not _same_file(out, resume):
                 # The name only: messages reach the browser, the server's folders are not its business.
                 raise JobError(
-                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)"
+                    f"a run named {name!r} already exists: choose another name (nothing is overwritten)",
+                    NAME_TAKEN,
+                    name=name,
                 )
             if len(self._queue) >= self.max_queued:
-                raise JobError(f"the training queue is full ({self.max_queued} waiting): try again later")
+                raise JobError(
+                    f"the training queue is full ({self.max_queued} waiting): try again later",
+                    QUEUE_FULL,
+                    waiting=self.max_queued,
+                )
             job = TrainingJob(name=name, config=config, out=Path(out) if out else None, owner=owner)
             job.group = group or job.id
             job.resume = Path(resume) if resume else None
@@ -223,16 +275,22 @@ class JobManager:
             self._bump()
             return job
 
-    def stop(self, job_id: str, reason: str = "stopped by the user") -> TrainingJob:
-        """Stop a job: a queued one is dropped from the queue, a running one finishes its step and saves."""
+    def stop(self, job_id: str, reason: str = BY_USER, **values: object) -> TrainingJob:
+        """Stop a job: a queued one is dropped from the queue, a running one finishes its step and saves.
+
+        `reason` is a code of STOP_TEXTS (with its values); the job keeps it and its English words.
+        """
+        words = STOP_TEXTS[reason].format(**values)
         with self._lock:
             job = self.get(job_id)
             dropped = job.status == QUEUED
+            if dropped or job.status == RUNNING:
+                job.stop_reason, job.stop_code, job.stop_values = words, reason, values
             if dropped:
                 self._queue.remove(job.id)
-                job.status, job.stop_reason, job.finished = STOPPED, reason, time.time()
+                job.status, job.finished = STOPPED, time.time()
             elif job.status == RUNNING:
-                job.status, job.stop_reason = STOPPING, reason
+                job.status = STOPPING
                 job.stop_event.set()
                 run = self._runs.get(job.id)
                 if run is not None:
@@ -257,7 +315,9 @@ class JobManager:
                 return self._jobs[job_id]
             except KeyError:
                 raise JobError(
-                    f"no training job {job_id!r} (finished jobs are forgotten after a while)"
+                    f"no training job {job_id!r} (finished jobs are forgotten after a while)",
+                    UNKNOWN_JOB,
+                    job=job_id,
                 ) from None
 
     def find(self, job_id: str | None) -> TrainingJob | None:
@@ -324,7 +384,7 @@ class JobManager:
         with self._lock:
             for job in list(self._jobs.values()):
                 if job.is_active:
-                    self.stop(job.id, "server shutting down")
+                    self.stop(job.id, SHUTDOWN)
             threads = list(self._threads.items())
         for job_id, thread in threads:
             thread.join(timeout)
@@ -373,7 +433,7 @@ class JobManager:
             run = self.runner.start(train_fn, job.config, job.out, resume=job.resume)
         except Exception as exc:  # e.g. the system refuses a new process
             log.exception("training job %s could not start", job.name)
-            outcome = Outcome(failed=True, error=describe(exc))
+            outcome = Outcome(failed=True, error=describe(exc), problem=problem_of(exc))
         else:
             with self._lock:
                 self._runs[job.id] = run
@@ -390,7 +450,11 @@ class JobManager:
         self._tell(job)  # done, failed or stopped
 
     def _follow(self, job: TrainingJob, run: Run) -> Outcome:
-        outcome = Outcome(failed=True, error="training failed: the run ended without a result")
+        outcome = Outcome(
+            failed=True,
+            error="training failed: the run ended without a result",
+            problem=("training", NO_RESULT, {}),
+        )
         for message in run.follow():
             if isinstance(message, Outcome):
                 outcome = message
@@ -403,10 +467,11 @@ class JobManager:
         job.metrics = dict(outcome.metrics)
         job.checkpoint = Path(outcome.checkpoint) if outcome.checkpoint else None
         if outcome.failed:
-            job.status, job.error = FAILED, outcome.error
+            job.status, job.error, job.problem = FAILED, outcome.error, outcome.problem
         else:
-            if not job.stop_event.is_set() and outcome.stop_reason:
-                job.stop_reason = outcome.stop_reason  # e.g. early stopping
+            if not job.stop_event.is_set() and outcome.stop_reason:  # the loop's only own reason
+                job.stop_reason = outcome.stop_reason
+                job.stop_code, job.stop_values = EARLY, {"patience": job.config.train.early_stopping}
             job.status = STOPPED if job.stop_event.is_set() else DONE
         job.finished = time.time()
 
@@ -415,7 +480,7 @@ class JobManager:
             if job.status != RUNNING:
                 return
             minutes = self.max_wall_s / 60
-            self.stop(job.id, f"stopped after the server's time limit of {minutes:g} min")
+            self.stop(job.id, TIME_LIMIT, minutes=minutes)
         # A run that does not stop in time is ended: the server's limit must hold.
         killer = threading.Timer(self.kill_grace_s, self._kill_if_running, args=(job,))
         killer.daemon = True

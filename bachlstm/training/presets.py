@@ -9,7 +9,14 @@ from typing import Any
 
 from bachlstm.corpus.selection import SelectionConfig
 from bachlstm.model.lstm import ModelConfig
-from bachlstm.settings.problems import Checks, SettingsError, problems_of
+from bachlstm.settings.problems import (
+    ABOVE_0_TO_1,
+    FROM_0_TO_1,
+    PROBABILITY,
+    Checks,
+    SettingsError,
+    problems_of,
+)
 from bachlstm.settings.seeds import SeedError, check_seed
 from bachlstm.training.dataset import DataConfig
 
@@ -58,17 +65,32 @@ class TrainConfig:
         check.whole("epochs", self.epochs, 1, 10_000)
         check.whole("batch_size", self.batch_size, 1, 65_536)
         if not (_number(self.lr) and 0 < self.lr <= 1.0 and math.isfinite(self.lr)):
-            check.add("lr", f"must be above 0 and at most 1, got {self.lr!r}")
+            check.add("lr", f"must be above 0 and at most 1, got {self.lr!r}", ABOVE_0_TO_1, got=self.lr)
         if not (_number(self.weight_decay) and 0 <= self.weight_decay < 1):
-            check.add("weight_decay", f"must be at least 0 and below 1, got {self.weight_decay!r}")
+            check.add(
+                "weight_decay",
+                f"must be at least 0 and below 1, got {self.weight_decay!r}",
+                PROBABILITY,
+                got=self.weight_decay,
+            )
         if self.clip_norm is not None and not (_number(self.clip_norm) and 0 < self.clip_norm <= 1e6):
             check.add("clip_norm", f"must be positive (or None for no clipping), got {self.clip_norm!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             check.add("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not (_number(self.lr_min_ratio) and 0 <= self.lr_min_ratio <= 1):
-            check.add("lr_min_ratio", f"must be from 0 to 1, got {self.lr_min_ratio!r}")
+            check.add(
+                "lr_min_ratio",
+                f"must be from 0 to 1, got {self.lr_min_ratio!r}",
+                FROM_0_TO_1,
+                got=self.lr_min_ratio,
+            )
         if not (_number(self.label_smoothing) and 0 <= self.label_smoothing < 1):
-            check.add("label_smoothing", f"must be at least 0 and below 1, got {self.label_smoothing!r}")
+            check.add(
+                "label_smoothing",
+                f"must be at least 0 and below 1, got {self.label_smoothing!r}",
+                PROBABILITY,
+                got=self.label_smoothing,
+            )
         try:
             check_seed(self.seed)
         except SeedError as exc:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from bachlstm.model.checkpoint_format import CheckpointError, read_header
+from bachlstm.model.checkpoint_format import NAME_TAKEN, NAME_TAKEN_UNUSABLE, CheckpointError, read_header
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +55,26 @@ def check_out(
         return path
     name = _label(path)
     if not path.is_file():
-        raise CheckpointError(f"{name}: exists and is not a regular file; it is never overwritten")
+        raise CheckpointError(
+            f"{name}: exists and is not a regular file; it is never overwritten",
+            NAME_TAKEN_UNUSABLE,
+            name=name,
+        )
     try:
         read_header(path, name)
     except CheckpointError as exc:
         raise CheckpointError(
             f"{name}: exists and is not a usable bachlstm checkpoint ({exc}); it is never overwritten: "
-            "choose another name"
+            "choose another name",
+            NAME_TAKEN_UNUSABLE,
+            name=name,
         ) from None
     if not overwrite:
         raise CheckpointError(
             f"a run named {name!r} already exists: choose another name, or pass --overwrite to replace "
-            "it (it is kept until the new run is better or completes)"
+            "it (it is kept until the new run is better or completes)",
+            NAME_TAKEN,
+            name=name,
         )
     return path
 

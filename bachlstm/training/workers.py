@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from bachlstm.settings.problems import code_of
+
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # how often a follower wakes to notice a worker that died without a word
@@ -43,6 +45,7 @@ class Outcome:
     checkpoint: str | None = None  # where the run saved its model, None when nothing was saved
     metrics: dict = field(default_factory=dict)  # TrainResult.metrics, figures only (no model)
     stop_reason: str = ""  # e.g. early stopping; "" when the run ended normally or was stopped
+    problem: tuple = ()  # a failure as (kind, code, values) for a page to word (problem_of); () if none
 
 
 class Run(Protocol):
@@ -72,6 +75,23 @@ class Runner(Protocol):
         ...
 
 
+# Failure codes (kind "training"): what a page says when a run fails.
+FAILED = "failed"  # error: the error's type name (the server's log has the details)
+OUT_OF_MEMORY = "out_of_memory"
+NO_RESULT = "no_result"  # the run ended without a result
+PROCESS_ENDED = "process_ended"  # signal (a name, "" when none), exitcode (None when it stopped answering)
+
+
+def problem_of(exc: BaseException) -> tuple[str, str, dict]:
+    """A failed run's error as (kind, code, values): the error's own code where it has one."""
+    coded = code_of(exc)
+    if coded is not None:
+        return coded
+    if isinstance(exc, MemoryError):
+        return ("training", OUT_OF_MEMORY, {})
+    return ("training", FAILED, {"error": type(exc).__name__})
+
+
 def describe(exc: BaseException) -> str:
     """A one-line message for the page: the error's type only when its text alone would be unclear."""
     text = str(exc).strip() or "no details"
@@ -96,7 +116,7 @@ def run_to_outcome(
         if stop_event.is_set():  # stopped while the data was prepared: nothing was saved
             return Outcome(failed=False)
         log.exception("training run %s failed", out)
-        return Outcome(failed=True, error=describe(exc))
+        return Outcome(failed=True, error=describe(exc), problem=problem_of(exc))
     # Keep the figures, not the result: it holds the model, and the file on disk is what counts.
     path = result.checkpoint_path
     return Outcome(
@@ -174,6 +194,16 @@ def _worker_main(train_fn: Callable, config: Any, out: Path | None, resume, conn
 def _stop_when_gone(parent, stop_event) -> None:
     parent.join()
     stop_event.set()
+
+
+def _signal_name(exitcode: int | None) -> str:
+    """The signal that ended a process ("SIGKILL"), "" when it exited or stopped answering."""
+    if exitcode is None or exitcode >= 0:
+        return ""
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return f"signal {-exitcode}"
 
 
 def exit_reason(exitcode: int | None) -> str:
@@ -291,7 +321,12 @@ class ProcessRun:
         finally:
             self._reader.close()
         self.process.join(JOIN_S)
-        yield Outcome(failed=True, error=f"training failed: {exit_reason(self.process.exitcode)}")
+        code = self.process.exitcode
+        yield Outcome(
+            failed=True,
+            error=f"training failed: {exit_reason(code)}",
+            problem=("training", PROCESS_ENDED, {"exitcode": code, "signal": _signal_name(code)}),
+        )
 
     def stop(self) -> None:
         """Set the stop flag the worker's train() checks."""

@@ -38,19 +38,19 @@ def test_the_cost_is_shown_before_start(runs):
 
 
 @pytest.mark.parametrize(
-    ("values", "field"),
+    ("values", "label"),
     [
-        ({"seq_len": 10**6}, "seq_len"),
+        ({"seq_len": 10**6}, "Sequence length"),
         (
             {"lstm_sizes": ", ".join(["4096"] * 8), "dropouts": ", ".join(["0"] * 8), "hidden_linear": 4096},
-            "lstm_sizes",
+            "LSTM layer sizes",
         ),
     ],
     ids=["sequence-1e6", "eight-wide-layers"],
 )
-def test_absurd_settings_are_refused_before_start_with_the_largest_value_that_fits(runs, values, field):
+def test_absurd_settings_are_refused_before_start_with_the_largest_value_that_fits(runs, values, label):
     errors = start(training_page(), run_name="absurd", **values)
-    assert len(errors) == 1 and f"({field}) to at most" in errors[0], errors
+    assert len(errors) == 1 and f"Lower **{label}** to at most" in errors[0], errors
     assert "train_job" not in training_page().session_state  # nothing queued
     assert not list(runs.glob("*.safetensors*"))  # no run saved (the class records note the student)
 
@@ -178,7 +178,7 @@ def test_home_warns_about_a_fifo_and_lists_broken_kinds(runs):
     at = open_app()
     assert not at.exception
     assert any("pipe" in w.value and "never opened" in w.value for w in at.warning)
-    assert any("flipped" in e.value and "checksum" in e.value for e in at.error)
+    assert any("flipped" in e.value and "damaged" in e.value for e in at.error)
     assert str(runs) not in " ".join(e.value for e in at.error)
     at.switch_page("app_pages/sampling.py").run()
     assert "flipped" not in at.selectbox(key="ckpt").options

@@ -89,7 +89,7 @@ def test_a_new_session_is_offered_a_free_run_name():
     ("values", "message"),
     [
         ({"run_name": "../evil"}, "not allowed"),
-        ({"run_name": "bach"}, "reserved"),
+        ({"run_name": "bach"}, "belongs to a shipped model"),
         ({"lstm_sizes": "six, twelve"}, "**LSTM layer sizes** must be a comma-separated list"),
         ({"dropouts": "0.2"}, "**Dropout per LSTM layer** needs one value per LSTM layer"),
         ({"epochs": 0}, "**Epochs** must be a whole number from 1 to 10,000, got 0"),

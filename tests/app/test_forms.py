@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app_pages import forms
+from app_pages.i18n import using
 from bachlstm.training.presets import get_preset
 
 
@@ -46,10 +47,40 @@ def test_every_bad_field_is_named_by_its_label_at_once():
         "- **Batch size** must be a whole number from 1 to 65,536, got 0",
         "- **Embedding dimension** must be a whole number from 1 to 4,096, got 100000",
         "- **LSTM layer sizes** must be a comma-separated list of numbers, got '6, x'",
-        "- **Seed** must be a whole number from 0 to 4,294,967,295 (2**32 - 1), got -1",
+        "- **Seed** must be a whole number from 0 to 4,294,967,295, got -1",
     ]
     for code_name in ("batch_size", "embedding_dim", "lstm_sizes", "seq_len"):
         assert code_name not in text
+    with using("de"):  # every problem has a code, so the German page words each
+        assert forms.problems_text(caught.value).splitlines()[1:] == [
+            "- **Epochen** muss eine ganze Zahl von 1 bis 10.000 sein, nicht 0",
+            "- **Batchgröße** muss eine ganze Zahl von 1 bis 65.536 sein, nicht 0",
+            "- **Embedding-Dimension** muss eine ganze Zahl von 1 bis 4.096 sein, nicht 100000",
+            "- **Größen der LSTM-Schichten** muss eine durch Kommas getrennte Liste von Zahlen sein, "
+            "nicht '6, x'",
+            "- **Seed** muss eine ganze Zahl von 0 bis 4.294.967.295 sein, nicht -1",
+        ]
+
+
+def test_a_budget_refusal_names_the_forms_setting_in_both_languages():
+    from bachlstm.settings.limits import MEMORY, RUN_TIME, BudgetError
+
+    memory = BudgetError("English", MEMORY, need_mb=3000.4, limit_mb=2048.0, field="batch_size", best=1234)
+    hours = BudgetError("English", RUN_TIME, run_s=7322.0, limit_s=3600.0, field=None, best=None)
+    assert forms.problems_text(memory) == (
+        "This run needs about 3,000 MB of memory, more than this server's limit of 2,048 MB. Lower "
+        "**Batch size** to at most 1,234 (or raise the limit on a machine that has more to spare)."
+    )
+    with using("de"):
+        assert forms.problems_text(memory) == (
+            "Dieser Lauf braucht etwa 3.000 MB Speicher, mehr als die Grenze dieses Servers von 2.048 MB. "
+            "Senke **Batchgröße** auf höchstens 1.234 (oder hebe die Grenze auf einem Rechner an, der mehr "
+            "übrig hat)."
+        )
+        assert forms.problems_text(hours) == (
+            "Dieser Lauf würde etwa 2 h 02 min dauern, länger als die Grenze dieses Servers von 1 h 00 min. "
+            "Keine einzelne Einstellung bringt ihn unter die Grenze: Wähle ein kleineres Modell."
+        )
 
 
 def test_an_error_without_fields_keeps_its_sentence():

@@ -188,6 +188,107 @@ def test_the_problem_sentences_follow_the_language():
         assert describe(bad_preset.value) == "batch_size must be a whole number from 1 to 65,536, got 0"
 
 
+def test_the_librarys_codes_are_worded_in_both_languages(tmp_path):
+    from app_pages.messages import describe
+    from bachlstm.generation.sampling import SamplingConfig
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.model.config import ModelConfig
+    from bachlstm.training.jobs import QUEUE_FULL, JobError, OwnerBusyError
+
+    def raised(make) -> BaseException:
+        with pytest.raises(ValueError) as caught:
+            make()
+        return caught.value
+
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"not a model at all")
+    damaged = raised(lambda: load_checkpoint(broken))
+    missing = raised(lambda: load_checkpoint("no-such-run"))
+    layers = raised(lambda: ModelConfig(lstm_sizes=(0, 64, 5000), dropouts=(0.0, 0.0, 1.5)))
+    knobs = raised(lambda: SamplingConfig(method="top-p", p=0.0, temperature=-1.0))
+    full = JobError("English", QUEUE_FULL, waiting=20)
+    busy = OwnerBusyError("Anna", 1, [type("Job", (), {"name": "anna-workshop-1"})()])
+    with i18n.using("de"):
+        assert describe(damaged) == "die Datei ist beschädigt oder kein bachlstm-Modell"
+        assert describe(missing) == "es gibt kein Modell namens no-such-run"
+        assert describe(layers) == (
+            "lstm_sizes muss jeweils eine ganze Zahl von 1 bis 4.096 sein: Schicht 1 ist 0, Schicht 3 ist "
+            "5000; "
+            "dropouts muss jeweils mindestens 0 und unter 1 sein: Schicht 3 ist 1.5"
+        )
+        assert describe(knobs) == (
+            "p muss über 0 und höchstens 1 sein, nicht 0.0; temperature muss eine Zahl über 0 sein, "
+            "nicht -1.0 "
+            "(für eine Temperatur nahe 0 wähle greedy)"
+        )
+        assert (
+            describe(full)
+            == "die Warteschlange fürs Training ist voll (20 Läufe warten): Versuch es später noch einmal"
+        )
+        assert describe(busy) == (
+            "Anna hat schon Läufe in der Warteschlange oder im Training (anna-workshop-1); dieser Server "
+            "erlaubt "
+            "1 gleichzeitig: Halte zuerst einen an"
+        )
+    with i18n.using("en"):
+        assert describe(missing) == "there is no model named no-such-run"
+        assert str(missing).startswith("no checkpoint named 'no-such-run'")  # the command line's words
+
+
+def test_why_a_run_stopped_or_failed_follows_the_language():
+    from types import SimpleNamespace
+
+    from app_pages.messages import failure_words, stop_words
+    from bachlstm.training import jobs, workers
+
+    early = SimpleNamespace(stop_code=jobs.EARLY, stop_values={"patience": 3})
+    timed = SimpleNamespace(stop_code=jobs.TIME_LIMIT, stop_values={"minutes": 60.0})
+    killed = SimpleNamespace(
+        problem=("training", workers.PROCESS_ENDED, {"exitcode": -9, "signal": "SIGKILL"})
+    )
+    odd = SimpleNamespace(problem=workers.problem_of(KeyError("x")), error="training failed (KeyError): 'x'")
+    with i18n.using("de"):
+        assert stop_words(early) == "frühes Beenden: Der Validierungs-Loss wurde 3 Epochen lang nicht besser"
+        assert stop_words(timed) == "die Zeitgrenze des Servers von 60 min war erreicht"
+        assert failure_words(killed) == (
+            "Training fehlgeschlagen: der Trainingsprozess wurde durch SIGKILL beendet (zu wenig Speicher "
+            "oder "
+            "von Hand beendet)"
+        )
+        assert failure_words(odd) == (
+            "Training fehlgeschlagen: ein unerwarteter Fehler (KeyError); die Einzelheiten stehen im "
+            "Protokoll "
+            "des Servers"
+        )
+    assert (
+        jobs.STOP_TEXTS[jobs.TIME_LIMIT].format(minutes=60.0)
+        == "stopped after the server's time limit of 60 min"
+    )
+
+
+def test_warnings_and_exclusions_follow_the_language():
+    from app_pages.texts import exclusion_detail, warning_words
+    from bachlstm.reports.comparison import generation_warnings
+
+    row = {"notes": 12, "loops": True, "loop_period": 2, "memorized": 40, "memorized_piece": "bwv66.6"}
+    loop, copy = generation_warnings("top-k", row, 16)
+    with i18n.using("de"):
+        assert warning_words(loop) == (
+            "top-k: endet in einer Schleife (dieselbe Phrase aus 2 Noten 3-mal oder öfter hintereinander)."
+        )
+        assert warning_words(copy) == (
+            "top-k: übernimmt 40 aufeinanderfolgende Tokens aus dem Trainingsstück bwv66.6 (echter "
+            "zurückgehaltener Bach teilt weniger): auswendig gelernt, nicht komponiert."
+        )
+        assert (
+            exclusion_detail("too short", {"n": 1234, "limit": 2000})
+            == "1.234 Noten und Pausen, weniger als 2.000"
+        )
+        assert exclusion_detail("time signature", {"found": ()}) == "keine gefunden"
+    with i18n.using("en"):
+        assert warning_words(loop) == loop.text  # the page's English is the library's
+
+
 # --- the pages ---------------------------------------------------------------------------------------
 
 

@@ -105,13 +105,13 @@ def test_select_default_on_tiny(tiny):
     assert [(m.piece_id, m.voice, len(m)) for m in s.melodies] == [("p1", "soprano", 3), ("p3", "soprano", 3),
                                                                    ("p5", "soprano", 6)]  # fmt: skip
     assert s.excluded == [
-        Exclusion("p2", "soprano", "time signature", "3/4"),
-        Exclusion("p4", "soprano", "empty part", "Soprano"),
-        Exclusion("p5-krn", "soprano", "duplicate file", "p5"),
-        Exclusion("p6", "soprano", "time signature", "3/4"),
+        Exclusion("p2", "soprano", "time signature", "3/4", (("found", ("3/4",)),)),
+        Exclusion("p4", "soprano", "empty part", "Soprano", (("part", "Soprano"),)),
+        Exclusion("p5-krn", "soprano", "duplicate file", "p5", (("piece", "p5"),)),
+        Exclusion("p6", "soprano", "time signature", "3/4", (("found", ("3/4",)),)),
     ]
     report = s.report()
-    assert list(report.columns) == ["piece_id", "voice", "reason", "detail"] and len(report) == 4
+    assert list(report.columns) == ["piece_id", "voice", "reason", "detail", "values"] and len(report) == 4
     assert dict(zip(s.summary()["reason"], s.summary()["count"])) == {
         "selected": 3,
         "time signature": 2,
@@ -126,10 +126,16 @@ def test_select_first_all_and_lengths(tiny):
     reasons = {(e.piece_id, e.reason, e.detail) for e in first.excluded}
     assert ("p1", "too short", "1 < 2 events") in reasons  # the horn, not the soprano, is the first part
     assert ("p5", "too long", "6 > 5 events") in reasons
+    values = {(e.piece_id, e.reason): dict(e.values) for e in first.excluded}
+    assert values["p1", "too short"] == {"n": 1, "limit": 2} and values["p5", "too long"] == {
+        "n": 6,
+        "limit": 5,
+    }
     every = select(tiny, SelectionConfig(voice="all", time_signatures=()))
     got = collections.Counter(m.piece_id for m in every.melodies)
     assert got == {"p1": 4, "p2": 4, "p3": 3, "p5": 1, "p6": 4}
-    assert Exclusion("p3", "bass", "no such voice", "Soprano, Alto, Tenor") in every.excluded
+    names = ("Soprano", "Alto", "Tenor")
+    assert Exclusion("p3", "bass", "no such voice", ", ".join(names), (("parts", names),)) in every.excluded
     # all voices of one piece share the piece's tune, so a split by tune keeps them together
     assert len({m.tune for m in every.melodies if m.piece_id == "p1"}) == 1
 

@@ -93,6 +93,9 @@ def test_absurd_configs_are_refused_with_the_field_and_the_largest_value_that_fi
     assert isinstance(err.value, ValueError)  # the CLI reports ValueErrors as a one-line error
     assert f"({field})" in message
     best = int(re.search(r"at most ([\d,]+)", message).group(1).replace(",", ""))
+    # The same as a code with values, for a page in another language.
+    assert err.value.kind == "budget" and err.value.code in ("memory", "step_time", "run_time")
+    assert (err.value.values["field"], err.value.values["best"]) == (field, best)
     # The value named fits, one more does not: the student can act on the sentence.
     fixed = budget._with(preset, field, best)
     assert check_preset(fixed, size, Limits())
@@ -105,8 +108,12 @@ def test_limits_come_from_the_environment(monkeypatch):
     with pytest.raises(BudgetError, match="BACHLSTM_MAX_TRAIN_MB"):
         check_preset(get_preset("bach"), BACH)
     monkeypatch.setenv("BACHLSTM_MAX_TRAIN_MB", "lots")
-    with pytest.raises(BudgetError, match="must be a number"):
+    with pytest.raises(BudgetError, match="must be a number") as err:
         Limits.from_env()
+    assert (err.value.code, err.value.values) == (
+        "env_number",
+        {"name": "BACHLSTM_MAX_TRAIN_MB", "got": "lots"},
+    )
     monkeypatch.delenv("BACHLSTM_MAX_TRAIN_MB")
     monkeypatch.setenv("BACHLSTM_MAX_TRAIN_SECONDS", "10")
     with pytest.raises(BudgetError, match=r"Lower Epochs \(epochs\) to at most"):

@@ -119,6 +119,7 @@ def test_stop_running_job_keeps_its_checkpoint(manager, tmp_path):
     m.stop(job.id)
     m.wait(job.id, timeout=5)
     assert job.status == STOPPED and job.stop_reason == "stopped by the user"
+    assert (job.stop_code, job.stop_values) == ("user", {})  # a page words the code
     assert job.checkpoint.exists()
 
 
@@ -151,6 +152,7 @@ def test_value_error_message_is_kept_plain(manager, tmp_path):
     m = manager(FakeTrain(fail=ValueError("seq_len must be > 1, got 0")))
     job = m.wait(m.submit("v", "V", out=tmp_path / "v").id, timeout=5)
     assert job.error == "training failed: seq_len must be > 1, got 0"
+    assert job.problem == ("training", "failed", {"error": "ValueError"})
 
 
 def test_wall_time_bound_stops_a_job(manager, tmp_path):
@@ -159,6 +161,7 @@ def test_wall_time_bound_stops_a_job(manager, tmp_path):
     job = m.wait(m.submit("slow", "S", out=tmp_path / "slow").id, timeout=5)
     assert job.status == STOPPED
     assert "time limit" in job.stop_reason
+    assert (job.stop_code, job.stop_values) == ("time_limit", {"minutes": 0.2 / 60})
 
 
 def test_env_sets_the_wall_time_bound(monkeypatch):

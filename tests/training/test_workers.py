@@ -206,3 +206,23 @@ def test_the_next_run_starts_in_a_worker_that_was_waiting_for_it(tmp_path):
     finally:
         m.shutdown(timeout=5)
     assert last.exitcode is not None  # shutdown let the waiting worker go
+
+
+def test_a_failed_runs_problem_keeps_the_errors_code_across_processes():
+    import pickle
+
+    from bachlstm.model.checkpoints import CheckpointError
+    from bachlstm.training.jobs import OwnerBusyError
+    from bachlstm.training.workers import problem_of
+
+    taken = pickle.loads(
+        pickle.dumps(CheckpointError("a run named 'x' already exists", "name_taken", name="x"))
+    )
+    assert (str(taken), problem_of(taken)) == (
+        "a run named 'x' already exists",
+        ("checkpoint", "name_taken", {"name": "x"}),
+    )
+    assert problem_of(CheckpointError("bad header")) == ("checkpoint", "damaged", {})  # the default code
+    assert problem_of(MemoryError()) == ("training", "out_of_memory", {})
+    busy = pickle.loads(pickle.dumps(OwnerBusyError("Anna", 1, [])))
+    assert (busy.code, busy.values["owner"], busy.limit) == ("owner_busy", "Anna", 1)
