@@ -187,16 +187,25 @@ WARNING_WORDS = {
         "{label}: copies {tokens} consecutive tokens of the training piece {piece} (real held-out Bach "
         "shares fewer): memorised, not composed."
     ),
+    "note copy": N_(
+        "{label}: repeats {notes} notes of the training melody {piece} (the same intervals and durations, "
+        "in any key; held-out Bach shares at most {floor}): memorised, not composed."
+    ),
 }
 
 
 def warning_words(warning) -> str:
     """A GenerationWarning in the page's words (its English `text` where its kind has none)."""
     values = dict(warning.values)
-    kind = "loop phrase" if warning.kind == "loop" and values.get("period", 1) > 1 else warning.kind
-    if kind not in WARNING_WORDS:
+    kind = warning.kind
+    if kind == "loop" and values.get("period", 1) > 1:
+        kind = "loop phrase"
+    elif kind == "copy" and "notes" in values:  # the same intervals and durations, not the same tokens
+        kind = "note copy"
+    try:
+        return _(WARNING_WORDS[kind]).format(label=warning.label, **values)
+    except KeyError:  # a kind, or a value, without words here: the library's English
         return warning.text
-    return _(WARNING_WORDS[kind]).format(label=warning.label, **values)
 
 
 def exclusion_detail(reason: str, values: dict) -> str:

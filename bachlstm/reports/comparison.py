@@ -193,7 +193,7 @@ class GenerationWarning:
     label: str  # the melody: its method ("greedy"), with the sample number when there are several
     kind: str  # "no notes", "loop" or "copy"
     text: str  # the English sentence (the command line's), starting with the label
-    values: tuple[tuple[str, object], ...] = ()  # what a page words: period, times; tokens, piece
+    values: tuple[tuple[str, object], ...] = ()  # what a page words: period, times; tokens or notes, piece
 
     def __str__(self) -> str:
         return self.text
@@ -340,7 +340,8 @@ def note_copy_warning(label: str, figures: dict, floor: int) -> list[GenerationW
         f"intervals and durations, in any key; held-out Bach shares at most {floor}): memorised, not "
         "composed."
     )
-    return [GenerationWarning(label, "copy", text)]
+    values = (("notes", int(notes)), ("piece", figures.get("copy_piece")), ("floor", floor))
+    return [GenerationWarning(label, "copy", text, values)]
 
 
 def style_baseline_of(

@@ -268,11 +268,17 @@ def test_why_a_run_stopped_or_failed_follows_the_language():
 
 def test_warnings_and_exclusions_follow_the_language():
     from app_pages.texts import exclusion_detail, warning_words
-    from bachlstm.reports.comparison import generation_warnings
+    from bachlstm.reports.comparison import generation_warnings, note_copy_warning
 
     row = {"notes": 12, "loops": True, "loop_period": 2, "memorized": 40, "memorized_piece": "bwv66.6"}
     loop, copy = generation_warnings("top-k", row, 16)
+    (notes,) = note_copy_warning("greedy", {"copy_notes": 14, "copy_piece": "bwv40.8"}, 9)
     with i18n.using("de"):
+        assert warning_words(notes) == (
+            "greedy: wiederholt 14 Noten der Trainingsmelodie bwv40.8 (dieselben Intervalle und Dauern, in "
+            "beliebiger Tonart; zurückgehaltener Bach teilt höchstens 9): auswendig gelernt, nicht "
+            "komponiert."
+        )
         assert warning_words(loop) == (
             "top-k: endet in einer Schleife (dieselbe Phrase aus 2 Noten 3-mal oder öfter hintereinander)."
         )
@@ -286,7 +292,7 @@ def test_warnings_and_exclusions_follow_the_language():
         )
         assert exclusion_detail("time signature", {"found": ()}) == "keine gefunden"
     with i18n.using("en"):
-        assert warning_words(loop) == loop.text  # the page's English is the library's
+        assert [warning_words(w) for w in (loop, copy, notes)] == [w.text for w in (loop, copy, notes)]
 
 
 # --- the pages ---------------------------------------------------------------------------------------
