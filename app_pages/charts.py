@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from app_pages.i18n import N_, current_language, translator
-from app_pages.messages import mode_words, voice_words
+from app_pages.messages import mode_words, token_type_words, voice_words
 from bachlstm.music.names import key_label, pitch_class_label, pitch_name
 from bachlstm.music.render import to_svg
 from bachlstm.music.scores import piano_roll
@@ -329,7 +329,8 @@ def bar_chart(
 
 
 def zipf_chart(freq: pd.DataFrame):
-    """Token frequency by rank on log-log axes (a straight line = Zipf's law)."""
+    """Token frequency by rank on log-log axes (a straight line = Zipf's law), token types in words."""
+    freq = freq.assign(type=freq["type"].map(token_type_words))
     return (
         alt.Chart(freq, height=320)
         .mark_line(point=True)
@@ -338,7 +339,13 @@ def zipf_chart(freq: pd.DataFrame):
             y=alt.Y("count:Q", scale=alt.Scale(type="log"), title=_("count")),
             color=alt.Color("type:N", title=_("token type"), legend=BOTTOM),
             detail=alt.Detail("tokenizer:N") if "tokenizer" in freq else alt.Undefined,
-            tooltip=["rank", "token", "type", "count", alt.Tooltip("share:Q", format=".2%")],
+            tooltip=[
+                alt.Tooltip("rank:Q", title=_("rank")),
+                alt.Tooltip("token:N", title=_("token")),
+                alt.Tooltip("type:N", title=_("token type")),
+                alt.Tooltip("count:Q", title=_("count")),
+                alt.Tooltip("share:Q", title=_("share"), format=".2%"),
+            ],
         )
     )
 

@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages import inside_charts as charts
 from app_pages.common import SESSION, checkpoint, mtime
 from app_pages.i18n import N_, current_language, number, percent, translator
-from app_pages.messages import describe
+from app_pages.messages import describe, token_type_words
 from app_pages.sampling_state import SamplingResult
 from app_pages.terms import glossary_link
 from app_pages.texts import (
@@ -22,7 +22,6 @@ from app_pages.texts import (
     shown_headers,
     signal_words,
     signed,
-    token_type_words,
     token_words,
 )
 from bachlstm.analysis.activations import SIGNALS

@@ -174,7 +174,7 @@ def draw_question(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> 
     )
     for slot, letter, excerpt in zip(st.columns(2), "AB", excerpts):
         with slot:
-            st.markdown(f"#### {_('Excerpt')} {letter}")
+            st.markdown(_("#### Excerpt {letter}").format(letter=letter))
             st.audio(_audio(excerpt, round_.bars), format="audio/ogg")
     c = st.columns(2)
     for slot, letter in zip(c, "AB"):

@@ -156,6 +156,29 @@ VOICE_WORDS = {
 MODE_WORDS = {"major": N_("major"), "minor": N_("minor")}
 
 
+# A token's type (Tokenizer.token_type) in a reader's words.
+TOKEN_TYPE_WORDS = {
+    "pad": N_("padding"),
+    "unk": N_("unknown"),
+    "bos": N_("start (BOS)"),
+    "eos": N_("end (EOS)"),
+    "separator": N_("separator"),
+    "rest": N_("rest"),
+    "note": N_("note"),
+    "pitch": N_("pitch"),
+    "octave": N_("octave"),
+    "duration": N_("duration"),
+    "dots": N_("dots"),
+    "bar": N_("bar line"),
+    "tie": N_("tie"),
+}
+
+
+def token_type_words(kind: str) -> str:
+    """A token type ('bos', 'pitch') in the page's language."""
+    return _(TOKEN_TYPE_WORDS[kind]) if kind in TOKEN_TYPE_WORDS else kind
+
+
 def voice_words(voice: str) -> str:
     """A voice ('soprano', 'first', 'all', or a part's own name) in the page's language."""
     return _(VOICE_WORDS[voice]) if voice in VOICE_WORDS else voice

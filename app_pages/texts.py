@@ -724,23 +724,6 @@ COLOUR_WORDS = {
     "duration": N_("duration"),
 }
 
-# A token's type (Tokenizer.token_type) in a reader's words.
-TOKEN_TYPE_WORDS = {
-    "pad": N_("padding"),
-    "unk": N_("unknown"),
-    "bos": N_("start (BOS)"),
-    "eos": N_("end (EOS)"),
-    "separator": N_("separator"),
-    "rest": N_("rest"),
-    "note": N_("note"),
-    "pitch": N_("pitch"),
-    "octave": N_("octave"),
-    "duration": N_("duration"),
-    "dots": N_("dots"),
-    "bar": N_("bar line"),
-    "tie": N_("tie"),
-}
-
 # The Inside page's note tables (surprise.extremes), the units table and the nearest tokens, by column.
 INSIDE_HEADERS = {
     "index": N_("note no."),
@@ -763,11 +746,6 @@ INSIDE_HEADERS = {
 def signal_words(signal: str) -> str:
     """An LSTM signal ('forget_gate') in the page's language ('forget gate f')."""
     return _(SIGNAL_WORDS[signal]) if signal in SIGNAL_WORDS else signal
-
-
-def token_type_words(kind: str) -> str:
-    """A token type ('bos', 'pitch') in the page's language."""
-    return _(TOKEN_TYPE_WORDS[kind]) if kind in TOKEN_TYPE_WORDS else kind
 
 
 def signed(value: float, decimals: int = 2) -> str:

@@ -81,10 +81,11 @@ def test_melody_label():
 
 def test_the_inside_pages_words_follow_the_language():
     from app_pages.i18n import using
+    from app_pages.messages import token_type_words
 
     with using("de"):
         assert (texts.signed(0.534), texts.signed(-0.2), texts.signed(0.0)) == ("+0,53", "-0,20", "+0,00")
-        assert [texts.token_type_words(t) for t in ("bos", "pitch", "bar", "made_up")] == [
+        assert [token_type_words(t) for t in ("bos", "pitch", "bar", "made_up")] == [
             "Anfang (BOS)",
             "Tonhöhe",
             "Taktstrich",
@@ -92,7 +93,7 @@ def test_the_inside_pages_words_follow_the_language():
         ]
         assert texts.signal_words("forget_gate") == "Vergessens-Gate f"
     with using("en"):
-        assert (texts.signed(1234.5, 1), texts.token_type_words("tie")) == ("+1,234.5", "tie")
+        assert (texts.signed(1234.5, 1), token_type_words("tie")) == ("+1,234.5", "tie")
         assert texts.signal_words("cell") == "cell state c"
 
 
