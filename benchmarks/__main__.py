@@ -25,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rounds", type=int, default=5, help="listening: rounds each session plays")
     p.add_argument(
+        "--spread",
+        type=float,
+        default=0.0,
+        help="listening: each student clicks at a moment of their own within S seconds (0: all at once)",
+    )
+    p.add_argument(
         "--watchers",
         type=int,
         default=None,
@@ -60,7 +66,7 @@ def run(args) -> int:
     if args.which == "class":
         options = {"sessions": args.sessions, "watchers": args.watchers}
     if args.which == "listening":
-        options = {"sessions": max(args.sessions), "rounds": args.rounds}
+        options = {"sessions": max(args.sessions), "rounds": args.rounds, "spread_s": args.spread}
     if args.which in ("class", "listening") and args.browser_nice is not None:
         options["browser_nice"] = args.browser_nice
     if args.which == "class" and args.students is not None:
