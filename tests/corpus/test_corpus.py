@@ -232,8 +232,11 @@ DAMAGES = ["missing", "garbage", "truncated", "bad_json", "not_object", "short_c
 def test_bad_cache_is_rebuilt_with_a_warning(kind, tmp_path, monkeypatch, caplog):
     path = tmp_path / "c.json.gz"
     _damage(kind, path)
-    with pytest.raises(CorpusCacheError):
+    with pytest.raises(CorpusCacheError) as caught:
         read_cache(path)
+    assert caught.value.code == (
+        "missing" if kind == "missing" else "stale" if kind.startswith("stale") else "damaged"
+    )
     fresh = tiny_corpus()
     calls = []
     monkeypatch.setattr(C, "build_corpus", lambda progress=None: calls.append(1) or fresh)

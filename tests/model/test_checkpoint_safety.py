@@ -83,11 +83,13 @@ def no_model_built(monkeypatch):
 
 def test_hostile_header_is_refused_before_the_model_is_built(runs, no_model_built):
     path = hostile_copy_of_bach(runs / "hostile.safetensors")
-    with pytest.raises(CheckpointError, match=r"^hostile: the model has [\d,]+ parameters"):
+    with pytest.raises(CheckpointError, match=r"^hostile: the model has [\d,]+ parameters") as caught:
         load_checkpoint("hostile")
     assert no_model_built == []
+    assert (caught.value.code, caught.value.values["limit"]) == ("too_large", 2048)  # a page words these
     info = checkpoint_info(path)
     assert info.status == "broken" and "BACHLSTM_MAX_TRAIN_MB" in info.error
+    assert (info.error_code, info.error_values) == ("too_large", caught.value.values)
 
 
 def test_wrong_shapes_within_the_limit_are_refused_before_the_model_is_built(runs, tokenizer, no_model_built):
