@@ -7,6 +7,7 @@ from app_pages.board_views import card, projector
 from app_pages.common import class_records, records_problem_text, teacher_signed_in
 from app_pages.i18n import translator
 from app_pages.identity import current_student
+from app_pages.messages import method_words
 from bachlstm.classroom.records import RecordsError
 from bachlstm.generation.sampling import METHODS
 
@@ -32,7 +33,12 @@ every = _("all")
 c = st.columns([2, 2, 2])
 models = sorted({i.model for i in everything})
 model = c[0].selectbox(_("Model"), [every, *models], key="board_model")
-method = c[1].selectbox(_("Method"), [every, *METHODS], key="board_method")
+method = c[1].selectbox(
+    _("Method"),
+    [every, *METHODS],
+    format_func={m: m if m == every else method_words(m) for m in [every, *METHODS]}.__getitem__,
+    key="board_method",
+)
 view = c[2].segmented_control(
     _("View"), [_("Board"), _("Projector")], default=_("Board"), key="board_view", required=True
 )

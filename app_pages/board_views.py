@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import class_records, column_audio, column_view, records_problem_text
 from app_pages.i18n import translator
+from app_pages.messages import method_label
 from app_pages.sampling_state import SamplingResult
 from bachlstm.classroom.records import BoardItem, RecordsError
 from bachlstm.music.events import Event
@@ -176,7 +177,10 @@ def draw_share(res: SamplingResult, student: str | None) -> None:
         with st.form("share_form", clear_on_submit=False):
             c = st.columns([3, 2, 1])
             title = c[0].text_input(_("Title"), max_chars=MAX_TITLE, key="share_title")
-            which = c[1].selectbox(_("Melody"), [every, *labels], key="share_which")
+            shown = {label: label if label == every else method_label(label) for label in [every, *labels]}
+            which = c[1].selectbox(
+                _("Melody"), [every, *labels], format_func=shown.__getitem__, key="share_which"
+            )
             go = c[2].form_submit_button(_("Share"), type="primary")
         if not go:
             return

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from app_pages.i18n import N_, current_language, translator
-from app_pages.messages import mode_words, token_type_words, voice_words
+from app_pages.messages import method_label, mode_words, token_type_words, voice_words
 from bachlstm.music.names import key_label, pitch_class_label, pitch_name
 from bachlstm.music.render import to_svg
 from bachlstm.music.scores import piano_roll
@@ -488,7 +488,7 @@ def style_frame(style) -> pd.DataFrame:
     """Long DataFrame (method, figure, value, low, high) of a style.StyleReport's charted figures, the
     rows in report order; figures whose value is NaN (not measured) are left out."""
     rows = [
-        (row.label, f"{_(name)} ({_(good)})", iv.value, iv.low, iv.high)  # style.COLUMNS: in the catalog
+        (method_label(row.label), f"{_(name)} ({_(good)})", iv.value, iv.low, iv.high)  # COLUMNS: catalog
         for row in style.rows
         for name, good in STYLE_CHART.items()
         if name in row.figures and not math.isnan(row.figures[name].value)
@@ -601,7 +601,7 @@ def next_token_chart(frame: pd.DataFrame) -> list[dict]:
     order = frame.drop_duplicates("token").sort_values("rank").token.tolist()
     return [
         {
-            "title": method,
+            "title": method_label(method),
             "width": "container",
             "height": 180,
             "transform": [{"filter": {"field": "method", "equal": method}}],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app_pages.i18n import translator
+from app_pages.i18n import current_language, translator
 from app_pages.messages import checkpoint_problem, describe
 from bachlstm.classroom import records
 from bachlstm.corpus import overview
@@ -275,7 +275,9 @@ def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> di
     weights = ck.meta.get("weights_sha256")
     if weights is None:  # no fingerprint of the weights: nothing safe to key the cache on
         return make()
-    return render_cache().get(("next", str(ck.path), weights, context, configs, constrained), make)
+    # The spec's titles are in the page's language: each language has its own entry.
+    key = ("next", str(ck.path), weights, context, configs, constrained, current_language())
+    return render_cache().get(key, make)
 
 
 def column_audio(events: tuple) -> bytes | None:

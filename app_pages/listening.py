@@ -17,6 +17,7 @@ from app_pages.listening_views import (
     playable_round,
     round_excerpts,
 )
+from app_pages.messages import method_words
 from bachlstm.classroom.records import ListeningSettings, RecordsError
 from bachlstm.generation.sampling import METHODS
 from bachlstm.reports.excerpts import BARS, DEFAULT_BARS
@@ -37,14 +38,24 @@ alone = st.toggle(_("Play on my own (choose the model, method and length yoursel
 if alone:
     c = st.columns(3)
     model = c[0].selectbox(_("Model"), available, key="alone_model")
-    method = c[1].selectbox(_("Method"), METHODS, index=METHODS.index("top-p"), key="alone_method")
+    method = c[1].selectbox(
+        _("Method"),
+        METHODS,
+        index=METHODS.index("top-p"),
+        format_func={m: method_words(m) for m in METHODS}.__getitem__,
+        key="alone_method",
+    )
     bars = c[2].selectbox(_("Excerpt length (bars)"), BARS, index=BARS.index(DEFAULT_BARS), key="alone_bars")
     choice = ListeningSettings((model,), (method,), bars, 0.0)
 else:
     st.caption(
         _(
             "The class's test: models {models}; methods {methods}; {bars} bars. Your teacher chooses these."
-        ).format(models=", ".join(choice.models), methods=", ".join(choice.methods), bars=choice.bars)
+        ).format(
+            models=", ".join(choice.models),
+            methods=", ".join(map(method_words, choice.methods)),
+            bars=choice.bars,
+        )
     )
 
 if problem := st.session_state.pop(PROBLEM, None):

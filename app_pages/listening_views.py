@@ -17,6 +17,7 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text, render_cache
 from app_pages.i18n import translator
+from app_pages.messages import method_words
 from app_pages.texts import MISSING
 from bachlstm.classroom.listening import listening_results, student_scores
 from bachlstm.classroom.records import ListeningRound, ListeningSettings, RecordsError
@@ -130,7 +131,7 @@ def deal(student: str, choice: ListeningSettings, infos: dict) -> ListeningRound
         st.error(
             _(
                 "The model **{model}** wrote no usable {bars}-bar excerpt with {method}: choose another."
-            ).format(model=model, bars=choice.bars, method=method)
+            ).format(model=model, bars=choice.bars, method=method_words(method))
         )
     return None
 
@@ -196,7 +197,7 @@ def draw_answer(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> No
                 piece = excerpt.id.split(":")[0]
                 st.markdown(f"#### {letter}: Bach ({piece})")
             else:
-                st.markdown(f"#### {letter}: {round_.model}, {round_.method}")
+                st.markdown(f"#### {letter}: {round_.model}, {method_words(round_.method)}")
             view = column_view(excerpt.events, 0)
             if view["svg"]:
                 st.image(view["svg"], width="stretch")
@@ -212,7 +213,7 @@ def draw_answer(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> No
             "The model's excerpt: the opening {bars} bars of a melody **{model}** wrote with **{method}** "
             "(default settings, no primer). Bach's: the opening {bars} bars of a chorale melody the model "
             "never trained on."
-        ).format(bars=round_.bars, model=round_.model, method=round_.method)
+        ).format(bars=round_.bars, model=round_.model, method=method_words(round_.method))
     )
 
 
@@ -265,7 +266,11 @@ def draw_teacher(available: list[str], choice: ListeningSettings) -> None:
         c = st.columns(3)
         models = c[0].multiselect(_("Models"), available, default=list(choice.models), key="listen_models")
         methods = c[1].multiselect(
-            _("Methods"), list(METHODS), default=list(choice.methods), key="listen_methods"
+            _("Methods"),
+            list(METHODS),
+            default=list(choice.methods),
+            format_func={m: method_words(m) for m in METHODS}.__getitem__,
+            key="listen_methods",
         )
         bars = c[2].selectbox(
             _("Excerpt length (bars)"), BARS, index=BARS.index(choice.bars), key="listen_bars"

@@ -179,6 +179,35 @@ def token_type_words(kind: str) -> str:
     return _(TOKEN_TYPE_WORDS[kind]) if kind in TOKEN_TYPE_WORDS else kind
 
 
+# The sampling methods (sampling.METHODS): their technical names, "temperature" in the page's language.
+METHOD_WORDS = {
+    "greedy": N_("greedy"),
+    "top-k": N_("top-k"),
+    "top-p": N_("top-p"),
+    "temperature": N_("temperature"),
+}
+
+
+def method_words(method: str) -> str:
+    """A sampling method ('temperature') in the page's language (Temperatur)."""
+    return _(METHOD_WORDS[method]) if method in METHOD_WORDS else method
+
+
+# The comparison's reference row (style.compare_styles' label for the validation melodies).
+ROW_WORDS = {"Bach (validation)": N_("Bach (validation)")}
+
+
+def method_label(label: str) -> str:
+    """A method's label as the library writes it ('temperature (T=1.2)', 'top-k (k=8) #2') with the
+    method named in the page's language; its settings stay as they are. The Bach row in words too."""
+    if label in ROW_WORDS:
+        return _(ROW_WORDS[label])
+    for method in METHOD_WORDS:
+        if label == method or label.startswith(method + " "):
+            return method_words(method) + label[len(method) :]
+    return label
+
+
 def voice_words(voice: str) -> str:
     """A voice ('soprano', 'first', 'all', or a part's own name) in the page's language."""
     return _(VOICE_WORDS[voice]) if voice in VOICE_WORDS else voice

@@ -17,7 +17,7 @@ from app_pages.common import (
 )
 from app_pages.forms import problems_text
 from app_pages.i18n import N_, current_language, number, translator
-from app_pages.messages import describe, problem_sentence
+from app_pages.messages import describe, method_label, method_words, problem_sentence
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -393,7 +393,9 @@ def draw_columns(res: SamplingResult) -> None:
     focus = st.segmented_control(
         _("Show"),
         [FOCUS_ALL, *methods],
-        format_func=lambda m: _(m) if m == FOCUS_ALL else m,
+        format_func={
+            m: _(m) if m == FOCUS_ALL else method_words(m) for m in [FOCUS_ALL, *methods]
+        }.__getitem__,
         default=FOCUS_ALL,
         key="sampling_focus",
         persist_state=SESSION,
@@ -420,7 +422,7 @@ def draw_columns(res: SamplingResult) -> None:
             # The session keeps only the events: drawings and audio live in the server's bounded cache.
             view = views[i]
             with col:
-                st.markdown(f"##### {gens[i].config.label}")
+                st.markdown(f"##### {method_label(gens[i].config.label)}")
                 if gens[i].cut:
                     st.caption(cut_words(gens[i]))
                 if view["svg"]:
@@ -445,7 +447,7 @@ def draw_figures(
     primer = res.settings.primer_name
     stem = download_stem(res.model, gen.config.method, primer, res.seed)
     title = download_title(res.model, gen.config.method, primer)
-    st.caption(f"**{gen.config.label}**")  # stacked on a narrow screen: which method's figures
+    st.caption(f"**{method_label(gen.config.label)}**")  # stacked on a narrow screen: which method's figures
     lang = current_language()  # key names in the reader's convention: Es-Dur, fis-Moll / E♭ major
     named_key = key_label(profile["key"], lang) if profile.get("key") else None
     source = {"metrics": row, "profile": {**profile, "key": named_key}}
@@ -485,13 +487,15 @@ def listen_row(melodies: tuple, methods: tuple, columns: tuple = (0, 1, 2, 3)) -
             with col:
                 if i not in heard:
                     icon = ":material/play_arrow:"
-                    label = _("Listen: {method}").format(method=method)
+                    label = _("Listen: {method}").format(method=method_words(method))
                     st.button(label, key=f"listen_{i}", icon=icon, on_click=_hear, args=(i,))
                     continue
                 data = column_audio(events)
                 if data is None:
                     st.caption(
-                        _("{method}: nothing to play, this melody has no notes.").format(method=method)
+                        _("{method}: nothing to play, this melody has no notes.").format(
+                            method=method_words(method)
+                        )
                     )
                 else:  # autoplay only right after the click, not on every later redraw of the page
                     st.caption(method)
@@ -596,6 +600,8 @@ def draw_token_table(table) -> None:
         for name, (words, meaning) in METRIC_WORDS.items()
         if name in table.columns
     }
+    if "method" in table:
+        table = table.assign(method=[method_label(m) for m in table["method"]])
     st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     if table.isna().any(axis=None):
         st.caption(f"{MISSING} {_(NOT_APPLICABLE)}")
@@ -609,7 +615,7 @@ def own_figures(res: SamplingResult) -> dict[str, dict[str, float]]:
         key = estimate_key(gen.events)
         if not profile or key is None:
             continue
-        out[gen.config.label] = {
+        out[method_label(gen.config.label)] = {  # as style_frame names the method
             "ends on tonic": profile["ends_on_tonic"],
             "inner rests": profile["inner_rests"],
             "outside key": profile["outside_key"],
@@ -623,6 +629,8 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
     `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
     st.caption(_(STYLE_HELP).format(n=style.n_notes or _("all")))
     frame = style.frame()
+    if "method" in frame:
+        frame = frame.assign(method=[method_label(m) for m in frame["method"]])
     # style.COLUMNS (names and meanings) are in the catalog (babel.cfg): a label and help for each column
     meanings = {_(name): _(text).format(n=style.n_notes or _("all")) for name, text in STYLE_COLUMNS.items()}
     config = {}
@@ -664,7 +672,12 @@ def explorer(res: SamplingResult) -> None:
     # The method's label is the option, not its row: a new Generate with other settings relabels the rows,
     # and a browser keeps the label it drew for a chosen option.
     by_label = {g.config.label: g for g in gens}
-    gen = by_label[c[0].selectbox(_("Context from the melody of"), list(by_label), key="explore_row")]
+    shown = {label: method_label(label) for label in by_label}
+    gen = by_label[
+        c[0].selectbox(
+            _("Context from the melody of"), list(by_label), format_func=shown.__getitem__, key="explore_row"
+        )
+    ]
     if not gen.tokens:
         st.info(_("This melody has no generated tokens to explore."))
         return
@@ -680,5 +693,5 @@ def explorer(res: SamplingResult) -> None:
             "At step {step} the {method} melody chose **{token}**. Wide bars: the model's probabilities "
             "(red = cut by that method); narrow bars: what the method samples from. Greedy keeps one token; "
             "temperature below 1 sharpens the distribution, above 1 flattens it."
-        ).format(step=step, method=gen.config.method, token=chosen)
+        ).format(step=step, method=method_words(gen.config.method), token=chosen)
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from app_pages.i18n import N_, current_language, number, percent, translator
-from app_pages.messages import checkpoint_problem, format_seconds, voice_words
+from app_pages.messages import checkpoint_problem, format_seconds, method_label, voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
 
@@ -203,7 +203,7 @@ def warning_words(warning) -> str:
     elif kind == "copy" and "notes" in values:  # the same intervals and durations, not the same tokens
         kind = "note copy"
     try:
-        return _(WARNING_WORDS[kind]).format(label=warning.label, **values)
+        return _(WARNING_WORDS[kind]).format(label=method_label(warning.label), **values)
     except KeyError:  # a kind, or a value, without words here: the library's English
         return warning.text
 

@@ -266,6 +266,24 @@ def test_why_a_run_stopped_or_failed_follows_the_language():
     )
 
 
+def test_method_names_follow_the_language_and_keep_their_settings():
+    from app_pages.messages import method_label
+
+    labels = [
+        "greedy",
+        "temperature (T=1.2)",
+        "top-k (k=8) #2",
+        "top-p (p=0.9) + rep=1.2",
+        "Bach (validation)",
+    ]
+    with i18n.using("de"):
+        assert [method_label(x) for x in labels] == [
+            "Greedy", "Temperatur (T=1.2)", "Top-k (k=8) #2", "Top-p (p=0.9) + rep=1.2", "Bach (Validierung)"
+        ]  # fmt: skip
+    with i18n.using("en"):
+        assert [method_label(x) for x in labels] == labels
+
+
 def test_warnings_and_exclusions_follow_the_language():
     from app_pages.texts import exclusion_detail, warning_words
     from bachlstm.reports.comparison import generation_warnings, note_copy_warning
@@ -275,15 +293,15 @@ def test_warnings_and_exclusions_follow_the_language():
     (notes,) = note_copy_warning("greedy", {"copy_notes": 14, "copy_piece": "bwv40.8"}, 9)
     with i18n.using("de"):
         assert warning_words(notes) == (
-            "greedy: wiederholt 14 Noten der Trainingsmelodie bwv40.8 (dieselben Intervalle und Dauern, in "
+            "Greedy: wiederholt 14 Noten der Trainingsmelodie bwv40.8 (dieselben Intervalle und Dauern, in "
             "beliebiger Tonart; zurückgehaltener Bach teilt höchstens 9): auswendig gelernt, nicht "
             "komponiert."
         )
         assert warning_words(loop) == (
-            "top-k: endet in einer Schleife (dieselbe Phrase aus 2 Noten 3-mal oder öfter hintereinander)."
+            "Top-k: endet in einer Schleife (dieselbe Phrase aus 2 Noten 3-mal oder öfter hintereinander)."
         )
         assert warning_words(copy) == (
-            "top-k: übernimmt 40 aufeinanderfolgende Tokens aus dem Trainingsstück bwv66.6 (echter "
+            "Top-k: übernimmt 40 aufeinanderfolgende Tokens aus dem Trainingsstück bwv66.6 (echter "
             "zurückgehaltener Bach teilt weniger): auswendig gelernt, nicht komponiert."
         )
         assert (
