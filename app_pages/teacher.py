@@ -18,7 +18,7 @@ from app_pages.common import (
     wait_estimates,
 )
 from app_pages.i18n import translator
-from app_pages.texts import MISSING, format_seconds
+from app_pages.texts import MISSING, format_seconds, job_status_words, run_state
 from bachlstm.classroom.records import DAMAGED, RecordsError
 from bachlstm.classroom.workshop import archive_runs, class_runs, delete_run, zip_runs
 from bachlstm.training.jobs import BY_TEACHER
@@ -105,7 +105,7 @@ def _table(rows) -> pd.DataFrame:
             {
                 _("run"): r.name,
                 _("student"): r.owner or _("(nobody)"),
-                _("state"): r.state,
+                _("state"): run_state(r.info) if r.info is not None else job_status_words(r.state),
                 _("queue"): r.queue_position,
                 _("wait"): format_seconds(r.wait_s) if r.wait_s is not None else None,
                 _("shared"): _("yes") if r.shared else "",

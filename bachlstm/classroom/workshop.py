@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bachlstm.classroom.ownership import Visibility
 from bachlstm.classroom.records import ARCHIVED, ClassRecords
-from bachlstm.model.checkpoints import SUFFIX, runs_dir
+from bachlstm.model.checkpoints import SUFFIX, CheckpointInfo, runs_dir
 from bachlstm.training.jobs import JobManager
 from bachlstm.training.run_files import PARTIAL
 
@@ -38,6 +38,7 @@ class ClassRun:
     shared: bool
     saved: bool  # a file in the runs folder
     active: bool  # queued, training or stopping
+    info: CheckpointInfo | None = None  # the saved file's, where `state` is the file's (a page words it)
 
 
 def class_runs(manager: JobManager, owners: Iterable[Visibility], waits: dict[str, float]) -> list[ClassRun]:
@@ -58,7 +59,7 @@ def class_runs(manager: JobManager, owners: Iterable[Visibility], waits: dict[st
         )
     for name, v in saved.items():
         if name not in rows:
-            rows[name] = ClassRun(name, v.owner, v.info.state, None, None, v.shared, True, False)
+            rows[name] = ClassRun(name, v.owner, v.info.state, None, None, v.shared, True, False, v.info)
     return sorted(
         rows.values(), key=lambda r: (not r.active, r.queue_position or 0, (r.owner or "").casefold(), r.name)
     )

@@ -87,6 +87,18 @@ def test_the_right_pin_shows_every_run_with_its_owner_and_can_share_and_delete(c
     assert at.dataframe[0].value.run.tolist() == ["anna-workshop-1"]
 
 
+def test_the_teachers_table_speaks_german(class_server):
+    at = new_app(student=None, lang="de")
+    at.run()
+    at.switch_page("app_pages/teacher.py").run()
+    at.text_input(key="teacher_pin_input").input(PIN)
+    (button,) = [b for b in at.button if b.label == "Lehrkraftseite öffnen"]
+    button.click().run()
+    assert not at.exception and not at.error
+    table = at.dataframe[0].value
+    assert table.iloc[:, 2].tolist() == ["vollständig", "vollständig"]  # the file's state in words
+
+
 def test_ending_the_workshop_archives_the_student_runs_and_leaves_the_shipped_models(class_server):
     shipped = {p.name: p.read_bytes() for p in (ROOT / "checkpoints").glob("*.safetensors")}
     at = sign_in(teacher_page(), PIN)
