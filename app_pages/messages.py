@@ -44,6 +44,13 @@ SENTENCES: Mapping[tuple[str, str], str] = {
         "({min} notes) cannot be more than the length ({length} tokens): every note takes at least one token"
     ),
     ("setting", problems.MIN_OVER_MOST): N_("({min} notes) cannot be more than the most notes ({most})"),
+    # The data as a whole (DataConfigError's own codes).
+    ("data", "too_few_groups"): N_(
+        "only {groups} hymn-tune groups: too few to fill training, validation and test; use more melodies"
+    ),
+    ("data", "no_windows"): N_(
+        "the training melodies are shorter than one sequence: use more melodies or a shorter sequence length"
+    ),
     # A model file (CheckpointError): what follows "cannot be loaded: ".
     ("checkpoint", ckpt.DAMAGED): N_("the file is damaged or is not a bachlstm model"),
     ("checkpoint", ckpt.NOT_FOUND): N_("there is no model named {name}"),

@@ -47,21 +47,6 @@ class Problem:
         return f"{self.field} {self.text}"
 
 
-class SettingsError(ValueError):
-    """One or more settings cannot be used; `problems` lists each (field, problem), in field order.
-
-    Built from Problems, or from a plain sentence (then `problems` is empty: nothing to map to a label).
-    """
-
-    def __init__(self, problems: str | Sequence[Problem]):
-        if isinstance(problems, str):
-            self.problems: tuple[Problem, ...] = ()
-            super().__init__(problems)
-        else:
-            self.problems = tuple(problems)
-            super().__init__("; ".join(str(p) for p in self.problems))
-
-
 class CodedError(ValueError):
     """An error that says what is wrong twice: in English (its message: the command line's words) and as
     a `code` with `values`, which a page words in its reader's language (app_pages/messages.py).
@@ -80,6 +65,24 @@ class CodedError(ValueError):
 
     def __reduce__(self):  # code and values survive a trip to another process
         return type(self), (str(self), self.code), {"values": self.values}
+
+
+class SettingsError(CodedError):
+    """One or more settings cannot be used; `problems` lists each (field, problem), in field order.
+
+    Built from Problems, or from a plain sentence (then `problems` is empty: nothing to map to a label),
+    which may carry a code and values of its own (a CodedError's) for a page to word.
+    """
+
+    kind = "settings"
+
+    def __init__(self, problems: str | Sequence[Problem], code: str | None = None, **values: object):
+        if isinstance(problems, str):
+            self.problems: tuple[Problem, ...] = ()
+            super().__init__(problems, code, **values)
+        else:
+            self.problems = tuple(problems)
+            super().__init__("; ".join(str(p) for p in self.problems))
 
 
 def code_of(exc: BaseException) -> tuple[str, str, dict[str, object]] | None:

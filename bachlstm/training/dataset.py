@@ -21,8 +21,15 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "val", "test")
 
 
+# DataConfigError codes of the data as a whole (a page words them).
+TOO_FEW_GROUPS = "too_few_groups"  # groups: the selection's hymn-tune groups, too few for three splits
+NO_WINDOWS = "no_windows"  # the training split is shorter than one window
+
+
 class DataConfigError(SettingsError):
     """A DataConfig value or a split request is invalid (`problems`: each bad field, when known)."""
+
+    kind = "data"
 
 
 @dataclass(frozen=True)
@@ -146,7 +153,11 @@ def split_by_tune(
         dest = next((s for s in ("test", "val") if len(out[s]) < targets[s]), "train")
         out[dest].extend(g)
     if n and not out["train"]:
-        raise DataConfigError(f"only {len(groups)} tune group(s): too few to fill train, val and test")
+        raise DataConfigError(
+            f"only {len(groups)} tune group(s): too few to fill train, val and test",
+            TOO_FEW_GROUPS,
+            groups=len(groups),
+        )
     for name in SPLITS:
         out[name].sort(key=lambda m: (m.piece_id, m.voice))
     return out

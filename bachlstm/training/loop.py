@@ -23,7 +23,7 @@ from bachlstm.analysis.bits_per_note import note_bits_of_ids, sequences_of
 from bachlstm.model.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from bachlstm.model.lstm import LSTMModel
 from bachlstm.tokens.tokenizers import EventTokenizer
-from bachlstm.training.dataset import TokenTensors
+from bachlstm.training.dataset import NO_WINDOWS, DataConfigError, TokenTensors
 from bachlstm.training.evaluation import NOT_SCORED, Scores, evaluate_tensors, finite_or_none
 from bachlstm.training.presets import Preset, PresetError
 from bachlstm.training.run_data import TrainingStopped, prepare_stoppable
@@ -276,7 +276,9 @@ class _Loop:
         cfg = self.cfg
         n = len(windows)
         if n == 0:
-            raise ValueError("the training split has no windows: select more melodies or shorten seq_len")
+            raise DataConfigError(
+                "the training split has no windows: select more melodies or shorten seq_len", NO_WINDOWS
+            )
         per_epoch = math.ceil(n / cfg.batch_size)
         remaining_epochs = max(cfg.epochs - self.start_epoch, 0)
         self.total_steps = self.step + per_epoch * remaining_epochs

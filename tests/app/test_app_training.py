@@ -179,7 +179,7 @@ def test_training_error_is_shown_and_the_page_keeps_working(tmp_path, monkeypatc
     wait_for(at, lambda a: a.error)
     assert not at.exception
     # Refused while the cost is estimated, before the run is queued.
-    assert at.error[0].value.startswith("Training not started: only 2 tune group(s)")
+    assert at.error[0].value.startswith("Training not started: only 2 hymn-tune groups")
     assert not (tmp_path / "too-small.safetensors").exists()
     fill(at, max_melodies=12, max_steps=2, run_name="after-error")
     submit(at)

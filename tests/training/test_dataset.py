@@ -115,8 +115,13 @@ def test_split_fills_val_and_test_to_their_share():
 
 
 def test_split_with_too_few_tunes_is_a_clear_error():
-    with pytest.raises(DataConfigError, match="too few"):
+    with pytest.raises(DataConfigError, match="too few") as caught:
         split_by_tune([mel("p0", "A"), mel("p1", "B")], (0.8, 0.1, 0.1), 0)
+    assert (caught.value.kind, caught.value.code, caught.value.values) == (
+        "data",
+        "too_few_groups",
+        {"groups": 2},
+    )
 
 
 # ---------------------------------------------------------------- windows
