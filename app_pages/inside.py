@@ -9,7 +9,7 @@ from app_pages.messages import describe
 from app_pages.page_links import apply_link_settings, one_of
 from app_pages.texts import INSIDE_HELP
 from bachlstm.model.checkpoints import CheckpointError
-from bachlstm.training.splits import held_out_first
+from bachlstm.training.splits import inspection_order
 
 _ = translator(__name__)
 
@@ -33,8 +33,8 @@ except CheckpointError as exc:
     st.error(_("Checkpoint **{name}** cannot be loaded: {error}").format(name=name, error=describe(exc)))
     st.stop()
 melodies = views.held_out(path, stamp)
-if melodies:  # the chorales no other model was trained on first: the default compares fairly
-    melodies = tuple(held_out_first(melodies, views.others_trained(usable, name)))
+if melodies:  # sung melody lines of chorales no other model trained on first: the default compares fairly
+    melodies = tuple(inspection_order(melodies, views.others_trained(usable, name)))
 events, label = views.choose_melody(melodies, st.session_state.get("sampling"), top[1], top[2])
 piece = label if melodies and label in {m.piece_id for m in melodies} else None
 try:

@@ -19,8 +19,8 @@ def add_parser(sub) -> None:
     )
     what = (
         "a chorale id of the model's melodies (e.g. bwv66.6) or a MIDI/MusicXML file (the whole file; "
-        "with several parts, its top line); without one, the model's first held-out chorale, as on the "
-        "Inside the model page"
+        "with several parts, its top line); without one, the model's first held-out melody line "
+        "(a soprano before an instrument's part), by the rule of the Inside the model page"
     )
     p.add_argument("melody", nargs="?", metavar="ID|FILE", help=what)
     p.add_argument("--melody", dest="melody_option", metavar="ID|FILE", help="the same, as an option")

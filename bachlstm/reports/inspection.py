@@ -23,7 +23,7 @@ from bachlstm.generation.primer import upload_primer
 from bachlstm.music.events import Event, Melody
 from bachlstm.tokens.timeline import Timeline, melody_timeline
 from bachlstm.tokens.tokenizers import UNK
-from bachlstm.training.splits import split_melodies
+from bachlstm.training.splits import inspection_order, split_melodies
 
 log = logging.getLogger(__name__)
 
@@ -70,16 +70,18 @@ def find_melody(
     """Events and a label for `melody`: a chorale id of the checkpoint's selection (e.g. "bwv66.6";
     the label says whether it was held out) or a MIDI/MusicXML file, transposed into the vocabulary
     if it has to be (`line`: the file's track or part, `upload_primer`); None: the first held-out (test
-    split) melody, the Inside the model page's default. `melodies` replaces the corpus (tests).
+    split) melody line by `inspection_order`, the rule of the Inside the model page's default. `melodies` replaces the corpus (tests).
     ValueError naming what was tried.
     """
     if melody is None:
-        test = split_melodies(checkpoint.meta, melodies)["test"]
+        test = inspection_order(split_melodies(checkpoint.meta, melodies)["test"])
         if not test:
             raise ValueError(
                 "this model records no held-out melodies: give a chorale id or a MIDI/MusicXML file"
             )
-        return list(test[0].events), f"{test[0].piece_id} ({test[0].voice}, test split, the first held-out)"
+        return list(
+            test[0].events
+        ), f"{test[0].piece_id} ({test[0].voice}, test split, the first held-out melody line)"
     path = Path(melody)
     if path.is_file():
         primer = upload_primer(path.read_bytes(), path.name, checkpoint.tokenizer, line=line)

@@ -7,7 +7,7 @@ the melodies from those keys and the selection stored in the checkpoint's `prese
 from __future__ import annotations
 
 from bachlstm.corpus.cache import load_corpus
-from bachlstm.corpus.selection import SelectionConfig, select
+from bachlstm.corpus.selection import SelectionConfig, select, voice_role
 from bachlstm.music.events import Melody
 from bachlstm.training.presets import Preset, PresetError
 
@@ -32,11 +32,13 @@ def trained_pieces(meta: dict) -> frozenset[str]:
     return frozenset(str(key).rpartition(":")[0] for key in train or ())
 
 
-def held_out_first(melodies, trained: frozenset[str]) -> list:
-    """The melodies whose piece is not in `trained` first, then the others, each in the given order: the
-    first is one that none of the models behind `trained` learnt from, where there is one."""
+def inspection_order(melodies, trained: frozenset[str] = frozenset()) -> list:
+    """The melodies in the order the Inside page lists them and `inspect` takes its default from: first
+    the sung melody lines (soprano) of pieces not in `trained` (none of the models behind `trained`
+    learnt from them), then other lines of those pieces (a trumpet playing the tune, with bars of rests),
+    then the trained pieces' melody lines and other lines; each group in the given order."""
     melodies = list(melodies)
-    return [m for m in melodies if m.piece_id not in trained] + [m for m in melodies if m.piece_id in trained]
+    return sorted(melodies, key=lambda m: (m.piece_id in trained, voice_role(m.voice) != "soprano"))
 
 
 def load_melodies(preset: Preset, melodies: list[Melody] | None = None) -> list[Melody]:

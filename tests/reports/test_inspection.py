@@ -244,6 +244,14 @@ def test_find_melody_by_chorale_id_says_which_split():
         find_melody(ckpt, "bwv999", melodies=[MELODY, other])
 
 
+def test_find_melody_defaults_to_the_first_held_out_sung_melody_line():
+    trumpet = Melody("t", "Trumpet 1", EVENTS[:3])  # a first part that plays the tune with bars of rests
+    ckpt = Ckpt(*inspection_model("event"))
+    ckpt.meta = {"split": {"train": [], "val": [], "test": ["t:Trumpet 1", "m:soprano"]}}
+    events, label = find_melody(ckpt, melodies=[trumpet, MELODY])
+    assert events == list(EVENTS) and label == "m (soprano, test split, the first held-out melody line)"
+
+
 def test_cli_inspect_json_for_a_midi_file(tmp_path, capsys):
     from bachlstm.cli import main
     from bachlstm.music.scores import to_midi
@@ -286,7 +294,7 @@ def test_cli_inspect_help_says_what_it_picks(capsys):
     with pytest.raises(SystemExit):
         main(["inspect", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "ID|FILE" in out and "the model's first held-out chorale" in out and "the whole file" in out
+    assert "ID|FILE" in out and "the model's first held-out melody line" in out and "the whole file" in out
 
 
 def test_cli_inspect_refuses_bad_input(tmp_path):
