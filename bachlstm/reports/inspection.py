@@ -70,7 +70,8 @@ def find_melody(
     """Events and a label for `melody`: a chorale id of the checkpoint's selection (e.g. "bwv66.6";
     the label says whether it was held out) or a MIDI/MusicXML file, transposed into the vocabulary
     if it has to be (`line`: the file's track or part, `upload_primer`); None: the first held-out (test
-    split) melody line by `inspection_order`, the rule of the Inside the model page's default. `melodies` replaces the corpus (tests).
+    split) melody line by `inspection_order`, the rule of the Inside the model page's default.
+    `melodies` replaces the corpus (tests).
     ValueError naming what was tried.
     """
     if melody is None:
