@@ -51,7 +51,7 @@ with st.form("corpus_form"):
         _("Voice"),
         VOICES,
         index=VOICES.index("soprano"),
-        format_func=voice_words,
+        format_func={v: voice_words(v) for v in VOICES}.__getitem__,  # made in the run: AppTest formats later
         key="corpus_voice",
         persist_state=SESSION,
         help=_(

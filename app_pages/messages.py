@@ -126,8 +126,8 @@ SENTENCES: Mapping[tuple[str, str], str] = {
     ),
     ("training", workers.PROCESS_ENDED + "_silent"): N_("the training process stopped answering"),
     # Why a run stopped or ended early (jobs.STOP_TEXTS).
-    ("stop", jobs.BY_USER): N_("stopped with its Stop button"),
-    ("stop", jobs.BY_TEACHER): N_("stopped by the teacher"),
+    ("stop", jobs.BY_USER): N_("the Stop button was pressed"),
+    ("stop", jobs.BY_TEACHER): N_("the teacher stopped it"),
     ("stop", jobs.SWEEP_STOPPED): N_("the sweep was stopped"),
     ("stop", jobs.SHUTDOWN): N_("the server was shutting down"),
     ("stop", jobs.TIME_LIMIT): N_("the server's time limit of {minutes} min was reached"),

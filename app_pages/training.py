@@ -99,7 +99,7 @@ with st.form("train_form"):
         sweep_field = c[0].selectbox(
             _("Field to vary"),
             list(TRAINING_FIELDS),
-            format_func=lambda f: _(TRAINING_FIELDS[f][0]),
+            format_func={f: _(label) for f, (label, _kind) in TRAINING_FIELDS.items()}.__getitem__,
             key="sweep_field",
             persist_state=SESSION,
         )

@@ -255,7 +255,9 @@ def draw_compare() -> None:
     kind = st.radio(
         _("Tokenizer"),
         [*tokenizers, ALL_TOKENIZERS],
-        format_func=lambda t: _(ALL_TOKENIZERS) if t == ALL_TOKENIZERS else t,
+        format_func={
+            t: _(t) if t == ALL_TOKENIZERS else t for t in [*tokenizers, ALL_TOKENIZERS]
+        }.__getitem__,
         key="compare_tokenizer",
         horizontal=True,
         help=_(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from types import SimpleNamespace
 from unittest import mock
 
@@ -90,3 +91,32 @@ def leave_and_return(at: AppTest, page: str, other: str = "app_pages/home.py") -
 def training_page() -> AppTest:
     """The app opened on the Training page."""
     return open_app("app_pages/training.py")
+
+
+# --- the Training form ----------------------------------------------------------------------------
+
+
+def fill(at: AppTest, **values) -> None:
+    """Type `values` into the Training form's fields (text for str values, numbers otherwise)."""
+    for name, value in values.items():
+        widget = (
+            at.text_input(key=f"train_{name}")
+            if isinstance(value, str)
+            else at.number_input(key=f"train_{name}")
+        )
+        widget.set_value(value)
+
+
+def submit(at: AppTest) -> AppTest:
+    """Press the Training form's Start."""
+    return at.button(key="train_start").click().run()
+
+
+def wait_for(at: AppTest, done, timeout: float = 90.0) -> AppTest:
+    """Rerun the page (as the browser's run_every fragment would) until done(at) or the timeout."""
+    deadline = time.monotonic() + timeout
+    while not done(at):
+        assert time.monotonic() < deadline, [e.value for e in at.markdown]
+        time.sleep(0.3)
+        at.run()
+    return at

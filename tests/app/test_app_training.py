@@ -1,7 +1,6 @@
 """Training page in AppTest: renders, refuses bad input with a message, trains a tiny run and stops one,
 sweeps one field over two values."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -13,36 +12,15 @@ from bachlstm.model.checkpoints import read_meta
 from bachlstm.training.presets import get_preset
 from tests.app.helpers import (  # noqa: F401
     ROOT,
+    fill,
     fresh_caches,
     leave_and_return,
     open_app,
+    submit,
     training_page,
+    wait_for,
     widget_value_warnings,
 )
-
-
-def fill(at: AppTest, **values) -> None:
-    for name, value in values.items():
-        widget = (
-            at.text_input(key=f"train_{name}")
-            if isinstance(value, str)
-            else at.number_input(key=f"train_{name}")
-        )
-        widget.set_value(value)
-
-
-def submit(at: AppTest) -> AppTest:
-    return at.button(key="train_start").click().run()
-
-
-def wait_for(at: AppTest, done, timeout: float = 90.0) -> AppTest:
-    """Rerun the page (as the browser's run_every fragment would) until done(at) or the timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, [e.value for e in at.markdown]
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def test_training_page_renders_the_form_and_shipped_histories():

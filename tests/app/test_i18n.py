@@ -436,6 +436,28 @@ def test_every_tab_of_the_inside_page_in_german_shows_no_english():
 
 
 @pytest.mark.slow
+def test_a_training_run_in_german_from_start_to_stop_shows_no_english(tmp_path, monkeypatch):
+    """Training's form, a finished run (progress, figures, the compare chart), then a stopped one."""
+    from tests.app.helpers import fill, submit, wait_for
+
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    at = open_page("app_pages/training.py", lang="de")
+    fill(at, epochs=1, max_melodies=12, max_steps=3, run_name="tiny")
+    submit(at)
+    wait_for(at, lambda a: a.success or a.error)
+    assert not at.error and english_left(at) == [], [e.value for e in at.error]
+    fill(at, epochs=50, max_melodies=30, run_name="stopme")
+    submit(at)
+    wait_for(at, lambda a: a.get("progress") and a.get("progress")[0].proto.value > 0)
+    at.button(key="train_stop").click().run()
+    wait_for(at, lambda a: a.warning or a.error)
+    assert [w.value for w in at.warning] == [
+        "Training angehalten (der Knopf Anhalten wurde gedrückt): gespeichert als **stopme**."
+    ]
+    assert english_left(at) == []
+
+
+@pytest.mark.slow
 def test_the_first_visit_asks_the_name_in_german():
     at = open_page(PAGES[0], lang="de", student=None)
     assert not at.exception
