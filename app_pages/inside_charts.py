@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from app_pages.i18n import N_, translator
+from app_pages.messages import shown
 
 _ = translator(__name__)
 
@@ -213,8 +214,15 @@ def _coloured(frame: pd.DataFrame, colour: str) -> tuple[pd.DataFrame, alt.Scale
     """The frame with a `colour` column (NO_VALUE where the token lacks the attribute) and the one colour
     scale the views and the legend share: a colour of its own for every value, grey for NO_VALUE."""
     none = _(NO_VALUE)
-    data = frame.assign(colour=frame[colour].astype("string").fillna(none))
-    values = sorted(v for v in data.colour.unique() if v != none)
+    column = frame[colour]
+    if pd.api.types.is_numeric_dtype(column):  # durations and octaves in numeric order, 0,25 in German
+        order = sorted(column.dropna().unique())
+        words = {v: shown(v.item() if hasattr(v, "item") else v) for v in order}
+        data = frame.assign(colour=[none if pd.isna(v) else words[v] for v in column])
+        values = [words[v] for v in order]
+    else:
+        data = frame.assign(colour=column.astype("string").fillna(none))
+        values = sorted(v for v in data.colour.unique() if v != none)
     colours = distinct_colours(len(values))
     if (data.colour == none).any():
         values, colours = [*values, none], [*colours, NO_VALUE_COLOUR]

@@ -283,3 +283,16 @@ def test_embedding_colours_never_repeat_within_a_legend(n):
     frame = pd.DataFrame({"kind": [f"v{i}" for i in range(n)] + [None]})
     data, scale = _coloured(frame, "kind")
     assert scale.domain[-1] == NO_VALUE and len(set(scale.range)) == len(scale.domain) == n + 1
+
+
+def test_embedding_numbers_colour_in_numeric_order_and_the_readers_notation():
+    from app_pages.i18n import using
+    from app_pages.inside_charts import _coloured
+
+    frame = pd.DataFrame({"duration": [4.0, 0.25, None, 1.5, 0.25]})
+    with using("de"):
+        data, scale = _coloured(frame, "duration")
+        assert data.colour.tolist() == ["4", "0,25", "keine", "1,5", "0,25"]
+        assert scale.domain == ["0,25", "1,5", "4", "keine"]  # 0,25 before 1,5 before 4; none last
+    with using("en"):
+        assert _coloured(frame, "duration")[1].domain == ["0.25", "1.5", "4", "none"]
