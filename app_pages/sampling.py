@@ -47,7 +47,7 @@ from app_pages.texts import (
 from bachlstm.generation.primer import primer_from_melody
 from bachlstm.model.checkpoints import CheckpointError
 from bachlstm.reports.comparison import Knobs
-from bachlstm.reports.links import SamplingRequest, to_query
+from bachlstm.reports.links import CADENCE_CAP, SamplingRequest, to_query
 from bachlstm.settings.problems import SettingsError
 from bachlstm.settings.seeds import check_seed
 from bachlstm.training.splits import melody_key
@@ -146,9 +146,11 @@ with st.form("sample_form"):
         key="length",
         persist_state=SESSION,
         help=_(
-            "The most notes the model writes after the primer. Most melodies end before, when the model "
-            "ends them; one that would go on is cut here, and its column says so."
-        ),
+            "With 'end on a cadence' on (the default): the melody ends at its first cadence after this "
+            "many notes, so it is usually longer; if no cadence comes it is cut at {cap} times this "
+            "length (40: at most {example} notes). Off: the most notes the model writes after the "
+            "primer; a melody the model does not end before is cut here. A cut column says so."
+        ).format(cap=CADENCE_CAP, example=40 * CADENCE_CAP),
     )
     cadence = top[1].checkbox(
         _("end on a cadence"),
@@ -158,9 +160,9 @@ with st.form("sample_form"):
         help=_(
             "On: a melody may end only where it closes as a chorale does, on the tonic of its key, begun "
             "on beat 1 or 3, reached by a step; once it has the length above, it ends at its next such "
-            "cadence (cut at three times the length if none comes). Off: the model ends it wherever it "
+            "cadence (cut at {cap} times the length if none comes). Off: the model ends it wherever it "
             "writes the end, and the length above cuts it."
-        ),
+        ).format(cap=CADENCE_CAP),
     )
     # No bounds in the widget: a number out of a field's range turns red and Generate silently does
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a

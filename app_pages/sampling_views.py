@@ -371,8 +371,14 @@ def length_settings(settings: SamplingSettings) -> dict:
     return length_arguments(settings.length, settings.cadence)
 
 
-def cut_words(gen) -> str:
-    """Under a column's title, when the length limit ended its melody and not the model."""
+def cut_words(gen, cadence: bool = False) -> str:
+    """Under a column's title, when the length limit ended its melody and not the model; with the
+    cadence switch on (`cadence`), the rule that set the limit: no cadence after Length, cut at 3x."""
+    if gen.note_limit and cadence and gen.max_notes:
+        return _(
+            "Cut at the length limit ({n} notes): no cadence came after {length} notes, so the melody "
+            "was cut at {cap} times the length."
+        ).format(n=gen.max_notes, length=gen.max_notes // CADENCE_CAP, cap=CADENCE_CAP)
     if gen.note_limit:
         return _("Cut at the length limit ({n} notes): the model had not ended this melody.").format(
             n=gen.max_notes
@@ -424,7 +430,7 @@ def draw_columns(res: SamplingResult) -> None:
             with col:
                 st.markdown(f"##### {method_label(gens[i].config.label)}")
                 if gens[i].cut:
-                    st.caption(cut_words(gens[i]))
+                    st.caption(cut_words(gens[i], res.settings.cadence))
                 if view["svg"]:
                     st.image(view["svg"], width="stretch")
                 if len(view["roll"]):

@@ -635,6 +635,24 @@ def test_length_is_in_notes_and_a_melody_cut_by_it_says_so():
     assert all(c.startswith("Cut at the length limit (8 notes)") for c in cut if "notes" in c)
 
 
+def test_the_length_says_what_it_means_with_the_cadence_on_and_a_cut_names_the_rule():
+    at = sampling_page()
+    help_text = at.slider(key="length").help
+    assert "first cadence after this many notes" in help_text and "cut at 3 times" in help_text
+    assert "at most 120 notes" in help_text  # the trial's 40 -> 119 notes, no longer a surprise
+    at.slider(key="length").set_value(8)
+    at.button(key=GENERATE).click().run()  # the cadence on (the default): cut at 24 notes at most
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    gens = at.session_state["sampling"].gens
+    assert all(g.max_notes == 24 for g in gens), [(g.max_notes, g.note_limit, g.notes) for g in gens]
+    rule = [c.value for c in at.caption if "no cadence came after 8 notes" in c.value]
+    assert len(rule) == sum(g.note_limit for g in gens) > 0  # a model trained for 4 steps seldom closes
+    assert rule[0] == (
+        "Cut at the length limit (24 notes): no cadence came after 8 notes, so the melody was cut at 3 "
+        "times the length."
+    )
+
+
 @pytest.mark.slow
 def test_a_primer_is_written_in_its_own_key_in_every_column_and_one_method_can_be_shown_large():
     import base64
