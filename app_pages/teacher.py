@@ -50,9 +50,14 @@ if not pin:
             "a PIN of your choice in the environment variable {env}, for example:"
         ).format(env=ENV_PIN)
     )
-    st.code(f"{ENV_PIN}=2468 streamlit run streamlit_app.py --server.address 0.0.0.0", language="bash")
+    st.code(
+        f"{ENV_PIN}=2468 .venv/bin/streamlit run streamlit_app.py --server.address 0.0.0.0", language="bash"
+    )
     st.caption(
-        _('On Windows (PowerShell): first `$env:{env}="2468"`, then `streamlit run ...`.').format(env=ENV_PIN)
+        _(
+            "In the project folder: `.venv/bin/` is where the README's first command installed Streamlit. "
+            'On Windows (PowerShell): first `$env:{env}="2468"`, then `.venv\\Scripts\\streamlit run ...`.'
+        ).format(env=ENV_PIN)
     )
     st.stop()
 

@@ -38,7 +38,9 @@ def test_without_a_pin_the_page_says_how_to_enable_it(monkeypatch):
     at = teacher_page()
     assert not at.exception
     assert at.info[0].value.startswith("The teacher page is off on this server.")
-    assert "BACHLSTM_TEACHER_PIN=2468 streamlit run streamlit_app.py" in at.code[0].value
+    # The README's first command installs Streamlit into .venv: no `streamlit` on PATH after it.
+    assert "BACHLSTM_TEACHER_PIN=2468 .venv/bin/streamlit run streamlit_app.py" in at.code[0].value
+    assert "`.venv\\Scripts\\streamlit run ...`" in at.caption[-1].value
     assert not at.text_input  # nothing to type a PIN into
 
 

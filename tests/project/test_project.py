@@ -18,6 +18,13 @@ def test_readme_has_exactly_the_two_commands_first():
     assert commands[1].endswith("python -m pytest")
 
 
+def test_every_streamlit_run_of_the_readme_uses_the_virtual_environments():
+    # After the first command there is no `streamlit` on PATH: each mention names .venv's.
+    text = (ROOT / "README.md").read_text()
+    assert text.count("streamlit run") >= 3
+    assert not re.findall(r"(?<![/\\])\bstreamlit run", text)
+
+
 def test_ci_runs_the_readme_test_command_verbatim():
     test_command = _readme_commands()[1]
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
