@@ -51,6 +51,8 @@ SENTENCES: Mapping[tuple[str, str], str] = {
     ("data", "no_windows"): N_(
         "the training melodies are shorter than one sequence: use more melodies or a shorter sequence length"
     ),
+    # A melody too long to look inside over (InspectionError).
+    ("inspection", "too_long"): N_("the melody has {events} notes and rests; this page shows at most {max}"),
     # A model file (CheckpointError): what follows "cannot be loaded: ".
     ("checkpoint", ckpt.DAMAGED): N_("the file is damaged or is not a bachlstm model"),
     ("checkpoint", ckpt.NOT_FOUND): N_("there is no model named {name}"),

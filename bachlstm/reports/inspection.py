@@ -21,6 +21,7 @@ from bachlstm.analysis.probes import best_units, melody_correlations
 from bachlstm.analysis.surprise import Surprise, melody_surprise
 from bachlstm.generation.primer import upload_primer
 from bachlstm.music.events import Event, Melody
+from bachlstm.settings.problems import CodedError
 from bachlstm.tokens.timeline import Timeline, melody_timeline
 from bachlstm.tokens.tokenizers import UNK
 from bachlstm.training.splits import inspection_order, split_melodies
@@ -29,6 +30,13 @@ log = logging.getLogger(__name__)
 
 SPLIT_NAMES = ("test", "val", "train")  # where a chorale id is looked up, held-out melodies first
 MAX_EVENTS = 512  # read_primer's limit for a file; the longest chorale melody has ~150
+TOO_LONG = "too_long"  # InspectionError: events, max
+
+
+class InspectionError(CodedError):
+    """A melody the model cannot be looked inside over (`code` and `values` for a page)."""
+
+    kind = "inspection"
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,12 @@ def inspect_melody(checkpoint: Any, events: Sequence[Event] | Melody, label: str
     """
     events = tuple(events.events if isinstance(events, Melody) else events)
     if len(events) > MAX_EVENTS:
-        raise ValueError(f"the melody has {len(events)} notes and rests; the page shows at most {MAX_EVENTS}")
+        raise InspectionError(
+            f"the melody has {len(events)} notes and rests; the page shows at most {MAX_EVENTS}",
+            TOO_LONG,
+            events=len(events),
+            max=MAX_EVENTS,
+        )
     timeline = melody_timeline(checkpoint.tokenizer, events)
     activations = record_activations(checkpoint.model, timeline.ids[:-1])
     surprise = melody_surprise(activations.logits, timeline, checkpoint.tokenizer.vocab)

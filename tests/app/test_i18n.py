@@ -193,6 +193,7 @@ def test_the_librarys_codes_are_worded_in_both_languages(tmp_path):
     from bachlstm.generation.sampling import SamplingConfig
     from bachlstm.model.checkpoints import load_checkpoint
     from bachlstm.model.config import ModelConfig
+    from bachlstm.reports.inspection import InspectionError
     from bachlstm.training.jobs import QUEUE_FULL, JobError, OwnerBusyError
 
     def raised(make) -> BaseException:
@@ -207,10 +208,12 @@ def test_the_librarys_codes_are_worded_in_both_languages(tmp_path):
     layers = raised(lambda: ModelConfig(lstm_sizes=(0, 64, 5000), dropouts=(0.0, 0.0, 1.5)))
     knobs = raised(lambda: SamplingConfig(method="top-p", p=0.0, temperature=-1.0))
     full = JobError("English", QUEUE_FULL, waiting=20)
+    too_long = InspectionError("English", "too_long", events=513, max=512)
     busy = OwnerBusyError("Anna", 1, [type("Job", (), {"name": "anna-workshop-1"})()])
     with i18n.using("de"):
         assert describe(damaged) == "die Datei ist beschädigt oder kein bachlstm-Modell"
         assert describe(missing) == "es gibt kein Modell namens no-such-run"
+        assert describe(too_long) == "die Melodie hat 513 Noten und Pausen; diese Seite zeigt höchstens 512"
         assert describe(layers) == (
             "lstm_sizes muss jeweils eine ganze Zahl von 1 bis 4.096 sein: Schicht 1 ist 0, Schicht 3 ist "
             "5000; "

@@ -331,3 +331,12 @@ def test_surprise_over_the_test_split_agrees_with_the_evaluation():
     bits = sum(inspect_melody(ckpt, m.events).surprise.total_bits for m in test)
     result = evaluate(ckpt, "test", melodies=[m for part in split_melodies(ckpt.meta).values() for m in part])
     assert bits == pytest.approx(result["loss"] * result["n_tokens"] / math.log(2), rel=1e-4)
+
+
+def test_a_melody_too_long_to_show_is_refused_with_its_code():
+    from bachlstm.reports.inspection import MAX_EVENTS, InspectionError
+
+    with pytest.raises(InspectionError) as caught:
+        inspect_melody(None, [None] * (MAX_EVENTS + 1))  # refused before the model is touched
+    assert (caught.value.code, caught.value.values) == ("too_long", {"events": 513, "max": 512})
+    assert str(caught.value) == "the melody has 513 notes and rests; the page shows at most 512"
