@@ -35,14 +35,15 @@ apply_link_settings(  # a link (the lesson path) may choose the filters
         "corpus_min": whole_number,
         "corpus_max": whole_number,
         "corpus_tokenizer": one_of(("event", "factored")),
-    }
+    },
+    start={"corpus_ts": ["4/4"], "corpus_voice": "soprano", "corpus_min": 0, "corpus_max": 0},
 )
+# The widgets' starting values are `start` above (in 4/4, the sopranos, no length limits).
 with st.form("corpus_form"):
     f = st.columns([3, 2, 2, 2, 2])
     ts = f[0].multiselect(
         _("Time signatures (none = any)"),
         signatures,
-        default=["4/4"],
         key="corpus_ts",
         persist_state=SESSION,
         help=_("A piece is kept only when every measure of every part is in a chosen time signature."),
@@ -50,7 +51,6 @@ with st.form("corpus_form"):
     voice = f[1].selectbox(
         _("Voice"),
         VOICES,
-        index=VOICES.index("soprano"),
         format_func={v: voice_words(v) for v in VOICES}.__getitem__,  # made in the run: AppTest formats later
         key="corpus_voice",
         persist_state=SESSION,
@@ -64,7 +64,6 @@ with st.form("corpus_form"):
     # the old filters; the selection's own checks say what is wrong instead (below the form).
     lo = f[2].number_input(
         _("Min notes+rests (0 = none)"),
-        value=0,
         step=1,
         key="corpus_min",
         persist_state=SESSION,
@@ -72,7 +71,6 @@ with st.form("corpus_form"):
     )
     hi = f[3].number_input(
         _("Max notes+rests (0 = none)"),
-        value=0,
         step=1,
         key="corpus_max",
         persist_state=SESSION,

@@ -21,10 +21,16 @@ if not usable:
     st.stop()
 names = [info.name for info in usable]
 # A link (the lesson path) may choose the model and the tab (by its id: tab labels are translated).
-linked = apply_link_settings({"inside_ckpt": one_of(names), "inside_tab": one_of(views.TAB_IDS)})
+# The model list's default is the session's value (`start`): a selectbox given a default index and a
+# link's value makes Streamlit warn. A kept name of a model deleted since falls back to the default.
+if st.session_state.get("inside_ckpt", names[0]) not in names:
+    del st.session_state["inside_ckpt"]
+default = "workshop" if "workshop" in names else names[0]  # small enough to show every unit
+linked = apply_link_settings(
+    {"inside_ckpt": one_of(names), "inside_tab": one_of(views.TAB_IDS)}, start={"inside_ckpt": default}
+)
 top = st.columns(3)
-default = names.index("workshop") if "workshop" in names else 0  # small enough to show every unit
-name = top[0].selectbox(_("Model"), names, index=default, key="inside_ckpt", persist_state=SESSION)
+name = top[0].selectbox(_("Model"), names, key="inside_ckpt", persist_state=SESSION)
 info = usable[names.index(name)]
 path, stamp = str(info.path), mtime(info.path)
 try:

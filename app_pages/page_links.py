@@ -2,10 +2,11 @@
 
 A page names the settings a link may choose, each a widget key with a reader of its text:
 `apply_link_settings({"corpus_min": whole_number, "corpus_tokenizer": one_of(("event", "factored"))})`
-before its widgets are drawn. A setting found in the address (`?corpus_min=30`) becomes the widget's value
-in the session, once: it is then taken out of the address, so a rerun or the student's own change is not
-undone. A value the page cannot use is said in a sentence and left out. (The Sampling page has links of
-its own, `bachlstm.reports.links`, which also generate the melodies.)
+before its widgets are drawn (`start=`: the starting values of widgets that would have a default). A
+setting found in the address (`?corpus_min=30`) becomes the widget's value in the session, once: it is
+then taken out of the address, so a rerun or the student's own change is not undone. A value the page
+cannot use is said in a sentence and left out. (The Sampling page has links of its own,
+`bachlstm.reports.links`, which also generate the melodies.)
 """
 
 from __future__ import annotations
@@ -55,9 +56,20 @@ def plain_text(text: str) -> str:
     return text
 
 
-def apply_link_settings(readers: Mapping[str, Callable[[str], object]]) -> list[str]:
+def apply_link_settings(
+    readers: Mapping[str, Callable[[str], object]], start: Mapping[str, object] | None = None
+) -> list[str]:
     """Copy the settings the address names (query names = widget keys) into the session, read by
-    `readers`; take them out of the address. Returns the keys applied, in `readers`' order."""
+    `readers`; take them out of the address. Returns the keys applied, in `readers`' order.
+
+    `start`: the starting values of those widgets whose default is not their first option (a
+    multiselect's choice, a number, a later option), put in the session where it holds none. The page
+    draws these widgets without a default of their own: Streamlit warns ("created with a default value
+    but also had its value set via the Session State API") about a widget given both, as a link's is.
+    """
+    for key, value in (start or {}).items():
+        if key not in st.session_state:
+            st.session_state[key] = value
     applied = []
     for key, read in readers.items():
         raw = st.query_params.get(key)

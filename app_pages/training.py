@@ -24,6 +24,7 @@ from app_pages.training_views import (
     draw_job,
     draw_other_runs,
     draw_queue,
+    draw_started,
     live_job,
     live_queued,
 )
@@ -94,7 +95,14 @@ with st.form("train_form"):
     left, right = st.columns([1, 4])
     left.form_submit_button(_("Estimate cost"), key="train_estimate")
     start = right.form_submit_button(_("Start training"), type="primary", key="train_start")
-    with st.expander(_("Hyperparameter sweep: these settings, with one field at 2 to 5 values")):
+    # The student's run in a line right under Start, filled once the run is known (below): at 800 px the
+    # run's progress and chart are a screen or more further down, out of sight after the click.
+    started_here = st.container()
+    # Open whenever it holds values: a link's sweep (the lesson path) is in sight, and so is one typed.
+    sweep_open = bool(str(st.session_state.get("sweep_values") or "").strip())
+    with st.expander(
+        _("Hyperparameter sweep: these settings, with one field at 2 to 5 values"), expanded=sweep_open
+    ):
         c = st.columns([2, 3, 2])
         sweep_field = c[0].selectbox(
             _("Field to vary"),
@@ -144,6 +152,8 @@ else:
 
 job = followed_job()
 if job is not None:
+    with started_here:
+        draw_started(job)
     st.button(
         _("Stop training"), key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,)
     )

@@ -43,7 +43,10 @@ def draw_job(job_id: str, live: bool = False) -> None:
         )
         return
     records = job.progress()
-    st.subheader(_("Run {name}: {status}").format(name=job.name, status=job_status_words(job.status)))
+    st.subheader(
+        _("Run {name}: {status}").format(name=job.name, status=job_status_words(job.status)),
+        anchor=RUN_ANCHOR,
+    )
     if job.status == QUEUED:
         wait = wait_estimates().get(job.id)
         st.info(
@@ -202,6 +205,20 @@ def draw_run_status() -> None:
         live_status(job.id)
     else:
         _status_line(job.id)
+
+
+RUN_ANCHOR = "run-progress"  # the followed run's heading: the line under Start links down to it
+
+
+def draw_started(job) -> None:
+    """Under the Start button: the student's run in a line (live while queued or training) and a link
+    down to its progress bar and chart, which at 800 px lie a screen or more below the button."""
+    if job.is_active:
+        live_status(job.id)
+    else:
+        _status_line(job.id)
+    words = _("Progress and loss chart of this run")  # outside the f-string: the extractor finds it
+    st.markdown(f"[{words} ↓](#{RUN_ANCHOR})")
 
 
 def _status_line(job_id: str) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from app_pages import i18n
 from app_pages.lesson_steps import STEPS
-from tests.app.helpers import fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
+from tests.app.helpers import fresh_caches, new_app, open_app, widget_value_warnings  # noqa: F401 (autouse fixture)
 
 LESSON = "app_pages/lesson.py"
 
@@ -56,8 +56,10 @@ STEP_PARAMS = [
 @pytest.mark.parametrize("number", STEP_PARAMS, ids=lambda n: f"step{n + 1}")
 def test_each_link_opens_the_named_page_and_setting(number):
     step = STEPS[number]
-    at = follow(step)
+    with widget_value_warnings() as warned:  # a link's value beside a widget's default: Streamlit warns
+        at = follow(step)
     assert not at.exception, at.exception
+    assert not warned, warned
     refused = [w.value for w in at.warning if "link" in w.value.lower()] + [e.value for e in at.error]
     assert not refused  # every setting of the link could be used
     page = Path(step.page).stem
@@ -72,6 +74,8 @@ def test_each_link_opens_the_named_page_and_setting(number):
         if "sweep_field" in step.query:
             assert value(at, "selectbox", "sweep_field") == step.query["sweep_field"]
             assert value(at, "text_input", "sweep_values") == step.query["sweep_values"]
+            (sweep_box,) = [e for e in at.expander if e.label.startswith("Hyperparameter sweep")]
+            assert sweep_box.proto.expanded  # the link's sweep is in sight, not in a closed box
     elif page == "inside":
         assert value(at, "selectbox", "inside_ckpt") == step.query["inside_ckpt"]
         assert at.selectbox(key="inside_layer"), "the Gates and states tab is open"

@@ -63,6 +63,21 @@ def test_a_new_session_is_offered_a_free_run_name():
     assert (runs / "tess-workshop-1.safetensors").read_bytes() == saved
 
 
+def test_the_started_run_is_said_right_under_start_with_a_link_to_its_progress():
+    """At 800x600 the run's progress is a screen or more below Start: a line under the button says
+    how the run stands (live) and links down to its heading."""
+    at = training_page()
+    fill(at, max_steps=1, max_melodies=24, epochs=1)
+    submit(at)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (form,) = at.main.form
+    after_start = [e for e in form if getattr(e, "type", "") in ("caption", "markdown")]
+    assert any(e.value.startswith("Training **") for e in after_start), [e.value for e in after_start]
+    assert any(e.value.endswith("↓](#run-progress)") for e in after_start), [e.value for e in after_start]
+    assert any(h.proto.anchor == "run-progress" for h in at.subheader)
+    wait_for(at, lambda a: a.success or a.error)
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
