@@ -323,7 +323,10 @@ def bar_chart(
         .encode(
             y=alt.Y(f"{x}:N", sort=sort, title=x_title or x),
             x=alt.X(f"{y}:Q", title=y_title or y),
-            tooltip=list(frame.columns),
+            tooltip=[
+                alt.Tooltip(f"{x}:N", title=x_title or x),
+                alt.Tooltip(f"{y}:Q", title=y_title or y, format=".1%" if y == "share" else ","),
+            ],
         )
     )
 

@@ -20,7 +20,7 @@ from app_pages.texts import (
     voice_words,
 )
 from bachlstm.corpus.selection import VOICES
-from bachlstm.music.names import key_label, pitch_name
+from bachlstm.music.names import duration_name, key_label, pitch_name
 from bachlstm.settings.problems import code_of, problems_of
 
 _ = translator(__name__)
@@ -110,6 +110,7 @@ if not o.n_melodies:
     st.stop()
 
 lang = current_language()  # pitch names in the reader's convention (B and H in German)
+durations = o.durations.assign(duration=[duration_name(q, lang) for q in o.durations.quarter_length])
 pictures = [
     (_("Time signatures (every measure of every part; the chosen ones blue)"),
      charts.time_signature_chart(o.time_signatures, ts)),
@@ -119,7 +120,7 @@ pictures = [
     (_("Pitch classes (by duration)"),
      charts.bar_chart(o.pitch_classes.assign(name=[pitch_name(n, lang) for n in o.pitch_classes.name]),
                       "name", "share", x_title=_("pitch class"), y_title=_("share"))),
-    (_("Durations"), charts.bar_chart(o.durations, "duration", "count", sort=list(o.durations.duration),
+    (_("Durations"), charts.bar_chart(durations, "duration", "count", sort=list(durations.duration),
                                       x_title=_("duration (quarters)"), y_title=_("count"))),
     (_("Token frequency by rank (log-log)"), charts.zipf_chart(o.tokens)),
     (_("Vocabulary coverage"), charts.coverage_chart(o.coverage)),

@@ -17,8 +17,8 @@ from app_pages.common import (
     run_owners,
     wait_estimates,
 )
-from app_pages.i18n import translator
-from app_pages.texts import MISSING, format_seconds, job_status_words, run_state
+from app_pages.i18n import ngettext, translator
+from app_pages.texts import MISSING, format_seconds, job_status_words, run_state, server_load_words
 from bachlstm.classroom.records import DAMAGED, RecordsError
 from bachlstm.classroom.workshop import archive_runs, class_runs, delete_run, zip_runs
 from bachlstm.training.jobs import BY_TEACHER
@@ -94,11 +94,7 @@ except RecordsError as exc:
     records = None
 
 left, right = st.columns([4, 1])
-left.caption(
-    _("Server: {busy} of {slots} training slot(s) busy, {waiting} run(s) waiting.").format(
-        busy=len(manager.running()), slots=manager.max_running, waiting=len(manager.queue())
-    )
-)
+left.caption(server_load_words(len(manager.running()), manager.max_running, len(manager.queue())))
 if right.button(_("Sign out"), key="teacher_sign_out"):
     del st.session_state[TEACHER]
     st.rerun()
@@ -178,9 +174,11 @@ st.markdown(
 )
 if busy:
     st.warning(
-        _("{n} run(s) are still queued or training: stop them first ({names}).").format(
-            n=len(busy), names=", ".join(r.name for r in busy)
-        )
+        ngettext(
+            "{n} run is still queued or training: stop it first ({names}).",
+            "{n} runs are still queued or training: stop them first ({names}).",
+            len(busy),
+        ).format(n=len(busy), names=", ".join(r.name for r in busy))
     )
 st.download_button(
     _("Download all {n} student runs (zip)").format(n=len(saved)),
@@ -197,15 +195,15 @@ if a.button(
     _("Archive all student runs"), key="teacher_archive", disabled=not (done and saved) or bool(busy)
 ):
     folder = archive_runs([r.name for r in saved], records)
-    st.session_state.teacher_note = _("{n} run(s) moved to {folder}.").format(
-        n=len(saved), folder=f"archive/{folder.name}"
-    )
+    st.session_state.teacher_note = ngettext(
+        "{n} run moved to {folder}.", "{n} runs moved to {folder}.", len(saved)
+    ).format(n=len(saved), folder=f"archive/{folder.name}")
     st.rerun()
 if d.button(
     _("Delete all student runs"), key="teacher_delete_all", disabled=not (done and saved) or bool(busy)
 ):
     files = sum(delete_run(r.name, records) for r in saved)
-    st.session_state.teacher_note = _("{n} run(s) deleted ({files} file(s)).").format(
-        n=len(saved), files=files
-    )
+    st.session_state.teacher_note = ngettext("{n} run deleted", "{n} runs deleted", len(saved)).format(
+        n=len(saved)
+    ) + ngettext(" ({files} file).", " ({files} files).", files).format(files=files)
     st.rerun()

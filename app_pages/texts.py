@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from app_pages.i18n import N_, current_language, number, percent, translator
+from app_pages.i18n import N_, current_language, ngettext, number, percent, translator
 from app_pages.messages import checkpoint_problem, format_seconds, method_label, voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
@@ -490,6 +490,17 @@ def run_state(info) -> str:
     return status
 
 
+def server_load_words(busy: int, slots: int, waiting: int) -> str:
+    """The training server's load in words, with real plurals: 'Server: 1 of 2 training slots busy, no run
+    waiting.'"""
+    slots_text = ngettext(
+        "Server: {busy} of {slots} training slot busy", "Server: {busy} of {slots} training slots busy", slots
+    ).format(busy=busy, slots=slots)
+    if waiting == 0:
+        return slots_text + _(", no run waiting.")
+    return slots_text + ngettext(", {n} run waiting.", ", {n} runs waiting.", waiting).format(n=waiting)
+
+
 def queue_state_words(status: str, position: int | None) -> str:
     """A training job's state in the server's queue table: 'training', 'waiting: number 2 in the queue'."""
     if status == "queued":
@@ -604,6 +615,7 @@ HEADERS = {
     "closest": N_("closest"),
     "run": N_("run"),
     "state": N_("state"),
+    "wait": N_("wait"),
     "yours": N_("yours"),
     "model": N_("model"),
     "conditions": N_("conditions"),

@@ -15,7 +15,7 @@ from app_pages.common import (
     usable_checkpoints,
 )
 from app_pages.forms import field_label, problems_text, training_preset
-from app_pages.i18n import translator
+from app_pages.i18n import ngettext, translator
 from app_pages.messages import describe
 from app_pages.texts import estimate_words, run_state, run_state_words
 from bachlstm.classroom.ownership import same_student
@@ -147,12 +147,19 @@ def followed_job() -> TrainingJob | None:
 
 def say_busy(exc: OwnerBusyError, preset: Preset, name: str, resume=None) -> None:
     """One run per student: say which run is going, and offer to stop it and start this one instead."""
-    first = exc.active[0]
+    running = [j.name for j in exc.active]
+    if name in running or name in taken_run_names():
+        # a second tab's form still offers the name of the run it started: the new run gets the next one
+        name = next_run_name(name, taken_run_names())
+        st.session_state.train_bump_name = True
     st.warning(
-        _(
-            "You already have a run queued or training: **{first}**. This server trains {limit} run(s) "
-            "per student at a time. Stop it to start **{name}**, or let it finish."
-        ).format(first=first.name, limit=exc.limit, name=name)
+        ngettext(
+            "You already have a run queued or training: **{running}**. This server trains {limit} run per "
+            "student at a time: stop it to start your new run **{name}**, or let it finish.",
+            "You already have runs queued or training: **{running}**. This server trains {limit} runs per "
+            "student at a time: stop one to start your new run **{name}**, or let them finish.",
+            exc.limit,
+        ).format(running=", ".join(running), limit=exc.limit, name=name)
     )
     st.session_state.train_replace = {
         "stop": [j.id for j in exc.active], "name": name, "preset": preset, "resume": resume

@@ -14,7 +14,7 @@ from app_pages.common import (
     usable_checkpoints,
     wait_estimates,
 )
-from app_pages.i18n import N_, number, percent, translator
+from app_pages.i18n import N_, ngettext, number, percent, translator
 from app_pages.messages import describe, failure_words, stop_words
 from app_pages.terms import glossary_link, with_glossary
 from app_pages.texts import (
@@ -24,6 +24,7 @@ from app_pages.texts import (
     job_status_words,
     progress_text,
     queue_state_words,
+    server_load_words,
     shown_headers,
 )
 from bachlstm.classroom.ownership import same_student
@@ -50,9 +51,12 @@ def draw_job(job_id: str, live: bool = False) -> None:
     if job.status == QUEUED:
         wait = wait_estimates().get(job.id)
         st.info(
-            _(
+            ngettext(
                 "Waiting for a free training slot: number {position} in the queue, about {wait} to wait "
-                "(this server trains {slots} model(s) at a time)."
+                "(this server trains {slots} model at a time).",
+                "Waiting for a free training slot: number {position} in the queue, about {wait} to wait "
+                "(this server trains {slots} models at a time).",
+                manager.max_running,
             ).format(
                 position=manager.queue_position(job.id), wait=format_seconds(wait), slots=manager.max_running
             )
@@ -154,11 +158,7 @@ def draw_queue(manager) -> None:
     """The server's training slots and queue (other students' runs too, without their names)."""
     me = current_student()
     jobs = [j for j in manager.jobs() if j.is_active]
-    st.caption(
-        _("Server: {busy} of {slots} training slot(s) busy, {waiting} run(s) waiting.").format(
-            busy=len(manager.running()), slots=manager.max_running, waiting=len(manager.queue())
-        )
-    )
+    st.caption(server_load_words(len(manager.running()), manager.max_running, len(manager.queue())))
     if jobs:
         waits = wait_estimates()
         rows = [

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from bachlstm.corpus.tunes import similarity_matrix, skeleton_intervals
-from bachlstm.music.events import Corpus, Event, Melody
+from bachlstm.music.events import Corpus, Melody
+from bachlstm.music.names import duration_name
 from bachlstm.music.pitches import PITCH_CLASS_NAMES, key_name, midi_name
 from bachlstm.tokens.tokenizers import build_tokenizer
 
@@ -202,11 +203,6 @@ def pitch_class_histogram(melodies: Iterable[Melody], *, by_duration: bool = Fal
     )
 
 
-def _duration_label(e: Event) -> str:
-    dotted = {0: "", 1: "dotted ", 2: "double-dotted "}.get(e.dots, f"{e.dots}-dotted ")
-    return f"{dotted}{e.duration_type}"
-
-
 def duration_histogram(melodies: Iterable[Melody]) -> pd.DataFrame:
     """Events per quarter length: quarter_length, duration ("dotted quarter"), notes, rests, count, share."""
     notes: Counter[float] = Counter()
@@ -216,7 +212,7 @@ def duration_histogram(melodies: Iterable[Melody]) -> pd.DataFrame:
         for e in m.events:
             ql = round(float(e.quarter_length), 6)
             (notes if e.kind == "note" else rests)[ql] += 1
-            labels.setdefault(ql, _duration_label(e))
+            labels.setdefault(ql, duration_name(ql, "en"))
     qls = sorted(labels)
     count = [notes[q] + rests[q] for q in qls]
     total = sum(count)

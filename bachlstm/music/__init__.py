@@ -26,6 +26,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "pitch_name",
             "pitch_class_label",
             "key_label",
+            "duration_name",
         ),
         "durations": (
             "duration_ql",

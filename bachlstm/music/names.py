@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from bachlstm.music.durations import duration_type_of, format_ql
 from bachlstm.music.pitches import MODES, PITCH_NAME_PATTERN, alteration, key_for_tonic, key_name, midi_name
 from bachlstm.music.pitches import pitch_class_name as spelled_class
 
@@ -20,6 +21,17 @@ _KEY = re.compile(rf"^({PITCH_NAME_PATTERN}) (major|minor)$")
 _GERMAN_SPECIAL = {"B": "H", "B-": "B", "B--": "Heses", "E-": "Es", "E--": "Eses", "A-": "As", "A--": "Asas"}
 _GERMAN_MODES = {"major": "Dur", "minor": "Moll"}
 _SIGNS = {"en": ("♯", "♭"), "ascii": ("#", "b")}
+# Written duration types (durations.BASE_QL) as words; German note values are feminine (die Achtel[note]).
+_DURATION_WORDS = {
+    "en": {"breve": "breve", "whole": "whole", "half": "half", "quarter": "quarter", "eighth": "eighth",
+           "16th": "16th", "32nd": "32nd", "64th": "64th"},
+    "de": {"breve": "Brevis", "whole": "Ganze", "half": "Halbe", "quarter": "Viertel", "eighth": "Achtel",
+           "16th": "Sechzehntel", "32nd": "Zweiunddreißigstel", "64th": "Vierundsechzigstel"},
+}  # fmt: skip
+_DOTS = {
+    "en": ("", "dotted ", "double-dotted ", "triple-dotted "),
+    "de": ("", "punktierte ", "doppelt punktierte ", "dreifach punktierte "),
+}
 
 
 def _check(lang: str) -> None:
@@ -83,3 +95,14 @@ def key_label(key, lang: str, *, ascii: bool = False) -> str:
         name = _german(tonic)
         return f"{name if mode == 'major' else name.lower()}-{_GERMAN_MODES[mode]}"
     return f"{pitch_name(tonic, lang, ascii=ascii)} {mode}"
+
+
+def duration_name(quarter_length: float, lang: str) -> str:
+    """A note value in words for `lang`: 1.5 -> "dotted quarter" / "punktierte Viertel", 0.125 -> "32nd" /
+    "Zweiunddreißigstel"; a triplet value by its written type, any other as quarters ("5/3", "1,25")."""
+    _check(lang)
+    duration_type, dots = duration_type_of(quarter_length)
+    if duration_type not in _DURATION_WORDS[lang]:
+        text = format_ql(quarter_length)
+        return text.replace(".", ",") if lang == "de" else text
+    return _DOTS[lang][dots] + _DURATION_WORDS[lang][duration_type]

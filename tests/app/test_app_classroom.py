@@ -100,8 +100,8 @@ def test_a_second_start_says_so_and_offers_to_stop_the_first_leaving_no_run_unwa
         at = long_run(at)  # the second Start
         warning = [w.value for w in at.warning if "already have a run" in w.value]
         assert warning == [
-            "You already have a run queued or training: **anna-workshop-1**. This server trains 1 run(s) "
-            "per student at a time. Stop it to start **anna-workshop-2**, or let it finish."
+            "You already have a run queued or training: **anna-workshop-1**. This server trains 1 run per "
+            "student at a time: stop it to start your new run **anna-workshop-2**, or let it finish."
         ]
         assert [j.name for j in job_manager().jobs()] == ["anna-workshop-1"]  # nothing queued
         assert at.session_state["train_job"] == first.id  # the page still follows the first run
@@ -114,6 +114,27 @@ def test_a_second_start_says_so_and_offers_to_stop_the_first_leaving_no_run_unwa
             "anna-workshop-2"
         ]
         assert ClassRecords().run("anna-workshop-2").owner == "Anna"
+    finally:
+        stop_all()
+
+
+@pytest.mark.slow
+def test_a_second_tab_that_offers_the_running_runs_name_names_the_next_one_for_the_new_run():
+    first_tab = open_app("app_pages/training.py", student="Anna")
+    second_tab = open_app("app_pages/training.py", student="Anna")  # opened before the first started
+    try:
+        long_run(first_tab)
+        assert second_tab.text_input(key="train_run_name").value == "anna-workshop-1"
+        long_run(second_tab)
+        warning = [w.value for w in second_tab.warning if "already have a run" in w.value]
+        assert warning == [
+            "You already have a run queued or training: **anna-workshop-1**. This server trains 1 run per "
+            "student at a time: stop it to start your new run **anna-workshop-2**, or let it finish."
+        ]
+        assert (
+            second_tab.button(key="train_replace_go").label
+            == "Stop anna-workshop-1 and start anna-workshop-2"
+        )
     finally:
         stop_all()
 

@@ -107,7 +107,7 @@ def test_ending_the_workshop_archives_the_student_runs_and_leaves_the_shipped_mo
     assert at.button(key="teacher_archive").disabled  # not before the zip is downloaded
     at.checkbox(key="teacher_downloaded").check().run()
     at.button(key="teacher_archive").click().run()
-    assert at.success[0].value.startswith("2 run(s) moved to archive/workshop-")
+    assert at.success[0].value.startswith("2 runs moved to archive/workshop-")
     assert not list(runs_dir().glob("*.safetensors"))
     (archive,) = (runs_dir() / "archive").iterdir()
     assert sorted(p.name for p in archive.iterdir()) == [

@@ -245,7 +245,7 @@ def test_a_bad_sweep_queues_nothing(field, values, message):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Sweep not started") and message in errors[0], errors
     assert "sweep" not in at.session_state
-    assert any("0 of 1 training slot(s) busy, 0 run(s) waiting" in c.value for c in at.caption)
+    assert any("Server: 0 of 1 training slot busy, no run waiting." in c.value for c in at.caption)
 
 
 def test_a_sweep_never_overwrites_a_saved_run():

@@ -251,7 +251,9 @@ def test_why_a_run_stopped_or_failed_follows_the_language():
     )
     odd = SimpleNamespace(problem=workers.problem_of(KeyError("x")), error="training failed (KeyError): 'x'")
     with i18n.using("de"):
-        assert stop_words(early) == "frühes Beenden: Der Validierungs-Loss wurde 3 Epochen lang nicht besser"
+        assert (
+            stop_words(early) == "frühes Beenden: Der Validierungsverlust wurde 3 Epochen lang nicht besser"
+        )
         assert stop_words(timed) == "die Zeitgrenze des Servers von 60 min war erreicht"
         assert failure_words(killed) == (
             "Training fehlgeschlagen: der Trainingsprozess wurde durch SIGKILL beendet (zu wenig Speicher "

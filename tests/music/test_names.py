@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from bachlstm.music.names import LANGUAGES, key_label, pitch_class_label, pitch_name
+from bachlstm.music.names import LANGUAGES, duration_name, key_label, pitch_class_label, pitch_name
 from bachlstm.music.pitches import midi_of
 from bachlstm.music.tonality import Key
 
@@ -116,3 +116,24 @@ def test_every_pitch_and_key_of_the_corpus():
     for key in keys:
         assert (key_label(key, "de"), key_label(key, "en")) == KEYS[key]
     assert set(LANGUAGES) == {"de", "en"}
+
+
+@pytest.mark.parametrize(
+    ("ql", "de", "en"),
+    [
+        (0.125, "Zweiunddreißigstel", "32nd"),
+        (0.25, "Sechzehntel", "16th"),
+        (0.5, "Achtel", "eighth"),
+        (0.75, "punktierte Achtel", "dotted eighth"),
+        (1.0, "Viertel", "quarter"),
+        (1.75, "doppelt punktierte Viertel", "double-dotted quarter"),
+        (2.0, "Halbe", "half"),
+        (3.0, "punktierte Halbe", "dotted half"),
+        (4.0, "Ganze", "whole"),
+        (1 / 3, "Achtel", "eighth"),  # a triplet eighth by its written type
+        (1.25, "1,25", "1.25"),  # no single written value: quarters
+    ],
+    ids=str,
+)
+def test_duration_names(ql, de, en):
+    assert (duration_name(ql, "de"), duration_name(ql, "en")) == (de, en)
