@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from app_pages.i18n import N_, ngettext, translator
+from app_pages.i18n import N_, current_language, ngettext, translator
 from app_pages.messages import describe, problem_sentence
 from bachlstm.settings.problems import (
     EMPTY_LIST,
@@ -51,8 +51,8 @@ def form_defaults(preset) -> dict:
     values = {}
     for name, (_, kind) in TRAINING_FIELDS.items():
         value = next(getattr(s, name) for s in sections if hasattr(s, name))
-        if kind in ("ints", "floats"):
-            value = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+        if kind in LIST_KINDS:
+            value = list_text(value)
         elif kind == "int0":
             value = value or 0
         elif kind == "text_int":
@@ -61,13 +61,49 @@ def form_defaults(preset) -> dict:
     return values
 
 
+def decimal_comma() -> bool:
+    """True where the reader writes 0,5 for a half (German pages): a comma between digits is a decimal."""
+    return current_language() == "de"
+
+
+def list_text(values: Sequence) -> str:
+    """A list of numbers as a form shows it in the reader's format: '6, 12, 6', '0.2, 0.3' / '0,2; 0,3'."""
+    if decimal_comma() and any(isinstance(v, float) for v in values):
+        return "; ".join(number_text(v) for v in values)  # '0,2, 0,3' would hide where a value ends
+    return ", ".join(number_text(v) for v in values)
+
+
+def number_text(value: float) -> str:
+    """A form's number in the reader's format, no more digits than it has: 0.001 / 0,001, 6, 1e-05."""
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text.replace(".", ",") if decimal_comma() else text
+
+
+def split_numbers(text: str, comma_decimals: bool = False) -> list[str]:
+    """The numbers typed in a list field: separated by ';', spaces or commas; with `comma_decimals` (German
+    pages, decimal fields) a comma between two digits is a decimal comma: '0,2, 0,3' and '0,2; 0,3' and
+    '0,2 0,3' -> ['0,2', '0,3']. Decimal points ('0.2,0.3', English) make every comma split."""
+    comma_decimals = comma_decimals and "." not in str(text)
+    separators = r"[;\s]+|(?<!\d),|,(?!\d)" if comma_decimals else r"[;,\s]+"
+    return [p for p in re.split(separators, str(text)) if p]
+
+
+def parse_number(text: str, kind: type):
+    """'0,25' or '0.25' -> 0.25 (a decimal comma on German pages), '6' -> 6; ValueError if not a number."""
+    text = text.strip()
+    if kind is float and decimal_comma() and "." not in text:
+        text = text.replace(",", ".")
+    return kind(text)
+
+
 def parse_number_list(text: str, kind: type, field: str) -> tuple:
-    """'6, 12, 6' -> (6, 12, 6); FormError naming `field` for anything that is not such a list."""
-    parts = [p.strip() for p in str(text).replace(";", ",").split(",") if p.strip()]
+    """'6, 12, 6' -> (6, 12, 6), '0,2; 0,3' -> (0.2, 0.3) on German pages (split_numbers' rule);
+    FormError naming `field` for anything that is not such a list."""
+    parts = split_numbers(text, comma_decimals=kind is float and decimal_comma())
     if not parts:
         raise FormError([Problem(field, "needs at least one number, e.g. '64, 64'", EMPTY_LIST)])
     try:
-        return tuple(kind(p) for p in parts)
+        return tuple(parse_number(p, kind) for p in parts)
     except ValueError:
         raise FormError(
             [
@@ -181,7 +217,10 @@ def parse_sweep_values(field: str, text: str) -> list:
         raise FormError(f"{field!r} is not a field of the training form")
     label, kind = TRAINING_FIELDS[field]
     label = _(label)  # the sentences below are the page's: in its language
-    parts = [p.strip() for p in re.split(";" if kind in LIST_KINDS else "[,;]", str(text)) if p.strip()]
+    if kind in LIST_KINDS:
+        parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    else:
+        parts = split_numbers(text, comma_decimals=kind == "float" and decimal_comma())
     values = []
     for part in parts:
         if kind in LIST_KINDS:
@@ -192,7 +231,7 @@ def parse_sweep_values(field: str, text: str) -> list:
                 raise FormError(_("sweep over {label}: {why}").format(label=label, why=why)) from None
             continue
         try:
-            values.append(float(part) if kind == "float" else int(part))
+            values.append(parse_number(part, float if kind == "float" else int))
         except ValueError:
             what = _("{part} is not a number") if kind == "float" else _("{part} is not a whole number")
             why = what.format(part=repr(part))

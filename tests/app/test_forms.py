@@ -18,6 +18,41 @@ def test_number_lists_parse_or_name_the_field():
         forms.parse_number_list(" , ", int, "sizes")
 
 
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("0,2, 0,3, 0,3", ["0,2", "0,3", "0,3"]),
+        ("0,2; 0,3;0,3", ["0,2", "0,3", "0,3"]),
+        ("0,2 0,3  0,3", ["0,2", "0,3", "0,3"]),
+        ("0.2, 0.3,0.3", ["0.2", "0.3", "0.3"]),  # English decimals on a German page
+        (",0,5,", ["0,5"]),
+    ],
+    ids=["comma-space", "semicolon", "spaces", "points", "stray-commas"],
+)
+def test_a_comma_between_digits_is_a_decimal_comma_in_german(text, parts):
+    assert forms.split_numbers(text, comma_decimals=True) == parts
+
+
+def test_german_pages_read_and_show_decimal_commas():
+    with using("de"):
+        assert forms.parse_number_list("0,2, 0,3, 0,3", float, "dropouts") == (0.2, 0.3, 0.3)
+        assert forms.parse_number_list("0,2; 0,3", float, "dropouts") == (0.2, 0.3)
+        assert forms.parse_number_list("6,12,6", int, "sizes") == (6, 12, 6)  # whole numbers: commas split
+        values = forms.form_defaults(get_preset("workshop"))
+        assert values["dropouts"] == "0,2; 0,3; 0,3" and values["lstm_sizes"] == "6, 12, 6"
+        assert forms.training_overrides(values)["dropouts"] == (0.2, 0.3, 0.3)
+        assert forms.parse_sweep_values("lr", "0,01; 0,003") == [0.01, 0.003]
+        assert forms.parse_sweep_values("dropouts", "0,2 0,3; 0,1, 0,1") == [(0.2, 0.3), (0.1, 0.1)]
+        with pytest.raises(forms.FormError) as bad:
+            forms.training_preset("workshop", {**values, "dropouts": "0,2,0,3"})  # where does 0,2 end?
+        assert forms.problems_text(bad.value) == (
+            "**Dropout pro LSTM-Schicht** muss eine Liste von Zahlen sein (z. B. 6, 12, 6 oder 0,2; 0,3), "
+            "nicht '0,2,0,3'."
+        )
+    with using("en"):  # English pages: a comma always separates
+        assert forms.parse_number_list("0,2", float, "dropouts") == (0.0, 2.0)
+
+
 def test_form_defaults_round_trip_to_the_same_preset():
     preset = get_preset("workshop")
     values = forms.form_defaults(preset)
@@ -56,7 +91,7 @@ def test_every_bad_field_is_named_by_its_label_at_once():
             "- **Epochen** muss eine ganze Zahl von 1 bis 10.000 sein, nicht 0",
             "- **Batchgröße** muss eine ganze Zahl von 1 bis 65.536 sein, nicht 0",
             "- **Embedding-Dimension** muss eine ganze Zahl von 1 bis 4.096 sein, nicht 100000",
-            "- **Größen der LSTM-Schichten** muss eine durch Kommas getrennte Liste von Zahlen sein, "
+            "- **Größen der LSTM-Schichten** muss eine Liste von Zahlen sein (z. B. 6, 12, 6 oder 0,2; 0,3), "
             "nicht '6, x'",
             "- **Seed** muss eine ganze Zahl von 0 bis 4.294.967.295 sein, nicht -1",
         ]
