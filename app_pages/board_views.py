@@ -153,7 +153,8 @@ def projector(items: list[BoardItem]) -> None:
         )
     )
     events = item_events(item)
-    view = column_view(events, item.melody.get("n_primer", 0), item.melody.get("key_sharps"))
+    # The focus view's page across the screen: a column's page stretched this wide drew 2 bars a screen.
+    view = column_view(events, item.melody.get("n_primer", 0), item.melody.get("key_sharps"), large=True)
     if view["svg"]:
         st.image(view["svg"], width="stretch")
     if len(view["roll"]):

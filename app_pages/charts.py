@@ -415,9 +415,12 @@ ROLL_SCHEMA = pa.schema(
 
 # verovio's page width for sheet music in a Sampling column, in its units (scale 40). A page 1000 wide,
 # shrunk into a quarter of a 1400 px window (about 250 px), drew a staff 25 px high, notes 5 px:
-# unreadable on a projector. 450 draws them 2.2 times as large (more systems, each as wide as the column).
+# unreadable on a projector. 450 draws them 2.2 times as large (more systems, each as wide as the column);
+# with the engraver's compact spacing (`render.COMPACT`) about 2 bars per system, where it was 1.
 COLUMN_PAGE_WIDTH = 450
-FOCUS_PAGE_WIDTH = 1100  # one method across the page: about as large again on a 1400 px screen
+# One method across the page (the focus view, the Class board's projector): about 5 bars per system, the
+# staff about 90 px high in a 1000 px wide page; a column's page stretched this wide drew 2 bars a screen.
+FOCUS_PAGE_WIDTH = 1100
 
 
 def melody_view(

@@ -90,10 +90,18 @@ def test_the_owner_or_the_teacher_removes_an_item(board, monkeypatch):
     assert [i.id for i in board.board_items()] == [3]
 
 
-def test_the_projector_shows_one_melody_large_with_next_and_previous(board):
+def test_the_projector_shows_one_melody_large_with_next_and_previous(board, monkeypatch):
+    from app_pages import charts
+
+    widths, draw = [], charts.melody_view
+    monkeypatch.setattr(
+        charts, "melody_view", lambda *a, **kw: widths.append(kw["page_width"]) or draw(*a, **kw)
+    )
     at = board_page("Ben")
     at.get("button_group")[0].set_value("Projector").run()
     assert not at.exception
+    # The focus view's wide page: a column's page stretched across the screen drew 2 bars a screen.
+    assert widths[-1] == charts.FOCUS_PAGE_WIDTH
     assert at.markdown[0].value.startswith("### Wild") and "(1 of 3)" in at.markdown[0].value
     assert len(at.image) == 1 and len(at.get("vega_lite_chart")) == 1  # the sheet music and the piano roll
     at.button(key="board_next").click().run()

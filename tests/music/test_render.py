@@ -8,11 +8,13 @@ from bachlstm.music import scores as music
 from bachlstm.music.events import Event
 from bachlstm.music.render import (
     ContentCache,
+    beams,
     engrave,
     estimate_key_sharps,
     kern_pitch,
     key_signature_token,
     recip,
+    measures,
     spell,
     to_kern,
     to_mei,
@@ -34,7 +36,7 @@ MELODY = [
 
 def test_kern_of_a_two_bar_melody_is_exact():
     assert to_kern(MELODY, key_sharps=1) == (
-        "**kern\n*clefG2\n*k[f#]\n*M4/4\n*MM80\n=1-\n4g\n8a\n8b\n4cc\n[4dd\n=2\n4dd]\n4r\n4f#\n==\n*-\n"
+        "**kern\n*clefG2\n*k[f#]\n*M4/4\n*MM80\n=1-\n4g\n8aL\n8bJ\n4cc\n[4dd\n=2\n4dd]\n4r\n4f#\n==\n*-\n"
     )
 
 
@@ -123,13 +125,42 @@ def test_a_long_melody_breaks_into_systems_on_one_page_or_more():
     assert sum(len(re.findall(r'class="note"', p)) for p in pages) == 200
 
 
+def test_a_column_page_holds_two_bars_of_quarters_and_eighths_per_system():
+    # A Sampling column's page (450): one bar per system took about 12 screens at 800 px.
+    bar = [note("G", 4, 1.0), note("A", 4, 0.5), note("B", 4, 0.5), note("C", 5, 1.0), note("D", 5, 1.0)]
+    (page,) = to_svg(bar * 8, page_width=450)
+    systems, measures = page.count('class="system"'), page.count('class="measure"')
+    assert measures == 8 and systems <= 5, (measures, systems)  # 8 systems with verovio's spacing
+
+
+@pytest.mark.parametrize(
+    "events, pickup, expected",
+    [
+        ([note("G", 4, 1.0), note("A", 4, 0.5), note("B", 4, 0.5), note("C", 5, 1.0),
+          *[note("D", 5, 0.25)] * 4], 0.0, [(1, 2), (4, 7)]),
+        ([note("A", 4, 0.5), note("B", 4, 1.0), note("C", 5, 0.5), note("D", 5, 2.0)], 0.0, []),
+        ([note("A", 4, 0.5), rest(0.5), note("B", 4, 0.5), note("C", 5, 0.5), note("D", 5, 2.0)], 0.0,
+         [(2, 3)]),
+        ([note("A", 4, 0.75), note("B", 4, 0.25), note("C", 5, 3.0)], 0.0, [(0, 1)]),
+        ([note("A", 4, 0.5), note("B", 4, 0.5)], 1.0, [(0, 1)]),  # a pickup bar: its beat 4
+        ([note("A", 4, 0.5), note("B", 4, 0.5), note("C", 5, 0.5)], 1.5, [(1, 2)]),  # from beat 3.5
+    ],
+    ids=["eighths and sixteenths", "syncopation", "a rest breaks", "dotted", "pickup beat", "pickup offbeat"],
+)  # fmt: skip
+def test_notes_shorter_than_a_quarter_are_beamed_by_beat(events, pickup, expected):
+    bar = measures(events, pickup)[0]
+    start = 4.0 - pickup if pickup else 0.0
+    assert beams(bar, start) == expected
+
+
 def test_mei_of_a_two_bar_melody_is_exact():
     mei = to_mei(MELODY, key_sharps=1)
     section = mei[mei.index("<section>") : mei.index("</section>")]
     assert '<keySig sig="1s"/><meterSig count="4" unit="4"/>' in mei
     assert section == (
         '<section><measure n="1"><staff n="1"><layer n="1"><note pname="g" oct="4" dur="4"/>'
-        '<note pname="a" oct="4" dur="8"/><note pname="b" oct="4" dur="8"/><note pname="c" oct="5" dur="4"/>'
+        '<beam><note pname="a" oct="4" dur="8"/><note pname="b" oct="4" dur="8"/></beam>'
+        '<note pname="c" oct="5" dur="4"/>'
         '<note pname="d" oct="5" xml:id="n4" dur="4"/></layer></staff><tie startid="#n4" endid="#n5"/>'
         '</measure><measure n="2" right="end"><staff n="1"><layer n="1"><note pname="d" oct="5" xml:id="n5" '
         'dur="4"/><rest dur="4"/><note pname="f" oct="4" dur="4"/></layer></staff></measure>'
@@ -285,6 +316,6 @@ def test_kern_marks_the_first_events_grey():
     from bachlstm.music.render import MARKED_COLOUR
 
     kern = to_kern(MELODY, key_sharps=1, marked=2).splitlines()
-    assert kern[6:9] == ["4g@", "8a@", "8b"]
+    assert kern[6:9] == ["4g@", "8aL@", "8bJ"]
     assert kern[-1] == f'!!!RDF**kern: @ = marked note, color="{MARKED_COLOUR}"'
     assert "@" not in to_kern(MELODY, key_sharps=1)
