@@ -158,7 +158,9 @@ def projector(items: list[BoardItem]) -> None:
     if view["svg"]:
         st.image(view["svg"], width="stretch")
     if len(view["roll"]):
-        st.vega_lite_chart(view["roll"], charts.piano_roll_chart(view["roll"]), width="stretch")
+        st.vega_lite_chart(
+            view["roll"], charts.localized(charts.piano_roll_chart(view["roll"])), width="stretch"
+        )
     listen(item, events, key="board_projector_listen")
 
 

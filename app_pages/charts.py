@@ -20,6 +20,35 @@ from bachlstm.music.scores import piano_roll
 
 _ = translator(__name__)
 
+# d3-format number locales (Vega-Lite's config.locale): axes, tooltips and labels in the reader's format
+# (a German page showed "1,000" and "0.15" on its charts beside "1.779" and "19,64" in its text).
+NUMBER_LOCALES = {
+    "de": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", "\u00a0€"]},
+    "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]},
+}
+# Room for German labels and titles: Vega cuts a legend label at 160 px and an axis title at its axis
+# ("Validierungs-Lo…", "mittlere…"); a chart's own axis or legend setting still wins.
+LABEL_ROOM = {
+    "legend": {"labelLimit": 320, "titleLimit": 320},
+    "axis": {"labelLimit": 240, "titleLimit": 0},  # 0: a title as long as it is (one line, centred)
+}
+
+
+def localized(chart):
+    """The chart (altair or a Vega-Lite dict) with numbers in the page's language and room for long labels:
+    every chart a page draws passes through here."""
+    extra = {"locale": {"number": NUMBER_LOCALES[current_language()]}}
+    if isinstance(chart, dict):
+        config = chart.get("config", {})
+        extra |= {k: {**room, **config.get(k, {})} for k, room in LABEL_ROOM.items()}
+        return {**chart, "config": {**config, **extra}}
+    chart = chart.copy(deep=False)
+    config = chart.config.to_dict() if chart.config is not alt.Undefined else {}
+    extra |= {k: {**room, **config.get(k, {})} for k, room in LABEL_ROOM.items()}
+    chart.config = alt.Config(**{**config, **extra})
+    return chart
+
+
 # The figures of the Sampling page's comparison chart (style.COLUMNS names): what a good value is.
 STYLE_CHART = {
     "pitch classes vs Bach": N_("low"),
@@ -38,9 +67,27 @@ STYLE_CHART = {
 # four piano rolls 0.18 s, the comparison chart 0.23 s), more than generating the music.
 
 
+# Tooltip titles of the plain Vega-Lite specs' fields (a field without one showed its code name).
+TOOLTIP_TITLES = {
+    "run": N_("run"),
+    "metric": N_("measure"),
+    "epoch": N_("epoch"),
+    "step": N_("optimizer step"),
+    "value": N_("value"),
+}
+
+
 def _tooltip(*fields: tuple[str, str] | tuple[str, str, str]) -> list[dict]:
-    """Vega-Lite tooltip entries from (field, type[, number format])."""
-    return [{"field": f[0], "type": f[1], **({"format": f[2]} if len(f) > 2 else {})} for f in fields]
+    """Vega-Lite tooltip entries from (field, type[, number format]), titled in the page's language."""
+    return [
+        {
+            "field": f[0],
+            "type": f[1],
+            **({"title": _(TOOLTIP_TITLES[f[0]])} if f[0] in TOOLTIP_TITLES else {}),
+            **({"format": f[2]} if len(f) > 2 else {}),
+        }
+        for f in fields
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -96,7 +143,7 @@ def training_charts(frame: pd.DataFrame) -> tuple:
                     "field": "metric",
                     "type": "nominal",
                     "title": None,
-                    "legend": {"orient": "bottom"},
+                    "legend": {"orient": "bottom", "columns": 2},  # one row was cut at 800 px
                 },
                 "tooltip": _tooltip(
                     ("run", "nominal"),
@@ -146,7 +193,12 @@ def history_chart(frame: pd.DataFrame):
             y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
             color=alt.Color("run:N", title=_("run"), legend=alt.Legend(orient="top")),
             strokeDash=alt.StrokeDash("run:N", legend=None),
-            tooltip=["run", "metric", "epoch", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=[
+                alt.Tooltip("run:N", title=_("run")),
+                alt.Tooltip("metric:N", title=_("measure")),
+                alt.Tooltip("epoch:Q", title=_("epoch")),
+                alt.Tooltip("value:Q", title=_("value"), format=".4f"),
+            ],
         )
         # two panels a row, 160 px each: about 470 px in all, so it fits an 800 px laptop's page (three in a
         # row of 210 px were 787 px, cut off at the right)
@@ -300,7 +352,7 @@ def ambitus_chart(table: pd.DataFrame):
                 "range:N",
                 title=_("range"),
                 scale=alt.Scale(range=["#c6d4ea", "#4a6fa5"]),
-                legend=alt.Legend(orient="bottom"),
+                legend=alt.Legend(orient="bottom", columns=1),  # side by side, "mittlere…" was cut
             ),
             tooltip=[
                 alt.Tooltip("voice:N", title=_("voice")),

@@ -8,6 +8,7 @@ from app_pages.forms import problems_text
 from app_pages.i18n import current_language, number, translator
 from app_pages.messages import describe
 from app_pages.page_links import apply_link_settings, one_of, some_of, whole_number
+from app_pages.tables import show_table
 from app_pages.terms import glossary_link
 from app_pages.texts import (
     MISSING,
@@ -102,9 +103,9 @@ m[2].metric(_("Left out"), number(o.n_excluded))
 m[3].metric(
     _("Tokens ({tokenizer})").format(tokenizer=tokenizer), number(o.n_tokens), help=glossary_link("token")
 )
-st.dataframe(exclusion_summary(o.summary), hide_index=True, width="stretch", placeholder=MISSING)
+show_table(st, exclusion_summary(o.summary), hide_index=True, width="stretch", placeholder=MISSING)
 with st.expander(_("Every exclusion ({n})").format(n=number(o.n_excluded))):
-    st.dataframe(excluded_table(o.excluded), hide_index=True, width="stretch", placeholder=MISSING)
+    show_table(st, excluded_table(o.excluded), hide_index=True, width="stretch", placeholder=MISSING)
 if not o.n_melodies:
     st.warning(_("No melody passes these filters: widen them to see the charts."))
     st.stop()
@@ -121,7 +122,7 @@ pictures = [
      charts.bar_chart(o.pitch_classes.assign(name=[pitch_name(n, lang) for n in o.pitch_classes.name]),
                       "name", "share", x_title=_("pitch class"), y_title=_("share"))),
     (_("Durations"), charts.bar_chart(durations, "duration", "count", sort=list(durations.duration),
-                                      x_title=_("duration (quarters)"), y_title=_("count"))),
+                                      x_title=_("note value"), y_title=_("count"))),
     (_("Token frequency by rank (log-log)"), charts.zipf_chart(o.tokens)),
     (_("Vocabulary coverage"), charts.coverage_chart(o.coverage)),
     (_("Training windows vs sequence length"), charts.windows_chart(o.windows)),
@@ -133,7 +134,7 @@ for i, (title, chart) in enumerate(pictures):  # titles as page text: they wrap 
     with (left, right)[i % 2]:
         term = PICTURE_TERMS.get(i)
         st.markdown(f"**{title}**", help=glossary_link(term) if term else None)
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(charts.localized(chart), width="stretch")
 with right:
     st.markdown(
         _("**Embedding dimension** for a vocabulary of {n} {tokenizer} tokens").format(
@@ -141,7 +142,7 @@ with right:
         )
     )
     embedding_sizes = o.embedding[o.embedding.tokenizer == tokenizer]
-    st.dataframe(embedding_table(embedding_sizes), hide_index=True, width="stretch", placeholder=MISSING)
+    show_table(st, embedding_table(embedding_sizes), hide_index=True, width="stretch", placeholder=MISSING)
     eq = o.equidistant
     st.caption(
         _(
@@ -154,7 +155,8 @@ with right:
 st.subheader(_("Hymn tunes set more than once"))
 groups = tune_groups(*filters)
 st.caption(_(TUNE_GROUPS_HELP).format(n=len(groups)))
-st.dataframe(
+show_table(
+    st,
     shown_headers(groups),
     hide_index=True,
     width="stretch",

@@ -5,6 +5,7 @@ import streamlit as st
 from app_pages.common import corpus, show_problem, visible_checkpoints
 from app_pages.i18n import number, translator
 from app_pages.messages import describe
+from app_pages.tables import show_table
 from app_pages.texts import (
     MISSING,
     NOT_MEASURED,
@@ -75,8 +76,8 @@ if not infos:
 else:
     table = checkpoint_table(infos)
     formats = {name: st.column_config.NumberColumn(format=f) for name, f in figure_formats(table).items()}
-    st.dataframe(
-        shown_headers(table), hide_index=True, width="stretch", placeholder=MISSING, column_config=formats
+    show_table(
+        st, shown_headers(table), hide_index=True, width="stretch", placeholder=MISSING, column_config=formats
     )
     st.caption(_(NOTE_FIGURES_HELP))
     if table.drop(columns=["name", "kind", "status"]).isna().any(axis=None):
@@ -84,8 +85,8 @@ else:
     for info in infos:
         show_problem(info)
     st.subheader(_("Pitch prediction against the literature"))
-    st.dataframe(
-        shown_headers(literature_table(infos)), hide_index=True, width="stretch", placeholder=MISSING
+    show_table(
+        st, shown_headers(literature_table(infos)), hide_index=True, width="stretch", placeholder=MISSING
     )
     st.caption(
         _(

@@ -7,10 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import inside_charts as charts
+from app_pages.charts import localized
 from app_pages.common import SESSION, checkpoint, mtime
 from app_pages.i18n import N_, current_language, number, percent, translator
 from app_pages.messages import describe, token_type_words
 from app_pages.sampling_state import SamplingResult
+from app_pages.tables import show_table
 from app_pages.terms import glossary_link
 from app_pages.texts import (
     COLOUR_WORDS,
@@ -232,15 +234,15 @@ def draw_surprise(ins: Inspection, name: str, other: tuple[str, Inspection] | No
             )
         notes = named_notes(s.notes, lang)
         chart = charts.surprise_roll(notes, one.timeline.bar_lines, _total(one), model, max_bits=top)
-        col.altair_chart(chart, width="stretch")
+        col.altair_chart(localized(chart), width="stretch")
         config = {
             _(INSIDE_HEADERS[c]): st.column_config.NumberColumn(format=f) for c, f in NOTES_FORMATS.items()
         }
         most, least = (notes_table(named_notes(f, lang)) for f in extremes(s, 5))
         col.markdown(_("**Most surprising notes**"))
-        col.dataframe(most, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+        show_table(col, most, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
         col.markdown(_("**Least surprising notes**"))
-        col.dataframe(least, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+        show_table(col, least, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
 
 
 def _shown_units(values: np.ndarray, limit: int) -> list[int]:
@@ -292,7 +294,7 @@ def draw_states(ins: Inspection) -> None:
         steps, values[:, unit], _("unit {unit}: {signal}").format(unit=unit, signal=label), bars, total
     )
     for chart in (roll, heat, line):  # one under another on the same time axis
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(localized(chart), width="stretch")
 
 
 def _feature_frame(ins: Inspection, feature: str, rows: pd.DataFrame) -> pd.DataFrame:
@@ -346,8 +348,8 @@ def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
             format="localized", help=_("Notes the correlation is computed over.")
         ),
     }
-    st.dataframe(
-        units_table(best), hide_index=True, width="stretch", column_config=config, placeholder=MISSING
+    show_table(
+        st, units_table(best), hide_index=True, width="stretch", column_config=config, placeholder=MISSING
     )
     features = list(FEATURES)
     if st.session_state.get("inside_feature") not in features:  # opens on what some unit tracks best
@@ -363,7 +365,9 @@ def draw_units(ins: Inspection, table: pd.DataFrame) -> None:
         st.info(_("This feature does not vary in this melody, so no unit can track it."))
         return
     frame = _feature_frame(ins, feature, rows)
-    st.altair_chart(charts.feature_traces(frame, ins.timeline.bar_lines, _total(ins)), width="stretch")
+    st.altair_chart(
+        localized(charts.feature_traces(frame, ins.timeline.bar_lines, _total(ins))), width="stretch"
+    )
 
 
 def embedding_frame(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -393,16 +397,20 @@ def draw_embedding(ck, path: str, mtime: float) -> None:
         for col, (a, b) in zip(st.columns(3), pairs):
             i, j = "xyz".index(a), "xyz".index(b)
             titles = tuple(_("dimension {n} ({share})").format(n=k + 1, share=share[k]) for k in (i, j))
-            col.altair_chart(charts.embedding_scatter(frame, a, b, key, title, titles), width="stretch")
+            col.altair_chart(
+                localized(charts.embedding_scatter(frame, a, b, key, title, titles)), width="stretch"
+            )
     else:
         y = "y" if "y" in frame else "x"
         titles = (
             _("main direction 1 ({share} of the variance)").format(share=share[0]),
             _("direction 2 ({share})").format(share=share[-1]),
         )
-        st.altair_chart(charts.embedding_scatter(frame, "x", y, key, title, titles), width="stretch")
+        st.altair_chart(
+            localized(charts.embedding_scatter(frame, "x", y, key, title, titles)), width="stretch"
+        )
     st.caption(_("Colours: {what}").format(what=title))
-    st.altair_chart(charts.embedding_legend(frame, key), width="content")
+    st.altair_chart(localized(charts.embedding_legend(frame, key)), width="content")
     tokens = view.frame.token.tolist()
     first = next((k for k, t in enumerate(view.frame.type) if t in ("note", "pitch")), 0)
     token = st.selectbox(
@@ -412,7 +420,8 @@ def draw_embedding(ck, path: str, mtime: float) -> None:
         key="inside_token",
         format_func={t: token_words(t) for t in tokens}.__getitem__,
     )
-    st.dataframe(
+    show_table(
+        st,
         neighbours_table(nearest_tokens(ck.model, ck.tokenizer, token, 8)),
         hide_index=True,
         column_config={_(INSIDE_HEADERS["similarity"]): st.column_config.NumberColumn(format="%.2f")},

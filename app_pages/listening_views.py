@@ -18,6 +18,7 @@ from app_pages import charts
 from app_pages.common import checkpoint, class_records, column_view, mtime, records_problem_text, render_cache
 from app_pages.i18n import translator
 from app_pages.messages import method_words
+from app_pages.tables import show_table
 from app_pages.texts import MISSING
 from bachlstm.classroom.listening import listening_results, student_scores
 from bachlstm.classroom.records import ListeningRound, ListeningSettings, RecordsError
@@ -229,7 +230,8 @@ def draw_results(student: str | None) -> None:
         st.caption(_("No answers yet."))
         return
     frame = charts.listening_frame(results)
-    st.dataframe(
+    show_table(
+        st,
         frame,
         hide_index=True,
         placeholder=MISSING,
@@ -243,7 +245,7 @@ def draw_results(student: str | None) -> None:
         },
     )
     axis = _("taken for Bach (95% interval)")
-    st.vega_lite_chart(frame, charts.listening_chart(frame, axis))
+    st.vega_lite_chart(frame, charts.localized(charts.listening_chart(frame, axis)))
     st.caption(
         _(
             "Share of rounds in which listeners took the model's excerpt for Bach, with its 95% interval "

@@ -9,6 +9,7 @@ to the library's English text (and tests/test_i18n.py's German page check finds 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 
 from app_pages.i18n import N_, current_language, number, translator
@@ -208,12 +209,16 @@ ROW_WORDS = {"Bach (validation)": N_("Bach (validation)")}
 
 def method_label(label: str) -> str:
     """A method's label as the library writes it ('temperature (T=1.2)', 'top-k (k=8) #2') with the
-    method named in the page's language; its settings stay as they are. The Bach row in words too."""
+    method named in the page's language, its settings' numbers in the reader's format ('Temperatur
+    (T=1,2)'). The Bach row in words too."""
     if label in ROW_WORDS:
         return _(ROW_WORDS[label])
     for method in METHOD_WORDS:
         if label == method or label.startswith(method + " "):
-            return method_words(method) + label[len(method) :]
+            settings = label[len(method) :]
+            if current_language() == "de":
+                settings = re.sub(r"(?<=\d)\.(?=\d)", ",", settings)
+            return method_words(method) + settings
     return label
 
 

@@ -26,6 +26,7 @@ from app_pages.sampling_state import (
     outside_sliders,
     stale_note,
 )
+from app_pages.tables import show_table, significant
 from app_pages.terms import with_glossary
 from app_pages.texts import (
     COLUMN_METRICS,
@@ -435,7 +436,7 @@ def draw_columns(res: SamplingResult) -> None:
                     st.image(view["svg"], width="stretch")
                 if len(view["roll"]):
                     spec = charts.piano_roll_chart(view["roll"], x_domain=x_domain, y_domain=y_domain)
-                    st.vega_lite_chart(view["roll"], spec, width="stretch")
+                    st.vega_lite_chart(view["roll"], charts.localized(spec), width="stretch")
     # One fragment for the players: a Listen click redraws only that row, and the page pays for one
     # fragment per run instead of four (Streamlit deep-copies the page's containers for each).
     listen_row(tuple(melodies[i] for i in shown), tuple(methods[i] for i in shown), tuple(shown))
@@ -608,7 +609,7 @@ def draw_token_table(table) -> None:
     }
     if "method" in table:
         table = table.assign(method=[method_label(m) for m in table["method"]])
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    show_table(st, table, hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     if table.isna().any(axis=None):
         st.caption(f"{MISSING} {_(NOT_APPLICABLE)}")
 
@@ -635,6 +636,10 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
     `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
     st.caption(_(STYLE_HELP).format(n=style.n_notes or _("all")))
     frame = style.frame()
+    for i, row in enumerate(style.rows):  # the intervals ("0.8-0.95") in the reader's format
+        for name, iv in row.figures.items():
+            if f"{name} 95%" in frame and iv.low != iv.high:
+                frame.loc[i, f"{name} 95%"] = f"{significant(iv.low)}–{significant(iv.high)}"
     if "method" in frame:
         frame = frame.assign(method=[method_label(m) for m in frame["method"]])
     # style.COLUMNS (names and meanings) are in the catalog (babel.cfg): a label and help for each column
@@ -645,7 +650,7 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
         help_text = with_glossary(meanings.get(_(base)), COLUMN_TERMS.get(base))
         config[name] = st.column_config.Column(_(base) + interval, help=help_text)
     shown = [c for c in frame.columns if not c.endswith(" 95%")] if samples == 1 else list(frame.columns)
-    st.dataframe(frame[shown], hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
+    show_table(st, frame[shown], hide_index=True, width="stretch", column_config=config, placeholder=MISSING)
     floor_pc, floor_tr = style.noise_floor
     st.caption(
         _(
@@ -660,7 +665,7 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
     if own:
         drawn = charts.with_own_points(drawn, own)
     if not drawn.empty:
-        st.vega_lite_chart(drawn, charts.style_chart(drawn))
+        st.vega_lite_chart(drawn, charts.localized(charts.style_chart(drawn)))
     for name in zero:  # a panel of zero-height bars reads as a broken chart: a sentence says it
         st.caption(
             _("**{name}** ({meaning}) is 0 for every method and for Bach: no chart.").format(
@@ -692,7 +697,7 @@ def explorer(res: SamplingResult) -> None:
     view = next_token_view(ck, tuple(context), tuple(g.config for g in gens), res.constrained)
     with st.container(key="sampling_explorer"):
         for col, spec in zip(st.columns(2) * 2, view["spec"]):  # two a row, two rows
-            col.vega_lite_chart(view["data"], spec, width="stretch")
+            col.vega_lite_chart(view["data"], charts.localized(spec), width="stretch")
     chosen = ck.tokenizer.vocab[gen.tokens[step - 1]]
     st.caption(
         _(

@@ -18,6 +18,7 @@ from app_pages.forms import (
 )
 from app_pages.i18n import number, translator
 from app_pages.messages import describe
+from app_pages.tables import show_table
 from app_pages.texts import MISSING, NOT_YET, job_status_words
 from app_pages.training_runs import start_run
 from bachlstm.model.checkpoints import CheckpointError, list_checkpoints, validate_run_name
@@ -108,7 +109,7 @@ def draw_sweep(live: bool = False) -> None:
     words = {**charts.SWEEP_MEASURES, "label": label, "test_perplexity": "test perplexity", "run": "run"}
     config = {name: st.column_config.Column(_(text)) for name, text in words.items()}
     shown = table.drop(columns="value").assign(status=[job_status_words(s) for s in table.status])
-    st.dataframe(shown, hide_index=True, column_config=config, placeholder=MISSING)
+    show_table(st, shown, hide_index=True, column_config=config, placeholder=MISSING)
     if table[["best_val_loss", "bits_per_note", "test_perplexity"]].isna().any(axis=None):
         st.caption(f"{MISSING} {_(NOT_YET)}")
     histories = {}
@@ -118,13 +119,13 @@ def draw_sweep(live: bool = False) -> None:
             histories[f"{sweep['field']}={value}"] = _history(job.progress())
     frame = charts.history_frame(histories)
     if not frame.empty:
-        st.altair_chart(charts.history_chart(frame))
+        st.altair_chart(charts.localized(charts.history_chart(frame)))
     done = table.dropna(subset=["best_val_loss"])
     done = done[done.status.isin(("done", "stopped"))]
     if len(done) >= 2:
         numeric = kind not in LIST_KINDS
         chart = charts.sweep_chart(done, label, numeric=numeric, log=sweep["field"] == "lr")
-        st.altair_chart(chart)
+        st.altair_chart(charts.localized(chart))
         best = done.loc[done.best_val_loss.idxmin()]
         st.caption(
             _(

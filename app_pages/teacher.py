@@ -18,6 +18,7 @@ from app_pages.common import (
     wait_estimates,
 )
 from app_pages.i18n import ngettext, translator
+from app_pages.tables import show_table
 from app_pages.texts import MISSING, format_seconds, job_status_words, run_state, server_load_words
 from bachlstm.classroom.records import DAMAGED, RecordsError
 from bachlstm.classroom.workshop import archive_runs, class_runs, delete_run, zip_runs
@@ -124,7 +125,7 @@ def live_runs() -> None:
     if not rows:
         st.info(_("No student run yet."))
         return
-    st.dataframe(_table(rows), hide_index=True, width="stretch", placeholder=MISSING)
+    show_table(st, _table(rows), hide_index=True, width="stretch", placeholder=MISSING)
 
 
 live_runs()

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app_pages.charts import history_chart, history_frame, progress_frame, training_charts
+from app_pages.charts import history_chart, history_frame, localized, progress_frame, training_charts
 from app_pages.common import (
     current_student,
     job_manager,
@@ -16,6 +16,7 @@ from app_pages.common import (
 )
 from app_pages.i18n import N_, ngettext, number, percent, translator
 from app_pages.messages import describe, failure_words, stop_words
+from app_pages.tables import show_table
 from app_pages.terms import glossary_link, with_glossary
 from app_pages.texts import (
     MISSING,
@@ -94,7 +95,7 @@ def draw_job(job_id: str, live: bool = False) -> None:
             if spec is None:  # no point yet: a sentence says when one comes, not an empty frame
                 col.caption(_(waiting))
             else:
-                col.vega_lite_chart(data, spec, width="stretch")
+                col.vega_lite_chart(data, localized(spec), width="stretch")
     if job.metrics:
         m = job.metrics
         cols = st.columns(4)
@@ -170,7 +171,7 @@ def draw_queue(manager) -> None:
             }
             for j in jobs
         ]
-        st.dataframe(shown_headers(pd.DataFrame(rows)), hide_index=True, placeholder=MISSING)
+        show_table(st, shown_headers(pd.DataFrame(rows)), hide_index=True, placeholder=MISSING)
 
 
 def draw_other_runs(shown) -> None:
@@ -300,7 +301,7 @@ def draw_compare() -> None:
     if frame.empty:
         st.info(_("The chosen runs have no per-epoch history to show."))
     else:
-        st.altair_chart(history_chart(frame))
+        st.altair_chart(localized(history_chart(frame)))
         if kind == ALL_TOKENIZERS:
             st.caption(
                 _(

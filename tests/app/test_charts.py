@@ -296,3 +296,20 @@ def test_embedding_numbers_colour_in_numeric_order_and_the_readers_notation():
         assert scale.domain == ["0,25", "1,5", "4", "keine"]  # 0,25 before 1,5 before 4; none last
     with using("en"):
         assert _coloured(frame, "duration")[1].domain == ["0.25", "1.5", "4", "none"]
+
+
+def test_every_chart_gets_the_readers_number_format_and_room_for_long_labels():
+    from app_pages.charts import localized
+
+    spec = {"mark": "bar", "config": {"legend": {"labelLimit": 100}}}
+    with using("de"):
+        shown = localized(spec)
+        chart = localized(charts.bar_chart(pd.DataFrame({"x": ["a"], "n": [1000]}), "x", "n"))
+    assert shown["config"]["locale"]["number"]["decimal"] == ","
+    assert shown["config"]["locale"]["number"]["thousands"] == "."
+    assert shown["config"]["legend"] == {"labelLimit": 100, "titleLimit": 320}  # the chart's own wins
+    assert "locale" not in spec.get("config", {})  # the cached spec is not changed
+    config = chart.to_dict()["config"]  # validates against the Vega-Lite schema
+    assert config["locale"]["number"]["decimal"] == "," and config["axis"]["titleLimit"] == 0
+    with using("en"):
+        assert localized(spec)["config"]["locale"]["number"]["decimal"] == "."

@@ -271,7 +271,7 @@ def test_why_a_run_stopped_or_failed_follows_the_language():
     )
 
 
-def test_method_names_follow_the_language_and_keep_their_settings():
+def test_method_names_follow_the_language_with_settings_in_the_readers_format():
     from app_pages.messages import method_label
 
     labels = [
@@ -283,7 +283,7 @@ def test_method_names_follow_the_language_and_keep_their_settings():
     ]
     with i18n.using("de"):
         assert [method_label(x) for x in labels] == [
-            "Greedy", "Temperatur (T=1.2)", "Top-k (k=8) #2", "Top-p (p=0.9) + rep=1.2", "Bach (Validierung)"
+            "Greedy", "Temperatur (T=1,2)", "Top-k (k=8) #2", "Top-p (p=0,9) + rep=1,2", "Bach (Validierung)"
         ]  # fmt: skip
     with i18n.using("en"):
         assert [method_label(x) for x in labels] == labels
