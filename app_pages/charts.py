@@ -5,6 +5,7 @@ Plain functions beside the pages (no streamlit here), so tests can build every c
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 
@@ -74,6 +75,10 @@ TOOLTIP_TITLES = {
     "epoch": N_("epoch"),
     "step": N_("optimizer step"),
     "value": N_("value"),
+    "pitch": N_("pitch"),
+    "start": N_("start (quarters)"),
+    "duration": N_("duration (quarters)"),
+    "part_words": N_("part"),
 }
 
 
@@ -487,7 +492,9 @@ def melody_view(
     first `n_primer` events) is grey in both.
     """
     roll = piano_roll(events)
-    roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]
+    lang = current_language()
+    roll["pitch"] = [pitch_name(p, lang) for p in roll["pitch"]]  # the reader's names: H4, B♭3
+    roll["part"] = ["primer" if i < n_primer else "generated" for i in roll["index"]]  # codes: see the spec
     return {
         "svg": to_svg(events, page_width=page_width, key_sharps=key_sharps, marked=n_primer),
         "roll": pa.Table.from_pydict(roll, schema=ROLL_SCHEMA),
@@ -514,9 +521,12 @@ def piano_roll_chart(
     the primer greyed. x_domain, y_domain: fixed axes (`roll_domains`), so rolls side by side compare."""
     x_scale = {"domain": list(x_domain), "nice": False} if x_domain is not None else {}
     y_scale = {"domain": list(y_domain)} if y_domain is not None else {"zero": False}
+    part_words = {"primer": _("primer"), "generated": _("generated")}
+    words = " : ".join(f"datum.part == {json.dumps(k)} ? {json.dumps(v)}" for k, v in part_words.items())
     return {
         "title": title,
         "height": 160,
+        "transform": [{"calculate": f"{words} : datum.part", "as": "part_words"}],
         "mark": {"type": "bar", "cornerRadius": 2, "clip": True},
         "encoding": {
             "x": {"field": "start", "type": "quantitative", "title": _("quarters"), "scale": x_scale},
@@ -532,7 +542,7 @@ def piano_roll_chart(
                 ("pitch", "nominal"),
                 ("start", "quantitative"),
                 ("duration", "quantitative"),
-                ("part", "nominal"),
+                ("part_words", "nominal"),
             ),
         },
     }

@@ -255,7 +255,8 @@ def column_view(events: tuple, n_primer: int, key_sharps: int | None = None, lar
     def draw():
         return charts.melody_view(events, n_primer, page_width=width, key_sharps=key_sharps)
 
-    return render_cache().get(("view", events, n_primer, key_sharps, width), draw)
+    # the roll's pitch names are the reader's (H in German): one drawing per language
+    return render_cache().get(("view", events, n_primer, key_sharps, width, current_language()), draw)
 
 
 def next_token_view(ck, context: tuple, configs: tuple, constrained: bool) -> dict:

@@ -21,6 +21,7 @@ from babel.messages.pofile import read_po
 from streamlit.testing.v1 import AppTest
 
 from app_pages import i18n
+from bachlstm.music.durations import BASE_QL
 from tests.app.helpers import fresh_caches, new_app  # noqa: F401 (autouse fixture)
 from tests.builders import ROOT
 
@@ -38,18 +39,27 @@ ENGLISH_WORDS = frozenset(
     these those what when where how only or it its to on at into after before between about more most
     less fewer every other same could would should does did been being they their them melody melodies
     pitch chorales voice voices length none yes shows shown click choose generate generated train
-    trained model models rests bars key keys minimum maximum""".split()  # noqa: SIM905 (a word list reads better as text)
+    trained model models rests bars key keys minimum maximum 16th 32nd temperature excerpt excerpts
+    complete wait waiting queued done finished stopped running eighth quarter sixteenth dotted half
+    whole loss step steps run runs accuracy validation setting settings value values number numbers show
+    hide why because yet still again here now new old first last next previous answer answers round
+    rounds page pages surprise surprising unit units layer layers""".split()  # noqa: SIM905 (a word list reads better as text)
 )
 
-# Texts in both languages alike: names of tools and pieces, units, codes.
-SAME_IN_BOTH = frozenset({"bachlstm", "music21", "LSTM", "MIDI", "MusicXML", "English", "Deutsch"})
+# Texts in both languages alike: names of tools and pieces, units, codes, and the tokens of the workshop's
+# tokenizer shown alone (its duration tokens are music21's names: "eighth", "16th"; a duration a page
+# writes in words goes through music.names.duration_name).
+SAME_IN_BOTH = frozenset({"bachlstm", "music21", "LSTM", "MIDI", "MusicXML", "English", "Deutsch"}) | set(
+    BASE_QL
+)
 
 
 def english_words(text: str) -> list[str]:
     """The English words in a text a German page shows (code in backticks and placeholders left out)."""
     text = re.sub(r"`[^`]*`", " ", text)
-    text = re.sub(r"\{[^}]*\}|https?://\S+|:material/\w+:", " ", text)
-    return [w for w in re.findall(r"[A-Za-z']+", text) if w.lower() in ENGLISH_WORDS]
+    text = re.sub(r"\{[^}]*\}|https?://\S+|:material/\w+:|\]\([^)]*\)", " ", text)  # and link targets
+    text = re.sub(r"\S*[/_]\S*", " ", text)  # paths and code names: runs/NAME.safetensors, min_new_tokens
+    return [w for w in re.findall(r"[A-Za-z0-9']+", text) if w.lower() in ENGLISH_WORDS]
 
 
 # --- the catalog ------------------------------------------------------------------------------------
@@ -119,9 +129,15 @@ def test_placeholders_are_the_same_in_both_languages():
 
 
 def test_the_english_text_check_finds_english_and_passes_german():
-    assert english_words("Nothing generated: the seed must be a whole number") == ["generated", "the", "be"]
+    assert english_words("Nothing generated: the seed must be a whole number") == [
+        "generated", "the", "be", "whole", "number"
+    ]  # fmt: skip
+    assert english_words("Run 2: 16th, dotted eighth, quarter; wait, done") == [
+        "Run", "16th", "dotted", "eighth", "quarter", "wait", "done"
+    ]  # fmt: skip
     assert english_words("Train a model on the melodies") == ["Train", "model", "on", "the", "melodies"]
     assert english_words("Die Melodie endet auf dem Grundton, wie es ein Choral tut (`the_end`)") == []
+    assert english_words("Aus tiefer Not; zwei Listen; [Temperatur](glossary?term=temperature); runs/x") == []
 
 
 def test_an_edited_catalog_shows_after_a_moment_without_a_restart(tmp_path, monkeypatch):
@@ -354,6 +370,32 @@ def _spec_texts(spec) -> list[str]:
     return out
 
 
+def _category_texts(spec: dict, proto) -> list[str]:
+    """The words a chart draws from its data: the values of its nominal fields (bars' names, legend
+    entries, tooltips), from the chart's data sets (Arrow tables beside the spec)."""
+    import pyarrow as pa
+
+    fields, todo = set(), [spec]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            shown = item.get("legend", True) is not None  # a colour without a legend is not read
+            if item.get("type") in ("nominal", "ordinal") and isinstance(item.get("field"), str) and shown:
+                fields.add(item["field"])
+            todo.extend(v for k, v in item.items() if k != "datasets")
+        elif isinstance(item, list):
+            todo.extend(item)
+    tables = [d.data.data for d in proto.datasets]
+    if proto.HasField("data"):
+        tables.append(proto.data.data)
+    out = []
+    for table in tables:
+        if table:
+            frame = pa.ipc.open_stream(table).read_all().to_pandas()
+            out.extend(v for f in fields if f in frame for v in frame[f].unique() if isinstance(v, str))
+    return out
+
+
 def visible_texts(at: AppTest) -> list[str]:
     """Every text the rendered page shows: markdown, titles, labels, help, options, table headers and
     text cells, metrics, chart titles and axes, graph labels."""
@@ -381,15 +423,30 @@ def visible_texts(at: AppTest) -> list[str]:
                     texts.extend(re.findall(r'label="([^"]*)"', value))
                 else:
                     with contextlib.suppress(ValueError):  # a spec that is not JSON has no titles to read
-                        texts.extend(_spec_texts(json.loads(value)))
+                        spec = json.loads(value)
+                        texts.extend(_spec_texts(spec) + _category_texts(spec, proto))
     texts = [re.sub(r"(?s)<style>.*?</style>", "", t) for t in texts]  # st.html's style rules: not shown
     return [t for t in texts if t.strip() and t.strip() not in SAME_IN_BOTH]
 
 
+def number_columns(at: AppTest) -> list[str]:
+    """The tables' number columns: Streamlit writes them in English (1,000, 0.25) whatever the page's
+    language, so a German page shows its numbers as German text (app_pages/tables.py)."""
+    out = []
+    for node in _nodes(at._tree):
+        if node.type == "dataframe":
+            frame = node.value
+            numeric = frame.select_dtypes(include="number").columns
+            out.extend(f"number column {c!r}" for c in numeric if frame[c].notna().any())
+    return out
+
+
 def english_left(at: AppTest) -> list[str]:
-    """The texts of a German page that are English: with English words, or an English msgid shown as is."""
+    """The texts of a German page that are English: with English words, or an English msgid shown as is;
+    and its tables' number columns (in English format)."""
     catalog = {m.id: m.string for m in german_catalog() if isinstance(m.id, str) and m.string}
-    return [t for t in visible_texts(at) if english_words(t) or (t in catalog and catalog[t] != t)]
+    texts = [t for t in visible_texts(at) if english_words(t) or (t in catalog and catalog[t] != t)]
+    return texts + number_columns(at)
 
 
 def _mark(page: str):
@@ -482,6 +539,8 @@ def test_an_english_page_renders(page):
     at = open_page(page, lang="en")
     assert not at.exception, at.exception
     assert at.sidebar.selectbox(key=i18n._WIDGET_KEY).value == "en"
+    if page == PAGES[0]:  # the models' table: numbers Streamlit formats (the German check finds them)
+        assert "number column 'parameters'" in number_columns(at)
 
 
 def test_the_language_comes_from_the_address_then_the_session_then_the_browser():
