@@ -172,7 +172,8 @@ def translator(module: str) -> Callable[[str], str]:
 def extract_library_texts(fileobj, keywords, comment_tags, options):
     """A Babel extraction method (babel.cfg `[texts: ...]`): the library's English texts a page translates.
 
-    `names = TEXTS`: the str values of those module-level dicts (`keys = COLUMNS`: keys and values);
+    `names = TEXTS`: the str values of those module-level dicts, (singular, plural) pairs as plurals
+    (`keys = COLUMNS`: keys and values);
     `arguments = description`: the str passed
     as that keyword argument to any call (a preset's description).
     """
@@ -190,6 +191,10 @@ def extract_library_texts(fileobj, keywords, comment_tags, options):
                 for value in texts:
                     if isinstance(value, ast.Constant) and isinstance(value.value, str):
                         yield value.lineno, "", value.value, []
+                    elif isinstance(value, ast.Tuple) and len(value.elts) == 2:  # (singular, plural)
+                        forms = tuple(e.value for e in value.elts if isinstance(e, ast.Constant))
+                        if len(forms) == 2 and all(isinstance(f, str) for f in forms):
+                            yield value.lineno, "ngettext", forms, []
         elif isinstance(node, ast.keyword) and node.arg in keys:
             value = node.value
             if isinstance(value, ast.Constant) and isinstance(value.value, str):

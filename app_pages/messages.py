@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 
-from app_pages.i18n import N_, current_language, number, translator
+from app_pages.i18n import N_, current_language, ngettext, number, translator
 from bachlstm.classroom import records, students
 from bachlstm.model import checkpoint_format as ckpt
 from bachlstm.settings import limits, problems
@@ -354,10 +354,10 @@ def describe(exc: BaseException, label: Callable[[str], str] | None = None) -> s
     coded = problems.code_of(exc)
     if coded is not None:
         return coded_sentence(*coded, label=label)
-    from bachlstm.music.notices import TEXTS, NoticeError
+    from bachlstm.music.notices import NoticeError
 
     if isinstance(exc, NoticeError):
-        return exc.notice.worded(_(TEXTS[exc.notice.code]), current_language())
+        return exc.notice.worded(notice_template(exc.notice), current_language())
     if isinstance(exc, OSError):  # the system's own words are English: the page says what it means
         return _("the server cannot read or write a file it needs")
     if isinstance(exc, records.RecordsError):
@@ -371,3 +371,12 @@ def describe(exc: BaseException, label: Callable[[str], str] | None = None) -> s
     if found:
         return "; ".join(f"{p.field} {problem_sentence(p)}" for p in found)
     return str(exc)
+
+
+def notice_template(notice) -> str:
+    """A reading notice's words in the page's language, before its values: singular or plural as its
+    count says (bachlstm.music.notices.TEXTS)."""
+    from bachlstm.music.notices import TEXTS
+
+    words = TEXTS[notice.code]
+    return ngettext(*words, notice.plural_n) if isinstance(words, tuple) else _(words)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from app_pages.i18n import N_, current_language, ngettext, number, percent, translator
-from app_pages.messages import checkpoint_problem, format_seconds, method_label, voice_words
+from app_pages.messages import checkpoint_problem, format_seconds, method_label, notice_template, voice_words
 from bachlstm.analysis.literature import PUBLISHED
 from bachlstm.training import jobs
 
@@ -792,9 +792,7 @@ def notice_text(notice, lang: str | None = None) -> str:
     """A reading notice (`bachlstm.music.notices.Notice`) in the page's words: its English template
     translated (babel.cfg extracts notices.TEXTS into the catalog), filled with its values, notes named in
     `lang` (default: the page's language)."""
-    from bachlstm.music.notices import TEXTS
-
-    return notice.worded(_(TEXTS[notice.code]), lang or current_language())
+    return notice.worded(notice_template(notice), lang or current_language())
 
 
 def line_label(line, lang: str | None = None) -> str:

@@ -115,6 +115,47 @@ def test_the_catalog_holds_no_texts_the_code_no_longer_uses():
     assert stale == [], f"run pybabel update (app_pages/i18n.py): {stale}"
 
 
+def test_the_german_catalog_says_du_to_the_reader():
+    """Students and the teacher are 'du' on every page: no 'Halten Sie ...', 'Ihre Läufe', 'Ihnen'."""
+    formal = re.compile(r"\b\w+en Sie\b|\bIhr\w*\b|\bIhnen\b")
+    found = [
+        text
+        for m in german_catalog()
+        for text in (m.string if isinstance(m.string, tuple) else (m.string,))
+        if text and formal.search(text)
+    ]
+    assert found == []
+    assert formal.search("Halten Sie ihn an") and formal.search("Ihre anderen Läufe")  # the check can fail
+
+
+def test_counted_texts_have_real_plurals_in_both_languages():
+    """No 'run(s)', 'Lauf/Läufe', 'Modell(e)', 'Note(n)': ngettext picks the form for the number."""
+    from bachlstm.music.notices import Notice
+
+    slashed = re.compile(r"\w\((s|e|n|en|es)\)|\bLauf/Läufe\b")
+    found = [
+        text
+        for m in german_catalog()
+        for text in (
+            *(m.id if isinstance(m.id, tuple) else (m.id,)),
+            *(m.string if isinstance(m.string, tuple) else (m.string,)),
+        )
+        if text and slashed.search(text)
+    ]
+    assert found == []
+    assert slashed.search("1 Modell(e)") and slashed.search("2 run(s)")  # the check can fail
+    one, two = Notice.of("grace_notes", count=1), Notice.of("grace_notes", count=2)
+    assert (one.text, two.text) == ("1 grace note was left out", "2 grace notes were left out")
+    with i18n.using("de"):
+        from app_pages.texts import notice_text
+
+        assert notice_text(one) == "1 Vorschlagsnote wurde weggelassen"
+        assert notice_text(two) == "2 Vorschlagsnoten wurden weggelassen"
+        assert notice_text(Notice.of("track_count", said=1, found=2)) == (
+            "der Kopf der Datei kündigt 1 Spur an, sie enthält aber 2; alle 2 wurden gelesen"
+        )
+
+
 def test_placeholders_are_the_same_in_both_languages():
     differ = []
     for m in german_catalog():

@@ -155,7 +155,7 @@ def test_ghost_notes_are_dropped_and_counted():
     primer = read_primer(midi_file(events), "ghost.mid")
     assert notes(primer) == [("C", 4, 1.0), ("D", 4, 1.0)]
     assert primer.warnings == (Notice.of("zero_length", count=1),)
-    assert primer.warnings[0].text == "1 note(s) of zero length (released as soon as struck) were left out"
+    assert primer.warnings[0].text == "1 note of zero length (released as soon as struck) was left out"
 
 
 def test_damaged_header_is_refused_in_words_without_raw_bytes():
