@@ -258,6 +258,13 @@ def sweep_label(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def sweep_value_text(value) -> str:
+    """A swept value as a page shows it, in the reader's format: 0.001 / 0,001, 6x12x6, 0,2x0,3."""
+    if isinstance(value, (tuple, list)):
+        return "x".join(sweep_value_text(v) for v in value)
+    return number_text(value)
+
+
 def sweep_runs(values: dict, field: str, sweep: list, prefix: str) -> list[tuple[str, dict]]:
     """(run name, get_preset overrides) per swept value: the form's settings with `field` replaced.
 

@@ -15,6 +15,7 @@ from app_pages.forms import (
     problems_text,
     sweep_label,
     sweep_runs,
+    sweep_value_text,
 )
 from app_pages.i18n import number, translator
 from app_pages.messages import describe
@@ -64,6 +65,7 @@ def start_sweep(preset_name: str, values: dict, field: str, text: str, prefix: s
     st.session_state.sweep = {
         "field": field,
         "labels": [sweep_label(v) for v in parsed],
+        "typed": parsed,  # as the form has them (0 for "none"): shown in the reader's format
         "values": swept,
         "jobs": [j.id for j in jobs],
     }
@@ -79,10 +81,11 @@ def sweep_table(sweep: dict) -> pd.DataFrame:
     """One row per swept value: run, value, label, status, best validation loss so far, test perplexity."""
     manager = job_manager()
     rows = []
-    for job_id, value, label in zip(sweep["jobs"], sweep["values"], sweep["labels"]):
+    for job_id, value, typed in zip(sweep["jobs"], sweep["values"], sweep["typed"]):
         job = manager.find(job_id)
         if job is None:
             continue
+        label = sweep_value_text(typed)  # the reader's format (0,001); run names keep sweep_label's
         losses = [r.val_loss for r in job.progress() if r.kind == "epoch" and r.val_loss is not None]
         best = job.metrics.get("val_loss") if job.metrics else (min(losses) if losses else None)
         metrics = job.metrics or {}
@@ -113,10 +116,10 @@ def draw_sweep(live: bool = False) -> None:
     if table[["best_val_loss", "bits_per_note", "test_perplexity"]].isna().any(axis=None):
         st.caption(f"{MISSING} {_(NOT_YET)}")
     histories = {}
-    for job_id, value in zip(sweep["jobs"], sweep["labels"]):
+    for job_id, typed in zip(sweep["jobs"], sweep["typed"]):
         job = manager.find(job_id)
         if job is not None:
-            histories[f"{sweep['field']}={value}"] = _history(job.progress())
+            histories[f"{sweep['field']}={sweep_value_text(typed)}"] = _history(job.progress())
     frame = charts.history_frame(histories)
     if not frame.empty:
         st.altair_chart(charts.localized(charts.history_chart(frame)))

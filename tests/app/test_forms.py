@@ -168,3 +168,13 @@ def test_sweep_runs_vary_one_field_of_the_form():
     runs = forms.sweep_runs(values, "hidden_linear", [0, 64], "s")
     assert [o["hidden_linear"] for _, o in runs] == [None, 64]  # 0 means none, as in the form
     assert forms.sweep_label(0.001) == "0.001" and forms.sweep_label((0.2, 0.3)) == "0.2x0.3"
+
+
+def test_swept_values_are_shown_in_the_readers_format_and_named_as_before():
+    with using("de"):
+        assert [forms.sweep_value_text(v) for v in (0.001, 16, (0.2, 0.3), (6, 12))] == [
+            "0,001", "16", "0,2x0,3", "6x12"
+        ]  # fmt: skip
+        assert forms.sweep_label(0.001) == "0.001"  # run names stay as they were
+    with using("en"):
+        assert forms.sweep_value_text((0.2, 0.3)) == "0.2x0.3"
