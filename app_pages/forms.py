@@ -10,6 +10,7 @@ from app_pages.i18n import N_, current_language, ngettext, translator
 from app_pages.messages import describe, problem_sentence
 from bachlstm.settings.problems import (
     EMPTY_LIST,
+    NOT_NUMBER,
     NOT_NUMBER_LIST,
     NOT_WHOLE,
     Problem,
@@ -25,7 +26,8 @@ class FormError(SettingsError):
     """Dashboard form values that cannot be used; `problems` names each field (the form's field name)."""
 
 
-# The hyperparameters the training form edits: field name -> (label, kind). Kinds: int, float, ints,
+# The hyperparameters the training form edits: field name -> (label, kind). Kinds: int, float (typed as
+# text, so a German page shows and reads 0,003: a number field writes 0.00300 whatever the language), ints,
 # floats (comma-separated lists), int0 (0 means "none"), text_int (a whole number typed as text: a
 # seed may be larger than a browser's number field holds). Number fields have no bounds in the widget
 # (a value outside a widget's bounds turns it red and the button silently does nothing); the library
@@ -57,6 +59,8 @@ def form_defaults(preset) -> dict:
             value = value or 0
         elif kind == "text_int":
             value = str(value)
+        elif kind == "float":
+            value = number_text(float(value))
         values[name] = value
     return values
 
@@ -127,6 +131,16 @@ def parse_whole_number(text: str, field: str) -> int:
         ) from None
 
 
+def parse_decimal(text, field: str) -> float:
+    """'0,003' (German pages) or '0.003' -> 0.003; FormError naming `field` for anything else."""
+    try:
+        return parse_number(str(text), float)
+    except ValueError:
+        raise FormError(
+            [Problem(field, f"must be a number, got {text!r}", NOT_NUMBER, (("got", text),))]
+        ) from None
+
+
 def _parse_field(value, kind: str, name: str):
     if kind in LIST_KINDS:
         return parse_number_list(value, int if kind == "ints" else float, name)
@@ -136,7 +150,7 @@ def _parse_field(value, kind: str, name: str):
         return int(value)
     if kind == "text_int":
         return parse_whole_number(value, name)
-    return float(value)
+    return parse_decimal(value, name)
 
 
 def training_overrides(values: dict) -> dict:

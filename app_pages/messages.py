@@ -31,6 +31,7 @@ SENTENCES: Mapping[tuple[str, str], str] = {
         "must be a number above 0, got {got} (for a temperature near 0 choose greedy)"
     ),
     ("setting", problems.NOT_WHOLE): N_("must be a whole number, got {got}"),
+    ("setting", problems.NOT_NUMBER): N_("must be a number, got {got}"),
     ("setting", problems.NOT_NUMBER_LIST): N_("must be a comma-separated list of numbers, got {got}"),
     ("setting", problems.EMPTY_LIST): N_("needs at least one number, e.g. '64, 64'"),
     ("setting", problems.PROBABILITY): N_("must be at least 0 and below 1, got {got}"),

@@ -75,13 +75,8 @@ with st.form("train_form"):
         col, key, tip, label = cols[i % 4], f"train_{name}", _(TRAINING_HELP[name]), _(label)
         # No bounds on the number fields: out of a widget's range a value turns red and Start silently
         # does nothing; the library refuses it instead, with a message that names the field.
-        if kind in ("ints", "floats", "text_int"):
+        if kind in ("ints", "floats", "text_int", "float"):
             values[name] = col.text_input(label, defaults[name], key=key, persist_state=SESSION, help=tip)
-        elif kind == "float":
-            values[name] = col.number_input(
-                label, value=float(defaults[name]), step=0.0005, format="%.5f", key=key,
-                persist_state=SESSION, help=tip,
-            )  # fmt: skip
         else:
             values[name] = col.number_input(
                 label, value=int(defaults[name]), step=1, key=key, persist_state=SESSION, help=tip

@@ -18,6 +18,7 @@ FROM_0_TO_1 = "from_0_to_1"  # got
 POSITIVE = "positive"  # got: a finite number above 0
 POSITIVE_TEMPERATURE = "positive_temperature"  # got: as POSITIVE, and greedy is the limit T -> 0
 NOT_WHOLE = "not_whole"  # got: typed text that is no whole number
+NOT_NUMBER = "not_number"  # got: typed text that is no number
 NOT_NUMBER_LIST = "not_number_list"  # got: typed text that is no comma-separated list of numbers
 EMPTY_LIST = "empty_list"  # a list of numbers with none in it
 PROBABILITY = "probability"  # got: at least 0 and below 1 (a dropout, a weight decay)

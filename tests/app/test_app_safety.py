@@ -58,7 +58,7 @@ def test_absurd_settings_are_refused_before_start_with_the_largest_value_that_fi
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"lr": 1e9}, "**Learning rate** must be above 0 and at most 1"),
+        ({"lr": "1e9"}, "**Learning rate** must be above 0 and at most 1"),
         ({"epochs": -3}, "**Epochs** must be a whole number"),
         ({"seed": str(2**63)}, "**Seed** must be a whole number from 0 to 4,294,967,295"),
         ({"seed": "-1"}, "**Seed** must be a whole number from 0"),

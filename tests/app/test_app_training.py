@@ -38,9 +38,8 @@ def test_training_page_renders_the_form_and_shipped_histories():
 def test_every_field_explains_itself_to_a_teacher():
     at = training_page()
     for name in TRAINING_FIELDS:
-        widget = at.text_input(key=f"train_{name}") if name in ("lstm_sizes", "dropouts", "seed") else None
-        widget = widget or at.number_input(key=f"train_{name}")
-        assert widget.help == TRAINING_HELP[name], name
+        field = widget(at, name)  # the text or number field the form draws for it
+        assert field.help == TRAINING_HELP[name], name
     assert "never overwritten" in at.text_input(key="train_run_name").help
 
 
@@ -90,7 +89,8 @@ def test_the_started_run_is_said_right_under_start_with_a_link_to_its_progress()
         ({"run_name": "x" * 200}, "not allowed"),
         ({"run_name": "my run"}, "not allowed"),
         ({"run_name": "naïve-ß"}, "not allowed"),
-        ({"lr": 0.0}, "**Learning rate** must be above 0 and at most 1"),
+        ({"lr": "0"}, "**Learning rate** must be above 0 and at most 1"),
+        ({"lr": "fast"}, "**Learning rate** must be a number, got 'fast'"),
         ({"embedding_dim": 10**7}, "**Embedding dimension** must be"),
         ({"lstm_sizes": "100000"}, "**LSTM layer sizes** must each be"),
         ({"batch_size": 10**9}, "**Batch size** must be"),
@@ -107,6 +107,7 @@ def test_the_started_run_is_said_right_under_start_with_a_link_to_its_progress()
         "space-name",
         "unicode-name",
         "zero-lr",
+        "words-lr",
         "huge-embedding",
         "huge-lstm",
         "huge-batch",
@@ -269,7 +270,7 @@ def test_the_form_survives_a_page_switch():
         at = training_page()
         at.selectbox(key="train_preset").set_value("bach").run()
         fill(at, epochs=3, lstm_sizes="32, 16", dropouts="0.1, 0.2", seq_len=48, seed="11", max_steps=7)
-        at.number_input(key="train_lr").set_value(0.0025)
+        at.text_input(key="train_lr").set_value("0.0025")
         at.text_input(key="train_run_name").set_value("kept-name")
         at.selectbox(key="sweep_field").set_value("lr")
         at.text_input(key="sweep_values").set_value("0.001, 0.002")
@@ -277,7 +278,7 @@ def test_the_form_survives_a_page_switch():
         at.button(key="train_estimate").click().run()  # a form's values count once it is submitted
         assert not at.exception and not at.error and "train_job" not in at.session_state
         shown = {name: widget(at, name).value for name in TRAINING_FIELDS}
-        assert shown["epochs"] == 3 and shown["lstm_sizes"] == "32, 16" and shown["lr"] == 0.0025
+        assert shown["epochs"] == 3 and shown["lstm_sizes"] == "32, 16" and shown["lr"] == "0.0025"
 
         at = leave_and_return(at, "app_pages/training.py", other="app_pages/corpus.py")
         assert not at.exception
@@ -298,7 +299,7 @@ def widget(at: AppTest, name: str):
     kind = TRAINING_FIELDS[name][1]
     return (
         at.text_input(key=f"train_{name}")
-        if kind in ("ints", "floats", "text_int")
+        if kind in ("ints", "floats", "text_int", "float")
         else at.number_input(key=f"train_{name}")
     )
 

@@ -40,7 +40,9 @@ def test_german_pages_read_and_show_decimal_commas():
         assert forms.parse_number_list("6,12,6", int, "sizes") == (6, 12, 6)  # whole numbers: commas split
         values = forms.form_defaults(get_preset("workshop"))
         assert values["dropouts"] == "0,2; 0,3; 0,3" and values["lstm_sizes"] == "6, 12, 6"
+        assert values["lr"] == "0,01"  # typed text: a number field wrote 0.01000 on German pages too
         assert forms.training_overrides(values)["dropouts"] == (0.2, 0.3, 0.3)
+        assert forms.training_overrides({**values, "lr": "0,003"})["lr"] == 0.003
         assert forms.parse_sweep_values("lr", "0,01; 0,003") == [0.01, 0.003]
         assert forms.parse_sweep_values("dropouts", "0,2 0,3; 0,1, 0,1") == [(0.2, 0.3), (0.1, 0.1)]
         with pytest.raises(forms.FormError) as bad:
