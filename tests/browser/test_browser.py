@@ -237,11 +237,14 @@ def test_the_run_list_shows_what_the_saved_file_holds_after_it_changed(server, p
 
 def test_the_embedding_legend_shows_every_colour_in_a_wide_and_a_narrow_window(server):
     """The new-user trial: a legend under each of the three views was cut off after four entries."""
+    from app_pages.i18n import using
+    from app_pages.messages import token_type_words
     from bachlstm.analysis.embeddings import embedding_view
     from bachlstm.model.checkpoints import load_checkpoint
 
     ck = load_checkpoint("workshop")  # the page's default model
-    types = set(embedding_view(ck.model, ck.tokenizer).frame.type.astype(str))
+    with using("en"):  # the legend names each type in words ("start (BOS)"), in the page's language
+        types = {token_type_words(t) for t in embedding_view(ck.model, ck.tokenizer).frame.type.astype(str)}
     url, _ = server
     for width in (1400, 420):
         with chromium_page(width=width) as page:
