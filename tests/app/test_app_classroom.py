@@ -1,7 +1,6 @@
 """A class on one server (AppTest): each student's own run names, runs, lists; one run per student; a
 reload or a second tab finds the run."""
 
-import time
 from pathlib import Path
 
 import pytest
@@ -9,7 +8,7 @@ import pytest
 from app_pages.common import job_manager
 from bachlstm.classroom.records import ClassRecords
 from bachlstm.model.checkpoints import load_checkpoint, read_meta, runs_dir, save_checkpoint
-from tests.app.helpers import ROOT, fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from tests.app.helpers import ROOT, fresh_caches, open_app, wait_for  # noqa: F401 (autouse fixture)
 
 SHIPPED = ROOT / "checkpoints"
 SEEN_BY_ANNA = [
@@ -62,16 +61,6 @@ def test_each_student_is_offered_run_names_of_their_own():
     ClassRecords().reserve_run("anna-workshop-1", "Anna", next_name=str)  # taken since (a second tab)
     again = open_app("app_pages/training.py", student="Anna")
     assert again.text_input(key="train_run_name").value == "anna-workshop-2"
-
-
-def wait_for(at, done, timeout: float = 90.0):
-    """Rerun the page (as the browser's fragments would) until done(at) or the timeout."""
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, [e.value for e in at.markdown]
-        time.sleep(0.3)
-        at.run()
-    return at
 
 
 def long_run(at):
