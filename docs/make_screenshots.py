@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,8 +34,11 @@ PAGES = {
     "training": "training",
     "sampling": "sampling",
     "inside-the-model": "inside",
+    "class-board": "board",
+    "bach-or-model": "listening",
     "glossary": "glossary",
     "lesson": "lesson",
+    "teacher": "teacher",
 }
 OUT = ROOT / "docs" / "screenshots"
 
@@ -89,7 +93,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    with streamlit_server(timeout=120) as url:
+    # A fresh class: no runs, shares or answers of this machine's earlier sessions in the pictures.
+    with tempfile.TemporaryDirectory(prefix="bachlstm-screenshots-") as folder:
+        env = {"BACHLSTM_RUNS_DIR": folder, "BACHLSTM_CLASS_DB": str(Path(folder) / "class.sqlite3")}
+        shoot_all(args, env)
+
+
+def shoot_all(args, env: dict[str, str]) -> None:
+    """Every asked page, width and language, on one server started with `env`."""
+    with streamlit_server(env=env, timeout=120) as url:
         for width in args.width or [800, 1400]:
             for lang in args.lang or ["de", "en"]:
                 for name in args.page or list(PAGES):
