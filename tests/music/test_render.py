@@ -20,18 +20,10 @@ from bachlstm.music.render import (
     to_mei,
     to_svg,
 )
-from tests.builders import note, rest
+from tests.builders import TWO_BARS, note, rest
 
-# Two 4/4 bars; the half note on beat 4 of bar 1 crosses the bar line and is tied across it.
-MELODY = [
-    note("G", 4, 1.0),
-    note("A", 4, 0.5),
-    note("B", 4, 0.5),
-    note("C", 5, 1.0),
-    note("D", 5, 2.0),
-    rest(1.0),
-    note("F#", 4, 1.0),
-]
+# Two 4/4 bars less the last note; the half note on beat 4 of bar 1 crosses the bar line, tied across it.
+MELODY = TWO_BARS[:7]
 
 
 def test_kern_of_a_two_bar_melody_is_exact():
