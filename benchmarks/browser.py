@@ -216,15 +216,46 @@ def exception_texts(page) -> list[str]:
     return [el.inner_text() for el in page.query_selector_all(EXCEPTION)]
 
 
+# Where each drawn element of the main area sits: it changes while the frontend is still drawing.
+DRAWN = r"""
+() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  if (!main) return '';
+  const parts = [document.fonts.status];
+  for (const el of main.querySelectorAll('[data-testid]')) {
+    const r = el.getBoundingClientRect();
+    parts.push(`${el.dataset.testid}:${Math.round(r.left)},${Math.round(r.top)},${Math.round(r.width)},${Math.round(r.height)}`);
+  }
+  return parts.join(';');
+}
+"""
+
+
+def wait_drawn(page, quiet_ms: int = 1500, timeout: float = 30.0) -> None:
+    """Wait until the main area has stopped changing for `quiet_ms`: the script's end ("notRunning") is
+    not the end of drawing. Columns first share the row and wrap up to a second later (0.7 s after the last
+    change before it on a quiet machine), charts draw late, and a web font may still be loading."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now = page.evaluate(DRAWN)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif (time.monotonic() - since) * 1000 >= quiet_ms:
+            return
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the page was still changing after {timeout:.0f} s")
+
+
 def screenshot_full(page, path: str, width: int = VIEWPORT["width"]) -> None:
     """A screenshot of the whole app: Streamlit scrolls inside its main block, so grow the viewport first."""
-    page.wait_for_timeout(500)  # charts and images draw after the script has finished
+    wait_drawn(page)
     height = page.evaluate(
         "() => { const m = document.querySelector('[data-testid=\"stMain\"]');"
         " return Math.max(m ? m.scrollHeight : 0, document.body.scrollHeight); }"
     )
     original = page.viewport_size
     page.set_viewport_size({"width": width, "height": min(int(height) + 40, 12000)})
-    page.wait_for_timeout(500)
+    wait_drawn(page)
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size(original)

@@ -25,6 +25,7 @@ from benchmarks.browser import (  # noqa: E402
     exception_texts,
     open_page,
     streamlit_server,
+    wait_drawn,
     wait_ready,
 )
 
@@ -58,7 +59,7 @@ def shrink(path: Path) -> None:
 
 def full_height(page) -> None:
     """Grow the window to the whole page and let tables and charts draw (they draw when in view)."""
-    page.wait_for_timeout(1000)
+    wait_drawn(page)
     height = page.evaluate(
         "() => Math.max(document.querySelector('[data-testid=\"stMain\"]').scrollHeight,"
         " document.body.scrollHeight)"

@@ -22,6 +22,7 @@ from benchmarks.browser import (  # noqa: F401 (the browser tests import them fr
     screenshot_full,
     streamlit_server,
     student_url,
+    wait_drawn,
     wait_ready,
 )
 

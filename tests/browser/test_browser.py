@@ -22,6 +22,7 @@ from tests.browser.helpers import (
     open_page,
     screenshot_full,
     streamlit_server,
+    wait_drawn,
     wait_ready,
 )
 
@@ -252,7 +253,7 @@ def test_the_embedding_legend_shows_every_colour_in_a_wide_and_a_narrow_window(s
             page.get_by_text("bits per note").first.wait_for(timeout=30_000)
             page.get_by_role("tab", name="Embedding").click()
             wait_ready(page)
-            page.wait_for_timeout(1000)  # charts draw after the script has finished
+            wait_drawn(page)  # charts draw after the script has finished
             shown = set()
             for chart in page.locator('[data-testid="stVegaLiteChart"]').all():
                 box = chart.bounding_box()

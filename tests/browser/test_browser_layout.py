@@ -17,6 +17,7 @@ from tests.browser.helpers import (
     need_browser,
     open_page,
     streamlit_server,
+    wait_drawn,
     wait_ready,
 )
 
@@ -75,7 +76,7 @@ LAYOUT_PROBLEMS = r"""
 
 def layout_problems(page) -> list[str]:
     """What is cut off, broken or too wide on the page as drawn now."""
-    page.wait_for_timeout(800)  # charts and pictures draw after the script has finished
+    wait_drawn(page)  # columns wrap, charts and pictures draw after the script has finished
     return page.evaluate(LAYOUT_PROBLEMS)
 
 
@@ -124,3 +125,20 @@ def test_the_checks_find_a_cut_label_and_a_chart_too_wide(server):
         problems = layout_problems(page)
     assert any(p.startswith("label broken inside a word") for p in problems), problems
     assert any("px wide in a column of" in p for p in problems), problems
+
+
+def test_the_checks_wait_for_columns_that_wrap_after_the_script_has_finished():
+    """Streamlit draws a row's columns side by side first and wraps them up to a second after the script
+    has finished (CI measured that moment once: three labels "broken" in 66 px columns)."""
+    need_browser()
+    late = """
+      <div data-testid="stMain"><div data-testid="stColumn" style="width: 66px">Tokenizer</div></div>
+      <script>
+        setTimeout(() => { document.querySelector('[data-testid="stColumn"]').style.width = '210px'; }, 1200);
+      </script>"""
+    width = """() => document.querySelector('[data-testid="stColumn"]').getBoundingClientRect().width"""
+    with chromium_page(width=800, height=900) as page:
+        page.set_content(late)
+        assert page.evaluate(width) == 66  # as drawn first
+        wait_drawn(page)
+        assert page.evaluate(width) == 210  # as the student sees it
