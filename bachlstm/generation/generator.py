@@ -26,7 +26,7 @@ from bachlstm.generation.sampling import NEG_INF, BatchSampler, SamplingConfig
 from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.scores import infer_pickup, stamp_bars
-from bachlstm.music.tonality import closes
+from bachlstm.music.tonality import closes, last_chain_start, may_close
 from bachlstm.settings.problems import MIN_OVER_LENGTH, MIN_OVER_MOST, Checks, SettingsError
 from bachlstm.settings.seeds import check_seed
 from bachlstm.tokens.grammar import grammar_of
@@ -416,20 +416,46 @@ class _Minimum:
 
 class _Cadence:
     """`cadence`'s bookkeeping: each row's tokens so far, and EOS (with any token that only leads to it)
-    held back where the line so far does not close (`tonality.closes`); decoded only where a row could
-    end now (with bar lines: after a bar)."""
+    held back where the line so far does not close (`tonality.closes`); asked only where a row could
+    end now (with bar lines: after a bar). Bar by bar, the last bar decoded alone usually shows that the
+    line cannot close there (`_bar_may_close`), so the whole line is decoded only where it might."""
 
     def __init__(self, tokenizer, prefix: list[int], n_rows: int, close_after: int | None) -> None:
         self.tokenizer, self.prefix, self.close_after = tokenizer, list(prefix), close_after
         self.tokens: list[list[int]] = [[] for _ in range(n_rows)]
-        self.is_note = np.array([tokenizer.token_type(i) in NOTE_TYPES for i in range(len(tokenizer.vocab))])
+        types = [tokenizer.token_type(i) for i in range(len(tokenizer.vocab))]
+        self.is_note = np.array([t in NOTE_TYPES for t in types])
+        self.is_bar = np.array([t == "bar" for t in types])
         self.notes = [0] * n_rows
+        # Where each row's last two BARs are in prefix + tokens (-1: none yet).
+        bars = [i for i, tok in enumerate(self.prefix) if self.is_bar[tok]]
+        self.bars = [([-1, -1] + bars)[-2:] for _ in range(n_rows)]
+        options = tokenizer.options
+        self.bar_quarters = options.get("bar_quarters") if options.get("bar_tokens") else None
 
     def advance(self, chosen: list[int]) -> None:
         """Take one step's tokens."""
         for r, tok in enumerate(chosen):
             self.tokens[r].append(tok)
             self.notes[r] += int(self.is_note[tok])
+            if self.is_bar[tok]:
+                self.bars[r] = [self.bars[r][1], len(self.prefix) + len(self.tokens[r]) - 1]
+
+    def _bar_may_close(self, r: int) -> bool:
+        """False only where the line surely does not close: it has just completed a full bar after an
+        earlier bar line, and that bar decoded alone (exact beats: a full bar is never a pickup) ends on a
+        note whose chain begins inside it and that `may_close` rejects. True wherever the bar alone
+        cannot tell (the pickup bar, a bar of rests, a note tied in from the bar before)."""
+        before, last = self.bars[r]
+        end = len(self.prefix) + len(self.tokens[r]) - 1
+        if self.bar_quarters is None or before < 0 or last != end:
+            return True
+        start = before + 1 - len(self.prefix)
+        bar = self.tokens[r][start:] if start >= 0 else self.prefix[before + 1 :] + self.tokens[r]
+        events = self.tokenizer.decode(bar).events
+        notes = [e for e in events if not e.is_rest]
+        full = sum(e.quarter_length for e in events) == self.bar_quarters
+        return not full or not notes or last_chain_start(notes) == 0 or may_close(events)
 
     def hold(self, rows: _Rows) -> torch.Tensor | None:
         """(B, V) bool: the ending tokens of rows whose line does not close here, and every other token
@@ -441,7 +467,7 @@ class _Cadence:
             ending = rows.memo.ending(state)
             if not ending.any():
                 continue
-            ok = closes(self.tokenizer.decode(self.prefix + self.tokens[r]).events)
+            ok = self._bar_may_close(r) and closes(self.tokenizer.decode(self.prefix + self.tokens[r]).events)
             if ok and (self.close_after is None or self.notes[r] < self.close_after):
                 continue
             if hold is None:

@@ -238,23 +238,31 @@ def closure(events: Sequence[Event], key: Key | None = None) -> Closure:
 STRONG_BEATS = (1.0, 3.0)  # of a 4/4 bar: where a chorale's final note begins
 
 
+def last_chain_start(notes: Sequence[Event]) -> int:
+    """Index in `notes` (events without rests) where the last note's tied chain begins: a tied note
+    counts from its first event. 0 for a single note."""
+    k = len(notes) - 1
+    while k > 0 and notes[k].tie in ("stop", "continue") and notes[k - 1].midi == notes[k].midi:
+        k -= 1
+    return k
+
+
+def may_close(events: Sequence[Event]) -> bool:
+    """`closes` without the key: the last sung note begins on a strong beat (STRONG_BEATS; a tied note
+    where its chain begins) and is reached by a step (1 or 2 semitones) from the one before."""
+    notes = [e for e in events if not e.is_rest]
+    if not notes or notes[last_chain_start(notes)].beat not in STRONG_BEATS:
+        return False
+    sung = sung_notes(events)
+    return len(sung) >= 2 and 1 <= abs(sung[-1].midi - sung[-2].midi) <= 2
+
+
 def closes(events: Sequence[Event]) -> bool:
     """Whether a line may end here as a chorale's top voice does: its last sung note is the tonic of its
     estimated key reached by a step (`closure`: 2-1 or 7-1, the soprano's clausula) and begins on a strong
     beat (STRONG_BEATS; a tied note where its chain begins). The key is estimated last, only for a line
-    whose last note begins on a strong beat a step from the one before: generation asks at every note."""
-    notes = [e for e in events if not e.is_rest]
-    if not notes:
-        return False
-    k = len(notes) - 1
-    while k > 0 and notes[k].tie in ("stop", "continue") and notes[k - 1].midi == notes[k].midi:
-        k -= 1
-    if notes[k].beat not in STRONG_BEATS:
-        return False
-    sung = sung_notes(events)
-    if len(sung) < 2 or not 1 <= abs(sung[-1].midi - sung[-2].midi) <= 2:
-        return False  # not reached by a step: closure(events).tonic_by_step is False whatever the key
-    return closure(events).tonic_by_step
+    that `may_close`: generation asks at every bar."""
+    return may_close(events) and closure(events).tonic_by_step
 
 
 def pc_entropy_counted(events: Sequence[Event]) -> float:
