@@ -631,15 +631,20 @@ def own_figures(res: SamplingResult) -> dict[str, dict[str, float]]:
     return out
 
 
+def interval_text(iv) -> str:
+    """A 95% interval as "low–high" in the reader's format; "" for none or a single value."""
+    return f"{significant(iv.low)}–{significant(iv.high)}" if iv is not None and iv.low != iv.high else ""
+
+
 def draw_style(style, samples: int, own: dict | None = None) -> None:
     """The pooled comparison with Bach: values with intervals, each column's meaning, the noise floor;
     `own`: a melody's figures per method label, drawn as dots on the bars (`own_figures`)."""
     st.caption(_(STYLE_HELP).format(n=style.n_notes or _("all")))
     frame = style.frame()
-    for i, row in enumerate(style.rows):  # the intervals ("0.8-0.95") in the reader's format
-        for name, iv in row.figures.items():
-            if f"{name} 95%" in frame and iv.low != iv.high:
-                frame.loc[i, f"{name} 95%"] = f"{significant(iv.low)}–{significant(iv.high)}"
+    for name in frame.columns:  # the intervals ("0.8-0.95") in the reader's format, a column at a time
+        if name.endswith(" 95%"):
+            figures = [row.figures.get(name[:-4]) for row in style.rows]
+            frame[name] = [interval_text(iv) or old for iv, old in zip(figures, frame[name])]
     if "method" in frame:
         frame = frame.assign(method=[method_label(m) for m in frame["method"]])
     # style.COLUMNS (names and meanings) are in the catalog (babel.cfg): a label and help for each column
