@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="class --students: shorten each run to N optimizer steps (development; else the default run)",
     )
     p.add_argument(
+        "--query",
+        default="",
+        help="class: open Sampling with this address query (a link's settings, e.g. "
+        "'model=bach&cadence=0&length=100') instead of the page's defaults, to compare like with like",
+    )
+    p.add_argument(
         "--browser-nice",
         type=int,
         default=None,
@@ -64,7 +70,7 @@ def run(args) -> int:
     mod = importlib.import_module(f"benchmarks.{MODULES.get(args.which, args.which)}")
     options = {}
     if args.which == "class":
-        options = {"sessions": args.sessions, "watchers": args.watchers}
+        options = {"sessions": args.sessions, "watchers": args.watchers, "query": args.query}
     if args.which == "listening":
         options = {"sessions": max(args.sessions), "rounds": args.rounds, "spread_s": args.spread}
     if args.which in ("class", "listening") and args.browser_nice is not None:

@@ -56,8 +56,23 @@ def test_report_names_the_browsers_priority_and_every_target():
     assert "0.270 / 0.210" in report and "61.0" in report  # server CPU (1st / 2nd click) and KB per Generate
     assert "the 2nd click is what every later Generate costs: target <= 0.25 s" in report
     assert "ratio 0.85" in report and "15.0 min" in report and "Generate every 10 s" in report
+    assert "Sampling opened with the page's defaults" in report
+    query = "model=bach&cadence=0&length=100"
+    assert f"Sampling opened at ?{query}" in classroom.format_report({**figures, "sampling_query": query})
     with pytest.raises(KeyError):
         classroom.format_report({k: v for k, v in figures.items() if k != "listen_all_four"})
+
+
+def test_the_class_opens_sampling_at_a_link_when_asked_and_the_query_reaches_the_benchmark(monkeypatch):
+    from benchmarks.__main__ import main
+
+    assert classroom.sampling_path() == "sampling"
+    assert classroom.sampling_path("model=bach&cadence=0") == "sampling?model=bach&cadence=0"
+    seen = {}
+    monkeypatch.setattr(classroom, "run", lambda **options: seen.update(options) or {"x": 1})
+    monkeypatch.setattr(classroom, "format_report", lambda figures: "")
+    main(["class", "--sessions", "1,4", "--query", "model=bach&cadence=0"])
+    assert seen == {"sessions": (1, 4), "watchers": None, "query": "model=bach&cadence=0"}
 
 
 def test_a_class_starting_together_has_names_whose_run_names_collide_in_pairs():
