@@ -586,6 +586,7 @@ async def _class_start(
     # Each student reloads once while the run is queued or training: the page must find it again.
     _say("each reloads once")
     reattached = reloaded = 0
+    missed: list[tuple[str, str | None]] = []  # (run, its state in the records) for each reload that lost it
     later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
     for s, run in zip(sessions, followed):
         stop = s.page.locator(".st-key-train_stop button")
@@ -596,6 +597,9 @@ async def _class_start(
         await wait_ready_async(s.page)
         if await _shows_run(s.page, run):
             reattached += 1
+        else:  # a run that ended during its reload is not one the page lost
+            states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+            missed.append((run, states.get(run)))
         text = await _main_text(s.page)
         m = WAIT_TEXT.search(text)
         if m and run in estimates:  # what the student reads once the run ahead has been measured a while
@@ -636,6 +640,8 @@ async def _class_start(
         "orphaned_slots": orphaned,
         "reattached_after_reload": reattached,
         "reloads_while_queued_or_training": reloaded,
+        "runs_ended_during_reload": sum(state in FINAL_STATES for _, state in missed),
+        "not_reattached": missed,
         "waits_measured": len(errors),
         "waits_not_started_in_time": len(waiting),
         "wait_estimate_error": round(statistics.median(abs(e) for e in errors), 3) if errors else None,
@@ -668,6 +674,7 @@ async def _main_students(
     return figures
 
 
+FINAL_STATES = ("done", "failed", "stopped", "stopping")  # a run's page shows no enabled Stop any more
 STUDENT_TARGETS = {
     "refused": 0,
     "name_collisions": 0,
@@ -700,7 +707,9 @@ def format_students_report(f: dict) -> str:
             f"  second Start: {c['second_start_offers_to_stop']} offers to stop the first; orphaned slots "
             f"{c['orphaned_slots']}",
             f"  reattached after reload: {c['reattached_after_reload']} of "
-            f"{c['reloads_while_queued_or_training']} reloads while queued or training",
+            f"{c['reloads_while_queued_or_training']} reloads while queued or training "
+            f"({c.get('runs_ended_during_reload', 0)} of the others ended during their reload: "
+            f"{c.get('not_reattached', [])})",
             f"  wait estimate: median relative error {c['wait_estimate_error']} "
             f"(bias {c['wait_estimate_bias']}) "
             f"over {c['waits_measured']} queued runs ({c['wait_estimate_error_after_reload']} read after "

@@ -95,3 +95,18 @@ def test_the_wait_the_page_shows_is_read_back_in_seconds(shown, seconds):
     assert classroom.parse_duration(shown) == seconds
     if seconds is not None:
         assert classroom.parse_duration(format_seconds(seconds)) == seconds
+
+
+def test_the_class_start_report_tells_a_lost_run_from_one_that_ended_during_its_reload():
+    start = {"students": 12, "start_clicks_within_s": 1.5, "accepted": 12, "refused": 0, "name_collisions": 0,
+             "names_moved_on": 6, "second_start_offers_to_stop": 12, "orphaned_slots": 0,
+             "reattached_after_reload": 7, "reloads_while_queued_or_training": 8,
+             "runs_ended_during_reload": 1, "not_reattached": [("zoe-2-workshop-1", "done")],
+             "wait_estimate_error": 0.16, "wait_estimate_bias": -0.1, "waits_measured": 10,
+             "wait_estimate_error_after_reload": 0.12, "waits_not_started_in_time": 0}  # fmt: skip
+    figures = {"machine": "x86_64, 2 CPUs", "browser_nice": 10, "class_start": start,
+               "targets": classroom.STUDENT_TARGETS}  # fmt: skip
+    report = classroom.format_students_report(figures)
+    assert "reattached after reload: 7 of 8 reloads while queued or training" in report
+    assert "(1 of the others ended during their reload: [('zoe-2-workshop-1', 'done')])" in report
+    assert "done" in classroom.FINAL_STATES and "running" not in classroom.FINAL_STATES
