@@ -1,24 +1,17 @@
 """Bach or model?: two excerpts of the same length, one a held-out Bach opening, one a model's; which
-is Bach? Then the answer, both scores, and the class's results."""
+is Bach? Then the answer, both scores, and the class's results.
+
+A round (question, answer, next round) is a fragment: an answer reruns the round only, so the browser
+redraws two players or two scores, not the page; the class's table and chart are drawn when asked."""
 
 import streamlit as st
 
-from app_pages.common import class_records, records_problem_text, teacher_signed_in, usable_checkpoints
+from app_pages.common import teacher_signed_in, usable_checkpoints
 from app_pages.i18n import translator
 from app_pages.identity import current_student
-from app_pages.listening_views import (
-    PROBLEM,
-    REVEALED,
-    class_choice,
-    draw_answer,
-    draw_question,
-    draw_results,
-    draw_teacher,
-    playable_round,
-    round_excerpts,
-)
+from app_pages.listening_views import RESULTS_EVERY_S, class_choice, draw_round, draw_teacher, live_results
 from app_pages.messages import method_words
-from bachlstm.classroom.records import ListeningSettings, RecordsError
+from bachlstm.classroom.records import ListeningSettings
 from bachlstm.generation.sampling import METHODS
 from bachlstm.reports.excerpts import BARS, DEFAULT_BARS
 
@@ -33,8 +26,8 @@ if not infos:
     st.stop()
 student = current_student()
 available = list(infos)
-choice = class_choice(available)
 alone = st.toggle(_("Play on my own (choose the model, method and length yourself)"), key="listen_alone")
+own = None
 if alone:
     c = st.columns(3)
     model = c[0].selectbox(_("Model"), available, key="alone_model")
@@ -46,41 +39,13 @@ if alone:
         key="alone_method",
     )
     bars = c[2].selectbox(_("Excerpt length (bars)"), BARS, index=BARS.index(DEFAULT_BARS), key="alone_bars")
-    choice = ListeningSettings((model,), (method,), bars, 0.0)
-else:
-    st.caption(
-        _(
-            "The class's test: models {models}; methods {methods}; {bars} bars. Your teacher chooses these."
-        ).format(
-            models=", ".join(choice.models),
-            methods=", ".join(map(method_words, choice.methods)),
-            bars=choice.bars,
-        )
-    )
-
-if problem := st.session_state.pop(PROBLEM, None):
-    st.error(problem)
-revealed = st.session_state.get(REVEALED)
-shown = None
-if revealed:
-    try:
-        shown = next((r for r in class_records().answered_rounds(student) if r.id == revealed), None)
-    except RecordsError as exc:
-        st.warning(records_problem_text(exc))
-if shown is not None and shown.model in infos:
-    excerpts = round_excerpts(shown, infos[shown.model])
-    if excerpts is not None:
-        draw_answer(shown, excerpts)
-    st.button(
-        _("Next round"), key="next_round", type="primary", on_click=st.session_state.pop, args=(REVEALED,)
-    )
-else:
-    st.session_state.pop(REVEALED, None)
-    if (playable := playable_round(student, choice, infos)) is not None:
-        draw_question(*playable)
+    own = ListeningSettings((model,), (method,), bars, 0.0)
+draw_round(student, infos, own)
 
 st.subheader(_("The class's results"))
-draw_results(student)
+shown = _("Show the class's table and chart (updated every {seconds} s)").format(seconds=RESULTS_EVERY_S)
+if st.toggle(shown, key="listen_results"):
+    live_results()
 if teacher_signed_in():
     with st.expander(_("Teacher: the class's models, methods and length; reset the results")):
-        draw_teacher(available, choice)
+        draw_teacher(available, class_choice(available))

@@ -37,6 +37,7 @@ CLASS_METHODS = ("top-k", "top-p", "temperature")  # greedy without a primer wri
 REVEALED = "listening_revealed"  # session_state: the round just answered, shown with its answer
 AGAIN = "listening_again"  # session_state: the answered round whose excerpts are played again
 PROBLEM = "listening_problem"  # session_state: a records problem met while storing an answer
+RESULTS_EVERY_S = 10  # the class's table and chart, while shown, are read again this often
 
 
 _ = translator(__name__)
@@ -218,8 +219,8 @@ def draw_answer(round_: ListeningRound, excerpts: tuple[Excerpt, Excerpt]) -> No
     )
 
 
-def draw_results(student: str | None) -> None:
-    """The class's results per model and method (table and chart) and the student's own score."""
+def draw_results() -> None:
+    """The class's results per model and method: table, projector chart and how to read them."""
     try:
         rounds = class_records().answered_rounds()
     except RecordsError as exc:
@@ -253,13 +254,61 @@ def draw_results(student: str | None) -> None:
             "itself away."
         )
     )
-    mine = [s for s in student_scores(rounds) if student and s.student.casefold() == student.casefold()]
-    if mine:
+
+
+# The class's table and chart refresh on their own (the projector follows the class's answers); a
+# student's answer does not redraw them (a table and a Vega chart cost the browser more than a round).
+live_results = st.fragment(run_every=RESULTS_EVERY_S)(draw_results)
+
+
+def draw_score(answered: list[ListeningRound]) -> None:
+    """The student's own score from their answered rounds (nothing before a first answer)."""
+    for score in student_scores(answered):
         st.markdown(
             _("**Your score**: Bach found in {correct} of {answers} rounds.").format(
-                correct=mine[0].correct, answers=mine[0].answers
+                correct=score.correct, answers=score.answers
             )
         )
+
+
+@st.fragment
+def draw_round(student: str, infos: dict, own: ListeningSettings | None) -> None:
+    """The round: the question, or the answer just given and Next round; then the student's score.
+    A fragment: an answer or Next round reruns this only. `own`: the student's choice when playing
+    alone, else the class's (read again each time: the teacher may change it between rounds)."""
+    choice = own or class_choice(list(infos))
+    if own is None:
+        st.caption(
+            _(
+                "The class's test: models {models}; methods {methods}; {bars} bars. Your teacher chooses "
+                "these."
+            ).format(
+                models=", ".join(choice.models),
+                methods=", ".join(map(method_words, choice.methods)),
+                bars=choice.bars,
+            )
+        )
+    if problem := st.session_state.pop(PROBLEM, None):
+        st.error(problem)
+    revealed = st.session_state.get(REVEALED)
+    try:
+        answered = class_records().answered_rounds(student) if student else []
+    except RecordsError as exc:
+        st.warning(records_problem_text(exc))
+        answered = []
+    shown = next((r for r in answered if r.id == revealed), None) if revealed else None
+    if shown is not None and shown.model in infos:
+        excerpts = round_excerpts(shown, infos[shown.model])
+        if excerpts is not None:
+            draw_answer(shown, excerpts)
+        st.button(
+            _("Next round"), key="next_round", type="primary", on_click=st.session_state.pop, args=(REVEALED,)
+        )
+    else:
+        st.session_state.pop(REVEALED, None)
+        if (playable := playable_round(student, choice, infos)) is not None:
+            draw_question(*playable)
+    draw_score(answered)
 
 
 def draw_teacher(available: list[str], choice: ListeningSettings) -> None:

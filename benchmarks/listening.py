@@ -8,7 +8,9 @@ server's two cores measure the browsers more than the server. Reported: answers 
 stored (`lost`, `duplicates`: the class's records against the clicks), the time from an answer to the
 next round's question (the answer drawn plus the next question drawn; the student's own pause left
 out), the server's CPU per round (the server and its children), and the bytes it sent per round
-(counted on the wire by the class benchmark's relay, the two excerpts' audio included). The pools
+(counted on the wire by the class benchmark's relay, the two excerpts' audio included), and the CPU
+the students' browsers used per round (every Chromium process: drawing, playing both excerpts,
+waiting), which on this machine competes with the server. The pools
 are made before the sessions start (once per model, method and length; kept under the runs folder),
 as a teacher's first round would make them. Headless Chromium runs on the same machine as the server
 at CPU priority 10 (the class benchmark's BROWSER_NICE), so the figures are pessimistic.
@@ -25,11 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.browser import CHROMIUM, launch_options, server_pid, streamlit_server, wait_ready_async
+from benchmarks.browser import CHROMIUM, launch_options, server_pid, streamlit_server
 from benchmarks.classroom import (
     BROWSER_NICE,
     SESSION_TTL_S,
+    TIMEOUT_MS,
     CountingProxy,
+    _children,
     _niced_chromium,
     _open,
     tree_cpu_s,
@@ -37,7 +41,21 @@ from benchmarks.classroom import (
 
 MODEL, METHODS, BARS = "bach", ("top-k", "top-p", "temperature"), 4  # the class's choice
 TARGETS = {"next_round_s_median": 2.0, "server_cpu_s_per_round": 0.2, "bytes_per_round": 200_000}
-AUDIO_READY = "() => [...document.querySelectorAll('audio')].every(a => a.readyState >= 1)"
+# A step of a round is over when the element its run draws is in the page and the app's script has
+# stopped (a question: both players also know their files). The element was not in the page before the
+# click (the question has no Next round, the answer no pick buttons), so it shows that the click's run
+# has started: no fixed pause is needed (browser.wait_ready_async's 0.2 s, which every step paid). A
+# watch for the run's start set up only after the click misses it: the new element is drawn as the run
+# ends (measured: Next round appears 0-25 ms after "notRunning"), so the run is over before it is seen.
+STEP_DONE = """([selector, players]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !!document.querySelector(selector)
+    && (!players || [...document.querySelectorAll('audio')].every(a => a.readyState >= 1));
+}"""
+POLL_MS = 20  # the wait looks every 20 ms, not on every animation frame (Playwright's default), so that
+# 30 waiting pages do not draw a frame each 16 ms
+QUESTION, NEXT_ROUND = ".st-key-pick_B button", ".st-key-next_round button"
 # A student plays both excerpts: the players fetch their files as they play them (muted, 16 times as
 # fast, so that a round does not take half a minute of listening); resolves when both have ended.
 PLAY_BOTH = (
@@ -62,11 +80,29 @@ def prepare_pools(runs: Path) -> float:
     return time.perf_counter() - t0
 
 
+def chromium_cpu_s() -> float:
+    """CPU seconds used so far by this process's Chromium processes (browser, renderers, GPU, network),
+    each its own: their renderers live through the rounds."""
+    total = 0.0
+    for pid in _children(os.getpid()):
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "chromium":
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def _step_done(page, selector: str, players: bool = False) -> None:
+    """Wait until the step's run has drawn `selector` and stopped (see STEP_DONE)."""
+    await page.wait_for_function(STEP_DONE, arg=[selector, players], polling=POLL_MS, timeout=TIMEOUT_MS)
+
+
 async def _question(page) -> None:
-    """Wait for a round's question: its two answer buttons and both players ready."""
-    await page.locator(".st-key-pick_B button").wait_for()
-    await wait_ready_async(page)
-    await page.wait_for_function(AUDIO_READY, timeout=120_000)
+    """Wait for a round's question: its two answer buttons drawn, the run over, both players ready."""
+    await _step_done(page, QUESTION, players=True)
 
 
 async def _play(
@@ -85,13 +121,12 @@ async def _play(
         t0 = time.perf_counter()
         await (button.dblclick() if i % 3 == 2 else button.click())
         given += 1
-        await page.locator(".st-key-next_round button").wait_for()
-        await wait_ready_async(page)
+        await _step_done(page, NEXT_ROUND)
         answered = time.perf_counter() - t0
         await barrier.wait()
         await asyncio.sleep(rng.uniform(0, spread_s))
         t1 = time.perf_counter()
-        await page.locator(".st-key-next_round button").click()
+        await page.locator(NEXT_ROUND).click()
         await _question(page)
         parts.append((answered, time.perf_counter() - t1))
         times.append(sum(parts[-1]))
@@ -127,13 +162,13 @@ async def _main(
             await _question(warm.page)
             await warm.context.close()
             opened = await asyncio.gather(*[_open(browser, url, "listening") for _ in range(sessions)])
-            cpu0, sent0 = tree_cpu_s(pid), proxy.sent
+            cpu0, sent0, browser0 = tree_cpu_s(pid), proxy.sent, chromium_cpu_s()
             barrier = asyncio.Barrier(sessions)
             played = await asyncio.gather(
                 *[_play(s, rounds, random.Random(i), barrier, spread_s) for i, s in enumerate(opened)]
             )
             await asyncio.sleep(1)
-            cpu, sent = tree_cpu_s(pid) - cpu0, proxy.sent - sent0
+            cpu, sent, browser_cpu = tree_cpu_s(pid) - cpu0, proxy.sent - sent0, chromium_cpu_s() - browser0
             for s in opened:
                 await s.context.close()
             await browser.close()
@@ -157,6 +192,8 @@ async def _main(
         question_drawn_s_median=round(statistics.median(q for p in played for _, q in p["parts"]), 2),
         server_cpu_s_per_round=round(cpu / n_rounds, 3),
         bytes_per_round=round(sent / n_rounds),
+        # the students' browsers (here on the server's machine): drawing, playing both excerpts, waiting
+        browser_cpu_s_per_round=round(browser_cpu / n_rounds, 3),
         load_average_1min=round(os.getloadavg()[0], 2),
         targets=TARGETS,
     )
@@ -190,6 +227,8 @@ def format_report(f: dict) -> str:
             f"  server CPU per round {f['server_cpu_s_per_round']} s "
             f"(target {TARGETS['server_cpu_s_per_round']})",
             f"  bytes per round {f['bytes_per_round']:,} (target {TARGETS['bytes_per_round']:,})",
+            f"  browser CPU per round {f.get('browser_cpu_s_per_round', '?')} s (all the Chromium processes, "
+            "on the server's machine)",
             f"  load average {f['load_average_1min']}",
         ]
     )

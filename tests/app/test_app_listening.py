@@ -82,6 +82,8 @@ def test_an_answer_is_stored_once_and_shows_both_scores(class_db):
     assert len(at.image) == 2 and not at.get("audio")  # both scores now; the audio again when asked
     at.button(key="listen_again").click().run()
     assert len(at.get("audio")) == 2
+    assert not at.dataframe and not at.get("vega_lite_chart")  # the class's table only when asked
+    at.toggle(key="listen_results").set_value(True).run()
     table = at.dataframe[0].value
     assert list(table["answers"]) == [1] and list(table["taken for Bach"]) == [0.0 if right else 1.0]
     assert f"**Your score**: Bach found in {int(right)} of 1 rounds." in shown
@@ -133,9 +135,32 @@ def test_the_results_are_worded_in_german_too(class_db):
     at.run()
     at.switch_page(PAGE).run()
     at.button(key="pick_A").click().run()
+    at.toggle(key="listen_results").set_value(True).run()
     assert not at.exception
     config = json.loads(at.dataframe[0].proto.columns)  # the headers the page gave
     labels = [c["label"] for name, c in config.items() if name != "_index"]
     assert labels == ["Modell", "Verfahren", "Antworten", "für Bach gehalten", "95 % von", "95 % bis"]
     spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
     assert spec["layer"][0]["encoding"]["x"]["title"] == "für Bach gehalten (95-%-Intervall)"
+
+
+def test_the_results_after_several_answers_and_each_students_score(class_db):
+    at = listening_page()
+    picks = "ABA"
+    for pick in picks:
+        dealt = class_db.open_round("Tess")
+        at.button(key=f"pick_{pick}").click().run()
+        assert class_db.open_round("Tess") is None and not at.dataframe  # answered; no table unasked
+        at.button(key="next_round").click().run()
+        assert class_db.open_round("Tess").id != dealt.id
+    ben = listening_page("Ben")
+    ben.button(key="pick_B").click().run()
+    answered = class_db.answered_rounds()
+    right = [r.took_model_for_bach is False for r in answered if r.student == "Tess"]
+    took = sum(bool(r.took_model_for_bach) for r in answered)
+    assert [r.student for r in answered] == ["Tess"] * 3 + ["Ben"]
+    assert f"**Your score**: Bach found in {sum(right)} of 3 rounds." in texts(at)
+    at.toggle(key="listen_results").set_value(True).run()
+    table = at.dataframe[0].value
+    assert list(table["answers"]) == [4] and list(table["taken for Bach"]) == [pytest.approx(took / 4)]
+    assert len(at.get("vega_lite_chart")) == 1

@@ -16,10 +16,11 @@ def test_the_report_says_within_how_many_seconds_the_students_clicked():
         "machine": "x86_64, 2 CPUs", "pools_prepare_s": 5.6, "answers_given": 150, "answers_stored": 150,
         "lost": 0, "duplicates": 0, "next_round_s_median": 1.5, "next_round_s_max": 4.0,
         "answer_drawn_s_median": 0.7, "question_drawn_s_median": 0.8, "server_cpu_s_per_round": 0.08,
-        "bytes_per_round": 95261, "load_average_1min": 3.1,
+        "bytes_per_round": 95261, "browser_cpu_s_per_round": 0.46, "load_average_1min": 3.1,
     }  # fmt: skip
     report = listening.format_report(figures)
     assert report.splitlines()[0] == (
         "listening: 30 sessions x 5 rounds, clicks within 20.0 s (bach: top-k; 4 bars) on x86_64, 2 CPUs"
     )
     assert "lost 0, duplicates 0" in report and "bytes per round 95,261" in report
+    assert "browser CPU per round 0.46 s" in report

@@ -65,6 +65,50 @@ def test_three_students_answer_at_once_and_each_answer_counts_once(server):
     assert {r.id for r in answered} == {r.id for r in dealt.values()}
 
 
+def _run_ends(page) -> list[int]:
+    """Each script run's end the server reports to `page` from now on (ForwardMsg.script_finished:
+    3 a fragment's run, 0 the whole page's), gathered as they arrive."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ends: list[int] = []
+
+    def frame(payload) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg.FromString(payload)
+            if msg.WhichOneof("type") == "script_finished":
+                ends.append(msg.script_finished)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
+    return ends
+
+
+def test_an_answer_and_next_round_rerun_the_round_only(server):
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    url, db = server
+    with chromium() as browser:
+        page = new_page(browser, 1200, 900)
+        page.set_default_timeout(120_000)
+        ends = _run_ends(page)  # before the page opens: its websocket is watched from the start
+        page.goto(student_url(url, "listening", "Dora"))
+        wait_ready(page, 180)
+        by_key(page, "pick_A").wait_for()
+        assert ends and ends[-1] == ForwardMsg.FINISHED_SUCCESSFULLY  # the page's first run is whole
+        ends.clear()
+        by_key(page, "pick_A", "button").click()
+        by_key(page, "next_round", "button").wait_for()
+        wait_ready(page, 60)
+        by_key(page, "next_round", "button").click()
+        by_key(page, "pick_B", "button").wait_for()
+        wait_ready(page, 60)
+        assert_no_exception(page, "the next round")
+        # two runs, both of the round's fragment: the title, the results and the rest were not redrawn
+        assert ends == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY] * 2, ends
+        assert page.locator("audio").count() == 2 and page.get_by_text("Bach or model?").count() >= 1
+    assert [r.student for r in db.answered_rounds()].count("Dora") == 1
+    assert db.open_round("Dora") is not None
+
+
 def _midi(page, column: int) -> bytes:
     """The MIDI file a column's download button gives."""
     with page.expect_download() as info:
