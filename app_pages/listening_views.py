@@ -37,6 +37,7 @@ CLASS_METHODS = ("top-k", "top-p", "temperature")  # greedy without a primer wri
 REVEALED = "listening_revealed"  # session_state: the round just answered, shown with its answer
 AGAIN = "listening_again"  # session_state: the answered round whose excerpts are played again
 PROBLEM = "listening_problem"  # session_state: a records problem met while storing an answer
+ROUND_KEY = "listening_round"  # the round's container (layout.css: .st-key-listening_round)
 RESULTS_EVERY_S = 10  # the class's table and chart, while shown, are read again this often
 
 
@@ -275,7 +276,14 @@ def draw_score(answered: list[ListeningRound]) -> None:
 def draw_round(student: str, infos: dict, own: ListeningSettings | None) -> None:
     """The round: the question, or the answer just given and Next round; then the student's score.
     A fragment: an answer or Next round reruns this only. `own`: the student's choice when playing
-    alone, else the class's (read again each time: the teacher may change it between rounds)."""
+    alone, else the class's (read again each time: the teacher may change it between rounds). Its
+    container's key gives layout.css the round's stale parts (dimmed in one step, not faded)."""
+    with st.container(key=ROUND_KEY):
+        _draw_round(student, infos, own)
+
+
+def _draw_round(student: str, infos: dict, own: ListeningSettings | None) -> None:
+    """The round's parts (see draw_round)."""
     choice = own or class_choice(list(infos))
     if own is None:
         st.caption(

@@ -105,6 +105,14 @@ def test_an_answer_and_next_round_rerun_the_round_only(server):
         # two runs, both of the round's fragment: the title, the results and the rest were not redrawn
         assert ends == [ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY] * 2, ends
         assert page.locator("audio").count() == 2 and page.get_by_text("Bach or model?").count() >= 1
+        # while a run is on its way the round's stale parts dim after 0.5 s in one step (layout.css), not
+        # in a 1 s fade of a frame every 16 ms
+        timing = page.evaluate(
+            """() => { const el = document.querySelector('.st-key-listening_round [data-stale]');
+              el.setAttribute('data-stale', 'true'); const s = getComputedStyle(el);
+              return [s.transitionDuration, s.transitionDelay]; }"""
+        )
+        assert timing == ["0s", "0.5s"], timing
     assert [r.student for r in db.answered_rounds()].count("Dora") == 1
     assert db.open_round("Dora") is not None
 
