@@ -13,7 +13,7 @@ import torch
 from bachlstm.corpus.grouping import DisjointSets
 from bachlstm.music.events import Melody
 from bachlstm.music.pitches import transpose
-from bachlstm.settings.problems import STRIDE, Checks, SettingsError
+from bachlstm.settings.problems import FROM_0_TO_1, STRIDE, Checks, SettingsError
 from bachlstm.tokens.tokenizers import PAD, UNK
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,9 @@ class DataConfig:
     max_key_accidentals: int | None = None
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)  # train, val, test by melody count
     split_seed: int = 0
+    # Each training melody's loss weighted by 1 / (melodies of its tune in the training split) ** this:
+    # 0 = every melody counts the same, 1 = every tune counts once however often Bach harmonised it.
+    tune_weight: float = 0.0
 
     def __post_init__(self) -> None:
         check = Checks()  # every problem at once, so a form can name each bad field
@@ -62,6 +65,9 @@ class DataConfig:
         check.whole("split_seed", self.split_seed, 0)
         if self.max_key_accidentals is not None:
             check.whole("max_key_accidentals", self.max_key_accidentals, 0, 7)
+        w = self.tune_weight
+        if not (isinstance(w, int | float) and not isinstance(w, bool) and 0 <= w <= 1):
+            check.add("tune_weight", f"must be from 0 to 1, got {w!r}", FROM_0_TO_1, got=w)
         check.raise_any(DataConfigError)
         shifts = self.augment_semitones
         if isinstance(shifts, int) and not isinstance(shifts, bool):  # N is shorthand for -N..N
@@ -183,20 +189,54 @@ def make_windows(
     targets: list[list[int]] = []
     for seq in sequences:
         seq = list(seq)
-        n = len(seq) - 1  # number of (input, target) pairs
-        start = 0
-        while n > 0:
+        for start in window_starts(len(seq), seq_len, stride):
             x = seq[start : start + seq_len]
             y = seq[start + 1 : start + seq_len + 1]
             inputs.append(x + [pad_id] * (seq_len - len(x)))
             targets.append(y + [pad_id] * (seq_len - len(y)))
-            if start + seq_len >= n:
-                break
-            start += stride
     if not inputs:
         empty = torch.zeros((0, seq_len), dtype=torch.long)
         return empty, empty.clone()
     return torch.tensor(inputs, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
+
+
+def window_starts(length: int, seq_len: int, stride: int) -> list[int]:
+    """Where make_windows starts the windows of a sequence of `length` tokens (none below 2 tokens)."""
+    n = length - 1  # number of (input, target) pairs
+    starts, start = [], 0
+    while n > 0:
+        starts.append(start)
+        if start + seq_len >= n:
+            break
+        start += stride
+    return starts
+
+
+def tune_weights(melodies: Sequence[Melody], train: Iterable[Melody], power: float) -> list[float]:
+    """Each melody's weight: 1 / (melodies of its tune group in `train`) ** power (`tune_groups`' groups).
+
+    `melodies` may hold transpositions of the `train` melodies (same piece and voice, same weight).
+    """
+    size = {(m.piece_id, m.voice): len(g) for g in tune_groups(train) for m in g}
+    return [size[(m.piece_id, m.voice)] ** -power for m in melodies]
+
+
+def window_weights(
+    sequences: Sequence[Sequence[int]], weights: Sequence[float], seq_len: int, stride: int
+) -> torch.Tensor:
+    """make_windows' windows' loss weights (N,): each its sequence's, scaled to a mean of 1 per target token.
+
+    With the mean at 1 a weighted run takes steps of the size of an unweighted one.
+    """
+    per_window, per_tokens = [], []
+    for seq, w in zip(sequences, weights):
+        for start in window_starts(len(seq), seq_len, stride):
+            per_window.append(w)
+            per_tokens.append(min(seq_len, len(seq) - 1 - start))
+    out = torch.tensor(per_window, dtype=torch.float64)
+    tokens = torch.tensor(per_tokens, dtype=torch.float64)
+    scale = tokens.sum() / (out * tokens).sum() if len(out) else 1.0
+    return (out * scale).float()
 
 
 # ---------------------------------------------------------------- datasets
@@ -224,10 +264,14 @@ def sequence_tensors(
 
 @dataclass(frozen=True)
 class TokenTensors:
-    """Next-token pairs: inputs[i, t] predicts targets[i, t]; both (N, T) token ids, PAD where padded."""
+    """Next-token pairs: inputs[i, t] predicts targets[i, t]; both (N, T) token ids, PAD where padded.
+
+    `weights` (N,): each row's loss weight (DataConfig.tune_weight); None = all rows count the same.
+    """
 
     inputs: torch.Tensor
     targets: torch.Tensor
+    weights: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -280,11 +324,15 @@ def build_datasets(melodies: Iterable[Melody], tokenizer, config: DataConfig) ->
         n_unknown = sum(s.count(UNK) for s in seqs)
         if n_unknown:
             log.warning("%s split: %d unknown tokens (UNK) in %d melodies", name, n_unknown, len(mels))
+        weights = None
         if name == "train":
             x, y = make_windows(seqs, config.seq_len, config.stride, PAD)
+            if config.tune_weight:
+                per_melody = tune_weights(mels, split["train"], config.tune_weight)
+                weights = window_weights(seqs, per_melody, config.seq_len, config.stride)
         else:
             x, y = sequence_tensors(seqs, PAD)
-        tensors[name] = TokenTensors(x, y)
+        tensors[name] = TokenTensors(x, y, weights)
         stats[name] = {
             "melodies": len(split[name]),
             "sequences": len(seqs),

@@ -322,8 +322,9 @@ class _Loop:
             # Skip the all-PAD tail of the batch: no target there, so no work needed.
             x = windows.inputs[idx, :t_max].to(self.device)  # (B, T')
             y = windows.targets[idx, :t_max].to(self.device)  # (B, T')
+            w = None if windows.weights is None else windows.weights[idx].to(self.device)  # (B,)
             lr = _lr_at(self.cfg, self.step, self.total_steps)
-            loss = self._train_batch(x, y, lr)
+            loss = self._train_batch(x, y, lr, w)
             loss_sum += loss * n_tok
             tok_sum += n_tok
             self.step += 1
@@ -332,8 +333,13 @@ class _Loop:
             self.emit(self._progress("step", train_loss=loss_sum / max(tok_sum, 1), lr=lr))
         return loss_sum, tok_sum
 
-    def _train_batch(self, x: torch.Tensor, y: torch.Tensor, lr: float) -> float:
-        """One optimizer step on inputs/targets (B, T) at learning rate `lr`; returns the mean loss."""
+    def _train_batch(
+        self, x: torch.Tensor, y: torch.Tensor, lr: float, w: torch.Tensor | None = None
+    ) -> float:
+        """One optimizer step on inputs/targets (B, T) at learning rate `lr`; returns the mean loss.
+
+        `w` (B,): each window's loss weight (mean 1 per token over the data); None = unweighted.
+        """
         cfg = self.cfg
         for group in self.opt.param_groups:
             group["lr"] = lr
@@ -345,7 +351,12 @@ class _Loop:
             y.reshape(-1),
             ignore_index=self.preset.model.pad_id,
             label_smoothing=cfg.label_smoothing,
+            reduction="mean" if w is None else "none",
         )
+        if w is not None:
+            # Divided by the batch's tokens, not its weights: a batch of much-repeated tunes counts less.
+            mask = y != self.preset.model.pad_id
+            loss = (loss.view_as(y) * w[:, None]).sum() / mask.sum().clamp(min=1)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_norm is not None:

@@ -1,5 +1,6 @@
 """Dataset: config validation, split by tune, windows, datasets (transposition: music/test_pitches.py)."""
 
+import dataclasses
 import random
 
 import pytest
@@ -16,6 +17,9 @@ from bachlstm.training.dataset import (
     sequence_tensors,
     split_by_tune,
     tune_groups,
+    tune_weights,
+    window_starts,
+    window_weights,
 )
 from tests.builders import mel
 
@@ -47,6 +51,8 @@ def test_config_defaults_and_normalisation():
         ({"split_fractions": (0.0, 0.5, 0.5)}, "training share must be > 0"),
         ({"split_fractions": (1.2, -0.1, -0.1)}, "numbers in \\[0, 1\\]"),
         ({"split_seed": -1}, "split_seed must be a whole number of at least 0"),
+        ({"tune_weight": 1.5}, "tune_weight must be from 0 to 1, got 1.5"),
+        ({"tune_weight": True}, "tune_weight must be from 0 to 1, got True"),
     ],
     ids=[
         "seq0",
@@ -61,6 +67,8 @@ def test_config_defaults_and_normalisation():
         "train0",
         "fracrange",
         "seed",
+        "tuneweight",
+        "tuneweightbool",
     ],  # fmt: skip
 )
 def test_config_errors_name_the_bad_value(kwargs, message):
@@ -198,6 +206,35 @@ def test_augmentation_can_stay_in_bachs_keys():
     assert DataConfig(augment_semitones=(-4, -2, 2, 4)).max_key_accidentals is None  # all by default
     with pytest.raises(DataConfigError, match="max_key_accidentals"):
         DataConfig(max_key_accidentals=8)
+
+
+def test_tune_weights_count_a_tune_once_however_often_it_was_harmonised():
+    train = [mel("a", "t1"), mel("b", "t1"), mel("c", "t2"), mel("d", "t1"), mel("e", "t3")]
+    transposed = dataclasses.replace(train[0], key_sharps=3)  # a transposition keeps piece and voice
+    assert tune_weights([*train, transposed], train, 1.0) == [1 / 3, 1 / 3, 1, 1 / 3, 1, 1 / 3]
+    assert tune_weights(train[:3], train, 0.5) == pytest.approx([3**-0.5, 3**-0.5, 1])
+    assert tune_weights(train, train, 0.0) == [1.0] * 5
+
+
+def test_window_weights_follow_make_windows_and_average_one_per_token():
+    seqs = [[1, 2, 3], [1, 2, 3, 4, 5]]  # one window of 2 targets; two windows of 2 targets each
+    assert [window_starts(len(s), 2, 2) for s in seqs] == [[0], [0, 2]]
+    assert len(make_windows(seqs, 2, 2)[0]) == 3
+    # weights 1 and 0.5 per sequence: (2*1 + 2*0.5 + 2*0.5) / 6 tokens = 2/3, scaled by 3/2
+    assert window_weights(seqs, [1.0, 0.5], 2, 2).tolist() == [1.5, 0.75, 0.75]
+    assert window_starts(1, 4, 2) == []  # a lone token gives no window, as in make_windows
+
+
+def test_build_datasets_weights_training_windows_by_tune_only_when_asked():
+    mels = [mel(f"p{i:02d}", "t0" if i < 3 else f"t{i}") for i in range(10)]  # one tune harmonised 3 times
+    tok = build_tokenizer("event", mels, bar_tokens=False)
+    config = DataConfig(seq_len=8, stride=8, split_fractions=(0.6, 0.2, 0.2), tune_weight=1.0)
+    ds = build_datasets(mels, tok, config)
+    assert ds.split["train"] == ["p00", "p01", "p02", "p05", "p08", "p09"]
+    # one window per melody (4 targets each): 1/3 for each of t0's three, 1 for the others; mean 1
+    assert ds.train.weights.tolist() == pytest.approx([0.5, 0.5, 0.5, 1.5, 1.5, 1.5])
+    assert ds.val.weights is None and ds.test.weights is None
+    assert build_datasets(mels, tok, dataclasses.replace(config, tune_weight=0.0)).train.weights is None
 
 
 def test_build_datasets_counts_unknown_tokens():

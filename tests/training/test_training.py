@@ -1,5 +1,6 @@
 """Tests for presets, the training engine, evaluation and the train/evaluate commands (tiny data)."""
 
+import dataclasses
 import json
 import math
 import threading
@@ -78,6 +79,18 @@ def test_the_chorale_preset_is_reproducible_and_keeps_to_bachs_keys(tmp_path):
     assert runs[0].meta["preset_config"]["data"]["max_key_accidentals"] == 3
     wider = train(override(preset, max_key_accidentals=4), data=scale_melodies())
     assert wider.metrics["steps"] > runs[0].metrics["steps"]
+
+
+def test_tune_weight_changes_the_loss_only_where_a_tune_repeats():
+    distinct = scale_melodies()  # every melody its own tune: all weights 1, the unweighted loss
+    repeated = [dataclasses.replace(m, tune="t0") if i < 6 else m for i, m in enumerate(distinct)]
+    plain, weighted = train(tiny(), data=distinct), train(tiny(tune_weight=1.0), data=distinct)
+    losses = [[h["train_loss"] for h in r.history] for r in (plain, weighted)]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-5)
+    once = train(tiny(tune_weight=1.0), data=repeated)
+    assert once.meta["preset_config"]["data"]["tune_weight"] == 1.0
+    every = train(tiny(), data=repeated)
+    assert once.history[0]["train_loss"] != pytest.approx(every.history[0]["train_loss"])
 
 
 def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_path):
