@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import logging
@@ -257,6 +258,8 @@ class _Loop:
         self.saved_path: Path | None = None
         self.best_val: dict | None = None  # validation of the best weights (eval mode: deterministic)
         self.owner: str | None = None  # the student whose run it is (saved in the metadata when known)
+        self.recent: collections.deque = collections.deque(maxlen=self.cfg.average_last or 1)
+        self.averaged = 0  # how many epochs' weights the kept weights average (0: one epoch's own)
 
     def resume_from(self, meta: dict) -> None:
         """Carry on a checkpoint's history, epoch and step count; its val loss is the one to beat."""
@@ -381,6 +384,8 @@ class _Loop:
             "partial": self.stopped,
         }
         self.history.append(record)
+        if self.cfg.average_last:
+            self.recent.append(copy.deepcopy(self.model.state_dict()))
         if val["loss"] < self.best_loss or self.best_state is None:
             self.best_loss, self.best_epoch, self.best_val = val["loss"], self.epoch, val
             self.best_state = copy.deepcopy(self.model.state_dict())
@@ -447,6 +452,19 @@ class _Loop:
             own=self.saved_path is not None and self.saved_path == Path(self.out),
         )
 
+    def _keep_average(self, val_data: TokenTensors) -> None:
+        """Average the last epochs' weights; they replace the best weights when their val loss is lower."""
+        states = list(self.recent)
+        average = {
+            k: sum(s[k] for s in states) / len(states) if v.is_floating_point() else v
+            for k, v in states[-1].items()
+        }
+        self.model.load_state_dict(average)
+        val = self._evaluate(val_data)
+        if val["loss"] < self.best_loss:
+            self.best_loss, self.best_val, self.best_state = val["loss"], val, average
+            self.best_epoch, self.averaged = self.epoch, len(states)
+
     def _final_metrics(self, val: Scores, test: Scores, notes: dict, elapsed: float, n_threads: int) -> dict:
         """The metrics saved with the final checkpoint: val and test scores, run figures."""
         return {
@@ -462,12 +480,15 @@ class _Loop:
             "device": str(self.device),
             "threads": n_threads,
             "n_params": self.model.n_params(),
+            **({"averaged_epochs": self.averaged} if self.cfg.average_last else {}),
         }
 
     def finish(self, val_data: TokenTensors, test_data: TokenTensors, n_threads: int) -> TrainResult:
         """Restore the best weights, score val and test once, save the final checkpoint, report done."""
         if self.best_state is None:  # stopped before the first batch: validate what we have
             self.best_state = copy.deepcopy(self.model.state_dict())
+        if len(self.recent) >= 2 and not self.stopped:
+            self._keep_average(val_data)
         self.model.load_state_dict(self.best_state)
         # The best weights were validated when they were kept: after a Stop, not scoring them twice
         # shortens the wait. A stopped run is not scored on the test split either (that pass alone takes

@@ -54,6 +54,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     seed: int = 0
     early_stopping: int | None = None  # stop after this many epochs without a better val loss
+    # Average the weights of the last N epochs' ends; the average is kept when its val loss beats the best
+    # epoch's (checkpoint averaging). None = off.
+    average_last: int | None = None
     max_steps: int | None = None  # cap on optimizer steps (quick tests / demos)
     max_melodies: int | None = None  # train on the first N selected melodies only (quick tests)
     num_threads: int | None = None  # CPU threads; None = chosen for the model size
@@ -106,6 +109,7 @@ class TrainConfig:
 # TrainConfig's optional whole numbers (None = off) and their bounds.
 _OPTIONAL_WHOLE = (
     ("early_stopping", 1, 10_000),
+    ("average_last", 2, 10_000),
     ("max_steps", 1, 10**9),
     ("max_melodies", 3, 10**7),
     ("num_threads", 1, 1024),

@@ -93,6 +93,32 @@ def test_tune_weight_changes_the_loss_only_where_a_tune_repeats():
     assert once.history[0]["train_loss"] != pytest.approx(every.history[0]["train_loss"])
 
 
+def test_average_last_keeps_the_mean_of_the_last_epochs_only_when_it_validates_better(monkeypatch):
+    import bachlstm.training.loop as training_module
+
+    real, seen = training_module.evaluate_tensors, []
+
+    def scoring(model, *args, **kwargs):  # the 4th scoring is of the average: let it win
+        seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        out = real(model, *args, **kwargs)
+        return {**out, "loss": 0.0} if len(seen) == 4 else out
+
+    monkeypatch.setattr(training_module, "evaluate_tensors", scoring)
+    averaged = train(tiny(epochs=3, average_last=2), data=scale_melodies())
+    assert averaged.metrics["averaged_epochs"] == 2 and averaged.metrics["best_epoch"] == 3
+    for k, v in averaged.model.state_dict().items():
+        assert torch.allclose(v, (seen[1][k] + seen[2][k]) / 2)  # epochs 2 and 3
+    monkeypatch.undo()
+    # on these melodies every epoch beats the last: the average loses and the last epoch stays
+    plain, kept = (train(tiny(epochs=3, average_last=n), data=scale_melodies()) for n in (None, 3))
+    assert kept.metrics["averaged_epochs"] == 0 and "averaged_epochs" not in plain.metrics
+    assert all(
+        torch.equal(a, b) for a, b in zip(plain.model.state_dict().values(), kept.model.state_dict().values())
+    )
+    with pytest.raises(PresetError, match="average_last must be a whole number from 2"):
+        tiny(average_last=1)
+
+
 def test_stop_flag_halts_within_one_batch_and_leaves_a_loadable_checkpoint(tmp_path):
     stop = threading.Event()
     seen = []
