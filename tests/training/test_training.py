@@ -68,10 +68,12 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
 
 
 def test_the_chorale_preset_is_reproducible_and_keeps_to_bachs_keys(tmp_path):
-    # the chorale recipe on a tiny network: its key limit and batch, augmentation on scale melodies in C
+    # the chorale recipe on a tiny network: its key limit, tune weights, dropout and batch, augmentation on
+    # scale melodies in C
     small = dict(embedding_dim=4, lstm_sizes=(8,), epochs=2, seq_len=16, stride=8, augment_semitones=(-4, 4))
     preset = get_preset("chorale", **small)
-    assert (preset.data.max_key_accidentals, preset.train.batch_size) == (3, 32)
+    assert (preset.data.max_key_accidentals, preset.data.tune_weight, preset.train.batch_size) == (3, 1.0, 32)
+    assert (preset.model.dropouts, get_preset("chorale").train.epochs) == ((0.4,), 20)
     runs = [train(preset, data=scale_melodies(), out=tmp_path / f"{k}.safetensors") for k in range(2)]
     shas = [read_meta(tmp_path / f"{k}.safetensors")["weights_sha256"] for k in range(2)]
     assert shas[0] == shas[1] and runs[0].metrics["test_loss"] == runs[1].metrics["test_loss"]
