@@ -10,11 +10,13 @@ very same steps (a small uniform picks the low-id EOS under both), which looked 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -180,15 +182,81 @@ def generate(
     row_configs = [c for c in configs for _ in range(samples)]
     row_samples = [s for _ in configs for s in range(samples)]
     settings = _Settings(length, seed, constrained, mode, window, min_length, max_notes, cadence, close_after)
+    # Rows whose melody is already known (greedy, made before with the same model, primer and settings)
+    # are done from the start: they stay in the batch, so every other row's arithmetic is exactly what
+    # it would be with them (a batch of another size can round differently), but no step waits for them.
+    watched = progress is not None or stop_event is not None  # a caller that follows every step
+    key = None if watched else _greedy_key(checkpoint, prefix, settings)
+    n_rows = len(row_configs)  # a row's arithmetic is exactly repeated only in the same place of a batch
+    known = {
+        r: _GREEDY.get((key, c, n_rows, r)) for r, c in enumerate(row_configs) if key and c.method == "greedy"
+    }
+    known = {r: g for r, g in known.items() if g is not None}
     with ONE_LOOP:
-        run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event)
+        run = _run(model, tokenizer, prefix, row_configs, row_samples, settings, progress, stop_event, known)
     pickup = 0.0
     if primer is not None:
         pickup = infer_pickup(list(primer.events if isinstance(primer, Melody) else primer))
     gens = _finish(tokenizer, prefix, row_configs, row_samples, run, constrained, seed, mode, pickup)
-    for g in gens:
+    for r, g in enumerate(gens):
+        if r in known:
+            gens[r] = _copy(known[r], sample=g.sample, seed=seed)
+            continue
         g.min_length, g.max_notes = min_length, max_notes
+        if key and g.config.method == "greedy":
+            _GREEDY.put((key, g.config, n_rows, r), _copy(g, sample=0, seed=0))
     return gens
+
+
+class _Kept:
+    """A small thread-safe LRU: key -> value, the `size` most recently used kept."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        """The value kept for `key` (now the most recent), or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        """Keep `value` for `key`, dropping the least recently used beyond `size`."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+# Greedy draws no random number: its melody depends on the model, the primer and the settings, never on
+# the seed. A class clicking Generate asks for the same greedy line again and again (a model that falls
+# into a repeated note writes it to the length limit, and keeps every other row of the batch stepping
+# too): it is made once per process and model, primer and settings, and reused.
+_GREEDY = _Kept(256)
+
+
+def _greedy_key(checkpoint: Checkpoint, prefix: list[int], settings: _Settings) -> tuple | None:
+    """What a greedy row's melody depends on, by content: the weights' digest (checked when the file
+    was loaded) and their in-place versions, the tokenizer, BOS + primer, and the settings except the
+    seed. None for a model without a digest (made in memory): its rows are always stepped."""
+    digest = checkpoint.meta.get("weights_sha256")
+    if not digest:
+        return None
+    versions = tuple(p._version for p in checkpoint.model.parameters())
+    return (digest, versions, checkpoint.tokenizer, tuple(prefix), dataclasses.replace(settings, seed=0))
+
+
+def _copy(g: Generation, *, sample: int, seed: int) -> Generation:
+    """A Generation with its own lists, as sample `sample` of a call with `seed`."""
+    return dataclasses.replace(
+        g, sample=sample, seed=seed, tokens=list(g.tokens), events=list(g.events),
+        primer_tokens=list(g.primer_tokens), primer_events=list(g.primer_events),
+    )  # fmt: skip
 
 
 def token_limit(max_notes: int) -> int:
@@ -477,13 +545,16 @@ class _Cadence:
 
 
 def _run(
-    model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event
+    model, tokenizer, prefix, row_configs, row_samples, settings: _Settings, progress, stop_event, known=()
 ) -> _Run:
-    """The stepping loop: one forward pass and one vectorised sampling pass per generated token."""
+    """The stepping loop: one forward pass and one vectorised sampling pass per generated token. Rows in
+    `known` are done from the start (their tokens are not used)."""
     n_rows, length = len(row_configs), settings.length
     sampler = BatchSampler(row_configs)
     grammar = grammar_of(tokenizer) if settings.constrained else None
     rows = _Rows(prefix, n_rows, length, grammar, sampler.uses_history)
+    for r in known:
+        rows.done[r], rows.end[r] = True, 0
     minimum = _Minimum(tokenizer, prefix, n_rows, settings.min_length) if settings.min_length else None
     if settings.max_notes is not None:  # counts notes the same way, with nothing held back
         minimum = minimum or _Minimum(tokenizer, prefix, n_rows, 0)

@@ -475,3 +475,47 @@ def test_memoised_grammar_steps_match_the_grammar():
             nxt, complete = memo.step(state, t)
             state = grammar.advance(state, t)
             assert nxt == state and complete == grammar.is_complete(state)
+
+
+def test_a_greedy_line_made_before_is_not_stepped_again_and_nothing_else_changes(monkeypatch):
+    """The page's defaults with the shipped default model: greedy falls into a repeated note and runs
+    to the note limit, which kept every row of the batch stepping. Made once, it is reused: the same
+    melodies, bit for bit, in fewer steps."""
+    from bachlstm.generation import generator
+    from bachlstm.model.checkpoints import load_checkpoint
+    from bachlstm.reports.links import length_arguments
+
+    monkeypatch.setattr(generator, "_GREEDY", generator._Kept(8))
+    ck = load_checkpoint("chorale")
+    steps = []
+    stepping = ck.model.step
+    monkeypatch.setattr(ck.model, "step", lambda *a: steps.append(1) or stepping(*a))
+
+    def made(seed):
+        steps.clear()
+        gens = generate(ck, default_configs(), seed=seed, min_length=8, **length_arguments(40, True))
+        return [(g.tokens, g.events, g.finished, g.note_limit, g.sample, g.seed) for g in gens], len(steps)
+
+    cold, cold_steps = made(3)
+    warm, warm_steps = made(3)
+    assert warm == cold
+    assert warm_steps < cold_steps  # greedy was the longest row: 117 notes, cut at the limit
+    other, _ = made(4)
+    assert other[0][:4] == cold[0][:4] and other[0][5] == 4  # the same greedy line, as seed 4's
+    generator._GREEDY = generator._Kept(8)
+    assert made(4)[0] == other  # made afresh: the same
+    # Without a weights digest (a model made in memory) nothing is kept; a weight changed in place
+    # (its version moves) is a new model.
+    model, tok = generation_model()
+    tiny = as_checkpoint(model, tok)
+
+    def settings(seed):
+        return generator._Settings(10, seed, True, "stateful", 1)
+
+    assert generator._greedy_key(tiny, [1], settings(0)) is None
+    tiny.meta["weights_sha256"] = "abc"
+    key = generator._greedy_key(tiny, [1], settings(0))
+    assert key == generator._greedy_key(tiny, [1], settings(7))  # whatever the seed
+    with torch.no_grad():
+        model.out.bias.add_(0.0)
+    assert generator._greedy_key(tiny, [1], settings(0)) != key
