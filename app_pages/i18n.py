@@ -37,6 +37,7 @@ import contextvars
 import functools
 import gettext
 import io
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -101,10 +102,18 @@ def language_of_locale(locale: str | None) -> str:
     return "de" if (locale or "").lower().startswith("de") else "en"
 
 
-def _in_page_run() -> bool:
+def _page_run():
+    """This thread's page run (Streamlit's ScriptRunContext), or None outside one."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    return get_script_run_ctx(suppress_warning=True) is not None
+    return get_script_run_ctx(suppress_warning=True)
+
+
+# The language of this thread's current page run, once looked up: (the run's `cursors` dict, language).
+# A page asks ~700 times per Generate, and each look-up in the session state costs a lock and a widget
+# map (~5 us). Streamlit gives every run (and fragment run) a new `cursors` dict, and the language only
+# changes through this module (`choose_language`, `_picked`), which forgets what was kept.
+_kept = threading.local()
 
 
 def _chosen_language() -> str:
@@ -123,10 +132,17 @@ def current_language() -> str:
     forced = _forced.get()
     if forced is not None:
         return forced
-    if not _in_page_run():
+    run = _page_run()
+    if run is None:
         return DEFAULT
+    this_run = getattr(run, "cursors", None)  # None in a Streamlit without it: looked up every time
+    kept = getattr(_kept, "run", None)
+    if this_run is not None and kept is not None and kept[0] is this_run:
+        return kept[1]
     lang = st.session_state.get(STATE_KEY)
-    return lang if lang in LANGUAGES else _chosen_language()
+    lang = lang if lang in LANGUAGES else _chosen_language()
+    _kept.run = (this_run, lang) if this_run is not None else None
+    return lang
 
 
 @contextlib.contextmanager
@@ -205,6 +221,7 @@ def _picked() -> None:
     """The picker changed: remember the choice for the session and in the address."""
     lang = st.session_state[_WIDGET_KEY]
     st.session_state[STATE_KEY] = lang
+    _kept.run = None
     st.query_params["lang"] = lang
 
 
@@ -212,6 +229,7 @@ def choose_language() -> str:
     """Fix this run's language (address, session, browser) and keep it; call once, before any text."""
     lang = _chosen_language()
     st.session_state[STATE_KEY] = lang
+    _kept.run = None
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang  # a copied link opens in the same language
     return lang

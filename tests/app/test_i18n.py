@@ -603,3 +603,29 @@ def test_the_sidebar_picker_switches_the_language_and_keeps_it_in_the_address():
     at.switch_page(PAGES[-1]).run()  # another page keeps the choice
     at.switch_page(PAGES[0]).run()
     assert at.title[0].value == "bachlstm: ein LSTM schreibt Melodien wie Bach"
+
+
+def test_the_language_is_looked_up_once_per_page_run(monkeypatch):
+    """A Generate asks for the language ~700 times; the session state is read once per page run, and
+    a new run (Streamlit gives each run new cursors) reads it again."""
+
+    class Run:
+        def __init__(self):
+            self.cursors = {}
+
+    class State(dict):
+        def get(self, key, default=None):
+            looked.append(key)
+            return dict.get(self, key, default)
+
+    runs, looked, state = [Run()], [], State(lang="de")
+    monkeypatch.setattr(i18n, "_page_run", lambda: runs[-1])
+    monkeypatch.setattr(i18n.st, "session_state", state)
+    monkeypatch.setattr(i18n._kept, "run", None, raising=False)
+    assert [i18n.current_language() for _ in range(5)] == ["de"] * 5
+    assert looked == ["lang"]
+    state["lang"] = "en"
+    runs.append(Run())  # the next run, after the student picked English
+    assert i18n.current_language() == "en" and looked == ["lang", "lang"]
+    with i18n.using("de"):
+        assert i18n.current_language() == "de"
