@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages import charts
 from app_pages.common import class_records, column_audio, column_view, records_problem_text
-from app_pages.i18n import translator
+from app_pages.i18n import translator, with_language
 from app_pages.messages import method_label
 from app_pages.sampling_state import SamplingResult
 from bachlstm.classroom.records import BoardItem, RecordsError
@@ -39,7 +39,7 @@ def item_link(item: BoardItem) -> str | None:
     if not item.settings:
         return None
     base = (st.context.url or "").rsplit("/", 1)[0]
-    return f"{base}/sampling?{urlencode(item.settings)}"
+    return f"{base}/sampling?{urlencode(with_language(item.settings))}"
 
 
 def knobs_words(item: BoardItem) -> str:

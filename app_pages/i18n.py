@@ -25,9 +25,10 @@ Don't name a throwaway variable `_` in a module that translates (`for _ in ...` 
 Library texts a page shows: the library gives codes with values (app_pages/messages.py words them), or
 a table of English templates keyed by code that babel.cfg extracts (bachlstm/music/notices.py's TEXTS).
 
-The language: `?lang=de|en` in the address, else this session's earlier choice, else the browser's
-(`st.context.locale`: German if it starts with "de", English otherwise); the sidebar's picker changes it
-and writes it to the address, so a link or a test can choose it.
+The language: what the student picked in this session, else `?lang=de|en` in the address, else this
+session's earlier language, else the browser's (`st.context.locale`: German if it starts with "de",
+English otherwise); the sidebar's picker changes it and writes it to the address, so a link or a test
+can choose it. A shared link carries the sharer's language (`with_language`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ import gettext
 import io
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -53,6 +54,7 @@ DEFAULT = "en"  # where nothing says otherwise (no browser language, no script r
 LOCALES = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 STATE_KEY = "lang"  # st.session_state[STATE_KEY]: the session's language
+PICKED_KEY = "lang_picked"  # st.session_state[PICKED_KEY]: True once the student chose with the picker
 _WIDGET_KEY = "_lang_picker"
 _PICKER_LABEL = "Sprache / Language"  # both: whoever cannot read the page's language still finds it
 
@@ -117,11 +119,14 @@ _kept = threading.local()
 
 
 def _chosen_language() -> str:
-    """The address's ?lang=, else this session's earlier choice, else the browser's language."""
+    """The language the student picked in this session, else the address's ?lang= (a shared link's:
+    the sharer's), else this session's earlier language, else the browser's."""
+    earlier = st.session_state.get(STATE_KEY)
+    if st.session_state.get(PICKED_KEY) and earlier in LANGUAGES:
+        return earlier
     asked = st.query_params.get("lang")
     if asked in LANGUAGES:
         return asked
-    earlier = st.session_state.get(STATE_KEY)
     if earlier in LANGUAGES:
         return earlier
     return language_of_locale(st.context.locale)
@@ -221,8 +226,15 @@ def _picked() -> None:
     """The picker changed: remember the choice for the session and in the address."""
     lang = st.session_state[_WIDGET_KEY]
     st.session_state[STATE_KEY] = lang
+    st.session_state[PICKED_KEY] = True
     _kept.run = None
     st.query_params["lang"] = lang
+
+
+def with_language(params: Mapping[str, str]) -> dict[str, str]:
+    """A shared link's query parameters with this page's language added (`lang=`, last): a classmate
+    who opens it reads the sharer's language, unless they picked one themselves in their session."""
+    return {**{k: v for k, v in params.items() if k != "lang"}, "lang": current_language()}
 
 
 def choose_language() -> str:

@@ -16,7 +16,7 @@ from app_pages.common import (
     next_token_view,
 )
 from app_pages.forms import problems_text
-from app_pages.i18n import N_, current_language, number, translator
+from app_pages.i18n import N_, current_language, number, translator, with_language
 from app_pages.messages import describe, method_label, method_words, problem_sentence
 from app_pages.sampling_state import (
     SLIDERS,
@@ -190,7 +190,7 @@ def draw_link(res: SamplingResult) -> None:
             "(copy it with the button at its right end)."
         )
     )
-    st.code(f"{base}?{urlencode(query)}", language=None, wrap_lines=True)
+    st.code(f"{base}?{urlencode(with_language(query))}", language=None, wrap_lines=True)
 
 
 @dataclass(frozen=True)

@@ -191,35 +191,55 @@ def draw_replace() -> None:
         st.rerun()
 
 
+def _is_hers(name: str, student: str | None) -> bool:
+    """Whether run `name` is this student's by the class's records or its checkpoint's owner (a run
+    saved with no owner is anyone's, as "Continue a stopped run" offers it)."""
+    try:
+        if any(same_student(r.owner, student) for r in class_records().runs() if r.name == name):
+            return True
+    except RecordsError:
+        pass  # the checkpoint's own owner still says
+    return any(v.info.name == name and (v.owner is None or v.mine(student)) for v in run_owners())
+
+
 def find_lost_run() -> None:
-    """Say what became of a run the address names that is no longer on this server.
+    """Say what became of a run the address names that this tab does not follow.
 
     A tab keeps its address when the server restarts (or when its session is lost); the session's
-    state does not. Without this, a tab that watched a run that died showed a fresh page, no word.
+    state does not. Without this, a tab that watched a run that died showed a fresh page, no word. A
+    name that is not the student's (another student's run, or no run at all) gets one sentence that
+    tells the two apart in no way, and nothing that acts on the run.
     """
     name = st.query_params.get("run")
     if not name or followed_job() is not None:
         return
     info = {i.name: i for i in usable_checkpoints()[0]}.get(name)
-    if info is None:
+    if info is not None and not info.resumable:  # shipped, hers, or shared with the class: on Sampling
+        st.info(
+            _("Run **{name}** has ended ({state}); it is on the Sampling page.").format(
+                name=name, state=run_state(info)
+            )
+        )
+    elif not _is_hers(name, current_student()):
+        st.info(
+            _(
+                "Run **{name}** is not one of your runs: this page shows, stops and continues only your "
+                "own runs. Check the address, or start a run of your own below."
+            ).format(name=name)
+        )
+    elif info is None:
         st.warning(
             _(
                 "Run **{name}** is no longer running: the server stopped or restarted while it trained, "
                 "before its first epoch was saved. Nothing was kept; start it again below."
             ).format(name=name)
         )
-    elif info.resumable:
+    else:
         st.warning(
             _(
                 "Run **{name}** is no longer running: the server stopped or restarted while it trained. "
                 "Its best model so far is saved ({state}); continue it below."
             ).format(name=name, state=run_state(info))
-        )
-    else:
-        st.info(
-            _("Run **{name}** has ended ({state}); it is on the Sampling page.").format(
-                name=name, state=run_state(info)
-            )
         )
     if st.button(_("Dismiss"), key="lost_run_dismiss"):
         del st.query_params["run"]

@@ -50,7 +50,7 @@ def test_the_board_lists_newest_first_with_everything_a_melody_needs(board):
     assert len(at.image) == 3  # sheet music of each
     assert [b.proto.label for b in at.get("download_button")].count("MIDI") == 3
     links = [c.value for c in at.code]
-    assert len(links) == 1 and links[0].endswith("/sampling?model=bach&primer=&seed=3&length=64")
+    assert len(links) == 1 and links[0].endswith("/sampling?model=bach&primer=&seed=3&length=64&lang=en")
     assert {b.key for b in at.button if b.key.startswith("board_remove_")} == {
         "board_remove_2"
     }  # his own only
@@ -108,6 +108,27 @@ def test_the_projector_shows_one_melody_large_with_next_and_previous(board, monk
     assert at.markdown[0].value.startswith("### Stuck")
     at.button(key="board_prev").click().run()
     assert at.markdown[0].value.startswith("### Wild") and at.button(key="board_prev").disabled
+
+
+def test_a_boards_link_keeps_the_sharers_language_unless_the_opener_picked_one(board):
+    from app_pages import i18n
+
+    at = new_app("Ben", timeout=120, lang="de")
+    at.run()
+    at.switch_page(PAGE).run()
+    (link,) = [c.value for c in at.code]
+    assert link.endswith("/sampling?model=bach&primer=&seed=3&length=64&lang=de")
+    query = dict(pair.split("=", 1) for pair in link.split("?", 1)[1].split("&"))
+    cara = new_app("Cara", timeout=120, **query)  # a classmate's fresh session, an English browser
+    cara.run()
+    assert cara.session_state["lang"] == "de" and cara.query_params["lang"] == "de"
+    # a student who picked English in this session keeps it when an address asks for German
+    at = new_app("Dora", timeout=120, lang="de")
+    at.run()
+    at.sidebar.selectbox(key=i18n._WIDGET_KEY).set_value("en").run()
+    at.query_params.update(query)
+    at.switch_page(PAGE).run()
+    assert at.session_state["lang"] == "en" and at.title[0].value == "Class board"
 
 
 @pytest.mark.parametrize("lang", ["de", "en"])

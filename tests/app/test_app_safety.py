@@ -101,12 +101,51 @@ def test_windows_device_names_are_refused(runs):
     assert len(errors) == 1 and "Windows reserves CON" in errors[0], errors
 
 
-def test_a_tab_whose_run_died_says_so(runs):
-    at = new_app(run="gone")
+def training_at(student: str, **query: str) -> AppTest:
+    at = new_app(student, **query)
     at.run()
-    at.switch_page("app_pages/training.py").run()
+    return at.switch_page("app_pages/training.py").run()
+
+
+def test_a_tab_whose_run_died_says_so(runs):
+    from bachlstm.classroom.records import ClassRecords
+
+    ClassRecords().record_run("gone", "Tess", "training")  # Start recorded it; the server then died
+    at = training_at("Tess", run="gone")
     warnings = [w.value for w in at.warning]
     assert any("Run **gone** is no longer running" in w and "Nothing was kept" in w for w in warnings)
+
+
+NOT_HERS = (
+    "Run **{name}** is not one of your runs: this page shows, stops and continues only your own runs. "
+    "Check the address, or start a run of your own below."
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_another_students_run_or_no_run_in_the_address_is_not_an_alarm(runs, lang):
+    """Anna opens Ben's run while it trains, and a name that is no run at all: the same plain sentence
+    (nothing about Ben's run the queue table does not show), no alarm, nothing that acts on the run."""
+    from app_pages.common import job_manager
+    from tests.app.helpers import fill, submit
+
+    ben = training_at("Ben")
+    fill(ben, epochs=50, max_melodies=30, run_name="ben-workshop-3")
+    submit(ben)
+    job = job_manager().find(ben.session_state["train_job"])
+    try:
+        for name in ("ben-workshop-3", "nobody-ever-9"):
+            anna = training_at("Anna", run=name, lang=lang)
+            assert not anna.exception and not anna.warning and not anna.error
+            said = [i.value for i in anna.info if name in i.value]
+            if lang == "en":
+                assert said == [NOT_HERS.format(name=name)]
+            else:
+                assert len(said) == 1 and said[0].startswith(f"Der Lauf **{name}** ist keiner deiner Läufe")
+            assert "train_stop" not in [b.key for b in anna.button]  # nothing acts on Ben's run
+            assert not [s for s in anna.selectbox if s.key == "resume_name"]
+    finally:
+        job_manager().stop(job.id)
 
 
 def interrupted_copy(runs: Path, name: str) -> Path:

@@ -493,6 +493,7 @@ def test_a_link_reproduces_the_melodies_in_a_fresh_session():
     assert query["seed"] == "11" and query["k"] == "5" and query["primer"].endswith(":soprano")
     shown = [c.value for c in at.code]
     assert len(shown) == 1 and shown[0].startswith("/sampling?model=tiny&primer=")
+    assert shown[0].endswith("&lang=en")  # the sharer's language: a classmate reads the same page
 
     clear_caches()  # another browser, and the server's caches emptied as after a restart
     again = open_link(query)
