@@ -153,8 +153,13 @@ def projector(items: list[BoardItem]) -> None:
         )
     )
     events = item_events(item)
-    # The focus view's page across the screen: a column's page stretched this wide drew 2 bars a screen.
-    view = column_view(events, item.melody.get("n_primer", 0), item.melody.get("key_sharps"), large=True)
+    # Larger than a board card's (charts.PROJECTOR_PAGE_WIDTH): the focus view's page drew it smaller.
+    view = column_view(
+        events,
+        item.melody.get("n_primer", 0),
+        item.melody.get("key_sharps"),
+        page_width=charts.PROJECTOR_PAGE_WIDTH,
+    )
     if view["svg"]:
         st.image(view["svg"], width="stretch")
     if len(view["roll"]):

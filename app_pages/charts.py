@@ -478,6 +478,11 @@ COLUMN_PAGE_WIDTH = 450
 # One method across the page (the focus view, the Class board's projector): about 5 bars per system, the
 # staff about 90 px high in a 1000 px wide page; a column's page stretched this wide drew 2 bars a screen.
 FOCUS_PAGE_WIDTH = 1100
+# The Class board's projector: one melody across the page, read from the back of a room. The SVG is
+# stretched to the page's width, so its page width alone sets the size: at the focus view's 1100 the
+# staff drew 0.82 times as high as on a board card (half the page at 450); at 600, 1.5 times (the staff
+# about 12% of the page's width, 2 to 3 bars a system).
+PROJECTOR_PAGE_WIDTH = 600
 
 
 def melody_view(

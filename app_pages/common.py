@@ -244,13 +244,20 @@ def render_cache() -> render.ContentCache:
     return render.ContentCache(int(os.environ.get("BACHLSTM_RENDER_CACHE_MB", "64")) * 2**20)
 
 
-def column_view(events: tuple, n_primer: int, key_sharps: int | None = None, large: bool = False) -> dict:
+def column_view(
+    events: tuple,
+    n_primer: int,
+    key_sharps: int | None = None,
+    large: bool = False,
+    page_width: int | None = None,
+) -> dict:
     """A Sampling column's sheet music and piano roll, drawn once per content for the whole server.
     key_sharps: the staff's key signature (None: estimated from all the events); large: the focus view's
-    page, as wide as the whole page (a column's is a quarter of it)."""
+    page, as wide as the whole page (a column's is a quarter of it); page_width: another engraving
+    width (the projector's `charts.PROJECTOR_PAGE_WIDTH`)."""
     from app_pages import charts  # late: altair takes a while to import, and Home needs none of it
 
-    width = charts.FOCUS_PAGE_WIDTH if large else charts.COLUMN_PAGE_WIDTH
+    width = page_width or (charts.FOCUS_PAGE_WIDTH if large else charts.COLUMN_PAGE_WIDTH)
 
     def draw():
         return charts.melody_view(events, n_primer, page_width=width, key_sharps=key_sharps)

@@ -1,6 +1,8 @@
 """The class board in AppTest: newest first, filters, Listen, downloads, links, removal by the owner or
 the teacher only, the projector's one large melody with next and previous."""
 
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -90,18 +92,28 @@ def test_the_owner_or_the_teacher_removes_an_item(board, monkeypatch):
     assert [i.id for i in board.board_items()] == [3]
 
 
+def staff_share(svg: str) -> float:
+    """The first staff's height (top to bottom line) as a share of the page's width: the sheet music
+    is stretched to the width it is shown at, so this times that width is the staff's height on screen."""
+    page_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+    staff = re.search(r'class="staff"[^>]*>((?:<path d="M[\d.]+ [\d.]+ L[\d.]+ [\d.]+"[^>]*/>){5})', svg)
+    ys = [float(y) for y in re.findall(r'd="M[\d.]+ ([\d.]+) ', staff.group(1))]
+    return (max(ys) - min(ys)) / page_width
+
+
 def test_the_projector_shows_one_melody_large_with_next_and_previous(board, monkeypatch):
     from app_pages import charts
 
-    widths, draw = [], charts.melody_view
+    drawn, draw = [], charts.melody_view
     monkeypatch.setattr(
-        charts, "melody_view", lambda *a, **kw: widths.append(kw["page_width"]) or draw(*a, **kw)
+        charts, "melody_view", lambda *a, **kw: (lambda v: drawn.append(v["svg"][0]) or v)(draw(*a, **kw))
     )
     at = board_page("Ben")
+    card = staff_share(drawn[0]) / 2  # a board card is half the page wide (two cards a row)
     at.get("button_group")[0].set_value("Projector").run()
     assert not at.exception
-    # The focus view's wide page: a column's page stretched across the screen drew 2 bars a screen.
-    assert widths[-1] == charts.FOCUS_PAGE_WIDTH
+    # Read from the back of a room: the staff 1.5 times as high as a card's (it was 0.82 times)
+    assert staff_share(drawn[-1]) == pytest.approx(1.5 * card)
     assert at.markdown[0].value.startswith("### Wild") and "(1 of 3)" in at.markdown[0].value
     assert len(at.image) == 1 and len(at.get("vega_lite_chart")) == 1  # the sheet music and the piano roll
     at.button(key="board_next").click().run()
