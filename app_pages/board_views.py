@@ -10,7 +10,7 @@ import streamlit as st
 from app_pages import charts
 from app_pages.common import class_records, column_audio, column_view, records_problem_text
 from app_pages.i18n import translator, with_language
-from app_pages.messages import method_label
+from app_pages.messages import PRIMER_NONE, method_label
 from app_pages.sampling_state import SamplingResult
 from bachlstm.classroom.records import BoardItem, RecordsError
 from bachlstm.music.events import Event
@@ -43,13 +43,16 @@ def item_link(item: BoardItem) -> str | None:
 
 
 def knobs_words(item: BoardItem) -> str:
-    """How the melody was made, in a line: the method's label, seed, length, primer."""
+    """How the melody was made, in a line: the method's label, seed, length, primer, in the Sampling
+    page's words (a link's `length` counts notes: reports.links.DEFAULT_LENGTH). A stored item holds the
+    library's English label ('top-p (p=0.9)'): worded here, when shown."""
     s = item.settings
+    label = method_label(item.label)
     if not s:
-        return item.label
-    primer = s.get("primer") or _("none")
-    return _("{label}; seed {seed}, {length} tokens, primer {primer}").format(
-        label=item.label, seed=s.get("seed"), length=s.get("length"), primer=primer
+        return label
+    primer = s.get("primer") or _(PRIMER_NONE)
+    return _("{label}; seed {seed}, {length} notes, primer {primer}").format(
+        label=label, seed=s.get("seed"), length=s.get("length"), primer=primer
     )
 
 
@@ -147,7 +150,7 @@ def projector(items: list[BoardItem]) -> None:
             title=item.title,
             owner=item.owner,
             model=item.model,
-            label=item.label,
+            label=method_label(item.label),
             n=index + 1,
             total=len(items),
         )

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app_pages.i18n import translator
-from app_pages.terms import BY_KEY, PAGE_TITLES, TERMS
+from app_pages.terms import BY_KEY, PAGE_TITLES, TERMS, figure_words
 
 _ = translator(__name__)
 
@@ -28,4 +28,6 @@ for term in terms:
     st.subheader(_(term.name), anchor=term.key, divider="gray")
     st.markdown(_(term.text))
     for page, figure in term.where:
-        st.page_link(page, label=f"{_(PAGE_TITLES[page])}: {_(figure)}", icon=":material/arrow_forward:")
+        st.page_link(
+            page, label=f"{_(PAGE_TITLES[page])}: {figure_words(figure)}", icon=":material/arrow_forward:"
+        )

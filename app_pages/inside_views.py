@@ -10,7 +10,7 @@ from app_pages import inside_charts as charts
 from app_pages.charts import localized
 from app_pages.common import SESSION, checkpoint, mtime
 from app_pages.i18n import N_, current_language, number, percent, translator
-from app_pages.messages import describe, token_type_words
+from app_pages.messages import describe, method_label, token_type_words
 from app_pages.sampling_state import SamplingResult
 from app_pages.tables import show_table
 from app_pages.terms import glossary_link
@@ -141,10 +141,14 @@ def choose_melody(melodies, generated: SamplingResult | None, source_col, melody
     else:
         by_label = {g.label: g for g in generated.gens}
         chosen = melody_col.selectbox(
-            _("Generated melody"), list(by_label), key="inside_gen", persist_state=SESSION
+            _("Generated melody"),
+            list(by_label),
+            format_func=method_label,
+            key="inside_gen",
+            persist_state=SESSION,
         )
         gen = by_label[chosen]
-        events, label = tuple(gen.full_events), f"{gen.label} ({generated.model})"
+        events, label = tuple(gen.full_events), f"{method_label(gen.label)} ({generated.model})"
     if not events:
         st.info(_("That melody has no notes: choose another."))
         st.stop()

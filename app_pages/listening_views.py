@@ -231,7 +231,8 @@ def draw_results() -> None:
     if not results:
         st.caption(_("No answers yet."))
         return
-    frame = charts.listening_frame(results)
+    frame = charts.listening_frame(results)  # the records' method names, worded for the table and chart
+    frame = frame.assign(method=[method_words(m) for m in frame["method"]])
     show_table(
         st,
         frame,

@@ -190,6 +190,16 @@ def token_type_words(kind: str) -> str:
     return _(TOKEN_TYPE_WORDS[kind]) if kind in TOKEN_TYPE_WORDS else kind
 
 
+# The Sampling page's labels of its settings: the page shows them, the glossary's "where it appears" and
+# the class board's line under a shared melody name the same setting by the same words.
+LENGTH_LABEL = N_("Length (notes)")
+MIN_LENGTH_LABEL = N_("Minimum notes")
+PRIMER_LABEL = N_("Primer")
+PRIMER_NONE = N_("none")  # the primer choice "none"
+NEXT_TOKEN_EXPLORER = N_("Next-token explorer")
+SAMPLING_LABELS = (LENGTH_LABEL, MIN_LENGTH_LABEL, PRIMER_LABEL, NEXT_TOKEN_EXPLORER)
+
+
 # The sampling methods (sampling.METHODS): their technical names, "temperature" in the page's language.
 METHOD_WORDS = {
     "greedy": N_("greedy"),

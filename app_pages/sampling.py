@@ -17,7 +17,7 @@ from app_pages.common import (
 from app_pages.forms import parse_whole_number, problems_text
 from app_pages.i18n import N_, translator
 from app_pages.identity import current_student
-from app_pages.messages import describe
+from app_pages.messages import LENGTH_LABEL, MIN_LENGTH_LABEL, PRIMER_LABEL, PRIMER_NONE, describe
 from app_pages.sampling_state import SLIDERS, SamplingSettings, default_model_index, request_of
 from app_pages.sampling_views import (
     MAX_TABLE_SAMPLES,
@@ -88,10 +88,10 @@ music_tools_ready()
 model_ready(str(info.path), mtime(info.path))
 offered, left_out = held_out_primers(str(info.path), mtime(info.path))
 link = held_out_primer(link, [melody_key(c.melody) for c in offered])
-sources = [N_("none"), N_("opening of a held-out chorale"), N_("upload MIDI/MusicXML")]
+sources = [PRIMER_NONE, N_("opening of a held-out chorale"), N_("upload MIDI/MusicXML")]
 source_labels = [_(s) for s in sources]  # the labels are the options (AppTest keeps a radio's raw value)
 source = st.radio(
-    _("Primer"),
+    _(PRIMER_LABEL),
     source_labels if ref else source_labels[::2],
     index=1 if link and link.primer else 0,
     horizontal=True,
@@ -139,7 +139,7 @@ with st.form("sample_form"):
             primer_id = f"{primer_id} line {line}"
         primer_key = None
     length = top[1].slider(
-        _("Length (notes)"),
+        _(LENGTH_LABEL),
         *SLIDERS["length"][:2],
         start.length,
         SLIDERS["length"][2],
@@ -168,7 +168,7 @@ with st.form("sample_form"):
     # nothing; generate() refuses it with a message instead. The seed is text: it may exceed what a
     # browser's number field holds.
     min_length = top[2].number_input(
-        _("Minimum notes"),
+        _(MIN_LENGTH_LABEL),
         value=start.min_length,
         step=1,
         key="min_length",

@@ -17,7 +17,7 @@ from app_pages.common import (
 )
 from app_pages.forms import problems_text
 from app_pages.i18n import N_, current_language, number, translator, with_language
-from app_pages.messages import describe, method_label, method_words, problem_sentence
+from app_pages.messages import NEXT_TOKEN_EXPLORER, describe, method_label, method_words, problem_sentence
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -682,7 +682,7 @@ def draw_style(style, samples: int, own: dict | None = None) -> None:
 @st.fragment
 def explorer(res: SamplingResult) -> None:
     """The next-token distribution at a chosen step and where each method cuts it (reruns on its own)."""
-    st.subheader(_("Next-token explorer"))
+    st.subheader(_(NEXT_TOKEN_EXPLORER))
     gens, ck = res.gens, res.checkpoint
     c = st.columns(2)
     # The method's label is the option, not its row: a new Generate with other settings relabels the rows,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app_pages.i18n import N_, current_language, translator
+from app_pages.messages import LENGTH_LABEL, MIN_LENGTH_LABEL, NEXT_TOKEN_EXPLORER, PRIMER_LABEL
 
 _ = translator(__name__)
 
@@ -27,14 +28,15 @@ PAGE_TITLES = {
 
 @dataclass(frozen=True)
 class Term:
-    """One glossary entry: its anchor, its name, what it means, and (page, figure) where it appears."""
+    """One glossary entry: its anchor, its name, what it means, and (page, figure) where it appears; a
+    figure is a text or a tuple of the page's own labels (messages.SAMPLING_LABELS), shown joined."""
 
     # the anchor and the ?term= value: ascii, lower case, dashes, and no English word the German page
     # check looks for ("by", "keys", "loss"): a German page shows it inside a link
     key: str
     name: str
     text: str
-    where: tuple[tuple[str, str], ...]
+    where: tuple[tuple[str, str | tuple[str, ...]], ...]
 
 
 TERMS = (
@@ -49,7 +51,7 @@ TERMS = (
         ),
         (
             (CORPUS, N_("Tokens, Token frequency by rank")),
-            (SAMPLING, N_("Length (tokens), Next-token explorer")),
+            (SAMPLING, (LENGTH_LABEL, NEXT_TOKEN_EXPLORER)),
         ),
     ),
     Term(
@@ -69,7 +71,7 @@ TERMS = (
             "knows a melody starts; EOS (end of sequence) is the model's way of saying the melody is over. "
             "Minimum notes keeps EOS away until enough notes are written."
         ),
-        ((SAMPLING, N_("Minimum notes, Next-token explorer")),),
+        ((SAMPLING, (MIN_LENGTH_LABEL, NEXT_TOKEN_EXPLORER)),),
     ),
     Term(
         "cross-entropy",
@@ -225,7 +227,7 @@ TERMS = (
             "The notes the model continues: none, the first two bars of a held-out chorale, or your own "
             "file. It is drawn grey in the sheet music and the piano roll."
         ),
-        ((SAMPLING, N_("Primer")),),
+        ((SAMPLING, PRIMER_LABEL),),
     ),
     Term(
         "greedy",
@@ -346,6 +348,16 @@ TERMS = (
 )
 
 BY_KEY = {term.key: term for term in TERMS}
+
+
+def figure_labels(figure: str | tuple[str, ...]) -> tuple[str, ...]:
+    """A "where it appears" figure's labels (message ids): one text, or the page's own labels."""
+    return (figure,) if isinstance(figure, str) else figure
+
+
+def figure_words(figure: str | tuple[str, ...]) -> str:
+    """A "where it appears" figure in the page's language: its labels joined by commas."""
+    return ", ".join(_(label) for label in figure_labels(figure))
 
 
 def glossary_url(key: str, lang: str, student: str | None = None) -> str:

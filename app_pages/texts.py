@@ -543,7 +543,9 @@ def literature_table(infos: Sequence) -> pd.DataFrame:
     """The published chorale-melody figures, then every checkpoint that measured pitch given duration."""
     rows = [
         {
-            "source": f.source,
+            "source": _("{source}, Table {table}").format(source=f.source, table=f.table)
+            if f.table
+            else f.source,
             "model": _(f.model),  # the library's English words, in the catalog by LITERATURE_WORDS
             "pitch bits given duration": f.bits,
             "conditions": _(f.conditions),

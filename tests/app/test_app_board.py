@@ -47,7 +47,8 @@ def test_the_board_lists_newest_first_with_everything_a_melody_needs(board):
     assert not at.exception and not at.error
     assert titles(at) == ["Wild", "Stuck", "Rising"]
     assert any(
-        c.value.startswith("by **Anna** · model bach · top-p (p=0.9); seed 3, 64 tokens") for c in at.caption
+        c.value == "by **Anna** · model bach · top-p (p=0.9); seed 3, 64 notes, primer none"
+        for c in at.caption
     )
     assert len(at.image) == 3  # sheet music of each
     assert [b.proto.label for b in at.get("download_button")].count("MIDI") == 3
@@ -149,3 +150,30 @@ def test_the_board_opens_in_both_languages(board, lang):
     at.run()
     at.switch_page(PAGE).run()
     assert not at.exception and len(at.image) == 3
+
+
+@pytest.mark.parametrize(
+    "lang, line, projected",
+    [
+        (
+            "de",
+            "von **Anna** · Modell bach · Top-p (p=0,9); Seed 3, 64 Noten, Primer keine",
+            "Temperatur (T=1,5)",
+        ),
+        (
+            "en",
+            "by **Anna** · model bach · top-p (p=0.9); seed 3, 64 notes, primer none",
+            "temperature (T=1.5)",
+        ),
+    ],
+)
+def test_items_word_the_method_and_the_sampling_settings_as_the_sampling_page_does(
+    board, lang, line, projected
+):
+    # the records hold the library's English label ("top-p (p=0.9)") and the link's length in notes
+    at = new_app("Ben", timeout=120, lang=lang)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert line in [c.value for c in at.caption]
+    at.get("button_group")[0].set_value(at.get("button_group")[0].options[1]).run()
+    assert f"· bach · {projected} (1 " in at.markdown[0].value

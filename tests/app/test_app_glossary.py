@@ -69,3 +69,35 @@ def test_jargon_on_the_pages_links_to_its_entry(lang):
     at.run()
     at.switch_page("app_pages/inside.py").run()
     assert "term=information-content" in at.metric[0].proto.help
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_glossary_names_the_sampling_pages_controls_by_the_labels_the_page_shows(lang):
+    from app_pages.messages import SAMPLING_LABELS
+    from app_pages.terms import SAMPLING, figure_labels
+
+    named = {
+        label
+        for t in TERMS
+        for page, figure in t.where
+        if page == SAMPLING
+        for label in figure_labels(figure)
+    }
+    controls = named & set(SAMPLING_LABELS)
+    assert controls == set(SAMPLING_LABELS)  # the glossary names every control by the page's own message id
+    at = new_app(lang=lang, timeout=180)
+    at.run()
+    at.switch_page(SAMPLING).run()
+    at.selectbox(key="ckpt").set_value("workshop").run()
+    at.slider(key="length").set_value(16)
+    at.button(key="generate").click().run()
+    assert not at.exception, at.exception
+    kinds = ("radio", "slider", "number_input", "selectbox", "toggle")
+    shown = {w.label for kind in kinds for w in at.get(kind)} | {h.value for h in at.subheader}
+    with i18n.using(lang):
+        assert {i18n.gettext_(label) for label in controls} <= shown
+    links = [link.proto.label for link in glossary(lang).get("page_link")]
+    with i18n.using(lang):
+        page = i18n.gettext_(PAGE_TITLES[SAMPLING])
+        length, explorer = i18n.gettext_(SAMPLING_LABELS[0]), i18n.gettext_(SAMPLING_LABELS[3])
+    assert f"{page}: {length}, {explorer}" in links

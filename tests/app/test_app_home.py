@@ -1,8 +1,9 @@
 """Home page in AppTest: renders, shows the corpus counts, lists checkpoints and broken ones."""
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app.helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from tests.app.helpers import fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
 
 
 def run_app() -> AppTest:
@@ -26,6 +27,15 @@ def test_home_renders_with_pipeline_links_and_counts():
     literature = at.dataframe[1].value
     assert 1.911 in literature["pitch bits given duration"].tolist()
     assert "Pearce 2005, Table 9.8" in literature.source.tolist()
+
+
+@pytest.mark.parametrize("lang, table", [("de", "Tabelle"), ("en", "Table")])
+def test_the_literature_tables_sources_name_their_table_in_the_pages_language(lang, table):
+    at = new_app(lang=lang)
+    at.run()
+    sources = at.dataframe[1].value.iloc[:, 0].tolist()  # "source", "Quelle"
+    assert sources[:4] == ["Conklin & Witten 1995"] * 2 + [f"Pearce 2005, {table} 9.1"] * 2
+    assert sources[4:6] == [f"Pearce 2005, {table} 9.8"] * 2
 
 
 def test_broken_checkpoint_is_listed_with_its_error(tmp_path, monkeypatch):

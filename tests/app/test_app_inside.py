@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from bachlstm.model.checkpoints import load_checkpoint
 from bachlstm.reports.inspection import inspect_melody
 from bachlstm.training.splits import inspection_order, split_melodies, trained_pieces
-from tests.app.helpers import fresh_caches, open_app  # noqa: F401 (autouse fixture)
+from tests.app.helpers import fresh_caches, new_app, open_app  # noqa: F401 (autouse fixture)
 
 GENERATE = "generate"
 
@@ -182,3 +182,19 @@ def test_a_comparison_on_a_chorale_the_other_model_trained_on_says_so():
     at.selectbox(key="inside_piece").set_value(bach_trained).run()
     assert not at.exception
     assert any("bach was trained on bwv139.6" in w.value for w in at.warning)
+
+
+def test_a_generated_melodys_method_is_worded_in_german():
+    at = new_app(lang="de", timeout=180)
+    at.run()
+    at.switch_page("app_pages/sampling.py").run()
+    at.selectbox(key="ckpt").set_value("workshop").run()
+    at.slider(key="length").set_value(16)
+    at.button(key=GENERATE).click().run()
+    at.switch_page("app_pages/inside.py").run()
+    source = at.radio(key="inside_source")
+    source.set_value(source.options[1]).run()  # a melody from the Sampling page
+    assert not at.exception, at.exception
+    options = at.selectbox(key="inside_gen").options
+    assert options[0].startswith("Greedy") and any(o.startswith("Temperatur (T=") for o in options)
+    assert not any(o.startswith(("greedy", "temperature", "top-")) for o in options)

@@ -5,6 +5,7 @@ import io
 import json
 import re
 
+import pyarrow as pa
 import pytest
 import soundfile
 from streamlit.testing.v1 import AppTest
@@ -140,8 +141,12 @@ def test_the_results_are_worded_in_german_too(class_db):
     config = json.loads(at.dataframe[0].proto.columns)  # the headers the page gave
     labels = [c["label"] for name, c in config.items() if name != "_index"]
     assert labels == ["Modell", "Verfahren", "Antworten", "für Bach gehalten", "95 % von", "95 % bis"]
-    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    chart = at.get("vega_lite_chart")[0].proto
+    spec = json.loads(chart.spec)
     assert spec["layer"][0]["encoding"]["x"]["title"] == "für Bach gehalten (95-%-Intervall)"
+    # the records hold the method's technical name ("top-p"): the table and the chart word it
+    assert list(at.dataframe[0].value["method"]) == ["Top-p"]
+    assert list(pa.ipc.open_stream(chart.data.data).read_all().to_pandas()["method"]) == ["Top-p"]
 
 
 def test_the_results_after_several_answers_and_each_students_score(class_db):
