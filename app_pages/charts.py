@@ -5,6 +5,7 @@ Plain functions beside the pages (no streamlit here), so tests can build every c
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from collections.abc import Sequence
@@ -27,26 +28,95 @@ NUMBER_LOCALES = {
     "de": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", "\u00a0€"]},
     "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]},
 }
+# A legend label longer than 18 letters in two lines, broken at its last space within them (Vega draws an
+# array as lines): "mittlere Melodie (Median)" reached past an 800 px laptop's ~230 px column.
+LEGEND_LINES = (
+    "length(datum.label) > 18"
+    " ? split(replace(datum.label, regexp('^(.{1,18}) '), '$1\\n'), '\\n') : datum.label"
+)
 # Room for German labels and titles: Vega cuts a legend label at 160 px and an axis title at its axis
 # ("Validierungs-Lo…", "mittlere…"); a chart's own axis or legend setting still wins.
 LABEL_ROOM = {
     "legend": {"labelLimit": 320, "titleLimit": 320},
-    "axis": {"labelLimit": 240, "titleLimit": 0},  # 0: a title as long as it is (one line, centred)
+    "axis": {"labelLimit": 240, "titleLimit": 0},  # 0: a title as long as it is (lines: `wrapped`)
 }
+# A chart in a ~230 px column (an 800 px laptop, sidebar open): titles longer than this many letters are
+# drawn as lines, legends in one column; the padding keeps a y title's and the top tick label's edge in view
+# (Vega drew them 1-2 px past the chart's box: "Tonart (B-Vorz…" cut on its left).
+TITLE_LINE = 22
+PADDING = {"left": 6, "right": 6, "top": 6, "bottom": 6}  # an object: Streamlit adds its own to it
+
+
+def wrapped(text: str, width: int = TITLE_LINE) -> str | list[str]:
+    """The text as lines of about `width` letters or fewer, as even as they go, broken between words; short
+    text stays one string."""
+    if len(text) <= width:
+        return text
+    fewest = math.ceil(len(text) / width)
+    for limit in range(math.ceil(len(text) / fewest), len(text) + 1):  # the shortest even lines that do
+        lines: list[str] = []
+        for word in text.split(" "):
+            if lines and len(lines[-1]) + 1 + len(word) <= limit:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+        if len(lines) <= fewest:
+            break
+    return lines if len(lines) > 1 else text
+
+
+UNSET = alt.Undefined
+LEGEND_CHANNELS = ("color", "fill", "stroke", "shape", "size", "opacity", "strokeDash")
+
+
+def _narrow(node) -> None:
+    """Every long title of the spec (a dict or altair object, changed in place) as lines, every legend's long
+    labels too (Vega-Lite's config has no legend labelExpr, so each channel's legend gets it)."""
+    if isinstance(node, alt.SchemaBase):
+        node = node._kwds
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "title" and isinstance(value, str):
+                node[key] = wrapped(value)
+            elif key in LEGEND_CHANNELS and isinstance(value, dict | alt.SchemaBase):
+                channel = value._kwds if isinstance(value, alt.SchemaBase) else value
+                legend = channel.get("legend", alt.Undefined)
+                if all(channel.get(k, alt.Undefined) is alt.Undefined for k in ("field", "shorthand")):
+                    pass  # a fixed colour: no legend
+                elif legend is alt.Undefined:
+                    channel["legend"] = {"labelExpr": LEGEND_LINES}
+                elif isinstance(legend, dict):
+                    legend.setdefault("labelExpr", LEGEND_LINES)
+                elif isinstance(legend, alt.Legend) and legend._kwds.get("labelExpr") in (
+                    None,
+                    alt.Undefined,
+                ):
+                    legend._kwds["labelExpr"] = LEGEND_LINES
+                _narrow(value)
+            elif key not in ("data", "datasets"):
+                _narrow(value)
+    elif isinstance(node, list):
+        for item in node:
+            _narrow(item)
 
 
 def localized(chart):
-    """The chart (altair or a Vega-Lite dict) with numbers in the page's language and room for long labels:
-    every chart a page draws passes through here."""
+    """The chart (altair or a Vega-Lite dict) with numbers in the page's language and room for long labels
+    (titles in lines, legends in one column, a padding): every chart a page draws passes through here."""
     extra = {"locale": {"number": NUMBER_LOCALES[current_language()]}}
     if isinstance(chart, dict):
         config = chart.get("config", {})
         extra |= {k: {**room, **config.get(k, {})} for k, room in LABEL_ROOM.items()}
-        return {**chart, "config": {**config, **extra}}
-    chart = chart.copy(deep=False)
+        chart = copy.deepcopy(chart)  # the page's spec may be cached
+        _narrow(chart)
+        return {"padding": PADDING, **chart, "config": {**config, **extra}}
+    chart = chart.copy(deep=True, ignore=["data"])
     config = chart.config.to_dict() if chart.config is not alt.Undefined else {}
     extra |= {k: {**room, **config.get(k, {})} for k, room in LABEL_ROOM.items()}
     chart.config = alt.Config(**{**config, **extra})
+    _narrow(chart)
+    if chart.padding is alt.Undefined:
+        chart.padding = PADDING
     return chart
 
 
@@ -148,7 +218,7 @@ def training_charts(frame: pd.DataFrame) -> tuple:
                     "field": "metric",
                     "type": "nominal",
                     "title": None,
-                    "legend": {"orient": "bottom", "columns": 2},  # one row was cut at 800 px
+                    "legend": {"orient": "bottom", "columns": 1},  # a row, then two columns: cut at 800 px
                 },
                 "tooltip": _tooltip(
                     ("run", "nominal"),
@@ -246,7 +316,7 @@ def sweep_chart(table: pd.DataFrame, field_label: str, numeric: bool, log: bool 
 # Corpus page
 
 # Legends under the plot, not beside it: beside it they took a third of a narrow column.
-BOTTOM = alt.Legend(orient="bottom", direction="horizontal", columns=2)
+BOTTOM = alt.Legend(orient="bottom", direction="vertical", columns=1)  # two columns: cut at 800 px
 # The Corpus charts have no title of their own: the page writes it above each (a Vega title wider than a
 # narrow column was cut off with "...", and a page text wraps). Heights are the whole chart's.
 

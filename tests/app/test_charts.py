@@ -313,3 +313,34 @@ def test_every_chart_gets_the_readers_number_format_and_room_for_long_labels():
     assert config["locale"]["number"]["decimal"] == "," and config["axis"]["titleLimit"] == 0
     with using("en"):
         assert localized(spec)["config"]["locale"]["number"]["decimal"] == "."
+
+
+def test_long_titles_become_lines_and_long_legend_labels_two_lines_for_narrow_columns():
+    from app_pages.charts import LEGEND_LINES, PADDING, localized, wrapped
+
+    assert wrapped("Tonart (B-Vorzeichen oben, Kreuze unten)") == [
+        "Tonart (B-Vorzeichen",
+        "oben, Kreuze unten)",
+    ]
+    assert wrapped("Fenster (Schrittweite 1)") == ["Fenster", "(Schrittweite 1)"]  # even, not "1)" alone
+    assert wrapped("Stücke") == "Stücke"
+    spec = {
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "n", "type": "quantitative", "title": "die N häufigsten Token-Arten"},
+            "color": {"field": "c", "type": "nominal"},
+            "fill": {"value": "red"},  # a fixed colour has no legend to give labels
+        },
+    }
+    with using("de"):
+        shown = localized(spec)
+        chart = localized(
+            charts.ambitus_chart(pd.DataFrame({"voice": ["soprano"], "lowest": [60], "highest": [72]}))
+        )
+    assert shown["encoding"]["x"]["title"] == ["die N häufigsten", "Token-Arten"]
+    assert shown["encoding"]["color"]["legend"] == {"labelExpr": LEGEND_LINES}
+    assert shown["encoding"]["fill"] == {"value": "red"}
+    assert shown["padding"] == PADDING
+    assert spec["encoding"]["x"]["title"] == "die N häufigsten Token-Arten"  # the cached spec is not changed
+    drawn = chart.to_dict()  # validates against the Vega-Lite schema
+    assert drawn["encoding"]["color"]["legend"]["labelExpr"] == LEGEND_LINES and drawn["padding"] == PADDING

@@ -3,7 +3,9 @@ no control's label is cut off or broken inside a word, and no chart or picture i
 
 The checks run in the page (`LAYOUT_PROBLEMS`, JavaScript over the rendered DOM): a label is cut when its
 text is wider than its box; broken mid-word when two letters next to each other sit on different lines;
-a chart (Vega-Lite canvas or SVG, graph, image) is too wide when it reaches past its column's edges.
+a chart (Vega-Lite canvas or SVG, graph, image) is too wide when it reaches past its column's edges; a
+Vega-Lite chart's text (Streamlit draws them as SVG) is cut when its box reaches past the chart's own box, or
+shortened when Vega ended it with "…" (a legend or axis label past its limit).
 """
 
 from __future__ import annotations
@@ -69,9 +71,31 @@ LAYOUT_PROBLEMS = r"""
                     `${Math.round(box.width)} px (${Math.round(r.left - box.left)} from its left edge)`);
     }
   }
+  for (const svg of main.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')) {
+    if (!shown(svg)) continue;
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      const text = t.textContent.trim();
+      if (!text || r.width === 0) continue;
+      if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 ||
+          r.bottom > box.bottom + 0.5) {
+        problems.push(`chart text cut: "${text}" at x ${Math.round(r.left - box.left)}..` +
+                      `${Math.round(r.right - box.left)}, y ${Math.round(r.top - box.top)}..` +
+                      `${Math.round(r.bottom - box.top)} in a chart of ${Math.round(box.width)} x ` +
+                      `${Math.round(box.height)} px`);
+      } else if (text.endsWith('…')) problems.push(`chart text shortened: "${text}"`);
+    }
+  }
   return [...new Set(problems)];
 }
 """
+
+
+CHARTS_DRAWN = """() =>
+  [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stVegaLiteChart"]')]
+  .map(c => c.querySelector('svg.marks') ? 'svg' : c.querySelector('canvas') ? 'canvas'
+            : c.innerText.slice(0, 80))"""
 
 
 def layout_problems(page) -> list[str]:
@@ -120,11 +144,25 @@ def test_the_checks_find_a_cut_label_and_a_chart_too_wide(server):
               const chart = document.querySelector('[data-testid="stVegaLiteChart"] canvas, '
                                                    + '[data-testid="stVegaLiteChart"] svg.marks');
               chart.style.width = '3000px'; chart.style.maxWidth = 'none';
+              const svg = [...document.querySelectorAll('[data-testid="stVegaLiteChart"] svg.marks')][1];
+              svg.querySelector('text').setAttribute('transform', 'translate(-400, 0)');  // past its left
             }"""
         )
         problems = layout_problems(page)
     assert any(p.startswith("label broken inside a word") for p in problems), problems
     assert any("px wide in a column of" in p for p in problems), problems
+    assert any(p.startswith("chart text cut") for p in problems), problems
+
+
+def test_corpus_charts_are_svg_and_their_text_is_inside_them_at_800_px(server):
+    """The chart-text check sees the charts: the Corpus page's nine charts drawn as SVG (not canvas, not an
+    error), none with a title, tick label or legend label cut at the chart's edge (an 800 px laptop)."""
+    with chromium_page(width=800, height=900) as page:
+        open_page(page, server, "corpus?lang=de", timeout=120)
+        problems = layout_problems(page)
+        drawn = page.evaluate(CHARTS_DRAWN)
+    assert drawn == ["svg"] * 9, drawn
+    assert not [p for p in problems if p.startswith("chart text")], problems
 
 
 def test_the_checks_wait_for_columns_that_wrap_after_the_script_has_finished():
