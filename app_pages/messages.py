@@ -150,7 +150,7 @@ SENTENCES: Mapping[tuple[str, str], str] = {
     ("student", students.EMPTY): N_("Please type your name: at least one letter or digit."),
     ("student", students.TOO_LONG): N_("A name can have at most {max} characters; this one has {length}."),
     ("student", students.BAD_CHARACTERS): N_(
-        "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not {chars}"
+        "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not {chars}."
     ),
 }
 
@@ -197,7 +197,7 @@ MIN_LENGTH_LABEL = N_("Minimum notes")
 PRIMER_LABEL = N_("Primer")
 PRIMER_NONE = N_("none")  # the primer choice "none"
 NEXT_TOKEN_EXPLORER = N_("Next-token explorer")
-SAMPLING_LABELS = (LENGTH_LABEL, MIN_LENGTH_LABEL, PRIMER_LABEL, NEXT_TOKEN_EXPLORER)
+SAMPLING_CONTROLS = (LENGTH_LABEL, MIN_LENGTH_LABEL, PRIMER_LABEL, NEXT_TOKEN_EXPLORER)
 
 
 # The sampling methods (sampling.METHODS): their technical names, "temperature" in the page's language.

@@ -17,7 +17,15 @@ from app_pages.common import (
 )
 from app_pages.forms import problems_text
 from app_pages.i18n import N_, current_language, number, translator, with_language
-from app_pages.messages import NEXT_TOKEN_EXPLORER, describe, method_label, method_words, problem_sentence
+from app_pages.messages import (
+    LENGTH_LABEL,
+    MIN_LENGTH_LABEL,
+    NEXT_TOKEN_EXPLORER,
+    describe,
+    method_label,
+    method_words,
+    problem_sentence,
+)
 from app_pages.sampling_state import (
     SLIDERS,
     SamplingResult,
@@ -274,9 +282,9 @@ def read_upload(file: PrimerUpload, tokenizer, line: int | None = None) -> tuple
 SAMPLING_LABELS = {
     **KNOB_LABELS,
     "seed": N_("Seed"),
-    "length": N_("Length"),
-    "max_notes": N_("Length"),
-    "min_length": N_("Minimum notes"),
+    "length": LENGTH_LABEL,
+    "max_notes": LENGTH_LABEL,
+    "min_length": MIN_LENGTH_LABEL,
     "samples": N_("Samples per method"),
 }
 

@@ -29,7 +29,7 @@ PAGE_TITLES = {
 @dataclass(frozen=True)
 class Term:
     """One glossary entry: its anchor, its name, what it means, and (page, figure) where it appears; a
-    figure is a text or a tuple of the page's own labels (messages.SAMPLING_LABELS), shown joined."""
+    figure is a text or a tuple of the page's own labels (messages.SAMPLING_CONTROLS), shown joined."""
 
     # the anchor and the ?term= value: ascii, lower case, dashes, and no English word the German page
     # check looks for ("by", "keys", "loss"): a German page shows it inside a link

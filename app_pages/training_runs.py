@@ -186,7 +186,7 @@ def draw_replace() -> None:
         except ValueError as exc:
             st.error(_("Training not started: {why}").format(why=problems_text(exc)))
         st.rerun()
-    if right.button(_("Keep the running run"), key="train_keep"):
+    if right.button(_("Keep {names}").format(names=names), key="train_keep"):  # queued or training
         del st.session_state.train_replace
         st.rerun()
 

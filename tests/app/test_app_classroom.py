@@ -124,6 +124,8 @@ def test_a_second_tab_that_offers_the_running_runs_name_names_the_next_one_for_t
             second_tab.button(key="train_replace_go").label
             == "Stop anna-workshop-1 and start anna-workshop-2"
         )
+        # her first run may still be queued: the other choice names it, whatever its state
+        assert second_tab.button(key="train_keep").label == "Keep anna-workshop-1"
     finally:
         stop_all()
 

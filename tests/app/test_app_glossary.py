@@ -73,7 +73,7 @@ def test_jargon_on_the_pages_links_to_its_entry(lang):
 
 @pytest.mark.parametrize("lang", ["de", "en"])
 def test_the_glossary_names_the_sampling_pages_controls_by_the_labels_the_page_shows(lang):
-    from app_pages.messages import SAMPLING_LABELS
+    from app_pages.messages import SAMPLING_CONTROLS
     from app_pages.terms import SAMPLING, figure_labels
 
     named = {
@@ -83,8 +83,8 @@ def test_the_glossary_names_the_sampling_pages_controls_by_the_labels_the_page_s
         if page == SAMPLING
         for label in figure_labels(figure)
     }
-    controls = named & set(SAMPLING_LABELS)
-    assert controls == set(SAMPLING_LABELS)  # the glossary names every control by the page's own message id
+    controls = named & set(SAMPLING_CONTROLS)
+    assert controls == set(SAMPLING_CONTROLS)  # the glossary names every control by the page's own message id
     at = new_app(lang=lang, timeout=180)
     at.run()
     at.switch_page(SAMPLING).run()
@@ -99,5 +99,5 @@ def test_the_glossary_names_the_sampling_pages_controls_by_the_labels_the_page_s
     links = [link.proto.label for link in glossary(lang).get("page_link")]
     with i18n.using(lang):
         page = i18n.gettext_(PAGE_TITLES[SAMPLING])
-        length, explorer = i18n.gettext_(SAMPLING_LABELS[0]), i18n.gettext_(SAMPLING_LABELS[3])
+        length, explorer = i18n.gettext_(SAMPLING_CONTROLS[0]), i18n.gettext_(SAMPLING_CONTROLS[3])
     assert f"{page}: {length}, {explorer}" in links

@@ -36,7 +36,7 @@ def test_an_unusable_name_gets_a_sentence_and_nothing_is_recorded():
     at.text_input(key="student_name_input").input("<b>Anna</b>")
     _submit(at)
     assert [e.value for e in at.error] == [
-        "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not / < >"
+        "A name can have letters, digits, spaces, hyphens, apostrophes and dots, but not / < >."
     ]
     assert titles(at) == ["Welcome to bachlstm"] and "student" not in at.session_state
     at.text_input(key="student_name_input").input("   ")
@@ -62,7 +62,7 @@ def test_a_bad_name_in_the_address_is_said_and_the_name_asked():
     at.run()
     assert [e.value for e in at.error] == [
         "The name in the address cannot be used: A name can have letters, digits, spaces, hyphens, "
-        "apostrophes and dots, but not < >"
+        "apostrophes and dots, but not < >."
     ]
     assert titles(at) == ["Welcome to bachlstm"]
 

@@ -510,7 +510,10 @@ def test_a_link_reproduces_the_melodies_in_a_fresh_session():
     ("query", "words"),
     [
         ({"model": "gone-model", "seed": "x"}, ["names the model **gone-model**", "**x** for Seed"]),
-        ({"model": "tiny", "length": "1000"}, ["Length **1000**, which is outside this page's 8 to 256"]),
+        (
+            {"model": "tiny", "length": "1000"},
+            ["Length (notes) **1000**, which is outside this page's 8 to 256"],
+        ),
         ({"model": "tiny", "primer": "bwv9999:soprano"}, ["the chorale **bwv9999:soprano**"]),
     ],
     ids=["unknown-model", "outside-a-slider", "not-held-out"],

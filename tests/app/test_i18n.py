@@ -328,6 +328,23 @@ def test_why_a_run_stopped_or_failed_follows_the_language():
     )
 
 
+def test_german_words_the_newcomer_trial_found_wrong():
+    from types import SimpleNamespace
+
+    from app_pages.messages import describe, stop_words
+    from bachlstm.classroom.students import validate_student_name
+    from bachlstm.training import jobs
+
+    by_teacher = SimpleNamespace(stop_code=jobs.BY_TEACHER, stop_values={})
+    with i18n.using("de"):
+        assert stop_words(by_teacher) == "die Lehrkraft hat das Training angehalten"  # das Training: es
+        assert i18n.gettext_("awkward intervals") == "unsangbare Intervalle"
+        assert i18n.gettext_("Keep {names}").format(names="cara-1") == "cara-1 behalten"  # queued or running
+        with pytest.raises(ValueError) as bad:
+            validate_student_name("Cara!")
+        assert describe(bad.value).endswith("aber nicht !.")
+
+
 def test_method_names_follow_the_language_with_settings_in_the_readers_format():
     from app_pages.messages import method_label
 
