@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -102,8 +103,23 @@ def check_cost(preset):
     return check_preset(preset, data_size(preset.name, preset.train.max_melodies))
 
 
+# How often the server's wait estimates are made anew. Every place that shows a wait (the line under
+# Start, the queued run's box, the queue table, the teacher page) reads the same snapshot: made at each
+# its own moment, one run showed "about 2 s to wait" in its line and "6 s" in the table.
+WAITS_EVERY_S = 5.0
+
+
 def wait_estimates() -> dict[str, float]:
-    """Each queued job's estimated wait in seconds (classroom.waits, from the cost of the runs ahead)."""
+    """Each queued job's estimated wait in seconds (classroom.waits, from the cost of the runs ahead):
+    one snapshot for the whole server per WAITS_EVERY_S seconds and state of the queue."""
+    now = time.time()
+    queue = tuple((j.id, j.status) for j in job_manager().jobs() if j.is_active)
+    return _waits_snapshot(now - now % WAITS_EVERY_S, queue)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _waits_snapshot(at: float, queue: tuple) -> dict[str, float]:
+    """The waits as they stood at `at` (the snapshot's key: its time and the queue's jobs and states)."""
     from bachlstm.classroom.waits import job_waits
 
     def cost(job) -> float:
@@ -112,7 +128,7 @@ def wait_estimates() -> dict[str, float]:
         except ValueError:  # a setting the server now refuses: it costs nothing to wait for
             return 0.0
 
-    return job_waits(job_manager(), cost)
+    return job_waits(job_manager(), cost, now=at)
 
 
 @st.cache_resource

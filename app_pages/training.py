@@ -23,7 +23,8 @@ from app_pages.training_views import (
     draw_compare,
     draw_job,
     draw_other_runs,
-    draw_queue,
+    draw_queue_table,
+    draw_run_settings,
     draw_started,
     live_job,
     live_queued,
@@ -149,6 +150,7 @@ job = followed_job()
 if job is not None:
     with started_here:
         draw_started(job)
+        draw_run_settings(job, values)
     st.button(
         _("Stop training"), key="train_stop", disabled=job.is_final, on_click=manager.stop, args=(job.id,)
     )
@@ -160,6 +162,6 @@ if job is not None:
         draw_job(job.id)
 
 draw_other_runs(job)
-draw_queue(manager)
+draw_queue_table(manager)
 draw_resume()
 draw_compare()

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages.charts import history_chart, history_frame, localized, progress_frame, training_charts
 from app_pages.common import (
+    check_cost,
     current_student,
     job_manager,
     mtime,
@@ -14,6 +15,7 @@ from app_pages.common import (
     usable_checkpoints,
     wait_estimates,
 )
+from app_pages.forms import TRAINING_FIELDS, form_defaults
 from app_pages.i18n import N_, ngettext, number, percent, translator
 from app_pages.messages import describe, failure_words, stop_words
 from app_pages.tables import show_table
@@ -320,3 +322,30 @@ live_job = st.fragment(run_every=1)(draw_job)
 STATUS_EVERY_S = 2.0
 live_status = st.fragment(run_every=STATUS_EVERY_S)(_status_line)
 live_queued = st.fragment(run_every=QUEUED_EVERY_S)(_draw_queued)
+# The queue table's waits change as the runs ahead progress: redrawn like the line under Start.
+live_queue = st.fragment(run_every=STATUS_EVERY_S)(draw_queue)
+
+
+def draw_queue_table(manager) -> None:
+    """The queue table, live while any run is queued or training (its waits then change)."""
+    (live_queue if any(j.is_active for j in manager.jobs()) else draw_queue)(manager)
+
+
+def draw_run_settings(job, form_values: dict) -> None:
+    """Under Start, for the followed run where the form shows other settings (the form is for the next
+    run; a reload brings its defaults back): the run's own settings and its own estimated cost."""
+    ran = form_defaults(job.config)
+    differ = [n for n in TRAINING_FIELDS if str(ran[n]) != str(form_values.get(n, ran[n]))]
+    if not differ:
+        return
+    settings = "; ".join(f"{_(TRAINING_FIELDS[n][0])} **{ran[n]}**" for n in differ)
+    try:
+        cost = format_seconds(check_cost(job.config).run_s)
+    except ValueError:
+        cost = "?"
+    st.caption(
+        _(
+            "**{name}** trains with its own settings: {settings}; about {cost} of training in all on a "
+            "laptop CPU. The form above and its estimate are for your next run."
+        ).format(name=job.name, settings=settings, cost=cost)
+    )

@@ -319,3 +319,53 @@ def test_compare_runs_overlays_one_tokenizers_runs_by_default():
     at.radio(key="compare_tokenizer").set_value(at.radio(key="compare_tokenizer").options[-1]).run()
     assert set(at.multiselect(key="compare").options) == {i.name for i in shipped}
     assert not at.exception
+
+
+def test_a_reload_shows_the_runs_own_settings_and_one_wait_in_every_place(tmp_path, monkeypatch):
+    """The form is for the next run (a reload brings its defaults back): the line under Start says the
+    followed run's own settings; a queued run's wait is one figure in its line, its box and the table,
+    however far apart in time each is drawn (here 1 s between any two looks at the clock)."""
+    import time
+    import types
+
+    from app_pages import common
+    from app_pages.common import job_manager
+    from bachlstm.classroom import waits
+    from tests.app.helpers import new_app
+
+    monkeypatch.setenv("BACHLSTM_RUNS_DIR", str(tmp_path))
+    ticks = iter(range(1_000_000))
+    start = time.time()
+    monkeypatch.setattr(waits, "time", types.SimpleNamespace(time=lambda: start + next(ticks)))
+    # the page's snapshot clock within one WAITS_EVERY_S period (a real one could cross a boundary)
+    monkeypatch.setattr(common, "time", types.SimpleNamespace(time=lambda: start), raising=False)
+    first = training_page()
+    fill(first, epochs=200, run_name="first")  # long: the queued run's wait is minutes
+    submit(first)
+    second = open_app("app_pages/training.py", student="Ben")
+    fill(second, epochs=1, max_melodies=12, max_steps=2, run_name="second")
+    submit(second)
+    try:
+        tess = new_app(run="first")  # Tess reloads her tab while her run trains
+        tess.run()
+        tess.switch_page("app_pages/training.py").run()
+        assert not tess.exception
+        assert tess.number_input(key="train_epochs").value == get_preset("workshop").train.epochs
+        said = [c.value for c in tess.caption if c.value.startswith("**first** trains with its own settings")]
+        assert said == [
+            "**first** trains with its own settings: Epochs **200**; about "
+            + said[0].split("about ")[1].split(" of training")[0]
+            + " of training in all on a laptop CPU. The form above and its estimate are for your next run."
+        ]
+        ben = new_app("Ben", run="second")  # Ben reloads while his run waits
+        ben.run()
+        ben.switch_page("app_pages/training.py").run()
+        table = ben.dataframe[0].value
+        wait = table.wait[table.run == "second"].item()
+        line = [c.value for c in ben.caption if c.value.startswith("Training **second**")]
+        # under Start and in the sidebar
+        assert line == 2 * [f"Training **second**: number 1 in the queue, about {wait} to wait"]
+        assert any(f"about {wait} to wait" in i.value for i in ben.info)  # the queued run's box
+    finally:
+        for job in job_manager().jobs():
+            job_manager().stop(job.id)
