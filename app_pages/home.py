@@ -29,7 +29,8 @@ st.markdown(
         "the model writes. Every melody can be seen as sheet music, played and downloaded as MIDI."
     )
 )
-st.graphviz_chart(pipeline_dot(), width="stretch")
+# Top to bottom at its own size: left to right and stretched to an 800 px laptop's column, text 4 px high.
+st.graphviz_chart(pipeline_dot(), width="content")
 
 # Two by two: four in a row cut the labels off at 1400 px (the new-user trial).
 cols = [c for _row in range(2) for c in st.columns(2)]

@@ -35,7 +35,7 @@ def pipeline_dot() -> str:
     q = {k: v.replace('"', "'").replace("\n", "\\n") for k, v in labels.items()}
     return f"""
 digraph pipeline {{
-  rankdir=LR; bgcolor="transparent";
+  rankdir=TB; bgcolor="transparent"; nodesep=0.3; ranksep=0.3;
   node [shape=box, style="rounded,filled", fillcolor="#eef3fb", color="#4a6fa5", fontname="Helvetica"];
   edge [color="#4a6fa5", fontname="Helvetica", fontsize=10];
   corpus [label="{q["corpus"]}"]; select [label="{q["select"]}"];

@@ -4,8 +4,9 @@ no control's label is cut off or broken inside a word, and no chart or picture i
 The checks run in the page (`LAYOUT_PROBLEMS`, JavaScript over the rendered DOM): a label is cut when its
 text is wider than its box; broken mid-word when two letters next to each other sit on different lines;
 a chart (Vega-Lite canvas or SVG, graph, image) is too wide when it reaches past its column's edges; a
-Vega-Lite chart's text (Streamlit draws them as SVG) is cut when its box reaches past the chart's own box, or
-shortened when Vega ended it with "…" (a legend or axis label past its limit).
+diagram's text is too small under 10 px high; a Vega-Lite chart's text (Streamlit draws them as SVG) is cut
+when its box reaches past the chart's own box, or shortened when Vega ended it with "…" (a legend or axis
+label past its limit).
 """
 
 from __future__ import annotations
@@ -87,6 +88,10 @@ LAYOUT_PROBLEMS = r"""
       } else if (text.endsWith('…')) problems.push(`chart text shortened: "${text}"`);
     }
   }
+  for (const t of main.querySelectorAll('[data-testid="stGraphVizChart"] svg text')) {
+    const h = t.getBoundingClientRect().height;
+    if (shown(t) && h < 10) problems.push(`diagram text ${Math.round(h)} px high: "${t.textContent.trim()}"`);
+  }
   return [...new Set(problems)];
 }
 """
@@ -163,6 +168,18 @@ def test_corpus_charts_are_svg_and_their_text_is_inside_them_at_800_px(server):
         drawn = page.evaluate(CHARTS_DRAWN)
     assert drawn == ["svg"] * 9, drawn
     assert not [p for p in problems if p.startswith("chart text")], problems
+
+
+def test_the_home_diagram_is_readable_at_800_px(server):
+    """The pipeline diagram's text is at least 10 px high (left to right, stretched to the column: 4 px)."""
+    with chromium_page(width=800, height=900) as page:
+        open_page(page, server, "?lang=de", timeout=120)
+        problems = layout_problems(page)
+        texts = page.evaluate(
+            """() => document.querySelectorAll('[data-testid="stGraphVizChart"] svg text').length"""
+        )
+    assert texts >= 12, texts  # six boxes of two lines
+    assert problems == [], problems
 
 
 def test_the_checks_wait_for_columns_that_wrap_after_the_script_has_finished():
