@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
-from app_pages.i18n import N_, current_language, translator
+from app_pages.i18n import N_, current_language, percent_sign, translator
 from app_pages.messages import method_label, mode_words, token_type_words, voice_words
 from bachlstm.music.names import key_label, pitch_class_label, pitch_name
 from bachlstm.music.render import to_svg
@@ -24,9 +24,21 @@ _ = translator(__name__)
 
 # d3-format number locales (Vega-Lite's config.locale): axes, tooltips and labels in the reader's format
 # (a German page showed "1,000" and "0.15" on its charts beside "1.779" and "19,64" in its text).
-NUMBER_LOCALES = {
-    "de": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", "\u00a0€"]},
-    "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["$", ""]},
+NUMBER_LOCALES = {  # a chart's ".0%" as i18n.percent writes it: 50 % on German pages
+    "de": {
+        "decimal": ",",
+        "thousands": ".",
+        "grouping": [3],
+        "currency": ["", "\u00a0€"],
+        "percent": percent_sign("de"),
+    },
+    "en": {
+        "decimal": ".",
+        "thousands": ",",
+        "grouping": [3],
+        "currency": ["$", ""],
+        "percent": percent_sign("en"),
+    },
 }
 # A legend label longer than 18 letters in two lines, broken at its last space within them (Vega draws an
 # array as lines): "mittlere Melodie (Median)" reached past an 800 px laptop's ~230 px column.

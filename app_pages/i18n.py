@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import streamlit as st
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -265,7 +266,16 @@ def number(value: float, decimals: int = 0) -> str:
     return format_decimal(value, format=pattern, locale=current_language())
 
 
-def percent(fraction: float, decimals: int = 0) -> str:
-    """A fraction as a percentage in the current language: 12.5% / 12,5 %."""
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "") + "%"
-    return format_percent(fraction, format=pattern, locale=current_language())
+def percent(fraction: float, decimals: int = 0, lang: str | None = None) -> str:
+    """A fraction as a percentage in the current language (or `lang`), by the language's own pattern with
+    `decimals` places: 12.5% / 12,5 % (a no-break space before the sign in German)."""
+    lang = lang or current_language()
+    pattern = Locale.parse(lang).percent_formats[None].pattern
+    if decimals > 0:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
+    return format_percent(fraction, format=pattern, locale=lang)
+
+
+def percent_sign(lang: str) -> str:
+    """What follows a percentage's digits in `lang` ("%", German "\u00a0%"): the charts' number locale."""
+    return percent(0.0, lang=lang).lstrip("0")

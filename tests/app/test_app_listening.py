@@ -143,9 +143,14 @@ def test_the_results_are_worded_in_german_too(class_db):
     assert labels == ["Modell", "Verfahren", "Antworten", "für Bach gehalten", "95 % von", "95 % bis"]
     chart = at.get("vega_lite_chart")[0].proto
     spec = json.loads(chart.spec)
-    assert spec["layer"][0]["encoding"]["x"]["title"] == "für Bach gehalten (95-%-Intervall)"
+    title = spec["layer"][0]["encoding"]["x"]["title"]  # charts.localized: a long title in lines
+    assert " ".join(title if isinstance(title, list) else [title]) == "für Bach gehalten (95-%-Intervall)"
     # the records hold the method's technical name ("top-p"): the table and the chart word it
     assert list(at.dataframe[0].value["method"]) == ["Top-p"]
+    shares = at.dataframe[0].value[["taken for Bach", "low", "high"]].to_numpy().ravel()
+    assert all(re.fullmatch(r"\d+,\d\u00a0%", v) for v in shares), (
+        shares
+    )  # 100,0 %: as every German percentage
     assert list(pa.ipc.open_stream(chart.data.data).read_all().to_pandas()["method"]) == ["Top-p"]
 
 

@@ -209,11 +209,16 @@ def test_an_edited_catalog_shows_after_a_moment_without_a_restart(tmp_path, monk
 
 def test_formatting_follows_the_language():
     with i18n.using("de"):
-        assert (i18n.number(1234.5, 1), i18n.percent(0.125, 1)) == ("1.234,5", "12,5%")
+        assert (i18n.number(1234.5, 1), i18n.percent(0.125, 1)) == ("1.234,5", "12,5\u00a0%")
+        assert (i18n.percent(0.5), i18n.percent(0.73, 1)) == ("50\u00a0%", "73,0\u00a0%")  # one way
         assert i18n.translator(__name__)("What is available") == "Was es gibt"
     with i18n.using("en"):
         assert (i18n.number(1234.5, 1), i18n.percent(0.125, 1)) == ("1,234.5", "12.5%")
         assert i18n.translator(__name__)("What is available") == "What is available"
+    assert (i18n.percent_sign("de"), i18n.percent_sign("en")) == ("\u00a0%", "%")
+    from app_pages.charts import NUMBER_LOCALES  # a chart's ".0%" (d3's locale) writes it the same way
+
+    assert {lang: NUMBER_LOCALES[lang]["percent"] for lang in ("de", "en")} == {"de": "\u00a0%", "en": "%"}
     assert i18n.current_language() == "en"  # outside a page run and a `using` block
 
 

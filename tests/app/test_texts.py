@@ -47,6 +47,16 @@ def test_format_metric(value, fmt, text):
     assert texts.format_metric(value, fmt) == text
 
 
+def test_a_metrics_percentage_on_a_german_page_has_the_space_before_its_sign():
+    from app_pages import i18n
+
+    with i18n.using("de"):
+        assert (texts.format_metric(0.5, "{:.0%}"), texts.format_metric(0.125, "{:.1%}")) == (
+            "50\u00a0%",
+            "12,5\u00a0%",
+        )
+
+
 def test_checkpoint_table_gives_each_run_its_state():
     table = texts.checkpoint_table(
         [Info("bach", Path("b"), True, "bach", "event",
