@@ -244,7 +244,7 @@ def test_the_problem_sentences_follow_the_language():
         assert describe(bad_name.value) == "Ein Name hat höchstens 30 Zeichen, dieser hat 31."
         assert describe(StudentNameError("bad_characters", chars="!?")) == (
             "Ein Name darf Buchstaben, Ziffern, Leerzeichen, Bindestriche, Apostrophe und Punkte enthalten, "
-            "aber nicht ! ?"
+            "aber nicht ! ?."
         )
     with i18n.using("en"):
         assert describe(bad_preset.value) == "batch_size must be a whole number from 1 to 65,536, got 0"
@@ -592,7 +592,7 @@ def test_the_first_visit_asks_the_name_in_german():
     at.button[0].click().run()
     assert [e.value for e in at.error] == [
         "Ein Name darf Buchstaben, Ziffern, Leerzeichen, Bindestriche, Apostrophe und Punkte enthalten, "
-        "aber nicht !"
+        "aber nicht !."
     ]
 
 
