@@ -758,7 +758,8 @@ def next_token_chart(frame: pd.DataFrame) -> list[dict]:
         {
             "title": method_label(method),
             "width": "container",
-            "height": 180,
+            "height": 180,  # the bars' own: with Vega's default "fit" title, labels and legend took it all
+            "autosize": {"type": "fit-x", "contains": "padding"},
             "transform": [{"filter": {"field": "method", "equal": method}}],
             "encoding": {
                 "x": {"field": "token", "type": "nominal", "sort": order, "title": None},
