@@ -97,7 +97,15 @@ def knob(slot, field: str, start, key=None, tip=None):
     return slot.slider(
         _(KNOB_LABELS[field]), low, high, start, step, key=key or field, persist_state=SESSION,
         help=with_glossary(_(KNOB_HELP[tip or field]), KNOB_TERMS.get(field)),
+        format=slider_format(step),
     )  # fmt: skip
+
+
+def slider_format(step) -> str | None:
+    """A knob slider's number format: on German pages a decimal one "localized" (Streamlit formats it with
+    the browser's Intl locale, 0,9; its printf formats know no decimal comma); else Streamlit's own
+    (0.90)."""
+    return "localized" if current_language() == "de" and isinstance(step, float) else None
 
 
 # The glossary entry each knob, table column and figure links to from its help (terms.TERMS keys).

@@ -756,3 +756,17 @@ def test_the_comparison_reads_a_shipped_models_figures_for_the_defaults_and_comp
     assert shipped.frame().equals(stored_figures.stored_figures(path, default).frame())
     assert common.method_figures(*args[:2], Knobs(k=9), *args[3:]) == "computed"
     assert computed == [stored_figures.FigureSettings(Knobs(k=9), default.constrained, default.lengths)]
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_decimal_knobs_on_a_german_page_are_formatted_by_the_browsers_locale(lang):
+    # Streamlit's printf formats know no decimal comma ("0.90" on a German page); "localized" writes 0,9
+    at = new_app(lang=lang, timeout=180)
+    at.run()
+    at.switch_page("app_pages/sampling.py").run()
+    assert not at.exception, at.exception
+    assert (at.slider(key="t").proto.format == "localized") == (lang == "de")
+    assert (
+        at.slider(key="k").proto.format != "localized" and at.slider(key="length").proto.format != "localized"
+    )
+    assert isinstance(at.slider(key="t").value, float)  # the value itself is a number as before
