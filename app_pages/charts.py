@@ -216,7 +216,8 @@ def training_charts(frame: pd.DataFrame) -> tuple:
             return data, None
         spec = {
             "title": title,
-            "height": 300,
+            "height": 300,  # the plot's own: with Vega's default "fit" the title was drawn above the chart
+            "autosize": {"type": "fit-x", "contains": "padding"},
             "mark": {"type": "line", "point": {"size": 20, "filled": True}},
             "encoding": {
                 "x": {
