@@ -750,6 +750,11 @@ def style_chart(frame: pd.DataFrame) -> dict:
     }
 
 
+def _yes_no_expression() -> str:
+    """A Vega expression that words a boolean legend value: "ja" / "nein" on German pages."""
+    return f"datum.value ? {json.dumps(_('yes'))} : {json.dumps(_('no'))}"
+
+
 def next_token_chart(frame: pd.DataFrame) -> list[dict]:
     """Vega-Lite specs, one per method (in the frame's order): the model's probabilities (wide bars;
     red = cut), what the method samples from (narrow bars). Each is as wide as its container, so the page
@@ -782,7 +787,8 @@ def next_token_chart(frame: pd.DataFrame) -> list[dict]:
                             "type": "nominal",
                             "title": _("kept"),
                             "scale": {"domain": [True, False], "range": ["#4a6fa5", "#c0392b"]},
-                            "legend": {"orient": "bottom"},
+                            # true / false in the reader's words
+                            "legend": {"orient": "bottom", "labelExpr": _yes_no_expression()},
                         },
                     },
                 },

@@ -69,6 +69,10 @@ def test_next_token_chart_is_one_chart_per_method_as_wide_as_its_column():
     assert [s["title"] for s in specs] == ["greedy", "top-k"]
     assert all(s["width"] == "container" for s in specs)
     assert specs[1]["transform"] == [{"filter": {"field": "method", "equal": "top-k"}}]
+    for lang, words in (("de", ("ja", "nein")), ("en", ("yes", "no"))):  # kept or cut, in words
+        with using(lang):
+            legend = charts.next_token_chart(frame)[0]["layer"][0]["encoding"]["color"]["legend"]
+        assert legend["labelExpr"] == f'datum.value ? "{words[0]}" : "{words[1]}"'
 
 
 def test_the_primer_is_grey_in_the_score():
