@@ -275,4 +275,5 @@ def embedding_legend(frame: pd.DataFrame, colour: str):
         color=alt.Color("colour:N", scale=scale, legend=None)
     )
     labels = base.mark_text(align="left", dx=8, fontSize=12).encode(text="colour:N")
-    return (dots + labels).configure_view(strokeWidth=0)
+    # No padding either (charts.localized gives other charts 6 px): it would push the last line out too.
+    return (dots + labels).configure_view(strokeWidth=0).properties(padding=0)
