@@ -97,3 +97,12 @@ else:
             "--checkpoint NAME` measures any model."
         )
     )
+    st.caption(
+        _(
+            "Chorale melodies repeat themselves: the default model adds a short-term model to its LSTM. "
+            "Where the few notes just written came earlier in the same melody, what followed them then "
+            "gets extra probability. The published systems work the same way (their best combine a "
+            "long-term and a short-term model). The row 'the LSTM alone' shows what the network does by "
+            "itself."
+        )
+    )

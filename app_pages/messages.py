@@ -46,6 +46,7 @@ SENTENCES: Mapping[tuple[str, str], str] = {
         "({min} notes) cannot be more than the length ({length} tokens): every note takes at least one token"
     ),
     ("setting", problems.MIN_OVER_MOST): N_("({min} notes) cannot be more than the most notes ({most})"),
+    ("setting", problems.SHORT_TERM_TOKENS): N_("needs the event tokens (one token per note), or 0"),
     # The data as a whole (DataConfigError's own codes).
     ("data", "too_few_groups"): N_(
         "only {groups} hymn-tune groups: too few to fill training, validation and test; use more melodies"

@@ -115,6 +115,18 @@ TERMS = (
         ((HOME, N_("Models table")), (TRAINING, N_("Hyperparameter sweep")), (INSIDE, N_("Surprise tab"))),
     ),
     Term(
+        "short-term",
+        N_("Short-term model"),
+        N_(
+            "A memory of the melody itself, added to the LSTM (which knows chorales in general). If the "
+            "last few notes (2 to 8 tokens) came earlier in the same melody, what followed them there gets "
+            "extra probability, at most half of it. Chorales repeat their opening phrases, so this saves "
+            "bits on real Bach; music psychology's IDyOM combines a long-term and a short-term model the "
+            "same way. The default model uses one when it writes, when it is scored and on the Inside page."
+        ),
+        ((HOME, N_("Pitch prediction against the literature")),),
+    ),
+    Term(
         "self-perplexity",
         N_("Self-perplexity"),
         N_(

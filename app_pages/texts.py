@@ -555,10 +555,22 @@ def literature_table(infos: Sequence) -> pd.DataFrame:
     for info in infos:
         bits = _num((info.metrics or {}).get("test_pitch_bits_given_duration"))
         if bits is not None:
+            network = _num((info.metrics or {}).get("test_network_pitch_bits_given_duration"))
+            if network is not None:  # a model with a short-term model: its network alone first
+                rows.append(
+                    {
+                        "source": "bachlstm",
+                        "model": _("{name}: the LSTM alone").format(name=info.name),
+                        "pitch bits given duration": network,
+                        "conditions": _(OUR_CONDITIONS),
+                    }
+                )
             rows.append(
                 {
                     "source": "bachlstm",
-                    "model": info.name,
+                    "model": _("{name}: LSTM and short-term model").format(name=info.name)
+                    if network is not None
+                    else info.name,
                     "pitch bits given duration": bits,
                     "conditions": _(OUR_CONDITIONS),
                 }

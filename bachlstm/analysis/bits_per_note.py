@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from bachlstm.model.short_term import has_short_term, short_term_log_probs
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.pitches import midi_of
 from bachlstm.tokens.tokenizers import EventTokenizer, FactoredTokenizer
@@ -117,7 +118,12 @@ def _event_pitch_matrix(tokenizer: EventTokenizer) -> torch.Tensor:
 
 
 def _event_sums(
-    model, tokenizer: EventTokenizer, seqs: Sequence[Sequence[int]], sums: _Sums, given_duration: bool
+    model,
+    tokenizer: EventTokenizer,
+    seqs: Sequence[Sequence[int]],
+    sums: _Sums,
+    given_duration: bool,
+    short_term: bool,
 ) -> None:
     matrix = _event_pitch_matrix(tokenizer)
     cand_ids, cand_pitch, cand_duration = _event_candidates(tokenizer)
@@ -125,7 +131,10 @@ def _event_sums(
     column[cand_ids] = torch.arange(len(cand_ids))
     for ids in seqs:
         x, y = torch.tensor(ids[:-1])[None], torch.tensor(ids[1:])  # (1, T), (T,)
-        logp = torch.log_softmax(model(x)[0][0].float(), dim=-1)  # (T, V) nats
+        scores = model(x)[0][0].float()  # (T, V)
+        if short_term:
+            scores = short_term_log_probs(model.config, ids, scores)
+        logp = torch.log_softmax(scores, dim=-1)  # (T, V) nats
         token_bits = -logp.gather(1, y[:, None])[:, 0] / LN2  # (T,)
         sums.bits += float(token_bits.sum())
         types = [tokenizer.token_type(int(t)) for t in y]
@@ -248,11 +257,18 @@ def _factored_joint(model, logp, hidden, rows, vocab) -> torch.Tensor:
 
 @torch.no_grad()
 def note_bits(
-    model, tokenizer, melodies: Iterable[Melody | Sequence[Event]], *, given_duration: bool = True
+    model,
+    tokenizer,
+    melodies: Iterable[Melody | Sequence[Event]],
+    *,
+    given_duration: bool = True,
+    with_short_term: bool = True,
 ) -> NoteBits:
     """NoteBits of `model` on whole `melodies` (each scored once from its start, like `evaluate`)."""
     seqs = [tokenizer.encode(m.events if isinstance(m, Melody) else m) for m in melodies]
-    return note_bits_of_ids(model, tokenizer, seqs, given_duration=given_duration)
+    return note_bits_of_ids(
+        model, tokenizer, seqs, given_duration=given_duration, with_short_term=with_short_term
+    )
 
 
 def sequences_of(inputs: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -> list[list[int]]:
@@ -268,11 +284,18 @@ def sequences_of(inputs: torch.Tensor, targets: torch.Tensor, pad_id: int = 0) -
 
 @torch.no_grad()
 def note_bits_of_ids(
-    model, tokenizer, seqs: Sequence[Sequence[int]], *, given_duration: bool = True
+    model,
+    tokenizer,
+    seqs: Sequence[Sequence[int]],
+    *,
+    given_duration: bool = True,
+    with_short_term: bool = True,
 ) -> NoteBits:
     """NoteBits of `model` on encoded melodies (BOS ... EOS token id lists); TypeError for a tokenizer
     other than the event and factored ones. `given_duration=False` leaves pitch_bits_given_duration NaN
-    (for factored tokens it costs ~3x the rest: every name x octave x duration is stepped)."""
+    (for factored tokens it costs ~3x the rest: every name x octave x duration is stepped).
+    A model with a short-term model (model/short_term.py) is scored with it; `with_short_term=False`
+    scores its network alone."""
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).cpu()  # a few small steps: simpler on the CPU than on any device
     was_training = model.training
@@ -281,8 +304,11 @@ def note_bits_of_ids(
     seqs = [list(s) for s in seqs if len(s) > 1]
     try:
         if isinstance(tokenizer, EventTokenizer):
-            _event_sums(model, tokenizer, seqs, sums, given_duration)
+            short_term = with_short_term and has_short_term(getattr(model, "config", None))
+            _event_sums(model, tokenizer, seqs, sums, given_duration, short_term)
         elif isinstance(tokenizer, FactoredTokenizer):
+            if with_short_term and has_short_term(getattr(model, "config", None)):
+                raise ValueError("the short-term model needs event tokens (a note per token)")
             if seqs:
                 _factored_sums(model, tokenizer, seqs, sums, given_duration)
         else:

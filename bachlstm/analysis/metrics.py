@@ -258,10 +258,13 @@ def self_perplexities(model, sequences: Sequence[Sequence[int]], starts: Sequenc
     sequence never changes its predictions. One pass for a Generate's four columns instead of four."""
     import torch  # here for start-up cost only: the other metrics need no torch (about a second)
 
+    from bachlstm.model.short_term import has_short_term, short_term_log_probs
+
     out = [float("nan")] * len(sequences)
     todo = [k for k, (seq, st) in enumerate(zip(sequences, starts)) if len(seq) > max(1, int(st))]
     device = next(model.parameters()).device
-    pad = getattr(getattr(model, "config", None), "pad_id", 0) or 0
+    config = getattr(model, "config", None)
+    pad = getattr(config, "pad_id", 0) or 0
     was_training = model.training
     model.eval()
     try:
@@ -273,7 +276,12 @@ def self_perplexities(model, sequences: Sequence[Sequence[int]], starts: Sequenc
                 for r, k in enumerate(rows):
                     x[r, : len(sequences[k])] = torch.tensor(list(sequences[k]), dtype=torch.long)
                 logits, _ = model(x[:, :-1].to(device))  # (R, W-1, V)
-                logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+                logits = logits.float().cpu()
+                if has_short_term(config):  # each melody's own short-term model
+                    for r, k in enumerate(rows):
+                        n = len(sequences[k]) - 1
+                        logits[r, :n] = short_term_log_probs(config, sequences[k], logits[r, :n])
+                logp = torch.log_softmax(logits, dim=-1)
                 picked = logp.gather(2, x[:, 1:, None])[:, :, 0]  # (R, W-1): log p(token t | before t)
                 for r, k in enumerate(rows):
                     start, n = max(1, int(starts[k])), len(sequences[k])

@@ -2,8 +2,9 @@
 
 Information content is how music-cognition research measures expectation (Pearce's IDyOM, 2005; Pearce
 and Wiggins, 2012): 1 bit is a coin toss, a note the model was sure of costs ~0 bits, one it gave a
-1-in-1000 chance costs ~10. The probabilities are the model's raw softmax outputs, teacher-forced
-over the real melody (the grammar mask of the Sampling page is not applied).
+1-in-1000 chance costs ~10. The probabilities are the model's own, teacher-forced over the real melody
+(with its short-term model where it has one, as in generation; the grammar mask of the Sampling page is
+not applied).
 
 A note spans its tokens: with factored tokens (pitch, octave, duration, dots, separator) the note's
 bits are the SUM of its tokens' bits, which is -log2 of the product of their probabilities, i.e. of the

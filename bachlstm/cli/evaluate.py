@@ -38,6 +38,13 @@ def run(args) -> int:
         f"  pitch given the note's duration (IDyOM's condition): {result['pitch_bits_given_duration']:.3f} "
         "bits per note"
     )
+    if "network_pitch_bits_given_duration" in result:
+        print(
+            "  with its short-term model; the network alone: pitch "
+            f"{result['network_pitch_bits_per_note']:.3f} bits, given the duration "
+            f"{result['network_pitch_bits_given_duration']:.3f} bits "
+            "(perplexity and top-1/top-5: the network's)"
+        )
     for name, m in result.get("per_type", {}).items():
         print(
             f"  {name:>10}: perplexity {m['perplexity']:8.3f}  top-1 {m['top1']:.3f}  "

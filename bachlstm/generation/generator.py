@@ -10,6 +10,7 @@ very same steps (a small uniform picks the low-id EOS under both), which looked 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -26,6 +27,7 @@ import torch
 from bachlstm.generation.primer import encode_primer
 from bachlstm.generation.sampling import NEG_INF, BatchSampler, SamplingConfig
 from bachlstm.model.checkpoints import Checkpoint
+from bachlstm.model.short_term import ShortTermModel, has_short_term, mix
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.scores import infer_pickup, stamp_bars
 from bachlstm.music.tonality import closes, last_chain_start, may_close
@@ -248,7 +250,14 @@ def _greedy_key(checkpoint: Checkpoint, prefix: list[int], settings: _Settings) 
     if not digest:
         return None
     versions = tuple(p._version for p in checkpoint.model.parameters())
-    return (digest, versions, checkpoint.tokenizer, tuple(prefix), dataclasses.replace(settings, seed=0))
+    return (
+        digest,
+        versions,
+        checkpoint.config,  # the short-term model's settings
+        checkpoint.tokenizer,
+        tuple(prefix),
+        dataclasses.replace(settings, seed=0),
+    )
 
 
 def _copy(g: Generation, *, sample: int, seed: int) -> Generation:
@@ -574,7 +583,8 @@ def _run(
     try:
         with torch.inference_mode():
             forward = _Forward(model, prefix, n_rows, settings)
-            logits = forward.first()
+            memories = _memories(model, prefix, n_rows)
+            logits = _with_memories(forward.first(), memories)
             for t in range(length):
                 if stop_event is not None and stop_event.is_set():
                     break
@@ -606,13 +616,33 @@ def _run(
                     progress(t + 1, length)
                 if all(rows.done) or t == length - 1:
                     break  # no forward pass whose logits nobody would use
-                logits = forward.next(chosen)
+                if memories is not None:
+                    for memory, tok in zip(memories, tokens):
+                        memory.add(tok)
+                logits = _with_memories(forward.next(chosen), memories)
     finally:
         model.train(was_training)
     n_steps = len(chosen_steps)
     end = [min(e, n_steps) for e in rows.end]
     out = torch.stack(chosen_steps, dim=1) if n_steps else torch.zeros((n_rows, 0), dtype=torch.long)
     return _Run(out, n_steps, rows.eos, end, rows.complete, rows.note_limit)
+
+
+def _memories(model, prefix, n_rows: int) -> list[ShortTermModel] | None:
+    """One short-term model per row, having read BOS + primer; None for a network alone."""
+    config = getattr(model, "config", None)
+    if config is None or not has_short_term(config):
+        return None
+    first = ShortTermModel(config, prefix)
+    return [first] + [copy.deepcopy(first) for _ in range(n_rows - 1)]
+
+
+def _with_memories(logits: torch.Tensor, memories: list[ShortTermModel] | None) -> torch.Tensor:
+    """The rows' next-token scores: the network's logits, or the log of their mix with each row's
+    short-term model (model/short_term.py)."""
+    if memories is None:
+        return logits
+    return torch.log(mix(torch.softmax(logits, dim=-1), memories))
 
 
 class _Forward:

@@ -1,5 +1,5 @@
-"""The network: its config (torch-free), the LSTM and its one-token step, and checkpoints (format, files,
-loading).
+"""The model: its config (torch-free), the LSTM and its one-token step, the short-term model mixed into
+its predictions, and checkpoints (format, files, loading).
 """
 
 from bachlstm import lazy_exports
@@ -13,6 +13,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "count_parameters",
         ),
         "lstm": ("LSTMModel",),
+        "short_term": ("ShortTermModel", "has_short_term", "mix", "short_term_log_probs"),
         "checkpoint_format": (
             "CheckpointError",
             "read_header",

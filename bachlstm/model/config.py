@@ -14,7 +14,9 @@ from bachlstm.settings.problems import (
     EACH_WIDTH,
     LAYER_COUNT,
     PER_LAYER,
+    POSITIVE,
     PROBABILITY,
+    WHOLE_NUMBER,
     Checks,
     SettingsError,
 )
@@ -26,6 +28,7 @@ ACTIVATIONS = ("relu", "tanh", "gelu", "none")
 MAX_VOCAB = 100_000
 MAX_WIDTH = 4096
 MAX_LAYERS = 8
+MAX_ORDER = 64  # the short-term model's longest context, in tokens
 
 
 class ModelConfigError(SettingsError):
@@ -44,6 +47,12 @@ class ModelConfig:
     activation: str = "relu"  # after the hidden Linear; a Linear-Linear stack would collapse to one
     embedding_dropout: float = 0.0  # dropout on the embedded inputs (a cheap regulariser)
     pad_id: int = 0  # embedding row kept at zero and never trained (tokens.PAD)
+    # The short-term model mixed into the network's predictions (model/short_term.py): contexts of
+    # min..max tokens found earlier in the same melody. max 0 = none (the network alone).
+    short_term_max_order: int = 0
+    short_term_min_order: int = 2
+    short_term_beta: float = 0.5  # how much several different continuations lower the trust
+    short_term_cap: float = 0.5  # the most weight the short-term model ever gets
 
     def __post_init__(self) -> None:
         # Accept lists (JSON, CLI) but store tuples so the config stays hashable and comparable.
@@ -88,6 +97,31 @@ class ModelConfig:
             and self.pad_id >= self.vocab_size
         ):
             check.add("pad_id", f"{self.pad_id} is outside the vocabulary (size {self.vocab_size})")
+        orders_ok = check.whole("short_term_max_order", self.short_term_max_order, 0, MAX_ORDER)
+        orders_ok &= check.whole("short_term_min_order", self.short_term_min_order, 1, MAX_ORDER)
+        if orders_ok and 0 < self.short_term_max_order < self.short_term_min_order:
+            check.add(
+                "short_term_max_order",
+                f"must be 0 (none) or at least short_term_min_order ({self.short_term_min_order}), "
+                f"got {self.short_term_max_order}",
+                WHOLE_NUMBER,
+                lo=self.short_term_min_order,
+                hi=MAX_ORDER,
+                got=self.short_term_max_order,
+            )
+        if not (_number(self.short_term_beta) and 0 < self.short_term_beta < math.inf):
+            check.add(
+                "short_term_beta",
+                f"must be above 0, got {self.short_term_beta!r}",
+                POSITIVE,
+                got=self.short_term_beta,
+            )
+        if not (_number(self.short_term_cap) and 0 < self.short_term_cap <= 1):
+            check.add(
+                "short_term_cap",
+                f"must be above 0 and at most 1, got {self.short_term_cap!r}",
+                got=self.short_term_cap,
+            )
         check.raise_any(ModelConfigError)
 
     def to_dict(self) -> dict:
@@ -105,6 +139,10 @@ class ModelConfig:
         if unknown:
             raise ModelConfigError(f"unknown ModelConfig fields {unknown}")
         return cls(**d)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _width_ok(value: object) -> bool:

@@ -35,6 +35,7 @@ from bachlstm.analysis.style import (
 from bachlstm.generation.generator import DEFAULT_MIN_LENGTH, Generation, generate
 from bachlstm.generation.sampling import METHODS, SamplingConfig, apply_mask, bool_mask, process_logits
 from bachlstm.model.checkpoints import Checkpoint
+from bachlstm.model.short_term import short_term_log_probs
 from bachlstm.music.events import Event, Melody
 from bachlstm.music.tonality import estimate_key
 from bachlstm.tokens.grammar import grammar_of
@@ -469,7 +470,8 @@ def next_token(
     tok = checkpoint.tokenizer
     tokens = list(tokens)
     with torch.inference_mode():
-        logits = checkpoint.model(torch.tensor([tokens], dtype=torch.long))[0][0, -1]  # (V,)
+        logits = checkpoint.model(torch.tensor([tokens], dtype=torch.long))[0][0]  # (T, V)
+    logits = short_term_log_probs(checkpoint.config, tokens, logits)[-1]  # (V,): what generation sees
     mask = None
     if constrained:
         grammar = grammar_of(tok)  # cached: building a grammar's masks is the slow part

@@ -13,13 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import torch
 
 from bachlstm.analysis.activations import Activations, record_activations
 from bachlstm.analysis.embeddings import EmbeddingView, embedding_view
 from bachlstm.analysis.probes import best_units, melody_correlations
 from bachlstm.analysis.surprise import Surprise, melody_surprise
 from bachlstm.generation.primer import upload_primer
+from bachlstm.model.short_term import short_term_log_probs
 from bachlstm.music.events import Event, Melody
 from bachlstm.settings.problems import CodedError
 from bachlstm.tokens.timeline import Timeline, melody_timeline
@@ -71,7 +74,8 @@ def inspect_melody(checkpoint: Any, events: Sequence[Event] | Melody, label: str
         )
     timeline = melody_timeline(checkpoint.tokenizer, events)
     activations = record_activations(checkpoint.model, timeline.ids[:-1])
-    surprise = melody_surprise(activations.logits, timeline, checkpoint.tokenizer.vocab)
+    scores = short_term_log_probs(checkpoint.model.config, timeline.ids, torch.from_numpy(activations.logits))
+    surprise = melody_surprise(np.asarray(scores), timeline, checkpoint.tokenizer.vocab)
     units = melody_correlations(activations, timeline)
     n_unknown = sum(1 for i in timeline.ids if i == UNK)
     return Inspection(label, events, timeline, activations, surprise, units, n_unknown)

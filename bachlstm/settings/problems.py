@@ -29,6 +29,7 @@ EACH_PROBABILITY = "each_probability"  # bad: ((layer, value), ...) of layers no
 STRIDE = "stride"  # seq_len, got: a whole number from 1 to seq_len
 MIN_OVER_LENGTH = "min_over_length"  # min, length (tokens)
 MIN_OVER_MOST = "min_over_most"  # min, most (notes)
+SHORT_TERM_TOKENS = "short_term_tokens"  # a short-term model with tokens that are not whole notes
 
 
 @dataclass(frozen=True)

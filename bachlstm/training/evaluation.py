@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from bachlstm.analysis.bits_per_note import note_bits
 from bachlstm.model.checkpoints import Checkpoint
 from bachlstm.model.lstm import LSTMModel
+from bachlstm.model.short_term import has_short_term
 from bachlstm.training.dataset import sequence_tensors
 from bachlstm.training.splits import SPLITS, split_melodies
 
@@ -163,7 +164,10 @@ def evaluate(
     the model never saw. `melodies` replaces the corpus (tests). Keys: perplexity, top1, top5,
     n_tokens, loss, per_type, split, checkpoint, n_melodies, and the figures that compare across tokenizers
     (note_bits.NoteBits): bits_per_event, pitch_bits_per_note, duration_bits_per_note, pitch_top1,
-    n_events, n_notes, pitch_bits_given_duration.
+    n_events, n_notes, pitch_bits_given_duration. The token figures (perplexity, top-1, top-5, loss) are
+    the network's, what training minimises; the per-note figures are the model's, with its short-term
+    model where it has one, and then `network_pitch_bits_per_note` and
+    `network_pitch_bits_given_duration` give the network's own.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -179,5 +183,9 @@ def evaluate(
         token_type=tokenizer.token_type,
     )
     result.update(note_bits(checkpoint.model, tokenizer, parts[split]).to_dict())
+    if has_short_term(checkpoint.config):  # what the network alone gives, for the comparison
+        alone = note_bits(checkpoint.model, tokenizer, parts[split], with_short_term=False)
+        result["network_pitch_bits_per_note"] = alone.pitch_bits_per_note
+        result["network_pitch_bits_given_duration"] = alone.pitch_bits_given_duration
     result.update(split=split, checkpoint=os.fspath(checkpoint.path), n_melodies=len(parts[split]))
     return result

@@ -23,6 +23,7 @@ from bachlstm import __version__
 from bachlstm.analysis.bits_per_note import note_bits_of_ids, sequences_of
 from bachlstm.model.checkpoints import Checkpoint, load_checkpoint, save_checkpoint
 from bachlstm.model.lstm import LSTMModel
+from bachlstm.model.short_term import has_short_term
 from bachlstm.tokens.tokenizers import EventTokenizer
 from bachlstm.training.dataset import NO_WINDOWS, DataConfigError, TokenTensors
 from bachlstm.training.evaluation import NOT_SCORED, Scores, evaluate_tensors, finite_or_none
@@ -503,6 +504,10 @@ class _Loop:
             # to a workshop run's minute (`evaluate` gives it)
             cheap = isinstance(self.tokenizer, EventTokenizer)
             notes = note_bits_of_ids(self.model, self.tokenizer, seqs, given_duration=cheap).to_dict()
+            if has_short_term(self.model.config):  # and the network's own, for the comparison
+                alone = note_bits_of_ids(self.model, self.tokenizer, seqs, with_short_term=False)
+                notes["network_pitch_bits_per_note"] = alone.pitch_bits_per_note
+                notes["network_pitch_bits_given_duration"] = alone.pitch_bits_given_duration
         elapsed = time.perf_counter() - self.t_start
         metrics = self._final_metrics(val, test, notes, elapsed, n_threads)
         if self.out is not None:
