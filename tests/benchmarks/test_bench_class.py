@@ -103,10 +103,13 @@ def test_the_class_start_report_tells_a_lost_run_from_one_that_ended_during_its_
              "reattached_after_reload": 7, "reloads_while_queued_or_training": 8,
              "runs_ended_during_reload": 1, "not_reattached": [("zoe-2-workshop-1", "done")],
              "wait_estimate_error": 0.16, "wait_estimate_bias": -0.1, "waits_measured": 10,
-             "wait_estimate_error_after_reload": 0.12, "waits_not_started_in_time": 0}  # fmt: skip
+             "wait_estimate_error_after_reload": 0.12, "waits_not_started_in_time": 0, "reload_all_s": 9.5,
+             "wait_estimate_error_quiet": 0.21, "wait_estimate_bias_quiet": 0.05, "waits_read_quiet": 9}  # fmt: skip
     figures = {"machine": "x86_64, 2 CPUs", "browser_nice": 10, "class_start": start,
                "targets": classroom.STUDENT_TARGETS}  # fmt: skip
     report = classroom.format_students_report(figures)
-    assert "reattached after reload: 7 of 8 reloads while queued or training" in report
-    assert "(1 of the others ended during their reload: [('zoe-2-workshop-1', 'done')])" in report
+    assert "reattached after reload: 7 of 8 reloads while queued or training, all at once" in report
+    assert "(9.5 s until every page was drawn again; 1 of the others ended during their reload: " in report
+    assert "[('zoe-2-workshop-1', 'done')])" in report
+    assert "median relative error 0.21 (bias 0.05) over 9 queued runs" in report
     assert "done" in classroom.FINAL_STATES and "running" not in classroom.FINAL_STATES
