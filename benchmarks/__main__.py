@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="class --students: shorten each run to N optimizer steps (development; else the default run)",
     )
     p.add_argument(
+        "--wait-timeout",
+        type=float,
+        default=1800.0,
+        help="class --students: how long the queued runs may take to start once the pages have closed (s); "
+        "the runs not started by then are counted, not measured",
+    )
+    p.add_argument(
         "--query",
         default="",
         help="class: open Sampling with this address query (a link's settings, e.g. "
@@ -77,7 +84,9 @@ def run(args) -> int:
         options["browser_nice"] = args.browser_nice
     if args.which == "class" and args.students is not None:
         options = {k: v for k, v in options.items() if k == "browser_nice"}
-        figures = mod.run_students(args.students, max_steps=args.max_steps, **options)
+        figures = mod.run_students(
+            args.students, max_steps=args.max_steps, timeout_s=args.wait_timeout, **options
+        )
         print(json.dumps(figures, indent=2) if args.json else mod.format_students_report(figures))
         return 0
     figures = mod.run(**options)

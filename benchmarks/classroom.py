@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import math
 import os
 import platform
 import re
@@ -45,6 +46,7 @@ SESSION_TTL_S = 5  # the server forgets a closed tab after this (Streamlit's def
 # sessions whose clicks are timed stay at normal priority. `browser_nice=0`: all at normal priority.
 BROWSER_NICE = 10
 TIMEOUT_MS = 300_000
+RELOAD_FIND_S = 240.0  # how long a reloaded page may take to show its run again (30 pages on 2 cores)
 # While one run trains and others watch, a student clicks Generate, then reads and listens to four
 # melodies of ~30 s each before the next click: one click per 10 s is already a busy student.
 GENERATE_EVERY_S = 10.0
@@ -536,8 +538,9 @@ def _run_in_url(url: str) -> str | None:
 async def _class_start(
     browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float
 ) -> dict:
-    """N students open Training, press Start within START_WITHIN_S seconds, press it again, reload once
-    while their run is queued or training; then each queued run's real wait against its estimate."""
+    """N students open Training, press Start within START_WITHIN_S seconds, reload once while their run is
+    queued or training, press Start again; then each queued run's real wait against its estimate, the
+    pages closed (a quiet server), until `timeout_s` after they close."""
     from bachlstm.classroom.records import ClassRecords
 
     names = student_names(n)
@@ -569,11 +572,11 @@ async def _class_start(
     # The real waits: each queued run's start, read from the class's records (the job manager writes it
     # there as the run leaves the queue) every 0.5 s from now on, whatever the pages are doing.
     started: dict[str, float] = {}
-    deadline = time.time() + timeout_s
+    deadline = [math.inf]  # set once the pages have closed: timeout_s from then
     waiting = {run for run in followed if run in estimates}
 
     async def watch_starts() -> None:
-        while waiting and time.time() < deadline:
+        while waiting and time.time() < deadline[0]:
             states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
             for run in list(waiting):
                 if states.get(run) not in ("reserved", "queued"):
@@ -584,11 +587,50 @@ async def _class_start(
     watcher = asyncio.create_task(watch_starts())
     # Two tabs of different students following one run name: what the class used to get.
     collisions = sum(followed.count(r) - 1 for r in set(followed) if r is not None)
+    # Every student reloads once (F5), all at the same moment, right after Start, while the run is queued
+    # or training: the page must find it again. (One after another and after the second Start, at 30
+    # Chromium pages on these 2 cores, the reloads took minutes and most runs had ended before them.)
+    _say("all reload")
+    active_pages = [
+        (s, run)
+        for s, run in zip(sessions, followed)
+        if run and await s.page.locator(".st-key-train_stop button").count()
+    ]  # a run that has ended already (a short run) is not a reload during the run
+    reloaded_at = time.time()
+
+    async def reload_finds(s: Session, run: str) -> bool:
+        # Not "wait until the script stops": a training run's page redraws its progress every second, and
+        # at 30 pages on 2 cores those redraws overlap. The student's question is only: is my run there?
+        await s.page.reload(wait_until="domcontentloaded")
+        return await _shows_run(s.page, run, timeout_s=RELOAD_FIND_S)
+
+    found = await asyncio.gather(*[reload_finds(s, run) for s, run in active_pages])
+    reload_s = time.time() - reloaded_at
+    reattached = sum(found)
+    missed: list[tuple[str, str | None]] = []  # (run, its state in the records) for each reload that lost it
+    later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
+    states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+    for (s, run), ok in zip(active_pages, found):
+        if not ok:  # a run that ended during its reload is not one the page lost
+            missed.append((run, states.get(run)))
+        text = await _main_text(s.page)
+        m = WAIT_TEXT.search(text)
+        if m and run in estimates:  # what the student reads once the run ahead has been measured a while
+            later[run] = (parse_duration(m.group(1)), round(time.time() - clicked_at, 1))
     # A second Start by every student: refused with an offer to stop the first, nothing queued twice.
     _say("all press Start again")
     await asyncio.gather(*[s.page.locator(".st-key-train_start button").click() for s in sessions])
-    await asyncio.gather(*[wait_ready_async(s.page) for s in sessions])
-    offers = sum([await s.page.locator(".st-key-train_replace_go").count() > 0 for s in sessions])
+
+    from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+    async def offers_to_stop(s: Session) -> bool:  # the offer appears; no wait for the live progress to pause
+        try:
+            await s.page.locator(".st-key-train_replace_go").first.wait_for(timeout=RELOAD_FIND_S * 1000)
+        except PlaywrightTimeoutError:
+            return False
+        return True
+
+    offers = sum(await asyncio.gather(*[offers_to_stop(s) for s in sessions]))
     records = ClassRecords(runs / "class.sqlite3").runs()
     active = {}
     for r in records:
@@ -599,38 +641,13 @@ async def _class_start(
         for r in records
         if r.state == "reserved"  # a name taken at Start whose run never queued
     )
-    # Every student reloads once (F5), all at the same moment, while the run is queued or training: the
-    # page must find it again. (One after another, at 30 Chromium pages on these 2 cores, the reloads took
-    # minutes and most short runs had ended before their student's turn.)
-    _say("all reload")
-    active_pages = [
-        (s, run)
-        for s, run in zip(sessions, followed)
-        if run and await s.page.locator(".st-key-train_stop button").count()
-    ]  # a run that has ended already (a short run) is not a reload during the run
-    reloaded_at = time.time()
-    await asyncio.gather(*[s.page.reload() for s, _ in active_pages])
-    await asyncio.gather(*[wait_ready_async(s.page) for s, _ in active_pages])
-    reload_s = time.time() - reloaded_at
-    reattached = 0
-    missed: list[tuple[str, str | None]] = []  # (run, its state in the records) for each reload that lost it
-    later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
-    for s, run in active_pages:
-        if await _shows_run(s.page, run):
-            reattached += 1
-        else:  # a run that ended during its reload is not one the page lost
-            states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
-            missed.append((run, states.get(run)))
-        text = await _main_text(s.page)
-        m = WAIT_TEXT.search(text)
-        if m and run in estimates:  # what the student reads once the run ahead has been measured a while
-            later[run] = (parse_duration(m.group(1)), round(time.time() - clicked_at, 1))
     # In a classroom each browser runs on its student's laptop: the class's Chromium pages close here
     # (their runs stay queued on the server), so the rest of the queue trains on a quiet server.
     addresses = {run: s.page.url for s, run in zip(sessions, followed) if run in estimates}
     for s in sessions:
         await s.context.close()
-    _say(f"pages closed; waiting for {len(waiting)} queued runs to start")
+    deadline[0] = time.time() + timeout_s
+    _say(f"pages closed; waiting for {len(waiting)} queued runs to start (at most {timeout_s:.0f} s)")
     # On the quiet server each student looks once more (one page at a time, in queue order): the wait the
     # page says then, against the wait that was really still ahead.
     quiet: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
