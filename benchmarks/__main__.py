@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="class --students: shorten each run to N optimizer steps (development; else the default run)",
     )
     p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="class --students: train each run N epochs (long runs stay queued or training through the "
+        "reloads of 30 pages; with --wait-timeout 0 the queue is not waited for)",
+    )
+    p.add_argument(
         "--wait-timeout",
         type=float,
         default=1800.0,
@@ -85,7 +92,11 @@ def run(args) -> int:
     if args.which == "class" and args.students is not None:
         options = {k: v for k, v in options.items() if k == "browser_nice"}
         figures = mod.run_students(
-            args.students, max_steps=args.max_steps, timeout_s=args.wait_timeout, **options
+            args.students,
+            max_steps=args.max_steps,
+            timeout_s=args.wait_timeout,
+            epochs=args.epochs,
+            **options,
         )
         print(json.dumps(figures, indent=2) if args.json else mod.format_students_report(figures))
         return 0

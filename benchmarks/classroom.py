@@ -536,7 +536,7 @@ def _run_in_url(url: str) -> str | None:
 
 
 async def _class_start(
-    browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float
+    browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float, epochs: int | None = None
 ) -> dict:
     """N students open Training, press Start within START_WITHIN_S seconds, reload once while their run is
     queued or training, press Start again; then each queued run's real wait against its estimate, the
@@ -546,11 +546,12 @@ async def _class_start(
     names = student_names(n)
     _say(f"{n} students open Training")
     sessions = await asyncio.gather(*[_open(browser, url, "training", student=name) for name in names])
-    if max_steps:
-        for s in sessions:
-            box = s.page.locator(".st-key-train_max_steps input")
-            await box.fill(str(max_steps))
-            await box.press("Tab")
+    for key, value in (("max_steps", max_steps), ("epochs", epochs)):
+        if value:
+            for s in sessions:
+                box = s.page.locator(f".st-key-train_{key} input")
+                await box.fill(str(value))
+                await box.press("Tab")
     offered = [await _value_when_drawn(s.page.locator(".st-key-train_run_name input")) for s in sessions]
     _say("all press Start")
     t0 = time.time()
@@ -720,7 +721,7 @@ async def _class_start(
 
 
 async def _main_students(
-    n: int, runs: Path, browser_nice: int, max_steps: int | None, timeout_s: float
+    n: int, runs: Path, browser_nice: int, max_steps: int | None, timeout_s: float, epochs: int | None = None
 ) -> dict:
     from playwright.async_api import async_playwright
 
@@ -730,7 +731,7 @@ async def _main_students(
         async with async_playwright() as pw:
             launcher = _niced_chromium(runs, browser_nice)
             browser = await pw.chromium.launch(**launch_options(launcher))
-            figures["class_start"] = await _class_start(browser, url, runs, n, max_steps, timeout_s)
+            figures["class_start"] = await _class_start(browser, url, runs, n, max_steps, timeout_s, epochs)
             await browser.close()
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     figures["targets"] = STUDENT_TARGETS
@@ -748,14 +749,19 @@ STUDENT_TARGETS = {
 
 
 def run_students(
-    students: int, browser_nice: int = BROWSER_NICE, max_steps: int | None = None, timeout_s: float = 1800.0
+    students: int,
+    browser_nice: int = BROWSER_NICE,
+    max_steps: int | None = None,
+    timeout_s: float = 1800.0,
+    epochs: int | None = None,
 ) -> dict:
     """A class of `students` starting default runs together (see `_class_start`); `max_steps` shortens
-    each run (development), `timeout_s` bounds the wait for the last queued run to start."""
+    each run (development), `epochs` lengthens it (so that every run is still queued or training when the
+    30 pages have reloaded), `timeout_s` bounds the wait for the last queued run to start."""
     if not CHROMIUM.exists():
         raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="bachlstm-bench-class-") as runs:
-        return asyncio.run(_main_students(students, Path(runs), browser_nice, max_steps, timeout_s))
+        return asyncio.run(_main_students(students, Path(runs), browser_nice, max_steps, timeout_s, epochs))
 
 
 def format_students_report(f: dict) -> str:
