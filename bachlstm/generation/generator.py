@@ -616,9 +616,12 @@ def _run(
                     progress(t + 1, length)
                 if all(rows.done) or t == length - 1:
                     break  # no forward pass whose logits nobody would use
-                if memories is not None:
-                    for memory, tok in zip(memories, tokens):
-                        memory.add(tok)
+                if memories is not None:  # a finished row's short-term model is read no more
+                    for r, tok in enumerate(tokens):
+                        if rows.done[r]:
+                            memories[r] = None
+                        else:
+                            memories[r].add(tok)
                 logits = _with_memories(forward.next(chosen), memories)
     finally:
         model.train(was_training)
@@ -628,7 +631,7 @@ def _run(
     return _Run(out, n_steps, rows.eos, end, rows.complete, rows.note_limit)
 
 
-def _memories(model, prefix, n_rows: int) -> list[ShortTermModel] | None:
+def _memories(model, prefix, n_rows: int) -> list[ShortTermModel | None] | None:
     """One short-term model per row, having read BOS + primer; None for a network alone."""
     config = getattr(model, "config", None)
     if config is None or not has_short_term(config):
@@ -637,7 +640,7 @@ def _memories(model, prefix, n_rows: int) -> list[ShortTermModel] | None:
     return [first] + [copy.deepcopy(first) for _ in range(n_rows - 1)]
 
 
-def _with_memories(logits: torch.Tensor, memories: list[ShortTermModel] | None) -> torch.Tensor:
+def _with_memories(logits: torch.Tensor, memories: list[ShortTermModel | None] | None) -> torch.Tensor:
     """The rows' next-token scores: the network's logits, or the log of their mix with each row's
     short-term model (model/short_term.py)."""
     if memories is None:

@@ -69,16 +69,25 @@ def has_short_term(config: ModelConfig | None) -> bool:
 
 def mix(probs: torch.Tensor, memories: Sequence[ShortTermModel | None]) -> torch.Tensor:
     """(B, V) probabilities with each row's short-term guess mixed in (rows with None stay as they are)."""
-    out = probs.clone()
-    for row, memory in enumerate(memories):
-        if memory is None:
-            continue
-        weight, shares = memory.recall()
-        if weight > 0.0:
-            out[row] *= 1.0 - weight
-            ids = torch.tensor(list(shares), dtype=torch.long)
-            out[row, ids] += weight * torch.tensor(list(shares.values()), dtype=out.dtype)
-    return out
+    return _mixed(probs, [None if memory is None else memory.recall() for memory in memories])
+
+
+def _mixed(probs: torch.Tensor, recalls: Sequence[tuple[float, dict[int, float]] | None]) -> torch.Tensor:
+    """p = (1 - w) p + w q for each row's recall (w, q): in three tensor operations for all rows."""
+    weights = [0.0 if recall is None else recall[0] for recall in recalls]
+    if not any(weights):
+        return probs.clone()
+    rows, ids, values = [], [], []
+    for row, recall in enumerate(recalls):
+        if recall is not None and recall[0] > 0.0:
+            weight, shares = recall
+            rows += [row] * len(shares)
+            ids += list(shares)
+            values += [weight * share for share in shares.values()]
+    out = probs * (1.0 - torch.tensor(weights, dtype=probs.dtype))[:, None]
+    return out.index_put_(
+        (torch.tensor(rows), torch.tensor(ids)), torch.tensor(values, dtype=probs.dtype), accumulate=True
+    )
 
 
 def short_term_log_probs(config: ModelConfig, tokens: Sequence[int], logits: torch.Tensor) -> torch.Tensor:
@@ -90,10 +99,9 @@ def short_term_log_probs(config: ModelConfig, tokens: Sequence[int], logits: tor
     """
     if not has_short_term(config):
         return logits
-    probs = torch.softmax(logits.float(), dim=-1)
     memory = ShortTermModel(config)
-    rows = []
+    recalls = []
     for t in range(len(logits)):
         memory.add(int(tokens[t]))
-        rows.append(mix(probs[t : t + 1], [memory])[0])
-    return torch.log(torch.stack(rows)) if rows else logits.float()
+        recalls.append(memory.recall())
+    return torch.log(_mixed(torch.softmax(logits.float(), dim=-1), recalls))
