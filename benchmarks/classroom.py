@@ -46,7 +46,7 @@ SESSION_TTL_S = 5  # the server forgets a closed tab after this (Streamlit's def
 # sessions whose clicks are timed stay at normal priority. `browser_nice=0`: all at normal priority.
 BROWSER_NICE = 10
 TIMEOUT_MS = 300_000
-RELOAD_FIND_S = 240.0  # how long a reloaded page may take to show its run again (30 pages on 2 cores)
+RELOAD_FIND_S = 600.0  # how long a reloaded page may take to show its run again (30 pages on 2 cores)
 # While one run trains and others watch, a student clicks Generate, then reads and listens to four
 # melodies of ~30 s each before the next click: one click per 10 s is already a busy student.
 GENERATE_EVERY_S = 10.0
@@ -611,9 +611,11 @@ async def _class_start(
     missed: list[tuple[str, str | None]] = []  # (run, its state in the records) for each reload that lost it
     later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
     states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+    shown_instead: dict[str, str] = {}  # run -> the start of what its page showed instead (a miss)
     for (s, run), ok in zip(active_pages, found):
         if not ok:  # a run that ended during its reload is not one the page lost
             missed.append((run, states.get(run)))
+            shown_instead[run] = (await _main_text(s.page))[:300]
         text = await _main_text(s.page)
         m = WAIT_TEXT.search(text)
         if m and run in estimates:  # what the student reads once the run ahead has been measured a while
@@ -694,6 +696,7 @@ async def _class_start(
         "reload_all_s": round(reload_s, 1),
         "runs_ended_during_reload": sum(state in FINAL_STATES for _, state in missed),
         "not_reattached": missed,
+        "not_reattached_pages": shown_instead,
         "waits_measured": len(errors),
         "waits_not_started_in_time": len(waiting),
         "wait_estimate_error": round(statistics.median(abs(e) for e in errors), 3) if errors else None,
