@@ -252,10 +252,25 @@ class ClassRecords:
             yield conn
 
     def open(self) -> None:
-        """Check the file and bring its schema up to date (once per file and instance), else RecordsError."""
+        """Check the file and bring its schema up to date (once per file and instance), else RecordsError.
+
+        Several processes opening a new file at once race for its journal mode and schema; SQLite answers
+        some of those steps "locked" at once, without waiting, so the opening is tried again until the
+        busy timeout has passed."""
         key = _file_key(self.path)
         if key is not None and key == self._ready_key:
             return
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                self._open_once()
+                return
+            except RecordsError as exc:
+                if exc.code != LOCKED or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _open_once(self) -> None:
         with self._connect() as conn:
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise RecordsError(DAMAGED, path=self.path.name, reason="quick_check failed")
