@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         "press it again, reload while queued or training; the wait estimates against the real waits",
     )
     p.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="class --students: the students press Start one after another, each page closing once it has "
+        "shown the wait (a quiet server): the wait estimate against the real wait",
+    )
+    p.add_argument(
         "--max-steps",
         type=int,
         default=None,
@@ -96,6 +102,7 @@ def run(args) -> int:
             max_steps=args.max_steps,
             timeout_s=args.wait_timeout,
             epochs=args.epochs,
+            one_by_one=args.one_by_one,
             **options,
         )
         print(json.dumps(figures, indent=2) if args.json else mod.format_students_report(figures))

@@ -535,6 +535,75 @@ def _run_in_url(url: str) -> str | None:
     return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("run", [None])[0]
 
 
+async def _run_settings(s: Session, max_steps: int | None, epochs: int | None) -> None:
+    """Shorten (max_steps) or lengthen (epochs) the run on a Training page's form; None leaves the default."""
+    for key, value in (("max_steps", max_steps), ("epochs", epochs)):
+        if value:
+            box = s.page.locator(f".st-key-train_{key} input")
+            await box.fill(str(value))
+            await box.press("Tab")
+
+
+def _start_states(runs: Path) -> dict[str, str]:
+    """run name -> its state in the class's records ("reserved", "queued", "running", "done", ...)."""
+    from bachlstm.classroom.records import ClassRecords
+
+    return {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+
+
+def _relative_errors(estimates: dict[str, float | None], waits: dict[str, float]) -> list[float]:
+    """(estimate - real wait) / real wait for each run with both (and a real wait above 0)."""
+    return [(estimates[r] - w) / w for r, w in waits.items() if estimates.get(r) is not None and w > 0]
+
+
+async def _quiet_queue(
+    browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float, epochs: int | None
+) -> dict:
+    """The wait estimate on a quiet server: N students press Start one after another, each from a page of
+    their own that closes once it has shown the wait (in a class each browser is a student's laptop), so
+    only the training worker and one page at a time share the server's cores. Each queued run's estimate,
+    read right after its Start, against its real wait (from the class's records) until `timeout_s`."""
+    estimates: dict[str, float | None] = {}
+    read_at: dict[str, float] = {}  # run -> the moment its page showed the estimate
+    runs_started: list[str] = []
+    for name in student_names(n):
+        s = await _open(browser, url, "training", student=name)
+        await _run_settings(s, max_steps, epochs)
+        await s.page.locator(".st-key-train_start button").click()
+        await wait_ready_async(s.page)
+        run, text = _run_in_url(s.page.url), await _main_text(s.page)
+        if run is not None:
+            runs_started.append(run)
+            read_at[run] = time.time()
+            m = WAIT_TEXT.search(text)
+            if m and _start_states(runs).get(run) in ("reserved", "queued"):
+                estimates[run] = parse_duration(m.group(1))
+        await s.context.close()
+        _say(f"{name}: {run}, estimate {estimates.get(run)} s")
+    waits: dict[str, float] = {}
+    waiting = set(estimates)
+    deadline = time.time() + timeout_s
+    while waiting and time.time() < deadline:
+        states = _start_states(runs)
+        for run in list(waiting):
+            if states.get(run) not in ("reserved", "queued"):
+                waits[run] = round(time.time() - read_at[run], 1)
+                waiting.discard(run)
+        await asyncio.sleep(0.5)
+    errors = _relative_errors(estimates, waits)
+    return {
+        "students": n,
+        "accepted": len(runs_started),
+        "waits_read_quiet": len(errors),
+        "waits_not_started_in_time": len(waiting),
+        "wait_estimate_error_quiet": round(statistics.median(abs(e) for e in errors), 3) if errors else None,
+        "wait_estimate_bias_quiet": round(statistics.median(errors), 3) if errors else None,
+        "wait_estimate_error_quiet_max": round(max(abs(e) for e in errors), 3) if errors else None,
+        # run -> [estimate read right after Start, real wait from that moment]
+        "waits_s": {r: [estimates.get(r), waits.get(r)] for r in estimates},
+    }
+
+
 async def _class_start(
     browser, url: str, runs: Path, n: int, max_steps: int | None, timeout_s: float, epochs: int | None = None
 ) -> dict:
@@ -546,12 +615,8 @@ async def _class_start(
     names = student_names(n)
     _say(f"{n} students open Training")
     sessions = await asyncio.gather(*[_open(browser, url, "training", student=name) for name in names])
-    for key, value in (("max_steps", max_steps), ("epochs", epochs)):
-        if value:
-            for s in sessions:
-                box = s.page.locator(f".st-key-train_{key} input")
-                await box.fill(str(value))
-                await box.press("Tab")
+    for s in sessions:
+        await _run_settings(s, max_steps, epochs)
     offered = [await _value_when_drawn(s.page.locator(".st-key-train_run_name input")) for s in sessions]
     _say("all press Start")
     t0 = time.time()
@@ -578,7 +643,7 @@ async def _class_start(
 
     async def watch_starts() -> None:
         while waiting and time.time() < deadline[0]:
-            states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+            states = _start_states(runs)
             for run in list(waiting):
                 if states.get(run) not in ("reserved", "queued"):
                     started[run] = time.time() - clicked_at
@@ -610,7 +675,7 @@ async def _class_start(
     reattached = sum(found)
     missed: list[tuple[str, str | None]] = []  # (run, its state in the records) for each reload that lost it
     later: dict[str, tuple[float | None, float]] = {}  # run -> (estimate, s after the clicks it was read)
-    states = {r.name: r.state for r in ClassRecords(runs / "class.sqlite3").runs()}
+    states = _start_states(runs)
     shown_instead: dict[str, str] = {}  # run -> the start of what its page showed instead (a miss)
     for (s, run), ok in zip(active_pages, found):
         if not ok:  # a run that ended during its reload is not one the page lost
@@ -666,11 +731,7 @@ async def _class_start(
             quiet[run] = (parse_duration(m.group(1)), round(time.time() - clicked_at, 1))
     await context.close()
     await watcher
-    errors = [
-        (estimates[r] - started[r]) / started[r]
-        for r in started
-        if estimates.get(r) is not None and started[r] > 0
-    ]
+    errors = _relative_errors(estimates, started)
     # The estimate read after the reload, against the wait still ahead at that moment.
     later_errors = [
         (est - (started[r] - read)) / (started[r] - read)
@@ -724,7 +785,13 @@ async def _class_start(
 
 
 async def _main_students(
-    n: int, runs: Path, browser_nice: int, max_steps: int | None, timeout_s: float, epochs: int | None = None
+    n: int,
+    runs: Path,
+    browser_nice: int,
+    max_steps: int | None,
+    timeout_s: float,
+    epochs: int | None = None,
+    one_by_one: bool = False,
 ) -> dict:
     from playwright.async_api import async_playwright
 
@@ -734,7 +801,11 @@ async def _main_students(
         async with async_playwright() as pw:
             launcher = _niced_chromium(runs, browser_nice)
             browser = await pw.chromium.launch(**launch_options(launcher))
-            figures["class_start"] = await _class_start(browser, url, runs, n, max_steps, timeout_s, epochs)
+            args = (browser, url, runs, n, max_steps, timeout_s, epochs)
+            if one_by_one:
+                figures["quiet_queue"] = await _quiet_queue(*args)
+            else:
+                figures["class_start"] = await _class_start(*args)
             await browser.close()
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     figures["targets"] = STUDENT_TARGETS
@@ -757,18 +828,37 @@ def run_students(
     max_steps: int | None = None,
     timeout_s: float = 1800.0,
     epochs: int | None = None,
+    one_by_one: bool = False,
 ) -> dict:
-    """A class of `students` starting default runs together (see `_class_start`); `max_steps` shortens
-    each run (development), `epochs` lengthens it (so that every run is still queued or training when the
-    30 pages have reloaded), `timeout_s` bounds the wait for the last queued run to start."""
+    """A class of `students` starting default runs together (see `_class_start`), or one after another
+    from pages that close (`one_by_one`: the wait estimate on a quiet server, see `_quiet_queue`);
+    `max_steps` shortens each run (development), `epochs` lengthens it (so that every run is still queued
+    or training when the 30 pages have reloaded), `timeout_s` bounds the wait for the last queued run to
+    start."""
     if not CHROMIUM.exists():
         raise FileNotFoundError(f"{CHROMIUM} is missing: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="bachlstm-bench-class-") as runs:
-        return asyncio.run(_main_students(students, Path(runs), browser_nice, max_steps, timeout_s, epochs))
+        return asyncio.run(
+            _main_students(students, Path(runs), browser_nice, max_steps, timeout_s, epochs, one_by_one)
+        )
 
 
 def format_students_report(f: dict) -> str:
     """The class-start figures, one line each."""
+    if "quiet_queue" in f:
+        q = f["quiet_queue"]
+        return "\n".join(
+            [
+                f"quiet queue ({f['machine']}): {q['students']} students press Start one after another, "
+                f"each page closing after it showed the wait; {q['accepted']} runs accepted",
+                f"  wait estimate read right after Start, on the quiet server: median relative error "
+                f"{q['wait_estimate_error_quiet']} (bias {q['wait_estimate_bias_quiet']}, largest "
+                f"{q['wait_estimate_error_quiet_max']}) over {q['waits_read_quiet']} queued runs; "
+                f"{q['waits_not_started_in_time']} not started in time",
+                f"  [estimate s, real wait s] per run: {q['waits_s']}",
+                f"  targets: {f['targets']}",
+            ]
+        )
     c = f["class_start"]
     return "\n".join(
         [

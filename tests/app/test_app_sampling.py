@@ -770,3 +770,19 @@ def test_decimal_knobs_on_a_german_page_are_formatted_by_the_browsers_locale(lan
         at.slider(key="k").proto.format != "localized" and at.slider(key="length").proto.format != "localized"
     )
     assert isinstance(at.slider(key="t").value, float)  # the value itself is a number as before
+
+
+def test_the_server_freezes_what_it_holds_once_the_music_tools_are_ready():
+    """The libraries, the corpus and the first model stay for the server's life: after the Sampling
+    page's warm-up the garbage collector's full collections no longer walk them (gc.freeze)."""
+    import gc
+
+    from app_pages.common import music_tools_ready
+
+    gc.unfreeze()
+    music_tools_ready.clear()
+    try:
+        assert music_tools_ready() is True
+        assert gc.get_freeze_count() > 10_000  # at least the imported libraries' objects
+    finally:
+        gc.unfreeze()

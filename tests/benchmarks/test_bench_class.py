@@ -104,7 +104,8 @@ def test_the_class_start_report_tells_a_lost_run_from_one_that_ended_during_its_
              "runs_ended_during_reload": 1, "not_reattached": [("zoe-2-workshop-1", "done")],
              "wait_estimate_error": 0.16, "wait_estimate_bias": -0.1, "waits_measured": 10,
              "wait_estimate_error_after_reload": 0.12, "waits_not_started_in_time": 0, "reload_all_s": 9.5,
-             "wait_estimate_error_quiet": 0.21, "wait_estimate_bias_quiet": 0.05, "waits_read_quiet": 9}  # fmt: skip
+             "wait_estimate_error_quiet": 0.21, "wait_estimate_bias_quiet": 0.05,
+             "waits_read_quiet": 9}  # fmt: skip
     figures = {"machine": "x86_64, 2 CPUs", "browser_nice": 10, "class_start": start,
                "targets": classroom.STUDENT_TARGETS}  # fmt: skip
     report = classroom.format_students_report(figures)
@@ -113,3 +114,29 @@ def test_the_class_start_report_tells_a_lost_run_from_one_that_ended_during_its_
     assert "[('zoe-2-workshop-1', 'done')])" in report
     assert "median relative error 0.21 (bias 0.05) over 9 queued runs" in report
     assert "done" in classroom.FINAL_STATES and "running" not in classroom.FINAL_STATES
+
+
+def test_wait_estimate_errors_are_relative_to_the_real_wait_and_skip_runs_without_both():
+    estimates = {"a": 60.0, "b": 30.0, "c": None, "d": 10.0}
+    waits = {"a": 40.0, "b": 60.0, "c": 20.0, "e": 5.0, "d": 0.0}  # d started at once: no relative error
+    assert classroom._relative_errors(estimates, waits) == [0.5, -0.5]
+
+
+def test_one_by_one_reaches_the_class_start_and_its_report_names_the_quiet_figures(monkeypatch):
+    from benchmarks.__main__ import main
+
+    seen = {}
+    quiet = {"students": 8, "accepted": 8, "waits_read_quiet": 7, "waits_not_started_in_time": 0,
+             "wait_estimate_error_quiet": 0.12, "wait_estimate_bias_quiet": -0.04,
+             "wait_estimate_error_quiet_max": 0.31,
+             "waits_s": {"zoe-2-workshop-1": [31.0, 29.5]}}  # fmt: skip
+    figures = {"machine": "x86_64, 2 CPUs", "browser_nice": 10, "quiet_queue": quiet,
+               "targets": classroom.STUDENT_TARGETS}  # fmt: skip
+    monkeypatch.setattr(classroom, "run_students", lambda n, **options: seen.update(options, n=n) or figures)
+    main(["class", "--students", "8", "--one-by-one", "--max-steps", "100"])
+    assert seen["one_by_one"] is True and seen["n"] == 8 and seen["max_steps"] == 100
+    report = classroom.format_students_report(figures)
+    assert "8 students press Start one after another" in report
+    assert "median relative error 0.12 (bias -0.04, largest 0.31) over 7 queued runs" in report
+    main(["class", "--students", "3"])
+    assert seen["one_by_one"] is False
