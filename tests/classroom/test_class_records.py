@@ -4,6 +4,7 @@ import multiprocessing
 import sqlite3
 import sys
 import threading
+import time
 import types
 
 import pytest
@@ -192,3 +193,42 @@ def test_a_folder_that_cannot_be_made_is_unavailable(tmp_path):
     with pytest.raises(RecordsError) as caught:
         ClassRecords(blocker / "class.sqlite3").students()
     assert caught.value.code == records.UNAVAILABLE
+
+
+def test_opening_is_tried_again_while_sqlite_answers_locked_at_once_but_not_past_the_timeout(
+    tmp_path, monkeypatch
+):
+    """Processes creating a new file together race for its journal mode and schema; SQLite answers some
+    of those steps 'locked' without waiting. The opening is tried again until the busy timeout; any
+    other problem is reported at once."""
+    recs = records.ClassRecords(tmp_path / "class.sqlite3", busy_timeout_s=0.5)
+    real, answers = records.ClassRecords._open_once, []
+
+    def locked_twice(self):
+        answers.append("try")
+        if len(answers) <= 2:
+            raise records.RecordsError(records.LOCKED, path=self.path.name)
+        real(self)
+
+    monkeypatch.setattr(records.ClassRecords, "_open_once", locked_twice)
+    recs.open()
+    assert len(answers) == 3 and recs.schema_version() == records.SCHEMA_VERSION
+
+    def always(code):
+        def fail(self):
+            answers.append(code)
+            raise records.RecordsError(code, path=self.path.name)
+
+        return fail
+
+    other = records.ClassRecords(tmp_path / "other.sqlite3", busy_timeout_s=0.2)
+    monkeypatch.setattr(records.ClassRecords, "_open_once", always(records.LOCKED))
+    t0 = time.monotonic()
+    with pytest.raises(records.RecordsError) as err:
+        other.open()
+    assert err.value.code == records.LOCKED and 0.2 <= time.monotonic() - t0 < 2.0
+    answers.clear()
+    monkeypatch.setattr(records.ClassRecords, "_open_once", always(records.DAMAGED))
+    with pytest.raises(records.RecordsError) as err:
+        other.open()
+    assert err.value.code == records.DAMAGED and answers == [records.DAMAGED]  # not tried again
