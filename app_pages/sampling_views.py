@@ -21,6 +21,7 @@ from app_pages.messages import (
     LENGTH_LABEL,
     MIN_LENGTH_LABEL,
     NEXT_TOKEN_EXPLORER,
+    PRIMER_NONE,
     describe,
     method_label,
     method_words,
@@ -462,6 +463,16 @@ def draw_columns(res: SamplingResult) -> None:
                 draw_figures(res, i, metrics[i], res.profiles[i], melodies[i], signatures[i])
 
 
+TITLE_WORDS = N_("{model}: {method}, primer {primer}")  # scores.TITLE, in the reader's language
+
+
+def title_words(model: str, method: str, primer: str) -> str:
+    """A download's title in the reader's language, which a notation program shows above the staff:
+    "bach: Temperatur, Primer keine" on a German page (the method and "none" as the page words them)."""
+    words = {"template": _(TITLE_WORDS), "no_primer": _(PRIMER_NONE)}
+    return download_title(model, method_words(method), primer, **words)
+
+
 def draw_figures(
     res: SamplingResult, i: int, row: dict, profile: dict, events: tuple, sharps: int | None
 ) -> None:
@@ -469,7 +480,7 @@ def draw_figures(
     gen = res.gens[i]
     primer = res.settings.primer_name
     stem = download_stem(res.model, gen.config.method, primer, res.seed)
-    title = download_title(res.model, gen.config.method, primer)
+    title = title_words(res.model, gen.config.method, primer)
     st.caption(f"**{method_label(gen.config.label)}**")  # stacked on a narrow screen: which method's figures
     lang = current_language()  # key names in the reader's convention: Es-Dur, fis-Moll / E♭ major
     named_key = key_label(profile["key"], lang) if profile.get("key") else None
@@ -583,7 +594,7 @@ def draw_below(res: SamplingResult) -> None:
     shown = [(g, k) for g, k in zip(res.gens, column_key_signatures(res.gens)) if g.full_events]
     model, primer = res.model, res.settings.primer_name
     items = [(download_stem(model, g.config.method, primer, res.seed), g.full_events) for g, _ in shown]
-    titles = [download_title(model, g.config.method, primer) for g, _ in shown]
+    titles = [title_words(model, g.config.method, primer) for g, _ in shown]
     st.download_button(
         _("Download all (MIDI + MusicXML, zip)"),
         lambda: zip_melodies(

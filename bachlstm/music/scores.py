@@ -32,9 +32,15 @@ PART_NAME = "Melody"  # the one part's name in a download: notation programs lis
 # What a download is called
 
 
-def download_title(model: str, method: str, primer: str) -> str:
-    """The title a generated melody's download carries: "bach: top-k, primer bwv66.6 soprano"."""
-    return f"{model}: {method}, primer {primer or 'none'}"
+TITLE = "{model}: {method}, primer {primer}"  # a generated melody's title (a page words it: TITLE_WORDS)
+
+
+def download_title(
+    model: str, method: str, primer: str, *, template: str = TITLE, no_primer: str = "none"
+) -> str:
+    """The title a generated melody's download carries: "bach: top-k, primer bwv66.6 soprano". A page
+    passes the `template`, the method and `no_primer` in its reader's language."""
+    return template.format(model=model, method=method, primer=primer or no_primer)
 
 
 def download_composer(model: str) -> str:

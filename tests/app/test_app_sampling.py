@@ -786,3 +786,25 @@ def test_the_server_freezes_what_it_holds_once_the_music_tools_are_ready():
         assert gc.get_freeze_count() > 10_000  # at least the imported libraries' objects
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("lang", "primer", "title"),
+    [
+        ("de", "", "bach: Temperatur, Primer keine"),
+        ("de", "bwv66.6 soprano", "bach: Top-p, Primer bwv66.6 soprano"),
+        ("en", "", "bach: temperature, primer none"),
+    ],
+)
+def test_a_downloads_title_is_in_the_readers_language(lang, primer, title):
+    """The title MuseScore shows above the staff: a German page's download says Temperatur, not
+    temperature (the library's English title stays the command line's)."""
+    from app_pages.i18n import using
+    from app_pages.sampling_views import TITLE_WORDS, title_words
+    from bachlstm.music.scores import TITLE, download_title
+
+    assert TITLE_WORDS == TITLE  # one title, worded by the page
+    method = "temperature" if not primer else "top-p"
+    with using(lang):
+        assert title_words("bach", method, primer) == title
+    assert download_title("bach", "temperature", "") == "bach: temperature, primer none"
