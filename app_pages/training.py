@@ -26,6 +26,7 @@ from app_pages.training_views import (
     draw_queue_table,
     draw_run_settings,
     draw_started,
+    fill_run_status,
     live_job,
     live_queued,
 )
@@ -147,6 +148,7 @@ else:
     draw_sweep()
 
 job = followed_job()
+fill_run_status()  # a run this page run started: its line in the sidebar, drawn before the page
 if job is not None:
     with started_here:
         draw_started(job)
@@ -165,3 +167,4 @@ draw_other_runs(job)
 draw_queue_table(manager)
 draw_resume()
 draw_compare()
+fill_run_status()  # a run continued just above

@@ -1,5 +1,6 @@
 """Drawing parts of the Training page (streamlit), kept apart so the page itself stays a short script."""
 
+import contextvars
 import time
 
 import pandas as pd
@@ -195,19 +196,43 @@ def draw_other_runs(shown) -> None:
         )
 
 
+# This page run's sidebar slot for the run's line when it was left empty (no run yet): the sidebar is
+# drawn before the page, so a run started by this page run is shown there by `fill_run_status`.
+_empty_status_slot: contextvars.ContextVar = contextvars.ContextVar("bachlstm_status_slot", default=None)
+
+
 def draw_run_status() -> None:
-    """The sidebar's line about this student's run (every page): live while it is queued or training."""
+    """The sidebar's line about this student's run (every page): live while it is queued or training.
+    Drawn into a container of its own; left empty, it is kept for `fill_run_status`."""
+    slot = st.container()
+    with slot:
+        drawn = _draw_run_status()
+    _empty_status_slot.set(None if drawn else slot)
+
+
+def fill_run_status() -> None:
+    """After the page started a run: its line in the sidebar slot this page run left empty (without it
+    the sidebar said nothing until the next full rerun of the page)."""
+    slot = _empty_status_slot.get()
+    if slot is not None:
+        with slot:
+            if _draw_run_status():
+                _empty_status_slot.set(None)
+
+
+def _draw_run_status() -> bool:
     manager = job_manager()
     job = manager.find(st.session_state.get("train_job"))
     active = manager.active_for(current_student()) if current_student() else []
     if job is None or not same_student(job.owner, current_student()):
         job = active[-1] if active else None
     if job is None:
-        return
+        return False
     if job.is_active:
         live_status(job.id)
     else:
         _status_line(job.id)
+    return True
 
 
 RUN_ANCHOR = "run-progress"  # the followed run's heading: the line under Start links down to it

@@ -152,6 +152,10 @@ def test_stop_ends_a_run_and_keeps_its_checkpoint(tmp_path, monkeypatch):
     at = training_page()
     fill(at, epochs=50, max_melodies=30, run_name="stopme")
     submit(at)
+    # the sidebar (drawn before the page pressed Start) names the run in the very page run that started it
+    assert any("Training **stopme**" in c.value for c in at.sidebar.caption), [
+        c.value for c in at.sidebar.caption
+    ]
     wait_for(at, lambda a: a.get("progress") and a.get("progress")[0].proto.value > 0)
     at.switch_page("app_pages/home.py").run()  # the run goes on while the user looks elsewhere
     assert any("Training **stopme**: running" in c.value for c in at.sidebar.caption)
