@@ -182,7 +182,9 @@ if busy:
         ).format(n=len(busy), names=", ".join(r.name for r in busy))
     )
 st.download_button(
-    _("Download all {n} student runs (zip)").format(n=len(saved)),
+    ngettext(  # the saved runs: a run stopped while queued is listed above but has no file to download
+        "Download the {n} saved student run (zip)", "Download the {n} saved student runs (zip)", len(saved)
+    ).format(n=len(saved)),
     data=lambda: zip_runs(saved),
     file_name=time.strftime("bachlstm-workshop-%Y-%m-%d.zip"),
     mime="application/zip",

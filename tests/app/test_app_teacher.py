@@ -99,6 +99,9 @@ def test_the_teachers_table_speaks_german(class_server):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert table.iloc[:, 2].tolist() == ["vollständig", "vollständig"]  # the file's state in words
+    # the saved runs, in words: a run stopped while queued is in the table but has no file in the zip
+    (zip_button,) = at.get("download_button")
+    assert zip_button.proto.label == "Die 2 gespeicherten Läufe der Klasse herunterladen (ZIP)"
 
 
 def test_ending_the_workshop_archives_the_student_runs_and_leaves_the_shipped_models(class_server):
