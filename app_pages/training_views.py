@@ -341,10 +341,13 @@ def draw_compare() -> None:
 # A running job is redrawn about once a second, a queued one every QUEUED_EVERY_S seconds (a class
 # of students waiting must cost the server little); a finished job is drawn once with draw_job.
 CHART_EVERY_S = 5.0
-QUEUED_EVERY_S = 5.0
 live_job = st.fragment(run_every=1)(draw_job)
 # The sidebar line, on every page: a few words every STATUS_EVERY_S seconds while the run is active.
 STATUS_EVERY_S = 2.0
+# A queued run's box says its place and wait as the line under Start and the queue table do: redrawn as
+# often, or for up to 5 s after the queue moved the page said "number 1, about 6 s" in the line and
+# "number 2, about 53 s" in the box (newcomer trial).
+QUEUED_EVERY_S = STATUS_EVERY_S
 live_status = st.fragment(run_every=STATUS_EVERY_S)(_status_line)
 live_queued = st.fragment(run_every=QUEUED_EVERY_S)(_draw_queued)
 # The queue table's waits change as the runs ahead progress: redrawn like the line under Start.

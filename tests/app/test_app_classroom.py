@@ -157,3 +157,11 @@ def test_a_reload_or_a_second_tab_shows_the_run_with_progress_and_stop():
         assert at.warning[0].value.startswith("Training stopped")
     finally:
         stop_all()
+
+
+def test_every_live_place_that_says_a_queued_runs_place_and_wait_is_redrawn_as_often():
+    """The line under Start (and in the sidebar), the queued run's box and the queue table say the same
+    place and wait; redrawn at different paces, one page said two different things for seconds."""
+    from app_pages import training_views
+
+    assert training_views.QUEUED_EVERY_S == training_views.STATUS_EVERY_S
