@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,11 @@ def shots(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
+def file_slug(title: str) -> str:
+    """A page title as a file name every system takes: 'Bach or model?' -> 'bach-or-model'."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
 @pytest.fixture
 def page(server):
     with chromium_page() as p:
@@ -85,7 +91,7 @@ def test_every_page_renders_without_exception(server, page, shots):
         assert [t.split("\n")[-1].strip() for t in nav] == [t for t, _ in PAGES], nav  # icon name first
         assert_no_exception(page, title)
         assert page.locator('[data-testid="stMain"]').inner_text().strip(), f"{title} is empty"
-        screenshot_full(page, str(shots / f"{title.lower().replace(' ', '-')}.png"))
+        screenshot_full(page, str(shots / f"{file_slug(title)}.png"))
     # the sidebar navigation keeps the session and reaches every page too
     for title, _ in PAGES:
         click_nav(page, title)
