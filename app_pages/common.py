@@ -120,7 +120,11 @@ def wait_estimates() -> dict[str, float]:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _waits_snapshot(at: float, queue: tuple) -> dict[str, float]:
-    """The waits as they stood at `at` (the snapshot's key: its time and the queue's jobs and states)."""
+    """The waits as they stand when the snapshot is made (its key: the start `at` of its WAITS_EVERY_S
+    interval and the queue's jobs and states). Made with the time it is made at, not `at`: a run that
+    started after `at` with progress already made would have run for no time or less, and its pace (real
+    over estimated time) read as far quicker than it is (the first queued run was told "about 3 s" for a
+    wait of 35 s)."""
     from bachlstm.classroom.waits import job_waits
 
     def cost(job) -> float:
@@ -129,7 +133,7 @@ def _waits_snapshot(at: float, queue: tuple) -> dict[str, float]:
         except ValueError:  # a setting the server now refuses: it costs nothing to wait for
             return 0.0
 
-    return job_waits(job_manager(), cost, now=at)
+    return job_waits(job_manager(), cost, now=time.time())
 
 
 @st.cache_resource

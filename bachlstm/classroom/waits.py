@@ -49,7 +49,7 @@ def pace_from(pairs: Iterable[tuple[float, float]]) -> float:
 def time_left(job: TrainingJob, cost_s: float, now: float, pace: float = 1.0) -> float:
     """A running run's seconds left: its own speed so far carried to its end once it has made a step
     (`observed`), else its estimated cost (`cost_s` plus PREPARE_S, times `pace`) less its time so far."""
-    elapsed = now - (job.started or now)
+    elapsed = max(0.0, now - (job.started or now))  # a `now` from before the start: not begun yet
     seen = observed(job, cost_s, now)
     if seen is not None and seen[1] > 0:
         pace = seen[0] / seen[1]
@@ -62,6 +62,8 @@ def observed(job: TrainingJob, cost_s: float, now: float) -> tuple[float, float]
     So the pace reflects how busy the server is now, before any run has finished."""
     latest = job.latest()
     if latest is None or not job.started or not latest.total_steps or latest.step <= 0:
+        return None
+    if now <= job.started:  # progress from after `now`: no time to divide it by
         return None
     done = min(1.0, latest.step / latest.total_steps)
     return now - job.started, PREPARE_S + done * cost_s

@@ -139,6 +139,16 @@ def test_a_running_run_shows_how_busy_the_server_is_now():
     assert observed(Job(started=100.0), cost_s=100.0, now=160.0) is None  # no step yet
 
 
+def test_a_run_that_started_after_now_has_run_no_time_and_shows_no_pace():
+    """A `now` from before the run's start (an older clock reading than the progress it is given) must
+    not read as a run that made its steps in no time: that pace (clamped to the lowest bound) told the
+    first queued run of a class 'about 3 s' for a wait of 35 s."""
+    ahead = Job(started=100.0, step=50, total=720)
+    assert observed(ahead, cost_s=30.0, now=99.0) is None
+    assert time_left(ahead, cost_s=30.0, now=99.0) == 30.0 + PREPARE_S  # its whole estimated cost
+    assert time_left(ahead, cost_s=30.0, now=99.0, pace=2.0) == 2 * (30.0 + PREPARE_S)
+
+
 def test_job_waits_from_the_costs_of_the_runs_ahead(manager, tmp_path):
     train = Gated()
     m = manager(train)
