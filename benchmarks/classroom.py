@@ -565,7 +565,19 @@ async def _quiet_queue(
     read right after its Start, against its real wait (from the class's records) until `timeout_s`."""
     estimates: dict[str, float | None] = {}
     read_at: dict[str, float] = {}  # run -> the moment its page showed the estimate
+    waits: dict[str, float] = {}  # run -> seconds from read_at until it left the queue (the records)
     runs_started: list[str] = []
+    watching = [True]
+
+    async def watch_starts() -> None:  # from the first Start on: a run may leave the queue meanwhile
+        while watching[0]:
+            states = _start_states(runs) if (runs / "class.sqlite3").exists() else {}
+            for run in [r for r in estimates if r not in waits]:
+                if states.get(run) not in ("reserved", "queued"):
+                    waits[run] = round(time.time() - read_at[run], 1)
+            await asyncio.sleep(0.5)
+
+    watcher = asyncio.create_task(watch_starts())
     for name in student_names(n):
         s = await _open(browser, url, "training", student=name)
         await _run_settings(s, max_steps, epochs)
@@ -580,16 +592,12 @@ async def _quiet_queue(
                 estimates[run] = parse_duration(m.group(1))
         await s.context.close()
         _say(f"{name}: {run}, estimate {estimates.get(run)} s")
-    waits: dict[str, float] = {}
-    waiting = set(estimates)
     deadline = time.time() + timeout_s
-    while waiting and time.time() < deadline:
-        states = _start_states(runs)
-        for run in list(waiting):
-            if states.get(run) not in ("reserved", "queued"):
-                waits[run] = round(time.time() - read_at[run], 1)
-                waiting.discard(run)
+    while set(estimates) - set(waits) and time.time() < deadline:
         await asyncio.sleep(0.5)
+    watching[0] = False
+    await watcher
+    waiting = set(estimates) - set(waits)
     errors = _relative_errors(estimates, waits)
     return {
         "students": n,
