@@ -544,6 +544,9 @@ async def _run_settings(s: Session, max_steps: int | None, epochs: int | None) -
             await box.press("Tab")
 
 
+WAITING = ("reserved", "queued")  # a run in one of these states in the class's records has not started
+
+
 def _start_states(runs: Path) -> dict[str, str]:
     """run name -> its state in the class's records ("reserved", "queued", "running", "done", ...)."""
     from bachlstm.classroom.records import ClassRecords
@@ -573,7 +576,7 @@ async def _quiet_queue(
         while watching[0]:
             states = _start_states(runs) if (runs / "class.sqlite3").exists() else {}
             for run in [r for r in estimates if r not in waits]:
-                if states.get(run) not in ("reserved", "queued"):
+                if states.get(run) not in WAITING:
                     waits[run] = round(time.time() - read_at[run], 1)
             await asyncio.sleep(0.5)
 
@@ -588,7 +591,7 @@ async def _quiet_queue(
             runs_started.append(run)
             read_at[run] = time.time()
             m = WAIT_TEXT.search(text)
-            if m and _start_states(runs).get(run) in ("reserved", "queued"):
+            if m and _start_states(runs).get(run) in WAITING:
                 estimates[run] = parse_duration(m.group(1))
         await s.context.close()
         _say(f"{name}: {run}, estimate {estimates.get(run)} s")
@@ -653,7 +656,7 @@ async def _class_start(
         while waiting and time.time() < deadline[0]:
             states = _start_states(runs)
             for run in list(waiting):
-                if states.get(run) not in ("reserved", "queued"):
+                if states.get(run) not in WAITING:
                     started[run] = time.time() - clicked_at
                     waiting.discard(run)
             await asyncio.sleep(0.5)
@@ -710,7 +713,7 @@ async def _class_start(
     records = ClassRecords(runs / "class.sqlite3").runs()
     active = {}
     for r in records:
-        if r.state in ("reserved", "queued", "running"):
+        if r.state in (*WAITING, "running"):
             active.setdefault(r.owner.casefold(), []).append(r.name)
     orphaned = sum(len(v) - 1 for v in active.values()) + sum(
         1
